@@ -1,0 +1,221 @@
+//! Benchmarks for the conversation core (numbers, not pass/fail):
+//! turn overhead, first-turn prompt size, agency_earnings fan-out, and `fanops run`'s
+//! idle memory and start-to-ready time.
+//!
+//! `cargo bench --bench core`
+
+#[path = "../tests/e2e/support/mod.rs"]
+mod support;
+
+use fanops::agent::history::count_tokens;
+use fanops::app::App;
+use fanops::config::{Config, ConfigSource};
+use fanops::core::{Inbound, InboundBody, Outbound, Replier};
+use fanops::llm::ToolSpec;
+use fanops::onlyfans::catalog::{Catalog, ParamType};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use support::{FakeModel, FakeOnlyFans, Reply};
+
+struct Quiet;
+
+#[async_trait::async_trait]
+impl Replier for Quiet {
+    fn working(&self) {}
+    async fn reply(&self, _out: Outbound) {}
+}
+
+async fn app(model: &FakeModel, api: &FakeOnlyFans, dir: &std::path::Path) -> App {
+    let db = format!("sqlite://{}", dir.join("bench.db").display());
+    let text = support::config_text(&model.url(), &api.url(), &db, "");
+    let env = |name: &str| Some(format!("bench-{name}"));
+    let config = Config::load_with_env(ConfigSource::Text { origin: "bench.toml".into(), text }, &env).unwrap();
+    App::build(config).await.unwrap()
+}
+
+fn inbound(chat: usize, text: &str) -> Inbound {
+    Inbound {
+        platform: "telegram".into(),
+        chat: chat.to_string(),
+        thread: None,
+        user: "1".into(),
+        user_name: "bench".into(),
+        body: InboundBody::Text(text.into()),
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// One question answered through one tool call, against servers that answer at once.
+async fn turn_overhead() {
+    let (model, api) = (FakeModel::start().await, FakeOnlyFans::start().await);
+    model.respond_with(|req: &Value| {
+        let last = req["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or_default();
+        if last["role"] == "tool" {
+            Reply::Text("You earned $1,912.40.".into())
+        } else {
+            Reply::ToolCalls(vec![("agency_earnings".into(), json!({"start_date": "2025-06-01", "end_date": "2025-06-07"}))])
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&model, &api, dir.path()).await;
+    for i in 0..20 {
+        app.core.handle(inbound(i, "How much did we earn this week?"), &Quiet).await;
+    }
+    // The fakes' own time: the same two model calls and one API call made directly.
+    let http = reqwest::Client::new();
+    let mut fake = Vec::new();
+    for _ in 0..200 {
+        let started = Instant::now();
+        for _ in 0..2 {
+            let body = json!({"model": "x", "messages": [{"role": "user", "content": "hi"}]});
+            http.post(format!("{}/chat/completions", model.url())).bearer_auth("k").json(&body).send().await.unwrap().bytes().await.unwrap();
+        }
+        http.get(format!("{}/api/acct_8f3k2j1h0g9f8e7d/statistics/statements/earnings?start_date=x", api.url()))
+            .bearer_auth("k").send().await.unwrap().bytes().await.unwrap();
+        fake.push(started.elapsed());
+    }
+    fake.sort();
+    let mut turns = Vec::new();
+    for i in 0..200 {
+        let started = Instant::now();
+        app.core.handle(inbound(1000 + i, "How much did we earn this week?"), &Quiet).await;
+        turns.push(started.elapsed());
+    }
+    turns.sort();
+    let median = percentile(&turns, 0.5);
+    let fake_median = percentile(&fake, 0.5);
+    println!("turn, wall clock (200 turns, 2 model calls + 1 API read each): median {median:?}, p90 {:?}", percentile(&turns, 0.9));
+    println!("  of which the fake servers and loopback HTTP: median {fake_median:?}");
+    println!("  bot overhead per turn: median {:?} (target < 1 ms)", median.saturating_sub(fake_median));
+}
+
+/// What the first model request for a plain question costs, against every endpoint as a tool.
+async fn prompt_tokens() {
+    let (model, api) = (FakeModel::start().await, FakeOnlyFans::start().await);
+    model.push(Reply::Text("ok".into()));
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&model, &api, dir.path()).await;
+    app.core.handle(inbound(1, "How much did we earn this week?"), &Quiet).await;
+    let request = &model.requests()[0];
+    let messages = count_tokens(&request["messages"].to_string());
+    let tools = count_tokens(&request["tools"].to_string());
+    println!("first request for \"How much did we earn this week?\": {} tokens (messages {messages}, {} tools {tools}) (target <= 3000)", messages + tools, request["tools"].as_array().map_or(0, Vec::len));
+    let every: Vec<ToolSpec> = Catalog::embedded()
+        .endpoints()
+        .iter()
+        .filter(|e| e.path.is_some())
+        .map(|e| {
+            let properties: serde_json::Map<String, Value> = e
+                .params
+                .iter()
+                .map(|p| {
+                    let kind = match p.kind {
+                        ParamType::String => "string",
+                        ParamType::Integer => "integer",
+                        ParamType::Number => "number",
+                        ParamType::Boolean => "boolean",
+                        ParamType::Array => "array",
+                        ParamType::Object => "object",
+                    };
+                    let mut schema = json!({"type": kind, "description": p.description});
+                    if !p.enum_values.is_empty() {
+                        schema["enum"] = json!(p.enum_values);
+                    }
+                    (p.name.clone(), schema)
+                })
+                .collect();
+            let required: Vec<&str> = e.params.iter().filter(|p| p.required).map(|p| p.name.as_str()).collect();
+            ToolSpec::new(e.id.replace(['/', '-'], "_"), &e.summary, json!({"type": "object", "properties": properties, "required": required}))
+        })
+        .collect();
+    let every_tokens = count_tokens(&serde_json::to_string(&every).unwrap());
+    println!("  the same request with every catalog endpoint as its own tool: {} tokens ({} tools)", messages + every_tokens, every.len());
+}
+
+/// `agency_earnings` over 50 creators whose API answers in 300 ms.
+async fn earnings_fan_out() {
+    let model = FakeModel::start().await;
+    let api = FakeOnlyFans::start_with_accounts(50).await;
+    api.set_delay(Duration::from_millis(300));
+    let dir = tempfile::tempdir().unwrap();
+    let app = app(&model, &api, dir.path()).await;
+    let turn = fanops::agent::Turn {
+        conversation: "bench".into(),
+        tags: Default::default(),
+        model: None,
+        unattended: false,
+    };
+    let ctx = app.agent.tool_context(&turn);
+    let args = json!({"start_date": "2025-06-01", "end_date": "2025-06-30"});
+    for label in ["cold (account list fetched too)", "warm (account list cached)"] {
+        let started = Instant::now();
+        let out = app.agent.registry.run_read("agency_earnings", &args, &ctx).await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(out["totals"]["accounts_with_data"], 50);
+        println!("agency_earnings, 50 accounts, 300 ms API, {label}: {took:?} (target < 1.5 s)");
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `fanops run` on a fresh SQLite file: time until /readyz answers, then idle memory.
+async fn run_start_and_memory() {
+    let mut starts = Vec::new();
+    let mut rss = 0;
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let started = Instant::now();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fanops"))
+            .arg("run")
+            .current_dir(dir.path())
+            .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("f.db").display()))
+            .env("FANOPS_LISTEN", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}/readyz");
+        loop {
+            if let Ok(r) = reqwest::get(&url).await {
+                if r.status() == 200 {
+                    break;
+                }
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "fanops run did not become ready");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        starts.push(started.elapsed());
+        if round == 0 {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            rss = rss_kib(child.id()).unwrap_or(0);
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    starts.sort();
+    println!("fanops run on a new SQLite file: start to ready median {:?} over 5 starts (target < 200 ms)", percentile(&starts, 0.5));
+    println!("fanops run idle RSS: {:.1} MB (target < 30 MB)", rss as f64 / 1024.0);
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // `cargo test --benches` asks for the list; there are no test cases here.
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        turn_overhead().await;
+        prompt_tokens().await;
+        earnings_fan_out().await;
+        run_start_and_memory().await;
+    });
+}

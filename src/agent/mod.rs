@@ -1,0 +1,259 @@
+//! The tool-calling loop. Build the prompt, call the model, run the reads it asks for
+//! (concurrently), feed the results back, repeat until it answers or the step limit is
+//! reached. A write is never run here: it becomes a pending action and the turn ends.
+
+pub mod history;
+pub mod prompt;
+
+use crate::core::gate;
+use crate::llm::{CallTags, ChatMessage, Llm, LlmError, ModelReply, ToolCall};
+use crate::onlyfans::accounts::AccountsCache;
+use crate::onlyfans::client::OnlyFansClient;
+use crate::store::{MessageRole, PendingAction, SharedStore, StoreError, StoredMessage, StoredToolCall};
+use crate::tools::{Plan, Registry, ToolContext};
+use chrono::Utc;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Settings of the loop, from `[agent]` and `timezone`.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    pub max_steps: u32,
+    pub history_tokens: u32,
+    pub tool_result_chars: usize,
+    pub confirm_ttl: Duration,
+    pub tz: chrono_tz::Tz,
+}
+
+/// Who a turn runs for and where its history lives.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub conversation: String,
+    pub tags: CallTags,
+    /// Model alias; None = the default.
+    pub model: Option<String>,
+    /// No person is present: writes are refused instead of waiting.
+    pub unattended: bool,
+}
+
+/// How a turn ended.
+#[derive(Debug, Clone)]
+pub enum TurnOutcome {
+    Answer(String),
+    /// A write waits for a person; `text` is what the model said alongside, if anything.
+    NeedsConfirmation { action: PendingAction, text: Option<String> },
+}
+
+/// Called once, when the model first asks for a tool ("On it…").
+pub type Progress<'a> = &'a (dyn Fn() + Send + Sync);
+
+pub struct Agent {
+    pub llm: Arc<Llm>,
+    pub registry: Arc<Registry>,
+    pub store: SharedStore,
+    pub client: Arc<OnlyFansClient>,
+    pub accounts: Arc<AccountsCache>,
+    pub settings: AgentSettings,
+}
+
+impl Agent {
+    pub fn tool_context(&self, turn: &Turn) -> ToolContext {
+        ToolContext {
+            client: self.client.clone(),
+            accounts: self.accounts.clone(),
+            store: self.store.clone(),
+            tags: turn.tags.clone(),
+            model: Some(self.llm.resolve(turn.model.as_deref()).unwrap_or_default().to_string()),
+        }
+    }
+
+    /// A new message from a person, answered.
+    pub async fn ask(&self, turn: &Turn, text: &str, progress: Progress<'_>) -> Result<TurnOutcome, AgentError> {
+        self.llm.resolve(turn.model.as_deref())?;
+        let message = stored(MessageRole::User, Some(text.to_string()), Vec::new(), None);
+        self.store.append_messages(&turn.conversation, &[message]).await?;
+        self.run(turn, progress).await
+    }
+
+    /// Continues a turn after a pending action was decided and its result stored.
+    pub async fn resume(&self, turn: &Turn, progress: Progress<'_>) -> Result<TurnOutcome, AgentError> {
+        self.run(turn, progress).await
+    }
+
+    async fn run(&self, turn: &Turn, progress: Progress<'_>) -> Result<TurnOutcome, AgentError> {
+        let ctx = self.tool_context(turn);
+        let mut announced = false;
+        for _ in 0..self.settings.max_steps {
+            let messages = self.prompt(turn, &ctx).await?;
+            let reply = self
+                .llm
+                .complete(turn.model.as_deref(), &messages, self.registry.specs(), &turn.tags)
+                .await?;
+            if reply.tool_calls.is_empty() {
+                let text = reply.content.unwrap_or_else(|| "(The model gave an empty answer.)".into());
+                let answer = stored(MessageRole::Assistant, Some(text.clone()), Vec::new(), None);
+                self.store.append_messages(&turn.conversation, &[answer]).await?;
+                return Ok(TurnOutcome::Answer(text));
+            }
+            if !announced {
+                progress();
+                announced = true;
+            }
+            if let Some(outcome) = self.act(turn, &ctx, reply).await? {
+                return Ok(outcome);
+            }
+        }
+        let text = format!(
+            "I stopped after {} steps without a final answer. Try asking for something narrower.",
+            self.settings.max_steps
+        );
+        let answer = stored(MessageRole::Assistant, Some(text.clone()), Vec::new(), None);
+        self.store.append_messages(&turn.conversation, &[answer]).await?;
+        Ok(TurnOutcome::Answer(text))
+    }
+
+    /// The system prompt plus the history that fits the budget.
+    async fn prompt(&self, turn: &Turn, ctx: &ToolContext) -> Result<Vec<ChatMessage>, AgentError> {
+        let accounts = ctx.accounts().await.map_err(|e| e.to_string());
+        let facts = prompt::PromptFacts {
+            now: Utc::now(),
+            tz: self.settings.tz,
+            platform: &turn.tags.platform,
+            accounts: accounts.as_ref().map(|a| a.as_slice()).map_err(Clone::clone),
+            unattended: turn.unattended,
+        };
+        let stored = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
+        let kept = history::fit(&stored, self.settings.history_tokens);
+        let mut messages = vec![ChatMessage::system(prompt::system_prompt(&facts))];
+        messages.extend(history::to_wire(&kept));
+        Ok(messages)
+    }
+
+    /// Runs the reads of one model reply concurrently and gates its first write.
+    /// Returns an outcome when the turn must end here.
+    async fn act(&self, turn: &Turn, ctx: &ToolContext, reply: ModelReply) -> Result<Option<TurnOutcome>, AgentError> {
+        let calls: Vec<StoredToolCall> = reply
+            .tool_calls
+            .iter()
+            .map(|c| StoredToolCall {
+                id: c.id.clone(),
+                name: c.function.name.clone(),
+                arguments: c.function.arguments.clone(),
+            })
+            .collect();
+        let assistant = stored(MessageRole::Assistant, reply.content.clone(), calls, None);
+        self.store.append_messages(&turn.conversation, &[assistant]).await?;
+
+        let mut plans = Vec::with_capacity(reply.tool_calls.len());
+        for call in &reply.tool_calls {
+            plans.push(self.plan(call, ctx).await);
+        }
+        let mut pending: Option<PendingAction> = None;
+        let results = futures::future::join_all(reply.tool_calls.iter().zip(&plans).map(|(call, plan)| async {
+            match plan {
+                Ok((args, Plan::Read)) => self.run_read(call, args, ctx).await,
+                Ok((_, Plan::Write { .. })) => String::new(), // filled in below, in order
+                Err(message) => message.clone(),
+            }
+        }))
+        .await;
+
+        let mut messages = Vec::with_capacity(results.len());
+        for ((call, plan), mut content) in reply.tool_calls.iter().zip(&plans).zip(results) {
+            if let Ok((args, Plan::Write { summary })) = plan {
+                content = if turn.unattended {
+                    "Refused: this is an unattended run and nobody can confirm changes. Nothing was changed.".into()
+                } else if pending.is_some() {
+                    "Not run: only one change can wait for confirmation at a time. Ask again after it is decided.".into()
+                } else {
+                    let action = gate::propose(&self.store, turn, call, args, summary, self.settings.confirm_ttl).await?;
+                    let note = gate::awaiting_note(&action);
+                    pending = Some(action);
+                    note
+                };
+            }
+            messages.push(stored(MessageRole::Tool, Some(content), Vec::new(), Some(call.id.clone())));
+        }
+        self.store.append_messages(&turn.conversation, &messages).await?;
+        Ok(pending.map(|action| TurnOutcome::NeedsConfirmation {
+            action,
+            text: reply.content,
+        }))
+    }
+
+    /// Parses and plans one call; an error becomes the tool result the model sees.
+    async fn plan(&self, call: &ToolCall, ctx: &ToolContext) -> Result<(Value, Plan), String> {
+        let raw = if call.function.arguments.trim().is_empty() { "{}" } else { &call.function.arguments };
+        let args: Value = serde_json::from_str(raw)
+            .map_err(|e| format!("Error: the arguments of {} are not valid JSON ({e}).", call.function.name))?;
+        match self.registry.plan(&call.function.name, &args, ctx).await {
+            Ok(plan) => Ok((args, plan)),
+            Err(e) => Err(format!("Error: {e}")),
+        }
+    }
+
+    async fn run_read(&self, call: &ToolCall, args: &Value, ctx: &ToolContext) -> String {
+        match self.registry.run_read(&call.function.name, args, ctx).await {
+            Ok(value) => self.trim(value.to_string()),
+            Err(e) => format!("Error: {e}"),
+        }
+    }
+
+    /// Cuts an oversized tool result and says so, so the model does not mistake it for all of it.
+    pub fn trim(&self, text: String) -> String {
+        trim_result(text, self.settings.tool_result_chars)
+    }
+}
+
+/// How many stored rows are loaded before fitting the token budget.
+const HISTORY_ROWS: usize = 400;
+
+pub fn trim_result(text: String, limit: usize) -> String {
+    let total = text.chars().count();
+    if total <= limit {
+        return text;
+    }
+    let cut: String = text.chars().take(limit).collect();
+    format!(
+        "{cut}\n[trimmed: showing {limit} of {total} characters. Ask for a shorter period, fewer rows or a narrower query to see the rest.]"
+    )
+}
+
+pub fn stored(
+    role: MessageRole,
+    content: Option<String>,
+    tool_calls: Vec<StoredToolCall>,
+    tool_call_id: Option<String>,
+) -> StoredMessage {
+    let mut message = StoredMessage {
+        role,
+        content,
+        tool_calls,
+        tool_call_id,
+        tokens: 0,
+    };
+    message.tokens = history::message_tokens(&message);
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_with_a_note() {
+        let out = trim_result("x".repeat(2000), 500);
+        assert!(out.starts_with(&"x".repeat(500)));
+        assert!(out.contains("showing 500 of 2000 characters"));
+        assert_eq!(trim_result("short".into(), 500), "short");
+    }
+}

@@ -1,0 +1,101 @@
+//! Wiring: one [`App`] built from a config. `main.rs` only parses the command line.
+
+use crate::agent::{Agent, AgentSettings};
+use crate::config::Config;
+use crate::core::{AccessPolicy, Core};
+use crate::llm::Llm;
+use crate::onlyfans::accounts::AccountsCache;
+use crate::onlyfans::client::OnlyFansClient;
+use crate::server::{self, ServerState};
+use crate::store::{self, SharedStore};
+use crate::tools::Registry;
+use anyhow::Context;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub struct App {
+    pub config: Config,
+    pub store: SharedStore,
+    pub agent: Arc<Agent>,
+    pub core: Arc<Core>,
+}
+
+/// Installs the process-wide TLS provider once; several crates bring rustls and it
+/// cannot choose on its own.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// Connects to the database named in the config and applies migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
+    let store = store::connect(&config.database.url)
+        .await
+        .with_context(|| format!("while opening the database {}", redact_url(&config.database.url)))?;
+    store.migrate().await.context("while applying database migrations")?;
+    Ok(store)
+}
+
+impl App {
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        install_tls_provider();
+        let store = open_store(&config).await?;
+        let llm = Arc::new(Llm::new(&config, store.clone()).context("while setting up the models")?);
+        let client = Arc::new(OnlyFansClient::new(&config).context("while setting up the OnlyFansAPI client")?);
+        let settings = AgentSettings {
+            max_steps: config.agent.max_steps,
+            history_tokens: config.agent.history_tokens,
+            tool_result_chars: config.agent.tool_result_chars,
+            confirm_ttl: config.confirm_ttl(),
+            tz: config.tz(),
+        };
+        let agent = Arc::new(Agent {
+            llm,
+            registry: Arc::new(Registry::standard()),
+            store: store.clone(),
+            client,
+            accounts: Arc::new(AccountsCache::new(config.accounts_cache())),
+            settings,
+        });
+        let core = Arc::new(Core {
+            agent: agent.clone(),
+            store: store.clone(),
+            access: AccessPolicy::from_config(&config),
+        });
+        Ok(App {
+            config,
+            store,
+            agent,
+            core,
+        })
+    }
+
+    /// `fanops run`: serves HTTP on `listener` until `shutdown`.
+    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let address = listener.local_addr()?;
+        let router = server::router(ServerState { store: self.store.clone() });
+        tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
+        crate::metrics::get().ready.set(1);
+        server::run(listener, router, shutdown).await
+    }
+
+    /// Binds `[server].listen` and serves.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let listen = self.config.server.listen.clone();
+        let listener = TcpListener::bind(&listen)
+            .await
+            .with_context(|| format!("while binding the HTTP listener to {listen}"))?;
+        self.serve(listener, shutdown).await
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,116 @@
+//! The command-line commands, each a thin call into the library.
+
+use crate::app::{self, App};
+use crate::channels::console::{self, ConsoleReplier};
+use crate::config::{Config, ConfigSource};
+use crate::onlyfans::catalog::{Catalog, Effect};
+use crate::usage::{self, Period};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+pub fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// `fanops check`: every problem as `file:line: problem`; exit 1 on any.
+pub fn check(source: ConfigSource) -> ExitCode {
+    match Config::load(source) {
+        Err(e) => {
+            for problem in &e.problems {
+                println!("{problem}");
+            }
+            println!("{} problem(s) found.", e.problems.len());
+            ExitCode::FAILURE
+        }
+        Ok(config) => {
+            let origin = config
+                .source
+                .as_ref()
+                .map_or("defaults and environment".to_string(), |p| p.display().to_string());
+            for warning in config.warnings() {
+                println!("warning: {warning}");
+            }
+            let catalog = Catalog::embedded();
+            let writes = catalog.endpoints().iter().filter(|e| e.effect == Effect::Write).count();
+            println!(
+                "OK: {origin}; {} model alias(es), default `{}`; OnlyFansAPI catalog of {} endpoints ({} write).",
+                config.llm.models.len(),
+                config.llm.default_model,
+                catalog.endpoints().len(),
+                writes
+            );
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+    let app = App::build(config).await?;
+    let shutdown = CancellationToken::new();
+    let signal = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        signal.cancel();
+    });
+    app.run(shutdown).await
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub async fn chat(config: Config) -> anyhow::Result<()> {
+    for warning in config.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let app = App::build(config).await?;
+    let replier = ConsoleReplier::new(std::io::stdout());
+    let input = tokio::io::BufReader::new(tokio::io::stdin());
+    console::run(&app.core, input, &replier).await
+}
+
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    app::install_tls_provider();
+    let store = app::open_store(&config).await?;
+    println!("Migrations applied ({}: {}).", store.backend(), app::redact_url(&config.database.url));
+    Ok(())
+}
+
+pub async fn usage(config: Config, period: &str, by: &str, format: &str) -> anyhow::Result<()> {
+    let period = Period::parse(period).map_err(anyhow::Error::msg)?;
+    let by = usage::parse_dimension(by).map_err(anyhow::Error::msg)?;
+    if !matches!(format, "table" | "csv" | "json") {
+        anyhow::bail!("unknown format `{format}`: use table, csv or json");
+    }
+    app::install_tls_provider();
+    let store = app::open_store(&config).await?;
+    let rows = usage::report(store.as_ref(), period, by).await?;
+    match format {
+        "csv" => print!("{}", usage::render_csv(&rows, by)?),
+        "json" => println!("{}", usage::render_json(&rows, by, period)),
+        _ => {
+            println!("Usage, {}:", period.label());
+            println!("{}", usage::render_table(&rows, by));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,553 @@
+//! Configuration in layers: built-in defaults → `fanops.toml` → environment variables.
+//!
+//! Secrets never live in the file: they are read from the environment into [`Secret`]s.
+//! Every problem found is reported as `file:line: problem` (see [`Problem`]).
+
+mod locate;
+mod secret;
+mod validate;
+
+pub use locate::{path, Locator, PathPart};
+pub use secret::Secret;
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The default config path, relative to the working directory.
+pub const DEFAULT_PATH: &str = "fanops.toml";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// IANA time zone of the team; the default for tasks and for "today".
+    pub timezone: String,
+    pub database: DatabaseConfig,
+    pub server: ServerConfig,
+    pub onlyfans: OnlyFansConfig,
+    pub llm: LlmConfig,
+    pub agent: AgentConfig,
+    pub channels: ChannelsConfig,
+    pub scheduler: SchedulerConfig,
+    pub events: EventsConfig,
+    pub mcp: Vec<McpConfig>,
+    pub web_search: Option<WebSearchConfig>,
+    /// Read from the environment only.
+    #[serde(skip)]
+    pub secrets: Secrets,
+    /// Where the file came from (None: defaults and environment only).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+    /// Keys whose value came from an environment variable: key → variable.
+    #[serde(skip)]
+    pub from_env: BTreeMap<&'static str, &'static str>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    pub listen: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct OnlyFansConfig {
+    pub base_url: String,
+    pub requests_per_minute: u32,
+    /// Per-request timeout, e.g. "30s".
+    pub timeout: String,
+    /// Retries after a 429, 5xx or timeout before giving up.
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LlmConfig {
+    pub default_model: String,
+    pub credits_per_usd: f64,
+    pub providers: BTreeMap<String, ProviderConfig>,
+    pub models: BTreeMap<String, ModelConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    pub base_url: String,
+    #[serde(default = "default_api_key_env")]
+    pub api_key_env: String,
+}
+
+/// A model alias: the name tasks and reports use, with its prices.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    pub provider: String,
+    pub id: String,
+    pub usd_per_mtok_input: Option<f64>,
+    pub usd_per_mtok_output: Option<f64>,
+    /// Price of cached input tokens; defaults to the input price.
+    pub usd_per_mtok_cached_input: Option<f64>,
+}
+
+/// Knobs of the agent loop (beyond the contract's example; all optional).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AgentConfig {
+    /// Model calls per turn before the loop gives up.
+    pub max_steps: u32,
+    /// Token budget of the history sent to the model.
+    pub history_tokens: u32,
+    /// Tool results longer than this many characters are trimmed, with a note.
+    pub tool_result_chars: usize,
+    /// How long a pending write waits for a decision, e.g. "10m".
+    pub confirm_ttl: String,
+    /// How long the account list is reused, e.g. "60s".
+    pub accounts_cache: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ChannelsConfig {
+    pub telegram: Option<TelegramConfig>,
+    pub slack: Option<SlackConfig>,
+    pub discord: Option<DiscordConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct TelegramConfig {
+    pub api_url: String,
+    pub mode: String,
+    pub permitted_users: Vec<i64>,
+    pub roles: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SlackConfig {
+    pub api_url: String,
+    pub mode: String,
+    pub permitted_users: Vec<String>,
+    pub roles: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DiscordConfig {
+    pub api_url: String,
+    pub allow_everyone: bool,
+    pub permitted_members: Vec<String>,
+    pub roles: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct SchedulerConfig {
+    pub workflows_dir: String,
+    pub grace: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct EventsConfig {
+    pub onlyfansapi: Option<WebhookSourceConfig>,
+    pub ofauth: Option<WebhookSourceConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct WebhookSourceConfig {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpConfig {
+    pub name: String,
+    pub url: Option<String>,
+    pub command: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSearchConfig {
+    pub provider: String,
+    #[serde(default)]
+    pub usd_per_search: f64,
+    pub api_url: Option<String>,
+}
+
+/// Secrets, from environment variables only.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub onlyfansapi_api_key: Secret,
+    pub telegram_bot_token: Secret,
+    pub slack_bot_token: Secret,
+    pub slack_app_token: Secret,
+    pub slack_signing_secret: Secret,
+    pub discord_bot_token: Secret,
+    pub onlyfansapi_webhook_secret: Secret,
+    /// Each model provider's key, read from its `api_key_env`.
+    pub provider_keys: BTreeMap<String, Secret>,
+}
+
+impl Secrets {
+    /// Reads every secret through `env` (the process environment outside tests).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| env(name).map(Secret::new).unwrap_or_default();
+        Secrets {
+            onlyfansapi_api_key: get("ONLYFANSAPI_API_KEY"),
+            telegram_bot_token: get("TELEGRAM_BOT_TOKEN"),
+            slack_bot_token: get("SLACK_BOT_TOKEN"),
+            slack_app_token: get("SLACK_APP_TOKEN"),
+            slack_signing_secret: get("SLACK_SIGNING_SECRET"),
+            discord_bot_token: get("DISCORD_BOT_TOKEN"),
+            onlyfansapi_webhook_secret: get("ONLYFANSAPI_WEBHOOK_SECRET"),
+            provider_keys: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_api_key_env() -> String {
+    "OPENAI_API_KEY".into()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            timezone: "UTC".into(),
+            database: DatabaseConfig::default(),
+            server: ServerConfig::default(),
+            onlyfans: OnlyFansConfig::default(),
+            llm: LlmConfig::default(),
+            agent: AgentConfig::default(),
+            channels: ChannelsConfig::default(),
+            scheduler: SchedulerConfig::default(),
+            events: EventsConfig::default(),
+            mcp: Vec::new(),
+            web_search: None,
+            secrets: Secrets::default(),
+            source: None,
+            from_env: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: "sqlite://fanops.db".into(),
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+        }
+    }
+}
+
+impl Default for OnlyFansConfig {
+    fn default() -> Self {
+        OnlyFansConfig {
+            base_url: "https://app.onlyfansapi.com".into(),
+            requests_per_minute: 60,
+            timeout: "30s".into(),
+            max_retries: 4,
+        }
+    }
+}
+
+impl Default for LlmConfig {
+    fn default() -> Self {
+        let mut providers = BTreeMap::new();
+        providers.insert(
+            "openai".to_string(),
+            ProviderConfig {
+                base_url: "https://api.openai.com/v1".into(),
+                api_key_env: default_api_key_env(),
+            },
+        );
+        let mut models = BTreeMap::new();
+        models.insert(
+            "gpt-4.1-mini".to_string(),
+            ModelConfig {
+                provider: "openai".into(),
+                id: "gpt-4.1-mini".into(),
+                usd_per_mtok_input: Some(0.40),
+                usd_per_mtok_output: Some(1.60),
+                usd_per_mtok_cached_input: Some(0.10),
+            },
+        );
+        LlmConfig {
+            default_model: "gpt-4.1-mini".into(),
+            credits_per_usd: 100.0,
+            providers,
+            models,
+        }
+    }
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        AgentConfig {
+            max_steps: 8,
+            history_tokens: 6000,
+            tool_result_chars: 12_000,
+            confirm_ttl: "10m".into(),
+            accounts_cache: "60s".into(),
+        }
+    }
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            api_url: "https://api.telegram.org".into(),
+            mode: "polling".into(),
+            permitted_users: Vec::new(),
+            roles: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        SlackConfig {
+            api_url: "https://slack.com/api".into(),
+            mode: "socket".into(),
+            permitted_users: Vec::new(),
+            roles: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            api_url: "https://discord.com/api".into(),
+            allow_everyone: true,
+            permitted_members: Vec::new(),
+            roles: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            workflows_dir: "workflows".into(),
+            grace: "1h".into(),
+        }
+    }
+}
+
+/// One thing wrong with the configuration, located in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, or `environment` for a variable.
+    pub origin: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.origin, self.message)
+        } else {
+            write!(f, "{}:{}: {}", self.origin, self.line, self.message)
+        }
+    }
+}
+
+/// Every problem found while loading; loading fails if there is at least one.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+/// Where to read the file from.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    /// `--config PATH` or `FANOPS_CONFIG`: the file must exist.
+    Explicit(PathBuf),
+    /// `./fanops.toml` if present, else defaults and environment alone.
+    Default,
+    /// Text given directly (tests), named by `origin` in messages.
+    Text { origin: String, text: String },
+}
+
+impl Config {
+    /// Loads, layers the environment on top, and validates.
+    pub fn load(source: ConfigSource) -> Result<Config, ConfigError> {
+        Self::load_with_env(source, &|name| std::env::var(name).ok())
+    }
+
+    /// Like [`Config::load`] with an explicit environment (tests).
+    pub fn load_with_env(
+        source: ConfigSource,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let (origin, text) = read_source(&source)?;
+        let mut problems = Vec::new();
+        let mut config = match &text {
+            Some(text) => parse(&origin, text, &mut problems),
+            None => Some(Config::default()),
+        };
+        if let Some(config) = &mut config {
+            config.source = match &source {
+                ConfigSource::Text { .. } => None,
+                _ => text.as_ref().map(|_| PathBuf::from(&origin)),
+            };
+            apply_env(config, env);
+            config.secrets = Secrets::from_env(env);
+            for (name, provider) in &config.llm.providers {
+                let key = env(&provider.api_key_env).map(Secret::new).unwrap_or_default();
+                config.secrets.provider_keys.insert(name.clone(), key);
+            }
+            let locator = Locator::new(text.as_deref().unwrap_or(""));
+            validate::validate(config, &origin, &locator, &mut problems);
+        }
+        match (config, problems.is_empty()) {
+            (Some(config), true) => Ok(config),
+            _ => Err(ConfigError { problems }),
+        }
+    }
+
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    pub fn confirm_ttl(&self) -> Duration {
+        parse_duration(&self.agent.confirm_ttl).unwrap_or(Duration::from_secs(600))
+    }
+
+    pub fn accounts_cache(&self) -> Duration {
+        parse_duration(&self.agent.accounts_cache).unwrap_or(Duration::from_secs(60))
+    }
+
+    pub fn onlyfans_timeout(&self) -> Duration {
+        parse_duration(&self.onlyfans.timeout).unwrap_or(Duration::from_secs(30))
+    }
+
+    /// Warnings that do not stop the bot but limit what it can do (missing secrets).
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.secrets.onlyfansapi_api_key.is_set() {
+            out.push("ONLYFANSAPI_API_KEY is not set: questions about your accounts will fail".into());
+        }
+        for (name, provider) in &self.llm.providers {
+            if !self.secrets.provider_keys.get(name).is_some_and(Secret::is_set) {
+                out.push(format!(
+                    "{} (key of provider `{name}`) is not set: models of that provider will fail",
+                    provider.api_key_env
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// Parses "30s", "10m", "1h", "1h 30m".
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    humantime::parse_duration(text.trim()).ok()
+}
+
+fn read_source(source: &ConfigSource) -> Result<(String, Option<String>), ConfigError> {
+    let one = |origin: &Path, message: String| ConfigError {
+        problems: vec![Problem {
+            origin: origin.display().to_string(),
+            line: 0,
+            message,
+        }],
+    };
+    match source {
+        ConfigSource::Text { origin, text } => Ok((origin.clone(), Some(text.clone()))),
+        ConfigSource::Explicit(path) => match std::fs::read_to_string(path) {
+            Ok(text) => Ok((path.display().to_string(), Some(text))),
+            Err(e) => Err(one(path, format!("cannot read the config file: {e}"))),
+        },
+        ConfigSource::Default => {
+            let path = Path::new(DEFAULT_PATH);
+            match std::fs::read_to_string(path) {
+                Ok(text) => Ok((DEFAULT_PATH.to_string(), Some(text))),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    Ok((DEFAULT_PATH.to_string(), None))
+                }
+                Err(e) => Err(one(path, format!("cannot read the config file: {e}"))),
+            }
+        }
+    }
+}
+
+/// Deserializes the file, reporting every unknown key and the first type error.
+fn parse(origin: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Config> {
+    let locator = Locator::new(text);
+    let at = |offset: Option<std::ops::Range<usize>>, message: String| Problem {
+        origin: origin.to_string(),
+        line: offset.map(|s| locator.line_at(s.start)).unwrap_or(1),
+        message,
+    };
+    let deserializer = match toml::Deserializer::parse(text) {
+        Ok(d) => d,
+        Err(e) => {
+            problems.push(at(e.span(), format!("not valid TOML: {}", e.message().trim())));
+            return None;
+        }
+    };
+    let mut unknown = Vec::new();
+    let result: Result<Config, _> =
+        serde_ignored::deserialize(deserializer, |p| unknown.push(locate::from_ignored(&p)));
+    for path in &unknown {
+        problems.push(Problem {
+            origin: origin.to_string(),
+            line: locator.line_of(path),
+            message: format!("unknown key `{}`", locate::display(path)),
+        });
+    }
+    match result {
+        Ok(config) => Some(config),
+        Err(e) => {
+            problems.push(at(e.span(), e.message().trim().to_string()));
+            None
+        }
+    }
+}
+
+/// Environment variables that override file values.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("DATABASE_URL", "database.url"),
+    ("FANOPS_LISTEN", "server.listen"),
+    ("FANOPS_TIMEZONE", "timezone"),
+    ("FANOPS_DEFAULT_MODEL", "llm.default_model"),
+    ("ONLYFANSAPI_BASE_URL", "onlyfans.base_url"),
+];
+
+fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) {
+    for (var, key) in ENV_OVERRIDES {
+        let Some(value) = env(var).filter(|v| !v.is_empty()) else {
+            continue;
+        };
+        let slot = match *key {
+            "database.url" => &mut config.database.url,
+            "server.listen" => &mut config.server.listen,
+            "timezone" => &mut config.timezone,
+            "llm.default_model" => &mut config.llm.default_model,
+            _ => &mut config.onlyfans.base_url,
+        };
+        *slot = value;
+        config.from_env.insert(key, var);
+    }
+}

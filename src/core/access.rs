@@ -1,0 +1,114 @@
+//! Who may talk to the bot, and with which role (DESIGN §3).
+
+use crate::config::Config;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Can ask; cannot confirm writes.
+    Viewer,
+    /// Can also confirm writes.
+    Operator,
+    /// Can also manage tasks, skills and budgets.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "viewer" => Some(Role::Viewer),
+            "operator" => Some(Role::Operator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn can_decide(self) -> bool {
+        self >= Role::Operator
+    }
+}
+
+/// One platform's rule: who is allowed (None = everyone) and their roles.
+#[derive(Debug, Clone, Default)]
+struct PlatformRule {
+    allowed: Option<BTreeSet<String>>,
+    roles: BTreeMap<String, Role>,
+}
+
+/// The access policy of every platform, from the config.
+#[derive(Debug, Clone, Default)]
+pub struct AccessPolicy {
+    rules: BTreeMap<&'static str, PlatformRule>,
+}
+
+/// The terminal is the operator's own machine: always admin.
+pub const CONSOLE: &str = "console";
+
+impl AccessPolicy {
+    pub fn from_config(config: &Config) -> AccessPolicy {
+        let mut rules = BTreeMap::new();
+        let roles = |map: &BTreeMap<String, String>| {
+            map.iter()
+                .filter_map(|(user, role)| Some((user.clone(), Role::parse(role)?)))
+                .collect()
+        };
+        if let Some(tg) = &config.channels.telegram {
+            // Telegram is locked by default: an empty list allows nobody.
+            let allowed = tg.permitted_users.iter().map(|id| id.to_string()).collect();
+            rules.insert("telegram", PlatformRule { allowed: Some(allowed), roles: roles(&tg.roles) });
+        }
+        if let Some(slack) = &config.channels.slack {
+            let allowed = (!slack.permitted_users.is_empty()).then(|| slack.permitted_users.iter().cloned().collect());
+            rules.insert("slack", PlatformRule { allowed, roles: roles(&slack.roles) });
+        }
+        if let Some(discord) = &config.channels.discord {
+            let allowed = (!discord.allow_everyone).then(|| discord.permitted_members.iter().cloned().collect());
+            rules.insert("discord", PlatformRule { allowed, roles: roles(&discord.roles) });
+        }
+        AccessPolicy { rules }
+    }
+
+    /// The user's role, or None when they are not permitted.
+    pub fn role(&self, platform: &str, user: &str) -> Option<Role> {
+        if platform == CONSOLE {
+            return Some(Role::Admin);
+        }
+        let rule = self.rules.get(platform)?;
+        if let Some(allowed) = &rule.allowed {
+            if !allowed.contains(user) {
+                return None;
+            }
+        }
+        Some(rule.roles.get(user).copied().unwrap_or(Role::Operator))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::TelegramConfig;
+
+    #[test]
+    fn telegram_is_locked_by_default_and_roles_apply() {
+        let mut config = Config::default();
+        config.channels.telegram = Some(TelegramConfig {
+            permitted_users: vec![1, 2],
+            roles: [("2".to_string(), "viewer".to_string())].into(),
+            ..TelegramConfig::default()
+        });
+        let policy = AccessPolicy::from_config(&config);
+        assert_eq!(policy.role("telegram", "1"), Some(Role::Operator));
+        assert_eq!(policy.role("telegram", "2"), Some(Role::Viewer));
+        assert_eq!(policy.role("telegram", "3"), None);
+        assert_eq!(policy.role("slack", "anyone"), None, "an unconfigured platform serves nobody");
+        assert_eq!(policy.role(CONSOLE, "local"), Some(Role::Admin));
+    }
+}

@@ -1,0 +1,185 @@
+//! The confirmation gate (DESIGN §4). A write becomes a stored pending action; only a
+//! permitted operator or admin of the same conversation decides it, in one atomic store
+//! update; a confirmed action runs exactly once, with its id as the idempotency key.
+
+use super::Role;
+use crate::agent::Turn;
+use crate::llm::ToolCall;
+use crate::store::{
+    ActionStatus, AuditEntry, DecideOutcome, Decision, PendingAction, SharedStore, StoreError,
+};
+use crate::tools::{Registry, ToolContext};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Proof that a person confirmed an action. Only this module can create one, so a
+/// write tool cannot be run from anywhere that did not pass through [`decide`].
+pub struct Confirmation {
+    action_id: String,
+}
+
+impl Confirmation {
+    /// Also the `Idempotency-Key` of the request it authorises.
+    pub fn action_id(&self) -> &str {
+        &self.action_id
+    }
+}
+
+/// Stores a write as pending and returns it.
+pub async fn propose(
+    store: &SharedStore,
+    turn: &Turn,
+    call: &ToolCall,
+    args: &Value,
+    summary: &str,
+    ttl: Duration,
+) -> Result<PendingAction, StoreError> {
+    let now = Utc::now();
+    let action = PendingAction {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        conversation: turn.conversation.clone(),
+        platform: turn.tags.platform.clone(),
+        requested_by: turn.tags.user.clone(),
+        tool: call.function.name.clone(),
+        tool_call_id: call.id.clone(),
+        arguments: args.clone(),
+        summary: summary.to_string(),
+        status: ActionStatus::Pending,
+        created_at: now,
+        expires_at: now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10)),
+        decided_by: None,
+        decided_at: None,
+        result: None,
+    };
+    store.insert_action(&action).await?;
+    audit(store, &action.requested_by, "action.proposed", &action, json!({"summary": summary})).await?;
+    Ok(action)
+}
+
+/// The tool result the model sees while an action waits.
+pub fn awaiting_note(action: &PendingAction) -> String {
+    format!(
+        "Waiting for a person to confirm (action {}). Nothing has been changed yet; the result will replace this note once it is decided.",
+        action.id
+    )
+}
+
+/// What a decision request came to, in words for the person.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Confirmed by this request: the caller now runs it with [`execute`].
+    Run(PendingAction, Confirmation),
+    Cancelled(PendingAction),
+    Refused(String),
+}
+
+impl std::fmt::Debug for Confirmation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Confirmation({})", self.action_id)
+    }
+}
+
+impl PartialEq for Confirmation {
+    fn eq(&self, other: &Self) -> bool {
+        self.action_id == other.action_id
+    }
+}
+
+/// Decides an action for `user` with `role` in `conversation`, atomically.
+pub async fn decide(
+    store: &SharedStore,
+    conversation: &str,
+    user: &str,
+    role: Role,
+    action_id: &str,
+    decision: Decision,
+    now: DateTime<Utc>,
+) -> Result<Verdict, StoreError> {
+    let known = store.action(action_id).await?;
+    let Some(action) = known.filter(|a| a.conversation == conversation) else {
+        return Ok(Verdict::Refused(
+            "I don't know that request here. It may belong to another conversation, or the button is not one of mine.".into(),
+        ));
+    };
+    if role == Role::Viewer {
+        return Ok(Verdict::Refused(
+            "Only an operator or an admin can decide changes; your role is viewer. Nothing was changed.".into(),
+        ));
+    }
+    match store.decide(action_id, decision, user, now).await? {
+        DecideOutcome::Decided(action) => {
+            if decision == Decision::Cancel {
+                crate::metrics::count(&crate::metrics::get().actions, "cancelled");
+            }
+            let what = if decision == Decision::Confirm { "action.confirmed" } else { "action.cancelled" };
+            audit(store, user, what, &action, json!({})).await?;
+            Ok(match decision {
+                Decision::Confirm => {
+                    let confirmation = Confirmation {
+                        action_id: action.id.clone(),
+                    };
+                    Verdict::Run(action, confirmation)
+                }
+                Decision::Cancel => Verdict::Cancelled(action),
+            })
+        }
+        DecideOutcome::Unchanged(current) => Ok(Verdict::Refused(why_unchanged(&current, now))),
+        DecideOutcome::NotFound => Ok(Verdict::Refused("That request no longer exists.".into())),
+    }
+}
+
+fn why_unchanged(action: &PendingAction, now: DateTime<Utc>) -> String {
+    let by = action.decided_by.as_deref().unwrap_or("someone");
+    match action.status {
+        ActionStatus::Pending if action.expires_at <= now => format!(
+            "This request expired at {} UTC without a decision, so nothing was changed. Ask again if you still want it.",
+            action.expires_at.format("%H:%M")
+        ),
+        ActionStatus::Pending => "This request could not be decided just now; try again.".into(),
+        ActionStatus::Cancelled => format!("This request was already cancelled by {by}. Nothing was changed."),
+        ActionStatus::Confirmed | ActionStatus::Executed | ActionStatus::Failed => {
+            format!("This request was already confirmed by {by}; it runs only once.")
+        }
+    }
+}
+
+/// Runs a confirmed action exactly once and records how it ended.
+/// Returns the text the model sees as the call's result.
+pub async fn execute(
+    store: &SharedStore,
+    registry: &Registry,
+    ctx: &ToolContext,
+    action: &PendingAction,
+    confirmation: Confirmation,
+    result_chars: usize,
+) -> Result<String, StoreError> {
+    let outcome = registry
+        .run_confirmed(&action.tool, &action.arguments, ctx, &confirmation)
+        .await;
+    let (status, text) = match outcome {
+        Ok(value) => (ActionStatus::Executed, crate::agent::trim_result(value.to_string(), result_chars)),
+        Err(e) => (ActionStatus::Failed, format!("Error: confirmed, but it failed: {e}")),
+    };
+    store.finish_action(&action.id, status, &text).await?;
+    crate::metrics::count(&crate::metrics::get().actions, status.as_str());
+    audit(store, &ctx.tags.user, &format!("action.{}", status.as_str()), action, json!({})).await?;
+    Ok(text)
+}
+
+async fn audit(store: &SharedStore, actor: &str, what: &str, action: &PendingAction, extra: Value) -> Result<(), StoreError> {
+    store
+        .audit(&AuditEntry {
+            at: Utc::now(),
+            actor: actor.to_string(),
+            action: what.to_string(),
+            subject: Some(action.id.clone()),
+            detail: json!({
+                "conversation": action.conversation,
+                "tool": action.tool,
+                "arguments": action.arguments,
+                "extra": extra,
+            }),
+        })
+        .await
+}

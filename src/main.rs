@@ -1,0 +1,74 @@
+use clap::{Parser, Subcommand};
+use fanops::config::{Config, ConfigSource};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// fanops: your agency's chat-ops assistant.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Config file (default ./fanops.toml; without one, defaults and environment alone).
+    #[arg(long, global = true, env = "FANOPS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the HTTP server and every configured part.
+    Run,
+    /// Talk to the assistant in this terminal (as admin).
+    Chat,
+    /// Validate the configuration; print `file:line: problem`.
+    Check,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Report usage and costs.
+    Usage {
+        /// today, 7d, 30d, 6m, 1y or all.
+        #[arg(long, default_value = "30d")]
+        period: String,
+        /// model, platform, kind, user or day.
+        #[arg(long, default_value = "model")]
+        by: String,
+        /// table, csv or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let quiet = matches!(cli.command, Command::Chat | Command::Check | Command::Usage { .. });
+    fanops::cli::init_logging(if quiet { "warn" } else { "info" });
+    let source = match cli.config {
+        Some(path) => ConfigSource::Explicit(path),
+        None => ConfigSource::Default,
+    };
+    let result = match cli.command {
+        Command::Check => return fanops::cli::check(source),
+        command => match Config::load(source) {
+            Err(e) => {
+                eprintln!("{e}");
+                eprintln!("fanops: the configuration has problems; nothing was started.");
+                return ExitCode::FAILURE;
+            }
+            Ok(config) => match command {
+                Command::Run => fanops::cli::run(config).await,
+                Command::Chat => fanops::cli::chat(config).await,
+                Command::Migrate => fanops::cli::migrate(config).await,
+                Command::Usage { period, by, format } => fanops::cli::usage(config, &period, &by, &format).await,
+                Command::Check => unreachable!("handled above"),
+            },
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fanops: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Prometheus metrics, served at `GET /metrics`. One process-wide set: every part that
+//! counts something reaches it through [`get`].
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PlatformLabel {
+    pub platform: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub messages: Family<PlatformLabel, Counter>,
+    pub model_calls: Family<OutcomeLabel, Counter>,
+    pub api_requests: Family<OutcomeLabel, Counter>,
+    pub api_credits: Counter<f64, std::sync::atomic::AtomicU64>,
+    pub actions: Family<OutcomeLabel, Counter>,
+    pub ready: Gauge,
+}
+
+pub fn get() -> &'static Metrics {
+    static METRICS: OnceLock<Metrics> = OnceLock::new();
+    METRICS.get_or_init(|| {
+        let mut registry = Registry::with_prefix("fanops");
+        let m = Metrics {
+            messages: Family::default(),
+            model_calls: Family::default(),
+            api_requests: Family::default(),
+            api_credits: Counter::default(),
+            actions: Family::default(),
+            ready: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("messages", "Messages handled, by platform", m.messages.clone());
+        registry.register("model_calls", "Model calls, by outcome", m.model_calls.clone());
+        registry.register("api_requests", "OnlyFansAPI requests, by outcome", m.api_requests.clone());
+        registry.register("api_credits", "OnlyFansAPI credits spent", m.api_credits.clone());
+        registry.register("actions", "Pending writes, by how they ended", m.actions.clone());
+        registry.register("ready", "1 when the store and every channel are up", m.ready.clone());
+        Metrics { registry, ..m }
+    })
+}
+
+pub fn count(family: &Family<OutcomeLabel, Counter>, outcome: &str) {
+    family.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+}
+
+/// The Prometheus text format.
+pub fn render() -> String {
+    let mut out = String::new();
+    let _ = prometheus_client::encoding::text::encode(&mut out, &get().registry);
+    out
+}

@@ -1,0 +1,6 @@
+//! OnlyFansAPI: the only code that talks to it. The catalog says what exists and how to
+//! call it; the client sends validated requests; accounts are cached briefly.
+
+pub mod accounts;
+pub mod catalog;
+pub mod client;

@@ -1,0 +1,56 @@
+//! The HTTP listener: `/healthz`, `/readyz`, `/metrics` (webhook routes join it as their
+//! features land).
+
+use crate::store::SharedStore;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+pub struct ServerState {
+    pub store: SharedStore,
+}
+
+pub fn router(state: ServerState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
+    let store = state.store.ping().await;
+    let ok = store.is_ok();
+    crate::metrics::get().ready.set(i64::from(ok));
+    let body = json!({
+        "ready": ok,
+        "store": match &store {
+            Ok(()) => json!({"ok": true, "backend": state.store.backend()}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+        "channels": {},
+    });
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body))
+}
+
+async fn metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        crate::metrics::render(),
+    )
+}
+
+/// Serves until `shutdown` is cancelled.
+pub async fn run(listener: TcpListener, router: Router, shutdown: CancellationToken) -> anyhow::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    Ok(())
+}

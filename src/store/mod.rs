@@ -1,0 +1,282 @@
+//! Persistence. The only module that writes SQL.
+//!
+//! One [`Store`] trait made of small per-role traits; the backend is chosen by the
+//! URL scheme (`sqlite://…` or `postgres://…`). Both backends run the same portable SQL
+//! (`$1` placeholders, timestamps as Unix milliseconds, JSON as text), so the domain
+//! types below never see sqlx.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+mod backend;
+
+pub use backend::{connect, connect_with};
+
+/// Errors at the store boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL `{0}`: use sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One message of a conversation's history, in the model's terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredMessage {
+    pub role: MessageRole,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<StoredToolCall>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// Token count of this message, computed once when it is stored.
+    #[serde(default)]
+    pub tokens: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageRole {
+    User,
+    Assistant,
+    Tool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredToolCall {
+    pub id: String,
+    pub name: String,
+    /// The raw JSON arguments string exactly as the model produced it.
+    pub arguments: String,
+}
+
+/// Lifecycle of a write waiting for a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionStatus {
+    Pending,
+    Confirmed,
+    Cancelled,
+    Executed,
+    Failed,
+}
+
+impl ActionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionStatus::Pending => "pending",
+            ActionStatus::Confirmed => "confirmed",
+            ActionStatus::Cancelled => "cancelled",
+            ActionStatus::Executed => "executed",
+            ActionStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => ActionStatus::Pending,
+            "confirmed" => ActionStatus::Confirmed,
+            "cancelled" => ActionStatus::Cancelled,
+            "executed" => ActionStatus::Executed,
+            "failed" => ActionStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A write tool call that waits for a person's decision (DESIGN §4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingAction {
+    /// Also the `Idempotency-Key` of the API request it becomes.
+    pub id: String,
+    pub conversation: String,
+    pub platform: String,
+    pub requested_by: String,
+    pub tool: String,
+    pub tool_call_id: String,
+    /// Validated arguments as JSON.
+    pub arguments: serde_json::Value,
+    pub summary: String,
+    pub status: ActionStatus,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub result: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Confirm,
+    Cancel,
+}
+
+/// What an atomic decision did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DecideOutcome {
+    /// This call moved the action out of `pending`; the caller owns running it.
+    Decided(PendingAction),
+    /// Nothing changed; here is the action as it stands (already decided, or expired).
+    Unchanged(PendingAction),
+    NotFound,
+}
+
+/// One row of the usage ledger: a model call or an OnlyFansAPI call.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UsageEntry {
+    pub at: DateTime<Utc>,
+    pub platform: String,
+    pub user: String,
+    /// `chat`, `scheduled`, `event`, `web_search`.
+    pub kind: String,
+    /// Model alias; for an API call, the alias of the turn that made it.
+    pub model: Option<String>,
+    pub task: Option<String>,
+    pub conversation: Option<String>,
+    /// `model` or `api`.
+    pub source: UsageSource,
+    /// For API rows: the catalog endpoint id.
+    pub endpoint: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cached_tokens: i64,
+    /// Credits charged for the model call (cost × credits_per_usd).
+    pub credits: f64,
+    pub cost_usd: f64,
+    /// OnlyFansAPI credits read from `_meta._credits.used`.
+    pub api_credits: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UsageSource {
+    #[default]
+    Model,
+    Api,
+}
+
+impl UsageSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageSource::Model => "model",
+            UsageSource::Api => "api",
+        }
+    }
+}
+
+/// The dimension a usage report groups by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageDimension {
+    Model,
+    Platform,
+    Kind,
+    User,
+    Day,
+}
+
+/// One group of a usage report.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct UsageRow {
+    pub key: String,
+    pub model_calls: i64,
+    pub api_calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cached_tokens: i64,
+    pub credits: f64,
+    pub cost_usd: f64,
+    pub api_credits: f64,
+}
+
+/// One line of the audit log: who did what, when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+#[async_trait]
+pub trait ConversationStore: Send + Sync {
+    /// Appends messages at the end of the conversation, in order.
+    async fn append_messages(&self, conversation: &str, messages: &[StoredMessage])
+        -> StoreResult<()>;
+    /// The newest `limit` messages, oldest first.
+    async fn history(&self, conversation: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;
+    /// Replaces the content of the tool-result message answering `tool_call_id`.
+    /// Returns false when no such message exists.
+    async fn replace_tool_result(
+        &self,
+        conversation: &str,
+        tool_call_id: &str,
+        content: &str,
+        tokens: u32,
+    ) -> StoreResult<bool>;
+    /// Deletes the conversation's history; returns how many messages went.
+    async fn clear_history(&self, conversation: &str) -> StoreResult<u64>;
+}
+
+#[async_trait]
+pub trait PendingActionStore: Send + Sync {
+    async fn insert_action(&self, action: &PendingAction) -> StoreResult<()>;
+    async fn action(&self, id: &str) -> StoreResult<Option<PendingAction>>;
+    /// The newest action still `pending` and unexpired at `now` in the conversation.
+    async fn open_action(
+        &self,
+        conversation: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<PendingAction>>;
+    /// Atomically moves `pending` (and unexpired at `now`) to confirmed/cancelled.
+    async fn decide(
+        &self,
+        id: &str,
+        decision: Decision,
+        by: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<DecideOutcome>;
+    /// Records the end of a confirmed action: executed or failed, with its result.
+    async fn finish_action(&self, id: &str, status: ActionStatus, result: &str) -> StoreResult<()>;
+}
+
+#[async_trait]
+pub trait UsageLedger: Send + Sync {
+    async fn record_usage(&self, entry: &UsageEntry) -> StoreResult<()>;
+    /// Sums the ledger since `since` (all time when None), grouped by `by`,
+    /// largest credits first. `Day` groups by UTC date `YYYY-MM-DD`, oldest first.
+    async fn usage_report(
+        &self,
+        since: Option<DateTime<Utc>>,
+        by: UsageDimension,
+    ) -> StoreResult<Vec<UsageRow>>;
+}
+
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Newest first.
+    async fn recent_audit(&self, limit: usize) -> StoreResult<Vec<AuditEntry>>;
+}
+
+/// Everything the application persists.
+#[async_trait]
+pub trait Store: ConversationStore + PendingActionStore + UsageLedger + AuditLog {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Applies pending migrations.
+    async fn migrate(&self) -> StoreResult<()>;
+    /// Cheap liveness check for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+pub type SharedStore = Arc<dyn Store>;

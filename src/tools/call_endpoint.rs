@@ -1,0 +1,161 @@
+//! `call_endpoint`: one validated call of any catalog endpoint. Its effect comes from
+//! the catalog entry, so a write endpoint always goes through the confirmation gate.
+
+use super::{Access, Plan, Tool, ToolContext, ToolError};
+use crate::llm::ToolSpec;
+use crate::onlyfans::catalog::{Effect, Endpoint};
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+
+pub struct CallEndpoint;
+
+const NAME: &str = "call_endpoint";
+
+struct Call<'a> {
+    endpoint: &'static Endpoint,
+    account: Option<&'a str>,
+    params: Map<String, Value>,
+}
+
+fn parse(args: &Value, ctx: &ToolContext) -> Result<Call<'_>, ToolError> {
+    let catalog = ctx.catalog();
+    let id = super::arg_str(NAME, args, "endpoint")?;
+    let endpoint = catalog.get(id).ok_or_else(|| {
+        let near = catalog.suggest(id);
+        let hint = if near.is_empty() {
+            "use find_endpoints to look it up".to_string()
+        } else {
+            format!("did you mean {}?", near.join(", "))
+        };
+        ToolError::bad(NAME, format!("unknown endpoint `{id}`: {hint}"))
+    })?;
+    let params = match args.get("params") {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(map)) => map.clone(),
+        Some(_) => return Err(ToolError::bad(NAME, "`params` must be an object of name → value")),
+    };
+    let account = args.get("account").and_then(Value::as_str);
+    // Validate now, so a bad call never waits for a confirmation it cannot use.
+    endpoint
+        .prepare(account, &params)
+        .map_err(|e| ToolError::Api(e.into()))?;
+    Ok(Call {
+        endpoint,
+        account,
+        params,
+    })
+}
+
+#[async_trait]
+impl Tool for CallEndpoint {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn spec(&self) -> ToolSpec {
+        ToolSpec::new(
+            NAME,
+            "Call one OnlyFansAPI catalog endpoint (find it first with find_endpoints). Parameters are validated against the catalog; writes wait for a person's confirmation.",
+            json!({
+                "type": "object",
+                "properties": {
+                    "endpoint": {"type": "string", "description": "Catalog id, e.g. fans/list-top-fans"},
+                    "account": {"type": "string", "description": "acct_… id, when the path has {account}"},
+                    "params": {"type": "object", "description": "Other parameters by name"}
+                },
+                "required": ["endpoint"]
+            }),
+        )
+    }
+
+    async fn plan(&self, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
+        let call = parse(args, ctx)?;
+        if call.endpoint.effect == Effect::Read {
+            return Ok(Plan::Read);
+        }
+        let label = match call.account {
+            Some(id) => account_label(ctx, id).await,
+            None => None,
+        };
+        Ok(super::plan_for(call.endpoint.effect, || summarize(&call, label)))
+    }
+
+    async fn run(&self, args: &Value, ctx: &ToolContext, access: Access<'_>) -> Result<Value, ToolError> {
+        let call = parse(args, ctx)?;
+        let key = match (call.endpoint.effect, &access) {
+            (Effect::Read, _) => None,
+            (Effect::Write, Access::Confirmed(confirmation)) => Some(confirmation.action_id()),
+            (Effect::Write, Access::Read(_)) => return Err(ToolError::NotConfirmed(call.endpoint.id.clone())),
+        };
+        let response = ctx.send(&call.endpoint.id, call.account, &call.params, key).await?;
+        let mut out = json!({ "endpoint": call.endpoint.id, "data": response.data });
+        if let Some(p) = response.pagination.filter(|p| !p.is_null()) {
+            out["pagination"] = p;
+        }
+        if response.replayed {
+            out["note"] = json!("OnlyFansAPI had already done this request; it was not repeated.");
+        }
+        Ok(out)
+    }
+}
+
+async fn account_label(ctx: &ToolContext, id: &str) -> Option<String> {
+    let accounts = ctx.accounts().await.ok()?;
+    accounts.iter().find(|a| a.id == id).map(|a| a.label())
+}
+
+/// One line a person can judge: what, on which account, with which values.
+fn summarize(call: &Call<'_>, label: Option<String>) -> String {
+    let mut out = call.endpoint.title.clone();
+    if let Some(account) = call.account {
+        out.push_str(&format!(" on {}", label.unwrap_or_else(|| account.to_string())));
+    }
+    let details: Vec<String> = call
+        .params
+        .iter()
+        .filter(|(name, _)| name.as_str() != "account")
+        .map(|(name, value)| format!("{name}: {}", short(value)))
+        .collect();
+    if !details.is_empty() {
+        out.push_str(&format!(" — {}", details.join(", ")));
+    }
+    if let Some(warning) = call.endpoint.notes.as_deref().and_then(shouted_warning) {
+        out.push_str(&format!(" ({warning})"));
+    }
+    out
+}
+
+/// The catalog marks dangerous effects with a leading upper-case sentence.
+fn shouted_warning(notes: &str) -> Option<String> {
+    let first = notes.split(". ").next()?.trim_end_matches('.');
+    let letters: Vec<char> = first.chars().filter(|c| c.is_alphabetic()).collect();
+    let upper = letters.iter().filter(|c| c.is_uppercase()).count();
+    (letters.len() >= 6 && upper * 10 >= letters.len() * 7).then(|| first.to_lowercase())
+}
+
+fn short(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => format!("\"{s}\""),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 120 {
+        let cut: String = text.chars().take(117).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warnings_come_from_shouted_notes() {
+        assert_eq!(
+            shouted_warning("SENDS A MESSAGE TO A FAN (PPV if price>0). Supports an Idempotency-Key"),
+            Some("sends a message to a fan (ppv if price>0)".into())
+        );
+        assert_eq!(shouted_warning("Response data = the created message."), None);
+    }
+}

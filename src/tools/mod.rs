@@ -1,0 +1,208 @@
+//! The tools the model sees. Each tool declares its effect in code (or, for
+//! `call_endpoint`, the catalog's data decides); the model's words never do.
+//!
+//! Running a tool needs an [`Access`]: the registry hands out read access itself, while
+//! write access needs a [`Confirmation`] that only the confirmation gate can create.
+//! So the agent loop cannot run a write even by mistake: it would not type-check.
+
+mod agency_earnings;
+mod call_endpoint;
+mod catalog_tools;
+
+use crate::core::gate::Confirmation;
+use crate::llm::{CallTags, ToolSpec};
+use crate::onlyfans::accounts::{Account, AccountsCache};
+use crate::onlyfans::catalog::{Catalog, Effect};
+use crate::onlyfans::client::{ApiError, ApiResponse, OnlyFansClient};
+use crate::store::{SharedStore, UsageEntry, UsageSource};
+use async_trait::async_trait;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    #[error("unknown tool `{0}`")]
+    UnknownTool(String),
+    #[error("bad arguments for `{tool}`: {message}")]
+    BadArguments { tool: String, message: String },
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error("`{0}` changes data and was not confirmed by a person")]
+    NotConfirmed(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl ToolError {
+    pub fn bad(tool: &str, message: impl Into<String>) -> Self {
+        ToolError::BadArguments {
+            tool: tool.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Proof of the right to run a tool call.
+pub enum Access<'a> {
+    Read(ReadAccess),
+    Confirmed(&'a Confirmation),
+}
+
+/// Read access; only the registry creates it, and only for calls it planned as reads.
+pub struct ReadAccess(());
+
+/// What a tool call will do, decided before anything runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plan {
+    Read,
+    /// A write, with the plain-words summary a person confirms.
+    Write { summary: String },
+}
+
+/// Everything a tool may use while it runs, tagged with who it runs for.
+#[derive(Clone)]
+pub struct ToolContext {
+    pub client: Arc<OnlyFansClient>,
+    pub accounts: Arc<AccountsCache>,
+    pub store: SharedStore,
+    pub tags: CallTags,
+    /// Model alias of the turn, so API credits group with the model that spent them.
+    pub model: Option<String>,
+}
+
+impl ToolContext {
+    pub fn catalog(&self) -> &'static Catalog {
+        Catalog::embedded()
+    }
+
+    /// Connected accounts (cached), recording the credits a refresh spent.
+    pub async fn accounts(&self) -> Result<Arc<Vec<Account>>, ToolError> {
+        let (accounts, credits) = self.accounts.get(&self.client).await?;
+        if credits > 0.0 {
+            self.record_api("account/list-accounts", credits).await?;
+        }
+        Ok(accounts)
+    }
+
+    /// Records one API call's credits in the usage ledger.
+    pub async fn record_api(&self, endpoint: &str, credits: f64) -> Result<(), ToolError> {
+        let entry = UsageEntry {
+            at: chrono::Utc::now(),
+            platform: self.tags.platform.clone(),
+            user: self.tags.user.clone(),
+            kind: self.tags.kind.clone(),
+            model: self.model.clone(),
+            task: self.tags.task.clone(),
+            conversation: self.tags.conversation.clone(),
+            source: UsageSource::Api,
+            endpoint: Some(endpoint.to_string()),
+            api_credits: credits,
+            ..UsageEntry::default()
+        };
+        self.store.record_usage(&entry).await?;
+        Ok(())
+    }
+
+    /// Sends a catalog request and meters it.
+    pub async fn send(
+        &self,
+        endpoint_id: &str,
+        account: Option<&str>,
+        params: &serde_json::Map<String, Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<ApiResponse, ToolError> {
+        let endpoint = self
+            .catalog()
+            .get(endpoint_id)
+            .ok_or_else(|| ToolError::bad("call_endpoint", format!("unknown endpoint `{endpoint_id}`")))?;
+        let request = endpoint.prepare(account, params).map_err(ApiError::from)?;
+        let response = self.client.send(endpoint, &request, idempotency_key).await?;
+        self.record_api(endpoint_id, response.credits_used).await?;
+        Ok(response)
+    }
+}
+
+#[async_trait]
+pub trait Tool: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn spec(&self) -> ToolSpec;
+    /// Validates the arguments and says whether the call reads or writes.
+    async fn plan(&self, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError>;
+    /// Runs the call. Writes must check for `Access::Confirmed`.
+    async fn run(&self, args: &Value, ctx: &ToolContext, access: Access<'_>) -> Result<Value, ToolError>;
+}
+
+/// The set of tools offered to the model.
+pub struct Registry {
+    tools: BTreeMap<&'static str, Arc<dyn Tool>>,
+    specs: Vec<ToolSpec>,
+}
+
+impl Registry {
+    /// The tools of the conversation core.
+    pub fn standard() -> Registry {
+        Registry::with_tools(vec![
+            Arc::new(catalog_tools::ListAccounts),
+            Arc::new(catalog_tools::FindEndpoints),
+            Arc::new(call_endpoint::CallEndpoint),
+            Arc::new(agency_earnings::AgencyEarnings),
+        ])
+    }
+
+    pub fn with_tools(tools: Vec<Arc<dyn Tool>>) -> Registry {
+        let specs = tools.iter().map(|t| t.spec()).collect();
+        Registry {
+            tools: tools.into_iter().map(|t| (t.name(), t)).collect(),
+            specs,
+        }
+    }
+
+    pub fn specs(&self) -> &[ToolSpec] {
+        &self.specs
+    }
+
+    fn tool(&self, name: &str) -> Result<&Arc<dyn Tool>, ToolError> {
+        self.tools.get(name).ok_or_else(|| ToolError::UnknownTool(name.to_string()))
+    }
+
+    pub async fn plan(&self, name: &str, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
+        self.tool(name)?.plan(args, ctx).await
+    }
+
+    /// Runs a call only if its plan is a read.
+    pub async fn run_read(&self, name: &str, args: &Value, ctx: &ToolContext) -> Result<Value, ToolError> {
+        let tool = self.tool(name)?;
+        match tool.plan(args, ctx).await? {
+            Plan::Read => tool.run(args, ctx, Access::Read(ReadAccess(()))).await,
+            Plan::Write { .. } => Err(ToolError::NotConfirmed(name.to_string())),
+        }
+    }
+
+    /// Runs a confirmed write; only the gate holds a [`Confirmation`].
+    pub async fn run_confirmed(
+        &self,
+        name: &str,
+        args: &Value,
+        ctx: &ToolContext,
+        confirmation: &Confirmation,
+    ) -> Result<Value, ToolError> {
+        self.tool(name)?.run(args, ctx, Access::Confirmed(confirmation)).await
+    }
+}
+
+/// Effect of a catalog endpoint as a plan, with its summary for writes.
+pub(crate) fn plan_for(effect: Effect, summary: impl FnOnce() -> String) -> Plan {
+    match effect {
+        Effect::Read => Plan::Read,
+        Effect::Write => Plan::Write { summary: summary() },
+    }
+}
+
+/// Reads a required string argument.
+pub(crate) fn arg_str<'a>(tool: &str, args: &'a Value, name: &str) -> Result<&'a str, ToolError> {
+    args.get(name)
+        .and_then(Value::as_str)
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| ToolError::bad(tool, format!("`{name}` is required and must be a string")))
+}

@@ -1,0 +1,216 @@
+//! Usage reports over the ledger: by model, platform, kind, user or day, for a period,
+//! as a table, CSV or JSON.
+
+use crate::store::{StoreError, UsageDimension, UsageLedger, UsageRow};
+use chrono::{DateTime, Duration, Utc};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
+
+/// A reporting period, counted back from now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Today,
+    Days(i64),
+    Months(i64),
+    Years(i64),
+    All,
+}
+
+impl Period {
+    /// `today`, `7d`, `30d`, `6m`, `1y`, `all`.
+    pub fn parse(text: &str) -> Result<Period, String> {
+        let text = text.trim().to_ascii_lowercase();
+        if text == "today" {
+            return Ok(Period::Today);
+        }
+        if text == "all" {
+            return Ok(Period::All);
+        }
+        let (num, unit) = text.split_at(text.len().saturating_sub(1));
+        let n: i64 = num
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("unknown period `{text}`: use today, 7d, 30d, 6m, 1y or all"))?;
+        match unit {
+            "d" => Ok(Period::Days(n)),
+            "m" => Ok(Period::Months(n)),
+            "y" => Ok(Period::Years(n)),
+            _ => Err(format!("unknown period `{text}`: use today, 7d, 30d, 6m, 1y or all")),
+        }
+    }
+
+    /// The start of the period in UTC (None = all time).
+    pub fn since(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match self {
+            Period::Today => now.date_naive().and_hms_opt(0, 0, 0).map(|d| d.and_utc()),
+            Period::Days(n) => Some(now - Duration::days(n)),
+            Period::Months(n) => Some(now - Duration::days(30 * n)),
+            Period::Years(n) => Some(now - Duration::days(365 * n)),
+            Period::All => None,
+        }
+    }
+
+    pub fn label(self) -> String {
+        match self {
+            Period::Today => "today".into(),
+            Period::Days(n) => format!("last {n} days"),
+            Period::Months(n) => format!("last {n} months"),
+            Period::Years(n) => format!("last {n} years"),
+            Period::All => "all time".into(),
+        }
+    }
+}
+
+pub fn parse_dimension(text: &str) -> Result<UsageDimension, String> {
+    match text {
+        "model" => Ok(UsageDimension::Model),
+        "platform" => Ok(UsageDimension::Platform),
+        "kind" => Ok(UsageDimension::Kind),
+        "user" => Ok(UsageDimension::User),
+        "day" => Ok(UsageDimension::Day),
+        other => Err(format!("cannot group by `{other}`: use model, platform, kind, user or day")),
+    }
+}
+
+fn dimension_name(by: UsageDimension) -> &'static str {
+    match by {
+        UsageDimension::Model => "model",
+        UsageDimension::Platform => "platform",
+        UsageDimension::Kind => "kind",
+        UsageDimension::User => "user",
+        UsageDimension::Day => "day",
+    }
+}
+
+pub async fn report(
+    ledger: &dyn UsageLedger,
+    period: Period,
+    by: UsageDimension,
+) -> Result<Vec<UsageRow>, StoreError> {
+    ledger.usage_report(period.since(Utc::now()), by).await
+}
+
+const HEADERS: [&str; 8] = [
+    "model calls",
+    "API calls",
+    "prompt tok",
+    "completion tok",
+    "cached tok",
+    "credits",
+    "cost USD",
+    "API credits",
+];
+
+fn cells(row: &UsageRow) -> [String; 8] {
+    [
+        row.model_calls.to_string(),
+        row.api_calls.to_string(),
+        row.prompt_tokens.to_string(),
+        row.completion_tokens.to_string(),
+        row.cached_tokens.to_string(),
+        format!("{:.2}", row.credits),
+        format!("{:.4}", row.cost_usd),
+        format!("{:.0}", row.api_credits),
+    ]
+}
+
+fn total(rows: &[UsageRow]) -> UsageRow {
+    rows.iter().fold(UsageRow { key: "total".into(), ..UsageRow::default() }, |mut t, r| {
+        t.model_calls += r.model_calls;
+        t.api_calls += r.api_calls;
+        t.prompt_tokens += r.prompt_tokens;
+        t.completion_tokens += r.completion_tokens;
+        t.cached_tokens += r.cached_tokens;
+        t.credits += r.credits;
+        t.cost_usd += r.cost_usd;
+        t.api_credits += r.api_credits;
+        t
+    })
+}
+
+/// A terminal table with a total row.
+pub fn render_table(rows: &[UsageRow], by: UsageDimension) -> String {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED);
+    let mut header = vec![dimension_name(by).to_string()];
+    header.extend(HEADERS.iter().map(|h| h.to_string()));
+    table.set_header(header);
+    for row in rows.iter().chain(std::iter::once(&total(rows))) {
+        let mut line = vec![Cell::new(&row.key)];
+        line.extend(cells(row).into_iter().map(|c| Cell::new(c).set_alignment(CellAlignment::Right)));
+        table.add_row(line);
+    }
+    table.to_string()
+}
+
+/// A Markdown table for chat, compact: the columns a person reads.
+pub fn render_markdown(rows: &[UsageRow], by: UsageDimension, period: Period) -> String {
+    if rows.is_empty() {
+        return format!("No usage recorded ({}).", period.label());
+    }
+    let mut out = format!(
+        "Usage, {}:\n\n| {} | model calls | credits | cost USD | API credits |\n|---|---:|---:|---:|---:|\n",
+        period.label(),
+        dimension_name(by)
+    );
+    for row in rows.iter().chain(std::iter::once(&total(rows))) {
+        out.push_str(&format!(
+            "| {} | {} | {:.2} | {:.4} | {:.0} |\n",
+            row.key, row.model_calls, row.credits, row.cost_usd, row.api_credits
+        ));
+    }
+    out
+}
+
+pub fn render_csv(rows: &[UsageRow], by: UsageDimension) -> Result<String, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut header = vec![dimension_name(by)];
+    header.extend(HEADERS);
+    writer.write_record(header)?;
+    for row in rows {
+        let mut record = vec![row.key.clone()];
+        record.extend(cells(row));
+        writer.write_record(record)?;
+    }
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+pub fn render_json(rows: &[UsageRow], by: UsageDimension, period: Period) -> String {
+    serde_json::json!({
+        "period": period.label(),
+        "by": dimension_name(by),
+        "rows": rows,
+        "total": total(rows),
+    })
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_parse() {
+        assert_eq!(Period::parse("7d"), Ok(Period::Days(7)));
+        assert_eq!(Period::parse("6m"), Ok(Period::Months(6)));
+        assert_eq!(Period::parse("1y"), Ok(Period::Years(1)));
+        assert_eq!(Period::parse("today"), Ok(Period::Today));
+        assert_eq!(Period::parse("all"), Ok(Period::All));
+        assert!(Period::parse("7w").unwrap_err().contains("7w"));
+        assert!(Period::parse("0d").is_err());
+    }
+
+    #[test]
+    fn tables_have_totals() {
+        let rows = vec![
+            UsageRow { key: "a".into(), model_calls: 2, credits: 1.5, ..UsageRow::default() },
+            UsageRow { key: "b".into(), model_calls: 1, credits: 0.5, ..UsageRow::default() },
+        ];
+        let md = render_markdown(&rows, UsageDimension::Model, Period::Days(30));
+        assert!(md.contains("| total | 3 | 2.00 |"), "{md}");
+        let csv = render_csv(&rows, UsageDimension::Model).unwrap();
+        assert!(csv.starts_with("model,model calls"));
+        assert!(render_table(&rows, UsageDimension::Model).contains("total"));
+    }
+}

@@ -1,0 +1,149 @@
+//! `spawn_app()`: the real wiring, pointed at fake servers.
+
+use crate::support::{FakeModel, FakeOnlyFans};
+use async_trait::async_trait;
+use fanops::app::App;
+use fanops::config::{Config, ConfigSource};
+use fanops::core::{Inbound, InboundBody, Outbound, Replier};
+use fanops::store::{Decision, SharedStore};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+pub struct TestApp {
+    pub app: App,
+    pub model: FakeModel,
+    pub api: FakeOnlyFans,
+    pub dir: tempfile::TempDir,
+}
+
+/// Collects what the core sends back.
+#[derive(Default)]
+pub struct Collector {
+    pub working: AtomicUsize,
+    pub replies: Mutex<Vec<Outbound>>,
+}
+
+#[async_trait]
+impl Replier for Collector {
+    fn working(&self) {
+        self.working.fetch_add(1, Ordering::SeqCst);
+    }
+
+    async fn reply(&self, out: Outbound) {
+        self.replies.lock().unwrap().push(out);
+    }
+}
+
+impl Collector {
+    pub fn last(&self) -> Outbound {
+        self.replies.lock().unwrap().last().cloned().expect("a reply")
+    }
+}
+
+pub fn quiet_logs() {
+    if std::env::var("TEST_LOG").is_ok() {
+        fanops::cli::init_logging("debug");
+    }
+}
+
+/// The config text every test starts from; `extra` is appended.
+pub fn config_text(model: &FakeModel, api: &FakeOnlyFans, db: &str, extra: &str) -> String {
+    format!(
+        r#"timezone = "Europe/London"
+
+[database]
+url = "{db}"
+
+[onlyfans]
+base_url = "{api}"
+requests_per_minute = 6000
+max_retries = 2
+
+[llm]
+default_model = "test-model"
+credits_per_usd = 100
+
+[llm.providers.fake]
+base_url = "{model}"
+api_key_env = "FAKE_MODEL_KEY"
+
+[llm.models."test-model"]
+provider = "fake"
+id = "fake-1"
+usd_per_mtok_input = 1.0
+usd_per_mtok_output = 2.0
+
+[channels.telegram]
+permitted_users = [1, 2, 3]
+roles = {{ "2" = "viewer", "3" = "admin" }}
+
+{extra}
+"#,
+        api = api.url(),
+        model = model.url(),
+    )
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with("").await
+}
+
+pub async fn spawn_app_with(extra: &str) -> TestApp {
+    spawn_with_api(FakeOnlyFans::start().await, extra).await
+}
+
+pub async fn spawn_with_api(api: FakeOnlyFans, extra: &str) -> TestApp {
+    quiet_logs();
+    let model = FakeModel::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let text = config_text(&model, &api, &db, extra);
+    let env = |name: &str| match name {
+        "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
+        "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
+        _ => None,
+    };
+    let config = Config::load_with_env(
+        ConfigSource::Text { origin: "test.toml".into(), text },
+        &env,
+    )
+    .unwrap_or_else(|e| panic!("test config: {e}"));
+    assert!(config.secrets.onlyfansapi_api_key.is_set());
+    let app = App::build(config).await.expect("app builds");
+    TestApp { app, model, api, dir }
+}
+
+impl TestApp {
+    pub fn store(&self) -> &SharedStore {
+        &self.app.store
+    }
+
+    /// A text message from Telegram user `user` in chat `chat`.
+    pub async fn say_as(&self, user: &str, chat: &str, text: &str) -> Collector {
+        self.send(user, chat, InboundBody::Text(text.into())).await
+    }
+
+    /// A message from the operator (user 1) in chat 100.
+    pub async fn say(&self, text: &str) -> Collector {
+        self.say_as("1", "100", text).await
+    }
+
+    pub async fn press(&self, user: &str, chat: &str, action_id: &str, decision: Decision) -> Collector {
+        let body = InboundBody::Decision { action_id: action_id.into(), decision };
+        self.send(user, chat, body).await
+    }
+
+    async fn send(&self, user: &str, chat: &str, body: InboundBody) -> Collector {
+        let inbound = Inbound {
+            platform: "telegram".into(),
+            chat: chat.into(),
+            thread: None,
+            user: user.into(),
+            user_name: format!("user{user}"),
+            body,
+        };
+        let collector = Collector::default();
+        self.app.core.handle(inbound, &collector).await;
+        collector
+    }
+}

@@ -1,0 +1,10 @@
+//! End-to-end tests: one binary, fake servers on 127.0.0.1:0.
+mod support;
+
+mod config_check;
+mod conversation;
+mod fakes_selftest;
+mod gate;
+mod helpers;
+mod server;
+mod store;
