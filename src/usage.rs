@@ -131,7 +131,7 @@ fn total(rows: &[UsageRow]) -> UsageRow {
 /// A terminal table with a total row.
 pub fn render_table(rows: &[UsageRow], by: UsageDimension) -> String {
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED);
+    table.load_style(UTF8_FULL_CONDENSED);
     let mut header = vec![dimension_name(by).to_string()];
     header.extend(HEADERS.iter().map(|h| h.to_string()));
     table.set_header(header);

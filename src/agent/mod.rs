@@ -50,7 +50,7 @@ pub struct Turn {
 pub enum TurnOutcome {
     Answer(String),
     /// A write waits for a person; `text` is what the model said alongside, if anything.
-    NeedsConfirmation { action: PendingAction, text: Option<String> },
+    NeedsConfirmation { action: Box<PendingAction>, text: Option<String> },
 }
 
 /// Called once, when the model first asks for a tool ("On it…").
@@ -185,7 +185,7 @@ impl Agent {
         }
         self.store.append_messages(&turn.conversation, &messages).await?;
         Ok(pending.map(|action| TurnOutcome::NeedsConfirmation {
-            action,
+            action: Box::new(action),
             text: reply.content,
         }))
     }

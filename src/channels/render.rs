@@ -2,6 +2,7 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
+
 /// Terminal text: Markdown tables become aligned box tables; bold markers are dropped.
 pub fn terminal(markdown: &str) -> String {
     let mut out = Vec::new();
@@ -10,7 +11,7 @@ pub fn terminal(markdown: &str) -> String {
     while i < lines.len() {
         if is_table_row(lines[i]) && lines.get(i + 1).is_some_and(|l| is_separator(l)) {
             let mut table = Table::new();
-            table.load_preset(UTF8_FULL_CONDENSED);
+            table.load_style(UTF8_FULL_CONDENSED);
             table.set_header(cells(lines[i]));
             i += 2;
             while i < lines.len() && is_table_row(lines[i]) {

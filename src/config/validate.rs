@@ -92,7 +92,7 @@ pub(super) fn validate(config: &Config, origin: &str, locator: &Locator, problem
 
 fn validate_llm(r: &mut Report<'_>) {
     let llm = &r.config.llm;
-    if !(llm.credits_per_usd > 0.0) {
+    if llm.credits_per_usd.is_nan() || llm.credits_per_usd <= 0.0 {
         r.at(&["llm", "credits_per_usd"], "credits_per_usd must be greater than 0");
     }
     for (name, provider) in &llm.providers {
@@ -121,7 +121,7 @@ fn validate_llm(r: &mut Report<'_>) {
                     &["llm", "models", alias, key],
                     format!("model `{alias}` has no price: set {key} (US dollars per million tokens)"),
                 ),
-                Some(p) if !(p >= 0.0) => r.at(&["llm", "models", alias, key], format!("{key} must not be negative")),
+                Some(p) if p.is_nan() || p < 0.0 => r.at(&["llm", "models", alias, key], format!("{key} must not be negative")),
                 Some(_) => {}
             }
         }
@@ -209,7 +209,7 @@ fn validate_integrations(r: &mut Report<'_>) {
                 format!("web search provider `{}` must be brave, searxng or tavily", ws.provider),
             );
         }
-        if !(ws.usd_per_search >= 0.0) {
+        if ws.usd_per_search.is_nan() || ws.usd_per_search < 0.0 {
             r.at(&["web_search", "usd_per_search"], "usd_per_search must not be negative");
         }
     }

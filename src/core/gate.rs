@@ -66,7 +66,7 @@ pub fn awaiting_note(action: &PendingAction) -> String {
 }
 
 /// What a decision request came to, in words for the person.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, PartialEq)]
 pub enum Verdict {
     /// Confirmed by this request: the caller now runs it with [`execute`].
     Run(PendingAction, Confirmation),
@@ -97,7 +97,7 @@ pub async fn decide(
     now: DateTime<Utc>,
 ) -> Result<Verdict, StoreError> {
     let known = store.action(action_id).await?;
-    let Some(action) = known.filter(|a| a.conversation == conversation) else {
+    let Some(_) = known.filter(|a| a.conversation == conversation) else {
         return Ok(Verdict::Refused(
             "I don't know that request here. It may belong to another conversation, or the button is not one of mine.".into(),
         ));

@@ -74,7 +74,7 @@ impl AccountsCache {
             .expect("the embedded catalog has account/list-accounts");
         let request = endpoint.prepare(None, &serde_json::Map::new())?;
         let response = client.send(endpoint, &request, None).await?;
-        let list = response
+        let list: Vec<Account> = response
             .data
             .as_array()
             .map(|items| items.iter().filter_map(Account::from_json).collect())

@@ -265,8 +265,9 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
     } else if e.is_connect() {
         "the connection failed".into()
     } else {
-        // Never include the URL: it is fine, but keep messages short and uniform.
-        e.without_url().to_string()
+        // Keep messages short and uniform; the URL adds nothing for a person.
+        let text = e.to_string();
+        text.split(" for url").next().unwrap_or(&text).to_string()
     }
 }
 

@@ -149,8 +149,9 @@ impl Tool for AgencyEarnings {
     async fn run(&self, args: &Value, ctx: &ToolContext, _access: Access<'_>) -> Result<Value, ToolError> {
         let period = period(args)?;
         let accounts = select(&ctx.accounts().await?, requested(args)?)?;
-        let mut rows: Vec<Row> = stream::iter(accounts.iter())
-            .map(|account| earnings_of(ctx, account, &period))
+        let period = &period;
+        let mut rows: Vec<Row> = stream::iter(accounts.iter().cloned())
+            .map(|account| async move { earnings_of(ctx, &account, period).await })
             .buffer_unordered(FAN_OUT)
             .collect()
             .await;

@@ -17,7 +17,7 @@ struct Call<'a> {
     params: Map<String, Value>,
 }
 
-fn parse(args: &Value, ctx: &ToolContext) -> Result<Call<'_>, ToolError> {
+fn parse<'a>(args: &'a Value, ctx: &ToolContext) -> Result<Call<'a>, ToolError> {
     let catalog = ctx.catalog();
     let id = super::arg_str(NAME, args, "endpoint")?;
     let endpoint = catalog.get(id).ok_or_else(|| {

@@ -13,7 +13,7 @@ pub struct TestApp {
     pub app: App,
     pub model: FakeModel,
     pub api: FakeOnlyFans,
-    pub dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
 }
 
 /// Collects what the core sends back.
@@ -110,7 +110,7 @@ pub async fn spawn_with_api(api: FakeOnlyFans, extra: &str) -> TestApp {
     .unwrap_or_else(|e| panic!("test config: {e}"));
     assert!(config.secrets.onlyfansapi_api_key.is_set());
     let app = App::build(config).await.expect("app builds");
-    TestApp { app, model, api, dir }
+    TestApp { app, model, api, _dir: dir }
 }
 
 impl TestApp {

@@ -1,0 +1,373 @@
+//! Every query of the store, written once in SQL that SQLite and PostgreSQL both run
+//! (`$n` placeholders, BIGINT milliseconds, JSON as TEXT), and the trait impls that
+//! `portable_store!` expands for each pool type.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::AssertSqlSafe;
+
+use super::rows::{
+    encode_message, group_expression, millis, sql_limit, utc_day, ActionRow, AuditRow, MessageRow,
+    UsageGroupRow,
+};
+use super::{postgres_migrator, sqlite_migrator, PgStore, SqliteStore};
+use crate::store::{
+    ActionStatus, AuditEntry, AuditLog, ConversationStore, DecideOutcome, Decision, PendingAction,
+    PendingActionStore, Store, StoreResult, StoredMessage, UsageDimension, UsageEntry, UsageLedger,
+    UsageRow,
+};
+
+const INSERT_MESSAGE: &str = "INSERT INTO conversation_messages \
+     (conversation, body, tokens, tool_call_id, created_at) VALUES ($1, $2, $3, $4, $5)";
+
+const NEWEST_MESSAGES: &str = "SELECT seq, body, tokens FROM conversation_messages \
+     WHERE conversation = $1 ORDER BY seq DESC LIMIT $2";
+
+const FIND_TOOL_RESULT: &str = "SELECT seq, body, tokens FROM conversation_messages \
+     WHERE conversation = $1 AND tool_call_id = $2 ORDER BY seq DESC LIMIT 1";
+
+const UPDATE_MESSAGE: &str =
+    "UPDATE conversation_messages SET body = $1, tokens = $2 WHERE seq = $3";
+
+const CLEAR_HISTORY: &str = "DELETE FROM conversation_messages WHERE conversation = $1";
+
+/// The `pending_actions` columns in `ActionRow` order, as a literal for `concat!`.
+macro_rules! action_columns {
+    () => {
+        "id, conversation, platform, requested_by, tool, tool_call_id, arguments, summary, \
+         status, created_at, expires_at, decided_by, decided_at, result"
+    };
+}
+
+const INSERT_ACTION: &str = concat!(
+    "INSERT INTO pending_actions (",
+    action_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+);
+
+const ACTION_BY_ID: &str = concat!(
+    "SELECT ",
+    action_columns!(),
+    " FROM pending_actions WHERE id = $1"
+);
+
+const OPEN_ACTION: &str = concat!(
+    "SELECT ",
+    action_columns!(),
+    " FROM pending_actions WHERE conversation = $1 AND status = 'pending' AND expires_at > $2 \
+     ORDER BY created_at DESC, id DESC LIMIT 1"
+);
+
+// One statement decides: the row lock (PostgreSQL) or the write lock (SQLite) makes
+// every concurrent caller after the first find the status no longer `pending`.
+const DECIDE_ACTION: &str = concat!(
+    "UPDATE pending_actions SET status = $1, decided_by = $2, decided_at = $3 \
+     WHERE id = $4 AND status = 'pending' AND expires_at > $3 RETURNING ",
+    action_columns!()
+);
+
+// Only a confirmed action can end, so a repeated or stray call cannot rewrite the
+// outcome of an action that already ended or was never confirmed.
+const FINISH_ACTION: &str = "UPDATE pending_actions SET status = $1, result = $2 \
+     WHERE id = $3 AND status = 'confirmed'";
+
+const INSERT_USAGE: &str = "INSERT INTO usage_ledger (at, day, platform, user_name, kind, \
+     model, task, conversation, source, endpoint, prompt_tokens, completion_tokens, \
+     cached_tokens, credits, cost_usd, api_credits) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+
+const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)";
+
+const RECENT_AUDIT: &str = "SELECT at, actor, action, subject, detail FROM audit_log \
+     ORDER BY at DESC, id DESC LIMIT $1";
+
+/// The report query for one dimension. The casts pin the aggregate types: PostgreSQL
+/// sums BIGINT into NUMERIC, and SQLite types a result by its value.
+fn usage_report_sql(by: UsageDimension) -> String {
+    let key = group_expression(by);
+    let order = match by {
+        UsageDimension::Day => "group_key",
+        _ => "credits DESC, group_key",
+    };
+    format!(
+        "SELECT {key} AS group_key, \
+         COUNT(CASE WHEN source = 'model' THEN 1 END) AS model_calls, \
+         COUNT(CASE WHEN source = 'api' THEN 1 END) AS api_calls, \
+         CAST(SUM(prompt_tokens) AS BIGINT) AS prompt_tokens, \
+         CAST(SUM(completion_tokens) AS BIGINT) AS completion_tokens, \
+         CAST(SUM(cached_tokens) AS BIGINT) AS cached_tokens, \
+         CAST(SUM(credits) AS DOUBLE PRECISION) AS credits, \
+         CAST(SUM(cost_usd) AS DOUBLE PRECISION) AS cost_usd, \
+         CAST(SUM(api_credits) AS DOUBLE PRECISION) AS api_credits \
+         FROM usage_ledger WHERE at >= $1 GROUP BY {key} ORDER BY {order}"
+    )
+}
+
+fn decided_status(decision: Decision) -> ActionStatus {
+    match decision {
+        Decision::Confirm => ActionStatus::Confirmed,
+        Decision::Cancel => ActionStatus::Cancelled,
+    }
+}
+
+/// Implements every store trait for `$store`, a struct whose `pool` field is an
+/// `sqlx::Pool`; `$backend` names it and `$migrator` builds its migrator.
+macro_rules! portable_store {
+    ($store:ty, $backend:literal, $migrator:path) => {
+        #[async_trait]
+        impl ConversationStore for $store {
+            async fn append_messages(
+                &self,
+                conversation: &str,
+                messages: &[StoredMessage],
+            ) -> StoreResult<()> {
+                if messages.is_empty() {
+                    return Ok(());
+                }
+                let now = millis(Utc::now());
+                // One transaction, so a reader never sees half a turn.
+                let mut tx = self.pool.begin().await?;
+                for message in messages {
+                    sqlx::query(INSERT_MESSAGE)
+                        .bind(conversation)
+                        .bind(encode_message(message)?)
+                        .bind(i64::from(message.tokens))
+                        .bind(message.tool_call_id.as_deref())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn history(
+                &self,
+                conversation: &str,
+                limit: usize,
+            ) -> StoreResult<Vec<StoredMessage>> {
+                let rows: Vec<MessageRow> = sqlx::query_as(NEWEST_MESSAGES)
+                    .bind(conversation)
+                    .bind(sql_limit(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter()
+                    .rev()
+                    .map(|row| row.into_message(conversation))
+                    .collect()
+            }
+
+            async fn replace_tool_result(
+                &self,
+                conversation: &str,
+                tool_call_id: &str,
+                content: &str,
+                tokens: u32,
+            ) -> StoreResult<bool> {
+                let found: Option<MessageRow> = sqlx::query_as(FIND_TOOL_RESULT)
+                    .bind(conversation)
+                    .bind(tool_call_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let Some(row) = found else {
+                    return Ok(false);
+                };
+                // Read, edit, write back by `seq`: the body's JSON is edited here rather
+                // than with backend-specific JSON functions. Only the gate writes a tool
+                // result, once per action, so there is no competing writer.
+                let seq = row.seq;
+                let mut message = row.into_message(conversation)?;
+                message.content = Some(content.to_string());
+                message.tokens = tokens;
+                let done = sqlx::query(UPDATE_MESSAGE)
+                    .bind(encode_message(&message)?)
+                    .bind(i64::from(tokens))
+                    .bind(seq)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn clear_history(&self, conversation: &str) -> StoreResult<u64> {
+                let done = sqlx::query(CLEAR_HISTORY)
+                    .bind(conversation)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+        }
+
+        #[async_trait]
+        impl PendingActionStore for $store {
+            async fn insert_action(&self, action: &PendingAction) -> StoreResult<()> {
+                sqlx::query(INSERT_ACTION)
+                    .bind(action.id.as_str())
+                    .bind(action.conversation.as_str())
+                    .bind(action.platform.as_str())
+                    .bind(action.requested_by.as_str())
+                    .bind(action.tool.as_str())
+                    .bind(action.tool_call_id.as_str())
+                    .bind(action.arguments.to_string())
+                    .bind(action.summary.as_str())
+                    .bind(action.status.as_str())
+                    .bind(millis(action.created_at))
+                    .bind(millis(action.expires_at))
+                    .bind(action.decided_by.as_deref())
+                    .bind(action.decided_at.map(millis))
+                    .bind(action.result.as_deref())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn action(&self, id: &str) -> StoreResult<Option<PendingAction>> {
+                let row: Option<ActionRow> = sqlx::query_as(ACTION_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(PendingAction::try_from).transpose()
+            }
+
+            async fn open_action(
+                &self,
+                conversation: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Option<PendingAction>> {
+                let row: Option<ActionRow> = sqlx::query_as(OPEN_ACTION)
+                    .bind(conversation)
+                    .bind(millis(now))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                row.map(PendingAction::try_from).transpose()
+            }
+
+            async fn decide(
+                &self,
+                id: &str,
+                decision: Decision,
+                by: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<DecideOutcome> {
+                let decided: Option<ActionRow> = sqlx::query_as(DECIDE_ACTION)
+                    .bind(decided_status(decision).as_str())
+                    .bind(by)
+                    .bind(millis(now))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if let Some(row) = decided {
+                    return Ok(DecideOutcome::Decided(row.try_into()?));
+                }
+                Ok(match self.action(id).await? {
+                    Some(current) => DecideOutcome::Unchanged(current),
+                    None => DecideOutcome::NotFound,
+                })
+            }
+
+            async fn finish_action(
+                &self,
+                id: &str,
+                status: ActionStatus,
+                result: &str,
+            ) -> StoreResult<()> {
+                let done = sqlx::query(FINISH_ACTION)
+                    .bind(status.as_str())
+                    .bind(result)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                if done.rows_affected() == 0 {
+                    tracing::warn!(
+                        action = id,
+                        status = status.as_str(),
+                        "ignored the end of an action that is unknown or not confirmed"
+                    );
+                }
+                Ok(())
+            }
+        }
+
+        #[async_trait]
+        impl UsageLedger for $store {
+            async fn record_usage(&self, entry: &UsageEntry) -> StoreResult<()> {
+                sqlx::query(INSERT_USAGE)
+                    .bind(millis(entry.at))
+                    .bind(utc_day(entry.at))
+                    .bind(entry.platform.as_str())
+                    .bind(entry.user.as_str())
+                    .bind(entry.kind.as_str())
+                    .bind(entry.model.as_deref())
+                    .bind(entry.task.as_deref())
+                    .bind(entry.conversation.as_deref())
+                    .bind(entry.source.as_str())
+                    .bind(entry.endpoint.as_deref())
+                    .bind(entry.prompt_tokens)
+                    .bind(entry.completion_tokens)
+                    .bind(entry.cached_tokens)
+                    .bind(entry.credits)
+                    .bind(entry.cost_usd)
+                    .bind(entry.api_credits)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn usage_report(
+                &self,
+                since: Option<DateTime<Utc>>,
+                by: UsageDimension,
+            ) -> StoreResult<Vec<UsageRow>> {
+                // The SQL is one of five fixed strings: only the grouping column varies.
+                let rows: Vec<UsageGroupRow> = sqlx::query_as(AssertSqlSafe(usage_report_sql(by)))
+                    .bind(since.map_or(i64::MIN, millis))
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(UsageRow::from).collect())
+            }
+        }
+
+        #[async_trait]
+        impl AuditLog for $store {
+            async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+                sqlx::query(INSERT_AUDIT)
+                    .bind(millis(entry.at))
+                    .bind(entry.actor.as_str())
+                    .bind(entry.action.as_str())
+                    .bind(entry.subject.as_deref())
+                    .bind(entry.detail.to_string())
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn recent_audit(&self, limit: usize) -> StoreResult<Vec<AuditEntry>> {
+                let rows: Vec<AuditRow> = sqlx::query_as(RECENT_AUDIT)
+                    .bind(sql_limit(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(AuditEntry::try_from).collect()
+            }
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn migrate(&self) -> StoreResult<()> {
+                $migrator().run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> StoreResult<()> {
+                sqlx::query("SELECT 1").execute(&self.pool).await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+portable_store!(SqliteStore, "sqlite", sqlite_migrator);
+portable_store!(PgStore, "postgres", postgres_migrator);
