@@ -162,11 +162,11 @@ mod tests {
             msg(MessageRole::Assistant, "answer", 10),
             msg(MessageRole::User, "new", 10),
         ];
-        // 20 fits the last two units only; the 510-token call+result unit is dropped whole.
+        // 30 fits the last two units only; the 510-token call+result unit is dropped whole.
         let kept = fit(&history, 30);
         assert_eq!(kept.len(), 2);
         assert_eq!(kept[0].content.as_deref(), Some("answer"));
-        let kept = fit(&history, 600);
+        let kept = fit(&history, 530);
         assert_eq!(kept.len(), 4, "the call and its result come together");
         assert_eq!(kept[0].role, MessageRole::Assistant);
         assert_eq!(kept[1].role, MessageRole::Tool);

@@ -61,12 +61,12 @@ impl AccountsCache {
         }
     }
 
-    /// The accounts and the API credits this call spent (0 when cached).
-    pub async fn get(&self, client: &OnlyFansClient) -> Result<(Arc<Vec<Account>>, f64), ApiError> {
+    /// The accounts, and the API credits spent when this call fetched them (None when cached).
+    pub async fn get(&self, client: &OnlyFansClient) -> Result<(Arc<Vec<Account>>, Option<f64>), ApiError> {
         let mut slot = self.slot.lock().await;
         if let Some((at, accounts)) = slot.as_ref() {
             if at.elapsed() < self.ttl {
-                return Ok((accounts.clone(), 0.0));
+                return Ok((accounts.clone(), None));
             }
         }
         let endpoint = Catalog::embedded()
@@ -81,7 +81,7 @@ impl AccountsCache {
             .unwrap_or_default();
         let accounts = Arc::new(list);
         *slot = Some((Instant::now(), accounts.clone()));
-        Ok((accounts, response.credits_used))
+        Ok((accounts, Some(response.credits_used)))
     }
 
     /// Forgets the cached list (after a connect/disconnect).

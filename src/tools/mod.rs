@@ -79,8 +79,8 @@ impl ToolContext {
     /// Connected accounts (cached), recording the credits a refresh spent.
     pub async fn accounts(&self) -> Result<Arc<Vec<Account>>, ToolError> {
         let (accounts, credits) = self.accounts.get(&self.client).await?;
-        if credits > 0.0 {
-            self.record_api("account/list-accounts", credits).await?;
+        if let Some(credits) = credits {
+            self.record_api(crate::onlyfans::accounts::LIST_ACCOUNTS, credits).await?;
         }
         Ok(accounts)
     }

@@ -2,7 +2,7 @@
 
 use crate::helpers::{spawn_app, spawn_app_with, spawn_with_api};
 use crate::support::{Failure, FakeOnlyFans, Reply};
-use fanops::store::{UsageDimension, UsageSource};
+use fanops::store::UsageDimension;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 
@@ -49,7 +49,7 @@ async fn a_question_is_answered_from_an_api_read() {
     assert!(system.contains("acct_8f3k2j1h0g9f8e7d"), "the accounts are in the prompt");
     assert!(system.contains("Never invent"));
     let tools: Vec<&str> = first["tools"].as_array().unwrap().iter().map(|t| t["function"]["name"].as_str().unwrap()).collect();
-    assert_eq!(tools, ["agency_earnings", "call_endpoint", "find_endpoints", "list_accounts"]);
+    assert_eq!(tools, ["list_accounts", "find_endpoints", "call_endpoint", "agency_earnings"]);
     let result: Value = serde_json::from_str(&tool_messages(&requests[1])[0]).unwrap();
     assert_eq!(result["totals"]["net"], 1912.4);
     assert_eq!(result["totals"]["accounts_failed"], 1);
@@ -63,7 +63,6 @@ async fn a_question_is_answered_from_an_api_read() {
     assert!((rows[0].credits - rows[0].cost_usd * 100.0).abs() < 1e-9);
     assert_eq!(rows[0].api_calls, 2, "accounts list + one earnings call");
     assert_eq!(rows[0].api_credits, 1.0, "the earnings fixture reports 1 credit");
-    let _ = UsageSource::Api;
 }
 
 #[tokio::test]

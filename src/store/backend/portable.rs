@@ -31,7 +31,7 @@ const UPDATE_MESSAGE: &str =
 
 const CLEAR_HISTORY: &str = "DELETE FROM conversation_messages WHERE conversation = $1";
 
-/// The `pending_actions` columns in `ActionRow` order, as a literal for `concat!`.
+/// The `pending_actions` columns `ActionRow` decodes, as a literal `concat!` can splice.
 macro_rules! action_columns {
     () => {
         "id, conversation, platform, requested_by, tool, tool_call_id, arguments, summary, \

@@ -73,7 +73,9 @@ pub struct FakeModel {
 
 impl std::fmt::Debug for FakeModel {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeModel").field("url", &self.url()).finish()
+        f.debug_struct("FakeModel")
+            .field("url", &self.url())
+            .finish()
     }
 }
 
@@ -169,7 +171,11 @@ pub fn usage_for(request: &Value, completion_chars: usize) -> Value {
     })
 }
 
-async fn chat_completions(State(state): State<Arc<ModelState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn chat_completions(
+    State(state): State<Arc<ModelState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let parsed: Result<Value, _> = serde_json::from_slice(&body);
     let recorded = match &parsed {
         Ok(v) => v.clone(),
@@ -220,8 +226,8 @@ fn completion(state: &ModelState, request: &Value, reply: Reply) -> Response {
     let (message, finish_reason, completion_chars) = match reply {
         Reply::Status(status, body) => {
             let mut response = Response::new(axum::body::Body::from(body.clone()));
-            *response.status_mut() =
-                axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            *response.status_mut() = axum::http::StatusCode::from_u16(status)
+                .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
             let content_type = if serde_json::from_str::<Value>(&body).is_ok() {
                 "application/json"
             } else {

@@ -42,12 +42,17 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// A header value by (case-insensitive) name.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     /// The first value of a query parameter.
     pub fn query_value(&self, name: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -94,7 +99,9 @@ pub struct FakeOnlyFans {
 
 impl std::fmt::Debug for FakeOnlyFans {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FakeOnlyFans").field("url", &self.url()).finish()
+        f.debug_struct("FakeOnlyFans")
+            .field("url", &self.url())
+            .finish()
     }
 }
 
@@ -269,11 +276,16 @@ fn not_found() -> (u16, Value) {
 
 async fn handle(State(state): State<Arc<ApiState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let body = if bytes.is_empty() {
         None
     } else {
-        Some(serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())))
+        Some(
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into())),
+        )
     };
     let mut headers: HashMap<String, String> = HashMap::new();
     for (name, value) in &parts.headers {
@@ -345,7 +357,10 @@ async fn handle(State(state): State<Arc<ApiState>>, request: Request) -> Respons
 fn next_failure(state: &ApiState, path: &str) -> Option<Failure> {
     {
         let mut queues = state.fail_next.lock().unwrap();
-        if let Some(pos) = queues.iter().position(|(p, q)| path.contains(p.as_str()) && !q.is_empty()) {
+        if let Some(pos) = queues
+            .iter()
+            .position(|(p, q)| path.contains(p.as_str()) && !q.is_empty())
+        {
             let failure = queues[pos].1.pop_front();
             if queues[pos].1.is_empty() {
                 queues.remove(pos);
@@ -410,14 +425,18 @@ fn answer(state: &ApiState, method: &Method, request: &RecordedRequest) -> (u16,
         ("GET", ["statistics", "statements", "earnings"]) => Route::Earnings,
         ("GET", ["statistics", "overview"]) => Route::Fixture("statistics/statistics-overview"),
         ("GET", ["fans", "top"]) => Route::Fixture("fans/list-top-fans"),
-        ("GET", ["subscribers", "statistics"]) => Route::Fixture("statistics/get-subscriber-statistics"),
+        ("GET", ["subscribers", "statistics"]) => {
+            Route::Fixture("statistics/get-subscriber-statistics")
+        }
         ("GET", ["tracking-links"]) => Route::Fixture("tracking-links/list-tracking-links"),
         ("GET", ["trial-links"]) => Route::Fixture("free-trial-links/list-free-trial-links"),
         ("GET", ["transactions"]) => Route::Fixture("transactions/list-transactions"),
         ("GET", ["payouts", "balances"]) => Route::Fixture("payouts/get-account-balances"),
         ("GET", ["chats"]) => Route::Fixture("chats/list-chats"),
         ("GET", ["chats", _, "messages"]) => Route::Fixture("chat-messages/list-chat-messages"),
-        ("GET", ["mass-messaging", "overview"]) => Route::Fixture("mass-messaging/get-mass-message-overview"),
+        ("GET", ["mass-messaging", "overview"]) => {
+            Route::Fixture("mass-messaging/get-mass-message-overview")
+        }
         ("POST", ["chats", _, "messages"]) => Route::SendMessage,
         ("POST", ["mass-messaging"]) => Route::SendMassMessage,
         _ => return not_found(),
@@ -426,7 +445,11 @@ fn answer(state: &ApiState, method: &Method, request: &RecordedRequest) -> (u16,
         return message(404, "Account not found", "account_not_found");
     };
     if !account.authenticated {
-        return message(400, "Account is not authenticated", "account_not_authenticated");
+        return message(
+            400,
+            "Account is not authenticated",
+            "account_not_authenticated",
+        );
     }
     match route {
         Route::Earnings => (200, earnings(account)),
@@ -459,11 +482,17 @@ fn earnings(account: &Account) -> Value {
 }
 
 fn now() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string()
 }
 
 fn invalid_body() -> (u16, Value) {
-    message(422, "The request body must be a JSON object.", "validation_error")
+    message(
+        422,
+        "The request body must be a JSON object.",
+        "validation_error",
+    )
 }
 
 fn send_message(state: &ApiState, body: Option<&Value>) -> (u16, Value) {

@@ -14,7 +14,10 @@
 mod fake_model;
 mod fake_onlyfans;
 
+// Not every user (test binary, benchmark) uses every re-export.
+#[allow(unused_imports)]
 pub use fake_model::{FakeModel, Reply};
+#[allow(unused_imports)]
 pub use fake_onlyfans::{Failure, FakeOnlyFans, RecordedRequest, LUNA, MIA};
 
 /// `(file stem, contents)` of every fixture, copied from
@@ -116,7 +119,8 @@ fn has_bearer(headers: &axum::http::HeaderMap) -> bool {
 
 /// A JSON response with the given status.
 fn json_response(status: u16, body: &serde_json::Value) -> axum::response::Response {
-    let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    let status = axum::http::StatusCode::from_u16(status)
+        .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = axum::response::Response::new(axum::body::Body::from(body.to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(

@@ -1,0 +1,236 @@
+//! Store conformance: the same checks on every backend. They always run on SQLite
+//! (a database file and `sqlite::memory:`) and on PostgreSQL when
+//! `FANOPS_TEST_POSTGRES_URL` names a server (each test gets its own database).
+//! The checks live in `store/{conversations,actions,ledger}.rs`; this file holds the
+//! harness and the few tests that only make sense on one backend.
+
+use std::future::Future;
+
+use chrono::{DateTime, TimeZone, Utc};
+use fanops::store::{self, SharedStore, StoreError};
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+use actions::pending;
+use conversations::user;
+
+mod actions;
+mod conversations;
+mod ledger;
+
+const POSTGRES_ENV: &str = "FANOPS_TEST_POSTGRES_URL";
+
+// ----- Harness ---------------------------------------------------------------------
+
+async fn on_sqlite_file<F, Fut>(check: F)
+where
+    F: FnOnce(SharedStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let store = store::connect(&url).await.expect("connect to SQLite");
+    store.migrate().await.expect("migrate SQLite");
+    check(store).await;
+}
+
+async fn on_sqlite_memory<F, Fut>(check: F)
+where
+    F: FnOnce(SharedStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let store = store::connect("sqlite::memory:")
+        .await
+        .expect("connect to in-memory SQLite");
+    store.migrate().await.expect("migrate in-memory SQLite");
+    check(store).await;
+}
+
+async fn on_postgres<F, Fut>(check: F)
+where
+    F: FnOnce(SharedStore) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+        println!("skipped: set {POSTGRES_ENV} to run the store checks on PostgreSQL");
+        return;
+    };
+    let name = format!("fanops_t_{}", uuid::Uuid::new_v4().simple());
+    admin_statement(&admin_url, &format!("CREATE DATABASE {name}")).await;
+    let mut url = url::Url::parse(&admin_url).expect("FANOPS_TEST_POSTGRES_URL is a URL");
+    url.set_path(&format!("/{name}"));
+
+    // Small pools: many of these tests run at once against one server.
+    let store = store::connect_with(url.as_str(), 5)
+        .await
+        .expect("connect to PostgreSQL");
+    store.migrate().await.expect("migrate PostgreSQL");
+    // Spawned so a failing check still lets the database be dropped below.
+    let outcome = tokio::spawn(check(store)).await;
+    admin_statement(
+        &admin_url,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+    .await;
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+async fn admin_statement(admin_url: &str, sql: &str) {
+    let mut admin = PgConnection::connect(admin_url)
+        .await
+        .expect("connect to the PostgreSQL admin database");
+    sqlx::query(AssertSqlSafe(sql.to_string()))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|e| panic!("`{sql}` failed: {e}"));
+    let _ = admin.close().await;
+}
+
+/// Runs each `module::check` on every backend, as the tests `store::sqlite::<check>`,
+/// `store::sqlite_memory::<check>` and `store::postgres::<check>`.
+macro_rules! conformance {
+    ($($module:ident::$check:ident),+ $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                super::on_sqlite_file(super::$module::$check).await;
+            })+
+        }
+
+        mod sqlite_memory {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                super::on_sqlite_memory(super::$module::$check).await;
+            })+
+        }
+
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $check() {
+                super::on_postgres(super::$module::$check).await;
+            })+
+        }
+    };
+}
+
+conformance!(
+    conversations::history_keeps_order_and_limit,
+    conversations::replace_tool_result_edits_one_message,
+    conversations::clear_history_removes_one_conversation,
+    actions::pending_actions_round_trip,
+    actions::open_action_is_newest_pending_unexpired,
+    actions::decide_confirm_then_second_decision_is_unchanged,
+    actions::decide_cancel_then_confirm_is_unchanged,
+    actions::decide_after_expiry_is_unchanged,
+    actions::decide_unknown_action_is_not_found,
+    actions::concurrent_decides_have_one_winner,
+    actions::finish_action_records_end_of_confirmed_only,
+    ledger::usage_report_groups_by_every_dimension,
+    ledger::usage_report_since_filters,
+    ledger::audit_log_newest_first,
+    schema::migrate_twice_is_a_no_op,
+);
+
+/// A fixed instant in March 2026, so expiry and day boundaries are exact.
+fn at(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, day, hour, minute, 0).unwrap()
+}
+
+mod schema {
+    use super::user;
+    use fanops::store::SharedStore;
+
+    pub(super) async fn migrate_twice_is_a_no_op(store: SharedStore) {
+        assert!(["sqlite", "postgres"].contains(&store.backend()));
+        store.append_messages("c1", &[user("kept")]).await.unwrap();
+        store.migrate().await.expect("second migrate");
+        store.migrate().await.expect("third migrate");
+        assert_eq!(store.history("c1", 10).await.unwrap(), vec![user("kept")]);
+        store.ping().await.expect("ping");
+    }
+}
+
+// ----- Backend-specific ------------------------------------------------------------
+
+#[tokio::test]
+async fn unsupported_urls_are_rejected() {
+    for url in [
+        "mysql://root:hunter2@db/fanops",
+        "fanops.db",
+        "",
+        "postgres:/x",
+    ] {
+        match store::connect(url).await {
+            Err(StoreError::UnsupportedUrl(shown)) => {
+                assert!(
+                    !shown.contains("hunter2"),
+                    "the password is hidden: {shown}"
+                );
+            }
+            Err(other) => panic!("{url}: expected UnsupportedUrl, got {other}"),
+            Ok(_) => panic!("{url}: expected UnsupportedUrl, got a store"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn sqlite_file_is_created_and_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+        .append_messages("c1", &[user("persisted")])
+        .await
+        .unwrap();
+    drop(store);
+
+    assert!(path.exists());
+    let reopened = store::connect(&url).await.unwrap();
+    reopened.migrate().await.unwrap();
+    assert_eq!(
+        reopened.history("c1", 1).await.unwrap(),
+        vec![user("persisted")]
+    );
+}
+
+#[tokio::test]
+async fn corrupt_rows_are_reported_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let store = store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    store
+        .insert_action(&pending("a1", "c1", at(1, 12, 0)))
+        .await
+        .unwrap();
+    store
+        .insert_action(&pending("a2", "c1", at(1, 12, 0)))
+        .await
+        .unwrap();
+    store.append_messages("c1", &[user("hello")]).await.unwrap();
+
+    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    for sql in [
+        "UPDATE pending_actions SET status = 'maybe' WHERE id = 'a1'",
+        "UPDATE pending_actions SET arguments = '{not json' WHERE id = 'a2'",
+        "UPDATE conversation_messages SET body = '[]'",
+    ] {
+        sqlx::query(sql).execute(&mut raw).await.unwrap();
+    }
+    raw.close().await.unwrap();
+
+    for (id, needle) in [("a1", "maybe"), ("a2", "arguments")] {
+        match store.action(id).await {
+            Err(StoreError::Corrupt(why)) => assert!(why.contains(needle), "{why}"),
+            other => panic!("{id}: expected Corrupt, got {other:?}"),
+        }
+    }
+    let history = store.history("c1", 10).await;
+    assert!(
+        matches!(history, Err(StoreError::Corrupt(_))),
+        "{history:?}"
+    );
+}

@@ -1,0 +1,189 @@
+//! Usage ledger and audit log checks.
+
+use chrono::{DateTime, Duration, Utc};
+use fanops::store::{AuditEntry, SharedStore, UsageDimension, UsageEntry, UsageRow, UsageSource};
+use serde_json::json;
+
+use super::at;
+
+fn model_call(at: DateTime<Utc>, who: (&str, &str, &str), model: &str, credits: f64) -> UsageEntry {
+    let (platform, user, kind) = who;
+    UsageEntry {
+        at,
+        platform: platform.into(),
+        user: user.into(),
+        kind: kind.into(),
+        model: Some(model.into()),
+        conversation: Some("c1".into()),
+        source: UsageSource::Model,
+        prompt_tokens: 100,
+        completion_tokens: 20,
+        cached_tokens: 10,
+        credits,
+        cost_usd: credits / 4.0,
+        ..UsageEntry::default()
+    }
+}
+
+fn api_call(
+    at: DateTime<Utc>,
+    who: (&str, &str, &str),
+    model: Option<&str>,
+    api_credits: f64,
+) -> UsageEntry {
+    let (platform, user, kind) = who;
+    UsageEntry {
+        at,
+        platform: platform.into(),
+        user: user.into(),
+        kind: kind.into(),
+        model: model.map(Into::into),
+        task: Some("daily-report".into()),
+        source: UsageSource::Api,
+        endpoint: Some("statistics/get-earnings".into()),
+        api_credits,
+        ..UsageEntry::default()
+    }
+}
+
+/// Three UTC days, with the last entry one millisecond before midnight.
+async fn record_ledger(store: &SharedStore) {
+    let alice = ("telegram", "alice", "chat");
+    let bob = ("slack", "bob", "scheduled");
+    let carol = ("console", "carol", "event");
+    let entries = [
+        model_call(at(1, 10, 0), alice, "fast", 2.0),
+        api_call(at(1, 10, 1), alice, Some("fast"), 3.0),
+        model_call(at(2, 9, 0), bob, "smart", 8.0),
+        api_call(at(3, 0, 0) - Duration::milliseconds(1), bob, None, 1.5),
+        model_call(at(1, 0, 0) - Duration::hours(1), carol, "fast", 0.25),
+    ];
+    for entry in &entries {
+        store.record_usage(entry).await.unwrap();
+    }
+}
+
+fn keys(rows: &[UsageRow]) -> Vec<&str> {
+    rows.iter().map(|row| row.key.as_str()).collect()
+}
+
+pub(super) async fn usage_report_groups_by_every_dimension(store: SharedStore) {
+    record_ledger(&store).await;
+
+    let by_model = store
+        .usage_report(None, UsageDimension::Model)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&by_model),
+        ["smart", "fast", "-"],
+        "largest credits first"
+    );
+    let fast = UsageRow {
+        key: "fast".into(),
+        model_calls: 2,
+        api_calls: 1,
+        prompt_tokens: 200,
+        completion_tokens: 40,
+        cached_tokens: 20,
+        credits: 2.25,
+        cost_usd: 0.5625,
+        api_credits: 3.0,
+    };
+    assert_eq!(by_model[1], fast);
+    let no_model = UsageRow {
+        key: "-".into(),
+        api_calls: 1,
+        api_credits: 1.5,
+        ..UsageRow::default()
+    };
+    assert_eq!(by_model[2], no_model, "an API call without a model");
+
+    let by_platform = store
+        .usage_report(None, UsageDimension::Platform)
+        .await
+        .unwrap();
+    assert_eq!(keys(&by_platform), ["slack", "telegram", "console"]);
+    assert_eq!(
+        (by_platform[0].model_calls, by_platform[0].api_calls),
+        (1, 1)
+    );
+    assert_eq!(by_platform[0].api_credits, 1.5);
+
+    let by_kind = store
+        .usage_report(None, UsageDimension::Kind)
+        .await
+        .unwrap();
+    assert_eq!(keys(&by_kind), ["scheduled", "chat", "event"]);
+
+    let by_user = store
+        .usage_report(None, UsageDimension::User)
+        .await
+        .unwrap();
+    assert_eq!(keys(&by_user), ["bob", "alice", "carol"]);
+    assert_eq!(by_user[1].credits, 2.0);
+
+    let by_day = store.usage_report(None, UsageDimension::Day).await.unwrap();
+    assert_eq!(
+        keys(&by_day),
+        ["2026-02-28", "2026-03-01", "2026-03-02"],
+        "oldest first"
+    );
+    assert_eq!((by_day[2].model_calls, by_day[2].api_calls), (1, 1));
+    assert_eq!(by_day[2].credits, 8.0);
+}
+
+pub(super) async fn usage_report_since_filters(store: SharedStore) {
+    assert!(store
+        .usage_report(None, UsageDimension::Model)
+        .await
+        .unwrap()
+        .is_empty());
+    record_ledger(&store).await;
+
+    let since_march = store
+        .usage_report(Some(at(1, 0, 0)), UsageDimension::Day)
+        .await;
+    assert_eq!(keys(&since_march.unwrap()), ["2026-03-01", "2026-03-02"]);
+
+    // `since` is inclusive.
+    let since_smart = store
+        .usage_report(Some(at(2, 9, 0)), UsageDimension::Model)
+        .await;
+    assert_eq!(keys(&since_smart.unwrap()), ["smart", "-"]);
+
+    let future = store
+        .usage_report(Some(at(20, 0, 0)), UsageDimension::User)
+        .await;
+    assert!(future.unwrap().is_empty());
+}
+
+// ----- Audit log -------------------------------------------------------------------
+
+fn audit_entry(at: DateTime<Utc>, action: &str, subject: Option<&str>) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: "alice".into(),
+        action: action.into(),
+        subject: subject.map(Into::into),
+        detail: json!({"conversation": "c1", "extra": {"n": [1, 2.5, null]}}),
+    }
+}
+
+pub(super) async fn audit_log_newest_first(store: SharedStore) {
+    let entries = [
+        audit_entry(at(1, 12, 0), "action.proposed", Some("a1")),
+        audit_entry(at(1, 12, 2), "action.executed", Some("a1")),
+        audit_entry(at(1, 12, 1), "action.confirmed", None),
+    ];
+    for entry in &entries {
+        store.audit(entry).await.unwrap();
+    }
+
+    let recent = store.recent_audit(2).await.unwrap();
+    assert_eq!(recent, vec![entries[1].clone(), entries[2].clone()]);
+    let all = store.recent_audit(100).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2], entries[0]);
+    assert!(store.recent_audit(0).await.unwrap().is_empty());
+}
