@@ -29,7 +29,14 @@ async fn app(model: &FakeModel, api: &FakeOnlyFans, dir: &std::path::Path) -> Ap
     let db = format!("sqlite://{}", dir.join("bench.db").display());
     let text = support::config_text(&model.url(), &api.url(), &db, "");
     let env = |name: &str| Some(format!("bench-{name}"));
-    let config = Config::load_with_env(ConfigSource::Text { origin: "bench.toml".into(), text }, &env).unwrap();
+    let config = Config::load_with_env(
+        ConfigSource::Text {
+            origin: "bench.toml".into(),
+            text,
+        },
+        &env,
+    )
+    .unwrap();
     App::build(config).await.unwrap()
 }
 
@@ -52,17 +59,26 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 async fn turn_overhead() {
     let (model, api) = (FakeModel::start().await, FakeOnlyFans::start().await);
     model.respond_with(|req: &Value| {
-        let last = req["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or_default();
+        let last = req["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .cloned()
+            .unwrap_or_default();
         if last["role"] == "tool" {
             Reply::Text("You earned $1,912.40.".into())
         } else {
-            Reply::ToolCalls(vec![("agency_earnings".into(), json!({"start_date": "2025-06-01", "end_date": "2025-06-07"}))])
+            Reply::ToolCalls(vec![(
+                "agency_earnings".into(),
+                json!({"start_date": "2025-06-01", "end_date": "2025-06-07"}),
+            )])
         }
     });
     let dir = tempfile::tempdir().unwrap();
     let app = app(&model, &api, dir.path()).await;
     for i in 0..20 {
-        app.core.handle(inbound(i, "How much did we earn this week?"), &Quiet).await;
+        app.core
+            .handle(inbound(i, "How much did we earn this week?"), &Quiet)
+            .await;
     }
     // The fakes' own time: the same two model calls and one API call made directly.
     let http = reqwest::Client::new();
@@ -71,17 +87,36 @@ async fn turn_overhead() {
         let started = Instant::now();
         for _ in 0..2 {
             let body = json!({"model": "x", "messages": [{"role": "user", "content": "hi"}]});
-            http.post(format!("{}/chat/completions", model.url())).bearer_auth("k").json(&body).send().await.unwrap().bytes().await.unwrap();
+            http.post(format!("{}/chat/completions", model.url()))
+                .bearer_auth("k")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
         }
-        http.get(format!("{}/api/acct_8f3k2j1h0g9f8e7d/statistics/statements/earnings?start_date=x", api.url()))
-            .bearer_auth("k").send().await.unwrap().bytes().await.unwrap();
+        http.get(format!(
+            "{}/api/acct_8f3k2j1h0g9f8e7d/statistics/statements/earnings?start_date=x",
+            api.url()
+        ))
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
         fake.push(started.elapsed());
     }
     fake.sort();
     let mut turns = Vec::new();
     for i in 0..200 {
         let started = Instant::now();
-        app.core.handle(inbound(1000 + i, "How much did we earn this week?"), &Quiet).await;
+        app.core
+            .handle(inbound(1000 + i, "How much did we earn this week?"), &Quiet)
+            .await;
         turns.push(started.elapsed());
     }
     turns.sort();
@@ -89,7 +124,10 @@ async fn turn_overhead() {
     let fake_median = percentile(&fake, 0.5);
     println!("turn, wall clock (200 turns, 2 model calls + 1 API read each): median {median:?}, p90 {:?}", percentile(&turns, 0.9));
     println!("  of which the fake servers and loopback HTTP: median {fake_median:?}");
-    println!("  bot overhead per turn: median {:?} (target < 1 ms)", median.saturating_sub(fake_median));
+    println!(
+        "  bot overhead per turn: median {:?} (target < 1 ms)",
+        median.saturating_sub(fake_median)
+    );
 }
 
 /// What the first model request for a plain question costs, against every endpoint as a tool.
@@ -98,7 +136,9 @@ async fn prompt_tokens() {
     model.push(Reply::Text("ok".into()));
     let dir = tempfile::tempdir().unwrap();
     let app = app(&model, &api, dir.path()).await;
-    app.core.handle(inbound(1, "How much did we earn this week?"), &Quiet).await;
+    app.core
+        .handle(inbound(1, "How much did we earn this week?"), &Quiet)
+        .await;
     let request = &model.requests()[0];
     let messages = count_tokens(&request["messages"].to_string());
     let tools = count_tokens(&request["tools"].to_string());
@@ -127,12 +167,25 @@ async fn prompt_tokens() {
                     (p.name.clone(), schema)
                 })
                 .collect();
-            let required: Vec<&str> = e.params.iter().filter(|p| p.required).map(|p| p.name.as_str()).collect();
-            ToolSpec::new(e.id.replace(['/', '-'], "_"), &e.summary, json!({"type": "object", "properties": properties, "required": required}))
+            let required: Vec<&str> = e
+                .params
+                .iter()
+                .filter(|p| p.required)
+                .map(|p| p.name.as_str())
+                .collect();
+            ToolSpec::new(
+                e.id.replace(['/', '-'], "_"),
+                &e.summary,
+                json!({"type": "object", "properties": properties, "required": required}),
+            )
         })
         .collect();
     let every_tokens = count_tokens(&serde_json::to_string(&every).unwrap());
-    println!("  the same request with every catalog endpoint as its own tool: {} tokens ({} tools)", messages + every_tokens, every.len());
+    println!(
+        "  the same request with every catalog endpoint as its own tool: {} tokens ({} tools)",
+        messages + every_tokens,
+        every.len()
+    );
 }
 
 /// `agency_earnings` over 50 creators whose API answers in 300 ms.
@@ -150,9 +203,17 @@ async fn earnings_fan_out() {
     };
     let ctx = app.agent.tool_context(&turn);
     let args = json!({"start_date": "2025-06-01", "end_date": "2025-06-30"});
-    for label in ["cold (account list fetched too)", "warm (account list cached)"] {
+    for label in [
+        "cold (account list fetched too)",
+        "warm (account list cached)",
+    ] {
         let started = Instant::now();
-        let out = app.agent.registry.run_read("agency_earnings", &args, &ctx).await.unwrap();
+        let out = app
+            .agent
+            .registry
+            .run_read("agency_earnings", &args, &ctx)
+            .await
+            .unwrap();
         let took = started.elapsed();
         assert_eq!(out["totals"]["accounts_with_data"], 50);
         println!("agency_earnings, 50 accounts, 300 ms API, {label}: {took:?} (target < 1.5 s)");
@@ -171,12 +232,19 @@ async fn run_start_and_memory() {
     let mut rss = 0;
     for round in 0..5 {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let started = Instant::now();
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fanops"))
             .arg("run")
             .current_dir(dir.path())
-            .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("f.db").display()))
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("f.db").display()),
+            )
             .env("FANOPS_LISTEN", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "error")
             .stdout(std::process::Stdio::null())
@@ -190,7 +258,10 @@ async fn run_start_and_memory() {
                     break;
                 }
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "fanops run did not become ready");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "fanops run did not become ready"
+            );
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         starts.push(started.elapsed());
@@ -203,7 +274,10 @@ async fn run_start_and_memory() {
     }
     starts.sort();
     println!("fanops run on a new SQLite file: start to ready median {:?} over 5 starts (target < 200 ms)", percentile(&starts, 0.5));
-    println!("fanops run idle RSS: {:.1} MB (target < 30 MB)", rss as f64 / 1024.0);
+    println!(
+        "fanops run idle RSS: {:.1} MB (target < 30 MB)",
+        rss as f64 / 1024.0
+    );
 }
 
 fn main() {
@@ -211,7 +285,10 @@ fn main() {
         return; // `cargo test --benches` asks for the list; there are no test cases here.
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         turn_overhead().await;
         prompt_tokens().await;

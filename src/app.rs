@@ -31,8 +31,16 @@ pub fn install_tls_provider() {
 pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
     let store = store::connect(&config.database.url)
         .await
-        .with_context(|| format!("while opening the database {}", redact_url(&config.database.url)))?;
-    store.migrate().await.context("while applying database migrations")?;
+        .with_context(|| {
+            format!(
+                "while opening the database {}",
+                redact_url(&config.database.url)
+            )
+        })?;
+    store
+        .migrate()
+        .await
+        .context("while applying database migrations")?;
     Ok(store)
 }
 
@@ -40,8 +48,11 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
         install_tls_provider();
         let store = open_store(&config).await?;
-        let llm = Arc::new(Llm::new(&config, store.clone()).context("while setting up the models")?);
-        let client = Arc::new(OnlyFansClient::new(&config).context("while setting up the OnlyFansAPI client")?);
+        let llm =
+            Arc::new(Llm::new(&config, store.clone()).context("while setting up the models")?);
+        let client = Arc::new(
+            OnlyFansClient::new(&config).context("while setting up the OnlyFansAPI client")?,
+        );
         let settings = AgentSettings {
             max_steps: config.agent.max_steps,
             history_tokens: config.agent.history_tokens,
@@ -71,9 +82,15 @@ impl App {
     }
 
     /// `fanops run`: serves HTTP on `listener` until `shutdown`.
-    pub async fn serve(self, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
         let address = listener.local_addr()?;
-        let router = server::router(ServerState { store: self.store.clone() });
+        let router = server::router(ServerState {
+            store: self.store.clone(),
+        });
         tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
         crate::metrics::get().ready.set(1);
         server::run(listener, router, shutdown).await

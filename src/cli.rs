@@ -31,12 +31,18 @@ pub fn check(source: ConfigSource) -> ExitCode {
             let origin = config
                 .source
                 .as_ref()
-                .map_or("defaults and environment".to_string(), |p| p.display().to_string());
+                .map_or("defaults and environment".to_string(), |p| {
+                    p.display().to_string()
+                });
             for warning in config.warnings() {
                 println!("warning: {warning}");
             }
             let catalog = Catalog::embedded();
-            let writes = catalog.endpoints().iter().filter(|e| e.effect == Effect::Write).count();
+            let writes = catalog
+                .endpoints()
+                .iter()
+                .filter(|e| e.effect == Effect::Write)
+                .count();
             println!(
                 "OK: {origin}; {} model alias(es), default `{}`; OnlyFansAPI catalog of {} endpoints ({} write).",
                 config.llm.models.len(),
@@ -91,7 +97,11 @@ pub async fn chat(config: Config) -> anyhow::Result<()> {
 pub async fn migrate(config: Config) -> anyhow::Result<()> {
     app::install_tls_provider();
     let store = app::open_store(&config).await?;
-    println!("Migrations applied ({}: {}).", store.backend(), app::redact_url(&config.database.url));
+    println!(
+        "Migrations applied ({}: {}).",
+        store.backend(),
+        app::redact_url(&config.database.url)
+    );
     Ok(())
 }
 

@@ -41,7 +41,10 @@ enum Command {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(cli.command, Command::Chat | Command::Check | Command::Usage { .. });
+    let quiet = matches!(
+        cli.command,
+        Command::Chat | Command::Check | Command::Usage { .. }
+    );
     fanops::cli::init_logging(if quiet { "warn" } else { "info" });
     let source = match cli.config {
         Some(path) => ConfigSource::Explicit(path),
@@ -59,7 +62,9 @@ async fn main() -> ExitCode {
                 Command::Run => fanops::cli::run(config).await,
                 Command::Chat => fanops::cli::chat(config).await,
                 Command::Migrate => fanops::cli::migrate(config).await,
-                Command::Usage { period, by, format } => fanops::cli::usage(config, &period, &by, &format).await,
+                Command::Usage { period, by, format } => {
+                    fanops::cli::usage(config, &period, &by, &format).await
+                }
                 Command::Check => unreachable!("handled above"),
             },
         },

@@ -41,18 +41,46 @@ pub fn get() -> &'static Metrics {
             ready: Gauge::default(),
             registry: Registry::default(),
         };
-        registry.register("messages", "Messages handled, by platform", m.messages.clone());
-        registry.register("model_calls", "Model calls, by outcome", m.model_calls.clone());
-        registry.register("api_requests", "OnlyFansAPI requests, by outcome", m.api_requests.clone());
-        registry.register("api_credits", "OnlyFansAPI credits spent", m.api_credits.clone());
-        registry.register("actions", "Pending writes, by how they ended", m.actions.clone());
-        registry.register("ready", "1 when the store and every channel are up", m.ready.clone());
+        registry.register(
+            "messages",
+            "Messages handled, by platform",
+            m.messages.clone(),
+        );
+        registry.register(
+            "model_calls",
+            "Model calls, by outcome",
+            m.model_calls.clone(),
+        );
+        registry.register(
+            "api_requests",
+            "OnlyFansAPI requests, by outcome",
+            m.api_requests.clone(),
+        );
+        registry.register(
+            "api_credits",
+            "OnlyFansAPI credits spent",
+            m.api_credits.clone(),
+        );
+        registry.register(
+            "actions",
+            "Pending writes, by how they ended",
+            m.actions.clone(),
+        );
+        registry.register(
+            "ready",
+            "1 when the store and every channel are up",
+            m.ready.clone(),
+        );
         Metrics { registry, ..m }
     })
 }
 
 pub fn count(family: &Family<OutcomeLabel, Counter>, outcome: &str) {
-    family.get_or_create(&OutcomeLabel { outcome: outcome.into() }).inc();
+    family
+        .get_or_create(&OutcomeLabel {
+            outcome: outcome.into(),
+        })
+        .inc();
 }
 
 /// The Prometheus text format.

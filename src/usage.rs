@@ -26,16 +26,17 @@ impl Period {
             return Ok(Period::All);
         }
         let (num, unit) = text.split_at(text.len().saturating_sub(1));
-        let n: i64 = num
-            .parse()
-            .ok()
-            .filter(|n| *n > 0)
-            .ok_or_else(|| format!("unknown period `{text}`: use today, 7d, 30d, 6m, 1y or all"))?;
+        let n: i64 =
+            num.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                format!("unknown period `{text}`: use today, 7d, 30d, 6m, 1y or all")
+            })?;
         match unit {
             "d" => Ok(Period::Days(n)),
             "m" => Ok(Period::Months(n)),
             "y" => Ok(Period::Years(n)),
-            _ => Err(format!("unknown period `{text}`: use today, 7d, 30d, 6m, 1y or all")),
+            _ => Err(format!(
+                "unknown period `{text}`: use today, 7d, 30d, 6m, 1y or all"
+            )),
         }
     }
 
@@ -68,7 +69,9 @@ pub fn parse_dimension(text: &str) -> Result<UsageDimension, String> {
         "kind" => Ok(UsageDimension::Kind),
         "user" => Ok(UsageDimension::User),
         "day" => Ok(UsageDimension::Day),
-        other => Err(format!("cannot group by `{other}`: use model, platform, kind, user or day")),
+        other => Err(format!(
+            "cannot group by `{other}`: use model, platform, kind, user or day"
+        )),
     }
 }
 
@@ -115,17 +118,23 @@ fn cells(row: &UsageRow) -> [String; 8] {
 }
 
 fn total(rows: &[UsageRow]) -> UsageRow {
-    rows.iter().fold(UsageRow { key: "total".into(), ..UsageRow::default() }, |mut t, r| {
-        t.model_calls += r.model_calls;
-        t.api_calls += r.api_calls;
-        t.prompt_tokens += r.prompt_tokens;
-        t.completion_tokens += r.completion_tokens;
-        t.cached_tokens += r.cached_tokens;
-        t.credits += r.credits;
-        t.cost_usd += r.cost_usd;
-        t.api_credits += r.api_credits;
-        t
-    })
+    rows.iter().fold(
+        UsageRow {
+            key: "total".into(),
+            ..UsageRow::default()
+        },
+        |mut t, r| {
+            t.model_calls += r.model_calls;
+            t.api_calls += r.api_calls;
+            t.prompt_tokens += r.prompt_tokens;
+            t.completion_tokens += r.completion_tokens;
+            t.cached_tokens += r.cached_tokens;
+            t.credits += r.credits;
+            t.cost_usd += r.cost_usd;
+            t.api_credits += r.api_credits;
+            t
+        },
+    )
 }
 
 /// A terminal table with a total row.
@@ -137,7 +146,11 @@ pub fn render_table(rows: &[UsageRow], by: UsageDimension) -> String {
     table.set_header(header);
     for row in rows.iter().chain(std::iter::once(&total(rows))) {
         let mut line = vec![Cell::new(&row.key)];
-        line.extend(cells(row).into_iter().map(|c| Cell::new(c).set_alignment(CellAlignment::Right)));
+        line.extend(
+            cells(row)
+                .into_iter()
+                .map(|c| Cell::new(c).set_alignment(CellAlignment::Right)),
+        );
         table.add_row(line);
     }
     table.to_string()
@@ -204,8 +217,18 @@ mod tests {
     #[test]
     fn tables_have_totals() {
         let rows = vec![
-            UsageRow { key: "a".into(), model_calls: 2, credits: 1.5, ..UsageRow::default() },
-            UsageRow { key: "b".into(), model_calls: 1, credits: 0.5, ..UsageRow::default() },
+            UsageRow {
+                key: "a".into(),
+                model_calls: 2,
+                credits: 1.5,
+                ..UsageRow::default()
+            },
+            UsageRow {
+                key: "b".into(),
+                model_calls: 1,
+                credits: 0.5,
+                ..UsageRow::default()
+            },
         ];
         let md = render_markdown(&rows, UsageDimension::Model, Period::Days(30));
         assert!(md.contains("| total | 3 | 2.00 |"), "{md}");

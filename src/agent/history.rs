@@ -9,7 +9,8 @@ use std::sync::OnceLock;
 /// Tokens of a text, with the tokenizer of current OpenAI models.
 pub fn count_tokens(text: &str) -> u32 {
     static BPE: OnceLock<tiktoken_rs::CoreBPE> = OnceLock::new();
-    let bpe = BPE.get_or_init(|| tiktoken_rs::o200k_base().expect("the o200k tokenizer is embedded"));
+    let bpe =
+        BPE.get_or_init(|| tiktoken_rs::o200k_base().expect("the o200k tokenizer is embedded"));
     bpe.encode_ordinary(text).len() as u32
 }
 
@@ -80,10 +81,16 @@ pub fn to_wire(history: &[StoredMessage]) -> Vec<ChatMessage> {
             out.push(wire_message(&history[i]));
             i += 1;
         }
-        for call in message.tool_calls.iter().filter(|c| !answered.contains(c.id.as_str())) {
+        for call in message
+            .tool_calls
+            .iter()
+            .filter(|c| !answered.contains(c.id.as_str()))
+        {
             out.push(ChatMessage {
                 role: "tool".into(),
-                content: Some("No result was recorded for this call (the turn was interrupted).".into()),
+                content: Some(
+                    "No result was recorded for this call (the turn was interrupted).".into(),
+                ),
                 tool_calls: Vec::new(),
                 tool_call_id: Some(call.id.clone()),
             });

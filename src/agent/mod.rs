@@ -9,7 +9,9 @@ use crate::core::gate;
 use crate::llm::{CallTags, ChatMessage, Llm, LlmError, ModelReply, ToolCall};
 use crate::onlyfans::accounts::AccountsCache;
 use crate::onlyfans::client::OnlyFansClient;
-use crate::store::{MessageRole, PendingAction, SharedStore, StoreError, StoredMessage, StoredToolCall};
+use crate::store::{
+    MessageRole, PendingAction, SharedStore, StoreError, StoredMessage, StoredToolCall,
+};
 use crate::tools::{Plan, Registry, ToolContext};
 use chrono::Utc;
 use serde_json::Value;
@@ -50,7 +52,10 @@ pub struct Turn {
 pub enum TurnOutcome {
     Answer(String),
     /// A write waits for a person; `text` is what the model said alongside, if anything.
-    NeedsConfirmation { action: Box<PendingAction>, text: Option<String> },
+    NeedsConfirmation {
+        action: Box<PendingAction>,
+        text: Option<String>,
+    },
 }
 
 /// Called once, when the model first asks for a tool ("On it…").
@@ -72,20 +77,36 @@ impl Agent {
             accounts: self.accounts.clone(),
             store: self.store.clone(),
             tags: turn.tags.clone(),
-            model: Some(self.llm.resolve(turn.model.as_deref()).unwrap_or_default().to_string()),
+            model: Some(
+                self.llm
+                    .resolve(turn.model.as_deref())
+                    .unwrap_or_default()
+                    .to_string(),
+            ),
         }
     }
 
     /// A new message from a person, answered.
-    pub async fn ask(&self, turn: &Turn, text: &str, progress: Progress<'_>) -> Result<TurnOutcome, AgentError> {
+    pub async fn ask(
+        &self,
+        turn: &Turn,
+        text: &str,
+        progress: Progress<'_>,
+    ) -> Result<TurnOutcome, AgentError> {
         self.llm.resolve(turn.model.as_deref())?;
         let message = stored(MessageRole::User, Some(text.to_string()), Vec::new(), None);
-        self.store.append_messages(&turn.conversation, &[message]).await?;
+        self.store
+            .append_messages(&turn.conversation, &[message])
+            .await?;
         self.run(turn, progress).await
     }
 
     /// Continues a turn after a pending action was decided and its result stored.
-    pub async fn resume(&self, turn: &Turn, progress: Progress<'_>) -> Result<TurnOutcome, AgentError> {
+    pub async fn resume(
+        &self,
+        turn: &Turn,
+        progress: Progress<'_>,
+    ) -> Result<TurnOutcome, AgentError> {
         self.run(turn, progress).await
     }
 
@@ -96,12 +117,21 @@ impl Agent {
             let messages = self.prompt(turn, &ctx).await?;
             let reply = self
                 .llm
-                .complete(turn.model.as_deref(), &messages, self.registry.specs(), &turn.tags)
+                .complete(
+                    turn.model.as_deref(),
+                    &messages,
+                    self.registry.specs(),
+                    &turn.tags,
+                )
                 .await?;
             if reply.tool_calls.is_empty() {
-                let text = reply.content.unwrap_or_else(|| "(The model gave an empty answer.)".into());
+                let text = reply
+                    .content
+                    .unwrap_or_else(|| "(The model gave an empty answer.)".into());
                 let answer = stored(MessageRole::Assistant, Some(text.clone()), Vec::new(), None);
-                self.store.append_messages(&turn.conversation, &[answer]).await?;
+                self.store
+                    .append_messages(&turn.conversation, &[answer])
+                    .await?;
                 return Ok(TurnOutcome::Answer(text));
             }
             if !announced {
@@ -117,7 +147,9 @@ impl Agent {
             self.settings.max_steps
         );
         let answer = stored(MessageRole::Assistant, Some(text.clone()), Vec::new(), None);
-        self.store.append_messages(&turn.conversation, &[answer]).await?;
+        self.store
+            .append_messages(&turn.conversation, &[answer])
+            .await?;
         Ok(TurnOutcome::Answer(text))
     }
 
@@ -128,7 +160,10 @@ impl Agent {
             now: Utc::now(),
             tz: self.settings.tz,
             platform: &turn.tags.platform,
-            accounts: accounts.as_ref().map(|a| a.as_slice()).map_err(Clone::clone),
+            accounts: accounts
+                .as_ref()
+                .map(|a| a.as_slice())
+                .map_err(Clone::clone),
             unattended: turn.unattended,
         };
         let stored = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
@@ -140,7 +175,12 @@ impl Agent {
 
     /// Runs the reads of one model reply concurrently and gates its first write.
     /// Returns an outcome when the turn must end here.
-    async fn act(&self, turn: &Turn, ctx: &ToolContext, reply: ModelReply) -> Result<Option<TurnOutcome>, AgentError> {
+    async fn act(
+        &self,
+        turn: &Turn,
+        ctx: &ToolContext,
+        reply: ModelReply,
+    ) -> Result<Option<TurnOutcome>, AgentError> {
         let calls: Vec<StoredToolCall> = reply
             .tool_calls
             .iter()
@@ -151,20 +191,24 @@ impl Agent {
             })
             .collect();
         let assistant = stored(MessageRole::Assistant, reply.content.clone(), calls, None);
-        self.store.append_messages(&turn.conversation, &[assistant]).await?;
+        self.store
+            .append_messages(&turn.conversation, &[assistant])
+            .await?;
 
         let mut plans = Vec::with_capacity(reply.tool_calls.len());
         for call in &reply.tool_calls {
             plans.push(self.plan(call, ctx).await);
         }
         let mut pending: Option<PendingAction> = None;
-        let results = futures::future::join_all(reply.tool_calls.iter().zip(&plans).map(|(call, plan)| async {
-            match plan {
-                Ok((args, Plan::Read)) => self.run_read(call, args, ctx).await,
-                Ok((_, Plan::Write { .. })) => String::new(), // filled in below, in order
-                Err(message) => message.clone(),
-            }
-        }))
+        let results = futures::future::join_all(reply.tool_calls.iter().zip(&plans).map(
+            |(call, plan)| async {
+                match plan {
+                    Ok((args, Plan::Read)) => self.run_read(call, args, ctx).await,
+                    Ok((_, Plan::Write { .. })) => String::new(), // filled in below, in order
+                    Err(message) => message.clone(),
+                }
+            },
+        ))
         .await;
 
         let mut messages = Vec::with_capacity(results.len());
@@ -175,15 +219,30 @@ impl Agent {
                 } else if pending.is_some() {
                     "Not run: only one change can wait for confirmation at a time. Ask again after it is decided.".into()
                 } else {
-                    let action = gate::propose(&self.store, turn, call, args, summary, self.settings.confirm_ttl).await?;
+                    let action = gate::propose(
+                        &self.store,
+                        turn,
+                        call,
+                        args,
+                        summary,
+                        self.settings.confirm_ttl,
+                    )
+                    .await?;
                     let note = gate::awaiting_note(&action);
                     pending = Some(action);
                     note
                 };
             }
-            messages.push(stored(MessageRole::Tool, Some(content), Vec::new(), Some(call.id.clone())));
+            messages.push(stored(
+                MessageRole::Tool,
+                Some(content),
+                Vec::new(),
+                Some(call.id.clone()),
+            ));
         }
-        self.store.append_messages(&turn.conversation, &messages).await?;
+        self.store
+            .append_messages(&turn.conversation, &messages)
+            .await?;
         Ok(pending.map(|action| TurnOutcome::NeedsConfirmation {
             action: Box::new(action),
             text: reply.content,
@@ -192,9 +251,17 @@ impl Agent {
 
     /// Parses and plans one call; an error becomes the tool result the model sees.
     async fn plan(&self, call: &ToolCall, ctx: &ToolContext) -> Result<(Value, Plan), String> {
-        let raw = if call.function.arguments.trim().is_empty() { "{}" } else { &call.function.arguments };
-        let args: Value = serde_json::from_str(raw)
-            .map_err(|e| format!("Error: the arguments of {} are not valid JSON ({e}).", call.function.name))?;
+        let raw = if call.function.arguments.trim().is_empty() {
+            "{}"
+        } else {
+            &call.function.arguments
+        };
+        let args: Value = serde_json::from_str(raw).map_err(|e| {
+            format!(
+                "Error: the arguments of {} are not valid JSON ({e}).",
+                call.function.name
+            )
+        })?;
         match self.registry.plan(&call.function.name, &args, ctx).await {
             Ok(plan) => Ok((args, plan)),
             Err(e) => Err(format!("Error: {e}")),

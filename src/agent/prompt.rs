@@ -17,7 +17,8 @@ pub struct PromptFacts<'a> {
 
 pub fn system_prompt(facts: &PromptFacts<'_>) -> String {
     let local = facts.now.with_timezone(&facts.tz);
-    let monday = local.date_naive() - chrono::Duration::days(i64::from(local.weekday().num_days_from_monday()));
+    let monday = local.date_naive()
+        - chrono::Duration::days(i64::from(local.weekday().num_days_from_monday()));
     let mut out = format!(
         "You are fanops, the assistant of an OnlyFans agency team, answering in {platform}.\n\
          Today is {weekday} {date}, {time} in {tz} (the team's time zone). This week started on Monday {monday}.\n",
@@ -32,7 +33,11 @@ pub fn system_prompt(facts: &PromptFacts<'_>) -> String {
         Ok(accounts) => {
             out.push_str("Connected creator accounts:\n");
             for a in accounts.iter() {
-                let flag = if a.is_authenticated { "" } else { " [needs re-authentication]" };
+                let flag = if a.is_authenticated {
+                    ""
+                } else {
+                    " [needs re-authentication]"
+                };
                 out.push_str(&format!("- {} {}{}\n", a.id, a.label(), flag));
             }
         }

@@ -17,7 +17,9 @@ pub struct ConsoleReplier<W: Write + Send> {
 
 impl<W: Write + Send> ConsoleReplier<W> {
     pub fn new(out: W) -> Self {
-        ConsoleReplier { out: std::sync::Mutex::new(out) }
+        ConsoleReplier {
+            out: std::sync::Mutex::new(out),
+        }
     }
 
     fn write(&self, text: &str) {
@@ -60,7 +62,9 @@ where
     let mut lines = input.lines();
     loop {
         replier.write_prompt();
-        let Some(line) = lines.next_line().await? else { break };
+        let Some(line) = lines.next_line().await? else {
+            break;
+        };
         let line = line.trim();
         if line.is_empty() {
             continue;

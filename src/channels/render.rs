@@ -2,7 +2,6 @@
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
-
 /// Terminal text: Markdown tables become aligned box tables; bold markers are dropped.
 pub fn terminal(markdown: &str) -> String {
     let mut out = Vec::new();
@@ -33,12 +32,19 @@ fn is_table_row(line: &str) -> bool {
 }
 
 fn is_separator(line: &str) -> bool {
-    is_table_row(line) && line.trim().chars().all(|c| matches!(c, '|' | '-' | ':' | ' '))
+    is_table_row(line)
+        && line
+            .trim()
+            .chars()
+            .all(|c| matches!(c, '|' | '-' | ':' | ' '))
 }
 
 fn cells(line: &str) -> Vec<String> {
     let t = line.trim();
-    t[1..t.len() - 1].split('|').map(|c| c.trim().replace("**", "")).collect()
+    t[1..t.len() - 1]
+        .split('|')
+        .map(|c| c.trim().replace("**", ""))
+        .collect()
 }
 
 #[cfg(test)]

@@ -52,7 +52,11 @@ impl Locator {
     /// The 1-based line holding byte offset `offset`.
     pub fn line_at(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end].iter().filter(|b| **b == b'\n').count() + 1
+        self.text.as_bytes()[..end]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count()
+            + 1
     }
 }
 
@@ -96,7 +100,9 @@ pub fn display(path: &[PathPart]) -> String {
                 if !out.is_empty() {
                     out.push('.');
                 }
-                if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+                if k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                {
                     out.push_str(k);
                 } else {
                     out.push_str(&format!("{k:?}"));
@@ -118,7 +124,10 @@ mod tests {
         let loc = Locator::new(text);
         assert_eq!(loc.line_of(&path(&["timezone"])), 1);
         assert_eq!(loc.line_of(&path(&["llm", "default_model"])), 4);
-        assert_eq!(loc.line_of(&path(&["llm", "models", "gpt-4.1", "provider"])), 7);
+        assert_eq!(
+            loc.line_of(&path(&["llm", "models", "gpt-4.1", "provider"])),
+            7
+        );
         // A missing key points at its nearest existing parent.
         assert_eq!(loc.line_of(&path(&["llm", "models", "gpt-4.1", "id"])), 6);
         let mcp_url = vec![

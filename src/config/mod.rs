@@ -414,7 +414,9 @@ impl Config {
             apply_env(config, env);
             config.secrets = Secrets::from_env(env);
             for (name, provider) in &config.llm.providers {
-                let key = env(&provider.api_key_env).map(Secret::new).unwrap_or_default();
+                let key = env(&provider.api_key_env)
+                    .map(Secret::new)
+                    .unwrap_or_default();
                 config.secrets.provider_keys.insert(name.clone(), key);
             }
             let locator = Locator::new(text.as_deref().unwrap_or(""));
@@ -446,10 +448,17 @@ impl Config {
     pub fn warnings(&self) -> Vec<String> {
         let mut out = Vec::new();
         if !self.secrets.onlyfansapi_api_key.is_set() {
-            out.push("ONLYFANSAPI_API_KEY is not set: questions about your accounts will fail".into());
+            out.push(
+                "ONLYFANSAPI_API_KEY is not set: questions about your accounts will fail".into(),
+            );
         }
         for (name, provider) in &self.llm.providers {
-            if !self.secrets.provider_keys.get(name).is_some_and(Secret::is_set) {
+            if !self
+                .secrets
+                .provider_keys
+                .get(name)
+                .is_some_and(Secret::is_set)
+            {
                 out.push(format!(
                     "{} (key of provider `{name}`) is not set: models of that provider will fail",
                     provider.api_key_env
@@ -503,7 +512,10 @@ fn parse(origin: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Config
     let deserializer = match toml::Deserializer::parse(text) {
         Ok(d) => d,
         Err(e) => {
-            problems.push(at(e.span(), format!("not valid TOML: {}", e.message().trim())));
+            problems.push(at(
+                e.span(),
+                format!("not valid TOML: {}", e.message().trim()),
+            ));
             return None;
         }
     };

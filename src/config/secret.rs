@@ -24,7 +24,11 @@ impl Secret {
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(if self.is_set() { "Secret(***)" } else { "Secret(unset)" })
+        f.write_str(if self.is_set() {
+            "Secret(***)"
+        } else {
+            "Secret(unset)"
+        })
     }
 }
 

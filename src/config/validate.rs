@@ -1,6 +1,6 @@
 //! Semantic checks of a loaded config; each problem is located at its key's line.
 
-use super::{locate::PathPart, path, parse_duration, Config, Locator, Problem};
+use super::{locate::PathPart, parse_duration, path, Config, Locator, Problem};
 
 struct Report<'a> {
     origin: &'a str,
@@ -36,7 +36,10 @@ impl Report<'_> {
             Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
             Ok(u) => self.at(
                 keys,
-                format!("`{value}` must be an http:// or https:// URL (got scheme `{}`)", u.scheme()),
+                format!(
+                    "`{value}` must be an http:// or https:// URL (got scheme `{}`)",
+                    u.scheme()
+                ),
             ),
             Err(e) => self.at(keys, format!("`{value}` is not a valid URL: {e}")),
         }
@@ -44,7 +47,10 @@ impl Report<'_> {
 
     fn duration(&mut self, keys: &[&str], value: &str) {
         if parse_duration(value).is_none() {
-            self.at(keys, format!("`{value}` is not a duration (write e.g. \"30s\", \"10m\", \"1h\")"));
+            self.at(
+                keys,
+                format!("`{value}` is not a duration (write e.g. \"30s\", \"10m\", \"1h\")"),
+            );
         }
     }
 
@@ -60,27 +66,57 @@ impl Report<'_> {
     }
 }
 
-pub(super) fn validate(config: &Config, origin: &str, locator: &Locator, problems: &mut Vec<Problem>) {
-    let mut r = Report { origin, locator, config, problems };
+pub(super) fn validate(
+    config: &Config,
+    origin: &str,
+    locator: &Locator,
+    problems: &mut Vec<Problem>,
+) {
+    let mut r = Report {
+        origin,
+        locator,
+        config,
+        problems,
+    };
     if config.timezone.parse::<chrono_tz::Tz>().is_err() {
         r.at(
             &["timezone"],
-            format!("unknown time zone `{}` (use an IANA name such as \"Europe/London\")", config.timezone),
+            format!(
+                "unknown time zone `{}` (use an IANA name such as \"Europe/London\")",
+                config.timezone
+            ),
         );
     }
     let db = &config.database.url;
-    if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
-        r.at(&["database", "url"], format!("`{db}` must start with sqlite: or postgres://"));
+    if !(db.starts_with("sqlite:")
+        || db.starts_with("postgres://")
+        || db.starts_with("postgresql://"))
+    {
+        r.at(
+            &["database", "url"],
+            format!("`{db}` must start with sqlite: or postgres://"),
+        );
     }
-    if config.server.listen.parse::<std::net::SocketAddr>().is_err() {
+    if config
+        .server
+        .listen
+        .parse::<std::net::SocketAddr>()
+        .is_err()
+    {
         r.at(
             &["server", "listen"],
-            format!("`{}` is not an address such as \"127.0.0.1:8080\"", config.server.listen),
+            format!(
+                "`{}` is not an address such as \"127.0.0.1:8080\"",
+                config.server.listen
+            ),
         );
     }
     r.url(&["onlyfans", "base_url"], &config.onlyfans.base_url);
     if config.onlyfans.requests_per_minute == 0 {
-        r.at(&["onlyfans", "requests_per_minute"], "requests_per_minute must be at least 1");
+        r.at(
+            &["onlyfans", "requests_per_minute"],
+            "requests_per_minute must be at least 1",
+        );
     }
     r.duration(&["onlyfans", "timeout"], &config.onlyfans.timeout);
     validate_llm(&mut r);
@@ -93,12 +129,18 @@ pub(super) fn validate(config: &Config, origin: &str, locator: &Locator, problem
 fn validate_llm(r: &mut Report<'_>) {
     let llm = &r.config.llm;
     if llm.credits_per_usd.is_nan() || llm.credits_per_usd <= 0.0 {
-        r.at(&["llm", "credits_per_usd"], "credits_per_usd must be greater than 0");
+        r.at(
+            &["llm", "credits_per_usd"],
+            "credits_per_usd must be greater than 0",
+        );
     }
     for (name, provider) in &llm.providers {
         r.url(&["llm", "providers", name, "base_url"], &provider.base_url);
         if provider.api_key_env.trim().is_empty() {
-            r.at(&["llm", "providers", name, "api_key_env"], "api_key_env must name an environment variable");
+            r.at(
+                &["llm", "providers", name, "api_key_env"],
+                "api_key_env must name an environment variable",
+            );
         }
     }
     for (alias, model) in &llm.models {
@@ -106,11 +148,18 @@ fn validate_llm(r: &mut Report<'_>) {
             let known: Vec<_> = llm.providers.keys().map(String::as_str).collect();
             r.at(
                 &["llm", "models", alias, "provider"],
-                format!("model `{alias}` uses unknown provider `{}` (known: {})", model.provider, known.join(", ")),
+                format!(
+                    "model `{alias}` uses unknown provider `{}` (known: {})",
+                    model.provider,
+                    known.join(", ")
+                ),
             );
         }
         if model.id.trim().is_empty() {
-            r.at(&["llm", "models", alias, "id"], format!("model `{alias}` needs the provider's model id"));
+            r.at(
+                &["llm", "models", alias, "id"],
+                format!("model `{alias}` needs the provider's model id"),
+            );
         }
         for (key, price) in [
             ("usd_per_mtok_input", model.usd_per_mtok_input),
@@ -119,9 +168,14 @@ fn validate_llm(r: &mut Report<'_>) {
             match price {
                 None => r.at(
                     &["llm", "models", alias, key],
-                    format!("model `{alias}` has no price: set {key} (US dollars per million tokens)"),
+                    format!(
+                        "model `{alias}` has no price: set {key} (US dollars per million tokens)"
+                    ),
                 ),
-                Some(p) if p.is_nan() || p < 0.0 => r.at(&["llm", "models", alias, key], format!("{key} must not be negative")),
+                Some(p) if p.is_nan() || p < 0.0 => r.at(
+                    &["llm", "models", alias, key],
+                    format!("{key} must not be negative"),
+                ),
                 Some(_) => {}
             }
         }
@@ -130,7 +184,11 @@ fn validate_llm(r: &mut Report<'_>) {
         let known: Vec<_> = llm.models.keys().map(String::as_str).collect();
         r.at(
             &["llm", "default_model"],
-            format!("default_model `{}` is not a model alias (known: {})", llm.default_model, known.join(", ")),
+            format!(
+                "default_model `{}` is not a model alias (known: {})",
+                llm.default_model,
+                known.join(", ")
+            ),
         );
     }
 }
@@ -138,13 +196,22 @@ fn validate_llm(r: &mut Report<'_>) {
 fn validate_agent(r: &mut Report<'_>) {
     let agent = &r.config.agent;
     if !(1..=50).contains(&agent.max_steps) {
-        r.at(&["agent", "max_steps"], "max_steps must be between 1 and 50");
+        r.at(
+            &["agent", "max_steps"],
+            "max_steps must be between 1 and 50",
+        );
     }
     if agent.history_tokens < 500 {
-        r.at(&["agent", "history_tokens"], "history_tokens must be at least 500");
+        r.at(
+            &["agent", "history_tokens"],
+            "history_tokens must be at least 500",
+        );
     }
     if agent.tool_result_chars < 500 {
-        r.at(&["agent", "tool_result_chars"], "tool_result_chars must be at least 500");
+        r.at(
+            &["agent", "tool_result_chars"],
+            "tool_result_chars must be at least 500",
+        );
     }
     r.duration(&["agent", "confirm_ttl"], &agent.confirm_ttl);
     r.duration(&["agent", "accounts_cache"], &agent.accounts_cache);
@@ -155,7 +222,10 @@ fn validate_channels(r: &mut Report<'_>) {
     if let Some(tg) = &channels.telegram {
         r.url(&["channels", "telegram", "api_url"], &tg.api_url);
         if !matches!(tg.mode.as_str(), "polling" | "webhook") {
-            r.at(&["channels", "telegram", "mode"], format!("mode `{}` must be \"polling\" or \"webhook\"", tg.mode));
+            r.at(
+                &["channels", "telegram", "mode"],
+                format!("mode `{}` must be \"polling\" or \"webhook\"", tg.mode),
+            );
         }
         for user in tg.roles.keys() {
             match user.parse::<i64>() {
@@ -175,7 +245,10 @@ fn validate_channels(r: &mut Report<'_>) {
     if let Some(slack) = &channels.slack {
         r.url(&["channels", "slack", "api_url"], &slack.api_url);
         if !matches!(slack.mode.as_str(), "socket" | "events") {
-            r.at(&["channels", "slack", "mode"], format!("mode `{}` must be \"socket\" or \"events\"", slack.mode));
+            r.at(
+                &["channels", "slack", "mode"],
+                format!("mode `{}` must be \"socket\" or \"events\"", slack.mode),
+            );
         }
         r.roles("slack", &slack.roles);
     }
@@ -188,9 +261,21 @@ fn validate_channels(r: &mut Report<'_>) {
 fn validate_integrations(r: &mut Report<'_>) {
     let mut names = std::collections::BTreeSet::new();
     for (i, mcp) in r.config.mcp.clone().iter().enumerate() {
-        let at = |key: &str| vec![PathPart::Key("mcp".into()), PathPart::Index(i), PathPart::Key(key.into())];
+        let at = |key: &str| {
+            vec![
+                PathPart::Key("mcp".into()),
+                PathPart::Index(i),
+                PathPart::Key(key.into()),
+            ]
+        };
         if mcp.name.trim().is_empty() || !names.insert(mcp.name.clone()) {
-            r.at_path(&at("name"), format!("MCP server name `{}` must be non-empty and unique", mcp.name));
+            r.at_path(
+                &at("name"),
+                format!(
+                    "MCP server name `{}` must be non-empty and unique",
+                    mcp.name
+                ),
+            );
         }
         match (&mcp.url, &mcp.command) {
             (Some(url), None) => {
@@ -199,18 +284,30 @@ fn validate_integrations(r: &mut Report<'_>) {
                 }
             }
             (None, Some(cmd)) if !cmd.is_empty() => {}
-            _ => r.at_path(&at("name"), format!("MCP server `{}` needs exactly one of url or command", mcp.name)),
+            _ => r.at_path(
+                &at("name"),
+                format!(
+                    "MCP server `{}` needs exactly one of url or command",
+                    mcp.name
+                ),
+            ),
         }
     }
     if let Some(ws) = &r.config.web_search {
         if !matches!(ws.provider.as_str(), "brave" | "searxng" | "tavily") {
             r.at(
                 &["web_search", "provider"],
-                format!("web search provider `{}` must be brave, searxng or tavily", ws.provider),
+                format!(
+                    "web search provider `{}` must be brave, searxng or tavily",
+                    ws.provider
+                ),
             );
         }
         if ws.usd_per_search.is_nan() || ws.usd_per_search < 0.0 {
-            r.at(&["web_search", "usd_per_search"], "usd_per_search must not be negative");
+            r.at(
+                &["web_search", "usd_per_search"],
+                "usd_per_search must not be negative",
+            );
         }
     }
 }

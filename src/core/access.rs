@@ -63,15 +63,35 @@ impl AccessPolicy {
         if let Some(tg) = &config.channels.telegram {
             // Telegram is locked by default: an empty list allows nobody.
             let allowed = tg.permitted_users.iter().map(|id| id.to_string()).collect();
-            rules.insert("telegram", PlatformRule { allowed: Some(allowed), roles: roles(&tg.roles) });
+            rules.insert(
+                "telegram",
+                PlatformRule {
+                    allowed: Some(allowed),
+                    roles: roles(&tg.roles),
+                },
+            );
         }
         if let Some(slack) = &config.channels.slack {
-            let allowed = (!slack.permitted_users.is_empty()).then(|| slack.permitted_users.iter().cloned().collect());
-            rules.insert("slack", PlatformRule { allowed, roles: roles(&slack.roles) });
+            let allowed = (!slack.permitted_users.is_empty())
+                .then(|| slack.permitted_users.iter().cloned().collect());
+            rules.insert(
+                "slack",
+                PlatformRule {
+                    allowed,
+                    roles: roles(&slack.roles),
+                },
+            );
         }
         if let Some(discord) = &config.channels.discord {
-            let allowed = (!discord.allow_everyone).then(|| discord.permitted_members.iter().cloned().collect());
-            rules.insert("discord", PlatformRule { allowed, roles: roles(&discord.roles) });
+            let allowed = (!discord.allow_everyone)
+                .then(|| discord.permitted_members.iter().cloned().collect());
+            rules.insert(
+                "discord",
+                PlatformRule {
+                    allowed,
+                    roles: roles(&discord.roles),
+                },
+            );
         }
         AccessPolicy { rules }
     }
@@ -108,7 +128,11 @@ mod tests {
         assert_eq!(policy.role("telegram", "1"), Some(Role::Operator));
         assert_eq!(policy.role("telegram", "2"), Some(Role::Viewer));
         assert_eq!(policy.role("telegram", "3"), None);
-        assert_eq!(policy.role("slack", "anyone"), None, "an unconfigured platform serves nobody");
+        assert_eq!(
+            policy.role("slack", "anyone"),
+            None,
+            "an unconfigured platform serves nobody"
+        );
         assert_eq!(policy.role(CONSOLE, "local"), Some(Role::Admin));
     }
 }

@@ -53,7 +53,14 @@ pub async fn propose(
         result: None,
     };
     store.insert_action(&action).await?;
-    audit(store, &action.requested_by, "action.proposed", &action, json!({"summary": summary})).await?;
+    audit(
+        store,
+        &action.requested_by,
+        "action.proposed",
+        &action,
+        json!({"summary": summary}),
+    )
+    .await?;
     Ok(action)
 }
 
@@ -112,7 +119,11 @@ pub async fn decide(
             if decision == Decision::Cancel {
                 crate::metrics::count(&crate::metrics::get().actions, "cancelled");
             }
-            let what = if decision == Decision::Confirm { "action.confirmed" } else { "action.cancelled" };
+            let what = if decision == Decision::Confirm {
+                "action.confirmed"
+            } else {
+                "action.cancelled"
+            };
             audit(store, user, what, &action, json!({})).await?;
             Ok(match decision {
                 Decision::Confirm => {
@@ -158,16 +169,35 @@ pub async fn execute(
         .run_confirmed(&action.tool, &action.arguments, ctx, &confirmation)
         .await;
     let (status, text) = match outcome {
-        Ok(value) => (ActionStatus::Executed, crate::agent::trim_result(value.to_string(), result_chars)),
-        Err(e) => (ActionStatus::Failed, format!("Error: confirmed, but it failed: {e}")),
+        Ok(value) => (
+            ActionStatus::Executed,
+            crate::agent::trim_result(value.to_string(), result_chars),
+        ),
+        Err(e) => (
+            ActionStatus::Failed,
+            format!("Error: confirmed, but it failed: {e}"),
+        ),
     };
     store.finish_action(&action.id, status, &text).await?;
     crate::metrics::count(&crate::metrics::get().actions, status.as_str());
-    audit(store, &ctx.tags.user, &format!("action.{}", status.as_str()), action, json!({})).await?;
+    audit(
+        store,
+        &ctx.tags.user,
+        &format!("action.{}", status.as_str()),
+        action,
+        json!({}),
+    )
+    .await?;
     Ok(text)
 }
 
-async fn audit(store: &SharedStore, actor: &str, what: &str, action: &PendingAction, extra: Value) -> Result<(), StoreError> {
+async fn audit(
+    store: &SharedStore,
+    actor: &str,
+    what: &str,
+    action: &PendingAction,
+    extra: Value,
+) -> Result<(), StoreError> {
     store
         .audit(&AuditEntry {
             at: Utc::now(),

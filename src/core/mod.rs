@@ -34,13 +34,21 @@ pub struct Inbound {
 pub enum InboundBody {
     Text(String),
     /// A Confirm/Cancel button press.
-    Decision { action_id: String, decision: Decision },
+    Decision {
+        action_id: String,
+        decision: Decision,
+    },
 }
 
 impl Inbound {
     /// Conversations are keyed by platform, chat and thread.
     pub fn conversation(&self) -> String {
-        format!("{}:{}:{}", self.platform, self.chat, self.thread.as_deref().unwrap_or(""))
+        format!(
+            "{}:{}:{}",
+            self.platform,
+            self.chat,
+            self.thread.as_deref().unwrap_or("")
+        )
     }
 }
 
@@ -53,7 +61,10 @@ pub struct Outbound {
 
 impl Outbound {
     pub fn text(text: impl Into<String>) -> Self {
-        Outbound { text: text.into(), confirm: None }
+        Outbound {
+            text: text.into(),
+            confirm: None,
+        }
     }
 }
 
@@ -91,12 +102,16 @@ Commands:
 /usage — what the assistant has cost in the last 30 days
 /help — this message";
 
-const YES: &[&str] = &["yes", "y", "confirm", "ok", "okay", "go ahead", "do it", "sure"];
+const YES: &[&str] = &[
+    "yes", "y", "confirm", "ok", "okay", "go ahead", "do it", "sure",
+];
 const NO: &[&str] = &["no", "n", "cancel", "stop", "don't", "dont", "abort"];
 
 impl Core {
     pub async fn handle(&self, inbound: Inbound, replier: &dyn Replier) {
-        let label = crate::metrics::PlatformLabel { platform: inbound.platform.clone() };
+        let label = crate::metrics::PlatformLabel {
+            platform: inbound.platform.clone(),
+        };
         crate::metrics::get().messages.get_or_create(&label).inc();
         let Some(role) = self.access.role(&inbound.platform, &inbound.user) else {
             replier
@@ -117,11 +132,21 @@ impl Core {
         replier.reply(out).await;
     }
 
-    async fn dispatch(&self, inbound: &Inbound, role: Role, replier: &dyn Replier) -> anyhow::Result<Outbound> {
+    async fn dispatch(
+        &self,
+        inbound: &Inbound,
+        role: Role,
+        replier: &dyn Replier,
+    ) -> anyhow::Result<Outbound> {
         let conversation = inbound.conversation();
         let text = match &inbound.body {
-            InboundBody::Decision { action_id, decision } => {
-                return self.decide(inbound, role, action_id, *decision, replier).await;
+            InboundBody::Decision {
+                action_id,
+                decision,
+            } => {
+                return self
+                    .decide(inbound, role, action_id, *decision, replier)
+                    .await;
             }
             InboundBody::Text(text) => text.trim(),
         };
@@ -148,7 +173,9 @@ impl Core {
         };
         if let Some(decision) = decision {
             if let Some(open) = self.store.open_action(&conversation, Utc::now()).await? {
-                return self.decide(inbound, role, &open.id, decision, replier).await;
+                return self
+                    .decide(inbound, role, &open.id, decision, replier)
+                    .await;
             }
         }
         let turn = self.turn(inbound);
@@ -171,8 +198,14 @@ impl Core {
                 })
             }
             "usage" => {
-                let rows = usage::report(self.store.as_ref(), Period::Days(30), UsageDimension::Model).await?;
-                Outbound::text(usage::render_markdown(&rows, UsageDimension::Model, Period::Days(30)))
+                let rows =
+                    usage::report(self.store.as_ref(), Period::Days(30), UsageDimension::Model)
+                        .await?;
+                Outbound::text(usage::render_markdown(
+                    &rows,
+                    UsageDimension::Model,
+                    Period::Days(30),
+                ))
             }
             "help" => Outbound::text(HELP),
             other => Outbound::text(format!("I don't know the command /{other}.\n\n{HELP}")),
@@ -188,23 +221,47 @@ impl Core {
         replier: &dyn Replier,
     ) -> anyhow::Result<Outbound> {
         let conversation = inbound.conversation();
-        let verdict = gate::decide(&self.store, &conversation, &inbound.user, role, action_id, decision, Utc::now()).await?;
+        let verdict = gate::decide(
+            &self.store,
+            &conversation,
+            &inbound.user,
+            role,
+            action_id,
+            decision,
+            Utc::now(),
+        )
+        .await?;
         let turn = self.turn(inbound);
         match verdict {
             Verdict::Refused(why) => Ok(Outbound::text(why)),
             Verdict::Cancelled(action) => {
                 let note = format!("Cancelled by {}; nothing was changed.", inbound.user_name);
                 let tokens = crate::agent::history::count_tokens(&note);
-                self.store.replace_tool_result(&conversation, &action.tool_call_id, &note, tokens).await?;
-                Ok(Outbound::text(format!("Cancelled: {}. Nothing was changed.", action.summary)))
+                self.store
+                    .replace_tool_result(&conversation, &action.tool_call_id, &note, tokens)
+                    .await?;
+                Ok(Outbound::text(format!(
+                    "Cancelled: {}. Nothing was changed.",
+                    action.summary
+                )))
             }
             Verdict::Run(action, confirmation) => {
                 replier.working();
                 let ctx = self.agent.tool_context(&turn);
                 let limit = self.agent.settings.tool_result_chars;
-                let result = gate::execute(&self.store, &self.agent.registry, &ctx, &action, confirmation, limit).await?;
+                let result = gate::execute(
+                    &self.store,
+                    &self.agent.registry,
+                    &ctx,
+                    &action,
+                    confirmation,
+                    limit,
+                )
+                .await?;
                 let tokens = crate::agent::history::count_tokens(&result);
-                self.store.replace_tool_result(&conversation, &action.tool_call_id, &result, tokens).await?;
+                self.store
+                    .replace_tool_result(&conversation, &action.tool_call_id, &result, tokens)
+                    .await?;
                 let progress = || {};
                 let outcome = self.agent.resume(&turn, &progress).await?;
                 Ok(render(outcome))
@@ -234,7 +291,10 @@ fn render(outcome: TurnOutcome) -> Outbound {
         TurnOutcome::NeedsConfirmation { action, text } => {
             let preface = text.map(|t| format!("{t}\n\n")).unwrap_or_default();
             Outbound {
-                text: format!("{preface}I'm about to: {}\n\nShould I go ahead?", action.summary),
+                text: format!(
+                    "{preface}I'm about to: {}\n\nShould I go ahead?",
+                    action.summary
+                ),
                 confirm: Some(ConfirmPrompt {
                     action_id: action.id,
                     summary: action.summary,

@@ -64,7 +64,9 @@ pub struct Prices {
 impl Prices {
     pub fn cost_usd(&self, usage: TokenUsage) -> f64 {
         let uncached = (usage.prompt - usage.cached).max(0) as f64;
-        (uncached * self.input + usage.cached as f64 * self.cached_input + usage.completion as f64 * self.output)
+        (uncached * self.input
+            + usage.cached as f64 * self.cached_input
+            + usage.completion as f64 * self.output)
             / 1_000_000.0
     }
 }
@@ -93,9 +95,16 @@ impl Llm {
         let mut models = HashMap::new();
         for (alias, model) in &config.llm.models {
             let provider = config.llm.providers.get(&model.provider).ok_or_else(|| {
-                LlmError::Provider(format!("model `{alias}` uses unknown provider `{}`", model.provider))
+                LlmError::Provider(format!(
+                    "model `{alias}` uses unknown provider `{}`",
+                    model.provider
+                ))
             })?;
-            let key = config.secrets.provider_keys.get(&model.provider).and_then(|k| k.expose());
+            let key = config
+                .secrets
+                .provider_keys
+                .get(&model.provider)
+                .and_then(|k| k.expose());
             let openai = OpenAIConfig::new()
                 .with_api_base(provider.base_url.trim_end_matches('/'))
                 .with_api_key(key.unwrap_or_default());
@@ -175,9 +184,18 @@ impl Llm {
                 LlmError::Provider(describe(&e))
             })?;
         crate::metrics::count(&crate::metrics::get().model_calls, "ok");
-        let usage = response.usage.as_ref().map(wire::Usage::tokens).unwrap_or_default();
+        let usage = response
+            .usage
+            .as_ref()
+            .map(wire::Usage::tokens)
+            .unwrap_or_default();
         self.meter(&alias, entry.prices, usage, tags).await?;
-        let message = response.choices.into_iter().next().ok_or(LlmError::Empty)?.message;
+        let message = response
+            .choices
+            .into_iter()
+            .next()
+            .ok_or(LlmError::Empty)?
+            .message;
         Ok(ModelReply {
             content: message.content.filter(|c| !c.trim().is_empty()),
             tool_calls: message.tool_calls.unwrap_or_default(),
@@ -186,7 +204,13 @@ impl Llm {
         })
     }
 
-    async fn meter(&self, alias: &str, prices: Prices, usage: TokenUsage, tags: &CallTags) -> Result<(), LlmError> {
+    async fn meter(
+        &self,
+        alias: &str,
+        prices: Prices,
+        usage: TokenUsage,
+        tags: &CallTags,
+    ) -> Result<(), LlmError> {
         let cost_usd = prices.cost_usd(usage);
         let entry = UsageEntry {
             at: Utc::now(),
@@ -227,7 +251,10 @@ fn is_transient(e: &async_openai::error::OpenAIError) -> bool {
     use async_openai::error::OpenAIError;
     match e {
         OpenAIError::Reqwest(e) => {
-            e.is_timeout() || e.is_connect() || e.status().is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
+            e.is_timeout()
+                || e.is_connect()
+                || e.status()
+                    .is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
         }
         OpenAIError::ApiError(api) => {
             let text = format!("{api:?}").to_lowercase();

@@ -30,7 +30,12 @@ impl Account {
 
     fn from_json(v: &Value) -> Option<Account> {
         let id = v.get("id")?.as_str()?.to_string();
-        let str_at = |ptr: &str| v.pointer(ptr).and_then(Value::as_str).unwrap_or("").to_string();
+        let str_at = |ptr: &str| {
+            v.pointer(ptr)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         let username = Some(str_at("/onlyfans_username"))
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| str_at("/onlyfans_user_data/username"));
@@ -42,7 +47,10 @@ impl Account {
             id,
             username,
             display_name,
-            is_authenticated: v.get("is_authenticated").and_then(Value::as_bool).unwrap_or(true),
+            is_authenticated: v
+                .get("is_authenticated")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
         })
     }
 }
@@ -62,7 +70,10 @@ impl AccountsCache {
     }
 
     /// The accounts, and the API credits spent when this call fetched them (None when cached).
-    pub async fn get(&self, client: &OnlyFansClient) -> Result<(Arc<Vec<Account>>, Option<f64>), ApiError> {
+    pub async fn get(
+        &self,
+        client: &OnlyFansClient,
+    ) -> Result<(Arc<Vec<Account>>, Option<f64>), ApiError> {
         let mut slot = self.slot.lock().await;
         if let Some((at, accounts)) = slot.as_ref() {
             if at.elapsed() < self.ttl {

@@ -184,12 +184,19 @@ impl Catalog {
     /// The catalog compiled into the binary, parsed once.
     pub fn embedded() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
-        CATALOG.get_or_init(|| Catalog::from_json(EMBEDDED).expect("the embedded catalog is valid (unit-tested)"))
+        CATALOG.get_or_init(|| {
+            Catalog::from_json(EMBEDDED).expect("the embedded catalog is valid (unit-tested)")
+        })
     }
 
     pub fn from_json(text: &str) -> Result<Catalog, serde_json::Error> {
         let file: CatalogFile = serde_json::from_str(text)?;
-        let by_id = file.endpoints.iter().enumerate().map(|(i, e)| (e.id.clone(), i)).collect();
+        let by_id = file
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.id.clone(), i))
+            .collect();
         Ok(Catalog {
             endpoints: file.endpoints,
             by_id,
@@ -212,13 +219,18 @@ impl Catalog {
     /// Up to three ids close to an unknown one, for "did you mean".
     pub fn suggest(&self, unknown: &str) -> Vec<&str> {
         let words = unknown.replace(['/', '-', '_'], " ");
-        self.search(&words, 3).into_iter().map(|e| e.id.as_str()).collect()
+        self.search(&words, 3)
+            .into_iter()
+            .map(|e| e.id.as_str())
+            .collect()
     }
 }
 
 impl Endpoint {
     pub fn has_account(&self) -> bool {
-        self.path.as_deref().is_some_and(|p| p.contains("{account}"))
+        self.path
+            .as_deref()
+            .is_some_and(|p| p.contains("{account}"))
     }
 
     /// What the model needs to call it, compactly.
@@ -250,7 +262,11 @@ impl Endpoint {
         });
         if let Some(notes) = &self.notes {
             let short: String = notes.chars().take(300).collect();
-            out["notes"] = Value::String(if short.len() < notes.len() { format!("{short}…") } else { short });
+            out["notes"] = Value::String(if short.len() < notes.len() {
+                format!("{short}…")
+            } else {
+                short
+            });
         }
         if self.path.is_none() {
             out["callable"] = Value::Bool(false);
@@ -259,18 +275,30 @@ impl Endpoint {
     }
 
     /// Validates arguments and places each one where the catalog says.
-    pub fn prepare(&self, account: Option<&str>, params: &Map<String, Value>) -> Result<PreparedRequest, ValidationError> {
+    pub fn prepare(
+        &self,
+        account: Option<&str>,
+        params: &Map<String, Value>,
+    ) -> Result<PreparedRequest, ValidationError> {
         let err_id = || self.id.clone();
-        let template = self.path.as_deref().ok_or_else(|| ValidationError::NotCallable { endpoint: err_id() })?;
+        let template = self
+            .path
+            .as_deref()
+            .ok_or_else(|| ValidationError::NotCallable { endpoint: err_id() })?;
         let account = self.account(account, params)?;
         for name in params.keys() {
             let declared = self.params.iter().any(|p| &p.name == name);
-            if !declared && !(name == "account" && self.has_account()) {
+            let account_alias = name == "account" && self.has_account();
+            if !(declared || account_alias) {
                 let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
                 return Err(ValidationError::Unknown {
                     endpoint: err_id(),
                     param: name.clone(),
-                    known: if known.is_empty() { "nothing".into() } else { known.join(", ") },
+                    known: if known.is_empty() {
+                        "nothing".into()
+                    } else {
+                        known.join(", ")
+                    },
                 });
             }
         }
@@ -298,8 +326,10 @@ impl Endpoint {
             match param.location {
                 ParamLocation::Path => {
                     let text = scalar_text(&value);
-                    let encoded: String = url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
-                    path = path.replace(&format!("{{{}}}", param.name), &encoded.replace('+', "%20"));
+                    let encoded: String =
+                        url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
+                    path =
+                        path.replace(&format!("{{{}}}", param.name), &encoded.replace('+', "%20"));
                 }
                 ParamLocation::Query => encode_query(&param.name, &value, &mut query),
                 ParamLocation::Body => {
@@ -316,15 +346,31 @@ impl Endpoint {
         })
     }
 
-    fn account(&self, given: Option<&str>, params: &Map<String, Value>) -> Result<Option<String>, ValidationError> {
-        let given = given.map(str::to_string).or_else(|| params.get("account").and_then(Value::as_str).map(str::to_string));
+    fn account(
+        &self,
+        given: Option<&str>,
+        params: &Map<String, Value>,
+    ) -> Result<Option<String>, ValidationError> {
+        let given = given.map(str::to_string).or_else(|| {
+            params
+                .get("account")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
         match (self.has_account(), given) {
-            (true, None) => Err(ValidationError::AccountMissing { endpoint: self.id.clone() }),
+            (true, None) => Err(ValidationError::AccountMissing {
+                endpoint: self.id.clone(),
+            }),
             (true, Some(a)) if !a.starts_with("acct_") || a.len() < 6 => {
-                Err(ValidationError::AccountMalformed { endpoint: self.id.clone(), value: a })
+                Err(ValidationError::AccountMalformed {
+                    endpoint: self.id.clone(),
+                    value: a,
+                })
             }
             (true, Some(a)) => Ok(Some(a)),
-            (false, Some(_)) => Err(ValidationError::AccountNotApplicable { endpoint: self.id.clone() }),
+            (false, Some(_)) => Err(ValidationError::AccountNotApplicable {
+                endpoint: self.id.clone(),
+            }),
             (false, None) => Ok(None),
         }
     }
@@ -339,17 +385,24 @@ impl Endpoint {
         };
         let value = match (param.kind, value) {
             (ParamType::String, Value::String(s)) => Value::String(s),
-            (ParamType::String, v @ (Value::Number(_) | Value::Bool(_))) => Value::String(scalar_text(&v)),
+            (ParamType::String, v @ (Value::Number(_) | Value::Bool(_))) => {
+                Value::String(scalar_text(&v))
+            }
             (ParamType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Value::Number(n),
             (ParamType::Integer, Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
                 Value::from(s.trim().parse::<i64>().unwrap_or_default())
             }
             (ParamType::Number, Value::Number(n)) => Value::Number(n),
-            (ParamType::Number, Value::String(s)) if s.trim().parse::<f64>().is_ok_and(f64::is_finite) => {
-                serde_json::Number::from_f64(s.trim().parse().unwrap_or_default()).map_or(Value::Null, Value::Number)
+            (ParamType::Number, Value::String(s))
+                if s.trim().parse::<f64>().is_ok_and(f64::is_finite) =>
+            {
+                serde_json::Number::from_f64(s.trim().parse().unwrap_or_default())
+                    .map_or(Value::Null, Value::Number)
             }
             (ParamType::Boolean, Value::Bool(b)) => Value::Bool(b),
-            (ParamType::Boolean, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
+            (ParamType::Boolean, Value::String(s)) if s == "true" || s == "false" => {
+                Value::Bool(s == "true")
+            }
             (ParamType::Array, Value::Array(a)) => Value::Array(a),
             (ParamType::Array, v @ (Value::String(_) | Value::Number(_))) => Value::Array(vec![v]),
             (ParamType::Object, Value::Object(o)) => Value::Object(o),

@@ -66,7 +66,8 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 impl OnlyFansClient {
     pub fn new(config: &Config) -> Result<Self, reqwest::Error> {
-        let rpm = NonZeroU32::new(config.onlyfans.requests_per_minute.max(1)).expect("max(1) is non-zero");
+        let rpm = NonZeroU32::new(config.onlyfans.requests_per_minute.max(1))
+            .expect("max(1) is non-zero");
         let http = reqwest::Client::builder()
             .timeout(config.onlyfans_timeout())
             .user_agent(concat!("fanops/", env!("CARGO_PKG_VERSION")))
@@ -121,7 +122,12 @@ impl OnlyFansClient {
         }
     }
 
-    async fn attempt(&self, key: &str, request: &PreparedRequest, idem: Option<&str>) -> Result<ApiResponse, Attempt> {
+    async fn attempt(
+        &self,
+        key: &str,
+        request: &PreparedRequest,
+        idem: Option<&str>,
+    ) -> Result<ApiResponse, Attempt> {
         let url = format!("{}{}", self.base_url, request.path);
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
@@ -167,14 +173,21 @@ impl OnlyFansClient {
         }
         if !(200..300).contains(&status) {
             let (code, message) = error_parts(&text);
-            return Err(Attempt::Final(ApiError::Status { status, code, message }));
+            return Err(Attempt::Final(ApiError::Status {
+                status,
+                code,
+                message,
+            }));
         }
         parse_envelope(&text, replayed).map_err(Attempt::Final)
     }
 }
 
 enum Attempt {
-    Retry { after: Option<Duration>, error: Failure },
+    Retry {
+        after: Option<Duration>,
+        error: Failure,
+    },
     Final(ApiError),
 }
 
@@ -204,7 +217,11 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = value.parse::<f64>() {
         return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
     }
@@ -222,13 +239,17 @@ fn parse_envelope(text: &str, replayed: bool) -> Result<ApiResponse, ApiError> {
             replayed,
         });
     }
-    let mut body: Value = serde_json::from_str(text).map_err(|_| ApiError::NotJson(text.chars().take(200).collect()))?;
+    let mut body: Value = serde_json::from_str(text)
+        .map_err(|_| ApiError::NotJson(text.chars().take(200).collect()))?;
     let credits_used = body
         .pointer("/_meta/_credits/used")
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
     let (data, pagination) = match body.as_object_mut() {
-        Some(map) if map.contains_key("data") => (map.remove("data").unwrap_or_default(), map.remove("_pagination")),
+        Some(map) if map.contains_key("data") => (
+            map.remove("data").unwrap_or_default(),
+            map.remove("_pagination"),
+        ),
         Some(map) => {
             map.remove("_meta");
             let pagination = map.remove("_pagination");
@@ -277,13 +298,21 @@ mod tests {
 
     #[test]
     fn envelope_variants() {
-        let r = parse_envelope(r#"{"data":{"a":1},"_pagination":{"next_page":null},"_meta":{"_credits":{"used":2}}}"#, false).unwrap();
+        let r = parse_envelope(
+            r#"{"data":{"a":1},"_pagination":{"next_page":null},"_meta":{"_credits":{"used":2}}}"#,
+            false,
+        )
+        .unwrap();
         assert_eq!(r.data["a"], 1);
         assert_eq!(r.credits_used, 2.0);
         assert!(r.pagination.is_some());
         let bare = parse_envelope(r#"[{"id":"acct_1"}]"#, false).unwrap();
         assert_eq!(bare.data[0]["id"], "acct_1");
-        let unwrapped = parse_envelope(r#"{"total_amount":5,"_meta":{"_credits":{"used":1}}}"#, true).unwrap();
+        let unwrapped = parse_envelope(
+            r#"{"total_amount":5,"_meta":{"_credits":{"used":1}}}"#,
+            true,
+        )
+        .unwrap();
         assert_eq!(unwrapped.data, serde_json::json!({"total_amount":5}));
         assert!(unwrapped.replayed);
         assert!(parse_envelope("<html>", false).is_err());

@@ -210,8 +210,11 @@ pub struct AuditEntry {
 #[async_trait]
 pub trait ConversationStore: Send + Sync {
     /// Appends messages at the end of the conversation, in order.
-    async fn append_messages(&self, conversation: &str, messages: &[StoredMessage])
-        -> StoreResult<()>;
+    async fn append_messages(
+        &self,
+        conversation: &str,
+        messages: &[StoredMessage],
+    ) -> StoreResult<()>;
     /// The newest `limit` messages, oldest first.
     async fn history(&self, conversation: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;
     /// Replaces the content of the tool-result message answering `tool_call_id`.

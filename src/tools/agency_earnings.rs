@@ -38,12 +38,19 @@ struct Period {
 fn period(args: &Value) -> Result<Period, ToolError> {
     let date = |name: &str| -> Result<NaiveDate, ToolError> {
         let text = super::arg_str(NAME, args, name)?;
-        NaiveDate::parse_from_str(text, "%Y-%m-%d")
-            .map_err(|_| ToolError::bad(NAME, format!("`{name}` must be a date YYYY-MM-DD, got `{text}`")))
+        NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+            ToolError::bad(
+                NAME,
+                format!("`{name}` must be a date YYYY-MM-DD, got `{text}`"),
+            )
+        })
     };
     let (start, end) = (date("start_date")?, date("end_date")?);
     if start > end {
-        return Err(ToolError::bad(NAME, format!("start_date {start} is after end_date {end}")));
+        return Err(ToolError::bad(
+            NAME,
+            format!("start_date {start} is after end_date {end}"),
+        ));
     }
     Ok(Period { start, end })
 }
@@ -60,23 +67,38 @@ fn requested(args: &Value) -> Result<Option<Vec<String>>, ToolError> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(|ids| Some(ids).filter(|ids| !ids.is_empty())),
-        Some(_) => Err(ToolError::bad(NAME, "`accounts` must be a list of acct_… ids")),
+        Some(_) => Err(ToolError::bad(
+            NAME,
+            "`accounts` must be a list of acct_… ids",
+        )),
     }
 }
 
 /// Accepts ids, usernames (with or without @) or display names.
 fn select(all: &[Account], wanted: Option<Vec<String>>) -> Result<Vec<Account>, ToolError> {
-    let Some(wanted) = wanted else { return Ok(all.to_vec()) };
+    let Some(wanted) = wanted else {
+        return Ok(all.to_vec());
+    };
     wanted
         .iter()
         .map(|w| {
             let key = w.trim_start_matches('@');
             all.iter()
-                .find(|a| a.id == key || a.username.eq_ignore_ascii_case(key) || a.display_name.eq_ignore_ascii_case(key))
+                .find(|a| {
+                    a.id == key
+                        || a.username.eq_ignore_ascii_case(key)
+                        || a.display_name.eq_ignore_ascii_case(key)
+                })
                 .cloned()
                 .ok_or_else(|| {
                     let known: Vec<_> = all.iter().map(|a| a.id.as_str()).collect();
-                    ToolError::bad(NAME, format!("no connected account `{w}` (connected: {})", known.join(", ")))
+                    ToolError::bad(
+                        NAME,
+                        format!(
+                            "no connected account `{w}` (connected: {})",
+                            known.join(", ")
+                        ),
+                    )
                 })
         })
         .collect()
@@ -96,7 +118,10 @@ async fn earnings_of(ctx: &ToolContext, account: &Account, period: &Period) -> R
         return row;
     }
     let mut params = Map::new();
-    params.insert("start_date".into(), json!(format!("{} 00:00:00", period.start)));
+    params.insert(
+        "start_date".into(),
+        json!(format!("{} 00:00:00", period.start)),
+    );
     params.insert("end_date".into(), json!(format!("{} 23:59:59", period.end)));
     params.insert("type".into(), json!("total"));
     match ctx.send(ENDPOINT, Some(&account.id), &params, None).await {
@@ -146,7 +171,12 @@ impl Tool for AgencyEarnings {
         Ok(Plan::Read)
     }
 
-    async fn run(&self, args: &Value, ctx: &ToolContext, _access: Access<'_>) -> Result<Value, ToolError> {
+    async fn run(
+        &self,
+        args: &Value,
+        ctx: &ToolContext,
+        _access: Access<'_>,
+    ) -> Result<Value, ToolError> {
         let period = period(args)?;
         let accounts = select(&ctx.accounts().await?, requested(args)?)?;
         let period = &period;
@@ -155,7 +185,11 @@ impl Tool for AgencyEarnings {
             .buffer_unordered(FAN_OUT)
             .collect()
             .await;
-        rows.sort_by(|a, b| b.net.unwrap_or(f64::MIN).total_cmp(&a.net.unwrap_or(f64::MIN)));
+        rows.sort_by(|a, b| {
+            b.net
+                .unwrap_or(f64::MIN)
+                .total_cmp(&a.net.unwrap_or(f64::MIN))
+        });
         let ok: Vec<&Row> = rows.iter().filter(|r| r.net.is_some()).collect();
         let net: f64 = ok.iter().filter_map(|r| r.net).sum();
         let gross: f64 = ok.iter().filter_map(|r| r.gross).sum();

@@ -32,7 +32,12 @@ fn parse<'a>(args: &'a Value, ctx: &ToolContext) -> Result<Call<'a>, ToolError> 
     let params = match args.get("params") {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(map)) => map.clone(),
-        Some(_) => return Err(ToolError::bad(NAME, "`params` must be an object of name → value")),
+        Some(_) => {
+            return Err(ToolError::bad(
+                NAME,
+                "`params` must be an object of name → value",
+            ))
+        }
     };
     let account = args.get("account").and_then(Value::as_str);
     // Validate now, so a bad call never waits for a confirmation it cannot use.
@@ -77,17 +82,28 @@ impl Tool for CallEndpoint {
             Some(id) => account_label(ctx, id).await,
             None => None,
         };
-        Ok(super::plan_for(call.endpoint.effect, || summarize(&call, label)))
+        Ok(super::plan_for(call.endpoint.effect, || {
+            summarize(&call, label)
+        }))
     }
 
-    async fn run(&self, args: &Value, ctx: &ToolContext, access: Access<'_>) -> Result<Value, ToolError> {
+    async fn run(
+        &self,
+        args: &Value,
+        ctx: &ToolContext,
+        access: Access<'_>,
+    ) -> Result<Value, ToolError> {
         let call = parse(args, ctx)?;
         let key = match (call.endpoint.effect, &access) {
             (Effect::Read, _) => None,
             (Effect::Write, Access::Confirmed(confirmation)) => Some(confirmation.action_id()),
-            (Effect::Write, Access::Read(_)) => return Err(ToolError::NotConfirmed(call.endpoint.id.clone())),
+            (Effect::Write, Access::Read(_)) => {
+                return Err(ToolError::NotConfirmed(call.endpoint.id.clone()))
+            }
         };
-        let response = ctx.send(&call.endpoint.id, call.account, &call.params, key).await?;
+        let response = ctx
+            .send(&call.endpoint.id, call.account, &call.params, key)
+            .await?;
         let mut out = json!({ "endpoint": call.endpoint.id, "data": response.data });
         if let Some(p) = response.pagination.filter(|p| !p.is_null()) {
             out["pagination"] = p;
@@ -108,7 +124,10 @@ async fn account_label(ctx: &ToolContext, id: &str) -> Option<String> {
 fn summarize(call: &Call<'_>, label: Option<String>) -> String {
     let mut out = call.endpoint.title.clone();
     if let Some(account) = call.account {
-        out.push_str(&format!(" on {}", label.unwrap_or_else(|| account.to_string())));
+        out.push_str(&format!(
+            " on {}",
+            label.unwrap_or_else(|| account.to_string())
+        ));
     }
     let details: Vec<String> = call
         .params
@@ -153,9 +172,14 @@ mod tests {
     #[test]
     fn warnings_come_from_shouted_notes() {
         assert_eq!(
-            shouted_warning("SENDS A MESSAGE TO A FAN (PPV if price>0). Supports an Idempotency-Key"),
+            shouted_warning(
+                "SENDS A MESSAGE TO A FAN (PPV if price>0). Supports an Idempotency-Key"
+            ),
             Some("sends a message to a fan (ppv if price>0)".into())
         );
-        assert_eq!(shouted_warning("Response data = the created message."), None);
+        assert_eq!(
+            shouted_warning("Response data = the created message."),
+            None
+        );
     }
 }

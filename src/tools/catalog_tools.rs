@@ -25,7 +25,12 @@ impl Tool for ListAccounts {
         Ok(Plan::Read)
     }
 
-    async fn run(&self, _args: &Value, ctx: &ToolContext, _access: Access<'_>) -> Result<Value, ToolError> {
+    async fn run(
+        &self,
+        _args: &Value,
+        ctx: &ToolContext,
+        _access: Access<'_>,
+    ) -> Result<Value, ToolError> {
         let accounts = ctx.accounts().await?;
         Ok(json!({ "accounts": &*accounts }))
     }
@@ -61,13 +66,23 @@ impl Tool for FindEndpoints {
         Ok(Plan::Read)
     }
 
-    async fn run(&self, args: &Value, ctx: &ToolContext, _access: Access<'_>) -> Result<Value, ToolError> {
+    async fn run(
+        &self,
+        args: &Value,
+        ctx: &ToolContext,
+        _access: Access<'_>,
+    ) -> Result<Value, ToolError> {
         let query = super::arg_str(self.name(), args, "query")?;
         let limit = args
             .get("limit")
             .and_then(Value::as_u64)
             .map_or(DEFAULT_LIMIT, |l| l.clamp(1, 20) as usize);
-        let found: Vec<Value> = ctx.catalog().search(query, limit).into_iter().map(|e| e.brief()).collect();
+        let found: Vec<Value> = ctx
+            .catalog()
+            .search(query, limit)
+            .into_iter()
+            .map(|e| e.brief())
+            .collect();
         Ok(json!({ "query": query, "endpoints": found }))
     }
 }

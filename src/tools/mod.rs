@@ -57,7 +57,9 @@ pub struct ReadAccess(());
 pub enum Plan {
     Read,
     /// A write, with the plain-words summary a person confirms.
-    Write { summary: String },
+    Write {
+        summary: String,
+    },
 }
 
 /// Everything a tool may use while it runs, tagged with who it runs for.
@@ -80,7 +82,8 @@ impl ToolContext {
     pub async fn accounts(&self) -> Result<Arc<Vec<Account>>, ToolError> {
         let (accounts, credits) = self.accounts.get(&self.client).await?;
         if let Some(credits) = credits {
-            self.record_api(crate::onlyfans::accounts::LIST_ACCOUNTS, credits).await?;
+            self.record_api(crate::onlyfans::accounts::LIST_ACCOUNTS, credits)
+                .await?;
         }
         Ok(accounts)
     }
@@ -112,12 +115,14 @@ impl ToolContext {
         params: &serde_json::Map<String, Value>,
         idempotency_key: Option<&str>,
     ) -> Result<ApiResponse, ToolError> {
-        let endpoint = self
-            .catalog()
-            .get(endpoint_id)
-            .ok_or_else(|| ToolError::bad("call_endpoint", format!("unknown endpoint `{endpoint_id}`")))?;
+        let endpoint = self.catalog().get(endpoint_id).ok_or_else(|| {
+            ToolError::bad("call_endpoint", format!("unknown endpoint `{endpoint_id}`"))
+        })?;
         let request = endpoint.prepare(account, params).map_err(ApiError::from)?;
-        let response = self.client.send(endpoint, &request, idempotency_key).await?;
+        let response = self
+            .client
+            .send(endpoint, &request, idempotency_key)
+            .await?;
         self.record_api(endpoint_id, response.credits_used).await?;
         Ok(response)
     }
@@ -130,7 +135,12 @@ pub trait Tool: Send + Sync {
     /// Validates the arguments and says whether the call reads or writes.
     async fn plan(&self, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError>;
     /// Runs the call. Writes must check for `Access::Confirmed`.
-    async fn run(&self, args: &Value, ctx: &ToolContext, access: Access<'_>) -> Result<Value, ToolError>;
+    async fn run(
+        &self,
+        args: &Value,
+        ctx: &ToolContext,
+        access: Access<'_>,
+    ) -> Result<Value, ToolError>;
 }
 
 /// The set of tools offered to the model.
@@ -163,15 +173,27 @@ impl Registry {
     }
 
     fn tool(&self, name: &str) -> Result<&Arc<dyn Tool>, ToolError> {
-        self.tools.get(name).ok_or_else(|| ToolError::UnknownTool(name.to_string()))
+        self.tools
+            .get(name)
+            .ok_or_else(|| ToolError::UnknownTool(name.to_string()))
     }
 
-    pub async fn plan(&self, name: &str, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
+    pub async fn plan(
+        &self,
+        name: &str,
+        args: &Value,
+        ctx: &ToolContext,
+    ) -> Result<Plan, ToolError> {
         self.tool(name)?.plan(args, ctx).await
     }
 
     /// Runs a call only if its plan is a read.
-    pub async fn run_read(&self, name: &str, args: &Value, ctx: &ToolContext) -> Result<Value, ToolError> {
+    pub async fn run_read(
+        &self,
+        name: &str,
+        args: &Value,
+        ctx: &ToolContext,
+    ) -> Result<Value, ToolError> {
         let tool = self.tool(name)?;
         match tool.plan(args, ctx).await? {
             Plan::Read => tool.run(args, ctx, Access::Read(ReadAccess(()))).await,
@@ -187,7 +209,9 @@ impl Registry {
         ctx: &ToolContext,
         confirmation: &Confirmation,
     ) -> Result<Value, ToolError> {
-        self.tool(name)?.run(args, ctx, Access::Confirmed(confirmation)).await
+        self.tool(name)?
+            .run(args, ctx, Access::Confirmed(confirmation))
+            .await
     }
 }
 

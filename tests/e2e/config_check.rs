@@ -5,7 +5,10 @@ use fanops::config::{Config, ConfigSource};
 use std::process::Command;
 
 fn problems(text: &str) -> Vec<String> {
-    let source = ConfigSource::Text { origin: "fanops.toml".into(), text: text.into() };
+    let source = ConfigSource::Text {
+        origin: "fanops.toml".into(),
+        text: text.into(),
+    };
     match Config::load_with_env(source, &|_| None) {
         Ok(_) => Vec::new(),
         Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
@@ -45,7 +48,10 @@ confirm_ttl = "soon"
         "fanops.toml:19: `soon` is not a duration",
     ];
     for e in expect {
-        assert!(found.iter().any(|p| p.starts_with(e)), "missing {e:?} in {found:#?}");
+        assert!(
+            found.iter().any(|p| p.starts_with(e)),
+            "missing {e:?} in {found:#?}"
+        );
     }
     assert_eq!(found.len(), expect.len(), "{found:#?}");
 }
@@ -54,25 +60,46 @@ confirm_ttl = "soon"
 fn syntax_and_type_errors_are_located() {
     let found = problems("timezone = \"UTC\"\n[server\nlisten = 1\n");
     assert_eq!(found.len(), 1, "{found:?}");
-    assert!(found[0].starts_with("fanops.toml:2: not valid TOML"), "{found:?}");
+    assert!(
+        found[0].starts_with("fanops.toml:2: not valid TOML"),
+        "{found:?}"
+    );
     let found = problems("[onlyfans]\nrequests_per_minute = \"fast\"\n");
     assert!(found[0].starts_with("fanops.toml:2:"), "{found:?}");
     let found = problems("[llm.models.\"m\"]\nprovider = \"openai\"\nid = \"x\"\nusd_per_mtok_input = 1\nusd_per_mtok_output = 1\nprice = 3\n");
-    assert!(found.iter().any(|p| p.starts_with("fanops.toml:6:") && p.contains("price")), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("fanops.toml:6:") && p.contains("price")),
+        "{found:?}"
+    );
 }
 
 #[test]
 fn environment_overrides_are_validated_and_named() {
-    let source = ConfigSource::Text { origin: "fanops.toml".into(), text: String::new() };
+    let source = ConfigSource::Text {
+        origin: "fanops.toml".into(),
+        text: String::new(),
+    };
     let env = |name: &str| (name == "DATABASE_URL").then(|| "mysql://nope".to_string());
     let err = Config::load_with_env(source, &env).unwrap_err();
-    assert_eq!(err.problems[0].to_string(), "environment variable DATABASE_URL: `mysql://nope` must start with sqlite: or postgres://");
+    assert_eq!(
+        err.problems[0].to_string(),
+        "environment variable DATABASE_URL: `mysql://nope` must start with sqlite: or postgres://"
+    );
 }
 
 #[test]
 fn defaults_alone_are_valid_and_secrets_never_print() {
     let env = |name: &str| (name == "ONLYFANSAPI_API_KEY").then(|| "sk-top-secret".to_string());
-    let config = Config::load_with_env(ConfigSource::Text { origin: "x".into(), text: String::new() }, &env).unwrap();
+    let config = Config::load_with_env(
+        ConfigSource::Text {
+            origin: "x".into(),
+            text: String::new(),
+        },
+        &env,
+    )
+    .unwrap();
     assert_eq!(config.llm.default_model, "gpt-4.1-mini");
     let debug = format!("{config:?}");
     assert!(!debug.contains("sk-top-secret"));
@@ -90,7 +117,11 @@ fn the_shipped_example_config_is_valid() {
 fn fanops_check_prints_problems_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "timezone = \"UTC\"\n\n[llm]\ndefault_model = \"ghost\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "timezone = \"UTC\"\n\n[llm]\ndefault_model = \"ghost\"\n",
+    )
+    .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_fanops"))
         .args(["check", "--config"])
         .arg(&path)
@@ -98,15 +129,30 @@ fn fanops_check_prints_problems_and_exits_1() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains(&format!("{}:4: default_model `ghost`", path.display())), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{}:4: default_model `ghost`", path.display())),
+        "{stdout}"
+    );
 
     let good = dir.path().join("good.toml");
     std::fs::write(&good, "timezone = \"Europe/Paris\"\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_fanops")).args(["check", "--config"]).arg(&good).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new(env!("CARGO_BIN_EXE_fanops"))
+        .args(["check", "--config"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("catalog of 278 endpoints"));
 
-    let missing = Command::new(env!("CARGO_BIN_EXE_fanops")).args(["check", "--config", "/nonexistent/fanops.toml"]).output().unwrap();
+    let missing = Command::new(env!("CARGO_BIN_EXE_fanops"))
+        .args(["check", "--config", "/nonexistent/fanops.toml"])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&missing.stdout).contains("/nonexistent/fanops.toml: cannot read the config file"));
+    assert!(String::from_utf8_lossy(&missing.stdout)
+        .contains("/nonexistent/fanops.toml: cannot read the config file"));
 }

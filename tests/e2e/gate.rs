@@ -26,10 +26,26 @@ async fn request_write(t: &TestApp) -> String {
     let reply = out.last();
     let confirm = reply.confirm.clone().expect("a confirmation prompt");
     assert!(reply.text.contains("Should I go ahead?"));
-    assert!(confirm.summary.contains("Send Message"), "{}", confirm.summary);
-    assert!(confirm.summary.contains("Luna (main) (@lunastarr)"), "{}", confirm.summary);
-    assert!(confirm.summary.contains("Thanks for the tip, Jake!"), "{}", confirm.summary);
-    assert_eq!(t.api.count("POST", SEND), sent_before, "nothing is sent before a decision");
+    assert!(
+        confirm.summary.contains("Send Message"),
+        "{}",
+        confirm.summary
+    );
+    assert!(
+        confirm.summary.contains("Luna (main) (@lunastarr)"),
+        "{}",
+        confirm.summary
+    );
+    assert!(
+        confirm.summary.contains("Thanks for the tip, Jake!"),
+        "{}",
+        confirm.summary
+    );
+    assert_eq!(
+        t.api.count("POST", SEND),
+        sent_before,
+        "nothing is sent before a decision"
+    );
     confirm.action_id
 }
 
@@ -37,30 +53,54 @@ async fn request_write(t: &TestApp) -> String {
 async fn a_write_waits_and_runs_exactly_once_even_when_confirmed_twice_concurrently() {
     let t = spawn_app().await;
     let id = request_write(&t).await;
-    t.model.push(Reply::Text("Sent your thanks to Jake.".into()));
+    t.model
+        .push(Reply::Text("Sent your thanks to Jake.".into()));
 
     let (a, b) = tokio::join!(
         t.press("1", "100", &id, Decision::Confirm),
         t.press("3", "100", &id, Decision::Confirm),
     );
     let texts = [a.last().text, b.last().text];
-    assert!(texts.contains(&"Sent your thanks to Jake.".to_string()), "{texts:?}");
-    assert!(texts.iter().any(|t| t.contains("already confirmed")), "{texts:?}");
+    assert!(
+        texts.contains(&"Sent your thanks to Jake.".to_string()),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("already confirmed")),
+        "{texts:?}"
+    );
     // A third, late press changes nothing either.
     let late = t.press("1", "100", &id, Decision::Confirm).await;
     assert!(late.last().text.contains("already confirmed"));
 
-    let sent: Vec<_> = t.api.requests().into_iter().filter(|r| r.method == "POST" && r.path == SEND).collect();
+    let sent: Vec<_> = t
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == SEND)
+        .collect();
     assert_eq!(sent.len(), 1, "the write reached the API exactly once");
     assert_eq!(sent[0].headers["idempotency-key"], id);
-    assert_eq!(sent[0].body.as_ref().unwrap()["text"], "Thanks for the tip, Jake!");
+    assert_eq!(
+        sent[0].body.as_ref().unwrap()["text"],
+        "Thanks for the tip, Jake!"
+    );
 
     let action = t.store().action(&id).await.unwrap().unwrap();
     assert_eq!(action.status, ActionStatus::Executed);
     // The model wrote the final answer from the real result.
     let last = t.model.requests().last().cloned().unwrap();
-    let result = last["messages"].as_array().unwrap().iter().rev().find(|m| m["role"] == "tool").unwrap();
-    assert!(result["content"].as_str().unwrap().contains("\"text\":\"Thanks for the tip, Jake!\""));
+    let result = last["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|m| m["role"] == "tool")
+        .unwrap();
+    assert!(result["content"]
+        .as_str()
+        .unwrap()
+        .contains("\"text\":\"Thanks for the tip, Jake!\""));
     let audit = t.store().recent_audit(10).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "action.executed"));
 }
@@ -75,9 +115,20 @@ async fn a_plain_yes_confirms_and_no_cancels() {
 
     let id = request_write(&t).await;
     let out = t.say("no").await;
-    assert!(out.last().text.starts_with("Cancelled:"), "{}", out.last().text);
-    assert_eq!(t.api.count("POST", SEND), 1, "the cancelled one was not sent");
-    assert_eq!(t.store().action(&id).await.unwrap().unwrap().status, ActionStatus::Cancelled);
+    assert!(
+        out.last().text.starts_with("Cancelled:"),
+        "{}",
+        out.last().text
+    );
+    assert_eq!(
+        t.api.count("POST", SEND),
+        1,
+        "the cancelled one was not sent"
+    );
+    assert_eq!(
+        t.store().action(&id).await.unwrap().unwrap().status,
+        ActionStatus::Cancelled
+    );
 }
 
 #[tokio::test]
@@ -87,14 +138,26 @@ async fn cancel_sends_nothing_and_tells_the_model() {
     let out = t.press("1", "100", &id, Decision::Cancel).await;
     assert!(out.last().text.contains("Nothing was changed"));
     let again = t.press("1", "100", &id, Decision::Confirm).await;
-    assert!(again.last().text.contains("already cancelled"), "{}", again.last().text);
+    assert!(
+        again.last().text.contains("already cancelled"),
+        "{}",
+        again.last().text
+    );
     assert_eq!(t.api.count("POST", SEND), 0);
     // The next model request sees the cancellation as the call's result.
     t.model.push(Reply::Text("ok".into()));
     t.say("what happened?").await;
     let last = t.model.requests().last().cloned().unwrap();
-    let result = last["messages"].as_array().unwrap().iter().find(|m| m["role"] == "tool").unwrap();
-    assert!(result["content"].as_str().unwrap().contains("Cancelled by user1"));
+    let result = last["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .unwrap();
+    assert!(result["content"]
+        .as_str()
+        .unwrap()
+        .contains("Cancelled by user1"));
 }
 
 #[tokio::test]
@@ -117,18 +180,27 @@ async fn someone_elses_decision_is_refused() {
     let id = request_write(&t).await;
     // A viewer in the same chat cannot decide.
     let viewer = t.press("2", "100", &id, Decision::Confirm).await;
-    assert!(viewer.last().text.contains("viewer"), "{}", viewer.last().text);
+    assert!(
+        viewer.last().text.contains("viewer"),
+        "{}",
+        viewer.last().text
+    );
     // An operator in another conversation does not even see it.
     let elsewhere = t.press("3", "200", &id, Decision::Confirm).await;
     assert!(elsewhere.last().text.contains("don't know that request"));
     // A forged id is refused the same way.
-    let forged = t.press("1", "100", "not-a-real-id", Decision::Confirm).await;
+    let forged = t
+        .press("1", "100", "not-a-real-id", Decision::Confirm)
+        .await;
     assert!(forged.last().text.contains("don't know that request"));
     // A stranger never reaches the gate.
     let stranger = t.press("999", "100", &id, Decision::Confirm).await;
     assert!(stranger.last().text.contains("not allowed"));
     assert_eq!(t.api.count("POST", SEND), 0);
-    assert_eq!(t.store().action(&id).await.unwrap().unwrap().status, ActionStatus::Pending);
+    assert_eq!(
+        t.store().action(&id).await.unwrap().unwrap().status,
+        ActionStatus::Pending
+    );
 }
 
 #[tokio::test]
@@ -153,9 +225,16 @@ async fn instructions_hidden_in_api_data_do_not_skip_confirmation() {
     ]);
     let out = t.say("What did Jake write?").await;
     let reply = out.last();
-    assert!(reply.confirm.is_some(), "the mass message waits for a person");
+    assert!(
+        reply.confirm.is_some(),
+        "the mass message waits for a person"
+    );
     assert!(reply.text.contains("Send Mass Message"), "{}", reply.text);
-    assert_eq!(t.api.count("POST", "/api/acct_8f3k2j1h0g9f8e7d/mass-messaging"), 0);
+    assert_eq!(
+        t.api
+            .count("POST", "/api/acct_8f3k2j1h0g9f8e7d/mass-messaging"),
+        0
+    );
 }
 
 #[tokio::test]
@@ -167,13 +246,23 @@ async fn only_one_write_waits_per_turn() {
             json!({"endpoint": "chat-messages/send-message", "account": "acct_8f3k2j1h0g9f8e7d", "params": {"chat_id": 99120455, "text": text}}),
         )
     };
-    t.model.push(Reply::ToolCalls(vec![call("one"), call("two")]));
+    t.model
+        .push(Reply::ToolCalls(vec![call("one"), call("two")]));
     let out = t.say("send two").await;
     assert!(out.last().confirm.unwrap().summary.contains("\"one\""));
     t.model.push(Reply::Text("sent one".into()));
     t.say("yes").await;
     assert_eq!(t.api.count("POST", SEND), 1);
     let last = t.model.requests().last().cloned().unwrap();
-    let results: Vec<&str> = last["messages"].as_array().unwrap().iter().filter(|m| m["role"] == "tool").filter_map(|m| m["content"].as_str()).collect();
-    assert!(results[1].contains("only one change can wait"), "{results:?}");
+    let results: Vec<&str> = last["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert!(
+        results[1].contains("only one change can wait"),
+        "{results:?}"
+    );
 }

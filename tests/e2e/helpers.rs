@@ -36,7 +36,12 @@ impl Replier for Collector {
 
 impl Collector {
     pub fn last(&self) -> Outbound {
-        self.replies.lock().unwrap().last().cloned().expect("a reply")
+        self.replies
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .expect("a reply")
     }
 }
 
@@ -44,44 +49,6 @@ pub fn quiet_logs() {
     if std::env::var("TEST_LOG").is_ok() {
         fanops::cli::init_logging("debug");
     }
-}
-
-/// The config text every test starts from; `extra` is appended.
-pub fn config_text(model: &FakeModel, api: &FakeOnlyFans, db: &str, extra: &str) -> String {
-    format!(
-        r#"timezone = "Europe/London"
-
-[database]
-url = "{db}"
-
-[onlyfans]
-base_url = "{api}"
-requests_per_minute = 6000
-max_retries = 2
-
-[llm]
-default_model = "test-model"
-credits_per_usd = 100
-
-[llm.providers.fake]
-base_url = "{model}"
-api_key_env = "FAKE_MODEL_KEY"
-
-[llm.models."test-model"]
-provider = "fake"
-id = "fake-1"
-usd_per_mtok_input = 1.0
-usd_per_mtok_output = 2.0
-
-[channels.telegram]
-permitted_users = [1, 2, 3]
-roles = {{ "2" = "viewer", "3" = "admin" }}
-
-{extra}
-"#,
-        api = api.url(),
-        model = model.url(),
-    )
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -97,20 +64,28 @@ pub async fn spawn_with_api(api: FakeOnlyFans, extra: &str) -> TestApp {
     let model = FakeModel::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
-    let text = config_text(&model, &api, &db, extra);
+    let text = crate::support::config_text(&model.url(), &api.url(), &db, extra);
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
         "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
         _ => None,
     };
     let config = Config::load_with_env(
-        ConfigSource::Text { origin: "test.toml".into(), text },
+        ConfigSource::Text {
+            origin: "test.toml".into(),
+            text,
+        },
         &env,
     )
     .unwrap_or_else(|e| panic!("test config: {e}"));
     assert!(config.secrets.onlyfansapi_api_key.is_set());
     let app = App::build(config).await.expect("app builds");
-    TestApp { app, model, api, _dir: dir }
+    TestApp {
+        app,
+        model,
+        api,
+        _dir: dir,
+    }
 }
 
 impl TestApp {
@@ -128,8 +103,17 @@ impl TestApp {
         self.say_as("1", "100", text).await
     }
 
-    pub async fn press(&self, user: &str, chat: &str, action_id: &str, decision: Decision) -> Collector {
-        let body = InboundBody::Decision { action_id: action_id.into(), decision };
+    pub async fn press(
+        &self,
+        user: &str,
+        chat: &str,
+        action_id: &str,
+        decision: Decision,
+    ) -> Collector {
+        let body = InboundBody::Decision {
+            action_id: action_id.into(),
+            decision,
+        };
         self.send(user, chat, body).await
     }
 

@@ -15,12 +15,26 @@ async fn health_readiness_and_metrics_are_served() {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(t.app.serve(listener, shutdown.clone()));
     let http = reqwest::Client::new();
-    assert_eq!(http.get(format!("{base}/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["store"]["backend"], "sqlite");
-    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("fanops_ready"), "{metrics}");
     assert!(metrics.contains("fanops_messages_total"), "{metrics}");
     shutdown.cancel();
@@ -28,7 +42,11 @@ async fn health_readiness_and_metrics_are_served() {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -59,15 +77,24 @@ async fn fanops_run_starts_on_sqlite_from_environment_alone_and_usage_reads_the_
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(ready, "fanops run became ready");
-    assert!(dir.path().join("run.db").exists(), "the SQLite file was created on first start");
+    assert!(
+        dir.path().join("run.db").exists(),
+        "the SQLite file was created on first start"
+    );
 
     let out = Command::new(env!("CARGO_BIN_EXE_fanops"))
-        .args(["usage", "--period", "7d", "--by", "kind", "--format", "json"])
+        .args([
+            "usage", "--period", "7d", "--by", "kind", "--format", "json",
+        ])
         .current_dir(dir.path())
         .env("DATABASE_URL", &db)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["by"], "kind");
     assert_eq!(report["rows"], serde_json::json!([]));

@@ -29,7 +29,10 @@ const SYNONYMS: &[(&str, &[&str])] = &[
     ("stat", &["statistic"]),
 ];
 
-const STOP: &[&str] = &["the", "a", "an", "of", "for", "to", "my", "our", "me", "how", "what", "is", "are", "list", "get", "this", "week", "month", "today", "and", "in", "on", "with", "by", "all"];
+const STOP: &[&str] = &[
+    "the", "a", "an", "of", "for", "to", "my", "our", "me", "how", "what", "is", "are", "list",
+    "get", "this", "week", "month", "today", "and", "in", "on", "with", "by", "all",
+];
 
 /// Lower-case word stems: "earnings" → "earning", "fans" → "fan".
 pub(super) fn stems(text: &str) -> Vec<String> {
@@ -77,7 +80,14 @@ fn score(endpoint: &Endpoint, terms: &[String]) -> f64 {
         (stems(&endpoint.title), 3.0),
         (stems(&endpoint.group), 2.0),
         (stems(&endpoint.summary), 1.0),
-        (endpoint.params.iter().flat_map(|p| stems(&p.name)).collect(), 0.5),
+        (
+            endpoint
+                .params
+                .iter()
+                .flat_map(|p| stems(&p.name))
+                .collect(),
+            0.5,
+        ),
     ];
     let mut total = 0.0;
     for term in terms {

@@ -11,8 +11,11 @@
 //! long as the runtime that started it) and record every request.
 #![allow(dead_code)]
 
+mod config;
 mod fake_model;
 mod fake_onlyfans;
+
+pub use config::config_text;
 
 // Not every user (test binary, benchmark) uses every re-export.
 #[allow(unused_imports)]
