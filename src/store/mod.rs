@@ -271,9 +271,20 @@ pub trait AuditLog: Send + Sync {
     async fn recent_audit(&self, limit: usize) -> StoreResult<Vec<AuditEntry>>;
 }
 
+/// Durable channel facts and once-only claims.
+#[async_trait]
+pub trait ChannelState: Send + Sync {
+    async fn state(&self, name: &str) -> StoreResult<Option<String>>;
+    async fn set_state(&self, name: &str, value: &str) -> StoreResult<()>;
+    /// True for the first caller that claims (scope, name); false for every later one.
+    async fn claim(&self, scope: &str, name: &str) -> StoreResult<bool>;
+}
+
 /// Everything the application persists.
 #[async_trait]
-pub trait Store: ConversationStore + PendingActionStore + UsageLedger + AuditLog {
+pub trait Store:
+    ConversationStore + PendingActionStore + UsageLedger + AuditLog + ChannelState
+{
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
     /// Applies pending migrations.

@@ -130,6 +130,8 @@ conformance!(
     ledger::usage_report_since_filters,
     ledger::audit_log_newest_first,
     schema::migrate_twice_is_a_no_op,
+    schema::channel_state_round_trips,
+    schema::concurrent_claims_have_one_winner,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.
@@ -148,6 +150,32 @@ mod schema {
         store.migrate().await.expect("third migrate");
         assert_eq!(store.history("c1", 10).await.unwrap(), vec![user("kept")]);
         store.ping().await.expect("ping");
+    }
+
+    pub(super) async fn channel_state_round_trips(store: SharedStore) {
+        assert_eq!(store.state("telegram.offset").await.unwrap(), None);
+        store.set_state("telegram.offset", "41").await.unwrap();
+        store.set_state("telegram.offset", "42").await.unwrap();
+        assert_eq!(
+            store.state("telegram.offset").await.unwrap().as_deref(),
+            Some("42")
+        );
+        assert_eq!(store.state("other").await.unwrap(), None);
+    }
+
+    pub(super) async fn concurrent_claims_have_one_winner(store: SharedStore) {
+        let claims = (0..20).map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim("telegram.update", "1001").await.unwrap() })
+        });
+        let won = futures::future::join_all(claims)
+            .await
+            .into_iter()
+            .filter(|r| *r.as_ref().unwrap())
+            .count();
+        assert_eq!(won, 1);
+        assert!(store.claim("telegram.update", "1002").await.unwrap());
+        assert!(store.claim("other.scope", "1001").await.unwrap());
     }
 }
 

@@ -33,16 +33,30 @@ type EmbeddedMigration = (i64, &'static str, &'static str);
 // `sqlx::migrate!` needs. Versions and descriptions follow the file names, so the
 // recorded checksums are the ones `sqlx::migrate!` or `sqlx migrate run` would write.
 // The `embeds_every_migration_file` test fails when a file is added but not listed here.
-const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "init",
-    include_str!("../../../migrations/sqlite/0001_init.sql"),
-)];
-const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[(
-    1,
-    "init",
-    include_str!("../../../migrations/postgres/0001_init.sql"),
-)];
+const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../migrations/sqlite/0001_init.sql"),
+    ),
+    (
+        2,
+        "channel state",
+        include_str!("../../../migrations/sqlite/0002_channel_state.sql"),
+    ),
+];
+const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "channel state",
+        include_str!("../../../migrations/postgres/0002_channel_state.sql"),
+    ),
+];
 
 /// The store on a SQLite database file (or in memory).
 pub(super) struct SqliteStore {

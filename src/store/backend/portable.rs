@@ -12,9 +12,9 @@ use super::rows::{
 };
 use super::{postgres_migrator, sqlite_migrator, PgStore, SqliteStore};
 use crate::store::{
-    ActionStatus, AuditEntry, AuditLog, ConversationStore, DecideOutcome, Decision, PendingAction,
-    PendingActionStore, Store, StoreResult, StoredMessage, UsageDimension, UsageEntry, UsageLedger,
-    UsageRow,
+    ActionStatus, AuditEntry, AuditLog, ChannelState, ConversationStore, DecideOutcome, Decision,
+    PendingAction, PendingActionStore, Store, StoreResult, StoredMessage, UsageDimension,
+    UsageEntry, UsageLedger, UsageRow,
 };
 
 const INSERT_MESSAGE: &str = "INSERT INTO conversation_messages \
@@ -78,6 +78,14 @@ const INSERT_USAGE: &str = "INSERT INTO usage_ledger (at, day, platform, user_na
 
 const INSERT_AUDIT: &str =
     "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)";
+
+const STATE: &str = "SELECT value FROM channel_state WHERE name = $1";
+
+const SET_STATE: &str = "INSERT INTO channel_state (name, value, updated_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
+
+const CLAIM: &str = "INSERT INTO claims (scope, name, claimed_at) VALUES ($1, $2, $3) \
+     ON CONFLICT (scope, name) DO NOTHING";
 
 const RECENT_AUDIT: &str = "SELECT at, actor, action, subject, detail FROM audit_log \
      ORDER BY at DESC, id DESC LIMIT $1";
@@ -347,6 +355,37 @@ macro_rules! portable_store {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.into_iter().map(AuditEntry::try_from).collect()
+            }
+        }
+
+        #[async_trait]
+        impl ChannelState for $store {
+            async fn state(&self, name: &str) -> StoreResult<Option<String>> {
+                let row: Option<(String,)> = sqlx::query_as(STATE)
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                Ok(row.map(|(value,)| value))
+            }
+
+            async fn set_state(&self, name: &str, value: &str) -> StoreResult<()> {
+                sqlx::query(SET_STATE)
+                    .bind(name)
+                    .bind(value)
+                    .bind(millis(Utc::now()))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn claim(&self, scope: &str, name: &str) -> StoreResult<bool> {
+                let done = sqlx::query(CLAIM)
+                    .bind(scope)
+                    .bind(name)
+                    .bind(millis(Utc::now()))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
             }
         }
 
