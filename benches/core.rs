@@ -28,7 +28,9 @@ impl Replier for Quiet {
 async fn app(model: &FakeModel, api: &FakeOnlyFans, dir: &std::path::Path) -> App {
     let db = format!("sqlite://{}", dir.join("bench.db").display());
     let text = support::config_text(&model.url(), &api.url(), &db, "");
-    let env = |name: &str| Some(format!("bench-{name}"));
+    let env = |name: &str| {
+        matches!(name, "ONLYFANSAPI_API_KEY" | "FAKE_MODEL_KEY").then(|| format!("bench-{name}"))
+    };
     let config = Config::load_with_env(
         ConfigSource::Text {
             origin: "bench.toml".into(),

@@ -3,6 +3,7 @@
 use crate::agent::{Agent, AgentSettings};
 use crate::config::Config;
 use crate::core::{AccessPolicy, Core};
+use crate::health::Health;
 use crate::llm::Llm;
 use crate::onlyfans::accounts::AccountsCache;
 use crate::onlyfans::client::OnlyFansClient;
@@ -19,6 +20,9 @@ pub struct App {
     pub store: SharedStore,
     pub agent: Arc<Agent>,
     pub core: Arc<Core>,
+    pub health: Health,
+    #[cfg(feature = "telegram")]
+    pub telegram: Option<Arc<crate::channels::telegram::Telegram>>,
 }
 
 /// Installs the process-wide TLS provider once; several crates bring rustls and it
@@ -68,16 +72,41 @@ impl App {
             accounts: Arc::new(AccountsCache::new(config.accounts_cache())),
             settings,
         });
-        let core = Arc::new(Core {
-            agent: agent.clone(),
-            store: store.clone(),
-            access: AccessPolicy::from_config(&config),
-        });
+        let core = Arc::new(Core::new(
+            agent.clone(),
+            store.clone(),
+            AccessPolicy::from_config(&config),
+        ));
+        let health = Health::default();
+        #[cfg(feature = "telegram")]
+        let telegram = match &config.channels.telegram {
+            Some(tg) if config.secrets.telegram_bot_token.is_set() => Some(
+                crate::channels::telegram::Telegram::new(
+                    tg,
+                    &config.secrets.telegram_bot_token,
+                    &config.secrets.telegram_webhook_secret,
+                    core.clone(),
+                    store.clone(),
+                    health.clone(),
+                )
+                .context("while setting up Telegram")?,
+            ),
+            Some(_) => {
+                tracing::warn!(
+                    "[channels.telegram] is configured but TELEGRAM_BOT_TOKEN is not set"
+                );
+                None
+            }
+            None => None,
+        };
         Ok(App {
             config,
             store,
             agent,
             core,
+            health,
+            #[cfg(feature = "telegram")]
+            telegram,
         })
     }
 
@@ -88,12 +117,41 @@ impl App {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let address = listener.local_addr()?;
-        let router = server::router(ServerState {
+        #[allow(unused_mut)]
+        let mut router = server::router(ServerState {
             store: self.store.clone(),
+            health: self.health.clone(),
         });
+        #[allow(unused_mut)]
+        let mut parts: tokio::task::JoinSet<(&str, anyhow::Result<()>)> =
+            tokio::task::JoinSet::new();
+        #[cfg(feature = "telegram")]
+        if let Some(telegram) = &self.telegram {
+            let webhook = self
+                .config
+                .channels
+                .telegram
+                .as_ref()
+                .is_some_and(|t| t.mode == "webhook");
+            if webhook {
+                router = router.merge(telegram.webhook_router());
+            }
+            let (telegram, stop) = (telegram.clone(), shutdown.clone());
+            parts.spawn(async move { ("telegram", telegram.run(stop).await) });
+        }
         tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
-        crate::metrics::get().ready.set(1);
-        server::run(listener, router, shutdown).await
+        let served = server::run(listener, router, shutdown.clone()).await;
+        shutdown.cancel();
+        while let Some(done) = parts.join_next().await {
+            match done {
+                Ok((name, Err(e))) => {
+                    tracing::error!(part = name, error = %format!("{e:#}"), "stopped with an error")
+                }
+                Ok((name, Ok(()))) => tracing::info!(part = name, "stopped"),
+                Err(e) => tracing::error!(error = %e, "a part panicked"),
+            }
+        }
+        served
     }
 
     /// Binds `[server].listen` and serves.

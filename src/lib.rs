@@ -17,6 +17,7 @@
 //! - `server`   — the HTTP listener: health, readiness, metrics.
 //! - `usage`    — reports over the usage ledger.
 //! - `metrics`  — process-wide Prometheus counters.
+//! - `health`   — what `/readyz` reports for each long-running part.
 //! - `cli`      — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`).
 //! - `app`      — wires one `App` from a config; `main.rs` only parses the command line.
 
@@ -26,6 +27,7 @@ pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod health;
 pub mod llm;
 pub mod metrics;
 pub mod onlyfans;

@@ -1,6 +1,7 @@
 //! The HTTP listener: `/healthz`, `/readyz`, `/metrics` (webhook routes join it as their
 //! features land).
 
+use crate::health::Health;
 use crate::store::SharedStore;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -14,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 #[derive(Clone)]
 pub struct ServerState {
     pub store: SharedStore,
+    pub health: Health,
 }
 
+/// Health, readiness and metrics; channels merge their webhook routes into it.
 pub fn router(state: ServerState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
@@ -26,7 +29,8 @@ pub fn router(state: ServerState) -> Router {
 
 async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
     let store = state.store.ping().await;
-    let ok = store.is_ok();
+    let channels = state.health.report();
+    let ok = store.is_ok() && channels.values().all(|c| c.ok);
     crate::metrics::get().ready.set(i64::from(ok));
     let body = json!({
         "ready": ok,
@@ -34,7 +38,7 @@ async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
             Ok(()) => json!({"ok": true, "backend": state.store.backend()}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
-        "channels": {},
+        "channels": channels,
     });
     let status = if ok {
         StatusCode::OK

@@ -3,3 +3,5 @@
 
 pub mod console;
 pub mod render;
+#[cfg(feature = "telegram")]
+pub mod telegram;

@@ -128,6 +128,10 @@ pub struct TelegramConfig {
     pub mode: String,
     pub permitted_users: Vec<i64>,
     pub roles: BTreeMap<String, String>,
+    /// Webhook mode: the public HTTPS URL Telegram posts to (ending in /telegram/webhook).
+    pub webhook_url: Option<String>,
+    /// Long-polling wait per request, in seconds.
+    pub poll_timeout: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -194,6 +198,8 @@ pub struct Secrets {
     pub slack_app_token: Secret,
     pub slack_signing_secret: Secret,
     pub discord_bot_token: Secret,
+    /// Optional; by default the webhook secret is derived from the bot token.
+    pub telegram_webhook_secret: Secret,
     pub onlyfansapi_webhook_secret: Secret,
     /// Each model provider's key, read from its `api_key_env`.
     pub provider_keys: BTreeMap<String, Secret>,
@@ -210,6 +216,7 @@ impl Secrets {
             slack_app_token: get("SLACK_APP_TOKEN"),
             slack_signing_secret: get("SLACK_SIGNING_SECRET"),
             discord_bot_token: get("DISCORD_BOT_TOKEN"),
+            telegram_webhook_secret: get("TELEGRAM_WEBHOOK_SECRET"),
             onlyfansapi_webhook_secret: get("ONLYFANSAPI_WEBHOOK_SECRET"),
             provider_keys: BTreeMap::new(),
         }
@@ -317,6 +324,8 @@ impl Default for TelegramConfig {
             mode: "polling".into(),
             permitted_users: Vec::new(),
             roles: BTreeMap::new(),
+            webhook_url: None,
+            poll_timeout: 25,
         }
     }
 }

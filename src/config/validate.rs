@@ -227,6 +227,21 @@ fn validate_channels(r: &mut Report<'_>) {
                 format!("mode `{}` must be \"polling\" or \"webhook\"", tg.mode),
             );
         }
+        if tg.mode == "webhook" {
+            match &tg.webhook_url {
+                Some(url) => r.url(&["channels", "telegram", "webhook_url"], url),
+                None => r.at(
+                    &["channels", "telegram", "mode"],
+                    "webhook mode needs webhook_url: the public https URL of POST /telegram/webhook",
+                ),
+            }
+        }
+        if !(1..=50).contains(&tg.poll_timeout) {
+            r.at(
+                &["channels", "telegram", "poll_timeout"],
+                "poll_timeout must be 1 to 50 seconds",
+            );
+        }
         for user in tg.roles.keys() {
             match user.parse::<i64>() {
                 Ok(id) if !tg.permitted_users.contains(&id) => r.at(

@@ -14,7 +14,9 @@ use crate::usage::{self, Period};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gate::Verdict;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Longest message accepted from a person, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 8_000;
@@ -53,19 +55,30 @@ impl Inbound {
 }
 
 /// A reply: Markdown text, and Confirm/Cancel choices when a write waits.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Outbound {
     pub text: String,
     pub confirm: Option<ConfirmPrompt>,
+    /// Set when this reply follows a decision that took effect, so a platform can mark
+    /// the confirmation prompt with who decided and how.
+    pub decided: Option<DecisionNote>,
 }
 
 impl Outbound {
     pub fn text(text: impl Into<String>) -> Self {
         Outbound {
             text: text.into(),
-            confirm: None,
+            ..Outbound::default()
         }
     }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionNote {
+    pub action_id: String,
+    pub summary: String,
+    pub confirmed: bool,
+    pub by: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -87,7 +100,12 @@ pub struct Core {
     pub agent: Arc<Agent>,
     pub store: SharedStore,
     pub access: AccessPolicy,
+    /// When each stranger was last told they are not allowed.
+    strangers: std::sync::Mutex<HashMap<(String, String), Instant>>,
 }
+
+/// A stranger is answered at most this often.
+const STRANGER_REPLY_EVERY: Duration = Duration::from_secs(60);
 
 const HELP: &str = "\
 I'm your agency assistant. Ask me in plain words, for example:
@@ -100,6 +118,7 @@ Anything that changes data (sending a message, editing a link…) is summarised 
 Commands:
 /reset — forget this conversation
 /usage — what the assistant has cost in the last 30 days
+/whoami — your user id and role
 /help — this message";
 
 const YES: &[&str] = &[
@@ -108,20 +127,45 @@ const YES: &[&str] = &[
 const NO: &[&str] = &["no", "n", "cancel", "stop", "don't", "dont", "abort"];
 
 impl Core {
+    pub fn new(agent: Arc<Agent>, store: SharedStore, access: AccessPolicy) -> Core {
+        Core {
+            agent,
+            store,
+            access,
+            strangers: Default::default(),
+        }
+    }
+
     pub async fn handle(&self, inbound: Inbound, replier: &dyn Replier) {
         let label = crate::metrics::PlatformLabel {
             platform: inbound.platform.clone(),
         };
         crate::metrics::get().messages.get_or_create(&label).inc();
+        let whoami = matches!(&inbound.body, InboundBody::Text(t) if command_name(t).as_deref() == Some("whoami"));
         let Some(role) = self.access.role(&inbound.platform, &inbound.user) else {
-            replier
-                .reply(Outbound::text(format!(
-                    "You're not allowed to use this bot. Your user id is {}: an admin can add it to the permitted users.",
-                    inbound.user
-                )))
-                .await;
+            // No model call, no API call, no history; and one answer a minute at most.
+            if self.may_answer_stranger(&inbound) {
+                let text = if whoami {
+                    format!("Your user id is {}.", inbound.user)
+                } else {
+                    format!(
+                        "You're not allowed to use this bot. Your user id is {}: an admin can add it to the permitted users.",
+                        inbound.user
+                    )
+                };
+                replier.reply(Outbound::text(text)).await;
+            }
             return;
         };
+        if whoami {
+            let text = format!(
+                "Your user id is {} and your role is {}.",
+                inbound.user,
+                role.as_str()
+            );
+            replier.reply(Outbound::text(text)).await;
+            return;
+        }
         let out = match self.dispatch(&inbound, role, replier).await {
             Ok(out) => out,
             Err(e) => {
@@ -130,6 +174,23 @@ impl Core {
             }
         };
         replier.reply(out).await;
+    }
+
+    /// Whether the role lookup admits this user (adapters use it to skip work early).
+    pub fn is_permitted(&self, platform: &str, user: &str) -> bool {
+        self.access.role(platform, user).is_some()
+    }
+
+    fn may_answer_stranger(&self, inbound: &Inbound) -> bool {
+        let mut seen = self.strangers.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        seen.retain(|_, at| now.duration_since(*at) < STRANGER_REPLY_EVERY);
+        let key = (inbound.platform.clone(), inbound.user.clone());
+        if seen.contains_key(&key) {
+            return false;
+        }
+        seen.insert(key, now);
+        true
     }
 
     async fn dispatch(
@@ -185,17 +246,20 @@ impl Core {
     }
 
     async fn command(&self, conversation: &str, command: &str) -> anyhow::Result<Outbound> {
-        let name = command.split_whitespace().next().unwrap_or("");
-        // Telegram appends the bot's name in groups: /reset@fanops_bot.
-        let name = name.split('@').next().unwrap_or(name).to_lowercase();
+        let name = command_name(&format!("/{command}")).unwrap_or_default();
         Ok(match name.as_str() {
-            "start" | "reset" => {
+            "start" => {
                 self.store.clear_history(conversation).await?;
-                Outbound::text(if name == "start" {
-                    format!("Hi! I'm fanops, your agency assistant. Fresh conversation started.\n\n{HELP}")
+                let first = self.store.claim("introduced", conversation).await?;
+                Outbound::text(if first {
+                    format!("Hi! I'm fanops, your agency assistant. I answer from your creators' live OnlyFans data.\n\n{HELP}")
                 } else {
-                    "Done: I've forgotten this conversation.".to_string()
+                    "Fresh start: I've cleared this conversation.".to_string()
                 })
+            }
+            "reset" => {
+                self.store.clear_history(conversation).await?;
+                Outbound::text("Done: I've forgotten this conversation.")
             }
             "usage" => {
                 let rows =
@@ -240,10 +304,11 @@ impl Core {
                 self.store
                     .replace_tool_result(&conversation, &action.tool_call_id, &note, tokens)
                     .await?;
-                Ok(Outbound::text(format!(
-                    "Cancelled: {}. Nothing was changed.",
-                    action.summary
-                )))
+                Ok(Outbound {
+                    text: format!("Cancelled: {}. Nothing was changed.", action.summary),
+                    decided: Some(note_of(&action, false, inbound)),
+                    ..Outbound::default()
+                })
             }
             Verdict::Run(action, confirmation) => {
                 replier.working();
@@ -264,7 +329,10 @@ impl Core {
                     .await?;
                 let progress = || {};
                 let outcome = self.agent.resume(&turn, &progress).await?;
-                Ok(render(outcome))
+                Ok(Outbound {
+                    decided: Some(note_of(&action, true, inbound)),
+                    ..render(outcome)
+                })
             }
         }
     }
@@ -300,7 +368,33 @@ fn render(outcome: TurnOutcome) -> Outbound {
                     summary: action.summary,
                     expires_at: action.expires_at,
                 }),
+                decided: None,
             }
         }
     }
+}
+
+fn note_of(
+    action: &crate::store::PendingAction,
+    confirmed: bool,
+    inbound: &Inbound,
+) -> DecisionNote {
+    DecisionNote {
+        action_id: action.id.clone(),
+        summary: action.summary.clone(),
+        confirmed,
+        by: inbound.user_name.clone(),
+    }
+}
+
+/// `/reset@fanops_bot now` → `reset`; None when the text is not a command.
+fn command_name(text: &str) -> Option<String> {
+    let word = text
+        .trim()
+        .strip_prefix('/')?
+        .split_whitespace()
+        .next()
+        .unwrap_or("");
+    // Telegram appends the bot's name in groups: /reset@fanops_bot.
+    Some(word.split('@').next().unwrap_or(word).to_lowercase())
 }

@@ -1,0 +1,292 @@
+//! The core's Markdown as Telegram HTML: escaped text, `<b>`/`<i>`/`<code>`, tables as
+//! `<pre>` blocks, split into messages below Telegram's 4096-character limit without
+//! ever cutting through a tag.
+
+/// Telegram's limit is 4096 characters of text; stay a little below it.
+pub const LIMIT: usize = 4000;
+
+/// Escapes the three characters Telegram's HTML mode reserves.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One rendered block: a paragraph line or a preformatted table.
+enum Block {
+    Line(String),
+    Pre(Vec<String>),
+}
+
+/// Renders Markdown into HTML messages, each at most [`LIMIT`] characters.
+pub fn render(markdown: &str) -> Vec<String> {
+    pack(blocks(markdown), LIMIT)
+}
+
+fn blocks(markdown: &str) -> Vec<Block> {
+    let lines: Vec<&str> = markdown.lines().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        if is_row(lines[i]) && lines.get(i + 1).is_some_and(|l| is_separator(l)) {
+            let mut rows = vec![cells(lines[i])];
+            i += 2;
+            while i < lines.len() && is_row(lines[i]) {
+                rows.push(cells(lines[i]));
+                i += 1;
+            }
+            out.push(Block::Pre(align(&rows)));
+            continue;
+        }
+        if lines[i].trim_start().starts_with("```") {
+            let mut body = Vec::new();
+            i += 1;
+            while i < lines.len() && !lines[i].trim_start().starts_with("```") {
+                body.push(lines[i].to_string());
+                i += 1;
+            }
+            i += 1;
+            out.push(Block::Pre(body));
+            continue;
+        }
+        out.push(Block::Line(inline(lines[i])));
+        i += 1;
+    }
+    out
+}
+
+fn is_row(line: &str) -> bool {
+    let t = line.trim();
+    t.len() > 1 && t.starts_with('|') && t.ends_with('|')
+}
+
+fn is_separator(line: &str) -> bool {
+    is_row(line)
+        && line
+            .trim()
+            .chars()
+            .all(|c| matches!(c, '|' | '-' | ':' | ' '))
+}
+
+fn cells(line: &str) -> Vec<String> {
+    let t = line.trim();
+    t[1..t.len() - 1]
+        .split('|')
+        .map(|c| c.trim().replace("**", ""))
+        .collect()
+}
+
+/// Pads columns to equal width; numbers are right-aligned.
+fn align(rows: &[Vec<String>]) -> Vec<String> {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let width = |c: usize| {
+        rows.iter()
+            .filter_map(|r| r.get(c))
+            .map(|s| s.chars().count())
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..columns).map(width).collect();
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = (0..columns)
+                .map(|c| {
+                    let cell = row.get(c).map(String::as_str).unwrap_or("");
+                    let numeric = !cell.is_empty()
+                        && cell
+                            .chars()
+                            .all(|ch| ch.is_ascii_digit() || ".,-+$%".contains(ch));
+                    if numeric {
+                        format!("{cell:>w$}", w = widths[c])
+                    } else {
+                        format!("{cell:<w$}", w = widths[c])
+                    }
+                })
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect()
+}
+
+/// Inline Markdown (`**bold**`, `*italic*`/`_italic_`, `` `code` ``) on an escaped line.
+fn inline(line: &str) -> String {
+    let (line, heading) = match line.trim_start().strip_prefix('#') {
+        Some(rest) => (rest.trim_start_matches('#').trim(), true),
+        None => (line, false),
+    };
+    let mut out = String::new();
+    let mut rest = line;
+    while !rest.is_empty() {
+        let next = ["**", "`"]
+            .iter()
+            .filter_map(|m| rest.find(m).map(|at| (at, *m)))
+            .min();
+        let Some((at, marker)) = next else {
+            out.push_str(&escape(rest));
+            break;
+        };
+        let after = &rest[at + marker.len()..];
+        match after.find(marker) {
+            Some(end) if end > 0 => {
+                out.push_str(&escape(&rest[..at]));
+                let tag = if marker == "`" { "code" } else { "b" };
+                out.push_str(&format!("<{tag}>{}</{tag}>", escape(&after[..end])));
+                rest = &after[end + marker.len()..];
+            }
+            _ => {
+                out.push_str(&escape(&rest[..at + marker.len()]));
+                rest = after;
+            }
+        }
+    }
+    if heading {
+        format!("<b>{out}</b>")
+    } else {
+        out
+    }
+}
+
+/// Packs blocks into messages; a block too long for one message is split by lines, and a
+/// single over-long line by characters (entity-safe, since each piece is re-escaped text).
+fn pack(blocks: Vec<Block>, limit: usize) -> Vec<String> {
+    let mut pieces = Vec::new();
+    for block in blocks {
+        match block {
+            Block::Line(html) => pieces.extend(split_plain(&html, limit)),
+            Block::Pre(lines) => {
+                let mut chunk: Vec<String> = Vec::new();
+                let mut size = 11; // <pre></pre>
+                for line in lines.iter().map(|l| escape(l)) {
+                    let line: String = line.chars().take(limit - 12).collect();
+                    if size + line.chars().count() + 1 > limit && !chunk.is_empty() {
+                        pieces.push(format!("<pre>{}</pre>", chunk.join("\n")));
+                        chunk.clear();
+                        size = 11;
+                    }
+                    size += line.chars().count() + 1;
+                    chunk.push(line);
+                }
+                pieces.push(format!("<pre>{}</pre>", chunk.join("\n")));
+            }
+        }
+    }
+    let mut messages = Vec::new();
+    let mut current = String::new();
+    for piece in pieces {
+        let extra = piece.chars().count() + usize::from(!current.is_empty());
+        if !current.is_empty() && current.chars().count() + extra > limit {
+            messages.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&piece);
+    }
+    if !current.trim().is_empty() {
+        messages.push(current);
+    }
+    if messages.is_empty() {
+        messages.push(String::new());
+    }
+    messages
+}
+
+/// Splits an HTML line longer than `limit` at spaces outside tags and entities.
+fn split_plain(html: &str, limit: usize) -> Vec<String> {
+    if html.chars().count() <= limit {
+        return vec![html.to_string()];
+    }
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut open: Option<String> = None; // the tag open at the cut, re-opened after it
+    let mut in_tag = false;
+    let mut in_entity = false;
+    let mut count = 0;
+    let mut tag = String::new();
+    for c in html.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                tag.clear();
+            }
+            '>' if in_tag => {
+                in_tag = false;
+                open = if tag.starts_with('/') {
+                    None
+                } else {
+                    Some(tag.clone())
+                };
+            }
+            '&' => in_entity = true,
+            ';' if in_entity => in_entity = false,
+            c if in_tag => tag.push(c),
+            _ => {}
+        }
+        current.push(c);
+        count += 1;
+        if count >= limit - 20 && !in_tag && !in_entity && c == ' '
+            || count >= limit - 8 && !in_tag && !in_entity
+        {
+            if let Some(t) = &open {
+                current.push_str(&format!("</{t}>"));
+            }
+            out.push(std::mem::take(&mut current));
+            if let Some(t) = &open {
+                current.push_str(&format!("<{t}>"));
+            }
+            count = current.chars().count();
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_names_and_keeps_emoji_and_rtl() {
+        let out = render("Top fan: **<Jake & Co>** 💋 and مرحبا `a<b`");
+        assert_eq!(
+            out,
+            vec!["Top fan: <b>&lt;Jake &amp; Co&gt;</b> 💋 and مرحبا <code>a&lt;b</code>"]
+        );
+    }
+
+    #[test]
+    fn tables_become_pre_blocks() {
+        let out = render("| creator | net |\n|---|---:|\n| Luna <3 | 1912.40 |\n| Mia | 0.00 |");
+        assert_eq!(
+            out,
+            vec!["<pre>creator       net\nLuna &lt;3  1912.40\nMia         0.00</pre>"]
+        );
+    }
+
+    #[test]
+    fn long_text_splits_below_the_limit_without_breaking_tags() {
+        let para = "**bold words here** and plain text & more. ".repeat(200);
+        let table: String = (0..300).map(|i| format!("| fan{i} | {i}.00 |\n")).collect();
+        let md = format!("{para}\n| fan | spent |\n|---|---|\n{table}");
+        let out = render(&md);
+        assert!(out.len() > 2);
+        for m in &out {
+            assert!(m.chars().count() <= LIMIT, "{} chars", m.chars().count());
+            assert_eq!(m.matches("<b>").count(), m.matches("</b>").count(), "{m}");
+            assert_eq!(m.matches("<pre>").count(), m.matches("</pre>").count());
+            assert!(
+                !m.contains("&amp") || !m.ends_with("&amp"),
+                "no entity is cut"
+            );
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! Telegram: a private bot your team talks to (teloxide for the Bot API types and calls).
+//!
+//! Long polling by default, with the update offset persisted so a restart resumes where it
+//! stopped; or webhook mode (`POST /telegram/webhook`, secret-token header checked).
+//! Every update is claimed in the store before it is handled, so none is answered twice.
+//! Replies go through one queue per chat that waits out Telegram's `retry_after`.
+
+pub mod html;
+mod reply;
+
+use crate::config::{Secret, TelegramConfig};
+use crate::core::{Core, Inbound, InboundBody};
+use crate::health::Health;
+use crate::store::{Decision, SharedStore};
+use anyhow::Context;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::Router;
+use reply::{Outbox, TelegramReplier};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use teloxide::prelude::*;
+use teloxide::types::{AllowedUpdate, BotCommand, ChatKind, MessageEntityKind, Update, UpdateKind};
+use tokio_util::sync::CancellationToken;
+
+pub const PLATFORM: &str = "telegram";
+const OFFSET_STATE: &str = "telegram.offset";
+const UPDATE_CLAIMS: &str = "telegram.update";
+/// Callback data of the Confirm / Cancel buttons: `fo:c:<action id>` / `fo:x:<action id>`.
+const CONFIRM_PREFIX: &str = "fo:c:";
+const CANCEL_PREFIX: &str = "fo:x:";
+
+pub struct Telegram {
+    bot: Bot,
+    core: Arc<Core>,
+    store: SharedStore,
+    health: Health,
+    config: TelegramConfig,
+    webhook_secret: String,
+    outbox: Outbox,
+    me: OnceLock<BotIdentity>,
+}
+
+#[derive(Debug, Clone)]
+struct BotIdentity {
+    id: u64,
+    username: String,
+}
+
+impl Telegram {
+    pub fn new(
+        config: &TelegramConfig,
+        token: &Secret,
+        webhook_secret: &Secret,
+        core: Arc<Core>,
+        store: SharedStore,
+        health: Health,
+    ) -> anyhow::Result<Arc<Telegram>> {
+        let token = token.expose().context("TELEGRAM_BOT_TOKEN is not set")?;
+        let api_url = url::Url::parse(&config.api_url).context("channels.telegram.api_url")?;
+        let bot = Bot::new(token).set_api_url(api_url);
+        let webhook_secret = match webhook_secret.expose() {
+            Some(s) => s.to_string(),
+            None => derive_secret(token),
+        };
+        health.register(
+            PLATFORM,
+            Duration::from_secs(u64::from(config.poll_timeout) + 60),
+        );
+        Ok(Arc::new(Telegram {
+            outbox: Outbox::new(bot.clone()),
+            bot,
+            core,
+            store,
+            health,
+            config: config.clone(),
+            webhook_secret,
+            me: OnceLock::new(),
+        }))
+    }
+
+    /// The route Telegram posts updates to in webhook mode.
+    pub fn webhook_router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route("/telegram/webhook", post(webhook))
+            .with_state(self.clone())
+    }
+
+    /// Connects, then polls (or registers the webhook) until `shutdown`.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        if !self.connect(&shutdown).await {
+            return Ok(());
+        }
+        if self.config.mode == "webhook" {
+            let url = self
+                .config
+                .webhook_url
+                .clone()
+                .context("webhook mode needs webhook_url")?;
+            let url = url::Url::parse(&url).context("channels.telegram.webhook_url")?;
+            self.bot
+                .set_webhook(url)
+                .secret_token(self.webhook_secret.clone())
+                .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+                .await
+                .context("while registering the Telegram webhook")?;
+            self.health.ok(PLATFORM, "webhook registered");
+            // Webhook health is per delivery; stay registered until shutdown.
+            shutdown.cancelled().await;
+            return Ok(());
+        }
+        self.poll(shutdown).await
+    }
+
+    /// `getMe` (retried with backoff), then the command menu. False on shutdown.
+    async fn connect(&self, shutdown: &CancellationToken) -> bool {
+        let mut delay = Duration::from_secs(1);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                me = self.bot.get_me() => match me {
+                    Ok(me) => {
+                        let _ = self.me.set(BotIdentity { id: me.id.0, username: me.username().to_string() });
+                        break;
+                    }
+                    Err(e) => {
+                        self.health.failing(PLATFORM, &format!("getMe failed: {e}"));
+                        tracing::warn!(error = %e, "Telegram getMe failed; retrying");
+                    }
+                }
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+        let commands = [
+            ("start", "Start over and meet the assistant"),
+            ("reset", "Forget this conversation"),
+            ("usage", "What the assistant cost in the last 30 days"),
+            ("whoami", "Your Telegram user id and role"),
+            ("help", "What I can do"),
+        ]
+        .map(|(command, description)| BotCommand::new(command, description));
+        if let Err(e) = self.bot.set_my_commands(commands).await {
+            tracing::warn!(error = %e, "could not set the Telegram command menu");
+        }
+        true
+    }
+
+    async fn poll(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        if let Err(e) = self.bot.delete_webhook().await {
+            tracing::warn!(error = %e, "could not delete a Telegram webhook before polling");
+        }
+        let mut offset: i32 = match self.store.state(OFFSET_STATE).await? {
+            Some(v) => v.parse().unwrap_or(0),
+            None => 0,
+        };
+        let wait = self.config.poll_timeout;
+        // A request that outlives its long-poll by this much is treated as a dead connection.
+        let watchdog = Duration::from_secs(u64::from(wait) + 15);
+        let mut delay = Duration::from_secs(1);
+        loop {
+            let request = self
+                .bot
+                .get_updates()
+                .offset(offset)
+                .timeout(wait)
+                .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+            let outcome = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                outcome = tokio::time::timeout(watchdog, request.send()) => outcome,
+            };
+            let pause = match outcome {
+                Ok(Ok(updates)) => {
+                    self.health.ok(PLATFORM, "polling");
+                    delay = Duration::from_secs(1);
+                    for update in updates {
+                        offset = offset.max(update.id.0 as i32 + 1);
+                        self.accept(update).await;
+                        self.store
+                            .set_state(OFFSET_STATE, &offset.to_string())
+                            .await?;
+                    }
+                    continue;
+                }
+                Ok(Err(teloxide::RequestError::RetryAfter(wait))) => wait.duration(),
+                Ok(Err(e)) => {
+                    self.health
+                        .failing(PLATFORM, &format!("getUpdates failed: {e}"));
+                    tracing::warn!(error = %e, ?delay, "Telegram polling failed; backing off");
+                    delay
+                }
+                Err(_) => {
+                    self.health
+                        .failing(PLATFORM, "getUpdates hung; reconnecting");
+                    tracing::warn!("Telegram did not answer a poll in time; reconnecting");
+                    Duration::ZERO
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = tokio::time::sleep(pause) => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// Claims an update (so no replica and no restart handles it twice) and handles it
+    /// in the background, in order per chat.
+    async fn accept(self: &Arc<Self>, update: Update) {
+        match self
+            .store
+            .claim(UPDATE_CLAIMS, &update.id.0.to_string())
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "could not claim a Telegram update; skipping it");
+                return;
+            }
+        }
+        let this = self.clone();
+        tokio::spawn(async move { this.handle(update).await });
+    }
+
+    async fn handle(&self, update: Update) {
+        match update.kind {
+            UpdateKind::Message(message) => self.on_message(message).await,
+            UpdateKind::CallbackQuery(query) => self.on_callback(query).await,
+            _ => {}
+        }
+    }
+
+    async fn on_message(&self, message: Message) {
+        let (Some(from), Some(text)) = (message.from.as_ref(), message.text()) else {
+            return;
+        };
+        if from.is_bot {
+            return;
+        }
+        let text = match &message.chat.kind {
+            ChatKind::Private(_) => text.to_string(),
+            ChatKind::Public(_) => match self.addressed_text(&message, text) {
+                Some(text) => text,
+                None => return,
+            },
+        };
+        let inbound = Inbound {
+            platform: PLATFORM.into(),
+            chat: message.chat.id.0.to_string(),
+            thread: None,
+            user: from.id.0.to_string(),
+            user_name: display_name(from),
+            body: InboundBody::Text(text),
+        };
+        let replier = TelegramReplier::new(&self.outbox, message.chat.id, None);
+        let _turn = self.outbox.lock_chat(message.chat.id).await;
+        self.core.handle(inbound, &replier).await;
+    }
+
+    /// In groups the bot answers only when mentioned or replied to; the mention is removed.
+    fn addressed_text(&self, message: &Message, text: &str) -> Option<String> {
+        let me = self.me.get()?;
+        let replied_to_me = message
+            .reply_to_message()
+            .and_then(|m| m.from.as_ref())
+            .is_some_and(|u| u.id.0 == me.id);
+        let handle = format!("@{}", me.username);
+        let mentioned = message.entities().unwrap_or_default().iter().any(|e| {
+            matches!(e.kind, MessageEntityKind::Mention)
+                && utf16_slice(text, e.offset, e.length).eq_ignore_ascii_case(&handle)
+        });
+        let command_to_me =
+            text.starts_with('/') && text.split_whitespace().next()?.ends_with(&handle);
+        if !(replied_to_me || mentioned || command_to_me) {
+            return None;
+        }
+        let cleaned = if command_to_me {
+            text.to_string()
+        } else {
+            text.replace(&handle, "")
+        };
+        Some(cleaned.trim().to_string())
+    }
+
+    async fn on_callback(&self, query: CallbackQuery) {
+        let Some(message) = query.message.as_ref() else {
+            return;
+        };
+        let chat = message.chat().id;
+        let prompt = message.id();
+        let data = query.data.as_deref().unwrap_or("");
+        let decision = if let Some(id) = data.strip_prefix(CONFIRM_PREFIX) {
+            Some((id, Decision::Confirm))
+        } else {
+            data.strip_prefix(CANCEL_PREFIX)
+                .map(|id| (id, Decision::Cancel))
+        };
+        let Some((action_id, decision)) = decision else {
+            self.outbox
+                .answer_callback(query.id.clone(), "That button is not one of mine.")
+                .await;
+            return;
+        };
+        let inbound = Inbound {
+            platform: PLATFORM.into(),
+            chat: chat.0.to_string(),
+            thread: None,
+            user: query.from.id.0.to_string(),
+            user_name: display_name(&query.from),
+            body: InboundBody::Decision {
+                action_id: action_id.to_string(),
+                decision,
+            },
+        };
+        let replier = TelegramReplier::new(&self.outbox, chat, Some((query.id.clone(), prompt)));
+        let _turn = self.outbox.lock_chat(chat).await;
+        self.core.handle(inbound, &replier).await;
+    }
+}
+
+async fn webhook(State(tg): State<Arc<Telegram>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let given = headers
+        .get("X-Telegram-Bot-Api-Secret-Token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), tg.webhook_secret.as_bytes()) {
+        tracing::warn!("rejected a Telegram webhook call with a wrong secret token");
+        return StatusCode::UNAUTHORIZED;
+    }
+    let update: Update = match serde_json::from_slice(&body) {
+        Ok(u) => u,
+        Err(e) => {
+            tracing::warn!(error = %e, "rejected a Telegram webhook body that is not an update");
+            return StatusCode::BAD_REQUEST;
+        }
+    };
+    tg.health.ok(PLATFORM, "webhook receiving");
+    tg.accept(update).await;
+    StatusCode::OK
+}
+
+/// The webhook secret Telegram echoes back, derived from the bot token so that every
+/// replica agrees on it without another setting. Only [A-Za-z0-9_-] is allowed.
+fn derive_secret(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("fanops-telegram-webhook:{token}").as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn display_name(user: &teloxide::types::User) -> String {
+    match &user.username {
+        Some(u) => format!("{} (@{u})", user.first_name),
+        None => user.first_name.clone(),
+    }
+}
+
+/// Telegram entity offsets count UTF-16 code units.
+fn utf16_slice(text: &str, offset: usize, length: usize) -> String {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let end = (offset + length).min(units.len());
+    String::from_utf16_lossy(&units[offset.min(end)..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_stable_and_url_safe() {
+        let a = derive_secret("123:abc");
+        assert_eq!(a, derive_secret("123:abc"));
+        assert_ne!(a, derive_secret("123:abd"));
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+    }
+
+    #[test]
+    fn entity_offsets_are_utf16() {
+        assert_eq!(utf16_slice("💋 @bot hi", 3, 4), "@bot");
+    }
+}

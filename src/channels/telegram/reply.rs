@@ -1,0 +1,251 @@
+//! Sending to Telegram: one ordered queue per chat that waits out `retry_after`, and the
+//! [`Replier`] that turns the core's replies into messages, edits and button prompts.
+
+use super::html;
+use super::{CANCEL_PREFIX, CONFIRM_PREFIX};
+use crate::core::{Outbound, Replier};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use teloxide::prelude::*;
+use teloxide::requests::Output;
+use teloxide::types::{
+    CallbackQueryId, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode,
+};
+use teloxide::RequestError;
+use tokio::sync::OwnedMutexGuard;
+use tokio::task::JoinHandle;
+
+type ChatLocks = Mutex<HashMap<ChatId, Arc<tokio::sync::Mutex<()>>>>;
+
+/// Attempts per request when Telegram asks us to slow down or the connection fails.
+const MAX_ATTEMPTS: u32 = 8;
+
+#[derive(Clone)]
+pub struct Outbox(Arc<Inner>);
+
+struct Inner {
+    bot: Bot,
+    /// Serialises sends per chat, so messages arrive in order and a 429 holds the queue.
+    sends: ChatLocks,
+    /// Serialises turns per chat, so answers do not interleave.
+    turns: ChatLocks,
+}
+
+fn lock_for(map: &ChatLocks, chat: ChatId) -> Arc<tokio::sync::Mutex<()>> {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    map.entry(chat).or_default().clone()
+}
+
+impl Outbox {
+    pub fn new(bot: Bot) -> Self {
+        Outbox(Arc::new(Inner {
+            bot,
+            sends: Mutex::default(),
+            turns: Mutex::default(),
+        }))
+    }
+
+    /// Held while a turn of this chat runs.
+    pub async fn lock_chat(&self, chat: ChatId) -> OwnedMutexGuard<()> {
+        lock_for(&self.0.turns, chat).lock_owned().await
+    }
+
+    /// Sends one request in the chat's queue. A 429 is waited out and retried: Telegram
+    /// did not act on it, so the retry cannot duplicate. Other failures are not retried,
+    /// because Telegram may have acted before the answer was lost.
+    async fn deliver<R>(&self, chat: ChatId, request: R) -> Option<Output<R>>
+    where
+        R: Request<Err = RequestError>,
+    {
+        let lock = lock_for(&self.0.sends, chat);
+        let _queue = lock.lock().await;
+        for attempt in 1..=MAX_ATTEMPTS {
+            match request.send_ref().await {
+                Ok(output) => return Some(output),
+                Err(RequestError::RetryAfter(wait)) => {
+                    tracing::info!(
+                        chat = chat.0,
+                        attempt,
+                        wait = wait.seconds(),
+                        "Telegram asked to wait"
+                    );
+                    tokio::time::sleep(wait.duration().max(Duration::from_millis(50))).await;
+                }
+                Err(RequestError::Network(e)) if e.is_connect() => {
+                    tracing::warn!(chat = chat.0, attempt, error = %e, "Telegram unreachable; retrying");
+                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                }
+                Err(e) => {
+                    if !e.to_string().contains("message is not modified") {
+                        tracing::warn!(chat = chat.0, error = %e, "Telegram refused a message");
+                    }
+                    return None;
+                }
+            }
+        }
+        tracing::error!(
+            chat = chat.0,
+            "gave up sending to Telegram after {MAX_ATTEMPTS} attempts"
+        );
+        None
+    }
+
+    pub async fn send_html(
+        &self,
+        chat: ChatId,
+        text: &str,
+        markup: Option<InlineKeyboardMarkup>,
+    ) -> Option<MessageId> {
+        let mut request = self
+            .0
+            .bot
+            .send_message(chat, text)
+            .parse_mode(ParseMode::Html);
+        if let Some(markup) = markup {
+            request = request.reply_markup(markup);
+        }
+        self.deliver(chat, request).await.map(|m| m.id)
+    }
+
+    pub async fn edit_html(
+        &self,
+        chat: ChatId,
+        id: MessageId,
+        text: &str,
+        markup: Option<InlineKeyboardMarkup>,
+    ) -> bool {
+        let mut request = self
+            .0
+            .bot
+            .edit_message_text(chat, id, text)
+            .parse_mode(ParseMode::Html);
+        if let Some(markup) = markup {
+            request = request.reply_markup(markup);
+        }
+        self.deliver(chat, request).await.is_some()
+    }
+
+    pub async fn typing(&self, chat: ChatId) {
+        self.deliver(chat, self.0.bot.send_chat_action(chat, ChatAction::Typing))
+            .await;
+    }
+
+    pub async fn answer_callback(&self, id: CallbackQueryId, text: &str) {
+        let text: String = text.chars().take(190).collect();
+        let request = self
+            .0
+            .bot
+            .answer_callback_query(id)
+            .text(text)
+            .show_alert(true);
+        // Callback answers are not chat messages; a private queue keeps them prompt.
+        self.deliver(ChatId(0), request).await;
+    }
+}
+
+fn keyboard(action_id: &str) -> InlineKeyboardMarkup {
+    InlineKeyboardMarkup::new([[
+        InlineKeyboardButton::callback("✅ Confirm", format!("{CONFIRM_PREFIX}{action_id}")),
+        InlineKeyboardButton::callback("✖️ Cancel", format!("{CANCEL_PREFIX}{action_id}")),
+    ]])
+}
+
+/// Replies to one chat; when the request came from a button, also to that button press.
+pub struct TelegramReplier {
+    outbox: Outbox,
+    chat: ChatId,
+    callback: Option<(CallbackQueryId, MessageId)>,
+    /// The "On it…" message, sent in the background as soon as tools are needed.
+    placeholder: Mutex<Option<JoinHandle<Option<MessageId>>>>,
+}
+
+impl TelegramReplier {
+    pub fn new(
+        outbox: &Outbox,
+        chat: ChatId,
+        callback: Option<(CallbackQueryId, MessageId)>,
+    ) -> Self {
+        TelegramReplier {
+            outbox: outbox.clone(),
+            chat,
+            callback,
+            placeholder: Mutex::new(None),
+        }
+    }
+
+    async fn take_placeholder(&self) -> Option<MessageId> {
+        let handle = self
+            .placeholder
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()?;
+        handle.await.ok().flatten()
+    }
+
+    /// The answer, editing "On it…" into its first part; buttons go on the last part.
+    async fn post(&self, out: &Outbound) {
+        let parts = html::render(&out.text);
+        let last = parts.len() - 1;
+        let mut placeholder = self.take_placeholder().await;
+        for (i, part) in parts.iter().enumerate() {
+            let markup = (i == last)
+                .then(|| out.confirm.as_ref().map(|c| keyboard(&c.action_id)))
+                .flatten();
+            if let Some(id) = placeholder.take() {
+                if self
+                    .outbox
+                    .edit_html(self.chat, id, part, markup.clone())
+                    .await
+                {
+                    continue;
+                }
+            }
+            self.outbox.send_html(self.chat, part, markup).await;
+        }
+    }
+}
+
+#[async_trait]
+impl Replier for TelegramReplier {
+    fn working(&self) {
+        let mut slot = self.placeholder.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            return;
+        }
+        let (outbox, chat) = (self.outbox.clone(), self.chat);
+        *slot = Some(tokio::spawn(async move {
+            outbox.typing(chat).await;
+            outbox.send_html(chat, "On it…", None).await
+        }));
+    }
+
+    async fn reply(&self, out: Outbound) {
+        let Some((query, prompt)) = self.callback.clone() else {
+            return self.post(&out).await;
+        };
+        let Some(note) = &out.decided else {
+            // Nothing changed (stale, forged, someone else, expired, a second press): say why.
+            self.outbox.answer_callback(query, &out.text).await;
+            return;
+        };
+        let verdict = if note.confirmed {
+            "✅ Confirmed"
+        } else {
+            "✖️ Cancelled"
+        };
+        self.outbox.answer_callback(query, verdict).await;
+        let marked = format!(
+            "{}\n\n<b>{verdict} by {}</b>",
+            html::escape(&note.summary),
+            html::escape(&note.by)
+        );
+        self.outbox
+            .edit_html(self.chat, prompt, &marked, None)
+            .await;
+        if note.confirmed {
+            self.post(&out).await;
+        }
+    }
+}
