@@ -83,30 +83,35 @@ fn cells(line: &str) -> Vec<String> {
         .collect()
 }
 
-/// Pads columns to equal width; numbers are right-aligned.
+/// Pads columns to equal width; a column whose cells are all numbers is right-aligned.
 fn align(rows: &[Vec<String>]) -> Vec<String> {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let width = |c: usize| {
-        rows.iter()
-            .filter_map(|r| r.get(c))
-            .map(|s| s.chars().count())
-            .max()
-            .unwrap_or(0)
+    let cell = |row: &[String], c: usize| row.get(c).map(String::as_str).unwrap_or("").to_string();
+    let numeric = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|ch| ch.is_ascii_digit() || ".,-+$%".contains(ch))
     };
-    let widths: Vec<usize> = (0..columns).map(width).collect();
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .map(|r| cell(r, c).chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let right: Vec<bool> = (0..columns)
+        .map(|c| rows.len() > 1 && rows[1..].iter().all(|r| numeric(&cell(r, c))))
+        .collect();
     rows.iter()
         .map(|row| {
             let cells: Vec<String> = (0..columns)
                 .map(|c| {
-                    let cell = row.get(c).map(String::as_str).unwrap_or("");
-                    let numeric = !cell.is_empty()
-                        && cell
-                            .chars()
-                            .all(|ch| ch.is_ascii_digit() || ".,-+$%".contains(ch));
-                    if numeric {
-                        format!("{cell:>w$}", w = widths[c])
+                    let text = cell(row, c);
+                    if right[c] {
+                        format!("{text:>w$}", w = widths[c])
                     } else {
-                        format!("{cell:<w$}", w = widths[c])
+                        format!("{text:<w$}", w = widths[c])
                     }
                 })
                 .collect();
@@ -268,7 +273,7 @@ mod tests {
         let out = render("| creator | net |\n|---|---:|\n| Luna <3 | 1912.40 |\n| Mia | 0.00 |");
         assert_eq!(
             out,
-            vec!["<pre>creator       net\nLuna &lt;3  1912.40\nMia         0.00</pre>"]
+            vec!["<pre>creator      net\nLuna &lt;3  1912.40\nMia         0.00</pre>"]
         );
     }
 
