@@ -113,8 +113,10 @@ impl Agent {
     async fn run(&self, turn: &Turn, progress: Progress<'_>) -> Result<TurnOutcome, AgentError> {
         let ctx = self.tool_context(turn);
         let mut announced = false;
+        // Loaded once; what this turn stores is appended to it as well.
+        let mut history = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
         for _ in 0..self.settings.max_steps {
-            let messages = self.prompt(turn, &ctx).await?;
+            let messages = self.prompt(turn, &ctx, &history).await?;
             let reply = self
                 .llm
                 .complete(
@@ -138,7 +140,7 @@ impl Agent {
                 progress();
                 announced = true;
             }
-            if let Some(outcome) = self.act(turn, &ctx, reply).await? {
+            if let Some(outcome) = self.act(turn, &ctx, reply, &mut history).await? {
                 return Ok(outcome);
             }
         }
@@ -154,7 +156,12 @@ impl Agent {
     }
 
     /// The system prompt plus the history that fits the budget.
-    async fn prompt(&self, turn: &Turn, ctx: &ToolContext) -> Result<Vec<ChatMessage>, AgentError> {
+    async fn prompt(
+        &self,
+        turn: &Turn,
+        ctx: &ToolContext,
+        stored: &[StoredMessage],
+    ) -> Result<Vec<ChatMessage>, AgentError> {
         let accounts = ctx.accounts().await.map_err(|e| e.to_string());
         let facts = prompt::PromptFacts {
             now: Utc::now(),
@@ -166,8 +173,7 @@ impl Agent {
                 .map_err(Clone::clone),
             unattended: turn.unattended,
         };
-        let stored = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
-        let kept = history::fit(&stored, self.settings.history_tokens);
+        let kept = history::fit(stored, self.settings.history_tokens);
         let mut messages = vec![ChatMessage::system(prompt::system_prompt(&facts))];
         messages.extend(history::to_wire(&kept));
         Ok(messages)
@@ -180,6 +186,7 @@ impl Agent {
         turn: &Turn,
         ctx: &ToolContext,
         reply: ModelReply,
+        history: &mut Vec<StoredMessage>,
     ) -> Result<Option<TurnOutcome>, AgentError> {
         let calls: Vec<StoredToolCall> = reply
             .tool_calls
@@ -192,8 +199,9 @@ impl Agent {
             .collect();
         let assistant = stored(MessageRole::Assistant, reply.content.clone(), calls, None);
         self.store
-            .append_messages(&turn.conversation, &[assistant])
+            .append_messages(&turn.conversation, std::slice::from_ref(&assistant))
             .await?;
+        history.push(assistant);
 
         let mut plans = Vec::with_capacity(reply.tool_calls.len());
         for call in &reply.tool_calls {
@@ -243,6 +251,7 @@ impl Agent {
         self.store
             .append_messages(&turn.conversation, &messages)
             .await?;
+        history.extend(messages);
         Ok(pending.map(|action| TurnOutcome::NeedsConfirmation {
             action: Box::new(action),
             text: reply.content,

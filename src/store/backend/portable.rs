@@ -17,8 +17,8 @@ use crate::store::{
     UsageEntry, UsageLedger, UsageRow,
 };
 
-const INSERT_MESSAGE: &str = "INSERT INTO conversation_messages \
-     (conversation, body, tokens, tool_call_id, created_at) VALUES ($1, $2, $3, $4, $5)";
+const INSERT_MESSAGES: &str = "INSERT INTO conversation_messages \
+     (conversation, body, tokens, tool_call_id, created_at) ";
 
 const NEWEST_MESSAGES: &str = "SELECT seq, body, tokens FROM conversation_messages \
      WHERE conversation = $1 ORDER BY seq DESC LIMIT $2";
@@ -134,19 +134,21 @@ macro_rules! portable_store {
                     return Ok(());
                 }
                 let now = millis(Utc::now());
-                // One transaction, so a reader never sees half a turn.
-                let mut tx = self.pool.begin().await?;
+                // One statement: atomic, so a reader never sees half a turn, and one
+                // round trip to the database however many messages there are.
+                let mut insert = sqlx::QueryBuilder::new(INSERT_MESSAGES);
+                let mut encoded = Vec::with_capacity(messages.len());
                 for message in messages {
-                    sqlx::query(INSERT_MESSAGE)
-                        .bind(conversation)
-                        .bind(encode_message(message)?)
-                        .bind(i64::from(message.tokens))
-                        .bind(message.tool_call_id.as_deref())
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
+                    encoded.push(encode_message(message)?);
                 }
-                tx.commit().await?;
+                insert.push_values(messages.iter().zip(encoded), |mut row, (message, body)| {
+                    row.push_bind(conversation)
+                        .push_bind(body)
+                        .push_bind(i64::from(message.tokens))
+                        .push_bind(message.tool_call_id.as_deref())
+                        .push_bind(now);
+                });
+                insert.build().execute(&self.pool).await?;
                 Ok(())
             }
 
