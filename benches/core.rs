@@ -12,7 +12,7 @@ use fanops::app::App;
 use fanops::config::{Config, ConfigSource};
 use fanops::core::{Inbound, InboundBody, Outbound, Replier};
 use fanops::llm::ToolSpec;
-use fanops::onlyfans::catalog::{Catalog, ParamType};
+use fanops::onlyfans::catalog::Catalog;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use support::{FakeModel, FakeOnlyFans, Reply};
@@ -154,14 +154,7 @@ async fn prompt_tokens() {
                 .params
                 .iter()
                 .map(|p| {
-                    let kind = match p.kind {
-                        ParamType::String => "string",
-                        ParamType::Integer => "integer",
-                        ParamType::Number => "number",
-                        ParamType::Boolean => "boolean",
-                        ParamType::Array => "array",
-                        ParamType::Object => "object",
-                    };
+                    let kind = p.kind.as_str();
                     let mut schema = json!({"type": kind, "description": p.description});
                     if !p.enum_values.is_empty() {
                         schema["enum"] = json!(p.enum_values);

@@ -8,22 +8,37 @@ pub fn terminal(markdown: &str) -> String {
     let lines: Vec<&str> = markdown.lines().collect();
     let mut i = 0;
     while i < lines.len() {
-        if is_table_row(lines[i]) && lines.get(i + 1).is_some_and(|l| is_separator(l)) {
+        if let Some((rows, next)) = table_at(&lines, i) {
             let mut table = Table::new();
             table.load_style(UTF8_FULL_CONDENSED);
-            table.set_header(cells(lines[i]));
-            i += 2;
-            while i < lines.len() && is_table_row(lines[i]) {
-                table.add_row(cells(lines[i]));
-                i += 1;
+            let mut rows = rows.into_iter();
+            table.set_header(rows.next().unwrap_or_default());
+            for row in rows {
+                table.add_row(row);
             }
             out.push(table.to_string());
+            i = next;
             continue;
         }
         out.push(lines[i].replace("**", ""));
         i += 1;
     }
     out.join("\n")
+}
+
+/// A Markdown table starting at `lines[start]`: its rows (header first, bold markers
+/// dropped) and the index of the first line after it.
+pub(crate) fn table_at(lines: &[&str], start: usize) -> Option<(Vec<Vec<String>>, usize)> {
+    if !is_table_row(lines[start]) || !lines.get(start + 1).is_some_and(|l| is_separator(l)) {
+        return None;
+    }
+    let mut rows = vec![cells(lines[start])];
+    let mut i = start + 2;
+    while i < lines.len() && is_table_row(lines[i]) {
+        rows.push(cells(lines[i]));
+        i += 1;
+    }
+    Some((rows, i))
 }
 
 fn is_table_row(line: &str) -> bool {

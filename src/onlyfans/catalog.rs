@@ -74,7 +74,7 @@ pub enum ParamType {
 }
 
 impl ParamType {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ParamType::String => "string",
             ParamType::Integer => "integer",

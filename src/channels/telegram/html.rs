@@ -35,14 +35,9 @@ fn blocks(markdown: &str) -> Vec<Block> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        if is_row(lines[i]) && lines.get(i + 1).is_some_and(|l| is_separator(l)) {
-            let mut rows = vec![cells(lines[i])];
-            i += 2;
-            while i < lines.len() && is_row(lines[i]) {
-                rows.push(cells(lines[i]));
-                i += 1;
-            }
+        if let Some((rows, next)) = crate::channels::render::table_at(&lines, i) {
             out.push(Block::Pre(align(&rows)));
+            i = next;
             continue;
         }
         if lines[i].trim_start().starts_with("```") {
@@ -60,27 +55,6 @@ fn blocks(markdown: &str) -> Vec<Block> {
         i += 1;
     }
     out
-}
-
-fn is_row(line: &str) -> bool {
-    let t = line.trim();
-    t.len() > 1 && t.starts_with('|') && t.ends_with('|')
-}
-
-fn is_separator(line: &str) -> bool {
-    is_row(line)
-        && line
-            .trim()
-            .chars()
-            .all(|c| matches!(c, '|' | '-' | ':' | ' '))
-}
-
-fn cells(line: &str) -> Vec<String> {
-    let t = line.trim();
-    t[1..t.len() - 1]
-        .split('|')
-        .map(|c| c.trim().replace("**", ""))
-        .collect()
 }
 
 /// Pads columns to equal width; a column whose cells are all numbers is right-aligned.
