@@ -8,3 +8,5 @@ mod gate;
 mod helpers;
 mod server;
 mod store;
+#[cfg(feature = "telegram")]
+mod telegram;

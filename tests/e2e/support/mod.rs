@@ -14,6 +14,7 @@
 mod config;
 mod fake_model;
 mod fake_onlyfans;
+mod fake_telegram;
 
 pub use config::config_text;
 
@@ -22,6 +23,8 @@ pub use config::config_text;
 pub use fake_model::{FakeModel, Reply};
 #[allow(unused_imports)]
 pub use fake_onlyfans::{Failure, FakeOnlyFans, RecordedRequest, LUNA, MIA};
+#[allow(unused_imports)]
+pub use fake_telegram::{FakeTelegram, TgCall, TgFailure};
 
 /// `(file stem, contents)` of every fixture, copied from
 /// `/work/shared/onlyfansapi/response-examples.json` (one file per example,
