@@ -50,7 +50,8 @@ pub struct Turn {
 /// How a turn ended.
 #[derive(Debug, Clone)]
 pub enum TurnOutcome {
-    Answer(String),
+    /// The final text, with any files the tools attached.
+    Answer(String, Vec<crate::tools::Attachment>),
     /// A write waits for a person; `text` is what the model said alongside, if anything.
     NeedsConfirmation {
         action: Box<PendingAction>,
@@ -83,6 +84,7 @@ impl Agent {
                     .unwrap_or_default()
                     .to_string(),
             ),
+            attachments: Default::default(),
         }
     }
 
@@ -134,7 +136,7 @@ impl Agent {
                 self.store
                     .append_messages(&turn.conversation, &[answer])
                     .await?;
-                return Ok(TurnOutcome::Answer(text));
+                return Ok(TurnOutcome::Answer(text, ctx.take_attachments()));
             }
             if !announced {
                 progress();
@@ -152,7 +154,7 @@ impl Agent {
         self.store
             .append_messages(&turn.conversation, &[answer])
             .await?;
-        Ok(TurnOutcome::Answer(text))
+        Ok(TurnOutcome::Answer(text, ctx.take_attachments()))
     }
 
     /// The system prompt plus the history that fits the budget.

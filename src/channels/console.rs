@@ -48,6 +48,9 @@ impl<W: Write + Send> Replier for ConsoleReplier<W> {
                 confirm.expires_at.format("%H:%M")
             ));
         }
+        for file in &out.attachments {
+            text.push_str(&format!("\n{}", save(file)));
+        }
         self.write(&format!("\nfanops> {text}\n"));
     }
 }
@@ -90,5 +93,21 @@ impl<W: Write + Send> ConsoleReplier<W> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let _ = write!(out, "you> ");
         let _ = out.flush();
+    }
+}
+
+/// Where `fanops chat` saves the files it is sent, relative to the working directory.
+pub const FILES_DIR: &str = "fanops-files";
+
+fn save(file: &crate::core::Attachment) -> String {
+    let dir = std::path::Path::new(FILES_DIR);
+    let path = dir.join(&file.name);
+    match std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, &file.bytes)) {
+        Ok(()) => format!(
+            "[file saved: {} ({} bytes)]",
+            path.display(),
+            file.bytes.len()
+        ),
+        Err(e) => format!("[could not save {}: {e}]", file.name),
     }
 }

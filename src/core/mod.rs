@@ -5,6 +5,7 @@
 pub mod access;
 pub mod gate;
 
+pub use crate::tools::{Attachment, AttachmentKind};
 pub use access::{AccessPolicy, Role};
 
 use crate::agent::{Agent, Turn, TurnOutcome};
@@ -62,6 +63,8 @@ pub struct Outbound {
     /// Set when this reply follows a decision that took effect, so a platform can mark
     /// the confirmation prompt with who decided and how.
     pub decided: Option<DecisionNote>,
+    /// Files to send after the text.
+    pub attachments: Vec<Attachment>,
 }
 
 impl Outbound {
@@ -355,7 +358,11 @@ impl Core {
 
 fn render(outcome: TurnOutcome) -> Outbound {
     match outcome {
-        TurnOutcome::Answer(text) => Outbound::text(text),
+        TurnOutcome::Answer(text, attachments) => Outbound {
+            text,
+            attachments,
+            ..Outbound::default()
+        },
         TurnOutcome::NeedsConfirmation { action, text } => {
             let preface = text.map(|t| format!("{t}\n\n")).unwrap_or_default();
             Outbound {
@@ -368,7 +375,7 @@ fn render(outcome: TurnOutcome) -> Outbound {
                     summary: action.summary,
                     expires_at: action.expires_at,
                 }),
-                decided: None,
+                ..Outbound::default()
             }
         }
     }

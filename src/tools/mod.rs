@@ -8,6 +8,9 @@
 mod agency_earnings;
 mod call_endpoint;
 mod catalog_tools;
+pub mod files;
+
+pub use files::{Attachment, AttachmentKind};
 
 use crate::core::gate::Confirmation;
 use crate::llm::{CallTags, ToolSpec};
@@ -71,6 +74,8 @@ pub struct ToolContext {
     pub tags: CallTags,
     /// Model alias of the turn, so API credits group with the model that spent them.
     pub model: Option<String>,
+    /// Files attached to this turn's reply.
+    pub attachments: Arc<std::sync::Mutex<Vec<Attachment>>>,
 }
 
 impl ToolContext {
@@ -86,6 +91,18 @@ impl ToolContext {
                 .await?;
         }
         Ok(accounts)
+    }
+
+    pub fn attach(&self, file: Attachment) {
+        self.attachments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(file);
+    }
+
+    /// Takes the files attached so far.
+    pub fn take_attachments(&self) -> Vec<Attachment> {
+        std::mem::take(&mut *self.attachments.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Records one API call's credits in the usage ledger.
@@ -157,6 +174,7 @@ impl Registry {
             Arc::new(catalog_tools::FindEndpoints),
             Arc::new(call_endpoint::CallEndpoint),
             Arc::new(agency_earnings::AgencyEarnings),
+            Arc::new(files::MakeCsv),
         ])
     }
 

@@ -85,7 +85,8 @@ async fn a_question_is_answered_from_an_api_read() {
             "list_accounts",
             "find_endpoints",
             "call_endpoint",
-            "agency_earnings"
+            "agency_earnings",
+            "make_csv"
         ]
     );
     let result: Value = serde_json::from_str(&tool_messages(&requests[1])[0]).unwrap();

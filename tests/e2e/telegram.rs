@@ -466,3 +466,56 @@ async fn webhook_mode_checks_the_secret_and_answers_each_update_once() {
     );
     r.stop().await;
 }
+
+#[tokio::test]
+async fn files_are_sent_as_documents() {
+    let r = running("").await;
+    r.model.push_all([
+        Reply::ToolCalls(vec![(
+            "make_csv".into(),
+            json!({"filename": "top fans", "columns": ["fan", "spent"], "rows": [["Jake <3", 1210.5], ["Marco", 655]]}),
+        )]),
+        Reply::Text("Here is the export.".into()),
+    ]);
+    r.tg.push_text(1, 1, "export my top fans");
+    let tg = r.tg.clone();
+    assert!(
+        r.tg.wait_for(move |_| !tg.calls_of("senddocument").is_empty(), WAIT)
+            .await
+    );
+    let sent = r.tg.calls_of("senddocument").pop().unwrap().body;
+    assert_eq!(sent["_file"]["filename"], "top_fans.csv", "{sent}");
+    assert_eq!(
+        sent["_file"]["bytes"],
+        "fan,spent\nJake <3,1210.5\nMarco,655\n".len()
+    );
+    assert!(r
+        .tg
+        .sent_texts(1)
+        .iter()
+        .any(|t| t.contains("Here is the export.")));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_telegram_outage_makes_polling_back_off_and_resume() {
+    let r = running("").await;
+    // teloxide itself pauses 10 s after a 5xx; fanops then backs off and polls again.
+    r.tg.fail_next("getupdates", vec![TgFailure::Status(502)]);
+    r.model.push(Reply::Text("back again".into()));
+    r.tg.push_text(1, 1, "are you there?");
+    let tg = r.tg.clone();
+    let answered =
+        r.tg.wait_for(
+            move |_| tg.sent_texts(1).iter().any(|t| t.contains("back again")),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(answered);
+    assert!(
+        r.tg.get_updates_count() >= 2,
+        "polling resumed after the failure"
+    );
+    assert_eq!(r.model.request_count(), 1, "answered once after the outage");
+    r.stop().await;
+}

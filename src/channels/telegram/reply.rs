@@ -3,7 +3,7 @@
 
 use super::html;
 use super::{CANCEL_PREFIX, CONFIRM_PREFIX};
-use crate::core::{Outbound, Replier};
+use crate::core::{Attachment, AttachmentKind, Outbound, Replier};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -11,7 +11,8 @@ use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::requests::Output;
 use teloxide::types::{
-    CallbackQueryId, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, MessageId, ParseMode,
+    CallbackQueryId, ChatAction, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, MessageId,
+    ParseMode,
 };
 use teloxide::RequestError;
 use tokio::sync::OwnedMutexGuard;
@@ -127,6 +128,21 @@ impl Outbox {
         self.deliver(chat, request).await.is_some()
     }
 
+    /// Sends a file: PNG images as photos, everything else as documents.
+    pub async fn send_file(&self, chat: ChatId, file: &Attachment) -> bool {
+        let input = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
+        match file.kind {
+            AttachmentKind::Image => self
+                .deliver(chat, self.0.bot.send_photo(chat, input))
+                .await
+                .is_some(),
+            AttachmentKind::Document => self
+                .deliver(chat, self.0.bot.send_document(chat, input))
+                .await
+                .is_some(),
+        }
+    }
+
     pub async fn typing(&self, chat: ChatId) {
         self.deliver(chat, self.0.bot.send_chat_action(chat, ChatAction::Typing))
             .await;
@@ -203,6 +219,9 @@ impl TelegramReplier {
                 }
             }
             self.outbox.send_html(self.chat, part, markup).await;
+        }
+        for file in &out.attachments {
+            self.outbox.send_file(self.chat, file).await;
         }
     }
 }
