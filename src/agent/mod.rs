@@ -97,10 +97,14 @@ impl Agent {
     ) -> Result<TurnOutcome, AgentError> {
         self.llm.resolve(turn.model.as_deref())?;
         let message = stored(MessageRole::User, Some(text.to_string()), Vec::new(), None);
+        // The history before the question, then the question: both orders are fixed, so
+        // the list the model sees matches what is stored.
+        let mut history = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
         self.store
-            .append_messages(&turn.conversation, &[message])
+            .append_messages(&turn.conversation, std::slice::from_ref(&message))
             .await?;
-        self.run(turn, progress).await
+        history.push(message);
+        self.run(turn, history, progress).await
     }
 
     /// Continues a turn after a pending action was decided and its result stored.
@@ -109,14 +113,19 @@ impl Agent {
         turn: &Turn,
         progress: Progress<'_>,
     ) -> Result<TurnOutcome, AgentError> {
-        self.run(turn, progress).await
+        let history = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
+        self.run(turn, history, progress).await
     }
 
-    async fn run(&self, turn: &Turn, progress: Progress<'_>) -> Result<TurnOutcome, AgentError> {
+    /// `history` is loaded once per turn; what the turn stores is appended to it too.
+    async fn run(
+        &self,
+        turn: &Turn,
+        mut history: Vec<StoredMessage>,
+        progress: Progress<'_>,
+    ) -> Result<TurnOutcome, AgentError> {
         let ctx = self.tool_context(turn);
         let mut announced = false;
-        // Loaded once; what this turn stores is appended to it as well.
-        let mut history = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
         for _ in 0..self.settings.max_steps {
             let messages = self.prompt(turn, &ctx, &history).await?;
             let reply = self

@@ -8,10 +8,9 @@
 //! 2. injected failures from [`FakeTelegram::fail_next`];
 //! 3. the method. Unknown methods answer 404 `method not found`.
 //!
-//! The bot is `@fanops_test_bot` ([`BOT_USERNAME`]); its id is the numeric
-//! prefix of the token (`123:abc` → 123), else [`BOT_ID`]. Bot messages get
-//! ids per chat from 1000; pushed user messages ids per chat from 1; updates
-//! ids from 1. Answers carry `date` = now.
+//! The bot is `@fanops_test_bot` ([`BOT_USERNAME`], id [`BOT_ID`], whatever
+//! the token). Bot messages get ids per chat from 1000, pushed user messages
+//! ids per chat from 1, updates ids from 1. Dates are now.
 //!
 //! Note that teloxide sleeps 10 s after any 5xx answer, so
 //! [`TgFailure::Status`] with 5xx makes a teloxide client slow.
@@ -32,7 +31,7 @@ use tokio::time::Instant;
 
 /// The bot's username (without `@`), as answered by `getMe`.
 pub const BOT_USERNAME: &str = "fanops_test_bot";
-/// The bot's id when the token has no numeric prefix.
+/// The bot's user id.
 pub const BOT_ID: i64 = 7_000_000_001;
 /// The longest a `getUpdates` long poll waits, whatever its `timeout`.
 const MAX_POLL: Duration = Duration::from_secs(2);
@@ -68,7 +67,6 @@ struct BotMessage {
     /// `Some` for text messages (the ones [`FakeTelegram::sent_texts`] lists).
     text: Option<String>,
     json: Value,
-    deleted: bool,
 }
 
 struct TgState {
@@ -78,10 +76,9 @@ struct TgState {
     next_update: AtomicI64,
     notify: Notify,
     messages: Mutex<Vec<BotMessage>>,
-    /// chat id → next bot message id.
-    next_bot_message: Mutex<HashMap<i64, i64>>,
-    /// chat id → next user message id.
-    next_user_message: Mutex<HashMap<i64, i64>>,
+    /// (chat id, first id) → next message id; bot messages count from 1000,
+    /// user messages from 1.
+    next_message: Mutex<HashMap<(i64, i64), i64>>,
     /// chat id → the chat object of the last push into that chat.
     chats: Mutex<HashMap<i64, Value>>,
     failures: Mutex<HashMap<String, VecDeque<TgFailure>>>,
@@ -113,8 +110,7 @@ impl FakeTelegram {
             next_update: AtomicI64::new(1),
             notify: Notify::new(),
             messages: Mutex::new(Vec::new()),
-            next_bot_message: Mutex::new(HashMap::new()),
-            next_user_message: Mutex::new(HashMap::new()),
+            next_message: Mutex::new(HashMap::new()),
             chats: Mutex::new(HashMap::new()),
             failures: Mutex::new(HashMap::new()),
             get_updates: AtomicUsize::new(0),
@@ -167,8 +163,9 @@ impl FakeTelegram {
     /// Queues a `callback_query` from `User{user_id}` on bot message
     /// `message_id` in `chat_id` (the stored message, or a stand-in).
     pub fn push_callback(&self, user_id: i64, chat_id: i64, message_id: i64, data: &str) -> i64 {
-        let id = self.state.next_update.load(Ordering::SeqCst);
+        let id = self.state.next_update.fetch_add(1, Ordering::SeqCst);
         self.push_update(json!({
+            "update_id": id,
             "callback_query": {
                 "id": format!("cbq{id}"),
                 "from": user(user_id),
@@ -223,7 +220,7 @@ impl FakeTelegram {
         let messages = self.state.messages.lock().unwrap();
         messages
             .iter()
-            .filter(|m| m.chat_id == chat_id && !m.deleted)
+            .filter(|m| m.chat_id == chat_id)
             .filter_map(|m| m.text.clone())
             .collect()
     }
@@ -251,12 +248,13 @@ impl FakeTelegram {
         }
     }
 
-    /// How many `getUpdates` calls arrived.
+    /// How many `getUpdates` calls arrived (failed ones included).
     pub fn get_updates_count(&self) -> usize {
         self.state.get_updates.load(Ordering::SeqCst)
     }
 
-    /// The `offset` of the most recent `getUpdates` (`None` if it had none).
+    /// The `offset` of the most recent `getUpdates` call (`None` if it had
+    /// none), recorded on arrival.
     pub fn last_offset(&self) -> Option<i64> {
         *self.state.last_offset.lock().unwrap()
     }
@@ -273,7 +271,7 @@ impl FakeTelegram {
             .lock()
             .unwrap()
             .insert(chat_id, chat.clone());
-        let message_id = next_id(&self.state.next_user_message, chat_id, 1);
+        let message_id = next_id(&self.state, chat_id, 1);
         json!({
             "message_id": message_id,
             "date": now(),
@@ -297,7 +295,7 @@ impl FakeTelegram {
             "message_id": message_id,
             "date": now(),
             "chat": chat_of(&self.state, chat_id),
-            "from": bot_user(""),
+            "from": bot_user(),
             "text": "",
         })
     }
@@ -320,14 +318,13 @@ async fn handle(State(state): State<Arc<TgState>>, request: Request) -> Response
             body.entry(k).or_insert(Value::String(v));
         }
     }
-    let segments: Vec<String> = parts.uri.path().split('/').map(percent_decode).collect();
-    let n = segments.len();
-    let (token, method) = match (n >= 2).then(|| (&segments[n - 2], &segments[n - 1])) {
-        Some((bot, method)) if bot.starts_with("bot") => {
-            (bot["bot".len()..].to_string(), method.to_ascii_lowercase())
-        }
-        _ => return not_found(),
+    // `/bot{token}/{Method}`, possibly below a path prefix.
+    let mut segments = parts.uri.path().rsplit('/');
+    let (method, bot) = (segments.next().unwrap_or(""), segments.next().unwrap_or(""));
+    let Some(token) = bot.strip_prefix("bot").map(str::to_string) else {
+        return not_found();
     };
+    let method = method.to_ascii_lowercase();
     let body = Value::Object(body);
     let call = TgCall {
         method: method.clone(),
@@ -335,6 +332,10 @@ async fn handle(State(state): State<Arc<TgState>>, request: Request) -> Response
         body: body.clone(),
     };
     state.calls.lock().unwrap().push(call);
+    if method == "getupdates" {
+        state.get_updates.fetch_add(1, Ordering::SeqCst);
+        *state.last_offset.lock().unwrap() = int(&body["offset"]);
+    }
 
     let failure = state
         .failures
@@ -370,16 +371,12 @@ async fn handle(State(state): State<Arc<TgState>>, request: Request) -> Response
     }
 
     let result = match method.as_str() {
-        "getme" => {
-            let mut me = bot_user(&token);
-            me["can_join_groups"] = json!(true);
-            me["can_read_all_group_messages"] = json!(false);
-            me["supports_inline_queries"] = json!(false);
-            me["can_connect_to_business"] = json!(false);
-            me["has_main_web_app"] = json!(false);
-            me["has_topics_enabled"] = json!(false);
-            Ok(me)
-        }
+        "getme" => Ok(json!({
+            "id": BOT_ID, "is_bot": true, "first_name": "FanOps Test", "username": BOT_USERNAME,
+            "can_join_groups": true, "can_read_all_group_messages": false,
+            "supports_inline_queries": false, "can_connect_to_business": false,
+            "has_main_web_app": false, "has_topics_enabled": false,
+        })),
         "getupdates" => Ok(get_updates(&state, &body).await),
         "getwebhookinfo" => {
             Ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
@@ -392,11 +389,12 @@ async fn handle(State(state): State<Arc<TgState>>, request: Request) -> Response
         | "setwebhook"
         | "setmydescription"
         | "setmyshortdescription" => Ok(json!(true)),
-        "sendmessage" => send(&state, &token, &body, "text"),
-        "sendphoto" => send(&state, &token, &body, "photo"),
-        "senddocument" => send(&state, &token, &body, "document"),
-        "editmessagetext" | "editmessagereplymarkup" => edit(&state, &body, &method),
-        "deletemessage" => delete(&state, &body),
+        "sendmessage" => send(&state, &body, "text"),
+        "sendphoto" => send(&state, &body, "photo"),
+        "senddocument" => send(&state, &body, "document"),
+        "editmessagetext" | "editmessagereplymarkup" | "deletemessage" => {
+            edit(&state, &body, &method)
+        }
         _ => return not_found(),
     };
     match result {
@@ -417,9 +415,7 @@ fn not_found() -> Response {
 /// Drops updates below `offset`, then returns up to `limit` of the rest,
 /// waiting up to `timeout` (at most [`MAX_POLL`]) for one to be pushed.
 async fn get_updates(state: &TgState, body: &Value) -> Value {
-    state.get_updates.fetch_add(1, Ordering::SeqCst);
     let offset = int(&body["offset"]);
-    *state.last_offset.lock().unwrap() = offset;
     let limit = int(&body["limit"]).unwrap_or(100).clamp(1, 100) as usize;
     let wait = Duration::from_secs(int(&body["timeout"]).unwrap_or(0).max(0) as u64);
     let deadline = Instant::now() + wait.min(MAX_POLL);
@@ -446,14 +442,14 @@ async fn get_updates(state: &TgState, body: &Value) -> Value {
 }
 
 /// `sendMessage` (`kind` "text"), `sendPhoto` ("photo"), `sendDocument`.
-fn send(state: &TgState, token: &str, body: &Value, kind: &str) -> Result<Value, String> {
+fn send(state: &TgState, body: &Value, kind: &str) -> Result<Value, String> {
     let chat_id = int(&body["chat_id"]).ok_or("Bad Request: chat not found")?;
-    let message_id = next_id(&state.next_bot_message, chat_id, 1000);
+    let message_id = next_id(state, chat_id, 1000);
     let mut message = json!({
         "message_id": message_id,
         "date": now(),
         "chat": chat_of(state, chat_id),
-        "from": bot_user(token),
+        "from": bot_user(),
     });
     let file = &body["_file"];
     let size = file["bytes"].as_u64().unwrap_or(0);
@@ -493,23 +489,32 @@ fn send(state: &TgState, token: &str, body: &Value, kind: &str) -> Result<Value,
         message_id,
         text,
         json: message.clone(),
-        deleted: false,
     });
     Ok(message)
 }
 
-/// `editMessageText` / `editMessageReplyMarkup`: updates the stored message
-/// (an edit without `reply_markup` removes the keyboard, as Telegram does).
+/// `editMessageText`, `editMessageReplyMarkup` (an edit without
+/// `reply_markup` drops the keyboard, as Telegram does) and `deleteMessage`.
 fn edit(state: &TgState, body: &Value, method: &str) -> Result<Value, String> {
     if body.get("inline_message_id").is_some() {
         return Ok(json!(true));
     }
     let (chat_id, message_id) = (int(&body["chat_id"]), int(&body["message_id"]));
     let mut messages = state.messages.lock().unwrap();
-    let message = messages
-        .iter_mut()
-        .find(|m| Some(m.chat_id) == chat_id && Some(m.message_id) == message_id && !m.deleted)
-        .ok_or("Bad Request: message to edit not found")?;
+    let deleting = method == "deletemessage";
+    let at = messages
+        .iter()
+        .position(|m| Some(m.chat_id) == chat_id && Some(m.message_id) == message_id)
+        .ok_or(if deleting {
+            "Bad Request: message to delete not found"
+        } else {
+            "Bad Request: message to edit not found"
+        })?;
+    if deleting {
+        messages.remove(at);
+        return Ok(json!(true));
+    }
+    let message = &mut messages[at];
     if method == "editmessagetext" {
         let text = body["text"].as_str().unwrap_or("");
         if text.is_empty() {
@@ -525,17 +530,6 @@ fn edit(state: &TgState, body: &Value, method: &str) -> Result<Value, String> {
     };
     json.insert("edit_date".into(), json!(now()));
     Ok(message.json.clone())
-}
-
-fn delete(state: &TgState, body: &Value) -> Result<Value, String> {
-    let (chat_id, message_id) = (int(&body["chat_id"]), int(&body["message_id"]));
-    let mut messages = state.messages.lock().unwrap();
-    let message = messages
-        .iter_mut()
-        .find(|m| Some(m.chat_id) == chat_id && Some(m.message_id) == message_id && !m.deleted)
-        .ok_or("Bad Request: message to delete not found")?;
-    message.deleted = true;
-    Ok(json!(true))
 }
 
 /// An inline keyboard given as an object or (multipart) a JSON string.
@@ -562,12 +556,8 @@ fn parse_body(content_type: &str, bytes: &[u8]) -> Map<String, Value> {
     }
     match serde_json::from_slice(bytes) {
         Ok(Value::Object(map)) => map,
-        Ok(other) => Map::from_iter([("_body".to_string(), other)]),
-        Err(_) if bytes.is_empty() => Map::new(),
-        Err(_) => Map::from_iter([(
-            "_body".to_string(),
-            Value::String(String::from_utf8_lossy(bytes).into()),
-        )]),
+        _ if bytes.is_empty() => Map::new(),
+        _ => Map::from_iter([("_body".into(), String::from_utf8_lossy(bytes).into())]),
     }
 }
 
@@ -637,31 +627,6 @@ fn form_pairs(text: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match hex
-            .filter(|_| bytes[i] == b'%')
-            .map(|h| u8::from_str_radix(h, 16))
-        {
-            Some(Ok(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            _ => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// A number, or a string holding one (multipart and urlencoded fields).
 fn int(value: &Value) -> Option<i64> {
     value
@@ -669,10 +634,10 @@ fn int(value: &Value) -> Option<i64> {
         .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
-/// The next id for `chat_id` from `counters`, starting at `first`.
-fn next_id(counters: &Mutex<HashMap<i64, i64>>, chat_id: i64, first: i64) -> i64 {
-    let mut counters = counters.lock().unwrap();
-    let next = counters.entry(chat_id).or_insert(first);
+/// The next message id in `chat_id` of the series starting at `first`.
+fn next_id(state: &TgState, chat_id: i64, first: i64) -> i64 {
+    let mut counters = state.next_message.lock().unwrap();
+    let next = counters.entry((chat_id, first)).or_insert(first);
     *next += 1;
     *next - 1
 }
@@ -689,13 +654,8 @@ fn user(id: i64) -> Value {
     json!({"id": id, "is_bot": false, "first_name": format!("User{id}"), "username": format!("user{id}")})
 }
 
-fn bot_user(token: &str) -> Value {
-    let id = token
-        .split(':')
-        .next()
-        .and_then(|p| p.parse::<i64>().ok())
-        .unwrap_or(BOT_ID);
-    json!({"id": id, "is_bot": true, "first_name": "FanOps Test", "username": BOT_USERNAME})
+fn bot_user() -> Value {
+    json!({"id": BOT_ID, "is_bot": true, "first_name": "FanOps Test", "username": BOT_USERNAME})
 }
 
 fn private_chat(id: i64) -> Value {
