@@ -31,6 +31,7 @@ pub mod health;
 pub mod llm;
 pub mod metrics;
 pub mod onlyfans;
+pub mod scheduler;
 pub mod server;
 pub mod store;
 pub mod tools;

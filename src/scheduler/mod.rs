@@ -1,0 +1,3 @@
+//! Scheduled tasks: schedules in each task's time zone and workflow files.
+
+pub mod schedule;

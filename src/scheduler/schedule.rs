@@ -1,0 +1,287 @@
+//! When a task fires: 5-field cron, `every`, or the friendly daily/weekly/monthly forms,
+//! always in the task's IANA time zone (never the host's).
+//!
+//! Daylight saving: fire times are found on the wall clock of the task's zone and only
+//! then turned into instants. A wall time that does not exist (spring forward) fires at
+//! the first valid minute after it; a wall time that happens twice (fall back) fires once,
+//! at its first occurrence. So a daily task fires exactly once per local day.
+
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use std::str::FromStr;
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    kind: Kind,
+    pub tz: Tz,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// Matched on the zone's wall clock (seconds field prepended).
+    Cron(Box<cron::Schedule>),
+    /// A fixed interval from the previous fire.
+    Every(Duration),
+}
+
+/// What a `[schedule]` table may say.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleSpec {
+    pub cron: Option<String>,
+    pub every: Option<String>,
+    /// "08:00": every day at that time.
+    pub daily: Option<String>,
+    pub weekly: Option<Weekly>,
+    pub monthly: Option<Monthly>,
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Weekly {
+    /// "mon", "tuesday", …
+    pub days: Vec<String>,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monthly {
+    /// 1–28, so that every month has it.
+    pub day: u32,
+    pub at: String,
+}
+
+/// Which key of the spec a problem is about, with the message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+fn err(key: &'static str, message: impl Into<String>) -> SpecError {
+    SpecError {
+        key,
+        message: message.into(),
+    }
+}
+
+const DAYS: [(&str, &str); 7] = [
+    ("mon", "Mon"),
+    ("tue", "Tue"),
+    ("wed", "Wed"),
+    ("thu", "Thu"),
+    ("fri", "Fri"),
+    ("sat", "Sat"),
+    ("sun", "Sun"),
+];
+
+impl ScheduleSpec {
+    /// Builds the schedule; `default_tz` is the config's team zone.
+    pub fn build(&self, default_tz: Tz) -> Result<Schedule, SpecError> {
+        let tz = match &self.timezone {
+            Some(name) => Tz::from_str(name).map_err(|_| {
+                err(
+                    "timezone",
+                    format!(
+                        "unknown time zone `{name}` (use an IANA name such as \"Europe/London\")"
+                    ),
+                )
+            })?,
+            None => default_tz,
+        };
+        let forms = [
+            self.cron.is_some(),
+            self.every.is_some(),
+            self.daily.is_some(),
+            self.weekly.is_some(),
+            self.monthly.is_some(),
+        ];
+        if forms.iter().filter(|f| **f).count() != 1 {
+            return Err(err(
+                "cron",
+                "give exactly one of cron, every, daily, weekly or monthly",
+            ));
+        }
+        let kind = if let Some(expr) = &self.cron {
+            Kind::Cron(Box::new(parse_cron(expr)?))
+        } else if let Some(every) = &self.every {
+            let d = crate::config::parse_duration(every)
+                .filter(|d| d.as_secs() >= 60)
+                .ok_or_else(|| err("every", format!("`{every}` is not an interval of at least a minute (e.g. \"30m\", \"2h\")")))?;
+            Kind::Every(Duration::from_std(d).map_err(|_| err("every", "interval too long"))?)
+        } else if let Some(at) = &self.daily {
+            let (h, m) = parse_time("daily", at)?;
+            Kind::Cron(Box::new(cron_of(&format!("0 {m} {h} * * *"))?))
+        } else if let Some(w) = &self.weekly {
+            let (h, m) = parse_time("weekly", &w.at)?;
+            let days = w
+                .days
+                .iter()
+                .map(|d| {
+                    day_name(d)
+                        .ok_or_else(|| err("weekly", format!("`{d}` is not a day of the week")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if days.is_empty() {
+                return Err(err("weekly", "weekly needs at least one day"));
+            }
+            Kind::Cron(Box::new(cron_of(&format!(
+                "0 {m} {h} * * {}",
+                days.join(",")
+            ))?))
+        } else if let Some(mo) = &self.monthly {
+            let (h, m) = parse_time("monthly", &mo.at)?;
+            if !(1..=28).contains(&mo.day) {
+                return Err(err(
+                    "monthly",
+                    "monthly day must be 1 to 28 so that every month has it",
+                ));
+            }
+            Kind::Cron(Box::new(cron_of(&format!("0 {m} {h} {} * *", mo.day))?))
+        } else {
+            unreachable!("exactly one form is set")
+        };
+        Ok(Schedule { kind, tz })
+    }
+}
+
+fn day_name(text: &str) -> Option<&'static str> {
+    let t = text.trim().to_ascii_lowercase();
+    DAYS.iter()
+        .find(|(short, _)| t.starts_with(short))
+        .map(|(_, name)| *name)
+}
+
+fn parse_time(key: &'static str, text: &str) -> Result<(u32, u32), SpecError> {
+    let bad = || err(key, format!("`{text}` is not a time of day like \"08:00\""));
+    let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
+    let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    Ok((h, m))
+}
+
+fn cron_of(six_fields: &str) -> Result<cron::Schedule, SpecError> {
+    cron::Schedule::from_str(six_fields)
+        .map_err(|e| err("cron", format!("not a valid schedule: {e}")))
+}
+
+/// A user's 5-field cron (minute hour day month weekday, weekday 0–7 with Sunday 0 or 7).
+fn parse_cron(expr: &str) -> Result<cron::Schedule, SpecError> {
+    let fields: Vec<&str> = expr.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(err(
+            "cron",
+            format!(
+                "`{expr}` has {} fields; write 5: minute hour day-of-month month day-of-week",
+                fields.len()
+            ),
+        ));
+    }
+    let weekday = unix_weekdays(fields[4]).ok_or_else(|| {
+        err(
+            "cron",
+            format!("`{}` is not a day-of-week field", fields[4]),
+        )
+    })?;
+    cron::Schedule::from_str(&format!(
+        "0 {} {} {} {} {weekday}",
+        fields[0], fields[1], fields[2], fields[3]
+    ))
+    .map_err(|e| {
+        err(
+            "cron",
+            format!("`{expr}` is not a valid cron expression: {e}"),
+        )
+    })
+}
+
+/// Unix weekday numbers (0 or 7 = Sunday) become names, which the engine reads unambiguously.
+fn unix_weekdays(field: &str) -> Option<String> {
+    const NAMES: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let map = |token: &str| -> Option<String> {
+        match token.parse::<usize>() {
+            Ok(n) if n < 8 => Some(NAMES[n].to_string()),
+            Ok(_) => None,
+            Err(_) => Some(token.to_string()),
+        }
+    };
+    let (base, step) = match field.split_once('/') {
+        Some((b, s)) => (b, Some(s)),
+        None => (field, None),
+    };
+    let mapped: Option<Vec<String>> = base
+        .split(',')
+        .map(|part| match part.split_once('-') {
+            Some((a, b)) => Some(format!("{}-{}", map(a)?, map(b)?)),
+            None => map(part),
+        })
+        .collect();
+    let mapped = mapped?.join(",");
+    Some(match step {
+        Some(s) => format!("{mapped}/{s}"),
+        None => mapped,
+    })
+}
+
+impl Schedule {
+    /// The first fire strictly after `after`.
+    pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        match &self.kind {
+            Kind::Every(interval) => Some(after + *interval),
+            Kind::Cron(cron) => {
+                // Match on the wall clock: treat local wall time as if it were UTC.
+                let wall = after.with_timezone(&self.tz).naive_local().and_utc();
+                let next_wall = cron.after(&wall).next()?.naive_utc();
+                let instant = self.resolve(next_wall)?;
+                // A wall time resolved into a gap can land before `after` only if the
+                // gap swallowed it; then ask again from the resolved instant.
+                if instant <= after {
+                    return self.next_after(after + Duration::minutes(1));
+                }
+                Some(instant)
+            }
+        }
+    }
+
+    /// A wall time in the zone as an instant: earliest of a repeated time, first valid
+    /// minute after a skipped one.
+    fn resolve(&self, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
+        for shift in 0..=180 {
+            let candidate = wall + Duration::minutes(shift);
+            match self.tz.from_local_datetime(&candidate) {
+                chrono::LocalResult::Single(t) => return Some(t.with_timezone(&Utc)),
+                chrono::LocalResult::Ambiguous(first, _) => return Some(first.with_timezone(&Utc)),
+                chrono::LocalResult::None => continue,
+            }
+        }
+        None
+    }
+
+    /// Every fire in (after, until], at most `limit`.
+    pub fn fires_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> Vec<DateTime<Utc>> {
+        let mut out = Vec::new();
+        let mut cursor = after;
+        while out.len() < limit {
+            match self.next_after(cursor) {
+                Some(next) if next <= until => {
+                    out.push(next);
+                    cursor = next;
+                }
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;
