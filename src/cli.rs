@@ -4,6 +4,7 @@ use crate::app::{self, App};
 use crate::channels::console::{self, ConsoleReplier};
 use crate::config::{Config, ConfigSource};
 use crate::onlyfans::catalog::{Catalog, Effect};
+use crate::scheduler::workflow;
 use crate::usage::{self, Period};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +35,14 @@ pub fn check(source: ConfigSource) -> ExitCode {
                 .map_or("defaults and environment".to_string(), |p| {
                     p.display().to_string()
                 });
+            let (workflows, problems) = load_workflows(&config);
+            if !problems.is_empty() {
+                for problem in &problems {
+                    println!("{problem}");
+                }
+                println!("{} problem(s) found.", problems.len());
+                return ExitCode::FAILURE;
+            }
             for warning in config.warnings() {
                 println!("warning: {warning}");
             }
@@ -43,10 +52,14 @@ pub fn check(source: ConfigSource) -> ExitCode {
                 .iter()
                 .filter(|e| e.effect == Effect::Write)
                 .count();
+            let active = workflows.iter().filter(|w| !w.is_template()).count();
             println!(
-                "OK: {origin}; {} model alias(es), default `{}`; OnlyFansAPI catalog of {} endpoints ({} write).",
+                "OK: {origin}; {} model alias(es), default `{}`; {} workflows ({} active, {} templates); OnlyFansAPI catalog of {} endpoints ({} write).",
                 config.llm.models.len(),
                 config.llm.default_model,
+                workflows.len(),
+                active,
+                workflows.len() - active,
                 catalog.endpoints().len(),
                 writes
             );
@@ -123,4 +136,15 @@ pub async fn usage(config: Config, period: &str, by: &str, format: &str) -> anyh
         }
     }
     Ok(())
+}
+
+/// The built-in workflows and those of `[scheduler] workflows_dir`, checked against the config.
+pub fn load_workflows(config: &Config) -> (Vec<workflow::Workflow>, Vec<crate::config::Problem>) {
+    let known = workflow::Known {
+        models: config.llm.models.keys().map(String::as_str).collect(),
+        skills: workflow::installed_skills(std::path::Path::new("skills")),
+        default_tz: config.tz(),
+    };
+    let dir = std::path::Path::new(&config.scheduler.workflows_dir);
+    workflow::load_all(Some(dir), &known)
 }

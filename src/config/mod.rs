@@ -412,7 +412,7 @@ impl Config {
         let (origin, text) = read_source(&source)?;
         let mut problems = Vec::new();
         let mut config = match &text {
-            Some(text) => parse(&origin, text, &mut problems),
+            Some(text) => parse_toml::<Config>(&origin, text, &mut problems),
             None => Some(Config::default()),
         };
         if let Some(config) = &mut config {
@@ -511,7 +511,13 @@ fn read_source(source: &ConfigSource) -> Result<(String, Option<String>), Config
 }
 
 /// Deserializes the file, reporting every unknown key and the first type error.
-fn parse(origin: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Config> {
+/// Deserializes a TOML file, reporting every unknown key and the first type error,
+/// each at its line. Shared by the config and the workflow files.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    origin: &str,
+    text: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
     let locator = Locator::new(text);
     let at = |offset: Option<std::ops::Range<usize>>, message: String| Problem {
         origin: origin.to_string(),
@@ -529,7 +535,7 @@ fn parse(origin: &str, text: &str, problems: &mut Vec<Problem>) -> Option<Config
         }
     };
     let mut unknown = Vec::new();
-    let result: Result<Config, _> =
+    let result: Result<T, _> =
         serde_ignored::deserialize(deserializer, |p| unknown.push(locate::from_ignored(&p)));
     for path in &unknown {
         problems.push(Problem {

@@ -1,3 +1,4 @@
 //! Scheduled tasks: schedules in each task's time zone and workflow files.
 
 pub mod schedule;
+pub mod workflow;

@@ -26,7 +26,6 @@ enum Kind {
 
 /// What a `[schedule]` table may say.
 #[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ScheduleSpec {
     pub cron: Option<String>,
     pub every: Option<String>,
@@ -38,7 +37,6 @@ pub struct ScheduleSpec {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Weekly {
     /// "mon", "tuesday", …
     pub days: Vec<String>,
@@ -46,7 +44,6 @@ pub struct Weekly {
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Monthly {
     /// 1–28, so that every month has it.
     pub day: u32,

@@ -1,0 +1,328 @@
+//! Workflow files (DESIGN §6): TOML with a prompt and a schedule. Without `[deliver]` a
+//! file is a template; with it, an active task. Built-in workflows are embedded in the
+//! binary; more come from the configured directory. Every problem is `file:line: …`.
+
+use super::schedule::{Schedule, ScheduleSpec};
+use crate::config::{parse_toml, path, Locator, PathPart, Problem};
+use crate::onlyfans::catalog::{Catalog, Effect};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use std::path::Path;
+
+/// The workflows shipped in `workflows/`, embedded at build time.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "daily-earnings-digest.toml",
+        include_str!("../../workflows/daily-earnings-digest.toml"),
+    ),
+    (
+        "weekly-recap.toml",
+        include_str!("../../workflows/weekly-recap.toml"),
+    ),
+    (
+        "top-spenders-weekly.toml",
+        include_str!("../../workflows/top-spenders-weekly.toml"),
+    ),
+    (
+        "subscriber-movement.toml",
+        include_str!("../../workflows/subscriber-movement.toml"),
+    ),
+    (
+        "link-performance.toml",
+        include_str!("../../workflows/link-performance.toml"),
+    ),
+    (
+        "chargeback-watch.toml",
+        include_str!("../../workflows/chargeback-watch.toml"),
+    ),
+    (
+        "mass-message-performance.toml",
+        include_str!("../../workflows/mass-message-performance.toml"),
+    ),
+    (
+        "win-back-fans.toml",
+        include_str!("../../workflows/win-back-fans.toml"),
+    ),
+];
+
+/// The chat platforms a task can deliver to.
+pub const CHANNELS: &[&str] = &["telegram", "slack", "discord"];
+
+#[derive(Debug, Clone, Deserialize)]
+struct WorkflowFile {
+    name: String,
+    #[serde(default)]
+    description: String,
+    category: String,
+    skill: Option<String>,
+    model: Option<String>,
+    prompt: String,
+    schedule: Option<ScheduleSpec>,
+    deliver: Option<Deliver>,
+    #[serde(default)]
+    permissions: Permissions,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Deliver {
+    pub channel: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct Permissions {
+    #[serde(default)]
+    allow_writes: Vec<String>,
+}
+
+/// A loaded, validated workflow.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    /// The file stem: how tasks and templates are named on the command line.
+    pub id: String,
+    /// `built-in:<file>` or the file's path.
+    pub origin: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub skill: Option<String>,
+    pub model: Option<String>,
+    pub prompt: String,
+    pub schedule: Schedule,
+    pub schedule_spec: ScheduleSpec,
+    /// None: a template.
+    pub deliver: Option<Deliver>,
+    pub allow_writes: Vec<String>,
+}
+
+impl Workflow {
+    pub fn is_template(&self) -> bool {
+        self.deliver.is_none()
+    }
+}
+
+/// What a workflow may refer to.
+pub struct Known<'a> {
+    pub models: Vec<&'a str>,
+    pub skills: Vec<String>,
+    pub default_tz: Tz,
+}
+
+/// Parses and validates one workflow file.
+pub fn parse(
+    origin: &str,
+    id: &str,
+    text: &str,
+    known: &Known<'_>,
+) -> Result<Workflow, Vec<Problem>> {
+    let mut problems = Vec::new();
+    let Some(file) = parse_toml::<WorkflowFile>(origin, text, &mut problems) else {
+        return Err(problems);
+    };
+    let locator = Locator::new(text);
+    let mut at = |keys: &[PathPart], message: String| {
+        problems.push(Problem {
+            origin: origin.to_string(),
+            line: locator.line_of(keys),
+            message,
+        })
+    };
+    if file.name.trim().is_empty() {
+        at(&path(&["name"]), "name must not be empty".into());
+    }
+    if file.category.trim().is_empty() {
+        at(
+            &path(&["category"]),
+            "category must not be empty (e.g. Analytics, Coaching, Engagement, Reports)".into(),
+        );
+    }
+    if file.prompt.trim().is_empty() {
+        at(
+            &path(&["prompt"]),
+            "prompt must say what the task should do".into(),
+        );
+    }
+    if let Some(model) = &file.model {
+        if !known.models.contains(&model.as_str()) {
+            at(
+                &path(&["model"]),
+                format!(
+                    "unknown model alias `{model}` (configured: {})",
+                    known.models.join(", ")
+                ),
+            );
+        }
+    }
+    if let Some(skill) = &file.skill {
+        if !known.skills.contains(skill) {
+            at(
+                &path(&["skill"]),
+                format!(
+                    "unknown skill `{skill}` (installed: {})",
+                    list_or_none(&known.skills)
+                ),
+            );
+        }
+    }
+    if let Some(deliver) = &file.deliver {
+        if !CHANNELS.contains(&deliver.channel.as_str()) {
+            at(
+                &path(&["deliver", "channel"]),
+                format!(
+                    "unknown channel `{}` (use {})",
+                    deliver.channel,
+                    CHANNELS.join(", ")
+                ),
+            );
+        }
+        if deliver.to.trim().is_empty() {
+            at(
+                &path(&["deliver", "to"]),
+                "`to` must name the chat or channel id to post to".into(),
+            );
+        }
+    }
+    for endpoint in &file.permissions.allow_writes {
+        let keys = path(&["permissions", "allow_writes"]);
+        match Catalog::embedded().get(endpoint) {
+            None => at(
+                &keys,
+                format!("allow_writes names `{endpoint}`, which is not an OnlyFansAPI endpoint"),
+            ),
+            Some(e) if e.effect == Effect::Read => at(
+                &keys,
+                format!("allow_writes names `{endpoint}`, which is a read: list only writes"),
+            ),
+            Some(_) => {}
+        }
+    }
+    let schedule = match &file.schedule {
+        None => {
+            at(&[], "a workflow needs a [schedule] table".into());
+            None
+        }
+        Some(spec) => match spec.build(known.default_tz) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                let key = if spec_has(spec, e.key) {
+                    vec!["schedule", e.key]
+                } else {
+                    vec!["schedule"]
+                };
+                at(&path(&key), e.message);
+                None
+            }
+        },
+    };
+    match schedule {
+        Some(schedule) if problems.is_empty() => Ok(Workflow {
+            id: id.to_string(),
+            origin: origin.to_string(),
+            name: file.name,
+            description: file.description,
+            category: file.category,
+            skill: file.skill,
+            model: file.model,
+            prompt: file.prompt,
+            schedule,
+            schedule_spec: file.schedule.unwrap_or_default(),
+            deliver: file.deliver,
+            allow_writes: file.permissions.allow_writes,
+        }),
+        _ => Err(problems),
+    }
+}
+
+fn spec_has(spec: &ScheduleSpec, key: &str) -> bool {
+    match key {
+        "cron" => spec.cron.is_some(),
+        "every" => spec.every.is_some(),
+        "daily" => spec.daily.is_some(),
+        "weekly" => spec.weekly.is_some(),
+        "monthly" => spec.monthly.is_some(),
+        "timezone" => spec.timezone.is_some(),
+        _ => false,
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".into()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// The built-in workflows plus every `*.toml` in `dir` (when it exists); a file in `dir`
+/// with a built-in's name replaces it. Returns what loaded and every problem found.
+pub fn load_all(dir: Option<&Path>, known: &Known<'_>) -> (Vec<Workflow>, Vec<Problem>) {
+    let mut sources: Vec<(String, String, String)> = BUILT_IN
+        .iter()
+        .map(|(file, text)| {
+            (
+                format!("built-in:workflows/{file}"),
+                stem(file),
+                text.to_string(),
+            )
+        })
+        .collect();
+    let mut problems = Vec::new();
+    if let Some(dir) = dir.filter(|d| d.is_dir()) {
+        let mut files: Vec<_> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
+            Err(e) => {
+                problems.push(Problem {
+                    origin: dir.display().to_string(),
+                    line: 0,
+                    message: format!("cannot read: {e}"),
+                });
+                Vec::new()
+            }
+        };
+        files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
+        files.sort();
+        for file in files {
+            let id = stem(&file.file_name().unwrap_or_default().to_string_lossy());
+            match std::fs::read_to_string(&file) {
+                Ok(text) => {
+                    sources.retain(|(_, existing, _)| existing != &id);
+                    sources.push((file.display().to_string(), id, text));
+                }
+                Err(e) => problems.push(Problem {
+                    origin: file.display().to_string(),
+                    line: 0,
+                    message: format!("cannot read: {e}"),
+                }),
+            }
+        }
+    }
+    let mut workflows = Vec::new();
+    for (origin, id, text) in sources {
+        match parse(&origin, &id, &text, known) {
+            Ok(w) => workflows.push(w),
+            Err(p) => problems.extend(p),
+        }
+    }
+    (workflows, problems)
+}
+
+fn stem(file: &str) -> String {
+    file.trim_end_matches(".toml").to_string()
+}
+
+/// Skills installed under `dir` (folders with a `SKILL.md`).
+pub fn installed_skills(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("SKILL.md").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests;
