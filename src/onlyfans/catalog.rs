@@ -1,15 +1,23 @@
 //! The OnlyFansAPI endpoint catalog, embedded in the binary (`data/onlyfansapi-catalog.json`,
-//! see `data/README.md`), and the validation that turns a model's arguments into a request.
+//! see `data/README.md`): what exists, how to find it (`search.rs`) and how to turn a
+//! model's arguments into a request (`prepare.rs`).
+//!
+//! Validation happens before anything is sent, so that a malformed call costs no credits,
+//! never waits for a confirmation it cannot use, and comes back to the model with a
+//! message precise enough to fix the call on the next try.
 
+mod prepare;
 mod search;
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+pub use prepare::{PreparedRequest, ValidationError};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Method {
     Get,
@@ -37,8 +45,8 @@ impl fmt::Display for Method {
     }
 }
 
-/// Whether calling an endpoint changes anything (DESIGN §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Whether calling an endpoint changes anything; a write waits for a person's confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Effect {
     Read,
@@ -54,7 +62,7 @@ impl Effect {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamLocation {
     Path,
@@ -62,7 +70,17 @@ pub enum ParamLocation {
     Body,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+impl ParamLocation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamLocation::Path => "path",
+            ParamLocation::Query => "query",
+            ParamLocation::Body => "body",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ParamType {
     String,
@@ -84,6 +102,18 @@ impl ParamType {
             ParamType::Object => "object",
         }
     }
+
+    /// How an error message names what was expected.
+    fn phrase(self) -> &'static str {
+        match self {
+            ParamType::String => "a string",
+            ParamType::Integer => "a whole number",
+            ParamType::Number => "a number",
+            ParamType::Boolean => "true or false",
+            ParamType::Array => "a list",
+            ParamType::Object => "an object of name → value",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -95,7 +125,8 @@ pub struct Param {
     pub kind: ParamType,
     #[serde(default)]
     pub required: bool,
-    /// Allowed values, as text (the catalog has string and numeric enums).
+    /// Allowed values as text: the catalog has numeric enums too (`filter[online]`: 1, 0),
+    /// and text is what both a query string and an error message need.
     #[serde(default, rename = "enum", deserialize_with = "enum_text")]
     pub enum_values: Vec<String>,
     #[serde(default)]
@@ -119,54 +150,7 @@ pub struct Endpoint {
     pub notes: Option<String>,
 }
 
-/// A request ready to send: everything in its place.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PreparedRequest {
-    pub method: Method,
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub body: Option<Map<String, Value>>,
-}
-
-/// Why arguments do not fit an endpoint; every message says how to fix it.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ValidationError {
-    #[error("`{endpoint}` has no known path yet, so it cannot be called; use find_endpoints for an alternative")]
-    NotCallable { endpoint: String },
-    #[error("`{endpoint}` needs `{param}` ({kind}): {description}")]
-    Missing {
-        endpoint: String,
-        param: String,
-        kind: &'static str,
-        description: String,
-    },
-    #[error("`{endpoint}` has no parameter `{param}`; it takes: {known}")]
-    Unknown {
-        endpoint: String,
-        param: String,
-        known: String,
-    },
-    #[error("`{endpoint}`: `{param}` must be one of {allowed}, not {value}")]
-    NotAllowed {
-        endpoint: String,
-        param: String,
-        value: String,
-        allowed: String,
-    },
-    #[error("`{endpoint}`: `{param}` must be {expected}, not {value}")]
-    WrongType {
-        endpoint: String,
-        param: String,
-        expected: &'static str,
-        value: String,
-    },
-    #[error("`{endpoint}` needs `account`: an acct_… id from list_accounts")]
-    AccountMissing { endpoint: String },
-    #[error("`{endpoint}`: account `{value}` is not an OnlyFansAPI account id (acct_…); get ids from list_accounts")]
-    AccountMalformed { endpoint: String, value: String },
-    #[error("`{endpoint}` is not per-account; leave out `account`")]
-    AccountNotApplicable { endpoint: String },
-}
+const NOTES_LIMIT: usize = 300;
 
 #[derive(Deserialize)]
 struct CatalogFile {
@@ -176,12 +160,13 @@ struct CatalogFile {
 pub struct Catalog {
     endpoints: Vec<Endpoint>,
     by_id: HashMap<String, usize>,
+    docs: Vec<search::Doc>,
 }
 
 const EMBEDDED: &str = include_str!("../../data/onlyfansapi-catalog.json");
 
 impl Catalog {
-    /// The catalog compiled into the binary, parsed once.
+    /// The catalog compiled into the binary, parsed on first use.
     pub fn embedded() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
         CATALOG.get_or_init(|| {
@@ -189,17 +174,23 @@ impl Catalog {
         })
     }
 
+    /// Parses a catalog file. Beyond the JSON shape it refuses duplicate ids and paths
+    /// whose placeholders and path parameters disagree, so `prepare` can never send a
+    /// literal `{chat_id}`.
     pub fn from_json(text: &str) -> Result<Catalog, serde_json::Error> {
         let file: CatalogFile = serde_json::from_str(text)?;
-        let by_id = file
-            .endpoints
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.id.clone(), i))
-            .collect();
+        let mut by_id = HashMap::new();
+        for (i, endpoint) in file.endpoints.iter().enumerate() {
+            if by_id.insert(endpoint.id.clone(), i).is_some() {
+                return Err(invalid(format!("duplicate endpoint id `{}`", endpoint.id)));
+            }
+            endpoint.check_path_params().map_err(invalid)?;
+        }
+        let docs = file.endpoints.iter().map(search::Doc::new).collect();
         Ok(Catalog {
             endpoints: file.endpoints,
             by_id,
+            docs,
         })
     }
 
@@ -211,29 +202,99 @@ impl Catalog {
         &self.endpoints
     }
 
-    /// The endpoints that best match plain words, callable ones first.
+    /// The endpoints that best match plain words, best first; see `search.rs`.
     pub fn search(&self, query: &str, limit: usize) -> Vec<&Endpoint> {
-        search::rank(&self.endpoints, query, limit)
+        search::rank(&self.endpoints, &self.docs, query, limit)
     }
 
-    /// Up to three ids close to an unknown one, for "did you mean".
-    pub fn suggest(&self, unknown: &str) -> Vec<&str> {
-        let words = unknown.replace(['/', '-', '_'], " ");
-        self.search(&words, 3)
-            .into_iter()
-            .map(|e| e.id.as_str())
-            .collect()
+    /// Up to three ids close to an unknown one, for "did you mean". Spelling comes first
+    /// (a typo in a real id), then meaning (an id made up from the right words).
+    pub fn suggest(&self, unknown_id: &str) -> Vec<&str> {
+        let wanted = unknown_id.trim().to_lowercase();
+        let budget = (wanted.chars().count() / 4).max(2);
+        let mut near: Vec<(usize, &str)> = self
+            .endpoints
+            .iter()
+            .map(|e| (edit_distance(&wanted, &e.id), e.id.as_str()))
+            .filter(|(d, _)| *d <= budget)
+            .collect();
+        near.sort();
+        let mut out: Vec<&str> = near.into_iter().map(|(_, id)| id).collect();
+        let words = wanted.replace(['/', '-', '_'], " ");
+        for endpoint in self.search(&words, 3) {
+            if !out.contains(&endpoint.id.as_str()) {
+                out.push(&endpoint.id);
+            }
+        }
+        out.truncate(3);
+        out
     }
 }
 
+fn invalid(message: String) -> serde_json::Error {
+    <serde_json::Error as serde::de::Error>::custom(message)
+}
+
+/// Levenshtein distance over characters; ids are short, so the quadratic cost is nothing.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(diagonal + 1);
+        }
+    }
+    row[b.len()]
+}
+
 impl Endpoint {
+    /// Whether the path is per creator account (`{account}` anywhere in it).
     pub fn has_account(&self) -> bool {
         self.path
             .as_deref()
             .is_some_and(|p| p.contains("{account}"))
     }
 
-    /// What the model needs to call it, compactly.
+    fn param(&self, name: &str) -> Option<&Param> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    fn check_path_params(&self) -> Result<(), String> {
+        let Some(path) = &self.path else {
+            return Ok(());
+        };
+        let placeholders: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+            .collect();
+        for name in &placeholders {
+            let declared = self.param(name);
+            if !declared.is_some_and(|p| p.location == ParamLocation::Path && p.required) {
+                return Err(format!(
+                    "{}: `{{{name}}}` is not a required path parameter",
+                    self.id
+                ));
+            }
+        }
+        match self
+            .params
+            .iter()
+            .find(|p| p.location == ParamLocation::Path && !placeholders.contains(&p.name.as_str()))
+        {
+            Some(p) => Err(format!(
+                "{}: path parameter `{}` is not in the path",
+                self.id, p.name
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// What the model needs to call the endpoint, compactly.
     pub fn brief(&self) -> Value {
         let params: Vec<Value> = self
             .params
@@ -241,14 +302,14 @@ impl Endpoint {
             .map(|p| {
                 let mut v = serde_json::json!({
                     "name": p.name,
-                    "in": match p.location { ParamLocation::Path => "path", ParamLocation::Query => "query", ParamLocation::Body => "body" },
+                    "in": p.location.as_str(),
                     "type": p.kind.as_str(),
                     "required": p.required,
-                    "description": p.description,
                 });
                 if !p.enum_values.is_empty() {
                     v["enum"] = serde_json::json!(p.enum_values);
                 }
+                v["description"] = Value::String(p.description.clone());
                 v
             })
             .collect();
@@ -261,182 +322,18 @@ impl Endpoint {
             "params": params,
         });
         if let Some(notes) = &self.notes {
-            let short: String = notes.chars().take(300).collect();
-            out["notes"] = Value::String(if short.len() < notes.len() {
-                format!("{short}…")
-            } else {
-                short
-            });
+            out["notes"] = Value::String(shorten(notes, NOTES_LIMIT));
         }
         if self.path.is_none() {
             out["callable"] = Value::Bool(false);
         }
         out
     }
-
-    /// Validates arguments and places each one where the catalog says.
-    pub fn prepare(
-        &self,
-        account: Option<&str>,
-        params: &Map<String, Value>,
-    ) -> Result<PreparedRequest, ValidationError> {
-        let err_id = || self.id.clone();
-        let template = self
-            .path
-            .as_deref()
-            .ok_or_else(|| ValidationError::NotCallable { endpoint: err_id() })?;
-        let account = self.account(account, params)?;
-        for name in params.keys() {
-            let declared = self.params.iter().any(|p| &p.name == name);
-            let account_alias = name == "account" && self.has_account();
-            if !(declared || account_alias) {
-                let known: Vec<&str> = self.params.iter().map(|p| p.name.as_str()).collect();
-                return Err(ValidationError::Unknown {
-                    endpoint: err_id(),
-                    param: name.clone(),
-                    known: if known.is_empty() {
-                        "nothing".into()
-                    } else {
-                        known.join(", ")
-                    },
-                });
-            }
-        }
-        let mut path = template.to_string();
-        let mut query = Vec::new();
-        let mut body = Map::new();
-        for param in &self.params {
-            let value = if param.name == "account" && param.location == ParamLocation::Path {
-                account.clone().map(Value::String)
-            } else {
-                params.get(&param.name).filter(|v| !v.is_null()).cloned()
-            };
-            let Some(value) = value else {
-                if param.required {
-                    return Err(ValidationError::Missing {
-                        endpoint: err_id(),
-                        param: param.name.clone(),
-                        kind: param.kind.as_str(),
-                        description: param.description.clone(),
-                    });
-                }
-                continue;
-            };
-            let value = self.coerce(param, value)?;
-            match param.location {
-                ParamLocation::Path => {
-                    let text = scalar_text(&value);
-                    let encoded: String =
-                        url::form_urlencoded::byte_serialize(text.as_bytes()).collect();
-                    path =
-                        path.replace(&format!("{{{}}}", param.name), &encoded.replace('+', "%20"));
-                }
-                ParamLocation::Query => encode_query(&param.name, &value, &mut query),
-                ParamLocation::Body => {
-                    body.insert(param.name.clone(), value);
-                }
-            }
-        }
-        let sends_body = matches!(self.method, Method::Post | Method::Put | Method::Patch);
-        Ok(PreparedRequest {
-            method: self.method,
-            path,
-            query,
-            body: (sends_body || !body.is_empty()).then_some(body),
-        })
-    }
-
-    fn account(
-        &self,
-        given: Option<&str>,
-        params: &Map<String, Value>,
-    ) -> Result<Option<String>, ValidationError> {
-        let given = given.map(str::to_string).or_else(|| {
-            params
-                .get("account")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        });
-        match (self.has_account(), given) {
-            (true, None) => Err(ValidationError::AccountMissing {
-                endpoint: self.id.clone(),
-            }),
-            (true, Some(a)) if !a.starts_with("acct_") || a.len() < 6 => {
-                Err(ValidationError::AccountMalformed {
-                    endpoint: self.id.clone(),
-                    value: a,
-                })
-            }
-            (true, Some(a)) => Ok(Some(a)),
-            (false, Some(_)) => Err(ValidationError::AccountNotApplicable {
-                endpoint: self.id.clone(),
-            }),
-            (false, None) => Ok(None),
-        }
-    }
-
-    /// Accepts lossless conversions ("10" for an integer, 10 for a string); refuses the rest.
-    fn coerce(&self, param: &Param, value: Value) -> Result<Value, ValidationError> {
-        let wrong = |expected: &'static str, value: &Value| ValidationError::WrongType {
-            endpoint: self.id.clone(),
-            param: param.name.clone(),
-            expected,
-            value: value.to_string(),
-        };
-        let value = match (param.kind, value) {
-            (ParamType::String, Value::String(s)) => Value::String(s),
-            (ParamType::String, v @ (Value::Number(_) | Value::Bool(_))) => {
-                Value::String(scalar_text(&v))
-            }
-            (ParamType::Integer, Value::Number(n)) if n.is_i64() || n.is_u64() => Value::Number(n),
-            (ParamType::Integer, Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
-                Value::from(s.trim().parse::<i64>().unwrap_or_default())
-            }
-            (ParamType::Number, Value::Number(n)) => Value::Number(n),
-            (ParamType::Number, Value::String(s))
-                if s.trim().parse::<f64>().is_ok_and(f64::is_finite) =>
-            {
-                serde_json::Number::from_f64(s.trim().parse().unwrap_or_default())
-                    .map_or(Value::Null, Value::Number)
-            }
-            (ParamType::Boolean, Value::Bool(b)) => Value::Bool(b),
-            (ParamType::Boolean, Value::String(s)) if s == "true" || s == "false" => {
-                Value::Bool(s == "true")
-            }
-            (ParamType::Array, Value::Array(a)) => Value::Array(a),
-            (ParamType::Array, v @ (Value::String(_) | Value::Number(_))) => Value::Array(vec![v]),
-            (ParamType::Object, Value::Object(o)) => Value::Object(o),
-            (kind, v) => return Err(wrong(type_phrase(kind), &v)),
-        };
-        if !param.enum_values.is_empty() {
-            let text = scalar_text(&value);
-            if !param.enum_values.iter().any(|allowed| allowed == &text) {
-                return Err(ValidationError::NotAllowed {
-                    endpoint: self.id.clone(),
-                    param: param.name.clone(),
-                    value: value.to_string(),
-                    allowed: param.enum_values.join(" | "),
-                });
-            }
-        }
-        Ok(value)
-    }
 }
 
 fn enum_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
     let values: Vec<Value> = Deserialize::deserialize(d)?;
     Ok(values.iter().map(scalar_text).collect())
-}
-
-fn type_phrase(kind: ParamType) -> &'static str {
-    match kind {
-        ParamType::String => "a string",
-        ParamType::Integer => "a whole number",
-        ParamType::Number => "a number",
-        ParamType::Boolean => "true or false",
-        ParamType::Array => "a list",
-        ParamType::Object => "an object of name → value",
-    }
 }
 
 fn scalar_text(value: &Value) -> String {
@@ -446,22 +343,95 @@ fn scalar_text(value: &Value) -> String {
     }
 }
 
-/// Scalars as-is, arrays as repeated `name[]`, objects in bracket syntax `name[key]`.
-fn encode_query(name: &str, value: &Value, out: &mut Vec<(String, String)>) {
-    match value {
-        Value::Array(items) => {
-            for item in items {
-                out.push((format!("{name}[]"), scalar_text(item)));
-            }
-        }
-        Value::Object(map) => {
-            for (key, item) in map {
-                encode_query(&format!("{name}[{key}]"), item, out);
-            }
-        }
-        scalar => out.push((name.to_string(), scalar_text(scalar))),
+/// At most about `limit` characters, cut at a word boundary when there is one nearby.
+fn shorten(text: &str, limit: usize) -> String {
+    if text.chars().count() <= limit {
+        return text.to_string();
     }
+    let cut: String = text.chars().take(limit).collect();
+    let at_word = match cut.rfind(' ') {
+        Some(i) if i > limit / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", at_word.trim_end_matches([' ', ',', ';', '.']))
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn catalog() -> &'static Catalog {
+        Catalog::embedded()
+    }
+
+    fn endpoint(id: &str) -> &'static Endpoint {
+        catalog().get(id).unwrap()
+    }
+
+    #[test]
+    fn embedded_catalog_counts() {
+        let all = catalog().endpoints();
+        let count = |f: fn(&Endpoint) -> bool| all.iter().filter(|e| f(e)).count();
+        assert_eq!(all.len(), 278);
+        assert_eq!(count(|e| e.path.is_some()), 266);
+        assert_eq!(count(|e| e.effect == Effect::Read), 149);
+        assert_eq!(count(|e| e.effect == Effect::Write), 129);
+    }
+
+    #[test]
+    fn every_path_parameter_is_declared() {
+        for e in catalog().endpoints() {
+            assert_eq!(e.check_path_params(), Ok(()));
+            let Some(path) = &e.path else { continue };
+            for name in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
+                assert!(e.param(name).is_some(), "{}: {name}", e.id);
+            }
+        }
+        let bad = r#"{"endpoints":[{"id":"x/y","title":"Y","method":"GET","path":"/api/{account}/y/{id}",
+            "group":"X","summary":"s","effect":"read","params":[{"name":"account","in":"path","type":"string","required":true}]}]}"#;
+        assert!(Catalog::from_json(bad).is_err());
+    }
+
+    #[test]
+    fn suggestions_for_a_wrong_id() {
+        let near = catalog().suggest("statistics/earnings");
+        assert!(near.contains(&"statistics/get-earnings"), "{near:?}");
+        let typo = catalog().suggest("statstics/get-earnngs");
+        assert_eq!(typo.first(), Some(&"statistics/get-earnings"));
+        let words = catalog().suggest("list-top-fans");
+        assert!(words.contains(&"fans/list-top-fans"), "{words:?}");
+        assert!(catalog().suggest("zzzz").len() <= 3);
+    }
+
+    #[test]
+    fn brief_is_compact_and_flags_uncallable_endpoints() {
+        let b = endpoint("fans/list-top-fans").brief();
+        assert_eq!(
+            (b["effect"].as_str(), b["method"].as_str()),
+            (Some("read"), Some("GET"))
+        );
+        let by = b["params"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "by")
+            .unwrap();
+        assert_eq!(by["in"], "query");
+        assert!(by["enum"].as_array().unwrap().contains(&json!("tips")));
+        assert!(b.get("callable").is_none());
+        let none = endpoint("settings/get-drm-status").brief();
+        assert_eq!(
+            (none["callable"].clone(), none["path"].clone()),
+            (json!(false), Value::Null)
+        );
+        for e in catalog().endpoints() {
+            let notes = e.brief()["notes"]
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .count();
+            assert!(notes <= NOTES_LIMIT + 1, "{}", e.id);
+        }
+    }
+}
