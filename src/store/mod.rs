@@ -280,10 +280,85 @@ pub trait ChannelState: Send + Sync {
     async fn claim(&self, scope: &str, name: &str) -> StoreResult<bool>;
 }
 
+/// How a scheduled fire ended (or that it is still running).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    /// The process was down at fire time and the grace period had passed.
+    Missed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Missed => "missed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "running" => RunStatus::Running,
+            "succeeded" => RunStatus::Succeeded,
+            "failed" => RunStatus::Failed,
+            "missed" => RunStatus::Missed,
+            _ => return None,
+        })
+    }
+}
+
+/// One fire of a scheduled task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRun {
+    pub task: String,
+    pub scheduled_for: DateTime<Utc>,
+    pub status: RunStatus,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub model: Option<String>,
+    pub output: Option<String>,
+    pub credits: f64,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub delivery_error: Option<String>,
+}
+
+/// The record of scheduled fires; a fire is claimed by inserting its row.
+#[async_trait]
+pub trait TaskRunStore: Send + Sync {
+    /// Inserts (task, scheduled_for) with `status`; true only for the one caller that did.
+    async fn claim_run(
+        &self,
+        task: &str,
+        scheduled_for: DateTime<Utc>,
+        status: RunStatus,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Records how a claimed run ended.
+    async fn finish_run(&self, run: &TaskRun) -> StoreResult<()>;
+    /// Records the delivery of a run's output (or why it failed).
+    async fn record_delivery(
+        &self,
+        task: &str,
+        scheduled_for: DateTime<Utc>,
+        at: DateTime<Utc>,
+        error: Option<&str>,
+    ) -> StoreResult<()>;
+    /// The latest fire recorded for the task, in any status.
+    async fn last_scheduled(&self, task: &str) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Marks runs still `running` that started before `before` as failed (a crash).
+    async fn fail_stale_runs(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// The newest runs of a task, newest first.
+    async fn recent_runs(&self, task: &str, limit: usize) -> StoreResult<Vec<TaskRun>>;
+}
+
 /// Everything the application persists.
 #[async_trait]
 pub trait Store:
-    ConversationStore + PendingActionStore + UsageLedger + AuditLog + ChannelState
+    ConversationStore + PendingActionStore + UsageLedger + AuditLog + ChannelState + TaskRunStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

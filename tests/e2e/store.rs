@@ -16,6 +16,7 @@ use conversations::user;
 mod actions;
 mod conversations;
 mod ledger;
+mod runs;
 
 const POSTGRES_ENV: &str = "FANOPS_TEST_POSTGRES_URL";
 
@@ -132,6 +133,9 @@ conformance!(
     schema::migrate_twice_is_a_no_op,
     schema::channel_state_round_trips,
     schema::concurrent_claims_have_one_winner,
+    runs::a_fire_is_claimed_exactly_once,
+    runs::runs_are_recorded_and_listed_newest_first,
+    runs::crashed_runs_are_marked_failed,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.

@@ -44,6 +44,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "channel state",
         include_str!("../../../migrations/sqlite/0002_channel_state.sql"),
     ),
+    (
+        3,
+        "task runs",
+        include_str!("../../../migrations/sqlite/0003_task_runs.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -55,6 +60,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         2,
         "channel state",
         include_str!("../../../migrations/postgres/0002_channel_state.sql"),
+    ),
+    (
+        3,
+        "task runs",
+        include_str!("../../../migrations/postgres/0003_task_runs.sql"),
     ),
 ];
 

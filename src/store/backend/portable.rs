@@ -8,13 +8,13 @@ use sqlx::AssertSqlSafe;
 
 use super::rows::{
     encode_message, group_expression, millis, sql_limit, utc_day, ActionRow, AuditRow, MessageRow,
-    UsageGroupRow,
+    TaskRunRow, UsageGroupRow,
 };
 use super::{postgres_migrator, sqlite_migrator, PgStore, SqliteStore};
 use crate::store::{
     ActionStatus, AuditEntry, AuditLog, ChannelState, ConversationStore, DecideOutcome, Decision,
-    PendingAction, PendingActionStore, Store, StoreResult, StoredMessage, UsageDimension,
-    UsageEntry, UsageLedger, UsageRow,
+    PendingAction, PendingActionStore, RunStatus, Store, StoreResult, StoredMessage, TaskRun,
+    TaskRunStore, UsageDimension, UsageEntry, UsageLedger, UsageRow,
 };
 
 const INSERT_MESSAGES: &str = "INSERT INTO conversation_messages \
@@ -86,6 +86,25 @@ const SET_STATE: &str = "INSERT INTO channel_state (name, value, updated_at) VAL
 
 const CLAIM: &str = "INSERT INTO claims (scope, name, claimed_at) VALUES ($1, $2, $3) \
      ON CONFLICT (scope, name) DO NOTHING";
+
+const CLAIM_RUN: &str = "INSERT INTO task_runs (task, scheduled_for, status, started_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (task, scheduled_for) DO NOTHING";
+
+const FINISH_RUN: &str = "UPDATE task_runs SET status = $1, finished_at = $2, model = $3, \
+     output = $4, credits = $5 WHERE task = $6 AND scheduled_for = $7";
+
+const RECORD_DELIVERY: &str = "UPDATE task_runs SET delivered_at = $1, delivery_error = $2 \
+     WHERE task = $3 AND scheduled_for = $4";
+
+const LAST_SCHEDULED: &str = "SELECT MAX(scheduled_for) FROM task_runs WHERE task = $1";
+
+const FAIL_STALE_RUNS: &str = "UPDATE task_runs SET status = 'failed', finished_at = $1, \
+     output = 'The run did not finish (the process stopped or it hung) and was marked failed.' \
+     WHERE status = 'running' AND started_at < $2";
+
+const RECENT_RUNS: &str = "SELECT task, scheduled_for, status, started_at, finished_at, model, \
+     output, credits, delivered_at, delivery_error FROM task_runs WHERE task = $1 \
+     ORDER BY scheduled_for DESC LIMIT $2";
 
 const RECENT_AUDIT: &str = "SELECT at, actor, action, subject, detail FROM audit_log \
      ORDER BY at DESC, id DESC LIMIT $1";
@@ -388,6 +407,87 @@ macro_rules! portable_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
+            }
+        }
+
+        #[async_trait]
+        impl TaskRunStore for $store {
+            async fn claim_run(
+                &self,
+                task: &str,
+                scheduled_for: DateTime<Utc>,
+                status: RunStatus,
+                now: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(CLAIM_RUN)
+                    .bind(task)
+                    .bind(millis(scheduled_for))
+                    .bind(status.as_str())
+                    .bind(millis(now))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn finish_run(&self, run: &TaskRun) -> StoreResult<()> {
+                sqlx::query(FINISH_RUN)
+                    .bind(run.status.as_str())
+                    .bind(run.finished_at.map(millis))
+                    .bind(run.model.as_deref())
+                    .bind(run.output.as_deref())
+                    .bind(run.credits)
+                    .bind(run.task.as_str())
+                    .bind(millis(run.scheduled_for))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn record_delivery(
+                &self,
+                task: &str,
+                scheduled_for: DateTime<Utc>,
+                at: DateTime<Utc>,
+                error: Option<&str>,
+            ) -> StoreResult<()> {
+                sqlx::query(RECORD_DELIVERY)
+                    .bind(error.is_none().then(|| millis(at)))
+                    .bind(error)
+                    .bind(task)
+                    .bind(millis(scheduled_for))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn last_scheduled(&self, task: &str) -> StoreResult<Option<DateTime<Utc>>> {
+                let (max,): (Option<i64>,) = sqlx::query_as(LAST_SCHEDULED)
+                    .bind(task)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(max.and_then(DateTime::from_timestamp_millis))
+            }
+
+            async fn fail_stale_runs(
+                &self,
+                before: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> StoreResult<u64> {
+                let done = sqlx::query(FAIL_STALE_RUNS)
+                    .bind(millis(now))
+                    .bind(millis(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn recent_runs(&self, task: &str, limit: usize) -> StoreResult<Vec<TaskRun>> {
+                let rows: Vec<TaskRunRow> = sqlx::query_as(RECENT_RUNS)
+                    .bind(task)
+                    .bind(sql_limit(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter().map(TaskRun::try_from).collect()
             }
         }
 

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 use crate::store::{
-    ActionStatus, AuditEntry, PendingAction, StoreError, StoreResult, StoredMessage,
-    UsageDimension, UsageRow,
+    ActionStatus, AuditEntry, PendingAction, RunStatus, StoreError, StoreResult, StoredMessage,
+    TaskRun, UsageDimension, UsageRow,
 };
 
 /// Declares a row struct and its `FromRow` for any backend whose rows can decode
@@ -87,6 +87,22 @@ row_type!(
         action: String,
         subject: Option<String>,
         detail: String,
+    }
+);
+
+row_type!(
+    /// One `task_runs` row.
+    TaskRunRow {
+        task: String,
+        scheduled_for: i64,
+        status: String,
+        started_at: i64,
+        finished_at: Option<i64>,
+        model: Option<String>,
+        output: Option<String>,
+        credits: f64,
+        delivered_at: Option<i64>,
+        delivery_error: Option<String>,
     }
 );
 
@@ -218,6 +234,37 @@ impl TryFrom<AuditRow> for AuditEntry {
             action: row.action,
             subject: row.subject,
             detail,
+        })
+    }
+}
+
+impl TryFrom<TaskRunRow> for TaskRun {
+    type Error = StoreError;
+
+    fn try_from(row: TaskRunRow) -> StoreResult<Self> {
+        let what = |field: &str| format!("run of task `{}`, {field}", row.task);
+        let status = RunStatus::parse(&row.status).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "{}: unknown status `{}`",
+                what("status"),
+                row.status
+            ))
+        })?;
+        let optional = |ms: Option<i64>, field: &str| match ms {
+            Some(ms) => instant(ms, || what(field)).map(Some),
+            None => Ok(None),
+        };
+        Ok(TaskRun {
+            scheduled_for: instant(row.scheduled_for, || what("scheduled_for"))?,
+            started_at: instant(row.started_at, || what("started_at"))?,
+            finished_at: optional(row.finished_at, "finished_at")?,
+            delivered_at: optional(row.delivered_at, "delivered_at")?,
+            status,
+            model: row.model,
+            output: row.output,
+            credits: row.credits,
+            delivery_error: row.delivery_error,
+            task: row.task,
         })
     }
 }

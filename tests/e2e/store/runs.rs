@@ -1,0 +1,103 @@
+//! Scheduled-run checks: the claim, the record, crash recovery.
+
+use super::at;
+use fanops::store::{RunStatus, SharedStore, TaskRun};
+
+pub(super) async fn a_fire_is_claimed_exactly_once(store: SharedStore) {
+    let fire = at(2, 8, 0);
+    let claims = (0..20).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .claim_run("digest", fire, RunStatus::Running, at(2, 8, 0))
+                .await
+                .unwrap()
+        })
+    });
+    let won = futures::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter(|r| *r.as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1);
+    assert!(store
+        .claim_run("digest", at(3, 8, 0), RunStatus::Missed, at(3, 9, 0))
+        .await
+        .unwrap());
+    assert!(store
+        .claim_run("other", fire, RunStatus::Running, fire)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.last_scheduled("digest").await.unwrap(),
+        Some(at(3, 8, 0))
+    );
+    assert_eq!(store.last_scheduled("never").await.unwrap(), None);
+}
+
+pub(super) async fn runs_are_recorded_and_listed_newest_first(store: SharedStore) {
+    let fire = at(2, 8, 0);
+    store
+        .claim_run("digest", fire, RunStatus::Running, fire)
+        .await
+        .unwrap();
+    store
+        .claim_run("digest", at(1, 8, 0), RunStatus::Missed, fire)
+        .await
+        .unwrap();
+    let done = TaskRun {
+        task: "digest".into(),
+        scheduled_for: fire,
+        status: RunStatus::Succeeded,
+        started_at: fire,
+        finished_at: Some(at(2, 8, 1)),
+        model: Some("gpt-4.1-mini".into()),
+        output: Some("Yesterday: $1,912.40".into()),
+        credits: 0.42,
+        delivered_at: None,
+        delivery_error: None,
+    };
+    store.finish_run(&done).await.unwrap();
+    store
+        .record_delivery("digest", fire, at(2, 8, 2), None)
+        .await
+        .unwrap();
+    let runs = store.recent_runs("digest", 10).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert_eq!(runs[0].output.as_deref(), Some("Yesterday: $1,912.40"));
+    assert_eq!(runs[0].delivered_at, Some(at(2, 8, 2)));
+    assert_eq!(runs[0].credits, 0.42);
+    assert_eq!(runs[1].status, RunStatus::Missed);
+    store
+        .record_delivery("digest", at(1, 8, 0), at(2, 9, 0), Some("chat not found"))
+        .await
+        .unwrap();
+    let runs = store.recent_runs("digest", 10).await.unwrap();
+    assert_eq!(runs[1].delivery_error.as_deref(), Some("chat not found"));
+    assert_eq!(runs[1].delivered_at, None);
+}
+
+pub(super) async fn crashed_runs_are_marked_failed(store: SharedStore) {
+    store
+        .claim_run("digest", at(2, 8, 0), RunStatus::Running, at(2, 8, 0))
+        .await
+        .unwrap();
+    store
+        .claim_run("digest", at(2, 9, 0), RunStatus::Running, at(2, 9, 0))
+        .await
+        .unwrap();
+    let failed = store
+        .fail_stale_runs(at(2, 8, 30), at(2, 9, 10))
+        .await
+        .unwrap();
+    assert_eq!(failed, 1, "only the run that started before the cut-off");
+    let runs = store.recent_runs("digest", 10).await.unwrap();
+    assert_eq!(runs[0].status, RunStatus::Running);
+    assert_eq!(runs[1].status, RunStatus::Failed);
+    assert!(runs[1]
+        .output
+        .as_deref()
+        .unwrap()
+        .contains("did not finish"));
+}
