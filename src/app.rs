@@ -7,6 +7,8 @@ use crate::health::Health;
 use crate::llm::Llm;
 use crate::onlyfans::accounts::AccountsCache;
 use crate::onlyfans::client::OnlyFansClient;
+use crate::scheduler::engine::{Delivery, Scheduler};
+use crate::scheduler::workflow;
 use crate::server::{self, ServerState};
 use crate::store::{self, SharedStore};
 use crate::tools::Registry;
@@ -21,6 +23,7 @@ pub struct App {
     pub agent: Arc<Agent>,
     pub core: Arc<Core>,
     pub health: Health,
+    pub scheduler: Arc<Scheduler>,
     #[cfg(feature = "telegram")]
     pub telegram: Option<Arc<crate::channels::telegram::Telegram>>,
 }
@@ -99,12 +102,34 @@ impl App {
             }
             None => None,
         };
+        let (workflows, problems) = workflow::load_for_config(&config);
+        if !problems.is_empty() {
+            let listed: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            anyhow::bail!("the workflow files have problems:\n{}", listed.join("\n"));
+        }
+        #[allow(unused_mut)]
+        let mut deliveries: std::collections::HashMap<String, Arc<dyn Delivery>> =
+            Default::default();
+        #[cfg(feature = "telegram")]
+        if let Some(telegram) = &telegram {
+            deliveries.insert("telegram".into(), telegram.clone());
+        }
+        let grace = crate::config::parse_duration(&config.scheduler.grace)
+            .unwrap_or(std::time::Duration::from_secs(3600));
+        let scheduler = Arc::new(Scheduler::new(
+            workflows,
+            store.clone(),
+            agent.clone(),
+            deliveries,
+            grace,
+        ));
         Ok(App {
             config,
             store,
             agent,
             core,
             health,
+            scheduler,
             #[cfg(feature = "telegram")]
             telegram,
         })
@@ -138,6 +163,10 @@ impl App {
             }
             let (telegram, stop) = (telegram.clone(), shutdown.clone());
             parts.spawn(async move { ("telegram", telegram.run(stop).await) });
+        }
+        if !self.scheduler.tasks().is_empty() {
+            let (scheduler, stop) = (self.scheduler.clone(), shutdown.clone());
+            parts.spawn(async move { ("scheduler", scheduler.run(stop).await) });
         }
         tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
         let served = server::run(listener, router, shutdown.clone()).await;

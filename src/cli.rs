@@ -35,7 +35,7 @@ pub fn check(source: ConfigSource) -> ExitCode {
                 .map_or("defaults and environment".to_string(), |p| {
                     p.display().to_string()
                 });
-            let (workflows, problems) = load_workflows(&config);
+            let (workflows, problems) = workflow::load_for_config(&config);
             if !problems.is_empty() {
                 for problem in &problems {
                     println!("{problem}");
@@ -136,15 +136,4 @@ pub async fn usage(config: Config, period: &str, by: &str, format: &str) -> anyh
         }
     }
     Ok(())
-}
-
-/// The built-in workflows and those of `[scheduler] workflows_dir`, checked against the config.
-pub fn load_workflows(config: &Config) -> (Vec<workflow::Workflow>, Vec<crate::config::Problem>) {
-    let known = workflow::Known {
-        models: config.llm.models.keys().map(String::as_str).collect(),
-        skills: workflow::installed_skills(std::path::Path::new("skills")),
-        default_tz: config.tz(),
-    };
-    let dir = std::path::Path::new(&config.scheduler.workflows_dir);
-    workflow::load_all(Some(dir), &known)
 }

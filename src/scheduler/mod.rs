@@ -1,4 +1,5 @@
 //! Scheduled tasks: schedules in each task's time zone and workflow files.
 
+pub mod engine;
 pub mod schedule;
 pub mod workflow;

@@ -326,3 +326,14 @@ pub fn installed_skills(dir: &Path) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+
+/// The built-in workflows and those of `[scheduler] workflows_dir`, checked against the
+/// config (model aliases, team zone) and the skills installed under `skills/`.
+pub fn load_for_config(config: &crate::config::Config) -> (Vec<Workflow>, Vec<Problem>) {
+    let known = Known {
+        models: config.llm.models.keys().map(String::as_str).collect(),
+        skills: installed_skills(Path::new("skills")),
+        default_tz: config.tz(),
+    };
+    load_all(Some(Path::new(&config.scheduler.workflows_dir)), &known)
+}

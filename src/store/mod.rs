@@ -262,6 +262,8 @@ pub trait UsageLedger: Send + Sync {
         since: Option<DateTime<Utc>>,
         by: UsageDimension,
     ) -> StoreResult<Vec<UsageRow>>;
+    /// Credits spent on model calls in one conversation (a scheduled run has its own).
+    async fn conversation_credits(&self, conversation: &str) -> StoreResult<f64>;
 }
 
 #[async_trait]

@@ -8,6 +8,8 @@ mod fake_telegram_selftest;
 mod fakes_selftest;
 mod gate;
 mod helpers;
+#[cfg(feature = "telegram")]
+mod scheduler;
 mod server;
 mod store;
 #[cfg(feature = "telegram")]

@@ -368,6 +368,22 @@ fn utf16_slice(text: &str, offset: usize, length: usize) -> String {
     String::from_utf16_lossy(&units[offset.min(end)..end])
 }
 
+#[async_trait::async_trait]
+impl crate::scheduler::engine::Delivery for Telegram {
+    async fn deliver(
+        &self,
+        to: &str,
+        text: &str,
+        files: &[crate::core::Attachment],
+    ) -> Result<(), String> {
+        let chat: i64 = to
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{to}` is not a Telegram chat id"))?;
+        self.outbox.post(ChatId(chat), text, files).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

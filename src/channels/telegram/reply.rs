@@ -143,6 +143,29 @@ impl Outbox {
         }
     }
 
+    /// Posts Markdown and files as new messages; an error names what failed to arrive.
+    pub async fn post(
+        &self,
+        chat: ChatId,
+        markdown: &str,
+        files: &[Attachment],
+    ) -> Result<(), String> {
+        for part in html::render(markdown) {
+            if self.send_html(chat, &part, None).await.is_none() {
+                return Err(format!(
+                    "Telegram did not accept a message to chat {}",
+                    chat.0
+                ));
+            }
+        }
+        for file in files {
+            if !self.send_file(chat, file).await {
+                return Err(format!("Telegram did not accept the file {}", file.name));
+            }
+        }
+        Ok(())
+    }
+
     pub async fn typing(&self, chat: ChatId) {
         self.deliver(chat, self.0.bot.send_chat_action(chat, ChatAction::Typing))
             .await;

@@ -106,6 +106,9 @@ const RECENT_RUNS: &str = "SELECT task, scheduled_for, status, started_at, finis
      output, credits, delivered_at, delivery_error FROM task_runs WHERE task = $1 \
      ORDER BY scheduled_for DESC LIMIT $2";
 
+const CONVERSATION_CREDITS: &str = "SELECT CAST(COALESCE(SUM(credits), 0) AS DOUBLE PRECISION) \
+     FROM usage_ledger WHERE conversation = $1";
+
 const RECENT_AUDIT: &str = "SELECT at, actor, action, subject, detail FROM audit_log \
      ORDER BY at DESC, id DESC LIMIT $1";
 
@@ -340,6 +343,14 @@ macro_rules! portable_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn conversation_credits(&self, conversation: &str) -> StoreResult<f64> {
+                let (credits,): (f64,) = sqlx::query_as(CONVERSATION_CREDITS)
+                    .bind(conversation)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(credits)
             }
 
             async fn usage_report(

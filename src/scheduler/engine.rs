@@ -1,0 +1,265 @@
+//! Running active workflows on time, exactly once.
+//!
+//! [`Scheduler::tick`] is the step: given `now`, it finds every task's fires since it last
+//! looked, claims each in the store (only the replica whose insert succeeds runs it),
+//! records fires missed beyond the grace period, and starts the due ones. The loop around
+//! it only calls it once a second. A run goes through the agent without a person (kind
+//! `scheduled`, writes refused) and its answer is delivered by code, not by the model.
+
+use super::workflow::Workflow;
+use crate::agent::{Agent, Turn, TurnOutcome};
+use crate::core::Attachment;
+use crate::llm::CallTags;
+use crate::store::{RunStatus, SharedStore, StoreError, TaskRun};
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Posts a run's answer to one platform.
+#[async_trait]
+pub trait Delivery: Send + Sync {
+    async fn deliver(&self, to: &str, text: &str, files: &[Attachment]) -> Result<(), String>;
+}
+
+/// Fires looked at per task and tick (an `every = "1m"` task down for a week).
+const MAX_FIRES_PER_TICK: usize = 10_000;
+
+/// Fires recorded as missed are capped, so a long outage does not flood the table.
+const MAX_MISSED_PER_TICK: usize = 100;
+
+pub struct Scheduler {
+    tasks: Vec<Workflow>,
+    store: SharedStore,
+    agent: Arc<Agent>,
+    deliveries: HashMap<String, Arc<dyn Delivery>>,
+    grace: Duration,
+    /// A run still `running` after this long is taken for crashed and marked failed.
+    run_timeout: Duration,
+}
+
+/// What one tick did.
+#[derive(Default)]
+pub struct Tick {
+    /// Fires this process claimed and started; await them to wait for the runs.
+    pub started: Vec<(String, DateTime<Utc>, JoinHandle<()>)>,
+    pub missed: Vec<(String, DateTime<Utc>)>,
+    pub recovered: u64,
+}
+
+fn anchor_key(task: &str) -> String {
+    format!("scheduler.anchor.{task}")
+}
+
+impl Scheduler {
+    /// `workflows` may include templates; only active tasks are scheduled.
+    pub fn new(
+        workflows: Vec<Workflow>,
+        store: SharedStore,
+        agent: Arc<Agent>,
+        deliveries: HashMap<String, Arc<dyn Delivery>>,
+        grace: std::time::Duration,
+    ) -> Scheduler {
+        Scheduler {
+            tasks: workflows.into_iter().filter(|w| !w.is_template()).collect(),
+            store,
+            agent,
+            deliveries,
+            grace: Duration::from_std(grace).unwrap_or(Duration::hours(1)),
+            run_timeout: Duration::minutes(30),
+        }
+    }
+
+    pub fn tasks(&self) -> &[Workflow] {
+        &self.tasks
+    }
+
+    /// One step at `now`.
+    pub async fn tick(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Tick, StoreError> {
+        let mut tick = Tick {
+            recovered: self
+                .store
+                .fail_stale_runs(now - self.run_timeout, now)
+                .await?,
+            ..Tick::default()
+        };
+        for task in &self.tasks {
+            self.tick_task(task, now, &mut tick).await?;
+        }
+        Ok(tick)
+    }
+
+    async fn tick_task(
+        self: &Arc<Self>,
+        task: &Workflow,
+        now: DateTime<Utc>,
+        tick: &mut Tick,
+    ) -> Result<(), StoreError> {
+        // Fires are counted from the last recorded one, or from when the task was first
+        // seen, so a restart neither loses nor repeats them.
+        let since = match self.store.last_scheduled(&task.id).await? {
+            Some(last) => last,
+            None => match self.store.state(&anchor_key(&task.id)).await? {
+                Some(ms) => ms
+                    .parse()
+                    .ok()
+                    .and_then(DateTime::from_timestamp_millis)
+                    .unwrap_or(now),
+                None => {
+                    self.store
+                        .set_state(&anchor_key(&task.id), &now.timestamp_millis().to_string())
+                        .await?;
+                    return Ok(());
+                }
+            },
+        };
+        let mut fires = task.schedule.fires_between(since, now, MAX_FIRES_PER_TICK);
+        let Some(latest) = fires.pop() else {
+            return Ok(());
+        };
+        let skip = fires.len().saturating_sub(MAX_MISSED_PER_TICK);
+        for fire in fires.into_iter().skip(skip) {
+            if self
+                .store
+                .claim_run(&task.id, fire, RunStatus::Missed, now)
+                .await?
+            {
+                tick.missed.push((task.id.clone(), fire));
+            }
+        }
+        if now - latest > self.grace {
+            if self
+                .store
+                .claim_run(&task.id, latest, RunStatus::Missed, now)
+                .await?
+            {
+                tracing::warn!(task = %task.id, fire = %latest, "fire missed beyond the grace period");
+                tick.missed.push((task.id.clone(), latest));
+            }
+            return Ok(());
+        }
+        if self
+            .store
+            .claim_run(&task.id, latest, RunStatus::Running, now)
+            .await?
+        {
+            let this = self.clone();
+            let task = task.clone();
+            let id = task.id.clone();
+            let handle = tokio::spawn(async move { this.execute(&task, latest, now).await });
+            tick.started.push((id, latest, handle));
+        }
+        Ok(())
+    }
+
+    /// Runs one claimed fire and delivers it; every outcome is recorded.
+    async fn execute(&self, task: &Workflow, fire: DateTime<Utc>, started: DateTime<Utc>) {
+        let conversation = format!("task:{}:{}", task.id, fire.timestamp_millis());
+        let channel = task.deliver.as_ref().map_or("none", |d| d.channel.as_str());
+        let turn = Turn {
+            conversation: conversation.clone(),
+            tags: CallTags {
+                platform: channel.to_string(),
+                user: "scheduler".into(),
+                kind: "scheduled".into(),
+                conversation: Some(conversation.clone()),
+                task: Some(task.id.clone()),
+            },
+            model: task.model.clone(),
+            unattended: true,
+        };
+        let progress = || {};
+        let (status, text, files) = match self.agent.ask(&turn, &task.prompt, &progress).await {
+            Ok(TurnOutcome::Answer(text, files)) => (RunStatus::Succeeded, text, files),
+            Ok(TurnOutcome::NeedsConfirmation { action, .. }) => (
+                RunStatus::Failed,
+                format!(
+                    "Stopped: the run asked for a change that needs a person ({}).",
+                    action.summary
+                ),
+                Vec::new(),
+            ),
+            Err(e) => (
+                RunStatus::Failed,
+                format!("The run failed: {e}"),
+                Vec::new(),
+            ),
+        };
+        let credits = self
+            .store
+            .conversation_credits(&conversation)
+            .await
+            .unwrap_or(0.0);
+        let model = self
+            .agent
+            .llm
+            .resolve(task.model.as_deref())
+            .ok()
+            .map(str::to_string);
+        let run = TaskRun {
+            task: task.id.clone(),
+            scheduled_for: fire,
+            status,
+            started_at: started,
+            finished_at: Some(Utc::now()),
+            model,
+            output: Some(text.clone()),
+            credits,
+            delivered_at: None,
+            delivery_error: None,
+        };
+        if let Err(e) = self.store.finish_run(&run).await {
+            tracing::error!(task = %task.id, error = %e, "could not record a finished run");
+        }
+        self.deliver(task, fire, status, &text, &files).await;
+    }
+
+    async fn deliver(
+        &self,
+        task: &Workflow,
+        fire: DateTime<Utc>,
+        status: RunStatus,
+        text: &str,
+        files: &[Attachment],
+    ) {
+        let Some(deliver) = &task.deliver else { return };
+        let body = match status {
+            RunStatus::Succeeded => format!("**{}**\n\n{text}", task.name),
+            _ => format!("**{}** did not complete.\n\n{text}", task.name),
+        };
+        let outcome = match self.deliveries.get(&deliver.channel) {
+            Some(channel) => channel.deliver(&deliver.to, &body, files).await,
+            None => Err(format!("the {} channel is not running", deliver.channel)),
+        };
+        let error = outcome.err();
+        if let Some(e) = &error {
+            tracing::warn!(task = %task.id, error = %e, "delivery failed");
+        }
+        if let Err(e) = self
+            .store
+            .record_delivery(&task.id, fire, Utc::now(), error.as_deref())
+            .await
+        {
+            tracing::error!(task = %task.id, error = %e, "could not record a delivery");
+        }
+    }
+
+    /// Ticks once a second until `shutdown`.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tracing::info!(tasks = self.tasks.len(), "scheduler started");
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                _ = every.tick() => {
+                    if let Err(e) = self.tick(Utc::now()).await {
+                        tracing::error!(error = %e, "scheduler tick failed");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! The scheduler's step function with chosen clock values, delivering to the fake Telegram.
+
+use crate::support::{config_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply};
+use chrono::{DateTime, Utc};
+use fanops::app::App;
+use fanops::config::{Config, ConfigSource};
+use fanops::store::RunStatus;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+const TASK: &str = r#"name = "Morning digest"
+category = "Reports"
+prompt = "Summarise yesterday's earnings."
+
+[schedule]
+daily = "08:00"
+timezone = "Europe/London"
+
+[deliver]
+channel = "telegram"
+to = "555"
+"#;
+
+async fn app_with_task(
+    tg: &FakeTelegram,
+    model: &FakeModel,
+    api: &FakeOnlyFans,
+    dir: &std::path::Path,
+) -> App {
+    let workflows = dir.join("workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(workflows.join("morning-digest.toml"), TASK).unwrap();
+    let db = format!("sqlite://{}", dir.join("fanops.db").display());
+    let base = config_text(&model.url(), &api.url(), &db, "");
+    let base = &base[..base.find("[channels.telegram]").unwrap()];
+    let text = format!(
+        "{base}\n[channels.telegram]\napi_url = \"{}\"\npermitted_users = [1]\n\n[scheduler]\nworkflows_dir = \"{}\"\n",
+        tg.url(),
+        workflows.display()
+    );
+    let env = |name: &str| match name {
+        "ONLYFANSAPI_API_KEY" | "FAKE_MODEL_KEY" | "TELEGRAM_BOT_TOKEN" => {
+            Some("123:k".to_string())
+        }
+        _ => None,
+    };
+    let config = Config::load_with_env(
+        ConfigSource::Text {
+            origin: "s.toml".into(),
+            text,
+        },
+        &env,
+    )
+    .unwrap();
+    App::build(config).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_daily_task_fires_once_is_delivered_once_and_records_misses() {
+    crate::helpers::quiet_logs();
+    let (tg, model, api) = (
+        FakeTelegram::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with_task(&tg, &model, &api, dir.path()).await;
+    let scheduler = app.scheduler.clone();
+    assert_eq!(
+        scheduler.tasks().len(),
+        1,
+        "only the active task, not the templates"
+    );
+
+    // First sight: the task is anchored, nothing fires.
+    let first = scheduler.tick(utc("2026-11-22T07:00:00Z")).await.unwrap();
+    assert!(first.started.is_empty() && first.missed.is_empty());
+
+    // 08:00 London (GMT) passes: one run, delivered once.
+    model.push_all([
+        Reply::ToolCalls(vec![(
+            "agency_earnings".into(),
+            serde_json::json!({"start_date": "2026-11-21", "end_date": "2026-11-21"}),
+        )]),
+        Reply::Text("Yesterday the agency earned $1,912.40.".into()),
+    ]);
+    let tick = scheduler.tick(utc("2026-11-22T08:00:20Z")).await.unwrap();
+    assert_eq!(tick.started.len(), 1);
+    for (_, _, handle) in tick.started {
+        handle.await.unwrap();
+    }
+    let again = scheduler.tick(utc("2026-11-22T08:00:40Z")).await.unwrap();
+    assert!(again.started.is_empty(), "a fire runs once");
+    let texts = tg.sent_texts(555);
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert!(
+        texts[0].contains("<b>Morning digest</b>") && texts[0].contains("$1,912.40"),
+        "{texts:?}"
+    );
+    let request = &model.requests()[0];
+    assert_eq!(
+        request["messages"][1]["content"],
+        "Summarise yesterday's earnings."
+    );
+    assert!(request["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .contains("unattended"));
+
+    let runs = app.store.recent_runs("morning-digest", 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].status, RunStatus::Succeeded);
+    assert_eq!(runs[0].scheduled_for, utc("2026-11-22T08:00:00Z"));
+    assert!(runs[0].delivered_at.is_some());
+    assert!(
+        runs[0].credits > 0.0,
+        "the run's model credits are recorded"
+    );
+    assert_eq!(runs[0].model.as_deref(), Some("test-model"));
+
+    // Down for two days: the older fire and the one 2 h late (grace 1 h) are missed.
+    let late = scheduler.tick(utc("2026-11-24T10:00:00Z")).await.unwrap();
+    assert!(late.started.is_empty());
+    let missed: Vec<_> = late.missed.iter().map(|(_, at)| *at).collect();
+    assert_eq!(
+        missed,
+        [utc("2026-11-23T08:00:00Z"), utc("2026-11-24T08:00:00Z")]
+    );
+    assert_eq!(
+        tg.sent_texts(555).len(),
+        1,
+        "missed fires are not delivered"
+    );
+
+    // A run left `running` by a crash is failed after the timeout.
+    app.store
+        .claim_run(
+            "other-task",
+            utc("2026-11-24T09:00:00Z"),
+            RunStatus::Running,
+            utc("2026-11-24T09:00:00Z"),
+        )
+        .await
+        .unwrap();
+    let recovered = scheduler.tick(utc("2026-11-24T10:00:00Z")).await.unwrap();
+    assert_eq!(recovered.recovered, 1);
+}
+
+#[tokio::test]
+async fn several_schedulers_on_one_database_run_a_fire_once() {
+    crate::helpers::quiet_logs();
+    let (tg, model, api) = (
+        FakeTelegram::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let a = app_with_task(&tg, &model, &api, dir.path()).await;
+    let b = app_with_task(&tg, &model, &api, dir.path()).await;
+    let c = app_with_task(&tg, &model, &api, dir.path()).await;
+    a.scheduler.tick(utc("2026-11-22T07:00:00Z")).await.unwrap();
+    model.respond_with(|_| Reply::Text("digest".into()));
+    let now = utc("2026-11-22T08:00:05Z");
+    let (ta, tb, tc) = tokio::join!(
+        a.scheduler.tick(now),
+        b.scheduler.tick(now),
+        c.scheduler.tick(now)
+    );
+    let mut started = 0;
+    for tick in [ta.unwrap(), tb.unwrap(), tc.unwrap()] {
+        for (_, _, handle) in tick.started {
+            started += 1;
+            handle.await.unwrap();
+        }
+    }
+    assert_eq!(started, 1, "one claimant among three schedulers");
+    assert_eq!(tg.sent_texts(555).len(), 1);
+}
