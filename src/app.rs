@@ -123,6 +123,7 @@ impl App {
             deliveries,
             grace,
         ));
+        let _ = core.scheduler.set(scheduler.clone());
         Ok(App {
             config,
             store,

@@ -137,3 +137,69 @@ pub async fn usage(config: Config, period: &str, by: &str, format: &str) -> anyh
     }
     Ok(())
 }
+
+/// `fanops tasks list|run|pause|resume|delete`.
+pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Result<()> {
+    use crate::scheduler::tasks as task_list;
+    let app = App::build(config).await?;
+    let scheduler = app.scheduler.clone();
+    if verb == "list" {
+        let lines = task_list::list(
+            app.store.as_ref(),
+            scheduler.workflows(),
+            chrono::Utc::now(),
+        )
+        .await?;
+        println!(
+            "{}",
+            crate::channels::render::terminal(&task_list::render(&lines))
+        );
+        return Ok(());
+    }
+    let name = name.unwrap_or_default();
+    let task = task_list::find(&scheduler, name).ok_or_else(|| {
+        let known: Vec<&str> = scheduler
+            .workflows()
+            .iter()
+            .map(|w| w.id.as_str())
+            .collect();
+        anyhow::anyhow!("no task or workflow `{name}` (known: {})", known.join(", "))
+    })?;
+    match verb {
+        "run" => {
+            let run = scheduler.run_now(task).await?;
+            println!("{} — {}", task.name, run.status.as_str());
+            println!(
+                "{}",
+                crate::channels::render::terminal(run.output.as_deref().unwrap_or(""))
+            );
+            if let Some(error) = run.delivery_error {
+                println!("delivery failed: {error}");
+            }
+        }
+        "pause" | "resume" if task.is_template() => {
+            anyhow::bail!(
+                "`{}` is a template (no [deliver]); only active tasks are scheduled",
+                task.id
+            )
+        }
+        "pause" => {
+            app.store
+                .set_state(&task_list::paused_key(&task.id), "1")
+                .await?;
+            println!("Paused `{}`.", task.id);
+        }
+        "resume" => {
+            app.store
+                .set_state(&task_list::paused_key(&task.id), "0")
+                .await?;
+            println!("Resumed `{}`.", task.id);
+        }
+        _ => anyhow::bail!(
+            "`{}` is defined by {}: edit or remove that file to change or delete it",
+            task.id,
+            task.origin
+        ),
+    }
+    Ok(())
+}

@@ -24,6 +24,11 @@ enum Command {
     Check,
     /// Apply database migrations and exit.
     Migrate,
+    /// Scheduled tasks: list | run NAME | pause NAME | resume NAME | delete NAME.
+    Tasks {
+        #[command(subcommand)]
+        action: TasksAction,
+    },
     /// Report usage and costs.
     Usage {
         /// today, 7d, 30d, 6m, 1y or all.
@@ -38,13 +43,31 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum TasksAction {
+    /// Every workflow and task with its schedule, state, last and next run.
+    List,
+    /// Run a task or template now and print its output (an active task also delivers).
+    Run {
+        name: String,
+    },
+    /// Stop scheduling a task until it is resumed.
+    Pause {
+        name: String,
+    },
+    Resume {
+        name: String,
+    },
+    /// Delete a task.
+    Delete {
+        name: String,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let quiet = matches!(
-        cli.command,
-        Command::Chat | Command::Check | Command::Usage { .. }
-    );
+    let quiet = !matches!(cli.command, Command::Run | Command::Migrate);
     fanops::cli::init_logging(if quiet { "warn" } else { "info" });
     let source = match cli.config {
         Some(path) => ConfigSource::Explicit(path),
@@ -62,6 +85,16 @@ async fn main() -> ExitCode {
                 Command::Run => fanops::cli::run(config).await,
                 Command::Chat => fanops::cli::chat(config).await,
                 Command::Migrate => fanops::cli::migrate(config).await,
+                Command::Tasks { action } => {
+                    let (verb, name) = match action {
+                        TasksAction::List => ("list", None),
+                        TasksAction::Run { name } => ("run", Some(name)),
+                        TasksAction::Pause { name } => ("pause", Some(name)),
+                        TasksAction::Resume { name } => ("resume", Some(name)),
+                        TasksAction::Delete { name } => ("delete", Some(name)),
+                    };
+                    fanops::cli::tasks(config, verb, name.as_deref()).await
+                }
                 Command::Usage { period, by, format } => {
                     fanops::cli::usage(config, &period, &by, &format).await
                 }

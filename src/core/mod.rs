@@ -103,6 +103,8 @@ pub struct Core {
     pub agent: Arc<Agent>,
     pub store: SharedStore,
     pub access: AccessPolicy,
+    /// Set once the scheduler is built, for `/tasks`.
+    pub scheduler: std::sync::OnceLock<Arc<crate::scheduler::engine::Scheduler>>,
     /// When each stranger was last told they are not allowed.
     strangers: std::sync::Mutex<HashMap<(String, String), Instant>>,
 }
@@ -121,6 +123,7 @@ Anything that changes data (sending a message, editing a link…) is summarised 
 Commands:
 /reset — forget this conversation
 /usage — what the assistant has cost in the last 30 days
+/tasks — scheduled tasks: schedule, state, last and next run
 /whoami — your user id and role
 /help — this message";
 
@@ -135,6 +138,7 @@ impl Core {
             agent,
             store,
             access,
+            scheduler: Default::default(),
             strangers: Default::default(),
         }
     }
@@ -274,6 +278,16 @@ impl Core {
                     Period::Days(30),
                 ))
             }
+            "tasks" => match self.scheduler.get() {
+                Some(scheduler) => {
+                    let store = scheduler.store().as_ref();
+                    let lines =
+                        crate::scheduler::tasks::list(store, scheduler.workflows(), Utc::now())
+                            .await?;
+                    Outbound::text(crate::scheduler::tasks::render(&lines))
+                }
+                None => Outbound::text("The scheduler is not running."),
+            },
             "help" => Outbound::text(HELP),
             other => Outbound::text(format!("I don't know the command /{other}.\n\n{HELP}")),
         })

@@ -31,6 +31,9 @@ const MAX_FIRES_PER_TICK: usize = 10_000;
 const MAX_MISSED_PER_TICK: usize = 100;
 
 pub struct Scheduler {
+    /// Every workflow, templates included (for listing and running now).
+    all: Vec<Workflow>,
+    /// The active ones: scheduled.
     tasks: Vec<Workflow>,
     store: SharedStore,
     agent: Arc<Agent>,
@@ -63,7 +66,12 @@ impl Scheduler {
         grace: std::time::Duration,
     ) -> Scheduler {
         Scheduler {
-            tasks: workflows.into_iter().filter(|w| !w.is_template()).collect(),
+            tasks: workflows
+                .iter()
+                .filter(|w| !w.is_template())
+                .cloned()
+                .collect(),
+            all: workflows,
             store,
             agent,
             deliveries,
@@ -76,6 +84,37 @@ impl Scheduler {
         &self.tasks
     }
 
+    pub fn workflows(&self) -> &[Workflow] {
+        &self.all
+    }
+
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// Runs a workflow now, outside its schedule (a preview for a template), and waits.
+    /// An active task's output is delivered as usual.
+    pub async fn run_now(&self, task: &Workflow) -> Result<TaskRun, StoreError> {
+        let now = Utc::now();
+        // A manual run has its own instant, so it never takes a scheduled fire's claim.
+        let fire = now;
+        if !self
+            .store
+            .claim_run(&task.id, fire, RunStatus::Running, now)
+            .await?
+        {
+            return Err(StoreError::Corrupt(format!(
+                "a run of `{}` at this instant already exists",
+                task.id
+            )));
+        }
+        self.execute(task, fire, now).await;
+        let runs = self.store.recent_runs(&task.id, 20).await?;
+        runs.into_iter()
+            .find(|r| r.scheduled_for.timestamp_millis() == fire.timestamp_millis())
+            .ok_or_else(|| StoreError::Corrupt("the run was not recorded".into()))
+    }
+
     /// One step at `now`.
     pub async fn tick(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Tick, StoreError> {
         let mut tick = Tick {
@@ -86,6 +125,9 @@ impl Scheduler {
             ..Tick::default()
         };
         for task in &self.tasks {
+            if super::tasks::is_paused(self.store.as_ref(), &task.id).await? {
+                continue;
+            }
             self.tick_task(task, now, &mut tick).await?;
         }
         Ok(tick)

@@ -2,4 +2,5 @@
 
 pub mod engine;
 pub mod schedule;
+pub mod tasks;
 pub mod workflow;

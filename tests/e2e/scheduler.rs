@@ -23,23 +23,32 @@ channel = "telegram"
 to = "555"
 "#;
 
-async fn app_with_task(
+fn config_file(
     tg: &FakeTelegram,
     model: &FakeModel,
     api: &FakeOnlyFans,
     dir: &std::path::Path,
-) -> App {
+) -> String {
     let workflows = dir.join("workflows");
     std::fs::create_dir_all(&workflows).unwrap();
     std::fs::write(workflows.join("morning-digest.toml"), TASK).unwrap();
     let db = format!("sqlite://{}", dir.join("fanops.db").display());
     let base = config_text(&model.url(), &api.url(), &db, "");
     let base = &base[..base.find("[channels.telegram]").unwrap()];
-    let text = format!(
+    format!(
         "{base}\n[channels.telegram]\napi_url = \"{}\"\npermitted_users = [1]\n\n[scheduler]\nworkflows_dir = \"{}\"\n",
         tg.url(),
         workflows.display()
-    );
+    )
+}
+
+async fn app_with_task(
+    tg: &FakeTelegram,
+    model: &FakeModel,
+    api: &FakeOnlyFans,
+    dir: &std::path::Path,
+) -> App {
+    let text = config_file(tg, model, api, dir);
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" | "FAKE_MODEL_KEY" | "TELEGRAM_BOT_TOKEN" => {
             Some("123:k".to_string())
@@ -177,4 +186,90 @@ async fn several_schedulers_on_one_database_run_a_fire_once() {
     }
     assert_eq!(started, 1, "one claimant among three schedulers");
     assert_eq!(tg.sent_texts(555).len(), 1);
+}
+
+// The CLI runs as a child process that calls the fakes: keep them served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_are_listed_run_and_paused_from_the_cli_and_chat() {
+    use fanops::core::{Inbound, InboundBody};
+    let (tg, model, api) = (
+        FakeTelegram::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fanops.toml");
+    std::fs::write(&path, config_file(&tg, &model, &api, dir.path())).unwrap();
+    model.respond_with(|_| Reply::Text("Run-now digest.".into()));
+    let fanops = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fanops"))
+            .args(args)
+            .arg("--config")
+            .arg(&path)
+            .current_dir(dir.path())
+            .env("ONLYFANSAPI_API_KEY", "k")
+            .env("FAKE_MODEL_KEY", "k")
+            .env("TELEGRAM_BOT_TOKEN", "123:k")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, out) = fanops(&["tasks", "run", "morning-digest"]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("Morning digest — succeeded") && out.contains("Run-now digest."),
+        "{out}"
+    );
+    assert_eq!(
+        tg.sent_texts(555).len(),
+        1,
+        "an active task's run-now is delivered"
+    );
+
+    let (ok, out) = fanops(&["tasks", "pause", "Morning digest"]);
+    assert!(ok && out.contains("Paused `morning-digest`"), "{out}");
+    let (_, out) = fanops(&["tasks", "list"]);
+    assert!(out.contains("paused") && out.contains("succeeded"), "{out}");
+    assert!(
+        out.contains("template"),
+        "the built-in templates are listed too: {out}"
+    );
+    let (ok, out) = fanops(&["tasks", "delete", "morning-digest"]);
+    assert!(!ok && out.contains("morning-digest.toml"), "{out}");
+    let (ok, out) = fanops(&["tasks", "run", "nope"]);
+    assert!(!ok && out.contains("no task or workflow `nope`"), "{out}");
+
+    // The same list in chat, and a paused task does not fire.
+    let app = app_with_task(&tg, &model, &api, dir.path()).await;
+    let collector = crate::helpers::Collector::default();
+    let inbound = Inbound {
+        platform: "telegram".into(),
+        chat: "1".into(),
+        thread: None,
+        user: "1".into(),
+        user_name: "u".into(),
+        body: InboundBody::Text("/tasks".into()),
+    };
+    app.core.handle(inbound, &collector).await;
+    let listing = collector.last().text;
+    assert!(
+        listing.contains(
+            "| Morning digest (morning-digest) | daily at 08:00 (Europe/London) | paused |"
+        ),
+        "{listing}"
+    );
+    app.scheduler
+        .tick(utc("2026-11-22T07:00:00Z"))
+        .await
+        .unwrap();
+    let tick = app
+        .scheduler
+        .tick(utc("2026-11-22T08:00:10Z"))
+        .await
+        .unwrap();
+    assert!(tick.started.is_empty(), "paused");
 }

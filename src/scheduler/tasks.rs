@@ -1,0 +1,111 @@
+//! What `/tasks` and `fanops tasks` show and do: each task with its schedule, state, last
+//! and next run; pause, resume and run now.
+
+use super::engine::Scheduler;
+use super::schedule::ScheduleSpec;
+use super::workflow::Workflow;
+use crate::store::{ChannelState, Store, StoreError, TaskRun};
+use chrono::{DateTime, Utc};
+
+/// One line of the task list.
+#[derive(Debug, Clone)]
+pub struct TaskLine {
+    pub id: String,
+    pub name: String,
+    pub schedule: String,
+    /// `active`, `paused` or `template`.
+    pub state: &'static str,
+    pub last: Option<TaskRun>,
+    pub next: Option<DateTime<Utc>>,
+}
+
+pub fn paused_key(task: &str) -> String {
+    format!("scheduler.paused.{task}")
+}
+
+/// "daily at 08:00", "weekly on mon, thu at 09:00", "cron 0 8 * * 1-5" (with the zone).
+pub fn describe(spec: &ScheduleSpec, zone: &str) -> String {
+    let what = if let Some(c) = &spec.cron {
+        format!("cron {c}")
+    } else if let Some(e) = &spec.every {
+        format!("every {e}")
+    } else if let Some(d) = &spec.daily {
+        format!("daily at {d}")
+    } else if let Some(w) = &spec.weekly {
+        format!("weekly on {} at {}", w.days.join(", "), w.at)
+    } else if let Some(m) = &spec.monthly {
+        format!("monthly on day {} at {}", m.day, m.at)
+    } else {
+        "no schedule".into()
+    };
+    format!("{what} ({zone})")
+}
+
+pub async fn is_paused(store: &dyn ChannelState, task: &str) -> Result<bool, StoreError> {
+    Ok(store.state(&paused_key(task)).await?.as_deref() == Some("1"))
+}
+
+/// Every workflow, active tasks first, with their last and next run.
+pub async fn list(
+    store: &dyn Store,
+    workflows: &[Workflow],
+    now: DateTime<Utc>,
+) -> Result<Vec<TaskLine>, StoreError> {
+    let mut lines = Vec::with_capacity(workflows.len());
+    for w in workflows {
+        let paused = is_paused(store, &w.id).await?;
+        let state = match (w.is_template(), paused) {
+            (true, _) => "template",
+            (false, true) => "paused",
+            (false, false) => "active",
+        };
+        let last = store.recent_runs(&w.id, 1).await?.into_iter().next();
+        let next = (state == "active")
+            .then(|| w.schedule.next_after(now))
+            .flatten();
+        lines.push(TaskLine {
+            id: w.id.clone(),
+            name: w.name.clone(),
+            schedule: describe(&w.schedule_spec, w.schedule.tz.name()),
+            state,
+            last,
+            next,
+        });
+    }
+    lines.sort_by_key(|l| (l.state == "template", l.id.clone()));
+    Ok(lines)
+}
+
+/// A Markdown table for chat and the terminal.
+pub fn render(lines: &[TaskLine]) -> String {
+    if lines.is_empty() {
+        return "No workflows or tasks.".into();
+    }
+    let mut out =
+        String::from("| task | schedule | state | last run | next run |\n|---|---|---|---|---|\n");
+    for l in lines {
+        let last = l.last.as_ref().map_or("—".to_string(), |r| {
+            format!(
+                "{} {}",
+                r.scheduled_for.format("%Y-%m-%d %H:%M UTC"),
+                r.status.as_str()
+            )
+        });
+        let next = l.next.map_or("—".to_string(), |n| {
+            n.format("%Y-%m-%d %H:%M UTC").to_string()
+        });
+        out.push_str(&format!(
+            "| {} ({}) | {} | {} | {} | {} |\n",
+            l.name, l.id, l.schedule, l.state, last, next
+        ));
+    }
+    out
+}
+
+/// Finds a workflow by id or (case-insensitive) name.
+pub fn find<'a>(scheduler: &'a Scheduler, name: &str) -> Option<&'a Workflow> {
+    scheduler
+        .workflows()
+        .iter()
+        .find(|w| w.id == name || w.name.eq_ignore_ascii_case(name))
+}
