@@ -85,6 +85,7 @@ impl Agent {
                     .to_string(),
             ),
             attachments: Default::default(),
+            refused: Default::default(),
         }
     }
 
@@ -145,7 +146,10 @@ impl Agent {
                 self.store
                     .append_messages(&turn.conversation, &[answer])
                     .await?;
-                return Ok(TurnOutcome::Answer(text, ctx.take_attachments()));
+                return Ok(TurnOutcome::Answer(
+                    with_refusals(text, &ctx),
+                    ctx.take_attachments(),
+                ));
             }
             if !announced {
                 progress();
@@ -163,7 +167,10 @@ impl Agent {
         self.store
             .append_messages(&turn.conversation, &[answer])
             .await?;
-        Ok(TurnOutcome::Answer(text, ctx.take_attachments()))
+        Ok(TurnOutcome::Answer(
+            with_refusals(text, &ctx),
+            ctx.take_attachments(),
+        ))
     }
 
     /// The system prompt plus the history that fits the budget.
@@ -234,6 +241,7 @@ impl Agent {
         for ((call, plan), mut content) in reply.tool_calls.iter().zip(&plans).zip(results) {
             if let Ok((args, Plan::Write { summary })) = plan {
                 content = if turn.unattended {
+                    ctx.refuse(summary);
                     "Refused: this is an unattended run and nobody can confirm changes. Nothing was changed.".into()
                 } else if pending.is_some() {
                     "Not run: only one change can wait for confirmation at a time. Ask again after it is decided.".into()
@@ -299,6 +307,20 @@ impl Agent {
     pub fn trim(&self, text: String) -> String {
         trim_result(text, self.settings.tool_result_chars)
     }
+}
+
+/// An unattended run's answer says which changes it was refused, so the run record and
+/// the delivered message show them whatever the model wrote.
+fn with_refusals(text: String, ctx: &ToolContext) -> String {
+    let refused = ctx.take_refusals();
+    if refused.is_empty() {
+        return text;
+    }
+    let list: Vec<String> = refused.iter().map(|s| format!("- {s}")).collect();
+    format!(
+        "{text}\n\nNot done: this run is unattended and these changes need a person's confirmation (or the workflow's allow_writes):\n{}",
+        list.join("\n")
+    )
 }
 
 /// How many stored rows are loaded before fitting the token budget.

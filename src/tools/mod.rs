@@ -76,6 +76,8 @@ pub struct ToolContext {
     pub model: Option<String>,
     /// Files attached to this turn's reply.
     pub attachments: Arc<std::sync::Mutex<Vec<Attachment>>>,
+    /// Summaries of writes refused because nobody could confirm them.
+    pub refused: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ToolContext {
@@ -98,6 +100,17 @@ impl ToolContext {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(file);
+    }
+
+    pub fn refuse(&self, summary: &str) {
+        self.refused
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(summary.to_string());
+    }
+
+    pub fn take_refusals(&self) -> Vec<String> {
+        std::mem::take(&mut *self.refused.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Takes the files attached so far.

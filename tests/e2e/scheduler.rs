@@ -273,3 +273,40 @@ async fn tasks_are_listed_run_and_paused_from_the_cli_and_chat() {
         .unwrap();
     assert!(tick.started.is_empty(), "paused");
 }
+
+#[tokio::test]
+async fn an_unattended_run_cannot_write_and_says_so() {
+    crate::helpers::quiet_logs();
+    let (tg, model, api) = (
+        FakeTelegram::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_with_task(&tg, &model, &api, dir.path()).await;
+    model.push_all([
+        Reply::ToolCalls(vec![(
+            "call_endpoint".into(),
+            serde_json::json!({"endpoint": "mass-messaging/send-mass-message", "account": "acct_8f3k2j1h0g9f8e7d", "params": {"text": "Sale!", "userLists": ["fans"]}}),
+        )]),
+        Reply::Text("I tried to send a promotion.".into()),
+    ]);
+    let task = fanops::scheduler::tasks::find(&app.scheduler, "morning-digest")
+        .unwrap()
+        .clone();
+    let run = app.scheduler.run_now(&task).await.unwrap();
+    let output = run.output.unwrap();
+    assert!(
+        output.contains("Not done: this run is unattended"),
+        "{output}"
+    );
+    assert!(output.contains("Send Mass Message"), "{output}");
+    assert_eq!(
+        api.count("POST", "/api/acct_8f3k2j1h0g9f8e7d/mass-messaging"),
+        0
+    );
+    assert!(
+        tg.sent_texts(555)[0].contains("Not done"),
+        "the delivered message shows the refusal"
+    );
+}
