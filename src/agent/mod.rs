@@ -318,7 +318,7 @@ fn with_refusals(text: String, ctx: &ToolContext) -> String {
     }
     let list: Vec<String> = refused.iter().map(|s| format!("- {s}")).collect();
     format!(
-        "{text}\n\nNot done: this run is unattended and these changes need a person's confirmation (or the workflow's allow_writes):\n{}",
+        "{text}\n\nNot done: this run is unattended and these changes need a person's confirmation:\n{}",
         list.join("\n")
     )
 }
