@@ -8,6 +8,7 @@
 mod agency_earnings;
 mod call_endpoint;
 mod catalog_tools;
+pub mod chart;
 pub mod files;
 
 pub use files::{Attachment, AttachmentKind};
@@ -188,6 +189,7 @@ impl Registry {
             Arc::new(call_endpoint::CallEndpoint),
             Arc::new(agency_earnings::AgencyEarnings),
             Arc::new(files::MakeCsv),
+            Arc::new(chart::MakeChart),
         ])
     }
 

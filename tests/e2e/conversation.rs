@@ -86,7 +86,8 @@ async fn a_question_is_answered_from_an_api_read() {
             "find_endpoints",
             "call_endpoint",
             "agency_earnings",
-            "make_csv"
+            "make_csv",
+            "make_chart"
         ]
     );
     let result: Value = serde_json::from_str(&tool_messages(&requests[1])[0]).unwrap();

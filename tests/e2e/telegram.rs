@@ -498,6 +498,28 @@ async fn files_are_sent_as_documents() {
 }
 
 #[tokio::test]
+async fn charts_are_sent_as_photos() {
+    let r = running("").await;
+    r.model.push_all([
+        Reply::ToolCalls(vec![(
+            "make_chart".into(),
+            json!({"title": "Net by creator", "labels": ["Luna", "Mia"], "series": [{"name": "net", "values": [1912.4, 0]}]}),
+        )]),
+        Reply::Text("Chart attached.".into()),
+    ]);
+    r.tg.push_text(1, 1, "chart my earnings");
+    let tg = r.tg.clone();
+    assert!(
+        r.tg.wait_for(move |_| !tg.calls_of("sendphoto").is_empty(), WAIT)
+            .await
+    );
+    let photo = r.tg.calls_of("sendphoto").pop().unwrap().body;
+    assert_eq!(photo["_file"]["filename"], "chart.png", "{photo}");
+    assert!(photo["_file"]["bytes"].as_u64().unwrap() > 5_000);
+    r.stop().await;
+}
+
+#[tokio::test]
 async fn a_telegram_outage_makes_polling_back_off_and_resume() {
     let r = running("").await;
     // teloxide itself pauses 10 s after a 5xx; fanops then backs off and polls again.
