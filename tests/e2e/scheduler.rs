@@ -29,11 +29,21 @@ fn config_file(
     api: &FakeOnlyFans,
     dir: &std::path::Path,
 ) -> String {
+    let db = format!("sqlite://{}", dir.join("fanops.db").display());
+    config_with_db(tg, model, api, dir, &db)
+}
+
+fn config_with_db(
+    tg: &FakeTelegram,
+    model: &FakeModel,
+    api: &FakeOnlyFans,
+    dir: &std::path::Path,
+    db: &str,
+) -> String {
     let workflows = dir.join("workflows");
     std::fs::create_dir_all(&workflows).unwrap();
     std::fs::write(workflows.join("morning-digest.toml"), TASK).unwrap();
-    let db = format!("sqlite://{}", dir.join("fanops.db").display());
-    let base = config_text(&model.url(), &api.url(), &db, "");
+    let base = config_text(&model.url(), &api.url(), db, "");
     let base = &base[..base.find("[channels.telegram]").unwrap()];
     format!(
         "{base}\n[channels.telegram]\napi_url = \"{}\"\npermitted_users = [1]\n\n[scheduler]\nworkflows_dir = \"{}\"\n",
@@ -48,7 +58,10 @@ async fn app_with_task(
     api: &FakeOnlyFans,
     dir: &std::path::Path,
 ) -> App {
-    let text = config_file(tg, model, api, dir);
+    app_from(config_file(tg, model, api, dir)).await
+}
+
+async fn app_from(text: String) -> App {
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" | "FAKE_MODEL_KEY" | "TELEGRAM_BOT_TOKEN" => {
             Some("123:k".to_string())
@@ -157,8 +170,9 @@ async fn a_daily_task_fires_once_is_delivered_once_and_records_misses() {
     assert_eq!(recovered.recovered, 1);
 }
 
-#[tokio::test]
-async fn several_schedulers_on_one_database_run_a_fire_once() {
+/// Three schedulers (each its own pool, as separate processes would have) share one
+/// database; five tasks fall due in the same minute; each fire is delivered once.
+async fn three_schedulers_deliver_each_fire_once(db: &str) {
     crate::helpers::quiet_logs();
     let (tg, model, api) = (
         FakeTelegram::start().await,
@@ -166,9 +180,23 @@ async fn several_schedulers_on_one_database_run_a_fire_once() {
         FakeOnlyFans::start().await,
     );
     let dir = tempfile::tempdir().unwrap();
-    let a = app_with_task(&tg, &model, &api, dir.path()).await;
-    let b = app_with_task(&tg, &model, &api, dir.path()).await;
-    let c = app_with_task(&tg, &model, &api, dir.path()).await;
+    let text = config_with_db(&tg, &model, &api, dir.path(), db);
+    for i in 1..=4 {
+        let extra = TASK
+            .replace("Morning digest", &format!("Digest {i}"))
+            .replace("\"555\"", &format!("\"{}\"", 600 + i));
+        std::fs::write(
+            dir.path()
+                .join("workflows")
+                .join(format!("digest-{i}.toml")),
+            extra,
+        )
+        .unwrap();
+    }
+    let a = app_from(text.clone()).await;
+    let b = app_from(text.clone()).await;
+    let c = app_from(text).await;
+    assert_eq!(a.scheduler.tasks().len(), 5);
     a.scheduler.tick(utc("2026-11-22T07:00:00Z")).await.unwrap();
     model.respond_with(|_| Reply::Text("digest".into()));
     let now = utc("2026-11-22T08:00:05Z");
@@ -184,8 +212,48 @@ async fn several_schedulers_on_one_database_run_a_fire_once() {
             handle.await.unwrap();
         }
     }
-    assert_eq!(started, 1, "one claimant among three schedulers");
-    assert_eq!(tg.sent_texts(555).len(), 1);
+    assert_eq!(
+        started, 5,
+        "each of the five fires has exactly one claimant"
+    );
+    for chat in [555, 601, 602, 603, 604] {
+        assert_eq!(tg.sent_texts(chat).len(), 1, "chat {chat}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_schedulers_on_one_sqlite_file_run_each_fire_once() {
+    let dir = tempfile::tempdir().unwrap();
+    three_schedulers_deliver_each_fire_once(&format!(
+        "sqlite://{}",
+        dir.path().join("shared.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn several_schedulers_on_one_postgres_run_each_fire_once() {
+    let Ok(admin) = std::env::var("FANOPS_TEST_POSTGRES_URL") else {
+        println!("skipped: set FANOPS_TEST_POSTGRES_URL to run the scheduler on PostgreSQL");
+        return;
+    };
+    let name = format!("fanops_s_{}", uuid::Uuid::new_v4().simple());
+    crate::store::admin_statement(&admin, &format!("CREATE DATABASE {name}")).await;
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&format!("/{name}"));
+    let outcome = tokio::spawn({
+        let url = url.to_string();
+        async move { three_schedulers_deliver_each_fire_once(&url).await }
+    })
+    .await;
+    crate::store::admin_statement(
+        &admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+    .await;
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
 }
 
 // The CLI runs as a child process that calls the fakes: keep them served meanwhile.

@@ -77,7 +77,7 @@ where
     }
 }
 
-async fn admin_statement(admin_url: &str, sql: &str) {
+pub(crate) async fn admin_statement(admin_url: &str, sql: &str) {
     let mut admin = PgConnection::connect(admin_url)
         .await
         .expect("connect to the PostgreSQL admin database");
