@@ -41,6 +41,8 @@ pub struct Scheduler {
     grace: Duration,
     /// A run still `running` after this long is taken for crashed and marked failed.
     run_timeout: Duration,
+    /// When each task is next due, as this process last computed it.
+    next: std::sync::Mutex<HashMap<String, Option<DateTime<Utc>>>>,
 }
 
 /// What one tick did.
@@ -77,7 +79,20 @@ impl Scheduler {
             deliveries,
             grace: Duration::from_std(grace).unwrap_or(Duration::hours(1)),
             run_timeout: Duration::minutes(30),
+            next: Default::default(),
         }
+    }
+
+    /// None: not computed yet (look now). Some(None): never due again.
+    fn next_due(&self, task: &str) -> Option<DateTime<Utc>> {
+        let map = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(task)
+            .map(|next| next.unwrap_or(DateTime::<Utc>::MAX_UTC))
+    }
+
+    fn set_next_due(&self, task: &str, next: Option<DateTime<Utc>>) {
+        let mut map = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(task.to_string(), next);
     }
 
     pub fn tasks(&self) -> &[Workflow] {
@@ -125,10 +140,16 @@ impl Scheduler {
             ..Tick::default()
         };
         for task in &self.tasks {
-            if super::tasks::is_paused(self.store.as_ref(), &task.id).await? {
+            // Idle ticks touch no database: a task is looked at again only when due.
+            let due = self.next_due(&task.id).is_none_or(|next| next <= now);
+            if !due {
                 continue;
             }
-            self.tick_task(task, now, &mut tick).await?;
+            if !super::tasks::is_paused(self.store.as_ref(), &task.id).await? {
+                self.tick_task(task, now, &mut tick).await?;
+            }
+            let next = task.schedule.next_after(now);
+            self.set_next_due(&task.id, next);
         }
         Ok(tick)
     }
