@@ -309,19 +309,27 @@ impl Scheduler {
         }
     }
 
-    /// Ticks once a second until `shutdown`.
+    /// How long the loop may sleep: until the earliest task is due, at most a second.
+    fn idle_for(&self, now: DateTime<Utc>) -> std::time::Duration {
+        let map = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        let earliest = map.values().flatten().min().copied();
+        let wait = earliest.map_or(Duration::seconds(1), |at| at - now);
+        wait.clamp(Duration::milliseconds(5), Duration::seconds(1))
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(1))
+    }
+
+    /// Ticks until `shutdown`, waking when the next task is due (and at least every second).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         tracing::info!(tasks = self.tasks.len(), "scheduler started");
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            if let Err(e) = self.tick(Utc::now()).await {
+                tracing::error!(error = %e, "scheduler tick failed");
+            }
+            let wait = self.idle_for(Utc::now());
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(()),
-                _ = every.tick() => {
-                    if let Err(e) = self.tick(Utc::now()).await {
-                        tracing::error!(error = %e, "scheduler tick failed");
-                    }
-                }
+                _ = tokio::time::sleep(wait) => {}
             }
         }
     }
