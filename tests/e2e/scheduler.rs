@@ -378,3 +378,72 @@ async fn an_unattended_run_cannot_write_and_says_so() {
         "the delivered message shows the refusal"
     );
 }
+
+#[tokio::test]
+async fn the_daily_digest_workflow_posts_its_text_and_chart_once() {
+    crate::helpers::quiet_logs();
+    let (tg, model, api) = (
+        FakeTelegram::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = config_file(&tg, &model, &api, dir.path());
+    // The shipped digest, made active by a [deliver] table.
+    let shipped = include_str!("../../workflows/daily-earnings-digest.toml");
+    let active = format!("{shipped}\n[deliver]\nchannel = \"telegram\"\nto = \"777\"\n");
+    let workflows = dir.path().join("workflows");
+    std::fs::write(workflows.join("daily-earnings-digest.toml"), active).unwrap();
+    // Only the digest is active, so it alone consumes the scripted model replies.
+    std::fs::remove_file(workflows.join("morning-digest.toml")).unwrap();
+    let app = app_from(text).await;
+    assert_eq!(app.scheduler.tasks().len(), 1);
+    model.push_all([
+        Reply::ToolCalls(vec![
+            ("agency_earnings".into(), serde_json::json!({"start_date": "2026-11-21", "end_date": "2026-11-21"})),
+            ("agency_earnings".into(), serde_json::json!({"start_date": "2026-11-20", "end_date": "2026-11-20"})),
+        ]),
+        Reply::ToolCalls(vec![(
+            "make_chart".into(),
+            serde_json::json!({"title": "Net earnings yesterday", "labels": ["Luna (main)"], "series": [{"name": "net", "values": [1912.4]}]}),
+        )]),
+        Reply::Text("Yesterday: $1,912.40 net (+7.8%).".into()),
+    ]);
+    app.scheduler
+        .tick(utc("2026-11-22T07:00:00Z"))
+        .await
+        .unwrap();
+    // 08:00 in UTC (the config's zone: Europe/London, GMT in November) for the digest.
+    let tick = app
+        .scheduler
+        .tick(utc("2026-11-22T08:00:30Z"))
+        .await
+        .unwrap();
+    let digest: Vec<_> = tick
+        .started
+        .into_iter()
+        .filter(|(id, _, _)| id == "daily-earnings-digest")
+        .collect();
+    assert_eq!(digest.len(), 1);
+    for (_, _, handle) in digest {
+        handle.await.unwrap();
+    }
+    app.scheduler
+        .tick(utc("2026-11-22T08:00:50Z"))
+        .await
+        .unwrap();
+    let texts = tg.sent_texts(777);
+    assert_eq!(texts.len(), 1, "the text, once: {texts:?}");
+    assert!(
+        texts[0].contains("Daily earnings digest") && texts[0].contains("$1,912.40"),
+        "{texts:?}"
+    );
+    let photos = tg.calls_of("sendphoto");
+    assert_eq!(photos.len(), 1, "and the chart, once");
+    assert_eq!(photos[0].body["chat_id"].as_str().unwrap_or(""), "777");
+    assert_eq!(photos[0].body["_file"]["filename"], "chart.png");
+    assert!(model.requests()[0]["messages"][1]["content"]
+        .as_str()
+        .unwrap()
+        .contains("make_chart"));
+}
