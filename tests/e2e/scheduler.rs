@@ -23,6 +23,17 @@ channel = "telegram"
 to = "555"
 "#;
 
+/// The three fakes and a scratch directory, with logs quiet unless TEST_LOG is set.
+async fn fakes() -> (FakeTelegram, FakeModel, FakeOnlyFans, tempfile::TempDir) {
+    crate::helpers::quiet_logs();
+    let fakes = (
+        FakeTelegram::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    (fakes.0, fakes.1, fakes.2, tempfile::tempdir().unwrap())
+}
+
 fn config_file(
     tg: &FakeTelegram,
     model: &FakeModel,
@@ -81,13 +92,7 @@ async fn app_from(text: String) -> App {
 
 #[tokio::test]
 async fn a_daily_task_fires_once_is_delivered_once_and_records_misses() {
-    crate::helpers::quiet_logs();
-    let (tg, model, api) = (
-        FakeTelegram::start().await,
-        FakeModel::start().await,
-        FakeOnlyFans::start().await,
-    );
-    let dir = tempfile::tempdir().unwrap();
+    let (tg, model, api, dir) = fakes().await;
     let app = app_with_task(&tg, &model, &api, dir.path()).await;
     let scheduler = app.scheduler.clone();
     assert_eq!(
@@ -173,13 +178,7 @@ async fn a_daily_task_fires_once_is_delivered_once_and_records_misses() {
 /// Three schedulers (each its own pool, as separate processes would have) share one
 /// database; five tasks fall due in the same minute; each fire is delivered once.
 async fn three_schedulers_deliver_each_fire_once(db: &str) {
-    crate::helpers::quiet_logs();
-    let (tg, model, api) = (
-        FakeTelegram::start().await,
-        FakeModel::start().await,
-        FakeOnlyFans::start().await,
-    );
-    let dir = tempfile::tempdir().unwrap();
+    let (tg, model, api, dir) = fakes().await;
     let text = config_with_db(&tg, &model, &api, dir.path(), db);
     for i in 1..=4 {
         let extra = TASK
@@ -260,12 +259,7 @@ async fn several_schedulers_on_one_postgres_run_each_fire_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_are_listed_run_and_paused_from_the_cli_and_chat() {
     use fanops::core::{Inbound, InboundBody};
-    let (tg, model, api) = (
-        FakeTelegram::start().await,
-        FakeModel::start().await,
-        FakeOnlyFans::start().await,
-    );
-    let dir = tempfile::tempdir().unwrap();
+    let (tg, model, api, dir) = fakes().await;
     let path = dir.path().join("fanops.toml");
     std::fs::write(&path, config_file(&tg, &model, &api, dir.path())).unwrap();
     model.respond_with(|_| Reply::Text("Run-now digest.".into()));
@@ -344,13 +338,7 @@ async fn tasks_are_listed_run_and_paused_from_the_cli_and_chat() {
 
 #[tokio::test]
 async fn an_unattended_run_cannot_write_and_says_so() {
-    crate::helpers::quiet_logs();
-    let (tg, model, api) = (
-        FakeTelegram::start().await,
-        FakeModel::start().await,
-        FakeOnlyFans::start().await,
-    );
-    let dir = tempfile::tempdir().unwrap();
+    let (tg, model, api, dir) = fakes().await;
     let app = app_with_task(&tg, &model, &api, dir.path()).await;
     model.push_all([
         Reply::ToolCalls(vec![(
@@ -381,13 +369,7 @@ async fn an_unattended_run_cannot_write_and_says_so() {
 
 #[tokio::test]
 async fn the_daily_digest_workflow_posts_its_text_and_chart_once() {
-    crate::helpers::quiet_logs();
-    let (tg, model, api) = (
-        FakeTelegram::start().await,
-        FakeModel::start().await,
-        FakeOnlyFans::start().await,
-    );
-    let dir = tempfile::tempdir().unwrap();
+    let (tg, model, api, dir) = fakes().await;
     let text = config_file(&tg, &model, &api, dir.path());
     // The shipped digest, made active by a [deliver] table.
     let shipped = include_str!("../../workflows/daily-earnings-digest.toml");
