@@ -195,6 +195,7 @@ async fn earnings_fan_out() {
         tags: Default::default(),
         model: None,
         unattended: false,
+        allow_writes: Vec::new(),
     };
     let ctx = app.agent.tool_context(&turn);
     let args = json!({"start_date": "2025-06-01", "end_date": "2025-06-30"});

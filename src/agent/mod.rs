@@ -45,6 +45,8 @@ pub struct Turn {
     pub model: Option<String>,
     /// No person is present: writes are refused instead of waiting.
     pub unattended: bool,
+    /// For unattended runs: the write endpoints the workflow allows without a person.
+    pub allow_writes: Vec<String>,
 }
 
 /// How a turn ended.
@@ -240,7 +242,13 @@ impl Agent {
         let mut messages = Vec::with_capacity(results.len());
         for ((call, plan), mut content) in reply.tool_calls.iter().zip(&plans).zip(results) {
             if let Ok((args, Plan::Write { summary })) = plan {
-                content = if turn.unattended {
+                let endpoint = args.get("endpoint").and_then(Value::as_str).unwrap_or("");
+                let allowed = call.function.name == "call_endpoint"
+                    && turn.allow_writes.iter().any(|e| e == endpoint);
+                content = if turn.unattended && allowed {
+                    let task = turn.tags.task.as_deref().unwrap_or("unattended run");
+                    gate::run_allowed(&self.store, &self.registry, ctx, call, args, task).await?
+                } else if turn.unattended {
                     ctx.refuse(summary);
                     "Refused: this is an unattended run and nobody can confirm changes. Nothing was changed.".into()
                 } else if pending.is_some() {

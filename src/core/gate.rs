@@ -213,3 +213,35 @@ async fn audit(
         })
         .await
 }
+
+/// Runs a write an unattended workflow lists in `allow_writes`: the workflow file is the
+/// standing confirmation. Recorded in the audit log; its id is the idempotency key.
+pub async fn run_allowed(
+    store: &SharedStore,
+    registry: &Registry,
+    ctx: &ToolContext,
+    call: &ToolCall,
+    args: &Value,
+    workflow: &str,
+) -> Result<String, StoreError> {
+    let confirmation = Confirmation {
+        action_id: uuid::Uuid::new_v4().simple().to_string(),
+    };
+    let outcome = registry
+        .run_confirmed(&call.function.name, args, ctx, &confirmation)
+        .await;
+    let (what, text) = match outcome {
+        Ok(value) => ("action.allowed_by_workflow", value.to_string()),
+        Err(e) => ("action.allowed_by_workflow_failed", format!("Error: {e}")),
+    };
+    store
+        .audit(&AuditEntry {
+            at: Utc::now(),
+            actor: format!("workflow:{workflow}"),
+            action: what.to_string(),
+            subject: Some(confirmation.action_id.clone()),
+            detail: json!({"tool": call.function.name, "arguments": args}),
+        })
+        .await?;
+    Ok(text)
+}

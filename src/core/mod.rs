@@ -366,6 +366,7 @@ impl Core {
             },
             model: None,
             unattended: false,
+            allow_writes: Vec::new(),
         }
     }
 }

@@ -232,6 +232,7 @@ impl Scheduler {
             },
             model: task.model.clone(),
             unattended: true,
+            allow_writes: task.allow_writes.clone(),
         };
         let progress = || {};
         let (status, text, files) = match self.agent.ask(&turn, &task.prompt, &progress).await {

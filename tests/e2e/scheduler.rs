@@ -429,3 +429,53 @@ async fn the_daily_digest_workflow_posts_its_text_and_chart_once() {
         .unwrap()
         .contains("make_chart"));
 }
+
+#[tokio::test]
+async fn allow_writes_lets_an_unattended_run_make_exactly_the_listed_changes() {
+    let (tg, model, api, dir) = fakes().await;
+    let text = config_file(&tg, &model, &api, dir.path());
+    let task = format!("{TASK}\n[permissions]\nallow_writes = [\"chat-messages/send-message\"]\n");
+    std::fs::write(
+        dir.path().join("workflows").join("morning-digest.toml"),
+        task,
+    )
+    .unwrap();
+    let app = app_from(text).await;
+    model.push_all([
+        Reply::ToolCalls(vec![
+            (
+                "call_endpoint".into(),
+                serde_json::json!({"endpoint": "chat-messages/send-message", "account": "acct_8f3k2j1h0g9f8e7d", "params": {"chat_id": 99120455, "text": "Thanks for staying!"}}),
+            ),
+            (
+                "call_endpoint".into(),
+                serde_json::json!({"endpoint": "mass-messaging/send-mass-message", "account": "acct_8f3k2j1h0g9f8e7d", "params": {"text": "Sale!"}}),
+            ),
+        ]),
+        Reply::Text("Thanked Jake.".into()),
+    ]);
+    let task = fanops::scheduler::tasks::find(&app.scheduler, "morning-digest")
+        .unwrap()
+        .clone();
+    let run = app.scheduler.run_now(&task).await.unwrap();
+    let sent = api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect::<Vec<_>>();
+    assert_eq!(sent.len(), 1, "only the allowed write ran");
+    assert_eq!(
+        sent[0].path,
+        "/api/acct_8f3k2j1h0g9f8e7d/chats/99120455/messages"
+    );
+    assert!(sent[0].headers.contains_key("idempotency-key"));
+    let output = run.output.unwrap();
+    assert!(
+        output.contains("Send Mass Message") && output.contains("Not done"),
+        "{output}"
+    );
+    let audit = app.store.recent_audit(10).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "action.allowed_by_workflow" && e.actor == "workflow:morning-digest"));
+}
