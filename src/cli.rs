@@ -73,6 +73,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let app = App::build(config).await?;
+    #[cfg(unix)]
+    tokio::spawn(reload_on_hangup(app.config.clone(), app.scheduler.clone()));
     let shutdown = CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
@@ -81,6 +83,30 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         signal.cancel();
     });
     app.run(shutdown).await
+}
+
+/// SIGHUP re-reads the workflow files; a file with problems keeps the previous set running.
+#[cfg(unix)]
+async fn reload_on_hangup(
+    config: Config,
+    scheduler: std::sync::Arc<crate::scheduler::engine::Scheduler>,
+) {
+    let Ok(mut hangup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+    else {
+        return;
+    };
+    while hangup.recv().await.is_some() {
+        let (workflows, problems) = workflow::load_for_config(&config);
+        if problems.is_empty() {
+            tracing::info!(workflows = workflows.len(), "workflow files reloaded");
+            scheduler.reload(workflows);
+        } else {
+            for problem in &problems {
+                tracing::error!("{problem}");
+            }
+            tracing::error!("workflow files not reloaded: the previous ones keep running");
+        }
+    }
 }
 
 async fn wait_for_signal() {
@@ -146,7 +172,7 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
     if verb == "list" {
         let lines = task_list::list(
             app.store.as_ref(),
-            scheduler.workflows(),
+            &scheduler.workflows(),
             chrono::Utc::now(),
         )
         .await?;
@@ -158,16 +184,13 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
     }
     let name = name.unwrap_or_default();
     let task = task_list::find(&scheduler, name).ok_or_else(|| {
-        let known: Vec<&str> = scheduler
-            .workflows()
-            .iter()
-            .map(|w| w.id.as_str())
-            .collect();
+        let workflows = scheduler.workflows();
+        let known: Vec<&str> = workflows.iter().map(|w| w.id.as_str()).collect();
         anyhow::anyhow!("no task or workflow `{name}` (known: {})", known.join(", "))
     })?;
     match verb {
         "run" => {
-            let run = scheduler.run_now(task).await?;
+            let run = scheduler.run_now(&task).await?;
             println!("{} — {}", task.name, run.status.as_str());
             println!(
                 "{}",

@@ -282,7 +282,7 @@ impl Core {
                 Some(scheduler) => {
                     let store = scheduler.store().as_ref();
                     let lines =
-                        crate::scheduler::tasks::list(store, scheduler.workflows(), Utc::now())
+                        crate::scheduler::tasks::list(store, &scheduler.workflows(), Utc::now())
                             .await?;
                     Outbound::text(crate::scheduler::tasks::render(&lines))
                 }

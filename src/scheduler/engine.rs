@@ -14,7 +14,7 @@ use crate::store::{RunStatus, SharedStore, StoreError, TaskRun};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -31,10 +31,8 @@ const MAX_FIRES_PER_TICK: usize = 10_000;
 const MAX_MISSED_PER_TICK: usize = 100;
 
 pub struct Scheduler {
-    /// Every workflow, templates included (for listing and running now).
-    all: Vec<Workflow>,
-    /// The active ones: scheduled.
-    tasks: Vec<Workflow>,
+    /// Every workflow, templates included; replaced whole by [`Scheduler::reload`].
+    all: RwLock<Arc<Vec<Workflow>>>,
     store: SharedStore,
     agent: Arc<Agent>,
     deliveries: HashMap<String, Arc<dyn Delivery>>,
@@ -68,12 +66,7 @@ impl Scheduler {
         grace: std::time::Duration,
     ) -> Scheduler {
         Scheduler {
-            tasks: workflows
-                .iter()
-                .filter(|w| !w.is_template())
-                .cloned()
-                .collect(),
-            all: workflows,
+            all: RwLock::new(Arc::new(workflows)),
             store,
             agent,
             deliveries,
@@ -95,12 +88,25 @@ impl Scheduler {
         map.insert(task.to_string(), next);
     }
 
-    pub fn tasks(&self) -> &[Workflow] {
-        &self.tasks
+    /// The active workflows: the ones scheduled.
+    pub fn tasks(&self) -> Vec<Workflow> {
+        self.workflows()
+            .iter()
+            .filter(|w| !w.is_template())
+            .cloned()
+            .collect()
     }
 
-    pub fn workflows(&self) -> &[Workflow] {
-        &self.all
+    /// Every workflow, templates included.
+    pub fn workflows(&self) -> Arc<Vec<Workflow>> {
+        self.all.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the workflows (after their files changed). Run history is keyed by task
+    /// id, so an edited task keeps it; due times are computed afresh.
+    pub fn reload(&self, workflows: Vec<Workflow>) {
+        *self.all.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(workflows);
+        self.next.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     pub fn store(&self) -> &SharedStore {
@@ -139,7 +145,7 @@ impl Scheduler {
                 .await?,
             ..Tick::default()
         };
-        for task in &self.tasks {
+        for task in &self.tasks() {
             // Idle ticks touch no database: a task is looked at again only when due.
             let due = self.next_due(&task.id).is_none_or(|next| next <= now);
             if !due {
@@ -322,7 +328,7 @@ impl Scheduler {
 
     /// Ticks until `shutdown`, waking when the next task is due (and at least every second).
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tracing::info!(tasks = self.tasks.len(), "scheduler started");
+        tracing::info!(tasks = self.tasks().len(), "scheduler started");
         loop {
             if let Err(e) = self.tick(Utc::now()).await {
                 tracing::error!(error = %e, "scheduler tick failed");

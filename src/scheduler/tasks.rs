@@ -103,9 +103,10 @@ pub fn render(lines: &[TaskLine]) -> String {
 }
 
 /// Finds a workflow by id or (case-insensitive) name.
-pub fn find<'a>(scheduler: &'a Scheduler, name: &str) -> Option<&'a Workflow> {
+pub fn find(scheduler: &Scheduler, name: &str) -> Option<Workflow> {
     scheduler
         .workflows()
         .iter()
         .find(|w| w.id == name || w.name.eq_ignore_ascii_case(name))
+        .cloned()
 }

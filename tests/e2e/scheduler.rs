@@ -479,3 +479,42 @@ async fn allow_writes_lets_an_unattended_run_make_exactly_the_listed_changes() {
         .iter()
         .any(|e| e.action == "action.allowed_by_workflow" && e.actor == "workflow:morning-digest"));
 }
+
+#[tokio::test]
+async fn an_edited_file_is_picked_up_on_reload_and_keeps_its_history() {
+    let (tg, model, api, dir) = fakes().await;
+    let app = app_with_task(&tg, &model, &api, dir.path()).await;
+    let scheduler = app.scheduler.clone();
+    model.respond_with(|_| Reply::Text("digest".into()));
+    scheduler.tick(utc("2026-11-22T07:00:00Z")).await.unwrap();
+    for (_, _, h) in scheduler
+        .tick(utc("2026-11-22T08:00:10Z"))
+        .await
+        .unwrap()
+        .started
+    {
+        h.await.unwrap();
+    }
+    // The file now says 09:30; what SIGHUP does is re-read the files and reload.
+    let path = dir.path().join("workflows").join("morning-digest.toml");
+    std::fs::write(
+        &path,
+        TASK.replace("daily = \"08:00\"", "daily = \"09:30\""),
+    )
+    .unwrap();
+    let (workflows, problems) = fanops::scheduler::workflow::load_for_config(&app.config);
+    assert!(problems.is_empty());
+    scheduler.reload(workflows);
+    let task = fanops::scheduler::tasks::find(&scheduler, "morning-digest").unwrap();
+    assert_eq!(
+        task.schedule.next_after(utc("2026-11-22T08:01:00Z")),
+        Some(utc("2026-11-22T09:30:00Z"))
+    );
+    let tick = scheduler.tick(utc("2026-11-22T09:30:05Z")).await.unwrap();
+    assert_eq!(tick.started.len(), 1, "the new time fires");
+    for (_, _, h) in tick.started {
+        h.await.unwrap();
+    }
+    let runs = app.store.recent_runs("morning-digest", 10).await.unwrap();
+    assert_eq!(runs.len(), 2, "the history from before the edit is kept");
+}
