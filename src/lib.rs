@@ -14,7 +14,7 @@
 //! - `agent`    — the tool-calling loop; never runs a write, hands it to the gate instead.
 //! - `core`     — access, commands, conversations and the confirmation gate; knows no platform.
 //! - `scheduler` — schedules, workflow files, and the tick that claims each fire once.
-//! - `channels` — thin adapters (terminal today) between a platform and the core.
+//! - `channels` — thin adapters (terminal, Telegram) between a platform and the core.
 //! - `server`   — the HTTP listener: health, readiness, metrics.
 //! - `usage`    — reports over the usage ledger.
 //! - `metrics`  — process-wide Prometheus counters.
