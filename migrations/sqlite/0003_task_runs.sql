@@ -13,6 +13,8 @@ CREATE TABLE task_runs (
     -- Delivery is recorded apart from the run's own outcome.
     delivered_at   BIGINT,
     delivery_error TEXT,
+    -- 1 for a run started by hand ("run now"): it does not move the schedule.
+    manual         BIGINT           NOT NULL DEFAULT 0,
     PRIMARY KEY (task, scheduled_for)
 );
 CREATE INDEX task_runs_status_started ON task_runs (status, started_at);

@@ -119,11 +119,7 @@ impl Scheduler {
         let now = Utc::now();
         // A manual run has its own instant, so it never takes a scheduled fire's claim.
         let fire = now;
-        if !self
-            .store
-            .claim_run(&task.id, fire, RunStatus::Running, now)
-            .await?
-        {
+        if !self.store.claim_manual_run(&task.id, fire).await? {
             return Err(StoreError::Corrupt(format!(
                 "a run of `{}` at this instant already exists",
                 task.id

@@ -339,6 +339,8 @@ pub trait TaskRunStore: Send + Sync {
         status: RunStatus,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// Records a run started by hand at `at`; it never moves the schedule.
+    async fn claim_manual_run(&self, task: &str, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Records how a claimed run ended.
     async fn finish_run(&self, run: &TaskRun) -> StoreResult<()>;
     /// Records the delivery of a run's output (or why it failed).
@@ -349,7 +351,7 @@ pub trait TaskRunStore: Send + Sync {
         at: DateTime<Utc>,
         error: Option<&str>,
     ) -> StoreResult<()>;
-    /// The latest fire recorded for the task, in any status.
+    /// The latest scheduled fire recorded for the task, in any status (manual runs aside).
     async fn last_scheduled(&self, task: &str) -> StoreResult<Option<DateTime<Utc>>>;
     /// Marks runs still `running` that started before `before` as failed (a crash).
     async fn fail_stale_runs(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64>;

@@ -87,8 +87,8 @@ const SET_STATE: &str = "INSERT INTO channel_state (name, value, updated_at) VAL
 const CLAIM: &str = "INSERT INTO claims (scope, name, claimed_at) VALUES ($1, $2, $3) \
      ON CONFLICT (scope, name) DO NOTHING";
 
-const CLAIM_RUN: &str = "INSERT INTO task_runs (task, scheduled_for, status, started_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (task, scheduled_for) DO NOTHING";
+const CLAIM_RUN: &str = "INSERT INTO task_runs (task, scheduled_for, status, started_at, manual) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task, scheduled_for) DO NOTHING";
 
 const FINISH_RUN: &str = "UPDATE task_runs SET status = $1, finished_at = $2, model = $3, \
      output = $4, credits = $5 WHERE task = $6 AND scheduled_for = $7";
@@ -96,7 +96,8 @@ const FINISH_RUN: &str = "UPDATE task_runs SET status = $1, finished_at = $2, mo
 const RECORD_DELIVERY: &str = "UPDATE task_runs SET delivered_at = $1, delivery_error = $2 \
      WHERE task = $3 AND scheduled_for = $4";
 
-const LAST_SCHEDULED: &str = "SELECT MAX(scheduled_for) FROM task_runs WHERE task = $1";
+const LAST_SCHEDULED: &str =
+    "SELECT MAX(scheduled_for) FROM task_runs WHERE task = $1 AND manual = 0";
 
 const FAIL_STALE_RUNS: &str = "UPDATE task_runs SET status = 'failed', finished_at = $1, \
      output = 'The run did not finish (the process stopped or it hung) and was marked failed.' \
@@ -435,6 +436,19 @@ macro_rules! portable_store {
                     .bind(millis(scheduled_for))
                     .bind(status.as_str())
                     .bind(millis(now))
+                    .bind(0i64)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn claim_manual_run(&self, task: &str, at: DateTime<Utc>) -> StoreResult<bool> {
+                let done = sqlx::query(CLAIM_RUN)
+                    .bind(task)
+                    .bind(millis(at))
+                    .bind(RunStatus::Running.as_str())
+                    .bind(millis(at))
+                    .bind(1i64)
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)

@@ -33,6 +33,16 @@ pub(super) async fn a_fire_is_claimed_exactly_once(store: SharedStore) {
         Some(at(3, 8, 0))
     );
     assert_eq!(store.last_scheduled("never").await.unwrap(), None);
+    // A run started by hand is recorded but does not move the schedule.
+    assert!(store.claim_manual_run("digest", at(4, 8, 0)).await.unwrap());
+    assert_eq!(
+        store.last_scheduled("digest").await.unwrap(),
+        Some(at(3, 8, 0))
+    );
+    assert_eq!(
+        store.recent_runs("digest", 1).await.unwrap()[0].scheduled_for,
+        at(4, 8, 0)
+    );
 }
 
 pub(super) async fn runs_are_recorded_and_listed_newest_first(store: SharedStore) {
