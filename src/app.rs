@@ -74,6 +74,7 @@ impl App {
             client,
             accounts: Arc::new(AccountsCache::new(config.accounts_cache())),
             settings,
+            scheduler: Default::default(),
         });
         let core = Arc::new(Core::new(
             agent.clone(),
@@ -124,6 +125,7 @@ impl App {
             grace,
         ));
         let _ = core.scheduler.set(scheduler.clone());
+        let _ = agent.scheduler.set(scheduler.clone());
         Ok(App {
             config,
             store,

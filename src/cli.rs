@@ -190,7 +190,7 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
     })?;
     match verb {
         "run" => {
-            let run = scheduler.run_now(&task).await?;
+            let run = scheduler.run_now(&task, true).await?;
             println!("{} — {}", task.name, run.status.as_str());
             println!(
                 "{}",

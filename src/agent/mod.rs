@@ -71,6 +71,8 @@ pub struct Agent {
     pub client: Arc<OnlyFansClient>,
     pub accounts: Arc<AccountsCache>,
     pub settings: AgentSettings,
+    /// Set once the scheduler exists, for the task tools.
+    pub scheduler: std::sync::OnceLock<Arc<crate::scheduler::engine::Scheduler>>,
 }
 
 impl Agent {
@@ -88,6 +90,7 @@ impl Agent {
             ),
             attachments: Default::default(),
             refused: Default::default(),
+            scheduler: self.scheduler.get().cloned(),
         }
     }
 

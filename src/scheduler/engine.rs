@@ -115,7 +115,8 @@ impl Scheduler {
 
     /// Runs a workflow now, outside its schedule (a preview for a template), and waits.
     /// An active task's output is delivered as usual.
-    pub async fn run_now(&self, task: &Workflow) -> Result<TaskRun, StoreError> {
+    /// With `deliver` false it is a preview: recorded, not posted.
+    pub async fn run_now(&self, task: &Workflow, deliver: bool) -> Result<TaskRun, StoreError> {
         let now = Utc::now();
         // A manual run has its own instant, so it never takes a scheduled fire's claim.
         let fire = now;
@@ -125,7 +126,7 @@ impl Scheduler {
                 task.id
             )));
         }
-        self.execute(task, fire, now).await;
+        self.execute(task, fire, now, deliver).await;
         let runs = self.store.recent_runs(&task.id, 20).await?;
         runs.into_iter()
             .find(|r| r.scheduled_for.timestamp_millis() == fire.timestamp_millis())
@@ -213,14 +214,20 @@ impl Scheduler {
             let this = self.clone();
             let task = task.clone();
             let id = task.id.clone();
-            let handle = tokio::spawn(async move { this.execute(&task, latest, now).await });
+            let handle = tokio::spawn(async move { this.execute(&task, latest, now, true).await });
             tick.started.push((id, latest, handle));
         }
         Ok(())
     }
 
     /// Runs one claimed fire and delivers it; every outcome is recorded.
-    async fn execute(&self, task: &Workflow, fire: DateTime<Utc>, started: DateTime<Utc>) {
+    async fn execute(
+        &self,
+        task: &Workflow,
+        fire: DateTime<Utc>,
+        started: DateTime<Utc>,
+        deliver: bool,
+    ) {
         let conversation = format!("task:{}:{}", task.id, fire.timestamp_millis());
         let channel = task.deliver.as_ref().map_or("none", |d| d.channel.as_str());
         let turn = Turn {
@@ -279,7 +286,9 @@ impl Scheduler {
         if let Err(e) = self.store.finish_run(&run).await {
             tracing::error!(task = %task.id, error = %e, "could not record a finished run");
         }
-        self.deliver(task, fire, status, &text, &files).await;
+        if deliver {
+            self.deliver(task, fire, status, &text, &files).await;
+        }
     }
 
     async fn deliver(

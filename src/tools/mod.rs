@@ -10,6 +10,7 @@ mod call_endpoint;
 mod catalog_tools;
 pub mod chart;
 pub mod files;
+mod task_tools;
 
 pub use files::{Attachment, AttachmentKind};
 
@@ -79,6 +80,8 @@ pub struct ToolContext {
     pub attachments: Arc<std::sync::Mutex<Vec<Attachment>>>,
     /// Summaries of writes refused because nobody could confirm them.
     pub refused: Arc<std::sync::Mutex<Vec<String>>>,
+    /// For `list_tasks` and `run_task`.
+    pub scheduler: Option<Arc<crate::scheduler::engine::Scheduler>>,
 }
 
 impl ToolContext {
@@ -190,6 +193,8 @@ impl Registry {
             Arc::new(agency_earnings::AgencyEarnings),
             Arc::new(files::MakeCsv),
             Arc::new(chart::MakeChart),
+            Arc::new(task_tools::ListTasks),
+            Arc::new(task_tools::RunTask),
         ])
     }
 

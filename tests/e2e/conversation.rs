@@ -87,7 +87,9 @@ async fn a_question_is_answered_from_an_api_read() {
             "call_endpoint",
             "agency_earnings",
             "make_csv",
-            "make_chart"
+            "make_chart",
+            "list_tasks",
+            "run_task"
         ]
     );
     let result: Value = serde_json::from_str(&tool_messages(&requests[1])[0]).unwrap();

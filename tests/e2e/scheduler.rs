@@ -350,7 +350,7 @@ async fn an_unattended_run_cannot_write_and_says_so() {
     let task = fanops::scheduler::tasks::find(&app.scheduler, "morning-digest")
         .unwrap()
         .clone();
-    let run = app.scheduler.run_now(&task).await.unwrap();
+    let run = app.scheduler.run_now(&task, true).await.unwrap();
     let output = run.output.unwrap();
     assert!(
         output.contains("Not done: this run is unattended"),
@@ -457,7 +457,7 @@ async fn allow_writes_lets_an_unattended_run_make_exactly_the_listed_changes() {
     let task = fanops::scheduler::tasks::find(&app.scheduler, "morning-digest")
         .unwrap()
         .clone();
-    let run = app.scheduler.run_now(&task).await.unwrap();
+    let run = app.scheduler.run_now(&task, true).await.unwrap();
     let sent = api
         .requests()
         .into_iter()
@@ -517,4 +517,62 @@ async fn an_edited_file_is_picked_up_on_reload_and_keeps_its_history() {
     }
     let runs = app.store.recent_runs("morning-digest", 10).await.unwrap();
     assert_eq!(runs.len(), 2, "the history from before the edit is kept");
+}
+
+#[tokio::test]
+async fn tasks_can_be_listed_and_previewed_from_chat() {
+    use fanops::core::{Inbound, InboundBody};
+    let (tg, model, api, dir) = fakes().await;
+    let app = app_with_task(&tg, &model, &api, dir.path()).await;
+    model.push_all([
+        Reply::ToolCalls(vec![("list_tasks".into(), serde_json::json!({}))]),
+        Reply::ToolCalls(vec![(
+            "run_task".into(),
+            serde_json::json!({"name": "weekly-recap"}),
+        )]),
+        // The preview run's own answer, then the chat answer.
+        Reply::Text("Recap: $1,912.40 last week.".into()),
+        Reply::Text("Here is the preview.".into()),
+    ]);
+    let collector = crate::helpers::Collector::default();
+    let inbound = Inbound {
+        platform: "telegram".into(),
+        chat: "1".into(),
+        thread: None,
+        user: "1".into(),
+        user_name: "u".into(),
+        body: InboundBody::Text("show my tasks and preview the weekly recap".into()),
+    };
+    app.core.handle(inbound, &collector).await;
+    assert_eq!(collector.last().text, "Here is the preview.");
+    let requests = model.requests();
+    let last = requests.last().unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let results: Vec<&str> = last
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .filter_map(|m| m["content"].as_str())
+        .collect();
+    assert!(
+        results[0].contains("\"id\":\"morning-digest\"")
+            && results[0].contains("\"state\":\"active\""),
+        "{results:?}"
+    );
+    assert!(
+        results[1].contains("Recap: $1,912.40 last week."),
+        "{results:?}"
+    );
+    assert!(
+        tg.calls_of("sendmessage").is_empty(),
+        "a preview posts nothing"
+    );
+    let runs = app.store.recent_runs("weekly-recap", 5).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(
+        app.store.last_scheduled("weekly-recap").await.unwrap(),
+        None,
+        "a manual run does not move the schedule"
+    );
 }
