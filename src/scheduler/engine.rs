@@ -31,8 +31,9 @@ const MAX_FIRES_PER_TICK: usize = 10_000;
 const MAX_MISSED_PER_TICK: usize = 100;
 
 pub struct Scheduler {
-    /// Every workflow, templates included; replaced whole by [`Scheduler::reload`].
-    all: RwLock<Arc<Vec<Workflow>>>,
+    /// Every workflow, templates included, and the active ones; both replaced whole by
+    /// [`Scheduler::reload`], so a tick only clones two pointers.
+    all: RwLock<(Arc<Vec<Workflow>>, Arc<Vec<Workflow>>)>,
     store: SharedStore,
     agent: Arc<Agent>,
     deliveries: HashMap<String, Arc<dyn Delivery>>,
@@ -52,6 +53,16 @@ pub struct Tick {
     pub recovered: u64,
 }
 
+/// (every workflow, the active ones).
+fn split(workflows: Vec<Workflow>) -> (Arc<Vec<Workflow>>, Arc<Vec<Workflow>>) {
+    let active = workflows
+        .iter()
+        .filter(|w| !w.is_template())
+        .cloned()
+        .collect();
+    (Arc::new(workflows), Arc::new(active))
+}
+
 fn anchor_key(task: &str) -> String {
     format!("scheduler.anchor.{task}")
 }
@@ -66,7 +77,7 @@ impl Scheduler {
         grace: std::time::Duration,
     ) -> Scheduler {
         Scheduler {
-            all: RwLock::new(Arc::new(workflows)),
+            all: RwLock::new(split(workflows)),
             store,
             agent,
             deliveries,
@@ -89,23 +100,19 @@ impl Scheduler {
     }
 
     /// The active workflows: the ones scheduled.
-    pub fn tasks(&self) -> Vec<Workflow> {
-        self.workflows()
-            .iter()
-            .filter(|w| !w.is_template())
-            .cloned()
-            .collect()
+    pub fn tasks(&self) -> Arc<Vec<Workflow>> {
+        self.all.read().unwrap_or_else(|e| e.into_inner()).1.clone()
     }
 
     /// Every workflow, templates included.
     pub fn workflows(&self) -> Arc<Vec<Workflow>> {
-        self.all.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.all.read().unwrap_or_else(|e| e.into_inner()).0.clone()
     }
 
     /// Replaces the workflows (after their files changed). Run history is keyed by task
     /// id, so an edited task keeps it; due times are computed afresh.
     pub fn reload(&self, workflows: Vec<Workflow>) {
-        *self.all.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(workflows);
+        *self.all.write().unwrap_or_else(|e| e.into_inner()) = split(workflows);
         self.next.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
@@ -142,7 +149,7 @@ impl Scheduler {
                 .await?,
             ..Tick::default()
         };
-        for task in &self.tasks() {
+        for task in self.tasks().iter() {
             // Idle ticks touch no database: a task is looked at again only when due.
             let due = self.next_due(&task.id).is_none_or(|next| next <= now);
             if !due {
