@@ -18,6 +18,9 @@ use std::sync::{Arc, RwLock};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// A shared, immutable list of workflows.
+type Workflows = Arc<Vec<Workflow>>;
+
 /// Posts a run's answer to one platform.
 #[async_trait]
 pub trait Delivery: Send + Sync {
@@ -33,7 +36,7 @@ const MAX_MISSED_PER_TICK: usize = 100;
 pub struct Scheduler {
     /// Every workflow, templates included, and the active ones; both replaced whole by
     /// [`Scheduler::reload`], so a tick only clones two pointers.
-    all: RwLock<(Arc<Vec<Workflow>>, Arc<Vec<Workflow>>)>,
+    all: RwLock<(Workflows, Workflows)>,
     store: SharedStore,
     agent: Arc<Agent>,
     deliveries: HashMap<String, Arc<dyn Delivery>>,
@@ -54,7 +57,7 @@ pub struct Tick {
 }
 
 /// (every workflow, the active ones).
-fn split(workflows: Vec<Workflow>) -> (Arc<Vec<Workflow>>, Arc<Vec<Workflow>>) {
+fn split(workflows: Vec<Workflow>) -> (Workflows, Workflows) {
     let active = workflows
         .iter()
         .filter(|w| !w.is_template())
