@@ -23,6 +23,21 @@ channel = "telegram"
 to = "555"
 "#;
 
+/// A message from permitted Telegram user 1 in chat 1, through the core.
+async fn say(app: &App, text: &str) -> crate::helpers::Collector {
+    let collector = crate::helpers::Collector::default();
+    let inbound = fanops::core::Inbound {
+        platform: "telegram".into(),
+        chat: "1".into(),
+        thread: None,
+        user: "1".into(),
+        user_name: "u".into(),
+        body: fanops::core::InboundBody::Text(text.into()),
+    };
+    app.core.handle(inbound, &collector).await;
+    collector
+}
+
 /// The three fakes and a scratch directory, with logs quiet unless TEST_LOG is set.
 async fn fakes() -> (FakeTelegram, FakeModel, FakeOnlyFans, tempfile::TempDir) {
     crate::helpers::quiet_logs();
@@ -258,7 +273,6 @@ async fn several_schedulers_on_one_postgres_run_each_fire_once() {
 // The CLI runs as a child process that calls the fakes: keep them served meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_are_listed_run_and_paused_from_the_cli_and_chat() {
-    use fanops::core::{Inbound, InboundBody};
     let (tg, model, api, dir) = fakes().await;
     let path = dir.path().join("fanops.toml");
     std::fs::write(&path, config_file(&tg, &model, &api, dir.path())).unwrap();
@@ -307,16 +321,7 @@ async fn tasks_are_listed_run_and_paused_from_the_cli_and_chat() {
 
     // The same list in chat, and a paused task does not fire.
     let app = app_with_task(&tg, &model, &api, dir.path()).await;
-    let collector = crate::helpers::Collector::default();
-    let inbound = Inbound {
-        platform: "telegram".into(),
-        chat: "1".into(),
-        thread: None,
-        user: "1".into(),
-        user_name: "u".into(),
-        body: InboundBody::Text("/tasks".into()),
-    };
-    app.core.handle(inbound, &collector).await;
+    let collector = say(&app, "/tasks").await;
     let listing = collector.last().text;
     assert!(
         listing.contains(
@@ -521,7 +526,6 @@ async fn an_edited_file_is_picked_up_on_reload_and_keeps_its_history() {
 
 #[tokio::test]
 async fn tasks_can_be_listed_and_previewed_from_chat() {
-    use fanops::core::{Inbound, InboundBody};
     let (tg, model, api, dir) = fakes().await;
     let app = app_with_task(&tg, &model, &api, dir.path()).await;
     model.push_all([
@@ -534,16 +538,7 @@ async fn tasks_can_be_listed_and_previewed_from_chat() {
         Reply::Text("Recap: $1,912.40 last week.".into()),
         Reply::Text("Here is the preview.".into()),
     ]);
-    let collector = crate::helpers::Collector::default();
-    let inbound = Inbound {
-        platform: "telegram".into(),
-        chat: "1".into(),
-        thread: None,
-        user: "1".into(),
-        user_name: "u".into(),
-        body: InboundBody::Text("show my tasks and preview the weekly recap".into()),
-    };
-    app.core.handle(inbound, &collector).await;
+    let collector = say(&app, "show my tasks and preview the weekly recap").await;
     assert_eq!(collector.last().text, "Here is the preview.");
     let requests = model.requests();
     let last = requests.last().unwrap()["messages"]
