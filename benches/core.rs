@@ -196,6 +196,7 @@ async fn earnings_fan_out() {
         model: None,
         unattended: false,
         allow_writes: Vec::new(),
+        role: fanops::core::Role::Operator,
     };
     let ctx = app.agent.tool_context(&turn);
     let args = json!({"start_date": "2025-06-01", "end_date": "2025-06-30"});

@@ -119,11 +119,16 @@ impl App {
             .unwrap_or(std::time::Duration::from_secs(3600));
         let scheduler = Arc::new(Scheduler::new(
             workflows,
+            workflow::Known::for_config(&config),
             store.clone(),
             agent.clone(),
             deliveries,
             grace,
         ));
+        scheduler
+            .refresh_chat_tasks()
+            .await
+            .context("while loading the tasks created from chat")?;
         let _ = core.scheduler.set(scheduler.clone());
         let _ = agent.scheduler.set(scheduler.clone());
         Ok(App {
@@ -167,10 +172,9 @@ impl App {
             let (telegram, stop) = (telegram.clone(), shutdown.clone());
             parts.spawn(async move { ("telegram", telegram.run(stop).await) });
         }
-        if !self.scheduler.tasks().is_empty() {
-            let (scheduler, stop) = (self.scheduler.clone(), shutdown.clone());
-            parts.spawn(async move { ("scheduler", scheduler.run(stop).await) });
-        }
+        // Always running: a task may be created from chat at any time, on any replica.
+        let (scheduler, stop) = (self.scheduler.clone(), shutdown.clone());
+        parts.spawn(async move { ("scheduler", scheduler.run(stop).await) });
         tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
         let served = server::run(listener, router, shutdown.clone()).await;
         shutdown.cancel();

@@ -206,17 +206,21 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
                 task.id
             )
         }
-        "pause" => {
-            app.store
-                .set_state(&task_list::paused_key(&task.id), "1")
-                .await?;
-            println!("Paused `{}`.", task.id);
+        "pause" | "resume" => {
+            let pause = verb == "pause";
+            task_list::set_paused(app.store.as_ref(), &task.id, pause, chrono::Utc::now()).await?;
+            println!(
+                "{} `{}`.",
+                if pause { "Paused" } else { "Resumed" },
+                task.id
+            );
         }
-        "resume" => {
-            app.store
-                .set_state(&task_list::paused_key(&task.id), "0")
-                .await?;
-            println!("Resumed `{}`.", task.id);
+        "delete" if task.from_chat => {
+            crate::scheduler::stored::delete(app.store.as_ref(), &task.id).await?;
+            println!(
+                "Deleted `{}` ({}). Its run history is kept.",
+                task.id, task.name
+            );
         }
         _ => anyhow::bail!(
             "`{}` is defined by {}: edit or remove that file to change or delete it",

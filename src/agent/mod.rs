@@ -47,6 +47,8 @@ pub struct Turn {
     pub unattended: bool,
     /// For unattended runs: the write endpoints the workflow allows without a person.
     pub allow_writes: Vec<String>,
+    /// The role of the person the turn runs for (viewer for unattended runs).
+    pub role: crate::core::Role,
 }
 
 /// How a turn ended.
@@ -91,6 +93,7 @@ impl Agent {
             attachments: Default::default(),
             refused: Default::default(),
             scheduler: self.scheduler.get().cloned(),
+            role: turn.role,
         }
     }
 

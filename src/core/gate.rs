@@ -93,18 +93,29 @@ impl PartialEq for Confirmation {
     }
 }
 
-/// Decides an action for `user` with `role` in `conversation`, atomically.
+/// Who presses Confirm or Cancel, and where.
+pub struct Decider<'a> {
+    pub conversation: &'a str,
+    pub user: &'a str,
+    pub role: Role,
+}
+
+/// Decides an action for a person, atomically.
 pub async fn decide(
     store: &SharedStore,
-    conversation: &str,
-    user: &str,
-    role: Role,
+    registry: &Registry,
+    decider: &Decider<'_>,
     action_id: &str,
     decision: Decision,
     now: DateTime<Utc>,
 ) -> Result<Verdict, StoreError> {
+    let Decider {
+        conversation,
+        user,
+        role,
+    } = *decider;
     let known = store.action(action_id).await?;
-    let Some(_) = known.filter(|a| a.conversation == conversation) else {
+    let Some(known) = known.filter(|a| a.conversation == conversation) else {
         return Ok(Verdict::Refused(
             "I don't know that request here. It may belong to another conversation, or the button is not one of mine.".into(),
         ));
@@ -113,6 +124,12 @@ pub async fn decide(
         return Ok(Verdict::Refused(
             "Only an operator or an admin can decide changes; your role is viewer. Nothing was changed.".into(),
         ));
+    }
+    if registry.admin_only(&known.tool) && role < Role::Admin {
+        return Ok(Verdict::Refused(format!(
+            "Only an admin can decide changes to scheduled tasks; your role is {}. Nothing was changed.",
+            role.as_str()
+        )));
     }
     match store.decide(action_id, decision, user, now).await? {
         DecideOutcome::Decided(action) => {

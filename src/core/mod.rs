@@ -246,7 +246,7 @@ impl Core {
                     .await;
             }
         }
-        let turn = self.turn(inbound);
+        let turn = self.turn(inbound, role);
         let progress = || replier.working();
         let outcome = self.agent.ask(&turn, text, &progress).await?;
         Ok(render(outcome))
@@ -304,15 +304,18 @@ impl Core {
         let conversation = inbound.conversation();
         let verdict = gate::decide(
             &self.store,
-            &conversation,
-            &inbound.user,
-            role,
+            &self.agent.registry,
+            &gate::Decider {
+                conversation: &conversation,
+                user: &inbound.user,
+                role,
+            },
             action_id,
             decision,
             Utc::now(),
         )
         .await?;
-        let turn = self.turn(inbound);
+        let turn = self.turn(inbound, role);
         match verdict {
             Verdict::Refused(why) => Ok(Outbound::text(why)),
             Verdict::Cancelled(action) => {
@@ -354,7 +357,7 @@ impl Core {
         }
     }
 
-    fn turn(&self, inbound: &Inbound) -> Turn {
+    fn turn(&self, inbound: &Inbound, role: Role) -> Turn {
         Turn {
             conversation: inbound.conversation(),
             tags: CallTags {
@@ -367,6 +370,7 @@ impl Core {
             model: None,
             unattended: false,
             allow_writes: Vec::new(),
+            role,
         }
     }
 }

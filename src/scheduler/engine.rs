@@ -6,7 +6,8 @@
 //! it only calls it once a second. A run goes through the agent without a person (kind
 //! `scheduled`, writes refused) and its answer is delivered by code, not by the model.
 
-use super::workflow::Workflow;
+use super::tasks::{self, PauseState};
+use super::workflow::{Known, Workflow};
 use crate::agent::{Agent, Turn, TurnOutcome};
 use crate::core::Attachment;
 use crate::llm::CallTags;
@@ -33,10 +34,21 @@ const MAX_FIRES_PER_TICK: usize = 10_000;
 /// Fires recorded as missed are capped, so a long outage does not flood the table.
 const MAX_MISSED_PER_TICK: usize = 100;
 
+/// How often the store is asked whether tasks were created, edited or deleted from chat
+/// (here or on another replica).
+const CHAT_TASKS_POLL: Duration = Duration::seconds(5);
+
 pub struct Scheduler {
-    /// Every workflow, templates included, and the active ones; both replaced whole by
-    /// [`Scheduler::reload`], so a tick only clones two pointers.
+    /// Every workflow, templates included, and the active ones; both replaced whole when
+    /// files or chat tasks change, so a tick only clones two pointers.
     all: RwLock<(Workflows, Workflows)>,
+    /// The workflow files as last loaded.
+    files: RwLock<Workflows>,
+    /// Tasks created from chat, with the stored definition each was built from.
+    chat: RwLock<Arc<Vec<(Workflow, String)>>>,
+    /// The chat-task revision last loaded, and when the store was last asked.
+    revision: std::sync::Mutex<(Option<String>, Option<DateTime<Utc>>)>,
+    known: Known,
     store: SharedStore,
     agent: Arc<Agent>,
     deliveries: HashMap<String, Arc<dyn Delivery>>,
@@ -66,21 +78,28 @@ fn split(workflows: Vec<Workflow>) -> (Workflows, Workflows) {
     (Arc::new(workflows), Arc::new(active))
 }
 
-fn anchor_key(task: &str) -> String {
+pub(crate) fn anchor_key(task: &str) -> String {
     format!("scheduler.anchor.{task}")
 }
 
 impl Scheduler {
-    /// `workflows` may include templates; only active tasks are scheduled.
+    /// `workflows` (the files) may include templates; only active tasks are scheduled.
+    /// Tasks created from chat are added by [`Scheduler::refresh_chat_tasks`].
     pub fn new(
         workflows: Vec<Workflow>,
+        known: Known,
         store: SharedStore,
         agent: Arc<Agent>,
         deliveries: HashMap<String, Arc<dyn Delivery>>,
         grace: std::time::Duration,
     ) -> Scheduler {
+        let files = Arc::new(workflows);
         Scheduler {
-            all: RwLock::new(split(workflows)),
+            all: RwLock::new(split(files.as_ref().clone())),
+            files: RwLock::new(files),
+            chat: Default::default(),
+            revision: Default::default(),
+            known,
             store,
             agent,
             deliveries,
@@ -112,11 +131,97 @@ impl Scheduler {
         self.all.read().unwrap_or_else(|e| e.into_inner()).0.clone()
     }
 
-    /// Replaces the workflows (after their files changed). Run history is keyed by task
+    /// The platforms this process can deliver to.
+    pub fn channels(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.deliveries.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// What workflows may refer to (model aliases, skills, the team zone).
+    pub fn known(&self) -> &Known {
+        &self.known
+    }
+
+    /// Replaces the workflow files (after they changed). Run history is keyed by task
     /// id, so an edited task keeps it; due times are computed afresh.
     pub fn reload(&self, workflows: Vec<Workflow>) {
-        *self.all.write().unwrap_or_else(|e| e.into_inner()) = split(workflows);
+        *self.files.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(workflows);
+        self.combine();
         self.next.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// Rebuilds the lists from the files and the chat tasks. A file wins over a chat task
+    /// of the same id (chat never creates one, but a file may be added later).
+    fn combine(&self) {
+        let files = self.files.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let chat = self.chat.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let mut all: Vec<Workflow> = files.as_ref().clone();
+        for (task, _) in chat.iter() {
+            if files.iter().any(|f| f.id == task.id) {
+                tracing::warn!(task = %task.id, "a workflow file has the id of a task created from chat; the file is used");
+            } else {
+                all.push(task.clone());
+            }
+        }
+        *self.all.write().unwrap_or_else(|e| e.into_inner()) = split(all);
+    }
+
+    /// Loads the tasks created from chat; only changed ones have their due time redone.
+    /// A stored task that no longer validates is logged and left out.
+    pub async fn refresh_chat_tasks(&self) -> Result<(), StoreError> {
+        // Read first, so a change made while loading is seen by the next poll.
+        let revision = self.store.state(super::stored::REVISION_KEY).await?;
+        let (loaded, problems) = super::stored::load(self.store.as_ref(), &self.known).await?;
+        for problem in &problems {
+            tracing::error!("{problem}; the task is not scheduled until it is fixed");
+        }
+        let before = self.chat.read().unwrap_or_else(|e| e.into_inner()).clone();
+        let absent_from = |list: &[(Workflow, String)], (task, definition): &(Workflow, String)| {
+            !list.iter().any(|(t, d)| t.id == task.id && d == definition)
+        };
+        let changed: Vec<String> = before
+            .iter()
+            .filter(|entry| absent_from(&loaded, entry))
+            .chain(loaded.iter().filter(|entry| absent_from(&before, entry)))
+            .map(|(task, _)| task.id.clone())
+            .collect();
+        {
+            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            for id in &changed {
+                next.remove(id);
+            }
+        }
+        *self.chat.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
+        self.combine();
+        self.revision.lock().unwrap_or_else(|e| e.into_inner()).0 = revision;
+        Ok(())
+    }
+
+    /// Reloads the chat tasks when their revision moved; asks at most every few seconds.
+    async fn follow_chat_tasks(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        {
+            let mut seen = self.revision.lock().unwrap_or_else(|e| e.into_inner());
+            let recent = seen
+                .1
+                .is_some_and(|at| at <= now && now - at < CHAT_TASKS_POLL);
+            if recent {
+                return Ok(());
+            }
+            seen.1 = Some(now);
+        }
+        let current = self.store.state(super::stored::REVISION_KEY).await?;
+        let known = self
+            .revision
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+            .clone();
+        if current != known {
+            tracing::info!("tasks created from chat changed; reloading them");
+            self.refresh_chat_tasks().await?;
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &SharedStore {
@@ -145,6 +250,7 @@ impl Scheduler {
 
     /// One step at `now`.
     pub async fn tick(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Tick, StoreError> {
+        self.follow_chat_tasks(now).await?;
         let mut tick = Tick {
             recovered: self
                 .store
@@ -158,8 +264,10 @@ impl Scheduler {
             if !due {
                 continue;
             }
-            if !super::tasks::is_paused(self.store.as_ref(), &task.id).await? {
-                self.tick_task(task, now, &mut tick).await?;
+            if let PauseState::Active { resumed_at } =
+                tasks::pause_state(self.store.as_ref(), &task.id).await?
+            {
+                self.tick_task(task, now, resumed_at, &mut tick).await?;
             }
             let next = task.schedule.next_after(now);
             self.set_next_due(&task.id, next);
@@ -171,6 +279,7 @@ impl Scheduler {
         self: &Arc<Self>,
         task: &Workflow,
         now: DateTime<Utc>,
+        resumed_at: Option<DateTime<Utc>>,
         tick: &mut Tick,
     ) -> Result<(), StoreError> {
         // Fires are counted from the last recorded one, or from when the task was first
@@ -191,6 +300,8 @@ impl Scheduler {
                 }
             },
         };
+        // Fires while the task was paused are not owed: count from its resumption.
+        let since = resumed_at.map_or(since, |resumed| since.max(resumed));
         let mut fires = task.schedule.fires_between(since, now, MAX_FIRES_PER_TICK);
         let Some(latest) = fires.pop() else {
             return Ok(());
@@ -252,6 +363,7 @@ impl Scheduler {
             model: task.model.clone(),
             unattended: true,
             allow_writes: task.allow_writes.clone(),
+            role: crate::core::Role::Viewer,
         };
         let progress = || {};
         let (status, text, files) = match self.agent.ask(&turn, &task.prompt, &progress).await {

@@ -2,5 +2,6 @@
 
 pub mod engine;
 pub mod schedule;
+pub mod stored;
 pub mod tasks;
 pub mod workflow;

@@ -25,25 +25,31 @@ enum Kind {
 }
 
 /// What a `[schedule]` table may say.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct ScheduleSpec {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cron: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub every: Option<String>,
     /// "08:00": every day at that time.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub daily: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub weekly: Option<Weekly>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub monthly: Option<Monthly>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct Weekly {
     /// "mon", "tuesday", …
     pub days: Vec<String>,
     pub at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
 pub struct Monthly {
     /// 1–28, so that every month has it.
     pub day: u32,

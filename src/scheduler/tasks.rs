@@ -41,8 +41,45 @@ pub fn describe(spec: &ScheduleSpec, zone: &str) -> String {
     format!("{what} ({zone})")
 }
 
+/// Whether a task is paused, and when it was last resumed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PauseState {
+    Paused,
+    Active { resumed_at: Option<DateTime<Utc>> },
+}
+
+pub async fn pause_state(store: &dyn ChannelState, task: &str) -> Result<PauseState, StoreError> {
+    let value = store.state(&paused_key(task)).await?;
+    Ok(match value.as_deref() {
+        Some("1") => PauseState::Paused,
+        Some(v) => PauseState::Active {
+            resumed_at: v
+                .strip_prefix("resumed:")
+                .and_then(|ms| ms.parse().ok())
+                .and_then(DateTime::from_timestamp_millis),
+        },
+        None => PauseState::Active { resumed_at: None },
+    })
+}
+
 pub async fn is_paused(store: &dyn ChannelState, task: &str) -> Result<bool, StoreError> {
-    Ok(store.state(&paused_key(task)).await?.as_deref() == Some("1"))
+    Ok(pause_state(store, task).await? == PauseState::Paused)
+}
+
+/// Pauses or resumes a task. A resumed task does not owe the fires it skipped: it is
+/// counted again from `now`.
+pub async fn set_paused(
+    store: &dyn ChannelState,
+    task: &str,
+    paused: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let value = if paused {
+        "1".to_string()
+    } else {
+        format!("resumed:{}", now.timestamp_millis())
+    };
+    store.set_state(&paused_key(task), &value).await
 }
 
 /// Every workflow, active tasks first, with their last and next run.

@@ -6,7 +6,7 @@ use super::schedule::{Schedule, ScheduleSpec};
 use crate::config::{parse_toml, path, Locator, PathPart, Problem};
 use crate::onlyfans::catalog::{Catalog, Effect};
 use chrono_tz::Tz;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// The workflows shipped in `workflows/`, embedded at build time.
@@ -48,31 +48,36 @@ pub const BUILT_IN: &[(&str, &str)] = &[
 /// The chat platforms a task can deliver to.
 pub const CHANNELS: &[&str] = &["telegram", "slack", "discord"];
 
-#[derive(Debug, Clone, Deserialize)]
-struct WorkflowFile {
-    name: String,
+/// A workflow file as written. Tasks created from chat are stored in this form too.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct WorkflowDocument {
+    pub name: String,
     #[serde(default)]
-    description: String,
-    category: String,
-    skill: Option<String>,
-    model: Option<String>,
-    prompt: String,
-    schedule: Option<ScheduleSpec>,
-    deliver: Option<Deliver>,
+    pub description: String,
+    pub category: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skill: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    pub prompt: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliver: Option<Deliver>,
     #[serde(default)]
-    permissions: Permissions,
+    pub permissions: Permissions,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Deliver {
     pub channel: String,
     pub to: String,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-struct Permissions {
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Permissions {
     #[serde(default)]
-    allow_writes: Vec<String>,
+    pub allow_writes: Vec<String>,
 }
 
 /// A loaded, validated workflow.
@@ -93,6 +98,8 @@ pub struct Workflow {
     /// None: a template.
     pub deliver: Option<Deliver>,
     pub allow_writes: Vec<String>,
+    /// Created from chat and kept in the store (not a file).
+    pub from_chat: bool,
 }
 
 impl Workflow {
@@ -102,21 +109,28 @@ impl Workflow {
 }
 
 /// What a workflow may refer to.
-pub struct Known<'a> {
-    pub models: Vec<&'a str>,
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub models: Vec<String>,
     pub skills: Vec<String>,
     pub default_tz: Tz,
 }
 
+impl Known {
+    /// The config's model aliases and team zone, and the skills installed under `skills/`.
+    pub fn for_config(config: &crate::config::Config) -> Known {
+        Known {
+            models: config.llm.models.keys().cloned().collect(),
+            skills: installed_skills(Path::new("skills")),
+            default_tz: config.tz(),
+        }
+    }
+}
+
 /// Parses and validates one workflow file.
-pub fn parse(
-    origin: &str,
-    id: &str,
-    text: &str,
-    known: &Known<'_>,
-) -> Result<Workflow, Vec<Problem>> {
+pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workflow, Vec<Problem>> {
     let mut problems = Vec::new();
-    let Some(file) = parse_toml::<WorkflowFile>(origin, text, &mut problems) else {
+    let Some(file) = parse_toml::<WorkflowDocument>(origin, text, &mut problems) else {
         return Err(problems);
     };
     let locator = Locator::new(text);
@@ -143,7 +157,7 @@ pub fn parse(
         );
     }
     if let Some(model) = &file.model {
-        if !known.models.contains(&model.as_str()) {
+        if !known.models.contains(model) {
             at(
                 &path(&["model"]),
                 format!(
@@ -228,6 +242,7 @@ pub fn parse(
             schedule_spec: file.schedule.unwrap_or_default(),
             deliver: file.deliver,
             allow_writes: file.permissions.allow_writes,
+            from_chat: false,
         }),
         _ => Err(problems),
     }
@@ -255,7 +270,7 @@ fn list_or_none(items: &[String]) -> String {
 
 /// The built-in workflows plus every `*.toml` in `dir` (when it exists); a file in `dir`
 /// with a built-in's name replaces it. Returns what loaded and every problem found.
-pub fn load_all(dir: Option<&Path>, known: &Known<'_>) -> (Vec<Workflow>, Vec<Problem>) {
+pub fn load_all(dir: Option<&Path>, known: &Known) -> (Vec<Workflow>, Vec<Problem>) {
     let mut sources: Vec<(String, String, String)> = BUILT_IN
         .iter()
         .map(|(file, text)| {
@@ -330,10 +345,6 @@ mod tests;
 /// The built-in workflows and those of `[scheduler] workflows_dir`, checked against the
 /// config (model aliases, team zone) and the skills installed under `skills/`.
 pub fn load_for_config(config: &crate::config::Config) -> (Vec<Workflow>, Vec<Problem>) {
-    let known = Known {
-        models: config.llm.models.keys().map(String::as_str).collect(),
-        skills: installed_skills(Path::new("skills")),
-        default_tz: config.tz(),
-    };
+    let known = Known::for_config(config);
     load_all(Some(Path::new(&config.scheduler.workflows_dir)), &known)
 }

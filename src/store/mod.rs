@@ -359,10 +359,45 @@ pub trait TaskRunStore: Send + Sync {
     async fn recent_runs(&self, task: &str, limit: usize) -> StoreResult<Vec<TaskRun>>;
 }
 
+/// A task created from chat, kept as a workflow document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTask {
+    pub id: String,
+    /// The task as a workflow file would say it (TOML).
+    pub definition: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Tasks created from chat.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Inserts a new task; false (and nothing changed) when the id is taken.
+    async fn insert_task(&self, task: &StoredTask) -> StoreResult<bool>;
+    /// Replaces a task's definition; false when there is no such task.
+    async fn update_task(
+        &self,
+        id: &str,
+        definition: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Removes a task (its run history stays); false when there was none.
+    async fn delete_task(&self, id: &str) -> StoreResult<bool>;
+    /// Every stored task, by id.
+    async fn stored_tasks(&self) -> StoreResult<Vec<StoredTask>>;
+}
+
 /// Everything the application persists.
 #[async_trait]
 pub trait Store:
-    ConversationStore + PendingActionStore + UsageLedger + AuditLog + ChannelState + TaskRunStore
+    ConversationStore
+    + PendingActionStore
+    + UsageLedger
+    + AuditLog
+    + ChannelState
+    + TaskRunStore
+    + TaskStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -10,6 +10,7 @@ mod call_endpoint;
 mod catalog_tools;
 pub mod chart;
 pub mod files;
+mod task_admin;
 mod task_tools;
 
 pub use files::{Attachment, AttachmentKind};
@@ -37,6 +38,8 @@ pub enum ToolError {
     NotConfirmed(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("not allowed: {0}")]
+    Forbidden(String),
 }
 
 impl ToolError {
@@ -80,8 +83,10 @@ pub struct ToolContext {
     pub attachments: Arc<std::sync::Mutex<Vec<Attachment>>>,
     /// Summaries of writes refused because nobody could confirm them.
     pub refused: Arc<std::sync::Mutex<Vec<String>>>,
-    /// For `list_tasks` and `run_task`.
+    /// For the task tools.
     pub scheduler: Option<Arc<crate::scheduler::engine::Scheduler>>,
+    /// The role of the person the call runs for.
+    pub role: crate::core::Role,
 }
 
 impl ToolContext {
@@ -168,6 +173,10 @@ pub trait Tool: Send + Sync {
     fn spec(&self) -> ToolSpec;
     /// Validates the arguments and says whether the call reads or writes.
     async fn plan(&self, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError>;
+    /// Only an admin may request it, and only an admin may confirm it.
+    fn admin_only(&self) -> bool {
+        false
+    }
     /// Runs the call. Writes must check for `Access::Confirmed`.
     async fn run(
         &self,
@@ -195,6 +204,11 @@ impl Registry {
             Arc::new(chart::MakeChart),
             Arc::new(task_tools::ListTasks),
             Arc::new(task_tools::RunTask),
+            Arc::new(task_admin::CreateTask),
+            Arc::new(task_admin::UpdateTask),
+            Arc::new(task_admin::PauseTask),
+            Arc::new(task_admin::ResumeTask),
+            Arc::new(task_admin::DeleteTask),
         ])
     }
 
@@ -204,6 +218,11 @@ impl Registry {
             tools: tools.into_iter().map(|t| (t.name(), t)).collect(),
             specs,
         }
+    }
+
+    /// Whether only admins may request and confirm calls of this tool.
+    pub fn admin_only(&self, name: &str) -> bool {
+        self.tools.get(name).is_some_and(|t| t.admin_only())
     }
 
     pub fn specs(&self) -> &[ToolSpec] {

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-fn scheduler<'a>(tool: &str, ctx: &'a ToolContext) -> Result<&'a Arc<Scheduler>, ToolError> {
+pub(super) fn scheduler<'a>(
+    tool: &str,
+    ctx: &'a ToolContext,
+) -> Result<&'a Arc<Scheduler>, ToolError> {
     ctx.scheduler
         .as_ref()
         .ok_or_else(|| ToolError::bad(tool, "the scheduler is not running"))

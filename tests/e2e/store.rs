@@ -17,6 +17,7 @@ mod actions;
 mod conversations;
 mod ledger;
 mod runs;
+mod tasks;
 
 const POSTGRES_ENV: &str = "FANOPS_TEST_POSTGRES_URL";
 
@@ -136,6 +137,7 @@ conformance!(
     runs::a_fire_is_claimed_exactly_once,
     runs::runs_are_recorded_and_listed_newest_first,
     runs::crashed_runs_are_marked_failed,
+    tasks::tasks_are_inserted_once_updated_and_deleted,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.

@@ -1,8 +1,8 @@
 use super::*;
 
-fn known() -> Known<'static> {
+fn known() -> Known {
     Known {
-        models: vec!["gpt-4.1-mini", "claude-sonnet"],
+        models: vec!["gpt-4.1-mini".into(), "claude-sonnet".into()],
         skills: vec!["earnings-recap".into()],
         default_tz: "Europe/London".parse().unwrap(),
     }

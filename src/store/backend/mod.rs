@@ -49,6 +49,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "task runs",
         include_str!("../../../migrations/sqlite/0003_task_runs.sql"),
     ),
+    (
+        4,
+        "scheduled tasks",
+        include_str!("../../../migrations/sqlite/0004_scheduled_tasks.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -65,6 +70,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         3,
         "task runs",
         include_str!("../../../migrations/postgres/0003_task_runs.sql"),
+    ),
+    (
+        4,
+        "scheduled tasks",
+        include_str!("../../../migrations/postgres/0004_scheduled_tasks.sql"),
     ),
 ];
 

@@ -8,13 +8,13 @@ use sqlx::AssertSqlSafe;
 
 use super::rows::{
     encode_message, group_expression, millis, sql_limit, utc_day, ActionRow, AuditRow, MessageRow,
-    TaskRunRow, UsageGroupRow,
+    StoredTaskRow, TaskRunRow, UsageGroupRow,
 };
 use super::{postgres_migrator, sqlite_migrator, PgStore, SqliteStore};
 use crate::store::{
     ActionStatus, AuditEntry, AuditLog, ChannelState, ConversationStore, DecideOutcome, Decision,
-    PendingAction, PendingActionStore, RunStatus, Store, StoreResult, StoredMessage, TaskRun,
-    TaskRunStore, UsageDimension, UsageEntry, UsageLedger, UsageRow,
+    PendingAction, PendingActionStore, RunStatus, Store, StoreResult, StoredMessage, StoredTask,
+    TaskRun, TaskRunStore, TaskStore, UsageDimension, UsageEntry, UsageLedger, UsageRow,
 };
 
 const INSERT_MESSAGES: &str = "INSERT INTO conversation_messages \
@@ -106,6 +106,18 @@ const FAIL_STALE_RUNS: &str = "UPDATE task_runs SET status = 'failed', finished_
 const RECENT_RUNS: &str = "SELECT task, scheduled_for, status, started_at, finished_at, model, \
      output, credits, delivered_at, delivery_error FROM task_runs WHERE task = $1 \
      ORDER BY scheduled_for DESC LIMIT $2";
+
+const INSERT_TASK: &str = "INSERT INTO scheduled_tasks \
+     (id, definition, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (id) DO NOTHING";
+
+const UPDATE_TASK: &str =
+    "UPDATE scheduled_tasks SET definition = $1, updated_at = $2 WHERE id = $3";
+
+const DELETE_TASK: &str = "DELETE FROM scheduled_tasks WHERE id = $1";
+
+const STORED_TASKS: &str = "SELECT id, definition, created_by, created_at, updated_at \
+     FROM scheduled_tasks ORDER BY id";
 
 const CONVERSATION_CREDITS: &str = "SELECT CAST(COALESCE(SUM(credits), 0) AS DOUBLE PRECISION) \
      FROM usage_ledger WHERE conversation = $1";
@@ -513,6 +525,50 @@ macro_rules! portable_store {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.into_iter().map(TaskRun::try_from).collect()
+            }
+        }
+
+        #[async_trait]
+        impl TaskStore for $store {
+            async fn insert_task(&self, task: &StoredTask) -> StoreResult<bool> {
+                let done = sqlx::query(INSERT_TASK)
+                    .bind(task.id.as_str())
+                    .bind(task.definition.as_str())
+                    .bind(task.created_by.as_str())
+                    .bind(millis(task.created_at))
+                    .bind(millis(task.updated_at))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn update_task(
+                &self,
+                id: &str,
+                definition: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(UPDATE_TASK)
+                    .bind(definition)
+                    .bind(millis(now))
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn delete_task(&self, id: &str) -> StoreResult<bool> {
+                let done = sqlx::query(DELETE_TASK)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn stored_tasks(&self) -> StoreResult<Vec<StoredTask>> {
+                let rows: Vec<StoredTaskRow> =
+                    sqlx::query_as(STORED_TASKS).fetch_all(&self.pool).await?;
+                rows.into_iter().map(StoredTask::try_from).collect()
             }
         }
 

@@ -8,7 +8,7 @@ use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 use crate::store::{
     ActionStatus, AuditEntry, PendingAction, RunStatus, StoreError, StoreResult, StoredMessage,
-    TaskRun, UsageDimension, UsageRow,
+    StoredTask, TaskRun, UsageDimension, UsageRow,
 };
 
 /// Declares a row struct and its `FromRow` for any backend whose rows can decode
@@ -105,6 +105,32 @@ row_type!(
         delivery_error: Option<String>,
     }
 );
+
+row_type!(
+    /// One `scheduled_tasks` row.
+    StoredTaskRow {
+        id: String,
+        definition: String,
+        created_by: String,
+        created_at: i64,
+        updated_at: i64,
+    }
+);
+
+impl TryFrom<StoredTaskRow> for StoredTask {
+    type Error = StoreError;
+
+    fn try_from(row: StoredTaskRow) -> StoreResult<Self> {
+        let what = |field: &str| format!("task `{}`, {field}", row.id);
+        Ok(StoredTask {
+            created_at: instant(row.created_at, || what("created_at"))?,
+            updated_at: instant(row.updated_at, || what("updated_at"))?,
+            id: row.id,
+            definition: row.definition,
+            created_by: row.created_by,
+        })
+    }
+}
 
 /// The stored form of an instant: Unix milliseconds.
 pub(super) fn millis(at: DateTime<Utc>) -> i64 {
