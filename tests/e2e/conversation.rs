@@ -89,7 +89,12 @@ async fn a_question_is_answered_from_an_api_read() {
             "make_csv",
             "make_chart",
             "list_tasks",
-            "run_task"
+            "run_task",
+            "create_task",
+            "update_task",
+            "pause_task",
+            "resume_task",
+            "delete_task"
         ]
     );
     let result: Value = serde_json::from_str(&tool_messages(&requests[1])[0]).unwrap();

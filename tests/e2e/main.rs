@@ -13,4 +13,6 @@ mod scheduler;
 mod server;
 mod store;
 #[cfg(feature = "telegram")]
+mod tasks_from_chat;
+#[cfg(feature = "telegram")]
 mod telegram;

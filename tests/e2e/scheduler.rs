@@ -6,7 +6,7 @@ use fanops::app::App;
 use fanops::config::{Config, ConfigSource};
 use fanops::store::RunStatus;
 
-fn utc(s: &str) -> DateTime<Utc> {
+pub(crate) fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
@@ -39,7 +39,7 @@ async fn say(app: &App, text: &str) -> crate::helpers::Collector {
 }
 
 /// The three fakes and a scratch directory, with logs quiet unless TEST_LOG is set.
-async fn fakes() -> (FakeTelegram, FakeModel, FakeOnlyFans, tempfile::TempDir) {
+pub(crate) async fn fakes() -> (FakeTelegram, FakeModel, FakeOnlyFans, tempfile::TempDir) {
     crate::helpers::quiet_logs();
     let fakes = (
         FakeTelegram::start().await,
@@ -87,7 +87,7 @@ async fn app_with_task(
     app_from(config_file(tg, model, api, dir)).await
 }
 
-async fn app_from(text: String) -> App {
+pub(crate) async fn app_from(text: String) -> App {
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" | "FAKE_MODEL_KEY" | "TELEGRAM_BOT_TOKEN" => {
             Some("123:k".to_string())
@@ -188,6 +188,65 @@ async fn a_daily_task_fires_once_is_delivered_once_and_records_misses() {
         .unwrap();
     let recovered = scheduler.tick(utc("2026-11-24T10:00:00Z")).await.unwrap();
     assert_eq!(recovered.recovered, 1);
+}
+
+#[tokio::test]
+async fn a_paused_task_skips_its_fires_and_does_not_make_them_up_when_resumed() {
+    use fanops::scheduler::tasks::set_paused;
+    let (tg, model, api, dir) = fakes().await;
+    let text = config_file(&tg, &model, &api, dir.path());
+    let app = app_from(text.clone()).await;
+    app.scheduler
+        .tick(utc("2026-11-22T07:00:00Z"))
+        .await
+        .unwrap();
+    set_paused(
+        app.store.as_ref(),
+        "morning-digest",
+        true,
+        utc("2026-11-22T07:30:00Z"),
+    )
+    .await
+    .unwrap();
+    for at in ["2026-11-22T08:00:05Z", "2026-11-23T08:00:05Z"] {
+        let tick = app.scheduler.tick(utc(at)).await.unwrap();
+        assert!(tick.started.is_empty() && tick.missed.is_empty(), "{at}");
+    }
+    set_paused(
+        app.store.as_ref(),
+        "morning-digest",
+        false,
+        utc("2026-11-23T12:00:00Z"),
+    )
+    .await
+    .unwrap();
+    // A restarted replica (nothing remembered in memory) owes nothing for the pause.
+    let restarted = app_from(text).await;
+    let tick = restarted
+        .scheduler
+        .tick(utc("2026-11-23T12:00:01Z"))
+        .await
+        .unwrap();
+    assert!(tick.started.is_empty() && tick.missed.is_empty());
+    model.respond_with(|_| Reply::Text("digest".into()));
+    let tick = restarted
+        .scheduler
+        .tick(utc("2026-11-24T08:00:05Z"))
+        .await
+        .unwrap();
+    assert!(tick.missed.is_empty());
+    let started: Vec<_> = tick.started.iter().map(|(_, at, _)| *at).collect();
+    assert_eq!(started, [utc("2026-11-24T08:00:00Z")]);
+    for (_, _, handle) in tick.started {
+        handle.await.unwrap();
+    }
+    assert_eq!(tg.sent_texts(555).len(), 1);
+    let runs = app.store.recent_runs("morning-digest", 10).await.unwrap();
+    assert_eq!(
+        runs.len(),
+        1,
+        "no run and no miss recorded for the paused days"
+    );
 }
 
 /// Three schedulers (each its own pool, as separate processes would have) share one
