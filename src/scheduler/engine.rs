@@ -78,7 +78,8 @@ fn split(workflows: Vec<Workflow>) -> (Workflows, Workflows) {
     (Arc::new(workflows), Arc::new(active))
 }
 
-pub(crate) fn anchor_key(task: &str) -> String {
+/// The state key holding the instant a task was first seen (fires are counted from it).
+pub fn anchor_key(task: &str) -> String {
     format!("scheduler.anchor.{task}")
 }
 
@@ -332,6 +333,7 @@ impl Scheduler {
             .claim_run(&task.id, latest, RunStatus::Running, now)
             .await?
         {
+            tracing::info!(task = %task.id, fire = %latest, "fire claimed; running it");
             let this = self.clone();
             let task = task.clone();
             let id = task.id.clone();
