@@ -15,6 +15,8 @@ pub struct TaskLine {
     pub schedule: String,
     /// `active`, `paused` or `template`.
     pub state: &'static str,
+    /// `chat`, `file` or `built-in`: where the task is defined (and so edited).
+    pub source: &'static str,
     pub last: Option<TaskRun>,
     pub next: Option<DateTime<Utc>>,
 }
@@ -82,6 +84,16 @@ pub async fn set_paused(
     store.set_state(&paused_key(task), &value).await
 }
 
+fn source(w: &Workflow) -> &'static str {
+    if w.from_chat {
+        "chat"
+    } else if w.origin.starts_with("built-in:") {
+        "built-in"
+    } else {
+        "file"
+    }
+}
+
 /// Every workflow, active tasks first, with their last and next run.
 pub async fn list(
     store: &dyn Store,
@@ -105,6 +117,7 @@ pub async fn list(
             name: w.name.clone(),
             schedule: describe(&w.schedule_spec, w.schedule.tz.name()),
             state,
+            source: source(w),
             last,
             next,
         });
