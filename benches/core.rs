@@ -394,11 +394,27 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // `cargo bench --bench core -- turn scheduler` runs only the parts named.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     rt.block_on(async {
-        turn_overhead().await;
-        prompt_tokens().await;
-        earnings_fan_out().await;
-        run_start_and_memory().await;
-        scheduler_10k().await;
+        if wanted("turn") {
+            turn_overhead().await;
+        }
+        if wanted("prompt") {
+            prompt_tokens().await;
+        }
+        if wanted("earnings") {
+            earnings_fan_out().await;
+        }
+        if wanted("run") {
+            run_start_and_memory().await;
+        }
+        if wanted("scheduler") {
+            scheduler_10k().await;
+        }
     });
 }

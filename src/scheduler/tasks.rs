@@ -132,7 +132,7 @@ pub fn render(lines: &[TaskLine]) -> String {
         return "No workflows or tasks.".into();
     }
     let mut out =
-        String::from("| task | schedule | state | last run | next run |\n|---|---|---|---|---|\n");
+        String::from("| task | schedule | state | last run | next run | defined in |\n|---|---|---|---|---|---|\n");
     for l in lines {
         let last = l.last.as_ref().map_or("—".to_string(), |r| {
             format!(
@@ -145,8 +145,8 @@ pub fn render(lines: &[TaskLine]) -> String {
             n.format("%Y-%m-%d %H:%M UTC").to_string()
         });
         out.push_str(&format!(
-            "| {} ({}) | {} | {} | {} | {} |\n",
-            l.name, l.id, l.schedule, l.state, last, next
+            "| {} ({}) | {} | {} | {} | {} | {} |\n",
+            l.name, l.id, l.schedule, l.state, last, next, l.source
         ));
     }
     out

@@ -176,9 +176,10 @@ async fn a_daily_summary_is_created_from_chat_after_asking_the_zone_and_an_admin
     assert!(task.from_chat);
     let listed = say(&app, ADMIN, "/tasks").await.last().text;
     assert!(
-        listed.contains("Daily earnings summary (daily-earnings-summary) | daily at 08:00 (America/New_York) | active"),
+        listed.contains("Daily earnings summary (daily-earnings-summary) | daily at 08:00 (America/New_York) | active | — |"),
         "{listed}"
     );
+    assert!(listed.contains("| chat |\n"), "{listed}");
 
     // The preview runs the task here and posts nothing to the chat.
     model.push_all([
