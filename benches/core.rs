@@ -26,7 +26,9 @@ impl Replier for Quiet {
 }
 
 async fn app(model: &FakeModel, api: &FakeOnlyFans, dir: &std::path::Path) -> App {
-    let db = format!("sqlite://{}", dir.join("bench.db").display());
+    // FANOPS_BENCH_DB=sqlite::memory: (or a postgres:// URL) compares store backends.
+    let db = std::env::var("FANOPS_BENCH_DB")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
     let text = support::config_text(&model.url(), &api.url(), &db, "");
     let env = |name: &str| {
         matches!(name, "ONLYFANSAPI_API_KEY" | "FAKE_MODEL_KEY").then(|| format!("bench-{name}"))

@@ -52,7 +52,12 @@ pub enum PauseState {
 
 pub async fn pause_state(store: &dyn ChannelState, task: &str) -> Result<PauseState, StoreError> {
     let value = store.state(&paused_key(task)).await?;
-    Ok(match value.as_deref() {
+    Ok(parse_pause(value.as_deref()))
+}
+
+/// The pause state a stored value says (none: never paused).
+pub fn parse_pause(value: Option<&str>) -> PauseState {
+    match value {
         Some("1") => PauseState::Paused,
         Some(v) => PauseState::Active {
             resumed_at: v
@@ -61,7 +66,7 @@ pub async fn pause_state(store: &dyn ChannelState, task: &str) -> Result<PauseSt
                 .and_then(DateTime::from_timestamp_millis),
         },
         None => PauseState::Active { resumed_at: None },
-    })
+    }
 }
 
 pub async fn is_paused(store: &dyn ChannelState, task: &str) -> Result<bool, StoreError> {

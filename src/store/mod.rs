@@ -278,6 +278,10 @@ pub trait AuditLog: Send + Sync {
 pub trait ChannelState: Send + Sync {
     async fn state(&self, name: &str) -> StoreResult<Option<String>>;
     async fn set_state(&self, name: &str, value: &str) -> StoreResult<()>;
+    /// Every fact whose name starts with `prefix`, by name.
+    async fn states_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, String)>>;
+    /// Sets many facts in one transaction.
+    async fn set_states(&self, facts: &[(String, String)]) -> StoreResult<()>;
     /// True for the first caller that claims (scope, name); false for every later one.
     async fn claim(&self, scope: &str, name: &str) -> StoreResult<bool>;
 }
@@ -353,6 +357,8 @@ pub trait TaskRunStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The latest scheduled fire recorded for the task, in any status (manual runs aside).
     async fn last_scheduled(&self, task: &str) -> StoreResult<Option<DateTime<Utc>>>;
+    /// [`TaskRunStore::last_scheduled`] of every task with a recorded fire, in one query.
+    async fn last_scheduled_all(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
     /// Marks runs still `running` that started before `before` as failed (a crash).
     async fn fail_stale_runs(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64>;
     /// The newest runs of a task, newest first.

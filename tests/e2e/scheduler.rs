@@ -249,6 +249,79 @@ async fn a_paused_task_skips_its_fires_and_does_not_make_them_up_when_resumed() 
     );
 }
 
+/// With many tasks to look at (a start or reload), a tick reads their facts in bulk and
+/// anchors new ones in one transaction; the outcome is the same as one task at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_tasks_are_looked_at_in_bulk_with_the_same_outcome() {
+    use fanops::scheduler::tasks::set_paused;
+    let (tg, model, api, dir) = fakes().await;
+    let text = config_file(&tg, &model, &api, dir.path());
+    for i in 1..=40 {
+        std::fs::write(
+            dir.path()
+                .join("workflows")
+                .join(format!("bulk-{i:02}.toml")),
+            TASK.replace("Morning digest", &format!("Bulk {i}"))
+                .replace("\"555\"", &format!("\"{}\"", 800 + i)),
+        )
+        .unwrap();
+    }
+    let app = app_from(text.clone()).await;
+    assert_eq!(app.scheduler.tasks().len(), 41);
+    let first = app
+        .scheduler
+        .tick(utc("2026-11-22T07:00:00Z"))
+        .await
+        .unwrap();
+    assert!(first.started.is_empty());
+    let anchors = app
+        .store
+        .states_with_prefix("scheduler.anchor.")
+        .await
+        .unwrap();
+    assert_eq!(anchors.len(), 41, "every task anchored in the first tick");
+    for paused in ["bulk-03", "bulk-17"] {
+        set_paused(
+            app.store.as_ref(),
+            paused,
+            true,
+            utc("2026-11-22T07:10:00Z"),
+        )
+        .await
+        .unwrap();
+    }
+
+    // Two replicas that know nothing yet (one restarted) race for the 08:00 fires.
+    let restarted = app_from(text.clone()).await;
+    model.respond_with(|_| Reply::Text("digest".into()));
+    let now = utc("2026-11-22T08:00:05Z");
+    let (ta, tb) = tokio::join!(app.scheduler.tick(now), restarted.scheduler.tick(now));
+    let mut started = Vec::new();
+    for tick in [ta.unwrap(), tb.unwrap()] {
+        assert!(tick.missed.is_empty());
+        for (task, _, handle) in tick.started {
+            started.push(task);
+            handle.await.unwrap();
+        }
+    }
+    started.sort();
+    assert_eq!(started.len(), 39, "41 tasks, 2 paused, each fire once");
+    assert!(!started.contains(&"bulk-03".to_string()) && !started.contains(&"bulk-17".to_string()));
+    for i in (1..=40).filter(|i| ![3, 17].contains(i)) {
+        assert_eq!(tg.sent_texts(800 + i).len(), 1, "chat {}", 800 + i);
+    }
+    assert!(tg.sent_texts(803).is_empty());
+
+    // A third replica starting later finds every fire already recorded.
+    let late = app_from(text).await;
+    let tick = late
+        .scheduler
+        .tick(utc("2026-11-22T08:00:40Z"))
+        .await
+        .unwrap();
+    assert!(tick.started.is_empty() && tick.missed.is_empty());
+}
+
 /// Three schedulers (each its own pool, as separate processes would have) share one
 /// database; five tasks fall due in the same minute; each fire is delivered once.
 async fn three_schedulers_deliver_each_fire_once(db: &str) {

@@ -138,6 +138,7 @@ conformance!(
     runs::runs_are_recorded_and_listed_newest_first,
     runs::crashed_runs_are_marked_failed,
     tasks::tasks_are_inserted_once_updated_and_deleted,
+    tasks::scheduler_facts_are_read_and_written_in_bulk,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.

@@ -84,6 +84,9 @@ const STATE: &str = "SELECT value FROM channel_state WHERE name = $1";
 const SET_STATE: &str = "INSERT INTO channel_state (name, value, updated_at) VALUES ($1, $2, $3) \
      ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
 
+const STATES_WITH_PREFIX: &str = "SELECT name, value FROM channel_state \
+     WHERE substr(name, 1, length($1)) = $1 ORDER BY name";
+
 const CLAIM: &str = "INSERT INTO claims (scope, name, claimed_at) VALUES ($1, $2, $3) \
      ON CONFLICT (scope, name) DO NOTHING";
 
@@ -98,6 +101,9 @@ const RECORD_DELIVERY: &str = "UPDATE task_runs SET delivered_at = $1, delivery_
 
 const LAST_SCHEDULED: &str =
     "SELECT MAX(scheduled_for) FROM task_runs WHERE task = $1 AND manual = 0";
+
+const LAST_SCHEDULED_ALL: &str = "SELECT task, MAX(scheduled_for) FROM task_runs \
+     WHERE manual = 0 GROUP BY task";
 
 const FAIL_STALE_RUNS: &str = "UPDATE task_runs SET status = 'failed', finished_at = $1, \
      output = 'The run did not finish (the process stopped or it hung) and was marked failed.' \
@@ -423,6 +429,28 @@ macro_rules! portable_store {
                 Ok(())
             }
 
+            async fn states_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, String)>> {
+                Ok(sqlx::query_as(STATES_WITH_PREFIX)
+                    .bind(prefix)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn set_states(&self, facts: &[(String, String)]) -> StoreResult<()> {
+                let now = millis(Utc::now());
+                let mut tx = self.pool.begin().await?;
+                for (name, value) in facts {
+                    sqlx::query(SET_STATE)
+                        .bind(name.as_str())
+                        .bind(value.as_str())
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             async fn claim(&self, scope: &str, name: &str) -> StoreResult<bool> {
                 let done = sqlx::query(CLAIM)
                     .bind(scope)
@@ -503,6 +531,16 @@ macro_rules! portable_store {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(max.and_then(DateTime::from_timestamp_millis))
+            }
+
+            async fn last_scheduled_all(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+                let rows: Vec<(String, Option<i64>)> = sqlx::query_as(LAST_SCHEDULED_ALL)
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .filter_map(|(task, ms)| Some((task, DateTime::from_timestamp_millis(ms?)?)))
+                    .collect())
             }
 
             async fn fail_stale_runs(

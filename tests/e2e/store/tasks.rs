@@ -60,3 +60,55 @@ pub(super) async fn tasks_are_inserted_once_updated_and_deleted(store: SharedSto
         .collect();
     assert_eq!(ids, ["alerts"]);
 }
+
+pub(super) async fn scheduler_facts_are_read_and_written_in_bulk(store: SharedStore) {
+    use fanops::store::RunStatus;
+    let facts: Vec<(String, String)> = (0..50)
+        .map(|i| (format!("scheduler.anchor.t{i:02}"), i.to_string()))
+        .chain([("scheduler_x".to_string(), "not the prefix".to_string())])
+        .collect();
+    store.set_states(&facts).await.unwrap();
+    store.set_states(&[]).await.unwrap();
+    store.set_state("other.key", "v").await.unwrap();
+    let read = store.states_with_prefix("scheduler.").await.unwrap();
+    assert_eq!(read.len(), 50, "only names that start with the prefix");
+    assert_eq!(
+        read[7],
+        ("scheduler.anchor.t07".to_string(), "7".to_string())
+    );
+    // Bulk writes replace like single ones.
+    store
+        .set_states(&[("scheduler.anchor.t07".into(), "x".into())])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .state("scheduler.anchor.t07")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("x")
+    );
+
+    for (task, day) in [("a", 2), ("a", 4), ("b", 3)] {
+        store
+            .claim_run(task, at(day, 8, 0), RunStatus::Missed, at(day, 9, 0))
+            .await
+            .unwrap();
+    }
+    store.claim_manual_run("a", at(9, 8, 0)).await.unwrap();
+    store
+        .claim_manual_run("manual-only", at(9, 8, 0))
+        .await
+        .unwrap();
+    let mut last = store.last_scheduled_all().await.unwrap();
+    last.sort();
+    assert_eq!(
+        last,
+        [
+            ("a".to_string(), at(4, 8, 0)),
+            ("b".to_string(), at(3, 8, 0))
+        ],
+        "manual runs never count"
+    );
+}
