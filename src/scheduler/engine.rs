@@ -68,6 +68,11 @@ pub struct Scheduler {
     run_timeout: Duration,
     /// When each task is next due, as this process last computed it.
     next: std::sync::Mutex<HashMap<String, Option<DateTime<Utc>>>>,
+    /// No task is due before this (None: unknown, look at every task). Idle ticks stop
+    /// here without walking the task list.
+    earliest: std::sync::Mutex<Option<DateTime<Utc>>>,
+    /// When runs left `running` by a crash were last looked for.
+    stale_checked: std::sync::Mutex<Option<DateTime<Utc>>>,
 }
 
 /// What one tick did.
@@ -126,6 +131,8 @@ impl Scheduler {
             grace: Duration::from_std(grace).unwrap_or(Duration::hours(1)),
             run_timeout: Duration::minutes(30),
             next: Default::default(),
+            earliest: Default::default(),
+            stale_checked: Default::default(),
         }
     }
 
@@ -169,6 +176,7 @@ impl Scheduler {
         *self.files.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(workflows);
         self.combine();
         self.next.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.forget_earliest();
     }
 
     /// Rebuilds the lists from the files and the chat tasks. A file wins over a chat task
@@ -212,6 +220,7 @@ impl Scheduler {
                 next.remove(id);
             }
         }
+        self.forget_earliest();
         *self.chat.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(loaded);
         self.combine();
         self.revision.lock().unwrap_or_else(|e| e.into_inner()).0 = revision;
@@ -272,12 +281,13 @@ impl Scheduler {
     pub async fn tick(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Tick, StoreError> {
         self.follow_chat_tasks(now).await?;
         let mut tick = Tick {
-            recovered: self
-                .store
-                .fail_stale_runs(now - self.run_timeout, now)
-                .await?,
+            recovered: self.recover_crashed_runs(now).await?,
             ..Tick::default()
         };
+        let earliest = *self.earliest.lock().unwrap_or_else(|e| e.into_inner());
+        if earliest.is_some_and(|at| now < at) {
+            return Ok(tick);
+        }
         let all = self.tasks();
         // Idle ticks touch no database: a task is looked at again only when due.
         let due: Vec<&Workflow> = all
@@ -319,6 +329,17 @@ impl Scheduler {
             let next = task.schedule.next_after(now);
             self.set_next_due(&task.id, next);
         }
+        let soonest = {
+            let next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            all.iter()
+                .filter_map(|task| match next.get(&task.id) {
+                    Some(due) => *due,
+                    // Not looked at (cannot happen after the loop): look again now.
+                    None => Some(now),
+                })
+                .min()
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        };
         // Tasks seen for the first time are anchored together, in one transaction.
         if !anchors.is_empty() {
             if let Err(e) = self.store.set_states(&anchors).await {
@@ -326,9 +347,12 @@ impl Scheduler {
                 for (key, _) in &anchors {
                     next.remove(key.trim_start_matches(ANCHOR_PREFIX));
                 }
+                drop(next);
+                self.forget_earliest();
                 return Err(e);
             }
         }
+        *self.earliest.lock().unwrap_or_else(|e| e.into_inner()) = Some(soonest);
         Ok(tick)
     }
 
@@ -511,10 +535,28 @@ impl Scheduler {
         }
     }
 
+    /// Makes the next tick look at every task (after the list or due times changed).
+    fn forget_earliest(&self) {
+        *self.earliest.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Marks runs left `running` by a crash as failed; looks once a minute at most.
+    async fn recover_crashed_runs(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        {
+            let mut checked = self.stale_checked.lock().unwrap_or_else(|e| e.into_inner());
+            if checked.is_some_and(|at| at <= now && now - at < Duration::minutes(1)) {
+                return Ok(0);
+            }
+            *checked = Some(now);
+        }
+        self.store
+            .fail_stale_runs(now - self.run_timeout, now)
+            .await
+    }
+
     /// How long the loop may sleep: until the earliest task is due, at most a second.
     fn idle_for(&self, now: DateTime<Utc>) -> std::time::Duration {
-        let map = self.next.lock().unwrap_or_else(|e| e.into_inner());
-        let earliest = map.values().flatten().min().copied();
+        let earliest = *self.earliest.lock().unwrap_or_else(|e| e.into_inner());
         let wait = earliest.map_or(Duration::seconds(1), |at| at - now);
         wait.clamp(Duration::milliseconds(5), Duration::seconds(1))
             .to_std()
