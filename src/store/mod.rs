@@ -284,6 +284,8 @@ pub trait ChannelState: Send + Sync {
     async fn set_states(&self, facts: &[(String, String)]) -> StoreResult<()>;
     /// True for the first caller that claims (scope, name); false for every later one.
     async fn claim(&self, scope: &str, name: &str) -> StoreResult<bool>;
+    /// Forgets the claims of `scope` made before `before`; returns how many.
+    async fn prune_claims(&self, scope: &str, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// How a scheduled fire ended (or that it is still running).

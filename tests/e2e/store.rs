@@ -134,6 +134,7 @@ conformance!(
     schema::migrate_twice_is_a_no_op,
     schema::channel_state_round_trips,
     schema::concurrent_claims_have_one_winner,
+    schema::old_claims_of_a_scope_are_pruned,
     runs::a_fire_is_claimed_exactly_once,
     runs::runs_are_recorded_and_listed_newest_first,
     runs::crashed_runs_are_marked_failed,
@@ -168,6 +169,35 @@ mod schema {
             Some("42")
         );
         assert_eq!(store.state("other").await.unwrap(), None);
+    }
+
+    pub(super) async fn old_claims_of_a_scope_are_pruned(store: SharedStore) {
+        let now = chrono::Utc::now();
+        assert!(store.claim("telegram.update", "1").await.unwrap());
+        assert!(store.claim("introduced", "telegram:1:").await.unwrap());
+        let an_hour_ago = now - chrono::Duration::hours(1);
+        assert_eq!(
+            store
+                .prune_claims("telegram.update", an_hour_ago)
+                .await
+                .unwrap(),
+            0,
+            "recent claims stay"
+        );
+        assert!(!store.claim("telegram.update", "1").await.unwrap());
+        let later = now + chrono::Duration::minutes(1);
+        assert_eq!(
+            store.prune_claims("telegram.update", later).await.unwrap(),
+            1
+        );
+        assert!(
+            store.claim("telegram.update", "1").await.unwrap(),
+            "a pruned claim is forgotten"
+        );
+        assert!(
+            !store.claim("introduced", "telegram:1:").await.unwrap(),
+            "other scopes are untouched"
+        );
     }
 
     pub(super) async fn concurrent_claims_have_one_winner(store: SharedStore) {

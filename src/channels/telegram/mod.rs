@@ -28,6 +28,25 @@ use tokio_util::sync::CancellationToken;
 pub const PLATFORM: &str = "telegram";
 const OFFSET_STATE: &str = "telegram.offset";
 const UPDATE_CLAIMS: &str = "telegram.update";
+/// Telegram keeps an undelivered update for 24 hours; a claim is kept a week.
+const UPDATE_CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
+
+/// Forgets old update claims once an hour, so the table does not grow forever.
+async fn prune_update_claims(store: SharedStore, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let before = chrono::Utc::now() - UPDATE_CLAIMS_KEPT;
+        match store.prune_claims(UPDATE_CLAIMS, before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::debug!(pruned = n, "old Telegram update claims forgotten"),
+            Err(e) => tracing::warn!(error = %e, "could not prune Telegram update claims"),
+        }
+    }
+}
 /// Callback data of the Confirm / Cancel buttons: `fo:c:<action id>` / `fo:x:<action id>`.
 const CONFIRM_PREFIX: &str = "fo:c:";
 const CANCEL_PREFIX: &str = "fo:x:";
@@ -90,6 +109,7 @@ impl Telegram {
 
     /// Connects, then polls (or registers the webhook) until `shutdown`.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        tokio::spawn(prune_update_claims(self.store.clone(), shutdown.clone()));
         if !self.connect(&shutdown).await {
             return Ok(());
         }

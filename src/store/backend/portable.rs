@@ -90,6 +90,8 @@ const STATES_WITH_PREFIX: &str = "SELECT name, value FROM channel_state \
 const CLAIM: &str = "INSERT INTO claims (scope, name, claimed_at) VALUES ($1, $2, $3) \
      ON CONFLICT (scope, name) DO NOTHING";
 
+const PRUNE_CLAIMS: &str = "DELETE FROM claims WHERE scope = $1 AND claimed_at < $2";
+
 const CLAIM_RUN: &str = "INSERT INTO task_runs (task, scheduled_for, status, started_at, manual) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task, scheduled_for) DO NOTHING";
 
@@ -427,6 +429,15 @@ macro_rules! portable_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(())
+            }
+
+            async fn prune_claims(&self, scope: &str, before: DateTime<Utc>) -> StoreResult<u64> {
+                let done = sqlx::query(PRUNE_CLAIMS)
+                    .bind(scope)
+                    .bind(millis(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             async fn states_with_prefix(&self, prefix: &str) -> StoreResult<Vec<(String, String)>> {
