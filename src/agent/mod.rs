@@ -223,11 +223,9 @@ impl Agent {
                 arguments: c.function.arguments.clone(),
             })
             .collect();
+        // Stored together with the results below, in one write: a tool call is never
+        // stored without its result, even if the process stops while tools run.
         let assistant = stored(MessageRole::Assistant, reply.content.clone(), calls, None);
-        self.store
-            .append_messages(&turn.conversation, std::slice::from_ref(&assistant))
-            .await?;
-        history.push(assistant);
 
         let mut plans = Vec::with_capacity(reply.tool_calls.len());
         for call in &reply.tool_calls {
@@ -245,7 +243,8 @@ impl Agent {
         ))
         .await;
 
-        let mut messages = Vec::with_capacity(results.len());
+        let mut messages = Vec::with_capacity(results.len() + 1);
+        messages.push(assistant);
         for ((call, plan), mut content) in reply.tool_calls.iter().zip(&plans).zip(results) {
             if let Ok((args, Plan::Write { summary })) = plan {
                 let endpoint = args.get("endpoint").and_then(Value::as_str).unwrap_or("");
