@@ -13,13 +13,14 @@
 //! - `tools`    — the registry of tools the model sees; each declares its effect in code.
 //! - `agent`    — the tool-calling loop; never runs a write, hands it to the gate instead.
 //! - `core`     — access, commands, conversations and the confirmation gate; knows no platform.
-//! - `scheduler` — schedules, workflow files, and the tick that claims each fire once.
+//! - `scheduler` — schedules, workflow files, tasks created from chat, and the tick that
+//!   claims each fire once.
 //! - `channels` — thin adapters (terminal, Telegram) between a platform and the core.
 //! - `server`   — the HTTP listener: health, readiness, metrics.
 //! - `usage`    — reports over the usage ledger.
 //! - `metrics`  — process-wide Prometheus counters.
 //! - `health`   — what `/readyz` reports for each long-running part.
-//! - `cli`      — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`).
+//! - `cli`      — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`, `tasks`).
 //! - `app`      — wires one `App` from a config; `main.rs` only parses the command line.
 
 pub mod agent;
