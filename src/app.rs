@@ -117,6 +117,8 @@ impl App {
         }
         let grace = crate::config::parse_duration(&config.scheduler.grace)
             .unwrap_or(std::time::Duration::from_secs(3600));
+        let delivery_retry = crate::config::parse_duration(&config.scheduler.delivery_retry)
+            .unwrap_or(std::time::Duration::from_secs(30));
         let scheduler = Arc::new(Scheduler::new(
             workflows,
             workflow::Known::for_config(&config),
@@ -124,6 +126,7 @@ impl App {
             agent.clone(),
             deliveries,
             grace,
+            delivery_retry,
         ));
         scheduler
             .refresh_chat_tasks()

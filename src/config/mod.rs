@@ -157,6 +157,9 @@ pub struct DiscordConfig {
 pub struct SchedulerConfig {
     pub workflows_dir: String,
     pub grace: String,
+    /// Wait before re-sending a delivery the platform certainly did not post; doubles
+    /// on each of up to 6 retries.
+    pub delivery_retry: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -357,6 +360,7 @@ impl Default for SchedulerConfig {
         SchedulerConfig {
             workflows_dir: "workflows".into(),
             grace: "1h".into(),
+            delivery_retry: "30s".into(),
         }
     }
 }

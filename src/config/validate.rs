@@ -123,6 +123,10 @@ pub(super) fn validate(
     validate_agent(&mut r);
     validate_channels(&mut r);
     r.duration(&["scheduler", "grace"], &config.scheduler.grace);
+    r.duration(
+        &["scheduler", "delivery_retry"],
+        &config.scheduler.delivery_retry,
+    );
     validate_integrations(&mut r);
 }
 

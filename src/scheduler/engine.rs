@@ -25,8 +25,29 @@ type Workflows = Arc<Vec<Workflow>>;
 /// Posts a run's answer to one platform.
 #[async_trait]
 pub trait Delivery: Send + Sync {
-    async fn deliver(&self, to: &str, text: &str, files: &[Attachment]) -> Result<(), String>;
+    /// Posts `text` (in as many parts as the platform needs) and then `files` to `to`,
+    /// skipping the first `skip` parts, which an earlier attempt posted.
+    async fn deliver(
+        &self,
+        to: &str,
+        text: &str,
+        files: &[Attachment],
+        skip: usize,
+    ) -> Result<(), DeliveryFailure>;
 }
+
+/// Why a delivery stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryFailure {
+    /// Parts posted in all, earlier attempts included.
+    pub posted: usize,
+    /// The failed part was certainly not posted, and may succeed later.
+    pub retry: bool,
+    pub message: String,
+}
+
+/// Re-sends of one delivery, each waiting twice as long as the one before.
+const DELIVERY_RETRIES: u32 = 6;
 
 /// Fires looked at per task and tick (an `every = "1m"` task down for a week).
 const MAX_FIRES_PER_TICK: usize = 10_000;
@@ -64,6 +85,8 @@ pub struct Scheduler {
     agent: Arc<Agent>,
     deliveries: HashMap<String, Arc<dyn Delivery>>,
     grace: Duration,
+    /// Wait before the first re-send of a delivery that can be retried.
+    delivery_retry: std::time::Duration,
     /// A run still `running` after this long is taken for crashed and marked failed.
     run_timeout: Duration,
     /// When each task is next due, as this process last computed it.
@@ -73,6 +96,17 @@ pub struct Scheduler {
     earliest: std::sync::Mutex<Option<DateTime<Utc>>>,
     /// When runs left `running` by a crash were last looked for.
     stale_checked: std::sync::Mutex<Option<DateTime<Utc>>>,
+}
+
+/// Whether a run's answer is posted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Deliver {
+    /// A preview: recorded, not posted.
+    No,
+    /// Run by hand from the command line: posted once, the outcome reported at once.
+    Once,
+    /// A scheduled fire: a post the platform certainly did not accept is sent again later.
+    WithRetries,
 }
 
 /// What one tick did.
@@ -117,6 +151,7 @@ impl Scheduler {
         agent: Arc<Agent>,
         deliveries: HashMap<String, Arc<dyn Delivery>>,
         grace: std::time::Duration,
+        delivery_retry: std::time::Duration,
     ) -> Scheduler {
         let files = Arc::new(workflows);
         Scheduler {
@@ -129,6 +164,7 @@ impl Scheduler {
             agent,
             deliveries,
             grace: Duration::from_std(grace).unwrap_or(Duration::hours(1)),
+            delivery_retry,
             run_timeout: Duration::minutes(30),
             next: Default::default(),
             earliest: Default::default(),
@@ -270,7 +306,8 @@ impl Scheduler {
                 task.id
             )));
         }
-        self.execute(task, fire, now, deliver).await;
+        let delivery = if deliver { Deliver::Once } else { Deliver::No };
+        self.execute(task, fire, now, delivery).await;
         let runs = self.store.recent_runs(&task.id, 20).await?;
         runs.into_iter()
             .find(|r| r.scheduled_for.timestamp_millis() == fire.timestamp_millis())
@@ -427,7 +464,9 @@ impl Scheduler {
             let this = self.clone();
             let task = task.clone();
             let id = task.id.clone();
-            let handle = tokio::spawn(async move { this.execute(&task, latest, now, true).await });
+            let handle = tokio::spawn(async move {
+                this.execute(&task, latest, now, Deliver::WithRetries).await
+            });
             tick.started.push((id, latest, handle));
         }
         Ok(())
@@ -439,7 +478,7 @@ impl Scheduler {
         task: &Workflow,
         fire: DateTime<Utc>,
         started: DateTime<Utc>,
-        deliver: bool,
+        deliver: Deliver,
     ) {
         let conversation = format!("task:{}:{}", task.id, fire.timestamp_millis());
         let channel = task.deliver.as_ref().map_or("none", |d| d.channel.as_str());
@@ -500,8 +539,10 @@ impl Scheduler {
         if let Err(e) = self.store.finish_run(&run).await {
             tracing::error!(task = %task.id, error = %e, "could not record a finished run");
         }
-        if deliver {
-            self.deliver(task, fire, status, &text, &files).await;
+        if deliver != Deliver::No {
+            let retries = deliver == Deliver::WithRetries;
+            self.deliver(task, fire, status, &text, &files, retries)
+                .await;
         }
     }
 
@@ -512,23 +553,54 @@ impl Scheduler {
         status: RunStatus,
         text: &str,
         files: &[Attachment],
+        retries: bool,
     ) {
         let Some(deliver) = &task.deliver else { return };
         let body = match status {
             RunStatus::Succeeded => format!("**{}**\n\n{text}", task.name),
             _ => format!("**{}** did not complete.\n\n{text}", task.name),
         };
-        let outcome = match self.deliveries.get(&deliver.channel) {
-            Some(channel) => channel.deliver(&deliver.to, &body, files).await,
-            None => Err(format!("the {} channel is not running", deliver.channel)),
+        let Some(channel) = self.deliveries.get(&deliver.channel) else {
+            let error = format!("the {} channel is not running", deliver.channel);
+            self.record_delivery(task, fire, Some(&error)).await;
+            return;
         };
-        let error = outcome.err();
-        if let Some(e) = &error {
-            tracing::warn!(task = %task.id, error = %e, "delivery failed");
+        // Parts already posted are never sent again, so a retry cannot post twice.
+        let mut posted = 0;
+        let mut wait = self.delivery_retry;
+        for attempt in 0..=DELIVERY_RETRIES {
+            let failure = match channel.deliver(&deliver.to, &body, files, posted).await {
+                Ok(()) => {
+                    self.record_delivery(task, fire, None).await;
+                    return;
+                }
+                Err(failure) => failure,
+            };
+            posted = failure.posted;
+            let again = retries && failure.retry && attempt < DELIVERY_RETRIES;
+            let error = if again {
+                format!(
+                    "{} (sending again in {})",
+                    failure.message,
+                    humantime::format_duration(wait)
+                )
+            } else {
+                failure.message
+            };
+            tracing::warn!(task = %task.id, error = %error, "delivery failed");
+            self.record_delivery(task, fire, Some(&error)).await;
+            if !again {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+            wait = wait.saturating_mul(2);
         }
+    }
+
+    async fn record_delivery(&self, task: &Workflow, fire: DateTime<Utc>, error: Option<&str>) {
         if let Err(e) = self
             .store
-            .record_delivery(&task.id, fire, Utc::now(), error.as_deref())
+            .record_delivery(&task.id, fire, Utc::now(), error)
             .await
         {
             tracing::error!(task = %task.id, error = %e, "could not record a delivery");

@@ -704,3 +704,69 @@ async fn tasks_can_be_listed_and_previewed_from_chat() {
         "a manual run does not move the schedule"
     );
 }
+
+/// The run's chart is refused with 429s until the outbox gives up: the scheduler sends
+/// only the chart again later (the text is not posted twice). A refusal is not retried.
+#[tokio::test]
+async fn a_delivery_telegram_did_not_accept_is_sent_again_without_repeating_parts() {
+    use crate::support::TgFailure;
+    let (tg, model, api, dir) = fakes().await;
+    let text = config_file(&tg, &model, &api, dir.path())
+        .replace("[scheduler]\n", "[scheduler]\ndelivery_retry = \"100ms\"\n");
+    let app = app_from(text).await;
+    app.scheduler
+        .tick(utc("2026-11-22T07:00:00Z"))
+        .await
+        .unwrap();
+    model.push_all([
+        Reply::ToolCalls(vec![(
+            "make_chart".into(),
+            serde_json::json!({"title": "Net", "labels": ["Luna"], "series": [{"name": "net", "values": [1912.4]}]}),
+        )]),
+        Reply::Text("Yesterday: $1,912.40 net.".into()),
+    ]);
+    tg.fail_next("sendphoto", vec![TgFailure::RetryAfter(0); 8]);
+    let tick = app
+        .scheduler
+        .tick(utc("2026-11-22T08:00:05Z"))
+        .await
+        .unwrap();
+    for (_, _, handle) in tick.started {
+        handle.await.unwrap();
+    }
+    assert_eq!(tg.sent_texts(555).len(), 1, "the text is posted once");
+    assert_eq!(
+        tg.calls_of("sendphoto").len(),
+        9,
+        "8 refused by the outbox's own retries, then one re-send by the scheduler"
+    );
+    let run = &app.store.recent_runs("morning-digest", 1).await.unwrap()[0];
+    assert!(
+        run.delivered_at.is_some() && run.delivery_error.is_none(),
+        "{run:?}"
+    );
+
+    // Telegram refuses the post outright: recorded, not retried.
+    model.push(Reply::Text("Second day.".into()));
+    tg.fail_next("sendmessage", vec![TgFailure::Status(400)]);
+    let tick = app
+        .scheduler
+        .tick(utc("2026-11-23T08:00:05Z"))
+        .await
+        .unwrap();
+    for (_, _, handle) in tick.started {
+        handle.await.unwrap();
+    }
+    let run = &app.store.recent_runs("morning-digest", 1).await.unwrap()[0];
+    assert_eq!(run.scheduled_for, utc("2026-11-23T08:00:00Z"));
+    assert!(run.delivered_at.is_none());
+    let error = run.delivery_error.as_deref().unwrap_or_default();
+    assert!(error.contains("Telegram refused it"), "{error}");
+    assert!(!error.contains("sending again"), "{error}");
+    assert_eq!(tg.sent_texts(555).len(), 1);
+    assert_eq!(
+        tg.calls_of("sendmessage").len(),
+        2,
+        "one refused attempt, no retry"
+    );
+}

@@ -395,12 +395,22 @@ impl crate::scheduler::engine::Delivery for Telegram {
         to: &str,
         text: &str,
         files: &[crate::core::Attachment],
-    ) -> Result<(), String> {
-        let chat: i64 = to
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{to}` is not a Telegram chat id"))?;
-        self.outbox.post(ChatId(chat), text, files).await
+        skip: usize,
+    ) -> Result<(), crate::scheduler::engine::DeliveryFailure> {
+        use crate::scheduler::engine::DeliveryFailure;
+        let chat: i64 = to.trim().parse().map_err(|_| DeliveryFailure {
+            posted: skip,
+            retry: false,
+            message: format!("`{to}` is not a Telegram chat id"),
+        })?;
+        self.outbox
+            .post(ChatId(chat), text, files, skip)
+            .await
+            .map_err(|(posted, failure)| DeliveryFailure {
+                posted,
+                retry: matches!(failure, reply::SendFailure::Later(_)),
+                message: failure.message().to_string(),
+            })
     }
 }
 

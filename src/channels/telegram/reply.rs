@@ -26,6 +26,26 @@ const MAX_ATTEMPTS: u32 = 8;
 #[derive(Clone)]
 pub struct Outbox(Arc<Inner>);
 
+/// Why a request was not sent, and what Telegram may have done with it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SendFailure {
+    /// Certainly not acted on, and worth trying again later: Telegram kept asking to wait,
+    /// or could not be reached.
+    Later(String),
+    /// Certainly not acted on, and trying again would not help: Telegram refused it.
+    Refused(String),
+    /// The answer was lost: Telegram may have acted on it.
+    Unknown(String),
+}
+
+impl SendFailure {
+    pub fn message(&self) -> &str {
+        match self {
+            SendFailure::Later(m) | SendFailure::Refused(m) | SendFailure::Unknown(m) => m,
+        }
+    }
+}
+
 struct Inner {
     bot: Bot,
     /// Serialises sends per chat, so messages arrive in order and a 429 holds the queue.
@@ -60,11 +80,20 @@ impl Outbox {
     where
         R: Request<Err = RequestError>,
     {
+        self.try_deliver(chat, request).await.ok()
+    }
+
+    /// [`Outbox::deliver`], saying why a request was not sent.
+    async fn try_deliver<R>(&self, chat: ChatId, request: R) -> Result<Output<R>, SendFailure>
+    where
+        R: Request<Err = RequestError>,
+    {
         let lock = lock_for(&self.0.sends, chat);
         let _queue = lock.lock().await;
+        let mut last = SendFailure::Later("Telegram kept asking to wait".into());
         for attempt in 1..=MAX_ATTEMPTS {
             match request.send_ref().await {
-                Ok(output) => return Some(output),
+                Ok(output) => return Ok(output),
                 Err(RequestError::RetryAfter(wait)) => {
                     tracing::info!(
                         chat = chat.0,
@@ -73,16 +102,25 @@ impl Outbox {
                         "Telegram asked to wait"
                     );
                     tokio::time::sleep(wait.duration().max(Duration::from_millis(50))).await;
+                    last = SendFailure::Later("Telegram kept asking to wait".into());
                 }
                 Err(RequestError::Network(e)) if e.is_connect() => {
                     tracing::warn!(chat = chat.0, attempt, error = %e, "Telegram unreachable; retrying");
                     tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
+                    last = SendFailure::Later(format!("Telegram could not be reached: {e}"));
                 }
                 Err(e) => {
                     if !e.to_string().contains("message is not modified") {
                         tracing::warn!(chat = chat.0, error = %e, "Telegram refused a message");
                     }
-                    return None;
+                    return Err(match e {
+                        RequestError::Api(_) | RequestError::MigrateToChatId(_) => {
+                            SendFailure::Refused(format!("Telegram refused it: {e}"))
+                        }
+                        other => SendFailure::Unknown(format!(
+                            "the answer from Telegram was lost ({other}); it may have been posted"
+                        )),
+                    });
                 }
             }
         }
@@ -90,7 +128,7 @@ impl Outbox {
             chat = chat.0,
             "gave up sending to Telegram after {MAX_ATTEMPTS} attempts"
         );
-        None
+        Err(last)
     }
 
     pub async fn send_html(
@@ -130,37 +168,49 @@ impl Outbox {
 
     /// Sends a file: PNG images as photos, everything else as documents.
     pub async fn send_file(&self, chat: ChatId, file: &Attachment) -> bool {
+        self.try_send_file(chat, file).await.is_ok()
+    }
+
+    async fn try_send_file(&self, chat: ChatId, file: &Attachment) -> Result<(), SendFailure> {
         let input = InputFile::memory(file.bytes.clone()).file_name(file.name.clone());
         match file.kind {
             AttachmentKind::Image => self
-                .deliver(chat, self.0.bot.send_photo(chat, input))
+                .try_deliver(chat, self.0.bot.send_photo(chat, input))
                 .await
-                .is_some(),
+                .map(|_| ()),
             AttachmentKind::Document => self
-                .deliver(chat, self.0.bot.send_document(chat, input))
+                .try_deliver(chat, self.0.bot.send_document(chat, input))
                 .await
-                .is_some(),
+                .map(|_| ()),
         }
     }
 
-    /// Posts Markdown and files as new messages; an error names what failed to arrive.
+    /// Posts Markdown (in parts under Telegram's limit) and then files as new messages,
+    /// skipping the first `skip` parts (posted by an earlier attempt). On failure, says how
+    /// many parts are posted in all and why the next one was not.
     pub async fn post(
         &self,
         chat: ChatId,
         markdown: &str,
         files: &[Attachment],
-    ) -> Result<(), String> {
-        for part in html::render(markdown) {
-            if self.send_html(chat, &part, None).await.is_none() {
-                return Err(format!(
-                    "Telegram did not accept a message to chat {}",
-                    chat.0
-                ));
-            }
-        }
-        for file in files {
-            if !self.send_file(chat, file).await {
-                return Err(format!("Telegram did not accept the file {}", file.name));
+        skip: usize,
+    ) -> Result<(), (usize, SendFailure)> {
+        let texts = html::render(markdown);
+        let total = texts.len() + files.len();
+        for index in skip..total {
+            let sent = match texts.get(index) {
+                Some(text) => {
+                    let request = self
+                        .0
+                        .bot
+                        .send_message(chat, text)
+                        .parse_mode(ParseMode::Html);
+                    self.try_deliver(chat, request).await.map(|_| ())
+                }
+                None => self.try_send_file(chat, &files[index - texts.len()]).await,
+            };
+            if let Err(failure) = sent {
+                return Err((index, failure));
             }
         }
         Ok(())
