@@ -183,11 +183,7 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
         return Ok(());
     }
     let name = name.unwrap_or_default();
-    let task = task_list::find(&scheduler, name).ok_or_else(|| {
-        let workflows = scheduler.workflows();
-        let known: Vec<&str> = workflows.iter().map(|w| w.id.as_str()).collect();
-        anyhow::anyhow!("no task or workflow `{name}` (known: {})", known.join(", "))
-    })?;
+    let task = task_list::find_or_list(&scheduler, name).map_err(anyhow::Error::msg)?;
     match verb {
         "run" => {
             let run = scheduler.run_now(&task, true).await?;

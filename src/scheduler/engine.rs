@@ -11,7 +11,7 @@ use super::workflow::{Known, Workflow};
 use crate::agent::{Agent, Turn, TurnOutcome};
 use crate::core::Attachment;
 use crate::llm::CallTags;
-use crate::store::{RunStatus, SharedStore, StoreError, TaskRun};
+use crate::store::{RunStatus, SharedStore, Store, StoreError, TaskRun};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
@@ -59,11 +59,35 @@ const MAX_MISSED_PER_TICK: usize = 100;
 /// tasks), their facts are read in two queries instead of two per task.
 const PREFETCH_ABOVE: usize = 32;
 
-/// What the store says about the tasks one tick looks at, read up front.
-struct Facts {
-    last: HashMap<String, DateTime<Utc>>,
-    /// The scheduler's state entries (pause states and anchors), by name.
-    states: HashMap<String, String>,
+/// What the store says about the tasks one tick looks at: asked per task, or read up
+/// front when there are many.
+enum Facts {
+    Ask,
+    Read {
+        last: HashMap<String, DateTime<Utc>>,
+        /// The scheduler's state entries (pause states and anchors), by name.
+        states: HashMap<String, String>,
+    },
+}
+
+impl Facts {
+    async fn last_scheduled(
+        &self,
+        store: &dyn Store,
+        task: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self {
+            Facts::Ask => store.last_scheduled(task).await,
+            Facts::Read { last, .. } => Ok(last.get(task).copied()),
+        }
+    }
+
+    async fn state(&self, store: &dyn Store, name: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Facts::Ask => store.state(name).await,
+            Facts::Read { states, .. } => Ok(states.get(name).cloned()),
+        }
+    }
 }
 
 /// How often the store is asked whether tasks were created, edited or deleted from chat
@@ -133,12 +157,6 @@ const ANCHOR_PREFIX: &str = "scheduler.anchor.";
 /// The state key holding the instant a task was first seen (fires are counted from it).
 pub fn anchor_key(task: &str) -> String {
     format!("{ANCHOR_PREFIX}{task}")
-}
-
-/// What a tick knows about one task before looking at its fires.
-struct Seen<'a> {
-    resumed_at: Option<DateTime<Utc>>,
-    facts: Option<&'a Facts>,
 }
 
 impl Scheduler {
@@ -332,7 +350,7 @@ impl Scheduler {
             .filter(|task| self.next_due(&task.id).is_none_or(|next| next <= now))
             .collect();
         let facts = if due.len() > PREFETCH_ABOVE {
-            Some(Facts {
+            Facts::Read {
                 last: self.store.last_scheduled_all().await?.into_iter().collect(),
                 states: self
                     .store
@@ -340,27 +358,17 @@ impl Scheduler {
                     .await?
                     .into_iter()
                     .collect(),
-            })
+            }
         } else {
-            None
+            Facts::Ask
         };
         let mut anchors = Vec::new();
         for task in due {
-            let pause = match &facts {
-                Some(facts) => tasks::parse_pause(
-                    facts
-                        .states
-                        .get(&tasks::paused_key(&task.id))
-                        .map(String::as_str),
-                ),
-                None => tasks::pause_state(self.store.as_ref(), &task.id).await?,
-            };
-            if let PauseState::Active { resumed_at } = pause {
-                let seen = Seen {
-                    resumed_at,
-                    facts: facts.as_ref(),
-                };
-                self.tick_task(task, now, seen, &mut anchors, &mut tick)
+            let paused = facts
+                .state(self.store.as_ref(), &tasks::paused_key(&task.id))
+                .await?;
+            if let PauseState::Active { resumed_at } = tasks::parse_pause(paused.as_deref()) {
+                self.tick_task(task, now, resumed_at, &facts, &mut anchors, &mut tick)
                     .await?;
             }
             let next = task.schedule.next_after(now);
@@ -397,25 +405,19 @@ impl Scheduler {
         self: &Arc<Self>,
         task: &Workflow,
         now: DateTime<Utc>,
-        seen: Seen<'_>,
+        resumed_at: Option<DateTime<Utc>>,
+        facts: &Facts,
         anchors: &mut Vec<(String, String)>,
         tick: &mut Tick,
     ) -> Result<(), StoreError> {
         // Fires are counted from the last recorded one, or from when the task was first
         // seen, so a restart neither loses nor repeats them.
-        let last = match seen.facts {
-            Some(facts) => facts.last.get(&task.id).copied(),
-            None => self.store.last_scheduled(&task.id).await?,
-        };
-        let since = match last {
+        let store = self.store.as_ref();
+        let since = match facts.last_scheduled(store, &task.id).await? {
             Some(last) => last,
             None => {
                 let key = anchor_key(&task.id);
-                let anchor = match seen.facts {
-                    Some(facts) => facts.states.get(&key).cloned(),
-                    None => self.store.state(&key).await?,
-                };
-                match anchor {
+                match facts.state(store, &key).await? {
                     Some(ms) => ms
                         .parse()
                         .ok()
@@ -429,7 +431,7 @@ impl Scheduler {
             }
         };
         // Fires while the task was paused are not owed: count from its resumption.
-        let since = seen.resumed_at.map_or(since, |resumed| since.max(resumed));
+        let since = resumed_at.map_or(since, |resumed| since.max(resumed));
         let mut fires = task.schedule.fires_between(since, now, MAX_FIRES_PER_TICK);
         let Some(latest) = fires.pop() else {
             return Ok(());

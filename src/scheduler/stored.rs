@@ -35,12 +35,16 @@ fn parse(stored: &StoredTask, known: &Known) -> Result<Workflow, Vec<Problem>> {
     Ok(task)
 }
 
-/// The document as stored, after checking it the way a workflow file is checked.
-/// Problems are returned in words (there is no file line to point at).
-pub fn render(id: &str, document: &WorkflowDocument, known: &Known) -> Result<String, String> {
+/// The document as stored, and the task it makes, after checking it the way a workflow
+/// file is checked. Problems are returned in words (there is no file line to point at).
+pub fn render(
+    id: &str,
+    document: &WorkflowDocument,
+    known: &Known,
+) -> Result<(String, Workflow), String> {
     let text = toml::to_string(document).map_err(|e| format!("cannot write the task: {e}"))?;
     match workflow::parse(id, id, &text, known) {
-        Ok(_) => Ok(text),
+        Ok(task) => Ok((text, task)),
         Err(problems) => Err(problems
             .iter()
             .map(|p| p.message.clone())

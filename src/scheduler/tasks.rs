@@ -165,3 +165,12 @@ pub fn find(scheduler: &Scheduler, name: &str) -> Option<Workflow> {
         .find(|w| w.id == name || w.name.eq_ignore_ascii_case(name))
         .cloned()
 }
+
+/// [`find`], or a message that lists the ids there are.
+pub fn find_or_list(scheduler: &Scheduler, name: &str) -> Result<Workflow, String> {
+    find(scheduler, name).ok_or_else(|| {
+        let workflows = scheduler.workflows();
+        let known: Vec<&str> = workflows.iter().map(|w| w.id.as_str()).collect();
+        format!("no task or workflow `{name}` (known: {})", known.join(", "))
+    })
+}

@@ -260,10 +260,12 @@ fn spec_has(spec: &ScheduleSpec, key: &str) -> bool {
     }
 }
 
-fn list_or_none(items: &[String]) -> String {
+/// "a, b, c", or "none".
+pub(crate) fn list_or_none<S: AsRef<str>>(items: &[S]) -> String {
     if items.is_empty() {
         "none".into()
     } else {
+        let items: Vec<&str> = items.iter().map(AsRef::as_ref).collect();
         items.join(", ")
     }
 }

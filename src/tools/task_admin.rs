@@ -11,7 +11,7 @@ use crate::scheduler::engine::Scheduler;
 use crate::scheduler::schedule::ScheduleSpec;
 use crate::scheduler::stored;
 use crate::scheduler::tasks::{self, describe};
-use crate::scheduler::workflow::{Deliver, Workflow, WorkflowDocument, CHANNELS};
+use crate::scheduler::workflow::{list_or_none, Deliver, Workflow, WorkflowDocument, CHANNELS};
 use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
@@ -43,14 +43,7 @@ fn confirmed(tool: &str, access: &Access<'_>) -> Result<(), ToolError> {
 }
 
 fn find(tool: &str, scheduler: &Scheduler, name: &str) -> Result<Workflow, ToolError> {
-    tasks::find(scheduler, name).ok_or_else(|| {
-        let workflows = scheduler.workflows();
-        let known: Vec<&str> = workflows.iter().map(|w| w.id.as_str()).collect();
-        ToolError::bad(
-            tool,
-            format!("no task `{name}` (known: {})", known.join(", ")),
-        )
-    })
+    tasks::find_or_list(scheduler, name).map_err(|message| ToolError::bad(tool, message))
 }
 
 fn active(tool: &str, task: &Workflow) -> Result<(), ToolError> {
@@ -161,20 +154,13 @@ fn validated(
                 format!(
                     "the {} channel is not running here, so the task could not post; running: {}",
                     deliver.channel,
-                    if running.is_empty() {
-                        "none".to_string()
-                    } else {
-                        running.join(", ")
-                    }
+                    list_or_none(&running)
                 ),
             ));
         }
     }
-    let text = stored::render(id, document, scheduler.known())
-        .map_err(|problems| ToolError::bad(tool, problems))?;
-    let workflow = crate::scheduler::workflow::parse(id, id, &text, scheduler.known())
-        .map_err(|_| ToolError::bad(tool, "the task does not validate"))?;
-    Ok((text, workflow))
+    stored::render(id, document, scheduler.known())
+        .map_err(|problems| ToolError::bad(tool, problems))
 }
 
 /// "Mon 24 Nov 08:00 GMT", or "never".
@@ -212,6 +198,8 @@ pub struct CreateTask;
 /// A new task, resolved from the arguments (and a template, when named).
 struct Draft {
     document: WorkflowDocument,
+    /// The document as stored (the same whatever id the task gets).
+    text: String,
     workflow: Workflow,
     summary: String,
 }
@@ -281,7 +269,7 @@ impl CreateTask {
             deliver: Some(deliver.clone()),
             permissions: Default::default(),
         };
-        let (_, workflow) = validated(tool, scheduler, "new-task", &document)?;
+        let (text, workflow) = validated(tool, scheduler, "new-task", &document)?;
         let summary = format!(
             "create the scheduled task “{name}”, {schedule}, posting to {to}; first run {first}. Each run: “{what}”",
             schedule = describe(&workflow.schedule_spec, workflow.schedule.tz.name()),
@@ -291,6 +279,7 @@ impl CreateTask {
         );
         Ok(Draft {
             document,
+            text,
             workflow,
             summary,
         })
@@ -361,8 +350,7 @@ impl Tool for CreateTask {
                     .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))
             })
             .await?;
-            let (text, _) = validated(self.name(), scheduler, &candidate, &draft.document)?;
-            if stored::insert(ctx.store.as_ref(), &candidate, &text, &by, Utc::now()).await? {
+            if stored::insert(ctx.store.as_ref(), &candidate, &draft.text, &by, Utc::now()).await? {
                 id = candidate;
                 break;
             }
@@ -400,13 +388,17 @@ fn capitalised(text: &str) -> String {
 
 pub struct UpdateTask;
 
+/// A stored task as it is, as it would be, and what changes in words.
+struct Change {
+    task: Workflow,
+    /// The new document as stored.
+    text: String,
+    updated: Workflow,
+    changes: Vec<String>,
+}
+
 impl UpdateTask {
-    /// The stored task, its new document, and what changes in words.
-    async fn change(
-        &self,
-        args: &Value,
-        ctx: &ToolContext,
-    ) -> Result<(Workflow, WorkflowDocument, Vec<String>), ToolError> {
+    async fn change(&self, args: &Value, ctx: &ToolContext) -> Result<Change, ToolError> {
         let tool = self.name();
         admin_only(tool, ctx)?;
         let scheduler = scheduler(tool, ctx)?;
@@ -458,7 +450,7 @@ impl UpdateTask {
             changes.push(format!("category {category}"));
             document.category = category.to_string();
         }
-        let (_, updated) = validated(tool, scheduler, &task.id, &document)?;
+        let (text, updated) = validated(tool, scheduler, &task.id, &document)?;
         let new_schedule = describe(&updated.schedule_spec, updated.schedule.tz.name());
         if new_schedule != old_schedule {
             changes.push(format!(
@@ -472,7 +464,12 @@ impl UpdateTask {
                 "nothing to change: give new_name, prompt, schedule, timezone, channel, to, model or category",
             ));
         }
-        Ok((task, document, changes))
+        Ok(Change {
+            task,
+            text,
+            updated,
+            changes,
+        })
     }
 }
 
@@ -505,7 +502,7 @@ impl Tool for UpdateTask {
     }
 
     async fn plan(&self, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
-        let (task, _, changes) = self.change(args, ctx).await?;
+        let Change { task, changes, .. } = self.change(args, ctx).await?;
         Ok(Plan::Write {
             summary: format!(
                 "Change the scheduled task “{}”: {}",
@@ -522,9 +519,13 @@ impl Tool for UpdateTask {
         access: Access<'_>,
     ) -> Result<Value, ToolError> {
         confirmed(self.name(), &access)?;
-        let (task, document, changes) = self.change(args, ctx).await?;
+        let Change {
+            task,
+            text,
+            updated,
+            changes,
+        } = self.change(args, ctx).await?;
         let scheduler = scheduler(self.name(), ctx)?;
-        let (text, updated) = validated(self.name(), scheduler, &task.id, &document)?;
         if !stored::update(ctx.store.as_ref(), &task.id, &text, Utc::now()).await? {
             return Err(ToolError::bad(
                 self.name(),

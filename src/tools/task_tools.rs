@@ -99,14 +99,8 @@ impl Tool for RunTask {
     ) -> Result<Value, ToolError> {
         let name = super::arg_str(self.name(), args, "name")?;
         let scheduler = scheduler(self.name(), ctx)?;
-        let task = tasks::find(scheduler, name).ok_or_else(|| {
-            let workflows = scheduler.workflows();
-            let known: Vec<&str> = workflows.iter().map(|w| w.id.as_str()).collect();
-            ToolError::bad(
-                self.name(),
-                format!("no task `{name}` (known: {})", known.join(", ")),
-            )
-        })?;
+        let task = tasks::find_or_list(scheduler, name)
+            .map_err(|message| ToolError::bad(self.name(), message))?;
         let run = scheduler.run_now(&task, false).await?;
         Ok(
             json!({"task": task.id, "status": run.status.as_str(), "output": run.output, "credits": run.credits}),

@@ -137,6 +137,15 @@ impl Outbox {
         text: &str,
         markup: Option<InlineKeyboardMarkup>,
     ) -> Option<MessageId> {
+        self.try_send_html(chat, text, markup).await.ok()
+    }
+
+    async fn try_send_html(
+        &self,
+        chat: ChatId,
+        text: &str,
+        markup: Option<InlineKeyboardMarkup>,
+    ) -> Result<MessageId, SendFailure> {
         let mut request = self
             .0
             .bot
@@ -145,7 +154,7 @@ impl Outbox {
         if let Some(markup) = markup {
             request = request.reply_markup(markup);
         }
-        self.deliver(chat, request).await.map(|m| m.id)
+        self.try_deliver(chat, request).await.map(|m| m.id)
     }
 
     pub async fn edit_html(
@@ -199,14 +208,7 @@ impl Outbox {
         let total = texts.len() + files.len();
         for index in skip..total {
             let sent = match texts.get(index) {
-                Some(text) => {
-                    let request = self
-                        .0
-                        .bot
-                        .send_message(chat, text)
-                        .parse_mode(ParseMode::Html);
-                    self.try_deliver(chat, request).await.map(|_| ())
-                }
+                Some(text) => self.try_send_html(chat, text, None).await.map(|_| ()),
                 None => self.try_send_file(chat, &files[index - texts.len()]).await,
             };
             if let Err(failure) = sent {
