@@ -76,12 +76,16 @@ pub async fn insert(
     };
     let inserted = store.insert_task(&task).await?;
     if inserted {
-        // Counted from its creation: a new task never "misses" earlier fires.
+        // Counted from its creation, so a new task never "misses" earlier fires; and
+        // active, whatever a deleted task of the same id left behind.
         store
-            .set_state(
-                &super::engine::anchor_key(id),
-                &now.timestamp_millis().to_string(),
-            )
+            .set_states(&[
+                (
+                    super::engine::anchor_key(id),
+                    now.timestamp_millis().to_string(),
+                ),
+                (super::tasks::paused_key(id), "0".to_string()),
+            ])
             .await?;
         bump(store).await?;
     }

@@ -453,3 +453,26 @@ async fn a_task_created_on_one_replica_is_run_once_and_deleted_from_the_cli() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_new_task_starts_active_even_where_a_deleted_one_was_paused() {
+    use fanops::scheduler::{stored, tasks};
+    let store = fanops::store::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let now = chrono::Utc::now();
+    assert!(
+        stored::insert(store.as_ref(), "digest", "name = \"A\"", "t:3", now)
+            .await
+            .unwrap()
+    );
+    tasks::set_paused(store.as_ref(), "digest", true, now)
+        .await
+        .unwrap();
+    assert!(stored::delete(store.as_ref(), "digest").await.unwrap());
+    assert!(
+        stored::insert(store.as_ref(), "digest", "name = \"B\"", "t:3", now)
+            .await
+            .unwrap()
+    );
+    assert!(!tasks::is_paused(store.as_ref(), "digest").await.unwrap());
+}
