@@ -1,22 +1,12 @@
 //! Questions answered from API reads, the step limit, history, commands and access.
 
-use crate::helpers::{spawn_app, spawn_app_with, spawn_with_api};
+use crate::helpers::{spawn_app, spawn_app_with, spawn_with_api, tool_messages};
 use crate::support::{Failure, FakeOnlyFans, Reply};
 use fanops::store::UsageDimension;
 use serde_json::{json, Value};
 use std::sync::atomic::Ordering;
 
 const EARNINGS: &str = "/api/acct_8f3k2j1h0g9f8e7d/statistics/statements/earnings";
-
-fn tool_messages(request: &Value) -> Vec<String> {
-    request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 #[tokio::test]
 async fn a_question_is_answered_from_an_api_read() {

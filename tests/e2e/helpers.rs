@@ -118,16 +118,50 @@ impl TestApp {
     }
 
     async fn send(&self, user: &str, chat: &str, body: InboundBody) -> Collector {
-        let inbound = Inbound {
-            platform: "telegram".into(),
-            chat: chat.into(),
-            thread: None,
-            user: user.into(),
-            user_name: format!("user{user}"),
-            body,
-        };
-        let collector = Collector::default();
-        self.app.core.handle(inbound, &collector).await;
-        collector
+        send_to(&self.app, user, chat, body).await
     }
+}
+
+/// An event from Telegram user `user` in chat `chat`, through the app's core.
+pub async fn send_to(app: &App, user: &str, chat: &str, body: InboundBody) -> Collector {
+    let inbound = Inbound {
+        platform: "telegram".into(),
+        chat: chat.into(),
+        thread: None,
+        user: user.into(),
+        user_name: format!("user{user}"),
+        body,
+    };
+    let collector = Collector::default();
+    app.core.handle(inbound, &collector).await;
+    collector
+}
+
+/// The content of every tool message in a model request, in order.
+pub fn tool_messages(request: &serde_json::Value) -> Vec<String> {
+    request["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `fanops <args> --config <config>` in `dir`, with the secrets the fakes accept.
+pub fn fanops(
+    args: &[&str],
+    config: &std::path::Path,
+    dir: &std::path::Path,
+) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_fanops"));
+    command
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .current_dir(dir)
+        .env("ONLYFANSAPI_API_KEY", "k")
+        .env("FAKE_MODEL_KEY", "k")
+        .env("TELEGRAM_BOT_TOKEN", "123:k");
+    command
 }

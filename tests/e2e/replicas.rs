@@ -1,9 +1,9 @@
 //! Several `fanops run` processes on one PostgreSQL: every fire is delivered exactly once.
 
 use crate::scheduler::fakes;
-use crate::support::{config_text, Reply};
+use crate::support::Reply;
 use chrono::{DurationRound, Utc};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 const TASKS: i64 = 6;
@@ -23,23 +23,7 @@ impl Drop for Replicas {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_on_one_postgres_deliver_each_fire_once() {
-    let Ok(admin) = std::env::var("FANOPS_TEST_POSTGRES_URL") else {
-        println!("skipped: set FANOPS_TEST_POSTGRES_URL to run replicas on PostgreSQL");
-        return;
-    };
-    let name = format!("fanops_r_{}", uuid::Uuid::new_v4().simple());
-    crate::store::admin_statement(&admin, &format!("CREATE DATABASE {name}")).await;
-    let mut url = url::Url::parse(&admin).unwrap();
-    url.set_path(&format!("/{name}"));
-    let outcome = tokio::spawn(replicas_deliver_once(url.to_string())).await;
-    crate::store::admin_statement(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    )
-    .await;
-    if let Err(failure) = outcome {
-        std::panic::resume_unwind(failure.into_panic());
-    }
+    crate::store::in_fresh_postgres("replicas", replicas_deliver_once).await;
 }
 
 async fn replicas_deliver_once(db: String) {
@@ -81,10 +65,7 @@ async fn replicas_deliver_once(db: String) {
 
     let config = format!(
         "{}\n[server]\nlisten = \"127.0.0.1:0\"\n\n[scheduler]\nworkflows_dir = \"{}\"\n",
-        config_text(&model.url(), &api.url(), &db, "").replace(
-            "[channels.telegram]\n",
-            &format!("[channels.telegram]\napi_url = \"{}\"\n", tg.url()),
-        ),
+        crate::tasks_from_chat::config(&tg, &model, &api, &db),
         workflows.display()
     );
     let path = dir.path().join("fanops.toml");
@@ -92,13 +73,7 @@ async fn replicas_deliver_once(db: String) {
     let mut replicas = Replicas(Vec::new());
     for n in 0..REPLICAS {
         let log = std::fs::File::create(dir.path().join(format!("replica-{n}.log"))).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_fanops"))
-            .args(["run", "--config"])
-            .arg(&path)
-            .current_dir(dir.path())
-            .env("ONLYFANSAPI_API_KEY", "k")
-            .env("FAKE_MODEL_KEY", "k")
-            .env("TELEGRAM_BOT_TOKEN", "123:k")
+        let child = crate::helpers::fanops(&["run"], &path, dir.path())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)

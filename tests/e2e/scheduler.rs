@@ -25,17 +25,8 @@ to = "555"
 
 /// A message from permitted Telegram user 1 in chat 1, through the core.
 async fn say(app: &App, text: &str) -> crate::helpers::Collector {
-    let collector = crate::helpers::Collector::default();
-    let inbound = fanops::core::Inbound {
-        platform: "telegram".into(),
-        chat: "1".into(),
-        thread: None,
-        user: "1".into(),
-        user_name: "u".into(),
-        body: fanops::core::InboundBody::Text(text.into()),
-    };
-    app.core.handle(inbound, &collector).await;
-    collector
+    let body = fanops::core::InboundBody::Text(text.into());
+    crate::helpers::send_to(app, "1", "1", body).await
 }
 
 /// The three fakes and a scratch directory, with logs quiet unless TEST_LOG is set.
@@ -380,27 +371,10 @@ async fn several_schedulers_on_one_sqlite_file_run_each_fire_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn several_schedulers_on_one_postgres_run_each_fire_once() {
-    let Ok(admin) = std::env::var("FANOPS_TEST_POSTGRES_URL") else {
-        println!("skipped: set FANOPS_TEST_POSTGRES_URL to run the scheduler on PostgreSQL");
-        return;
-    };
-    let name = format!("fanops_s_{}", uuid::Uuid::new_v4().simple());
-    crate::store::admin_statement(&admin, &format!("CREATE DATABASE {name}")).await;
-    let mut url = url::Url::parse(&admin).unwrap();
-    url.set_path(&format!("/{name}"));
-    let outcome = tokio::spawn({
-        let url = url.to_string();
-        async move { three_schedulers_deliver_each_fire_once(&url).await }
+    crate::store::in_fresh_postgres("the scheduler", |url| async move {
+        three_schedulers_deliver_each_fire_once(&url).await
     })
     .await;
-    crate::store::admin_statement(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    )
-    .await;
-    if let Err(failure) = outcome {
-        std::panic::resume_unwind(failure.into_panic());
-    }
 }
 
 // The CLI runs as a child process that calls the fakes: keep them served meanwhile.
@@ -411,14 +385,7 @@ async fn tasks_are_listed_run_and_paused_from_the_cli_and_chat() {
     std::fs::write(&path, config_file(&tg, &model, &api, dir.path())).unwrap();
     model.respond_with(|_| Reply::Text("Run-now digest.".into()));
     let fanops = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_fanops"))
-            .args(args)
-            .arg("--config")
-            .arg(&path)
-            .current_dir(dir.path())
-            .env("ONLYFANSAPI_API_KEY", "k")
-            .env("FAKE_MODEL_KEY", "k")
-            .env("TELEGRAM_BOT_TOKEN", "123:k")
+        let out = crate::helpers::fanops(args, &path, dir.path())
             .output()
             .unwrap();
         (

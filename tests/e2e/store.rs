@@ -49,25 +49,38 @@ where
 
 async fn on_postgres<F, Fut>(check: F)
 where
-    F: FnOnce(SharedStore) -> Fut,
+    F: FnOnce(SharedStore) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    in_fresh_postgres("the store checks", |url| async move {
+        // Small pools: many of these tests run at once against one server.
+        let store = store::connect_with(&url, 5)
+            .await
+            .expect("connect to PostgreSQL");
+        store.migrate().await.expect("migrate PostgreSQL");
+        check(store).await;
+    })
+    .await;
+}
+
+/// Runs `test` with the URL of a new, empty database on the server `FANOPS_TEST_POSTGRES_URL`
+/// names, and drops the database however the test ends. Without the variable, says that
+/// `what` was skipped.
+pub(crate) async fn in_fresh_postgres<F, Fut>(what: &str, test: F)
+where
+    F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
-        println!("skipped: set {POSTGRES_ENV} to run the store checks on PostgreSQL");
+        println!("skipped: set {POSTGRES_ENV} to run {what} on PostgreSQL");
         return;
     };
     let name = format!("fanops_t_{}", uuid::Uuid::new_v4().simple());
     admin_statement(&admin_url, &format!("CREATE DATABASE {name}")).await;
     let mut url = url::Url::parse(&admin_url).expect("FANOPS_TEST_POSTGRES_URL is a URL");
     url.set_path(&format!("/{name}"));
-
-    // Small pools: many of these tests run at once against one server.
-    let store = store::connect_with(url.as_str(), 5)
-        .await
-        .expect("connect to PostgreSQL");
-    store.migrate().await.expect("migrate PostgreSQL");
-    // Spawned so a failing check still lets the database be dropped below.
-    let outcome = tokio::spawn(check(store)).await;
+    // Spawned so a failing test still lets the database be dropped below.
+    let outcome = tokio::spawn(test(url.to_string())).await;
     admin_statement(
         &admin_url,
         &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),

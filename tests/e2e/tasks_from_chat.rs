@@ -1,11 +1,11 @@
 //! Scheduled tasks managed from chat: created, changed, paused, resumed and deleted through
 //! the tools, each confirmed by an admin, and picked up by every scheduler on the database.
 
-use crate::helpers::Collector;
+use crate::helpers::{send_to, tool_messages, Collector};
 use crate::scheduler::{app_from, fakes, utc};
 use crate::support::{config_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply};
 use fanops::app::App;
-use fanops::core::{Inbound, InboundBody};
+use fanops::core::InboundBody;
 use fanops::store::Decision;
 use serde_json::{json, Value};
 
@@ -15,29 +15,15 @@ const CHAT: &str = "100";
 
 /// A config with Telegram users 1 (operator), 2 (viewer) and 3 (admin), delivering to
 /// the fake Telegram, on the database `db`.
-fn config(tg: &FakeTelegram, model: &FakeModel, api: &FakeOnlyFans, db: &str) -> String {
+pub(crate) fn config(tg: &FakeTelegram, model: &FakeModel, api: &FakeOnlyFans, db: &str) -> String {
     config_text(&model.url(), &api.url(), db, "").replace(
         "[channels.telegram]\n",
         &format!("[channels.telegram]\napi_url = \"{}\"\n", tg.url()),
     )
 }
 
-async fn send(app: &App, user: &str, body: InboundBody) -> Collector {
-    let collector = Collector::default();
-    let inbound = Inbound {
-        platform: "telegram".into(),
-        chat: CHAT.into(),
-        thread: None,
-        user: user.into(),
-        user_name: format!("user{user}"),
-        body,
-    };
-    app.core.handle(inbound, &collector).await;
-    collector
-}
-
 async fn say(app: &App, user: &str, text: &str) -> Collector {
-    send(app, user, InboundBody::Text(text.into())).await
+    send_to(app, user, CHAT, InboundBody::Text(text.into())).await
 }
 
 async fn press(app: &App, user: &str, action_id: &str, decision: Decision) -> Collector {
@@ -45,22 +31,11 @@ async fn press(app: &App, user: &str, action_id: &str, decision: Decision) -> Co
         action_id: action_id.into(),
         decision,
     };
-    send(app, user, body).await
-}
-
-/// The content of every tool message in a model request.
-fn tool_results(request: &Value) -> Vec<String> {
-    request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["role"] == "tool")
-        .map(|m| m["content"].as_str().unwrap_or_default().to_string())
-        .collect()
+    send_to(app, user, CHAT, body).await
 }
 
 fn last_tool_result(model: &FakeModel) -> String {
-    tool_results(&model.last_request().unwrap())
+    tool_messages(&model.last_request().unwrap())
         .pop()
         .expect("a tool result")
 }
@@ -424,13 +399,7 @@ async fn a_task_created_on_one_replica_is_run_once_and_deleted_from_the_cli() {
 
     let path = dir.path().join("fanops.toml");
     std::fs::write(&path, &text).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_fanops"))
-        .args(["tasks", "delete", "hourly-check", "--config"])
-        .arg(&path)
-        .current_dir(dir.path())
-        .env("ONLYFANSAPI_API_KEY", "k")
-        .env("FAKE_MODEL_KEY", "k")
-        .env("TELEGRAM_BOT_TOKEN", "123:k")
+    let out = crate::helpers::fanops(&["tasks", "delete", "hourly-check"], &path, dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
