@@ -55,6 +55,8 @@ pub struct DatabaseConfig {
 #[serde(default)]
 pub struct ServerConfig {
     pub listen: String,
+    /// How long turns in flight may run on after SIGTERM before the process exits.
+    pub shutdown_grace: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -263,6 +265,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
+            shutdown_grace: "30s".into(),
         }
     }
 }
@@ -443,6 +446,11 @@ impl Config {
 
     pub fn tz(&self) -> chrono_tz::Tz {
         self.timezone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// How long a stopping process lets the turns in flight finish.
+    pub fn shutdown_grace(&self) -> Duration {
+        parse_duration(&self.server.shutdown_grace).unwrap_or(Duration::from_secs(30))
     }
 
     pub fn confirm_ttl(&self) -> Duration {

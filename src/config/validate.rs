@@ -111,6 +111,7 @@ pub(super) fn validate(
             ),
         );
     }
+    r.duration(&["server", "shutdown_grace"], &config.server.shutdown_grace);
     r.url(&["onlyfans", "base_url"], &config.onlyfans.base_url);
     if config.onlyfans.requests_per_minute == 0 {
         r.at(
