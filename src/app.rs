@@ -1,6 +1,7 @@
 //! Wiring: one [`App`] built from a config. `main.rs` only parses the command line.
 
 use crate::agent::{Agent, AgentSettings};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::core::{AccessPolicy, Core};
 use crate::health::Health;
@@ -53,6 +54,11 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SharedStore> {
 
 impl App {
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        App::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`App::build`] with the clock every part judges time by (tests move it forward).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<App> {
         install_tls_provider();
         let store = open_store(&config).await?;
         let llm =
@@ -66,6 +72,7 @@ impl App {
             tool_result_chars: config.agent.tool_result_chars,
             confirm_ttl: config.confirm_ttl(),
             tz: config.tz(),
+            clock: clock.clone(),
         };
         let agent = Arc::new(Agent {
             llm,
@@ -81,7 +88,7 @@ impl App {
             store.clone(),
             AccessPolicy::from_config(&config),
         ));
-        let health = Health::default();
+        let health = Health::with_clock(clock.clone());
         #[cfg(feature = "telegram")]
         let telegram = match &config.channels.telegram {
             Some(tg) if config.secrets.telegram_bot_token.is_set() => Some(
@@ -89,9 +96,13 @@ impl App {
                     tg,
                     &config.secrets.telegram_bot_token,
                     &config.secrets.telegram_webhook_secret,
-                    core.clone(),
-                    store.clone(),
-                    health.clone(),
+                    crate::channels::telegram::TelegramParts {
+                        core: core.clone(),
+                        store: store.clone(),
+                        health: health.clone(),
+                        clock: clock.clone(),
+                        grace: config.shutdown_grace(),
+                    },
                 )
                 .context("while setting up Telegram")?,
             ),
@@ -177,18 +188,29 @@ impl App {
         }
         // Always running: a task may be created from chat at any time, on any replica.
         let (scheduler, stop) = (self.scheduler.clone(), shutdown.clone());
-        parts.spawn(async move { ("scheduler", scheduler.run(stop).await) });
+        let (health, grace) = (self.health.clone(), self.config.shutdown_grace());
+        parts.spawn(async move { ("scheduler", scheduler.run(stop, health, grace).await) });
         tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
         let served = server::run(listener, router, shutdown.clone()).await;
         shutdown.cancel();
-        while let Some(done) = parts.join_next().await {
-            match done {
-                Ok((name, Err(e))) => {
-                    tracing::error!(part = name, error = %format!("{e:#}"), "stopped with an error")
+        // Each part lets its work in flight finish within the grace period; this bound
+        // only guards against a part that ignores it.
+        let deadline = self.config.shutdown_grace() + std::time::Duration::from_secs(5);
+        let stopped = tokio::time::timeout(deadline, async {
+            while let Some(done) = parts.join_next().await {
+                match done {
+                    Ok((name, Err(e))) => {
+                        tracing::error!(part = name, error = %format!("{e:#}"), "stopped with an error")
+                    }
+                    Ok((name, Ok(()))) => tracing::info!(part = name, "stopped"),
+                    Err(e) => tracing::error!(error = %e, "a part panicked"),
                 }
-                Ok((name, Ok(()))) => tracing::info!(part = name, "stopped"),
-                Err(e) => tracing::error!(error = %e, "a part panicked"),
             }
+        })
+        .await;
+        if stopped.is_err() {
+            tracing::warn!("some parts did not stop within the grace period; leaving them");
+            parts.abort_all();
         }
         served
     }

@@ -79,8 +79,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let signal = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
-        tracing::info!("shutting down");
+        tracing::info!("stopping: no new messages are taken; the ones in flight may finish (a second signal stops at once)");
         signal.cancel();
+        wait_for_signal().await;
+        tracing::warn!("stopped at once by a second signal; unanswered messages are answered at the next start");
+        std::process::exit(130);
     });
     app.run(shutdown).await
 }

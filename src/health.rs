@@ -1,6 +1,11 @@
-//! What `/readyz` reports: the store and every long-running part (each channel) records
-//! whether it is connected, and when it last heard from its platform.
+//! What `/readyz` reports: the store and every long-running part (each channel, the
+//! scheduler) records whether it is connected, and when it last heard from its platform.
+//!
+//! Each part says how it goes stale: a long-polling channel that has not completed a poll
+//! for a while is down, while a webhook channel is simply quiet when nobody writes, so it
+//! never goes stale on silence alone.
 
+use crate::clock::Clock;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -11,8 +16,8 @@ struct Component {
     ok: bool,
     detail: String,
     last_ok: Option<Instant>,
-    /// Considered down when nothing was heard for this long.
-    stale_after: Duration,
+    /// Down when nothing was heard for this long; `None`: silence is not a fault.
+    stale_after: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -26,11 +31,20 @@ pub struct ComponentReport {
 #[derive(Debug, Clone, Default)]
 pub struct Health {
     components: Arc<RwLock<BTreeMap<String, Component>>>,
+    clock: Clock,
 }
 
 impl Health {
-    /// Registers a part as not yet connected.
-    pub fn register(&self, name: &str, stale_after: Duration) {
+    pub fn with_clock(clock: Clock) -> Health {
+        Health {
+            components: Default::default(),
+            clock,
+        }
+    }
+
+    /// Registers a part as not yet connected. `stale_after`: how long it may go unheard
+    /// before it counts as down (`None` when silence is normal, e.g. a webhook).
+    pub fn register(&self, name: &str, stale_after: Option<Duration>) {
         let mut map = self.components.write().unwrap_or_else(|e| e.into_inner());
         map.insert(
             name.to_string(),
@@ -52,22 +66,31 @@ impl Health {
     }
 
     fn set(&self, name: &str, ok: bool, detail: &str) {
+        let now = self.clock.instant();
         let mut map = self.components.write().unwrap_or_else(|e| e.into_inner());
         if let Some(c) = map.get_mut(name) {
             c.ok = ok;
-            c.detail = detail.to_string();
+            if c.detail != detail {
+                c.detail = detail.to_string();
+            }
             if ok {
-                c.last_ok = Some(Instant::now());
+                c.last_ok = Some(now);
             }
         }
     }
 
     /// Each part's state; a part that has not been heard from in time is down.
     pub fn report(&self) -> BTreeMap<String, ComponentReport> {
+        let now = self.clock.instant();
         let map = self.components.read().unwrap_or_else(|e| e.into_inner());
         map.iter()
             .map(|(name, c)| {
-                let fresh = c.last_ok.is_some_and(|at| at.elapsed() <= c.stale_after);
+                let since = c.last_ok.map(|at| now.saturating_duration_since(at));
+                let fresh = match (since, c.stale_after) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(since), Some(limit)) => since <= limit,
+                };
                 let report = ComponentReport {
                     ok: c.ok && fresh,
                     detail: if c.ok && !fresh {
@@ -75,7 +98,7 @@ impl Health {
                     } else {
                         c.detail.clone()
                     },
-                    seconds_since_ok: c.last_ok.map(|at| at.elapsed().as_secs()),
+                    seconds_since_ok: since.map(|s| s.as_secs()),
                 };
                 (name.clone(), report)
             })
@@ -93,15 +116,30 @@ mod tests {
 
     #[test]
     fn a_part_is_down_until_it_reports_and_when_it_goes_quiet() {
-        let health = Health::default();
+        let clock = Clock::adjustable();
+        let health = Health::with_clock(clock.clone());
         assert!(health.all_ok(), "nothing registered");
-        health.register("telegram", Duration::from_millis(30));
+        health.register("telegram", Some(Duration::from_secs(85)));
         assert!(!health.all_ok());
         health.ok("telegram", "polling");
         assert!(health.all_ok());
-        std::thread::sleep(Duration::from_millis(50));
+        clock.advance(Duration::from_secs(86));
         let report = health.report();
         assert!(!report["telegram"].ok);
         assert_eq!(report["telegram"].detail, "no contact for too long");
+        assert_eq!(report["telegram"].seconds_since_ok, Some(86));
+    }
+
+    #[test]
+    fn a_part_without_a_staleness_limit_stays_up_through_silence() {
+        let clock = Clock::adjustable();
+        let health = Health::with_clock(clock.clone());
+        health.register("webhook", None);
+        assert!(!health.all_ok(), "down until it has been set up");
+        health.ok("webhook", "webhook registered");
+        clock.advance(Duration::from_secs(2 * 3600));
+        assert!(health.all_ok());
+        health.failing("webhook", "registration lost");
+        assert!(!health.all_ok());
     }
 }

@@ -20,6 +20,7 @@
 //! - `usage`    — reports over the usage ledger.
 //! - `metrics`  — process-wide Prometheus counters.
 //! - `health`   — what `/readyz` reports for each long-running part.
+//! - `clock`    — what time it is, as a value tests can move forward.
 //! - `cli`      — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`, `tasks`).
 //! - `app`      — wires one `App` from a config; `main.rs` only parses the command line.
 
@@ -27,6 +28,7 @@ pub mod agent;
 pub mod app;
 pub mod channels;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod core;
 pub mod health;

@@ -27,10 +27,11 @@ pub fn router(state: ServerState) -> Router {
         .with_state(state)
 }
 
-async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
+/// The store and every part, as `/readyz` reports them; also sets the `fanops_ready` gauge.
+async fn readiness(state: &ServerState) -> (bool, serde_json::Value) {
     let store = state.store.ping().await;
-    let channels = state.health.report();
-    let ok = store.is_ok() && channels.values().all(|c| c.ok);
+    let parts = state.health.report();
+    let ok = store.is_ok() && parts.values().all(|c| c.ok);
     crate::metrics::get().ready.set(i64::from(ok));
     let body = json!({
         "ready": ok,
@@ -38,8 +39,13 @@ async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
             Ok(()) => json!({"ok": true, "backend": state.store.backend()}),
             Err(e) => json!({"ok": false, "error": e.to_string()}),
         },
-        "channels": channels,
+        "channels": parts,
     });
+    (ok, body)
+}
+
+async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
+    let (ok, body) = readiness(&state).await;
     let status = if ok {
         StatusCode::OK
     } else {
@@ -48,7 +54,10 @@ async fn readyz(State(state): State<ServerState>) -> impl IntoResponse {
     (status, Json(body))
 }
 
-async fn metrics() -> impl IntoResponse {
+/// Prometheus text; readiness is judged at each scrape, so `fanops_ready` is current
+/// whether or not anyone calls `/readyz`.
+async fn metrics(State(state): State<ServerState>) -> impl IntoResponse {
+    readiness(&state).await;
     (
         [(
             header::CONTENT_TYPE,

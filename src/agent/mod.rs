@@ -13,7 +13,6 @@ use crate::store::{
     MessageRole, PendingAction, SharedStore, StoreError, StoredMessage, StoredToolCall,
 };
 use crate::tools::{Plan, Registry, ToolContext};
-use chrono::Utc;
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +33,8 @@ pub struct AgentSettings {
     pub tool_result_chars: usize,
     pub confirm_ttl: Duration,
     pub tz: chrono_tz::Tz,
+    /// What time it is (expiry of pending actions is judged by it).
+    pub clock: crate::clock::Clock,
 }
 
 /// Who a turn runs for and where its history lives.
@@ -190,7 +191,7 @@ impl Agent {
     ) -> Result<Vec<ChatMessage>, AgentError> {
         let accounts = ctx.accounts().await.map_err(|e| e.to_string());
         let facts = prompt::PromptFacts {
-            now: Utc::now(),
+            now: self.settings.clock.now(),
             tz: self.settings.tz,
             platform: &turn.tags.platform,
             accounts: accounts
@@ -266,6 +267,7 @@ impl Agent {
                         args,
                         summary,
                         self.settings.confirm_ttl,
+                        self.settings.clock.now(),
                     )
                     .await?;
                     let note = gate::awaiting_note(&action);

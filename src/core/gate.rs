@@ -10,6 +10,7 @@ use crate::store::{
 };
 use crate::tools::{Registry, ToolContext};
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -34,8 +35,8 @@ pub async fn propose(
     args: &Value,
     summary: &str,
     ttl: Duration,
+    now: DateTime<Utc>,
 ) -> Result<PendingAction, StoreError> {
-    let now = Utc::now();
     let action = PendingAction {
         id: uuid::Uuid::new_v4().simple().to_string(),
         conversation: turn.conversation.clone(),
@@ -98,6 +99,8 @@ pub struct Decider<'a> {
     pub conversation: &'a str,
     pub user: &'a str,
     pub role: Role,
+    /// The team's zone, for the times a refusal names.
+    pub tz: Tz,
 }
 
 /// Decides an action for a person, atomically.
@@ -113,6 +116,7 @@ pub async fn decide(
         conversation,
         user,
         role,
+        tz,
     } = *decider;
     let known = store.action(action_id).await?;
     let Some(known) = known.filter(|a| a.conversation == conversation) else {
@@ -152,24 +156,61 @@ pub async fn decide(
                 Decision::Cancel => Verdict::Cancelled(action),
             })
         }
-        DecideOutcome::Unchanged(current) => Ok(Verdict::Refused(why_unchanged(&current, now))),
+        DecideOutcome::Unchanged(current) => {
+            if current.status == ActionStatus::Pending && current.expires_at <= now {
+                // Record it as expired, so the history stops saying it waits.
+                expire_due(store, conversation, now).await?;
+            }
+            Ok(Verdict::Refused(why_unchanged(&current, now, tz)))
+        }
         DecideOutcome::NotFound => Ok(Verdict::Refused("That request no longer exists.".into())),
     }
 }
 
-fn why_unchanged(action: &PendingAction, now: DateTime<Utc>) -> String {
+fn why_unchanged(action: &PendingAction, now: DateTime<Utc>, tz: Tz) -> String {
     let by = action.decided_by.as_deref().unwrap_or("someone");
     match action.status {
-        ActionStatus::Pending if action.expires_at <= now => format!(
-            "This request expired at {} UTC without a decision, so nothing was changed. Ask again if you still want it.",
-            action.expires_at.format("%H:%M")
-        ),
+        ActionStatus::Pending if action.expires_at <= now => expired_answer(action, tz),
+        ActionStatus::Expired => expired_answer(action, tz),
         ActionStatus::Pending => "This request could not be decided just now; try again.".into(),
-        ActionStatus::Cancelled => format!("This request was already cancelled by {by}. Nothing was changed."),
+        ActionStatus::Cancelled => {
+            format!("This request was already cancelled by {by}. Nothing was changed.")
+        }
         ActionStatus::Confirmed | ActionStatus::Executed | ActionStatus::Failed => {
             format!("This request was already confirmed by {by}; it runs only once.")
         }
     }
+}
+
+/// What a person is told about an action that expired undecided.
+pub fn expired_answer(action: &PendingAction, tz: Tz) -> String {
+    format!(
+        "That request expired at {}; nothing was changed. Ask again if you still want it.",
+        action.expires_at.with_timezone(&tz).format("%H:%M %Z")
+    )
+}
+
+/// Moves the conversation's actions that expired undecided to `expired` and records it
+/// in the history the model reads and in the audit log. Returns the ones it moved.
+pub async fn expire_due(
+    store: &SharedStore,
+    conversation: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<PendingAction>, StoreError> {
+    let expired = store.expire_actions(conversation, now).await?;
+    for action in &expired {
+        let note = format!(
+            "Expired at {} UTC without a decision: nothing was run and nothing was changed.",
+            action.expires_at.format("%Y-%m-%d %H:%M")
+        );
+        let tokens = crate::agent::history::count_tokens(&note);
+        store
+            .replace_tool_result(conversation, &action.tool_call_id, &note, tokens)
+            .await?;
+        crate::metrics::count(&crate::metrics::get().actions, "expired");
+        audit(store, "fanops", "action.expired", action, json!({})).await?;
+    }
+    Ok(expired)
 }
 
 /// Runs a confirmed action exactly once and records how it ended.

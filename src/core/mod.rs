@@ -239,11 +239,22 @@ impl Core {
         } else {
             None
         };
+        let now = self.agent.settings.clock.now();
+        // Before anything reads the history: an action that expired undecided is recorded
+        // as expired, so the model never sees it as still waiting.
+        let expired = gate::expire_due(&self.store, &conversation, now).await?;
         if let Some(decision) = decision {
-            if let Some(open) = self.store.open_action(&conversation, Utc::now()).await? {
+            if let Some(open) = self.store.open_action(&conversation, now).await? {
                 return self
                     .decide(inbound, role, &open.id, decision, replier)
                     .await;
+            }
+            // "yes" to a request that just expired: say so, and do not ask the model.
+            if let Some(action) = expired.last() {
+                return Ok(Outbound::text(gate::expired_answer(
+                    action,
+                    self.agent.settings.tz,
+                )));
             }
         }
         let turn = self.turn(inbound, role);
@@ -281,9 +292,12 @@ impl Core {
             "tasks" => match self.scheduler.get() {
                 Some(scheduler) => {
                     let store = scheduler.store().as_ref();
-                    let lines =
-                        crate::scheduler::tasks::list(store, &scheduler.workflows(), Utc::now())
-                            .await?;
+                    let lines = crate::scheduler::tasks::list(
+                        store,
+                        &scheduler.workflows(),
+                        self.agent.settings.clock.now(),
+                    )
+                    .await?;
                     Outbound::text(crate::scheduler::tasks::render(&lines))
                 }
                 None => Outbound::text("The scheduler is not running."),
@@ -309,10 +323,11 @@ impl Core {
                 conversation: &conversation,
                 user: &inbound.user,
                 role,
+                tz: self.agent.settings.tz,
             },
             action_id,
             decision,
-            Utc::now(),
+            self.agent.settings.clock.now(),
         )
         .await?;
         let turn = self.turn(inbound, role);

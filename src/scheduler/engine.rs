@@ -10,6 +10,7 @@ use super::tasks::{self, PauseState};
 use super::workflow::{Known, Workflow};
 use crate::agent::{Agent, Turn, TurnOutcome};
 use crate::core::Attachment;
+use crate::health::Health;
 use crate::llm::CallTags;
 use crate::store::{RunStatus, SharedStore, Store, StoreError, TaskRun};
 use async_trait::async_trait;
@@ -18,6 +19,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+
+/// The scheduler's name in `/readyz`.
+const HEALTH_NAME: &str = "scheduler";
 
 /// A shared, immutable list of workflows.
 type Workflows = Arc<Vec<Workflow>>;
@@ -637,18 +641,52 @@ impl Scheduler {
             .unwrap_or(std::time::Duration::from_secs(1))
     }
 
-    /// Ticks until `shutdown`, waking when the next task is due (and at least every second).
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    /// Ticks until `shutdown`, waking when the next task is due (and at least every
+    /// second); each tick is reported to `health` as the scheduler's last sign of life.
+    /// On shutdown, the runs in flight get up to `grace` to finish.
+    pub async fn run(
+        self: Arc<Self>,
+        shutdown: CancellationToken,
+        health: Health,
+        grace: std::time::Duration,
+    ) -> anyhow::Result<()> {
         tracing::info!(tasks = self.tasks().len(), "scheduler started");
+        health.register(HEALTH_NAME, Some(std::time::Duration::from_secs(60)));
+        let mut in_flight: Vec<JoinHandle<()>> = Vec::new();
         loop {
-            if let Err(e) = self.tick(Utc::now()).await {
-                tracing::error!(error = %e, "scheduler tick failed");
+            let now = Utc::now();
+            match self.tick(now).await {
+                Ok(outcome) => {
+                    in_flight.retain(|run| !run.is_finished());
+                    in_flight.extend(outcome.started.into_iter().map(|(_, _, run)| run));
+                    health.ok(
+                        HEALTH_NAME,
+                        &format!("last tick {}", now.format("%Y-%m-%dT%H:%M:%SZ")),
+                    );
+                }
+                Err(e) => {
+                    health.failing(HEALTH_NAME, &format!("tick failed: {e}"));
+                    tracing::error!(error = %e, "scheduler tick failed");
+                }
             }
             let wait = self.idle_for(Utc::now());
             tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
+                _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+        in_flight.retain(|run| !run.is_finished());
+        if !in_flight.is_empty() {
+            tracing::info!(
+                runs = in_flight.len(),
+                ?grace,
+                "letting the scheduled runs in flight finish"
+            );
+            let all = futures::future::join_all(in_flight);
+            if tokio::time::timeout(grace, all).await.is_err() {
+                tracing::warn!("the grace period ended with scheduled runs still going; they will be marked failed");
+            }
+        }
+        Ok(())
     }
 }

@@ -69,6 +69,8 @@ pub enum ActionStatus {
     Cancelled,
     Executed,
     Failed,
+    /// Nobody decided before it expired; nothing was run.
+    Expired,
 }
 
 impl ActionStatus {
@@ -79,6 +81,7 @@ impl ActionStatus {
             ActionStatus::Cancelled => "cancelled",
             ActionStatus::Executed => "executed",
             ActionStatus::Failed => "failed",
+            ActionStatus::Expired => "expired",
         }
     }
 
@@ -89,6 +92,7 @@ impl ActionStatus {
             "cancelled" => ActionStatus::Cancelled,
             "executed" => ActionStatus::Executed,
             "failed" => ActionStatus::Failed,
+            "expired" => ActionStatus::Expired,
             _ => return None,
         })
     }
@@ -250,6 +254,13 @@ pub trait PendingActionStore: Send + Sync {
     ) -> StoreResult<DecideOutcome>;
     /// Records the end of a confirmed action: executed or failed, with its result.
     async fn finish_action(&self, id: &str, status: ActionStatus, result: &str) -> StoreResult<()>;
+    /// Atomically moves the conversation's `pending` actions that expired by `now` to
+    /// `expired`; returns the ones this call moved, oldest first.
+    async fn expire_actions(
+        &self,
+        conversation: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<PendingAction>>;
 }
 
 #[async_trait]
@@ -286,6 +297,51 @@ pub trait ChannelState: Send + Sync {
     async fn claim(&self, scope: &str, name: &str) -> StoreResult<bool>;
     /// Forgets the claims of `scope` made before `before`; returns how many.
     async fn prune_claims(&self, scope: &str, before: DateTime<Utc>) -> StoreResult<u64>;
+}
+
+/// An inbound platform event (a Telegram update, a webhook delivery) claimed by one
+/// process until it is answered. The payload is kept so that another start can handle
+/// it again when the process that claimed it died before answering.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundClaim {
+    /// What kind of event, e.g. `telegram.update`.
+    pub source: String,
+    /// The event's own id within its source.
+    pub id: String,
+    pub payload: String,
+    /// The process holding it.
+    pub owner: String,
+    pub claimed_at: DateTime<Utc>,
+    /// Until when the owner holds it; a live owner keeps extending this.
+    pub lease_until: DateTime<Utc>,
+    /// How many processes have taken it so far (1 for the first).
+    pub attempts: u32,
+}
+
+/// Claims of inbound events, each answered once: not zero times, not twice.
+#[async_trait]
+pub trait InboundClaims: Send + Sync {
+    /// Claims `(source, id)` for its owner and stores it; false when it was claimed before.
+    async fn claim_inbound(&self, claim: &InboundClaim) -> StoreResult<bool>;
+    /// Records that the event was answered, so nobody handles it again.
+    async fn answer_inbound(&self, source: &str, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Extends the lease of every unanswered claim `owner` holds; returns how many.
+    async fn renew_inbound(&self, owner: &str, lease_until: DateTime<Utc>) -> StoreResult<u64>;
+    /// Ends `owner`'s leases at `now` (a stopping process), so the next start takes
+    /// over its unanswered claims at once; returns how many.
+    async fn release_inbound(&self, owner: &str, now: DateTime<Utc>) -> StoreResult<u64>;
+    /// Takes over up to `limit` unanswered claims of `source` whose lease ran out by
+    /// `now`, oldest first: each is handed to exactly one caller, now owned by `owner`.
+    async fn take_abandoned_inbound(
+        &self,
+        source: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<InboundClaim>>;
+    /// Forgets answered claims of `source` made before `before`; returns how many.
+    async fn prune_inbound(&self, source: &str, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
 /// How a scheduled fire ended (or that it is still running).
@@ -406,6 +462,7 @@ pub trait Store:
     + ChannelState
     + TaskRunStore
     + TaskStore
+    + InboundClaims
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -1,6 +1,6 @@
 //! The confirmation gate end to end: writes wait, run once, and only for the right person.
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{spawn_app, TestApp};
 use crate::support::Reply;
 use fanops::store::{ActionStatus, Decision};
 use serde_json::json;
@@ -162,15 +162,58 @@ async fn cancel_sends_nothing_and_tells_the_model() {
 
 #[tokio::test]
 async fn an_expired_action_changes_nothing_and_says_so() {
-    let t = spawn_app_with("[agent]\nconfirm_ttl = \"1s\"\n").await;
+    let t = spawn_app().await;
     let id = request_write(&t).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    t.clock.advance(std::time::Duration::from_secs(11 * 60));
     let out = t.press("1", "100", &id, Decision::Confirm).await;
     assert!(out.last().text.contains("expired"), "{}", out.last().text);
     assert_eq!(t.api.count("POST", SEND), 0);
-    // A plain "yes" after expiry is an ordinary message, not a confirmation.
+    let action = t.store().action(&id).await.unwrap().unwrap();
+    assert_eq!(action.status, ActionStatus::Expired);
+    // The history the model reads says it expired and was not run.
+    t.model.push(Reply::Text("Nothing was sent.".into()));
+    t.say("Did it go out?").await;
+    let last = t.model.requests().pop().unwrap();
+    let tools = crate::helpers::tool_messages(&last);
+    assert!(
+        tools
+            .iter()
+            .any(|m| m.contains("Expired") && m.contains("nothing was run")),
+        "{tools:?}"
+    );
+    assert!(
+        !tools.iter().any(|m| m.contains("Waiting for a person")),
+        "{tools:?}"
+    );
+}
+
+#[tokio::test]
+async fn yes_after_expiry_gets_the_expiry_answer_and_no_model_call() {
+    let t = spawn_app().await;
+    let id = request_write(&t).await;
+    let calls = t.model.requests().len();
+    t.clock.advance(std::time::Duration::from_secs(11 * 60));
+    let out = t.say("yes").await;
+    let text = out.last().text;
+    assert!(
+        text.starts_with("That request expired at ")
+            && text.contains("nothing was changed. Ask again if you still want it."),
+        "{text}"
+    );
+    assert!(out.last().confirm.is_none());
+    assert_eq!(t.model.requests().len(), calls, "the model was not asked");
+    assert_eq!(t.api.count("POST", SEND), 0);
+    let action = t.store().action(&id).await.unwrap().unwrap();
+    assert_eq!(action.status, ActionStatus::Expired);
+    assert!(action.decided_by.is_none());
+    let audit = t.store().recent_audit(10).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "action.expired" && e.subject.as_deref() == Some(id.as_str())));
+    // The next "yes" is an ordinary message again: the expiry was already said.
     t.model.push(Reply::Text("What should I confirm?".into()));
-    t.say("yes").await;
+    let again = t.say("yes").await;
+    assert_eq!(again.last().text, "What should I confirm?");
     assert_eq!(t.api.count("POST", SEND), 0);
 }
 

@@ -3,6 +3,7 @@
 use crate::support::{FakeModel, FakeOnlyFans};
 use async_trait::async_trait;
 use fanops::app::App;
+use fanops::clock::Clock;
 use fanops::config::{Config, ConfigSource};
 use fanops::core::{Inbound, InboundBody, Outbound, Replier};
 use fanops::store::{Decision, SharedStore};
@@ -11,6 +12,8 @@ use std::sync::Mutex;
 
 pub struct TestApp {
     pub app: App,
+    /// The clock every part of `app` judges time by; tests move it forward.
+    pub clock: Clock,
     pub model: FakeModel,
     pub api: FakeOnlyFans,
     pub _dir: tempfile::TempDir,
@@ -79,9 +82,13 @@ pub async fn spawn_with_api(api: FakeOnlyFans, extra: &str) -> TestApp {
     )
     .unwrap_or_else(|e| panic!("test config: {e}"));
     assert!(config.secrets.onlyfansapi_api_key.is_set());
-    let app = App::build(config).await.expect("app builds");
+    let clock = Clock::adjustable();
+    let app = App::build_with_clock(config, clock.clone())
+        .await
+        .expect("app builds");
     TestApp {
         app,
+        clock,
         model,
         api,
         _dir: dir,

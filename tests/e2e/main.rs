@@ -9,6 +9,8 @@ mod fakes_selftest;
 mod gate;
 mod helpers;
 #[cfg(feature = "telegram")]
+mod lifecycle;
+#[cfg(feature = "telegram")]
 mod replicas;
 #[cfg(feature = "telegram")]
 mod scheduler;

@@ -15,6 +15,7 @@ use conversations::user;
 
 mod actions;
 mod conversations;
+mod inbound;
 mod ledger;
 mod runs;
 mod tasks;
@@ -141,6 +142,9 @@ conformance!(
     actions::decide_unknown_action_is_not_found,
     actions::concurrent_decides_have_one_winner,
     actions::finish_action_records_end_of_confirmed_only,
+    actions::expired_actions_are_moved_once,
+    inbound::an_event_is_claimed_once_and_taken_over_when_its_lease_lapses,
+    inbound::a_stopping_owner_releases_its_unanswered_events_oldest_first,
     ledger::usage_report_groups_by_every_dimension,
     ledger::usage_report_since_filters,
     ledger::audit_log_newest_first,

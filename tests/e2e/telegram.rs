@@ -3,6 +3,7 @@
 
 use crate::support::{config_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply, TgFailure};
 use fanops::app::App;
+use fanops::clock::Clock;
 use fanops::config::{Config, ConfigSource};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -19,6 +20,7 @@ struct Running {
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: tempfile::TempDir,
+    clock: Clock,
 }
 
 async fn start(
@@ -53,7 +55,8 @@ async fn start(
         &env,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let app = App::build(config).await.unwrap();
+    let clock = Clock::adjustable();
+    let app = App::build_with_clock(config, clock.clone()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
@@ -66,6 +69,7 @@ async fn start(
         shutdown,
         server,
         dir,
+        clock,
     }
 }
 
@@ -280,9 +284,9 @@ async fn cancel_and_plain_no_send_nothing() {
 
 #[tokio::test]
 async fn a_press_after_expiry_changes_nothing_and_says_so() {
-    let r = running("\n[agent]\nconfirm_ttl = \"1s\"\n").await;
+    let r = running("").await;
     let (prompt_id, action) = prompt(&r, 1).await;
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    r.clock.advance(Duration::from_secs(11 * 60));
     r.tg.push_callback(1, 1, prompt_id, &format!("fo:c:{action}"));
     let tg = r.tg.clone();
     assert!(

@@ -8,6 +8,8 @@
 pub mod html;
 mod reply;
 
+use crate::channels::claims::{InboundLedger, KEEP_EVERY};
+use crate::clock::Clock;
 use crate::config::{Secret, TelegramConfig};
 use crate::core::{Core, Inbound, InboundBody};
 use crate::health::Health;
@@ -24,35 +26,24 @@ use std::time::Duration;
 use teloxide::prelude::*;
 use teloxide::types::{AllowedUpdate, BotCommand, ChatKind, MessageEntityKind, Update, UpdateKind};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub const PLATFORM: &str = "telegram";
 const OFFSET_STATE: &str = "telegram.offset";
 const UPDATE_CLAIMS: &str = "telegram.update";
 /// Telegram keeps an undelivered update for 24 hours; a claim is kept a week.
 const UPDATE_CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
-
-/// Forgets old update claims once an hour, so the table does not grow forever.
-async fn prune_update_claims(store: SharedStore, shutdown: CancellationToken) {
-    let mut every = tokio::time::interval(Duration::from_secs(3600));
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = every.tick() => {}
-        }
-        let before = chrono::Utc::now() - UPDATE_CLAIMS_KEPT;
-        match store.prune_claims(UPDATE_CLAIMS, before).await {
-            Ok(0) => {}
-            Ok(n) => tracing::debug!(pruned = n, "old Telegram update claims forgotten"),
-            Err(e) => tracing::warn!(error = %e, "could not prune Telegram update claims"),
-        }
-    }
-}
+/// A poll still open after this long is being held by Telegram: the connection works.
+const POLL_HELD_AFTER: Duration = Duration::from_secs(1);
 /// Callback data of the Confirm / Cancel buttons: `fo:c:<action id>` / `fo:x:<action id>`.
 const CONFIRM_PREFIX: &str = "fo:c:";
 const CANCEL_PREFIX: &str = "fo:x:";
 
 pub struct Telegram {
+    /// Sends and edits messages (teloxide's usual client).
     bot: Bot,
+    /// Long polls: its HTTP timeout outlasts the poll Telegram holds open.
+    poller: Bot,
     core: Arc<Core>,
     store: SharedStore,
     health: Health,
@@ -60,6 +51,13 @@ pub struct Telegram {
     webhook_secret: String,
     outbox: Outbox,
     me: OnceLock<BotIdentity>,
+    claims: InboundLedger,
+    /// Every update being handled, so a stopping process can wait for them.
+    turns: TaskTracker,
+    /// Cancelled when the process starts stopping: no new update is taken.
+    stopping: CancellationToken,
+    /// How long turns in flight may run on once the process is stopping.
+    grace: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -68,35 +66,54 @@ struct BotIdentity {
     username: String,
 }
 
+/// What a Telegram channel needs from the rest of the process.
+pub struct TelegramParts {
+    pub core: Arc<Core>,
+    pub store: SharedStore,
+    pub health: Health,
+    pub clock: Clock,
+    /// `[server] shutdown_grace`.
+    pub grace: Duration,
+}
+
 impl Telegram {
     pub fn new(
         config: &TelegramConfig,
         token: &Secret,
         webhook_secret: &Secret,
-        core: Arc<Core>,
-        store: SharedStore,
-        health: Health,
+        parts: TelegramParts,
     ) -> anyhow::Result<Arc<Telegram>> {
         let token = token.expose().context("TELEGRAM_BOT_TOKEN is not set")?;
         let api_url = url::Url::parse(&config.api_url).context("channels.telegram.api_url")?;
-        let bot = Bot::new(token).set_api_url(api_url);
+        let bot = Bot::new(token).set_api_url(api_url.clone());
+        // teloxide's client gives up after 17 s, sooner than Telegram holds an idle poll.
+        let hold = Duration::from_secs(u64::from(config.poll_timeout));
+        let client = teloxide::net::default_reqwest_settings()
+            .timeout(hold + Duration::from_secs(30))
+            .build()
+            .context("while building the Telegram long-poll client")?;
+        let poller = Bot::with_client(token, client).set_api_url(api_url);
         let webhook_secret = match webhook_secret.expose() {
             Some(s) => s.to_string(),
             None => derive_secret(token),
         };
-        health.register(
-            PLATFORM,
-            Duration::from_secs(u64::from(config.poll_timeout) + 60),
-        );
+        // A poller that stops completing polls is down; a webhook is merely quiet.
+        let stale_after = (config.mode != "webhook").then(|| hold + Duration::from_secs(60));
+        parts.health.register(PLATFORM, stale_after);
         Ok(Arc::new(Telegram {
             outbox: Outbox::new(bot.clone()),
             bot,
-            core,
-            store,
-            health,
+            poller,
+            claims: InboundLedger::new(parts.store.clone(), UPDATE_CLAIMS, parts.clock),
+            core: parts.core,
+            store: parts.store,
+            health: parts.health,
             config: config.clone(),
             webhook_secret,
             me: OnceLock::new(),
+            turns: TaskTracker::new(),
+            stopping: CancellationToken::new(),
+            grace: parts.grace,
         }))
     }
 
@@ -107,31 +124,111 @@ impl Telegram {
             .with_state(self.clone())
     }
 
-    /// Connects, then polls (or registers the webhook) until `shutdown`.
+    /// Connects, then polls (or registers the webhook) until `shutdown`; then lets the
+    /// turns in flight finish for up to the grace period.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        tokio::spawn(prune_update_claims(self.store.clone(), shutdown.clone()));
+        let stopping = self.stopping.clone();
+        let watched = shutdown.clone();
+        tokio::spawn(async move {
+            watched.cancelled().await;
+            stopping.cancel();
+        });
         if !self.connect(&shutdown).await {
             return Ok(());
         }
-        if self.config.mode == "webhook" {
-            let url = self
-                .config
-                .webhook_url
-                .clone()
-                .context("webhook mode needs webhook_url")?;
-            let url = url::Url::parse(&url).context("channels.telegram.webhook_url")?;
-            self.bot
-                .set_webhook(url)
-                .secret_token(self.webhook_secret.clone())
-                .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
-                .await
-                .context("while registering the Telegram webhook")?;
-            self.health.ok(PLATFORM, "webhook registered");
-            // Webhook health is per delivery; stay registered until shutdown.
-            shutdown.cancelled().await;
-            return Ok(());
+        // Renews this process's claims until every turn is done, not just until shutdown.
+        let drained = CancellationToken::new();
+        let keeper = tokio::spawn(self.clone().keep_claims(drained.clone()));
+        let served = if self.config.mode == "webhook" {
+            self.register_webhook(&shutdown).await
+        } else {
+            self.clone().poll(shutdown).await
+        };
+        self.drain().await;
+        drained.cancel();
+        let _ = keeper.await;
+        served
+    }
+
+    async fn register_webhook(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        let url = self
+            .config
+            .webhook_url
+            .clone()
+            .context("webhook mode needs webhook_url")?;
+        let url = url::Url::parse(&url).context("channels.telegram.webhook_url")?;
+        self.bot
+            .set_webhook(url)
+            .secret_token(self.webhook_secret.clone())
+            .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+            .await
+            .context("while registering the Telegram webhook")?;
+        self.health.ok(PLATFORM, "webhook registered");
+        shutdown.cancelled().await;
+        Ok(())
+    }
+
+    /// Waits for the turns in flight, up to the grace period. Turns still running then
+    /// are cut off and their claims released, so the next start answers them.
+    async fn drain(&self) {
+        self.turns.close();
+        let running = self.turns.len();
+        if running == 0 {
+            return;
         }
-        self.poll(shutdown).await
+        tracing::info!(turns = running, grace = ?self.grace, "letting the Telegram turns in flight finish");
+        if tokio::time::timeout(self.grace, self.turns.wait())
+            .await
+            .is_err()
+        {
+            let released = self.claims.release().await;
+            tracing::warn!(
+                unfinished = self.turns.len(),
+                released,
+                "the grace period ended with Telegram turns still running; the next start answers them"
+            );
+        }
+    }
+
+    /// Every [`KEEP_EVERY`]: renews this process's claims and, unless stopping, takes over
+    /// and handles the updates a dead process claimed but never answered. Hourly: prunes.
+    async fn keep_claims(self: Arc<Self>, drained: CancellationToken) {
+        let mut every = tokio::time::interval(KEEP_EVERY);
+        let mut pruned = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = drained.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            self.claims.renew().await;
+            if !self.stopping.is_cancelled() {
+                self.recover().await;
+            }
+            if pruned.elapsed() >= Duration::from_secs(3600) {
+                pruned = tokio::time::Instant::now();
+                self.claims.prune(UPDATE_CLAIMS_KEPT).await;
+            }
+        }
+    }
+
+    /// Handles again the updates whose owner died before answering them.
+    async fn recover(self: &Arc<Self>) {
+        let abandoned = match self.claims.take_abandoned().await {
+            Ok(claims) => claims,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for unanswered Telegram updates");
+                return;
+            }
+        };
+        for claim in abandoned {
+            match serde_json::from_str::<Update>(&claim.payload) {
+                Ok(update) => self.start_turn(update),
+                Err(e) => {
+                    tracing::error!(id = %claim.id, error = %e, "a stored Telegram update no longer parses; giving it up");
+                    self.claims.answered(&claim.id).await;
+                }
+            }
+        }
     }
 
     /// `getMe` (retried with backoff), then the command menu. False on shutdown.
@@ -151,7 +248,10 @@ impl Telegram {
                     }
                 }
             }
-            tokio::time::sleep(delay).await;
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                _ = tokio::time::sleep(delay) => {}
+            }
             delay = (delay * 2).min(Duration::from_secs(30));
         }
         let commands = [
@@ -176,20 +276,10 @@ impl Telegram {
             Some(v) => v.parse().unwrap_or(0),
             None => 0,
         };
-        let wait = self.config.poll_timeout;
-        // A request that outlives its long-poll by this much is treated as a dead connection.
-        let watchdog = Duration::from_secs(u64::from(wait) + 15);
         let mut delay = Duration::from_secs(1);
         loop {
-            let request = self
-                .bot
-                .get_updates()
-                .offset(offset)
-                .timeout(wait)
-                .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
-            let outcome = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                outcome = tokio::time::timeout(watchdog, request.send()) => outcome,
+            let Some(outcome) = self.poll_once(offset, &shutdown).await else {
+                return Ok(());
             };
             let pause = match outcome {
                 Ok(Ok(updates)) => {
@@ -226,23 +316,66 @@ impl Telegram {
         }
     }
 
+    /// One long poll. A poll Telegram holds open means the connection works, so the
+    /// channel is ready while it waits. `None` on shutdown; `Err(Elapsed)` when the poll
+    /// outlived its hold by a wide margin (a dead connection).
+    async fn poll_once(
+        &self,
+        offset: i32,
+        shutdown: &CancellationToken,
+    ) -> Option<Result<Result<Vec<Update>, teloxide::RequestError>, tokio::time::error::Elapsed>>
+    {
+        let wait = self.config.poll_timeout;
+        let watchdog = Duration::from_secs(u64::from(wait) + 15);
+        let request = self
+            .poller
+            .get_updates()
+            .offset(offset)
+            .timeout(wait)
+            .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
+            .send();
+        tokio::pin!(request);
+        let early = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            early = tokio::time::timeout(POLL_HELD_AFTER, &mut request) => early,
+        };
+        if let Ok(done) = early {
+            return Some(Ok(done));
+        }
+        self.health.ok(PLATFORM, "polling (waiting for messages)");
+        tokio::select! {
+            _ = shutdown.cancelled() => None,
+            outcome = tokio::time::timeout(watchdog - POLL_HELD_AFTER, &mut request) => Some(outcome),
+        }
+    }
+
     /// Claims an update (so no replica and no restart handles it twice) and handles it
     /// in the background, in order per chat.
     async fn accept(self: &Arc<Self>, update: Update) {
-        match self
-            .store
-            .claim(UPDATE_CLAIMS, &update.id.0.to_string())
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => return,
+        let payload = match serde_json::to_string(&update) {
+            Ok(payload) => payload,
             Err(e) => {
-                tracing::error!(error = %e, "could not claim a Telegram update; skipping it");
+                tracing::error!(error = %e, "could not store a Telegram update; skipping it");
                 return;
             }
+        };
+        match self.claims.claim(&update.id.0.to_string(), &payload).await {
+            Ok(true) => self.start_turn(update),
+            Ok(false) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "could not claim a Telegram update; skipping it");
+            }
         }
+    }
+
+    /// Handles a claimed update in the background and records it answered when done.
+    fn start_turn(self: &Arc<Self>, update: Update) {
         let this = self.clone();
-        tokio::spawn(async move { this.handle(update).await });
+        self.turns.spawn(async move {
+            let id = update.id.0.to_string();
+            this.handle(update).await;
+            this.claims.answered(&id).await;
+        });
     }
 
     async fn handle(&self, update: Update) {
@@ -357,6 +490,10 @@ async fn webhook(State(tg): State<Arc<Telegram>>, headers: HeaderMap, body: Byte
             return StatusCode::BAD_REQUEST;
         }
     };
+    if tg.stopping.is_cancelled() {
+        // Telegram delivers it again later, to this process after its restart or to another.
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     tg.health.ok(PLATFORM, "webhook receiving");
     tg.accept(update).await;
     StatusCode::OK

@@ -17,6 +17,7 @@ use sqlx::SqlSafeStr;
 
 use super::{SharedStore, StoreError, StoreResult};
 
+mod inbound;
 mod portable;
 mod rows;
 
@@ -54,6 +55,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "scheduled tasks",
         include_str!("../../../migrations/sqlite/0004_scheduled_tasks.sql"),
     ),
+    (
+        6,
+        "inbound claims",
+        include_str!("../../../migrations/sqlite/0006_inbound_claims.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -75,6 +81,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         4,
         "scheduled tasks",
         include_str!("../../../migrations/postgres/0004_scheduled_tasks.sql"),
+    ),
+    (
+        6,
+        "inbound claims",
+        include_str!("../../../migrations/postgres/0006_inbound_claims.sql"),
     ),
 ];
 

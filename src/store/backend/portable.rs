@@ -51,6 +51,12 @@ const ACTION_BY_ID: &str = concat!(
     " FROM pending_actions WHERE id = $1"
 );
 
+const EXPIRE_ACTIONS: &str = concat!(
+    "UPDATE pending_actions SET status = 'expired' \
+     WHERE conversation = $1 AND status = 'pending' AND expires_at <= $2 RETURNING ",
+    action_columns!()
+);
+
 const OPEN_ACTION: &str = concat!(
     "SELECT ",
     action_columns!(),
@@ -338,6 +344,24 @@ macro_rules! portable_store {
                     );
                 }
                 Ok(())
+            }
+
+            async fn expire_actions(
+                &self,
+                conversation: &str,
+                now: DateTime<Utc>,
+            ) -> StoreResult<Vec<PendingAction>> {
+                let rows: Vec<ActionRow> = sqlx::query_as(EXPIRE_ACTIONS)
+                    .bind(conversation)
+                    .bind(millis(now))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut expired = rows
+                    .into_iter()
+                    .map(PendingAction::try_from)
+                    .collect::<StoreResult<Vec<_>>>()?;
+                expired.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+                Ok(expired)
             }
         }
 

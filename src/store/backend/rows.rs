@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 use crate::store::{
-    ActionStatus, AuditEntry, PendingAction, RunStatus, StoreError, StoreResult, StoredMessage,
-    StoredTask, TaskRun, UsageDimension, UsageRow,
+    ActionStatus, AuditEntry, InboundClaim, PendingAction, RunStatus, StoreError, StoreResult,
+    StoredMessage, StoredTask, TaskRun, UsageDimension, UsageRow,
 };
 
 /// Declares a row struct and its `FromRow` for any backend whose rows can decode
@@ -116,6 +116,36 @@ row_type!(
         updated_at: i64,
     }
 );
+
+row_type!(
+    /// One `inbound_claims` row (without `answered_at`: only open claims are read).
+    InboundClaimRow {
+        source: String,
+        id: String,
+        payload: String,
+        owner: String,
+        claimed_at: i64,
+        lease_until: i64,
+        attempts: i32,
+    }
+);
+
+impl TryFrom<InboundClaimRow> for InboundClaim {
+    type Error = StoreError;
+
+    fn try_from(row: InboundClaimRow) -> StoreResult<Self> {
+        let what = |field: &str| format!("inbound claim `{}/{}`, {field}", row.source, row.id);
+        Ok(InboundClaim {
+            claimed_at: instant(row.claimed_at, || what("claimed_at"))?,
+            lease_until: instant(row.lease_until, || what("lease_until"))?,
+            attempts: u32::try_from(row.attempts).unwrap_or(0),
+            source: row.source,
+            id: row.id,
+            payload: row.payload,
+            owner: row.owner,
+        })
+    }
+}
 
 impl TryFrom<StoredTaskRow> for StoredTask {
     type Error = StoreError;

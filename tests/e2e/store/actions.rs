@@ -271,3 +271,45 @@ pub(super) async fn finish_action_records_end_of_confirmed_only(store: SharedSto
         .await
         .unwrap();
 }
+
+pub(super) async fn expired_actions_are_moved_once(store: SharedStore) {
+    store
+        .insert_action(&pending("a1", "c1", at(1, 9, 0)))
+        .await
+        .unwrap();
+    store
+        .insert_action(&pending("a2", "c1", at(1, 9, 5)))
+        .await
+        .unwrap();
+    store
+        .insert_action(&pending("b1", "c2", at(1, 9, 0)))
+        .await
+        .unwrap();
+    // At 09:12, only a1 (expires 09:10) has expired.
+    let expired = store.expire_actions("c1", at(1, 9, 12)).await.unwrap();
+    let ids: Vec<&str> = expired.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["a1"]);
+    assert_eq!(expired[0].status, ActionStatus::Expired);
+    assert!(
+        store
+            .expire_actions("c1", at(1, 9, 12))
+            .await
+            .unwrap()
+            .is_empty(),
+        "once"
+    );
+    // An expired action cannot be decided, and is no longer open.
+    let outcome = store
+        .decide("a1", Decision::Confirm, "bob", at(1, 9, 13))
+        .await
+        .unwrap();
+    assert!(matches!(outcome, DecideOutcome::Unchanged(a) if a.status == ActionStatus::Expired));
+    let later = store.expire_actions("c1", at(1, 10, 0)).await.unwrap();
+    assert_eq!(later.len(), 1);
+    assert_eq!(later[0].id, "a2");
+    // Decided actions never expire; other conversations are untouched until asked.
+    assert_eq!(
+        store.action("b1").await.unwrap().unwrap().status,
+        ActionStatus::Pending
+    );
+}

@@ -33,8 +33,9 @@ use tokio::time::Instant;
 pub const BOT_USERNAME: &str = "fanops_test_bot";
 /// The bot's user id.
 pub const BOT_ID: i64 = 7_000_000_001;
-/// The longest a `getUpdates` long poll waits, whatever its `timeout`.
-const MAX_POLL: Duration = Duration::from_secs(2);
+/// The longest a `getUpdates` long poll is held, whatever its `timeout`: Telegram holds an
+/// idle poll for the whole timeout it was given, up to 50 s.
+const MAX_POLL: Duration = Duration::from_secs(50);
 
 /// One request as received.
 #[derive(Debug, Clone, PartialEq)]

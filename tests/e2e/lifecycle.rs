@@ -1,0 +1,421 @@
+//! The process's life against fakes that behave like the real services: Telegram holds
+//! idle long polls for the whole timeout, processes get SIGTERM and kill -9 in the middle
+//! of a turn, and a quiet webhook is not a dead one.
+
+use crate::support::{config_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply};
+use fanops::app::App;
+use fanops::clock::Clock;
+use fanops::config::{Config, ConfigSource};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const USERS: [i64; 3] = [1, 2, 3];
+
+/// A config for the fakes with Telegram users 1, 2 and 3 permitted; `telegram` is added
+/// to the `[channels.telegram]` table, `extra` after it.
+fn config(
+    tg: &FakeTelegram,
+    model: &FakeModel,
+    api: &FakeOnlyFans,
+    db: &str,
+    telegram: &str,
+    extra: &str,
+) -> String {
+    let base = config_text(&model.url(), &api.url(), db, "");
+    let base = &base[..base.find("[channels.telegram]").unwrap()];
+    format!(
+        "{base}\n[channels.telegram]\napi_url = \"{}\"\npermitted_users = [1, 2, 3]\n{telegram}\n\n{extra}\n",
+        tg.url()
+    )
+}
+
+/// The model answers every question with "Answer: <the question>".
+fn echo_answers(model: &FakeModel) {
+    model.respond_with(|request| {
+        let question = request["messages"]
+            .as_array()
+            .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or("")
+            .to_string();
+        Reply::Text(format!("Answer: {question}"))
+    });
+}
+
+/// How many answers to `question` Telegram received in `chat`.
+fn answers(tg: &FakeTelegram, chat: i64, question: &str) -> usize {
+    let answer = format!("Answer: {question}");
+    tg.sent_texts(chat)
+        .iter()
+        .filter(|t| t.contains(&answer))
+        .count()
+}
+
+/// Waits until the model has received `n` requests (recorded when they arrive).
+async fn model_requests(model: &FakeModel, n: usize, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if model.request_count() >= n {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// One `fanops run` child process, killed however the test ends.
+struct Process {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Process {
+    fn start(config: &Path, dir: &Path, name: &str) -> Process {
+        let log = dir.join(format!("{name}.log"));
+        let child = crate::helpers::fanops(&["run"], config, dir)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        Process { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit on its own, up to `limit`.
+    async fn exited(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn get(url: &str) -> (u16, String) {
+    match reqwest::get(url).await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            (status, response.text().await.unwrap_or_default())
+        }
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+/// Waits until `/readyz` answers 200.
+async fn ready(base: &str, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if get(&format!("{base}/readyz")).await.0 == 200 {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
+}
+
+struct Setup {
+    tg: FakeTelegram,
+    model: FakeModel,
+    _api: FakeOnlyFans,
+    dir: tempfile::TempDir,
+    path: PathBuf,
+    base: String,
+}
+
+async fn setup(telegram: &str) -> Setup {
+    let (tg, model, api, dir) = crate::scheduler::fakes().await;
+    echo_answers(&model);
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let port = free_port();
+    let text = config(
+        &tg,
+        &model,
+        &api,
+        &db,
+        telegram,
+        &format!("[server]\nlisten = \"127.0.0.1:{port}\"\nshutdown_grace = \"30s\""),
+    );
+    let path = dir.path().join("fanops.toml");
+    std::fs::write(&path, text).unwrap();
+    Setup {
+        tg,
+        model,
+        _api: api,
+        dir,
+        path,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_turns_in_flight_finish_and_loses_no_message() {
+    let s = setup("poll_timeout = 2").await;
+    let mut first = Process::start(&s.path, s.dir.path(), "first");
+    assert!(
+        ready(&s.base, Duration::from_secs(20)).await,
+        "{}",
+        first.log()
+    );
+    // Readiness reaches the gauge without anyone asking /readyz.
+    let (_, metrics) = get(&format!("{}/metrics", s.base)).await;
+    assert!(metrics.contains("fanops_ready 1"), "{metrics}");
+    let (_, readyz) = get(&format!("{}/readyz", s.base)).await;
+    let readyz: Value = serde_json::from_str(&readyz).unwrap();
+    assert_eq!(
+        readyz["channels"]["scheduler"]["ok"],
+        json!(true),
+        "{readyz}"
+    );
+    assert!(readyz["channels"]["scheduler"]["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("last tick "));
+
+    s.model.set_delay(Duration::from_secs(3));
+    for user in USERS {
+        s.tg.push_text(user, user, &format!("question {user}"));
+    }
+    assert!(
+        model_requests(&s.model, 3, Duration::from_secs(20)).await,
+        "three turns in flight; log:\n{}",
+        first.log()
+    );
+    first.terminate();
+    // Sent while stopping: not taken by this process, answered after the restart.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    s.tg.push_text(1, 1, "late question");
+    let status = first.exited(Duration::from_secs(40)).await;
+    assert!(
+        status.is_some(),
+        "stopped within the grace period; log:\n{}",
+        first.log()
+    );
+    for user in USERS {
+        assert_eq!(
+            answers(&s.tg, user, &format!("question {user}")),
+            1,
+            "answered before exiting; log:\n{}",
+            first.log()
+        );
+    }
+    assert_eq!(answers(&s.tg, 1, "late question"), 0);
+
+    s.model.set_delay(Duration::ZERO);
+    let second = Process::start(&s.path, s.dir.path(), "second");
+    let tg = s.tg.clone();
+    let late =
+        s.tg.wait_for(
+            move |_| answers(&tg, 1, "late question") == 1,
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(late, "answered after the restart; log:\n{}", second.log());
+    // Time for a second answer to show up, were there one.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for user in USERS {
+        assert_eq!(answers(&s.tg, user, &format!("question {user}")), 1);
+    }
+    assert_eq!(answers(&s.tg, 1, "late question"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_the_claimed_messages_are_answered_once_at_the_next_start() {
+    let s = setup("poll_timeout = 2").await;
+    let mut first = Process::start(&s.path, s.dir.path(), "first");
+    assert!(
+        ready(&s.base, Duration::from_secs(20)).await,
+        "{}",
+        first.log()
+    );
+    s.model.set_delay(Duration::from_secs(60));
+    for user in USERS {
+        s.tg.push_text(user, user, &format!("question {user}"));
+    }
+    assert!(
+        model_requests(&s.model, 3, Duration::from_secs(20)).await,
+        "three turns in flight; log:\n{}",
+        first.log()
+    );
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    for user in USERS {
+        assert_eq!(answers(&s.tg, user, &format!("question {user}")), 0);
+    }
+
+    s.model.set_delay(Duration::ZERO);
+    let second = Process::start(&s.path, s.dir.path(), "second");
+    let tg = s.tg.clone();
+    let all =
+        s.tg.wait_for(
+            move |_| {
+                USERS
+                    .iter()
+                    .all(|u| answers(&tg, *u, &format!("question {u}")) >= 1)
+            },
+            Duration::from_secs(60),
+        )
+        .await;
+    assert!(all, "answered after the restart; log:\n{}", second.log());
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for user in USERS {
+        assert_eq!(
+            answers(&s.tg, user, &format!("question {user}")),
+            1,
+            "answered once; log:\n{}",
+            second.log()
+        );
+    }
+    assert!(second.log().contains("previous owner did not answer"));
+}
+
+/// The real wiring in this process, with an adjustable clock.
+async fn serve_in_process(
+    s: &Setup,
+) -> (
+    Clock,
+    String,
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let env = |name: &str| match name {
+        "ONLYFANSAPI_API_KEY" => Some("k".to_string()),
+        "FAKE_MODEL_KEY" => Some("k".to_string()),
+        "TELEGRAM_BOT_TOKEN" => Some("123:k".to_string()),
+        "TELEGRAM_WEBHOOK_SECRET" => Some("hook-secret".to_string()),
+        _ => None,
+    };
+    let text = std::fs::read_to_string(&s.path).unwrap();
+    let config = Config::load_with_env(
+        ConfigSource::Text {
+            origin: "lifecycle.toml".into(),
+            text,
+        },
+        &env,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let clock = Clock::adjustable();
+    let app = App::build_with_clock(config, clock.clone()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(app.serve(listener, shutdown.clone()));
+    (clock, base, shutdown, server)
+}
+
+#[tokio::test]
+async fn a_quiet_webhook_stays_ready() {
+    let s = setup("mode = \"webhook\"\nwebhook_url = \"https://bot.example.com/telegram/webhook\"")
+        .await;
+    let (clock, base, shutdown, server) = serve_in_process(&s).await;
+    assert!(ready(&base, Duration::from_secs(20)).await);
+    let update = json!({
+        "update_id": 77,
+        "message": {
+            "message_id": 1, "date": 0, "text": "question 1",
+            "chat": {"id": 1, "type": "private", "first_name": "User1"},
+            "from": {"id": 1, "is_bot": false, "first_name": "User1"},
+        }
+    });
+    let posted = reqwest::Client::new()
+        .post(format!("{base}/telegram/webhook"))
+        .header("X-Telegram-Bot-Api-Secret-Token", "hook-secret")
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    let tg = s.tg.clone();
+    assert!(
+        s.tg.wait_for(
+            move |_| answers(&tg, 1, "question 1") == 1,
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    // Two hours without an update: quiet, not broken.
+    clock.advance(Duration::from_secs(2 * 3600));
+    // The scheduler ticks every second: its next tick is fresh on the moved clock.
+    assert!(ready(&base, Duration::from_secs(5)).await);
+    let (status, body) = get(&format!("{base}/readyz")).await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        body["channels"]["telegram"]["seconds_since_ok"]
+            .as_u64()
+            .unwrap()
+            >= 7200
+    );
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_long_polls_keep_the_bot_ready_through_a_quiet_minute() {
+    // The default poll timeout: Telegram holds each idle poll for 25 s.
+    let s = setup("").await;
+    let (_clock, base, shutdown, server) = serve_in_process(&s).await;
+    assert!(ready(&base, Duration::from_secs(10)).await);
+    let quiet = Instant::now();
+    let mut samples = 0;
+    while quiet.elapsed() < Duration::from_secs(45) {
+        let (status, body) = get(&format!("{base}/readyz")).await;
+        assert_eq!(
+            status,
+            200,
+            "ready throughout, {:?} into the quiet: {body}",
+            quiet.elapsed()
+        );
+        samples += 1;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    // Each idle poll was held for its whole timeout and none failed: a client that gave
+    // up early would have polled again (and backed off) several times by now.
+    let polls = s.tg.get_updates_count();
+    assert!(polls <= 3, "{polls} polls in 45 s of quiet");
+    let asked = Instant::now();
+    s.tg.push_text(1, 1, "question 1");
+    let tg = s.tg.clone();
+    assert!(
+        s.tg.wait_for(
+            move |_| answers(&tg, 1, "question 1") == 1,
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    println!(
+        "{samples} readiness checks, all 200; {polls} polls; answered {:?} after asking",
+        asked.elapsed()
+    );
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}
