@@ -10,7 +10,7 @@ pub use access::{AccessPolicy, Role};
 
 use crate::agent::{Agent, Turn, TurnOutcome};
 use crate::llm::CallTags;
-use crate::store::{Decision, SharedStore, UsageDimension};
+use crate::store::{Decision, SharedStore, StoreError, UsageDimension};
 use crate::usage::{self, Period};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -176,8 +176,8 @@ impl Core {
         let out = match self.dispatch(&inbound, role, replier).await {
             Ok(out) => out,
             Err(e) => {
-                tracing::error!(error = %e, conversation = %inbound.conversation(), "turn failed");
-                Outbound::text(format!("Sorry, that failed: {e}"))
+                tracing::error!(error = %format!("{e:#}"), conversation = %inbound.conversation(), "turn failed");
+                Outbound::text(failure_sentence(&e))
             }
         };
         replier.reply(out).await;
@@ -425,6 +425,36 @@ fn note_of(
         summary: action.summary.clone(),
         confirmed,
         by: inbound.user_name.clone(),
+    }
+}
+
+/// What a person is told when a turn fails: what failed and what to do, in plain words.
+/// The cause chain goes to the log, never to the chat.
+fn failure_sentence(error: &anyhow::Error) -> String {
+    use crate::agent::AgentError;
+    use crate::llm::LlmError;
+    let llm =
+        error
+            .downcast_ref::<LlmError>()
+            .or_else(|| match error.downcast_ref::<AgentError>() {
+                Some(AgentError::Llm(e)) => Some(e),
+                _ => None,
+            });
+    let store = error.downcast_ref::<StoreError>().is_some()
+        || matches!(
+            error.downcast_ref::<AgentError>(),
+            Some(AgentError::Store(_))
+        )
+        || matches!(llm, Some(LlmError::Store(_)));
+    if store {
+        return "Sorry, I could not reach my database, so I could not finish. Try again in a minute; if it keeps happening, an admin can check the logs.".into();
+    }
+    match llm {
+        Some(LlmError::UnknownModel { alias, .. }) => format!(
+            "Sorry, the model `{alias}` is not set up here. An admin can add it under [llm.models] in the config."
+        ),
+        Some(LlmError::Provider(_)) | Some(LlmError::Empty) => "Sorry, the AI model did not answer properly, so I could not finish. Try again in a minute; if it keeps happening, an admin can check the logs.".into(),
+        _ => "Sorry, something went wrong on my side and I could not finish. Try again in a minute; if it keeps happening, an admin can check the logs.".into(),
     }
 }
 

@@ -224,7 +224,13 @@ async fn a_failing_model_gives_the_person_a_plain_error() {
     let out = t.say("hello").await;
     let text = out.last().text;
     assert!(
-        text.starts_with("Sorry, that failed: the model provider failed"),
+        text.starts_with("Sorry, the AI model did not answer properly")
+            && text.contains("Try again in a minute"),
+        "{text}"
+    );
+    // A sentence for people; the raw error stays in the log.
+    assert!(
+        !text.contains("upstream exploded") && !text.contains("500"),
         "{text}"
     );
 }
