@@ -63,7 +63,10 @@ pub struct ServerConfig {
 #[serde(default)]
 pub struct OnlyFansConfig {
     pub base_url: String,
+    /// Client-side pace, e.g. the plan's limit; the budget the API reports is followed too.
     pub requests_per_minute: u32,
+    /// How long the API's reported budget lasts before it resets, e.g. "1m".
+    pub rate_limit_window: String,
     /// Per-request timeout, e.g. "30s".
     pub timeout: String,
     /// Retries after a 429, 5xx or timeout before giving up.
@@ -274,7 +277,8 @@ impl Default for OnlyFansConfig {
     fn default() -> Self {
         OnlyFansConfig {
             base_url: "https://app.onlyfansapi.com".into(),
-            requests_per_minute: 60,
+            requests_per_minute: 1000,
+            rate_limit_window: "1m".into(),
             timeout: "30s".into(),
             max_retries: 4,
         }
@@ -463,6 +467,10 @@ impl Config {
 
     pub fn onlyfans_timeout(&self) -> Duration {
         parse_duration(&self.onlyfans.timeout).unwrap_or(Duration::from_secs(30))
+    }
+
+    pub fn onlyfans_rate_limit_window(&self) -> Duration {
+        parse_duration(&self.onlyfans.rate_limit_window).unwrap_or(Duration::from_secs(60))
     }
 
     /// Warnings that do not stop the bot but limit what it can do (missing secrets).

@@ -120,6 +120,16 @@ pub(super) fn validate(
         );
     }
     r.duration(&["onlyfans", "timeout"], &config.onlyfans.timeout);
+    r.duration(
+        &["onlyfans", "rate_limit_window"],
+        &config.onlyfans.rate_limit_window,
+    );
+    if parse_duration(&config.onlyfans.rate_limit_window).is_some_and(|d| d.is_zero()) {
+        r.at(
+            &["onlyfans", "rate_limit_window"],
+            "rate_limit_window must be longer than 0s",
+        );
+    }
     validate_llm(&mut r);
     validate_agent(&mut r);
     validate_channels(&mut r);

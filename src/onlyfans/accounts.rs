@@ -55,6 +55,59 @@ impl Account {
     }
 }
 
+/// A name that is not the id of a connected account; it lists the connected ones.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct NotConnected {
+    pub named: String,
+    pub connected: Vec<Account>,
+}
+
+impl NotConnected {
+    fn describe(&self) -> String {
+        let named = self.named.trim_start_matches('@');
+        let key = named.to_lowercase();
+        let by_name = self
+            .connected
+            .iter()
+            .find(|a| a.username.to_lowercase() == key || a.display_name.to_lowercase() == key);
+        let problem = match by_name {
+            Some(a) => format!(
+                "`{}` names {} but is not an account id: use `{}`",
+                self.named,
+                a.label(),
+                a.id
+            ),
+            None => format!("no connected account has the id `{}`", self.named),
+        };
+        let list: Vec<String> = self
+            .connected
+            .iter()
+            .map(|a| match a.username.as_str() {
+                "" => a.id.clone(),
+                username => format!("{} (@{username})", a.id),
+            })
+            .collect();
+        let list = if list.is_empty() {
+            "none".to_string()
+        } else {
+            list.join(", ")
+        };
+        format!("{problem}. Connected accounts: {list}")
+    }
+}
+
+/// The connected account whose id is `id`.
+pub fn connected<'a>(accounts: &'a [Account], id: &str) -> Result<&'a Account, NotConnected> {
+    accounts
+        .iter()
+        .find(|a| a.id == id)
+        .ok_or_else(|| NotConnected {
+            named: id.to_string(),
+            connected: accounts.to_vec(),
+        })
+}
+
 /// Reuses the account list for `ttl`; concurrent callers share one refresh.
 pub struct AccountsCache {
     ttl: Duration,
@@ -102,3 +155,41 @@ impl AccountsCache {
 }
 
 pub const LIST_ACCOUNTS: &str = "account/list-accounts";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str, username: &str, name: &str) -> Account {
+        Account {
+            id: id.into(),
+            username: username.into(),
+            display_name: name.into(),
+            is_authenticated: true,
+        }
+    }
+
+    #[test]
+    fn an_unknown_account_is_refused_with_the_connected_ones() {
+        let accounts = [
+            account("acct_1", "lunastarr", "Luna (main)"),
+            account("acct_2", "", "Mia agency"),
+        ];
+        assert_eq!(
+            connected(&accounts, "acct_1").unwrap().username,
+            "lunastarr"
+        );
+        let unknown = connected(&accounts, "acct_nope").unwrap_err().to_string();
+        assert_eq!(
+            unknown,
+            "no connected account has the id `acct_nope`. Connected accounts: acct_1 (@lunastarr), acct_2"
+        );
+        let by_name = connected(&accounts, "@LunaStarr").unwrap_err().to_string();
+        assert!(
+            by_name.starts_with("`@LunaStarr` names Luna (main) (@lunastarr) but is not an account id: use `acct_1`"),
+            "{by_name}"
+        );
+        let none = connected(&[], "acct_1").unwrap_err().to_string();
+        assert!(none.ends_with("Connected accounts: none"), "{none}");
+    }
+}

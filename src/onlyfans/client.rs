@@ -1,11 +1,14 @@
-//! The HTTP client for OnlyFansAPI: bearer auth, a client-side rate limit, retries with
-//! backoff that honour `Retry-After`, and the response envelope.
+//! The HTTP client for OnlyFansAPI: bearer auth, the configured rate, the budget the API
+//! reports (see [`super::rate_budget`]), retries with backoff that honour `Retry-After`,
+//! and the response envelope.
 
 use super::catalog::{Effect, Endpoint, Method, PreparedRequest, ValidationError};
+use super::rate_budget::{RateBudget, RateReport, Reservation, Waits};
 use crate::config::{Config, Secret};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::Value;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -42,13 +45,19 @@ pub struct ApiResponse {
     pub credits_used: f64,
     /// The request was answered from an earlier one with the same idempotency key.
     pub replayed: bool,
+    /// The per-minute limit and what is left of it (headers, else `_meta._rate_limits`).
+    pub rate_limits: RateReport,
 }
 
 pub struct OnlyFansClient {
     http: reqwest::Client,
     base_url: String,
     key: Secret,
+    /// `[onlyfans] requests_per_minute`.
     limiter: DefaultDirectRateLimiter,
+    limiter_waits: AtomicU64,
+    /// What the API reports is left of its per-minute limit.
+    budget: RateBudget,
     max_retries: u32,
 }
 
@@ -77,8 +86,27 @@ impl OnlyFansClient {
             base_url: config.onlyfans.base_url.trim_end_matches('/').to_string(),
             key: config.secrets.onlyfansapi_api_key.clone(),
             limiter: RateLimiter::direct(Quota::per_minute(rpm)),
+            limiter_waits: AtomicU64::new(0),
+            budget: RateBudget::new(config.onlyfans_rate_limit_window()),
             max_retries: config.onlyfans.max_retries,
         })
+    }
+
+    /// How often requests have waited, for the configured rate and for the API's budget.
+    pub fn waits(&self) -> Waits {
+        Waits {
+            configured_rate: self.limiter_waits.load(Ordering::Relaxed),
+            reported_budget: self.budget.waits(),
+        }
+    }
+
+    /// Waits for the configured rate, then for a place in the API's budget.
+    async fn ready(&self) -> Reservation<'_> {
+        if self.limiter.check().is_err() {
+            self.limiter_waits.fetch_add(1, Ordering::Relaxed);
+            self.limiter.until_ready().await;
+        }
+        self.budget.reserve().await
     }
 
     /// Sends a validated request. Writes must carry an idempotency key, so that a retry
@@ -94,26 +122,33 @@ impl OnlyFansClient {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            self.limiter.until_ready().await;
-            let outcome = self.attempt(key, request, idempotency_key).await;
+            let reservation = self.ready().await;
+            let (outcome, report) = self.attempt(key, request, idempotency_key).await;
             let metrics = crate::metrics::get();
             let (delay, failure) = match outcome {
                 Ok(response) => {
+                    reservation.settle(report, true);
                     crate::metrics::count(&metrics.api_requests, "ok");
                     metrics.api_credits.inc_by(response.credits_used);
                     return Ok(response);
                 }
                 Err(Attempt::Final(e)) => {
+                    reservation.settle(report, false);
                     crate::metrics::count(&metrics.api_requests, "error");
                     return Err(e);
                 }
                 Err(Attempt::Retry { after, error }) => {
                     crate::metrics::count(&metrics.api_requests, "retry");
-                    (after, error)
+                    let delay = after.unwrap_or_else(|| backoff(attempt));
+                    if error.is_rate_limited() {
+                        reservation.throttled(delay.min(MAX_RETRY_AFTER));
+                    } else {
+                        reservation.settle(report, false);
+                    }
+                    (delay, error)
                 }
             };
             let exhausted = attempt > self.max_retries || !retry_allowed;
-            let delay = delay.unwrap_or_else(|| backoff(attempt));
             if exhausted || delay > MAX_RETRY_AFTER {
                 return Err(failure.give_up(attempt));
             }
@@ -122,12 +157,49 @@ impl OnlyFansClient {
         }
     }
 
+    /// One exchange: its outcome, and what the response said about the rate limit.
     async fn attempt(
         &self,
         key: &str,
         request: &PreparedRequest,
         idem: Option<&str>,
-    ) -> Result<ApiResponse, Attempt> {
+    ) -> (Result<ApiResponse, Attempt>, RateReport) {
+        let response = match self.build(key, request, idem).send().await {
+            Ok(response) => response,
+            Err(e) => return (Err(Attempt::network(&e)), RateReport::default()),
+        };
+        let status = response.status().as_u16();
+        let header_report = RateReport::from_headers(response.headers());
+        let retry_after = parse_retry_after(response.headers());
+        let replayed = response
+            .headers()
+            .get("Idempotent-Replayed")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+        let text = match response.text().await {
+            Ok(text) => text,
+            Err(e) => return (Err(Attempt::network(&e)), header_report),
+        };
+        let mut outcome = interpret(status, retry_after, replayed, &text);
+        let report = match &mut outcome {
+            Ok(response) => {
+                response.rate_limits = header_report.or(response.rate_limits);
+                response.rate_limits
+            }
+            Err(_) if header_report.remaining.is_none() => {
+                let body: Value = serde_json::from_str(&text).unwrap_or_default();
+                header_report.or(RateReport::from_envelope(&body))
+            }
+            Err(_) => header_report,
+        };
+        (outcome, report)
+    }
+
+    fn build(
+        &self,
+        key: &str,
+        request: &PreparedRequest,
+        idem: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         let url = format!("{}{}", self.base_url, request.path);
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
@@ -150,37 +222,33 @@ impl OnlyFansClient {
         if let Some(idem) = idem {
             builder = builder.header("Idempotency-Key", idem);
         }
-        let response = builder.send().await.map_err(|e| Attempt::Retry {
-            after: None,
-            error: Failure::Network(describe_reqwest(&e)),
-        })?;
-        let status = response.status().as_u16();
-        let retry_after = parse_retry_after(response.headers());
-        let replayed = response
-            .headers()
-            .get("Idempotent-Replayed")
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
-        let text = response.text().await.map_err(|e| Attempt::Retry {
-            after: None,
-            error: Failure::Network(describe_reqwest(&e)),
-        })?;
-        if status == 429 || status >= 500 {
-            let message = error_message(&text);
-            return Err(Attempt::Retry {
-                after: retry_after,
-                error: Failure::Status { status, message },
-            });
-        }
-        if !(200..300).contains(&status) {
-            let (code, message) = error_parts(&text);
-            return Err(Attempt::Final(ApiError::Status {
-                status,
-                code,
-                message,
-            }));
-        }
-        parse_envelope(&text, replayed).map_err(Attempt::Final)
+        builder
     }
+}
+
+/// What a response's status and body mean for the request.
+fn interpret(
+    status: u16,
+    retry_after: Option<Duration>,
+    replayed: bool,
+    text: &str,
+) -> Result<ApiResponse, Attempt> {
+    if status == 429 || status >= 500 {
+        let message = error_message(text);
+        return Err(Attempt::Retry {
+            after: retry_after,
+            error: Failure::Status { status, message },
+        });
+    }
+    if !(200..300).contains(&status) {
+        let (code, message) = error_parts(text);
+        return Err(Attempt::Final(ApiError::Status {
+            status,
+            code,
+            message,
+        }));
+    }
+    parse_envelope(text, replayed).map_err(Attempt::Final)
 }
 
 enum Attempt {
@@ -191,12 +259,25 @@ enum Attempt {
     Final(ApiError),
 }
 
+impl Attempt {
+    fn network(e: &reqwest::Error) -> Attempt {
+        Attempt::Retry {
+            after: None,
+            error: Failure::Network(describe_reqwest(e)),
+        }
+    }
+}
+
 enum Failure {
     Status { status: u16, message: String },
     Network(String),
 }
 
 impl Failure {
+    fn is_rate_limited(&self) -> bool {
+        matches!(self, Failure::Status { status: 429, .. })
+    }
+
     fn give_up(self, attempts: u32) -> ApiError {
         match self {
             Failure::Status { status, message } => ApiError::GaveUp {
@@ -237,6 +318,7 @@ fn parse_envelope(text: &str, replayed: bool) -> Result<ApiResponse, ApiError> {
             pagination: None,
             credits_used: 0.0,
             replayed,
+            rate_limits: RateReport::default(),
         });
     }
     let mut body: Value = serde_json::from_str(text)
@@ -245,6 +327,7 @@ fn parse_envelope(text: &str, replayed: bool) -> Result<ApiResponse, ApiError> {
         .pointer("/_meta/_credits/used")
         .and_then(Value::as_f64)
         .unwrap_or(0.0);
+    let rate_limits = RateReport::from_envelope(&body);
     let (data, pagination) = match body.as_object_mut() {
         Some(map) if map.contains_key("data") => (
             map.remove("data").unwrap_or_default(),
@@ -262,6 +345,7 @@ fn parse_envelope(text: &str, replayed: bool) -> Result<ApiResponse, ApiError> {
         pagination,
         credits_used,
         replayed,
+        rate_limits,
     })
 }
 
@@ -305,6 +389,16 @@ mod tests {
         .unwrap();
         assert_eq!(r.data["a"], 1);
         assert_eq!(r.credits_used, 2.0);
+        assert!(r.rate_limits.is_empty());
+        let limited = parse_envelope(
+            r#"{"data":[],"_meta":{"_rate_limits":{"limit_minute":1000,"remaining_minute":998}}}"#,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            (limited.rate_limits.limit, limited.rate_limits.remaining),
+            (Some(1000), Some(998))
+        );
         assert!(r.pagination.is_some());
         let bare = parse_envelope(r#"[{"id":"acct_1"}]"#, false).unwrap();
         assert_eq!(bare.data[0]["id"], "acct_1");

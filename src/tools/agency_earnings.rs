@@ -1,6 +1,6 @@
 //! `agency_earnings`: earnings of every (or the named) creator for a period, in one
-//! call. The per-account requests fan out concurrently; the client's rate limiter keeps
-//! the whole burst within `requests_per_minute`.
+//! call. The per-account requests fan out concurrently; the client keeps the whole burst
+//! within `requests_per_minute` and the budget the API reports.
 
 use super::{Access, Plan, Tool, ToolContext, ToolError};
 use crate::llm::ToolSpec;

@@ -17,7 +17,7 @@ pub use files::{Attachment, AttachmentKind};
 
 use crate::core::gate::Confirmation;
 use crate::llm::{CallTags, ToolSpec};
-use crate::onlyfans::accounts::{Account, AccountsCache};
+use crate::onlyfans::accounts::{Account, AccountsCache, NotConnected};
 use crate::onlyfans::catalog::{Catalog, Effect};
 use crate::onlyfans::client::{ApiError, ApiResponse, OnlyFansClient};
 use crate::store::{SharedStore, UsageEntry, UsageSource};
@@ -40,6 +40,13 @@ pub enum ToolError {
     Store(#[from] crate::store::StoreError),
     #[error("not allowed: {0}")]
     Forbidden(String),
+    #[error("refused, nothing was proposed or changed: {0}")]
+    NotConnected(#[from] NotConnected),
+    #[error("refused, nothing was proposed or changed: the connected accounts could not be listed to check `{account}` ({error})")]
+    AccountsUnavailable {
+        account: String,
+        error: Box<ToolError>,
+    },
 }
 
 impl ToolError {
@@ -235,13 +242,20 @@ impl Registry {
             .ok_or_else(|| ToolError::UnknownTool(name.to_string()))
     }
 
+    /// What the call will do. A write that names an `account` must name a connected
+    /// one, so that nobody is asked to confirm a change that cannot happen.
     pub async fn plan(
         &self,
         name: &str,
         args: &Value,
         ctx: &ToolContext,
     ) -> Result<Plan, ToolError> {
-        self.tool(name)?.plan(args, ctx).await
+        let plan = self.tool(name)?.plan(args, ctx).await?;
+        let account = args.get("account").filter(|a| !a.is_null());
+        if let (Plan::Write { .. }, Some(account)) = (&plan, account) {
+            require_connected(account, ctx).await?;
+        }
+        Ok(plan)
     }
 
     /// Runs a call only if its plan is a read.
@@ -270,6 +284,23 @@ impl Registry {
             .run(args, ctx, Access::Confirmed(confirmation))
             .await
     }
+}
+
+/// Refuses an `account` argument that is not the id of a connected account.
+async fn require_connected(account: &Value, ctx: &ToolContext) -> Result<(), ToolError> {
+    let named = match account {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let accounts = ctx
+        .accounts()
+        .await
+        .map_err(|error| ToolError::AccountsUnavailable {
+            account: named.clone(),
+            error: Box::new(error),
+        })?;
+    crate::onlyfans::accounts::connected(&accounts, &named)?;
+    Ok(())
 }
 
 /// Effect of a catalog endpoint as a plan, with its summary for writes.

@@ -277,7 +277,13 @@ async fn onlyfans_reads_accounts_and_errors() {
     for (route, name) in routes {
         let (status, body) = get(&client, &api, &format!("/api/{LUNA}/{route}")).await;
         assert_eq!(status, 200, "{route}");
-        assert_eq!(body, fixture(name), "{route}");
+        // The fixture, with the budget reported as it stands.
+        let mut expected = fixture(name);
+        if let Some(limits) = body.pointer("/_meta/_rate_limits") {
+            assert_eq!(limits["limit_minute"], 1000, "{route}");
+            expected["_meta"]["_rate_limits"] = limits.clone();
+        }
+        assert_eq!(body, expected, "{route}");
     }
     assert_eq!(api.count("GET", "/api/accounts"), 2);
     assert_eq!(api.count("GET", &format!("/api/{LUNA}/chats")), 1);
@@ -526,4 +532,56 @@ async fn onlyfans_counts_exactly_under_concurrency() {
     ids.dedup();
     assert_eq!(ids.len(), 1);
     assert_eq!(api.count("POST", path), 20);
+}
+
+#[tokio::test]
+async fn onlyfans_reports_and_enforces_its_budget() {
+    let api = FakeOnlyFans::start().await;
+    api.set_rate_limit(3, Duration::from_millis(1500));
+    let client = client();
+    let url = format!("{}/api/{LUNA}/statistics/statements/earnings", api.url());
+    let call = || async {
+        let response = client.get(&url).bearer_auth("k").send().await.unwrap();
+        let status = response.status().as_u16();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        let headers = (
+            header("x-rate-limit-limit-minute"),
+            header("x-rate-limit-remaining-minute"),
+            header("retry-after"),
+        );
+        (status, headers, response.json::<Value>().await.unwrap())
+    };
+    let some = |s: &str| Some(s.to_string());
+    for remaining in [2, 1, 0] {
+        let (status, headers, body) = call().await;
+        assert_eq!(status, 200);
+        assert_eq!(headers, (some("3"), Some(remaining.to_string()), None));
+        assert_eq!(
+            body["_meta"]["_rate_limits"],
+            json!({"limit_minute": 3, "remaining_minute": remaining})
+        );
+    }
+    let (status, headers, body) = call().await;
+    assert_eq!(status, 429);
+    assert_eq!(headers, (some("3"), some("0"), some("2")));
+    assert_eq!(body, json!({"message": "Too Many Requests"}));
+    assert_eq!(api.budget_refusals(), 1);
+
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let (status, headers, _) = call().await;
+    assert_eq!((status, headers.1), (200, some("2")), "a new window");
+    // A bare array has no `_meta`: the headers alone report the budget.
+    let response = client
+        .get(format!("{}/api/accounts", api.url()))
+        .bearer_auth("k")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-rate-limit-remaining-minute"], "1");
+    assert!(response.json::<Value>().await.unwrap().is_array());
 }

@@ -1,7 +1,7 @@
 //! The confirmation gate end to end: writes wait, run once, and only for the right person.
 
-use crate::helpers::{spawn_app, TestApp};
-use crate::support::Reply;
+use crate::helpers::{spawn_app, tool_messages, TestApp};
+use crate::support::{Reply, LUNA, MIA};
 use fanops::store::{ActionStatus, Decision};
 use serde_json::json;
 
@@ -174,7 +174,7 @@ async fn an_expired_action_changes_nothing_and_says_so() {
     t.model.push(Reply::Text("Nothing was sent.".into()));
     t.say("Did it go out?").await;
     let last = t.model.requests().pop().unwrap();
-    let tools = crate::helpers::tool_messages(&last);
+    let tools = tool_messages(&last);
     assert!(
         tools
             .iter()
@@ -308,4 +308,62 @@ async fn only_one_write_waits_per_turn() {
         results[1].contains("only one change can wait"),
         "{results:?}"
     );
+}
+
+#[tokio::test]
+async fn a_write_on_an_account_that_is_not_connected_is_refused_with_the_connected_ones() {
+    let t = spawn_app().await;
+    t.model.push_all([
+        Reply::tool(
+            "call_endpoint",
+            json!({
+                "endpoint": "chat-messages/send-message",
+                "account": "acct_doesnotexist",
+                "params": {"chat_id": 99120455, "text": "Thanks for the tip, Jake!"}
+            }),
+        ),
+        Reply::Text("That account is not connected. Did you mean Luna or Mia?".into()),
+    ]);
+    let out = t.say("Thank Jake on acct_doesnotexist").await;
+
+    let replies = out.replies.lock().unwrap().clone();
+    assert!(
+        replies.iter().all(|r| r.confirm.is_none()),
+        "no confirmation prompt: {replies:?}"
+    );
+    assert_eq!(
+        out.last().text,
+        "That account is not connected. Did you mean Luna or Mia?"
+    );
+    let conversation = "telegram:100:";
+    assert_eq!(
+        t.store()
+            .open_action(conversation, chrono::Utc::now())
+            .await
+            .unwrap(),
+        None,
+        "no pending action"
+    );
+    let audit = t.store().recent_audit(10).await.unwrap();
+    assert!(
+        audit.iter().all(|e| e.action != "action.proposed"),
+        "{audit:?}"
+    );
+    let api: Vec<_> = t
+        .api
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(
+        api,
+        vec![("GET".to_string(), "/api/accounts".to_string())],
+        "only the account list was read; nothing was sent"
+    );
+
+    let result = &tool_messages(&t.model.requests()[1])[0];
+    assert!(result.starts_with("Error: refused"), "{result}");
+    assert!(result.contains("`acct_doesnotexist`"), "{result}");
+    assert!(result.contains(&format!("{LUNA} (@lunastarr)")), "{result}");
+    assert!(result.contains(&format!("{MIA} (@miamoon)")), "{result}");
 }

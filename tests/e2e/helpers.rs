@@ -63,11 +63,20 @@ pub async fn spawn_app_with(extra: &str) -> TestApp {
 }
 
 pub async fn spawn_with_api(api: FakeOnlyFans, extra: &str) -> TestApp {
+    spawn_with_onlyfans_keys(api, extra, "").await
+}
+
+/// Like [`spawn_with_api`], with `keys` (TOML lines) added to the `[onlyfans]` table.
+pub async fn spawn_with_onlyfans_keys(api: FakeOnlyFans, extra: &str, keys: &str) -> TestApp {
     quiet_logs();
     let model = FakeModel::start().await;
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
-    let text = crate::support::config_text(&model.url(), &api.url(), &db, extra);
+    let text = crate::support::config_text(&model.url(), &api.url(), &db, extra).replacen(
+        "[onlyfans]\n",
+        &format!("[onlyfans]\n{keys}\n"),
+        1,
+    );
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
         "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),

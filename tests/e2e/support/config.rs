@@ -11,7 +11,6 @@ url = "{db}"
 
 [onlyfans]
 base_url = "{api_url}"
-requests_per_minute = 6000
 max_retries = 2
 
 [llm]

@@ -2,22 +2,31 @@
 //!
 //! Every request is handled in this order:
 //! 1. recorded (method, path, decoded query, lowercase headers, JSON body);
-//! 2. the delay from [`FakeOnlyFans::set_delay`];
-//! 3. injected failures: the [`FakeOnlyFans::fail_next`] queues first, then
+//! 2. counted against the per-minute budget on arrival (1000 a minute unless
+//!    [`FakeOnlyFans::set_rate_limit`] says otherwise; see `fake_rate_limit`);
+//! 3. the delay from [`FakeOnlyFans::set_delay`];
+//! 4. injected failures: the [`FakeOnlyFans::fail_next`] queues first, then
 //!    [`FakeOnlyFans::fail_always`] (`Hang` sleeps and carries on);
-//! 4. `Authorization: Bearer <non-empty>`, else 401 `{"error": ...}`;
-//! 5. POST with `Idempotency-Key`: a key already answered (2xx) on the same
+//! 5. `Authorization: Bearer <non-empty>`, else 401 `{"error": ...}`;
+//! 6. over the budget: 429 `{"message": "Too Many Requests"}` with
+//!    `Retry-After` (counted in [`FakeOnlyFans::budget_refusals`]);
+//! 7. POST with `Idempotency-Key`: a key already answered (2xx) on the same
 //!    path replays that answer with `Idempotent-Replayed: true`;
-//! 6. a body set with [`FakeOnlyFans::set_body`] for this method + path (200);
-//! 7. the routes. Account routes check the account: unknown → 404
+//! 8. a body set with [`FakeOnlyFans::set_body`] for this method + path (200);
+//! 9. the routes. Account routes check the account: unknown → 404
 //!    `account_not_found`, not authenticated → 400
 //!    `account_not_authenticated`. Other paths → 404 `not_found`.
+//!
+//! Every answer from step 6 on reports the budget like the real API: the
+//! `x-rate-limit-*-minute` headers, and `_meta._rate_limits` in bodies with a
+//! `_meta`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use super::fake_rate_limit::{RateWindow, Verdict};
 use axum::extract::{Query, Request, State};
 use axum::http::{HeaderValue, Method};
 use axum::response::Response;
@@ -88,6 +97,7 @@ struct ApiState {
     /// `(path, key)` → the first (2xx) answer.
     idempotency: Mutex<HashMap<(String, String), (u16, Value)>>,
     next_id: AtomicU64,
+    rate: Mutex<RateWindow>,
 }
 
 /// The fake OnlyFansAPI server. Cloning shares the same server and state.
@@ -171,6 +181,7 @@ impl FakeOnlyFans {
             bodies: Mutex::new(HashMap::new()),
             idempotency: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(7_000_000_001),
+            rate: Mutex::new(RateWindow::default()),
         });
         let router = Router::new().fallback(handle).with_state(state.clone());
         let addr = super::serve(router).await;
@@ -242,6 +253,17 @@ impl FakeOnlyFans {
         self.state.fail_always.lock().unwrap().clear();
     }
 
+    /// From now on, `limit` requests per window of `window` (a new window
+    /// starts with the first request after the previous one ended).
+    pub fn set_rate_limit(&self, limit: u64, window: Duration) {
+        *self.state.rate.lock().unwrap() = RateWindow::new(limit, window);
+    }
+
+    /// How many requests were refused with 429 because the budget was spent.
+    pub fn budget_refusals(&self) -> u64 {
+        self.state.rate.lock().unwrap().refused
+    }
+
     /// Answers `method path` (exact, no query) with this body and 200,
     /// instead of the route (also for paths that have no route).
     pub fn set_body(&self, method: &str, path: &str, body: Value) {
@@ -257,12 +279,12 @@ fn generated_id(i: usize) -> String {
     format!("acct_gen{i:04}")
 }
 
-/// The standard `_meta` block, charging one credit.
+/// The standard `_meta` block, charging one credit (`_rate_limits` is written
+/// when the answer is sent).
 fn meta() -> Value {
     json!({
         "_credits": { "used": 1, "balance": 9852, "note": "" },
         "_cache": { "is_cached": false, "cached_at": null, "note": "" },
-        "_rate_limits": { "limit_minute": 60, "remaining_minute": 59 },
     })
 }
 
@@ -309,6 +331,7 @@ async fn handle(State(state): State<Arc<ApiState>>, request: Request) -> Respons
         body,
     };
     state.requests.lock().unwrap().push(recorded.clone());
+    let verdict = state.rate.lock().unwrap().count(Instant::now());
 
     let delay = *state.delay.lock().unwrap();
     if !delay.is_zero() {
@@ -326,31 +349,45 @@ async fn handle(State(state): State<Arc<ApiState>>, request: Request) -> Respons
     if !super::has_bearer(&parts.headers) {
         return super::json_response(401, &json!({ "error": "Unauthenticated." }));
     }
+    if let Verdict::Refused { .. } = verdict {
+        return reported(429, json!({ "message": "Too Many Requests" }), verdict);
+    }
 
     let idem_key = (parts.method == Method::POST)
         .then(|| recorded.headers.get("idempotency-key").cloned())
         .flatten();
     let Some(key) = idem_key else {
         let (status, body) = answer(&state, &parts.method, &recorded);
-        return super::json_response(status, &body);
+        return reported(status, body, verdict);
     };
     // Held across routing (which does not await) so concurrent repeats of a
     // key run the route once.
     let mut seen = state.idempotency.lock().unwrap();
     let slot = (recorded.path.clone(), key);
     if let Some((status, body)) = seen.get(&slot) {
+        // The body exactly as first sent; the headers report the budget now.
         let mut response = super::json_response(*status, body);
+        verdict.stamp_headers(&mut response);
         response
             .headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
         return response;
     }
-    let (status, body) = answer(&state, &parts.method, &recorded);
+    let (status, mut body) = answer(&state, &parts.method, &recorded);
+    verdict.stamp_body(&mut body);
     if (200..300).contains(&status) {
         seen.insert(slot, (status, body.clone()));
     }
     drop(seen);
-    super::json_response(status, &body)
+    reported(status, body, verdict)
+}
+
+/// A JSON answer that reports the budget, in its headers and its `_meta`.
+fn reported(status: u16, mut body: Value, verdict: Verdict) -> Response {
+    verdict.stamp_body(&mut body);
+    let mut response = super::json_response(status, &body);
+    verdict.stamp_headers(&mut response);
+    response
 }
 
 /// Pops the next injected failure for `path`, if any.

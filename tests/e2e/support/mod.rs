@@ -5,7 +5,8 @@
 //! depends on the `fanops` crate and nothing here is a test.
 //!
 //! - [`FakeModel`]: an OpenAI-compatible `POST /v1/chat/completions`.
-//! - [`FakeOnlyFans`]: the slice of the OnlyFansAPI.com REST API fanops uses.
+//! - [`FakeOnlyFans`]: the slice of the OnlyFansAPI.com REST API fanops uses,
+//!   with its per-minute budget (`fake_rate_limit`).
 //!
 //! Both bind `127.0.0.1:0`, serve from a spawned tokio task (which lives as
 //! long as the runtime that started it) and record every request.
@@ -14,6 +15,7 @@
 mod config;
 mod fake_model;
 mod fake_onlyfans;
+mod fake_rate_limit;
 mod fake_telegram;
 
 pub use config::config_text;
