@@ -3,6 +3,7 @@
 
 pub mod claims;
 pub mod console;
+pub mod holder;
 pub mod render;
 #[cfg(feature = "telegram")]
 pub mod telegram;

@@ -344,6 +344,24 @@ pub trait InboundClaims: Send + Sync {
     async fn prune_inbound(&self, source: &str, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// Leases on connections only one process may hold at a time.
+#[async_trait]
+pub trait Leases: Send + Sync {
+    /// Takes or keeps lease `name` for `owner` until `until`. True when `owner` holds it
+    /// now: it was free, it lapsed by `now`, or it was `owner`'s already.
+    async fn hold_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Who holds lease `name` and until when (None when nobody ever took it or it was let go).
+    async fn lease_holder(&self, name: &str) -> StoreResult<Option<(String, DateTime<Utc>)>>;
+    /// Lets go of lease `name` if `owner` holds it.
+    async fn release_lease(&self, name: &str, owner: &str) -> StoreResult<()>;
+}
+
 /// How a scheduled fire ended (or that it is still running).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunStatus {
@@ -463,6 +481,7 @@ pub trait Store:
     + TaskRunStore
     + TaskStore
     + InboundClaims
+    + Leases
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

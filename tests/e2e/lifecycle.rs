@@ -419,3 +419,104 @@ async fn held_long_polls_keep_the_bot_ready_through_a_quiet_minute() {
     shutdown.cancel();
     server.await.unwrap().unwrap();
 }
+
+/// `/readyz`'s Telegram detail of the process at `base`.
+async fn telegram_detail(base: &str) -> String {
+    let (_, body) = get(&format!("{base}/readyz")).await;
+    serde_json::from_str::<Value>(&body).unwrap_or_default()["channels"]["telegram"]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Two processes on one database: one polls, the other stands by and takes over when the
+/// poller is killed.
+async fn one_replica_polls_and_another_takes_over(db: String) {
+    let (tg, model, api, dir) = crate::scheduler::fakes().await;
+    echo_answers(&model);
+    let mut replicas = Vec::new();
+    for name in ["a", "b"] {
+        let port = free_port();
+        let text = config(
+            &tg,
+            &model,
+            &api,
+            &db,
+            "poll_timeout = 2",
+            &format!("[server]\nlisten = \"127.0.0.1:{port}\""),
+        );
+        let path = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let process = Process::start(&path, dir.path(), name);
+        let base = format!("http://127.0.0.1:{port}");
+        assert!(
+            ready(&base, Duration::from_secs(20)).await,
+            "{}",
+            process.log()
+        );
+        replicas.push((process, base));
+    }
+    // The first to start polls; the second is ready, standing by.
+    let (a, b) = (replicas[0].1.clone(), replicas[1].1.clone());
+    let (a, b) = (a.as_str(), b.as_str());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !telegram_detail(b).await.starts_with("standby") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(telegram_detail(a)
+        .await
+        .starts_with("polling (holds it as "));
+    let standby = telegram_detail(b).await;
+    assert!(
+        standby.starts_with("standby: polling is held by "),
+        "{standby}"
+    );
+    assert!(get(&format!("{b}/readyz")).await.0 == 200);
+
+    tg.push_text(1, 1, "question 1");
+    let t = tg.clone();
+    assert!(
+        tg.wait_for(
+            move |_| answers(&t, 1, "question 1") == 1,
+            Duration::from_secs(10)
+        )
+        .await
+    );
+    replicas[0].0.child.kill().unwrap();
+    replicas[0].0.child.wait().unwrap();
+    tg.push_text(2, 2, "question 2");
+    let t = tg.clone();
+    let taken_over = tg
+        .wait_for(
+            move |_| answers(&t, 2, "question 2") == 1,
+            Duration::from_secs(40),
+        )
+        .await;
+    assert!(
+        taken_over,
+        "the standby took over; log:\n{}",
+        replicas[1].0.log()
+    );
+    assert!(telegram_detail(b)
+        .await
+        .starts_with("polling (holds it as "));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(answers(&tg, 1, "question 1"), 1);
+    assert_eq!(answers(&tg, 2, "question 2"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_replica_takes_over_polling_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("shared.db").display());
+    one_replica_polls_and_another_takes_over(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_replica_takes_over_polling_on_postgres() {
+    crate::store::in_fresh_postgres(
+        "the polling takeover",
+        one_replica_polls_and_another_takes_over,
+    )
+    .await;
+}

@@ -8,9 +8,9 @@ mod fake_telegram_selftest;
 mod fakes_selftest;
 mod gate;
 mod helpers;
-mod rate_limits;
 #[cfg(feature = "telegram")]
 mod lifecycle;
+mod rate_limits;
 #[cfg(feature = "telegram")]
 mod replicas;
 #[cfg(feature = "telegram")]

@@ -6,9 +6,11 @@
 //! Replies go through one queue per chat that waits out Telegram's `retry_after`.
 
 pub mod html;
+mod polling;
 mod reply;
 
 use crate::channels::claims::{InboundLedger, KEEP_EVERY};
+use crate::channels::holder::SingleHolder;
 use crate::clock::Clock;
 use crate::config::{Secret, TelegramConfig};
 use crate::core::{Core, Inbound, InboundBody};
@@ -31,10 +33,10 @@ use tokio_util::task::TaskTracker;
 pub const PLATFORM: &str = "telegram";
 const OFFSET_STATE: &str = "telegram.offset";
 const UPDATE_CLAIMS: &str = "telegram.update";
+/// The lease of the one process that long-polls the bot token.
+const POLL_LEASE: &str = "telegram.polling";
 /// Telegram keeps an undelivered update for 24 hours; a claim is kept a week.
 const UPDATE_CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
-/// A poll still open after this long is being held by Telegram: the connection works.
-const POLL_HELD_AFTER: Duration = Duration::from_secs(1);
 /// Callback data of the Confirm / Cancel buttons: `fo:c:<action id>` / `fo:x:<action id>`.
 const CONFIRM_PREFIX: &str = "fo:c:";
 const CANCEL_PREFIX: &str = "fo:x:";
@@ -52,6 +54,8 @@ pub struct Telegram {
     outbox: Outbox,
     me: OnceLock<BotIdentity>,
     claims: InboundLedger,
+    /// Only one process polls a bot token; the others stand by.
+    poll_lease: Arc<SingleHolder>,
     /// Every update being handled, so a stopping process can wait for them.
     turns: TaskTracker,
     /// Cancelled when the process starts stopping: no new update is taken.
@@ -104,7 +108,12 @@ impl Telegram {
             outbox: Outbox::new(bot.clone()),
             bot,
             poller,
-            claims: InboundLedger::new(parts.store.clone(), UPDATE_CLAIMS, parts.clock),
+            claims: InboundLedger::new(parts.store.clone(), UPDATE_CLAIMS, parts.clock.clone()),
+            poll_lease: Arc::new(SingleHolder::new(
+                parts.store.clone(),
+                POLL_LEASE,
+                parts.clock,
+            )),
             core: parts.core,
             store: parts.store,
             health: parts.health,
@@ -266,87 +275,6 @@ impl Telegram {
             tracing::warn!(error = %e, "could not set the Telegram command menu");
         }
         true
-    }
-
-    async fn poll(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        if let Err(e) = self.bot.delete_webhook().await {
-            tracing::warn!(error = %e, "could not delete a Telegram webhook before polling");
-        }
-        let mut offset: i32 = match self.store.state(OFFSET_STATE).await? {
-            Some(v) => v.parse().unwrap_or(0),
-            None => 0,
-        };
-        let mut delay = Duration::from_secs(1);
-        loop {
-            let Some(outcome) = self.poll_once(offset, &shutdown).await else {
-                return Ok(());
-            };
-            let pause = match outcome {
-                Ok(Ok(updates)) => {
-                    self.health.ok(PLATFORM, "polling");
-                    delay = Duration::from_secs(1);
-                    for update in updates {
-                        offset = offset.max(update.id.0 as i32 + 1);
-                        self.accept(update).await;
-                        self.store
-                            .set_state(OFFSET_STATE, &offset.to_string())
-                            .await?;
-                    }
-                    continue;
-                }
-                Ok(Err(teloxide::RequestError::RetryAfter(wait))) => wait.duration(),
-                Ok(Err(e)) => {
-                    self.health
-                        .failing(PLATFORM, &format!("getUpdates failed: {e}"));
-                    tracing::warn!(error = %e, ?delay, "Telegram polling failed; backing off");
-                    delay
-                }
-                Err(_) => {
-                    self.health
-                        .failing(PLATFORM, "getUpdates hung; reconnecting");
-                    tracing::warn!("Telegram did not answer a poll in time; reconnecting");
-                    Duration::ZERO
-                }
-            };
-            tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                _ = tokio::time::sleep(pause) => {}
-            }
-            delay = (delay * 2).min(Duration::from_secs(30));
-        }
-    }
-
-    /// One long poll. A poll Telegram holds open means the connection works, so the
-    /// channel is ready while it waits. `None` on shutdown; `Err(Elapsed)` when the poll
-    /// outlived its hold by a wide margin (a dead connection).
-    async fn poll_once(
-        &self,
-        offset: i32,
-        shutdown: &CancellationToken,
-    ) -> Option<Result<Result<Vec<Update>, teloxide::RequestError>, tokio::time::error::Elapsed>>
-    {
-        let wait = self.config.poll_timeout;
-        let watchdog = Duration::from_secs(u64::from(wait) + 15);
-        let request = self
-            .poller
-            .get_updates()
-            .offset(offset)
-            .timeout(wait)
-            .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
-            .send();
-        tokio::pin!(request);
-        let early = tokio::select! {
-            _ = shutdown.cancelled() => return None,
-            early = tokio::time::timeout(POLL_HELD_AFTER, &mut request) => early,
-        };
-        if let Ok(done) = early {
-            return Some(Ok(done));
-        }
-        self.health.ok(PLATFORM, "polling (waiting for messages)");
-        tokio::select! {
-            _ = shutdown.cancelled() => None,
-            outcome = tokio::time::timeout(watchdog - POLL_HELD_AFTER, &mut request) => Some(outcome),
-        }
     }
 
     /// Claims an update (so no replica and no restart handles it twice) and handles it

@@ -18,6 +18,7 @@ use sqlx::SqlSafeStr;
 use super::{SharedStore, StoreError, StoreResult};
 
 mod inbound;
+mod leases;
 mod portable;
 mod rows;
 
@@ -60,6 +61,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "inbound claims",
         include_str!("../../../migrations/sqlite/0006_inbound_claims.sql"),
     ),
+    (
+        8,
+        "leases",
+        include_str!("../../../migrations/sqlite/0008_leases.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -86,6 +92,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         6,
         "inbound claims",
         include_str!("../../../migrations/postgres/0006_inbound_claims.sql"),
+    ),
+    (
+        8,
+        "leases",
+        include_str!("../../../migrations/postgres/0008_leases.sql"),
     ),
 ];
 
