@@ -1,6 +1,6 @@
 //! The confirmation gate end to end: writes wait, run once, and only for the right person.
 
-use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{spawn_app, TestApp};
 use crate::support::Reply;
 use fanops::store::{ActionStatus, Decision};
 use serde_json::json;
@@ -162,9 +162,9 @@ async fn cancel_sends_nothing_and_tells_the_model() {
 
 #[tokio::test]
 async fn an_expired_action_changes_nothing_and_says_so() {
-    let t = spawn_app_with("[agent]\nconfirm_ttl = \"1s\"\n").await;
+    let t = spawn_app().await;
     let id = request_write(&t).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    crate::helpers::expire_action(&t._dir.path().join("fanops.db"), &id).await;
     let out = t.press("1", "100", &id, Decision::Confirm).await;
     assert!(out.last().text.contains("expired"), "{}", out.last().text);
     assert_eq!(t.api.count("POST", SEND), 0);

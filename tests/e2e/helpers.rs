@@ -165,3 +165,19 @@ pub fn fanops(
         .env("TELEGRAM_BOT_TOKEN", "123:k");
     command
 }
+
+/// Moves pending action `id` in the SQLite file `db` past its expiry, as if its
+/// `confirm_ttl` (at least 30 s) had run out, so expiry tests need not wait for it.
+pub async fn expire_action(db: &std::path::Path, id: &str) {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", db.display());
+    let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    let past = chrono::Utc::now().timestamp_millis() - 1000;
+    let updated = sqlx::query("UPDATE pending_actions SET expires_at = $1 WHERE id = $2")
+        .bind(past)
+        .bind(id)
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(updated.rows_affected(), 1, "no pending action {id}");
+}

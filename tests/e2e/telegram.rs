@@ -280,9 +280,9 @@ async fn cancel_and_plain_no_send_nothing() {
 
 #[tokio::test]
 async fn a_press_after_expiry_changes_nothing_and_says_so() {
-    let r = running("\n[agent]\nconfirm_ttl = \"1s\"\n").await;
+    let r = running("").await;
     let (prompt_id, action) = prompt(&r, 1).await;
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    crate::helpers::expire_action(&r.dir.path().join("fanops.db"), &action).await;
     r.tg.push_callback(1, 1, prompt_id, &format!("fo:c:{action}"));
     let tg = r.tg.clone();
     assert!(
