@@ -47,7 +47,7 @@ pub struct Config {
     /// Keys whose value came from an environment variable: key → variable.
     #[serde(skip)]
     pub from_env: BTreeMap<&'static str, &'static str>,
-    /// Sections of the file this build ignores, each located.
+    /// Sections of the file whose features this build lacks, each located.
     #[serde(skip)]
     pub ignored: Vec<Warning>,
 }
@@ -462,12 +462,12 @@ impl Config {
     ) -> Result<(Config, Vec<Problem>), ConfigError> {
         let (origin, text) = read_source(&source)?;
         let locator = Locator::new(text.as_deref().unwrap_or(""));
-        let (left_out, ignored) = unbuilt::find(&origin, &locator);
+        let (unbuilt, ignored) = unbuilt::find(&origin, &locator);
         let mut problems = Vec::new();
         let (mut config, dropped) = match &text {
             Some(text) => {
                 let parsed =
-                    parse::parse_toml_without::<Config>(&origin, text, &left_out, &mut problems);
+                    parse::parse_toml_quieting::<Config>(&origin, text, &unbuilt, &mut problems);
                 match parsed.value {
                     Some(config) => (config, parsed.dropped),
                     None => return Err(ConfigError { problems }),

@@ -23,10 +23,10 @@ pub fn parse_toml<T: DeserializeOwned>(
     text: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
-    parse_toml_without(origin, text, &[], problems).value
+    parse_toml_quieting(origin, text, &[], problems).value
 }
 
-/// What [`parse_toml_without`] made of a file.
+/// What [`parse_toml_quieting`] made of a file.
 pub(super) struct Parsed<T> {
     pub value: Option<T>,
     /// The keys left out because a value in them had the wrong type, so that later checks
@@ -34,12 +34,12 @@ pub(super) struct Parsed<T> {
     pub dropped: Vec<Vec<PathPart>>,
 }
 
-/// [`parse_toml`] with the keys at `left_out` removed first (the config warns about the
-/// sections of features this build does not have instead).
-pub(super) fn parse_toml_without<T: DeserializeOwned>(
+/// [`parse_toml`] that leaves unknown keys under the `quiet` sections unreported (the
+/// config warns about the sections of features this build does not have instead).
+pub(super) fn parse_toml_quieting<T: DeserializeOwned>(
     origin: &str,
     text: &str,
-    left_out: &[Vec<PathPart>],
+    quiet: &[Vec<PathPart>],
     problems: &mut Vec<Problem>,
 ) -> Parsed<T> {
     let locator = Locator::new(text);
@@ -60,9 +60,6 @@ pub(super) fn parse_toml_without<T: DeserializeOwned>(
             };
         }
     };
-    for keys in left_out {
-        drop_key(document.get_mut(), keys);
-    }
     loop {
         let mut unknown = Vec::new();
         let mut track = serde_path_to_error::Track::new();
@@ -74,7 +71,10 @@ pub(super) fn parse_toml_without<T: DeserializeOwned>(
             unknown.push(locate::from_ignored(&p))
         }) {
             Ok(value) => {
-                for path in &unknown {
+                let loud = unknown
+                    .iter()
+                    .filter(|p| !quiet.iter().any(|q| p.starts_with(q)));
+                for path in loud {
                     let message = format!("unknown key `{}`", locate::display(path));
                     problems.push(at(locator.line_of(path), message));
                 }

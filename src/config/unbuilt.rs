@@ -1,6 +1,7 @@
 //! Config sections of features this build does not have. Such a section is accepted (one
-//! file can serve several builds), left out of the loaded config, and warned about at its
-//! line, so nobody believes a feature is on when it is not.
+//! file can serve several builds) and read like any other, unknown keys in it excepted,
+//! but nothing runs it: it is warned about at its line, so nobody believes a feature is
+//! on when it is not.
 
 use super::locate::{path, Locator, PathPart};
 use super::Warning;
@@ -75,8 +76,8 @@ const UNBUILT: &[Unbuilt] = &[
     },
 ];
 
-/// The unbuilt sections present in the file: the key paths to leave out of the config,
-/// and a warning for each.
+/// The unbuilt sections present in the file: their key paths (whose unknown keys go
+/// unreported) and a warning for each.
 pub(super) fn find(origin: &str, locator: &Locator) -> (Vec<Vec<PathPart>>, Vec<Warning>) {
     let mut sections = Vec::new();
     let mut warnings = Vec::new();
