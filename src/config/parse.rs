@@ -5,6 +5,7 @@ use super::locate::{self, Locator, PathPart};
 use super::Problem;
 use serde::de::DeserializeOwned;
 use toml::de::{DeTable, DeValue};
+use toml::Spanned;
 
 /// How many values of the wrong type one file may have before the rest go unreported.
 /// Each costs one more pass over the parsed file, which is cheap.
@@ -61,16 +62,8 @@ pub(super) fn parse_toml_quieting<T: DeserializeOwned>(
         }
     };
     loop {
-        let mut unknown = Vec::new();
-        let mut track = serde_path_to_error::Track::new();
-        let deserializer = serde_path_to_error::Deserializer::new(
-            toml::de::Deserializer::from(document.clone()),
-            &mut track,
-        );
-        let error = match serde_ignored::deserialize(deserializer, |p| {
-            unknown.push(locate::from_ignored(&p))
-        }) {
-            Ok(value) => {
+        let (error, path) = match attempt::<T>(&document) {
+            Ok((value, unknown)) => {
                 let loud = unknown
                     .iter()
                     .filter(|p| !quiet.iter().any(|q| p.starts_with(q)));
@@ -83,9 +76,8 @@ pub(super) fn parse_toml_quieting<T: DeserializeOwned>(
                     dropped,
                 };
             }
-            Err(e) => e,
+            Err(failed) => failed,
         };
-        let path = from_track(&track.path());
         if dropped.len() == MAX_WRONG_VALUES {
             let message =
                 format!("more than {MAX_WRONG_VALUES} values have the wrong type; fix these first");
@@ -111,6 +103,23 @@ pub(super) fn parse_toml_quieting<T: DeserializeOwned>(
     Parsed {
         value: None,
         dropped,
+    }
+}
+
+type Attempt<T> = Result<(T, Vec<Vec<PathPart>>), (toml::de::Error, Vec<PathPart>)>;
+
+/// One pass over the document: the value and its unknown keys, or the first error and the
+/// path of the key it is about.
+fn attempt<T: DeserializeOwned>(document: &Spanned<DeTable<'_>>) -> Attempt<T> {
+    let mut unknown = Vec::new();
+    let mut track = serde_path_to_error::Track::new();
+    let deserializer = serde_path_to_error::Deserializer::new(
+        toml::de::Deserializer::from(document.clone()),
+        &mut track,
+    );
+    match serde_ignored::deserialize(deserializer, |p| unknown.push(locate::from_ignored(&p))) {
+        Ok(value) => Ok((value, unknown)),
+        Err(error) => Err((error, from_track(&track.path()))),
     }
 }
 
