@@ -5,17 +5,18 @@
 
 mod locate;
 mod parse;
+mod problem;
 mod secret;
 mod unbuilt;
 mod validate;
 
 pub use locate::{path, Locator, PathPart};
 pub use parse::parse_toml;
+pub use problem::{ConfigError, Problem, Warning};
 pub use secret::{Secret, Secrets};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -376,52 +377,6 @@ impl Default for SchedulerConfig {
             delivery_retry: "30s".into(),
         }
     }
-}
-
-/// One thing wrong with the configuration, located in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The file, or `environment` for a variable.
-    pub origin: String,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.origin, self.message)
-        } else {
-            write!(f, "{}:{}: {}", self.origin, self.line, self.message)
-        }
-    }
-}
-
-/// Something that limits what the bot can do without stopping it, printed as
-/// `file:line: warning: …` (or `warning: …` when it has no place in the file).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Warning {
-    pub origin: Option<String>,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Warning {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.origin {
-            Some(origin) if self.line > 0 => write!(f, "{origin}:{}: ", self.line)?,
-            Some(origin) => write!(f, "{origin}: ")?,
-            None => {}
-        }
-        write!(f, "warning: {}", self.message)
-    }
-}
-
-/// Every problem found while loading; loading fails if there is at least one.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
-pub struct ConfigError {
-    pub problems: Vec<Problem>,
 }
 
 /// Where to read the file from.
