@@ -1,77 +1,115 @@
 //! The command-line commands, each a thin call into the library.
 
 use crate::app::{self, App};
-use crate::channels::console::{self, ConsoleReplier};
-use crate::config::{Config, ConfigSource};
+use crate::channels::console::{self, ConsoleReplier, HeldLogs};
+use crate::config::{Config, ConfigSource, LogFormat};
 use crate::onlyfans::catalog::{Catalog, Effect};
 use crate::scheduler::workflow;
 use crate::usage::{self, Period};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
 
+/// Text logs on stderr; `RUST_LOG`, or else `default`, picks what is logged. Tests call
+/// this; a second call does nothing.
 pub fn init_logging(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    init_logging_as(default, LogFormat::Text, LogTo::Stderr);
 }
 
-/// `fanops check`: every problem as `file:line: problem`; exit 1 on any.
+/// Where log lines go.
+pub enum LogTo {
+    Stderr,
+    /// Held back and printed between turns (`fanops chat`).
+    Held(HeldLogs),
+}
+
+/// Logging as the config asks: `RUST_LOG`, or else `default`, picks what is logged;
+/// `format` how each line looks. Colour only when stderr is a terminal and `NO_COLOR` is
+/// not set, so files and log collectors get plain text.
+pub fn init_logging_as(default: &str, format: LogFormat, to: LogTo) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::fmt::writer::BoxMakeWriter;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let writer = match to {
+        LogTo::Stderr => BoxMakeWriter::new(std::io::stderr),
+        LogTo::Held(logs) => BoxMakeWriter::new(move || logs.clone()),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(colour).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_ansi(false)
+            .try_init(),
+    };
+}
+
+/// Logs what limits the bot without stopping it, once at start.
+fn log_warnings(config: &Config) {
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
+}
+
+/// `fanops check`: every problem as `file:line: problem`, then every warning as
+/// `file:line: warning: …`; exit 1 on any problem (warnings alone pass).
 pub fn check(source: ConfigSource) -> ExitCode {
-    match Config::load(source) {
+    let (config, mut problems) = match Config::inspect(source, &|name| std::env::var(name).ok()) {
+        Ok(found) => found,
         Err(e) => {
             for problem in &e.problems {
                 println!("{problem}");
             }
             println!("{} problem(s) found.", e.problems.len());
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
-        Ok(config) => {
-            let origin = config
-                .source
-                .as_ref()
-                .map_or("defaults and environment".to_string(), |p| {
-                    p.display().to_string()
-                });
-            let (workflows, problems) = workflow::load_for_config(&config);
-            if !problems.is_empty() {
-                for problem in &problems {
-                    println!("{problem}");
-                }
-                println!("{} problem(s) found.", problems.len());
-                return ExitCode::FAILURE;
-            }
-            for warning in config.warnings() {
-                println!("warning: {warning}");
-            }
-            let catalog = Catalog::embedded();
-            let writes = catalog
-                .endpoints()
-                .iter()
-                .filter(|e| e.effect == Effect::Write)
-                .count();
-            let active = workflows.iter().filter(|w| !w.is_template()).count();
-            println!(
-                "OK: {origin}; {} model alias(es), default `{}`; {} workflows ({} active, {} templates); OnlyFansAPI catalog of {} endpoints ({} write).",
-                config.llm.models.len(),
-                config.llm.default_model,
-                workflows.len(),
-                active,
-                workflows.len() - active,
-                catalog.endpoints().len(),
-                writes
-            );
-            ExitCode::SUCCESS
-        }
+    };
+    // The workflow files are checked against the config as far as it could be read.
+    let (workflows, workflow_problems) = workflow::load_for_config(&config);
+    problems.extend(workflow_problems);
+    for problem in &problems {
+        println!("{problem}");
     }
+    for warning in config.warnings() {
+        println!("{warning}");
+    }
+    if !problems.is_empty() {
+        println!("{} problem(s) found.", problems.len());
+        return ExitCode::FAILURE;
+    }
+    let origin = config
+        .source
+        .as_ref()
+        .map_or("defaults and environment".to_string(), |p| {
+            p.display().to_string()
+        });
+    let catalog = Catalog::embedded();
+    let writes = catalog
+        .endpoints()
+        .iter()
+        .filter(|e| e.effect == Effect::Write)
+        .count();
+    let active = workflows.iter().filter(|w| !w.is_template()).count();
+    println!(
+        "OK: {origin}; {} model alias(es), default `{}`; {} workflows ({} active, {} templates); OnlyFansAPI catalog of {} endpoints ({} write).",
+        config.llm.models.len(),
+        config.llm.default_model,
+        workflows.len(),
+        active,
+        workflows.len() - active,
+        catalog.endpoints().len(),
+        writes
+    );
+    ExitCode::SUCCESS
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    for warning in config.warnings() {
-        tracing::warn!("{warning}");
-    }
+    log_warnings(&config);
     let app = App::build(config).await?;
     #[cfg(unix)]
     tokio::spawn(reload_on_hangup(app.config.clone(), app.scheduler.clone()));
@@ -126,14 +164,19 @@ async fn wait_for_signal() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-pub async fn chat(config: Config) -> anyhow::Result<()> {
-    for warning in config.warnings() {
-        eprintln!("warning: {warning}");
+/// `fanops chat`; `logs` holds the log lines until the next prompt (see [`LogTo::Held`]).
+pub async fn chat(config: Config, logs: HeldLogs) -> anyhow::Result<()> {
+    log_warnings(&config);
+    let chatted = async {
+        let app = App::build(config).await?;
+        let replier = ConsoleReplier::new(std::io::stdout()).holding_logs(logs.clone());
+        let input = tokio::io::BufReader::new(tokio::io::stdin());
+        console::run(&app.core, input, &replier).await
     }
-    let app = App::build(config).await?;
-    let replier = ConsoleReplier::new(std::io::stdout());
-    let input = tokio::io::BufReader::new(tokio::io::stdin());
-    console::run(&app.core, input, &replier).await
+    .await;
+    // Whatever was logged on the way out, a failed start included.
+    logs.release();
+    chatted
 }
 
 pub async fn migrate(config: Config) -> anyhow::Result<()> {

@@ -1,4 +1,6 @@
 use clap::{Parser, Subcommand};
+use fanops::channels::console::HeldLogs;
+use fanops::cli::LogTo;
 use fanops::config::{Config, ConfigSource};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,38 +70,33 @@ enum TasksAction {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Run | Command::Migrate);
-    fanops::cli::init_logging(if quiet { "warn" } else { "info" });
+    let filter = if quiet { "warn" } else { "info" };
     let source = match cli.config {
         Some(path) => ConfigSource::Explicit(path),
         None => ConfigSource::Default,
     };
     let result = match cli.command {
-        Command::Check => return fanops::cli::check(source),
+        Command::Check => {
+            fanops::cli::init_logging(filter);
+            return fanops::cli::check(source);
+        }
         command => match Config::load(source) {
             Err(e) => {
                 eprintln!("{e}");
                 eprintln!("fanops: the configuration has problems; nothing was started.");
                 return ExitCode::FAILURE;
             }
-            Ok(config) => match command {
-                Command::Run => fanops::cli::run(config).await,
-                Command::Chat => fanops::cli::chat(config).await,
-                Command::Migrate => fanops::cli::migrate(config).await,
-                Command::Tasks { action } => {
-                    let (verb, name) = match action {
-                        TasksAction::List => ("list", None),
-                        TasksAction::Run { name } => ("run", Some(name)),
-                        TasksAction::Pause { name } => ("pause", Some(name)),
-                        TasksAction::Resume { name } => ("resume", Some(name)),
-                        TasksAction::Delete { name } => ("delete", Some(name)),
-                    };
-                    fanops::cli::tasks(config, verb, name.as_deref()).await
-                }
-                Command::Usage { period, by, format } => {
-                    fanops::cli::usage(config, &period, &by, &format).await
-                }
-                Command::Check => unreachable!("handled above"),
-            },
+            Ok(config) => {
+                // Logging waits for the config, which says how lines look; in `chat` they
+                // are held back and printed between turns.
+                let held = HeldLogs::default();
+                let to = match command {
+                    Command::Chat => LogTo::Held(held.clone()),
+                    _ => LogTo::Stderr,
+                };
+                fanops::cli::init_logging_as(filter, config.log_format(), to);
+                dispatch(command, config, held).await
+            }
         },
     };
     match result {
@@ -108,5 +105,27 @@ async fn main() -> ExitCode {
             eprintln!("fanops: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::Result<()> {
+    match command {
+        Command::Run => fanops::cli::run(config).await,
+        Command::Chat => fanops::cli::chat(config, held).await,
+        Command::Migrate => fanops::cli::migrate(config).await,
+        Command::Tasks { action } => {
+            let (verb, name) = match action {
+                TasksAction::List => ("list", None),
+                TasksAction::Run { name } => ("run", Some(name)),
+                TasksAction::Pause { name } => ("pause", Some(name)),
+                TasksAction::Resume { name } => ("resume", Some(name)),
+                TasksAction::Delete { name } => ("delete", Some(name)),
+            };
+            fanops::cli::tasks(config, verb, name.as_deref()).await
+        }
+        Command::Usage { period, by, format } => {
+            fanops::cli::usage(config, &period, &by, &format).await
+        }
+        Command::Check => unreachable!("handled above"),
     }
 }

@@ -5,20 +5,64 @@ use super::render;
 use crate::core::{Core, Inbound, InboundBody, Outbound, Replier};
 use async_trait::async_trait;
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 pub const PLATFORM: &str = "console";
 pub const USER: &str = "local";
 
+/// Log lines written while the conversation runs, held back and printed to stderr just
+/// above the next prompt, so a warning never lands inside a reply or a half-typed line.
+#[derive(Clone, Default)]
+pub struct HeldLogs(Arc<Mutex<Vec<u8>>>);
+
+impl HeldLogs {
+    /// Prints what was held to stderr and empties the hold.
+    pub fn release(&self) {
+        let held = std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()));
+        if !held.is_empty() {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(&held);
+            let _ = err.flush();
+        }
+    }
+}
+
+impl Write for HeldLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        held.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Writes replies to a terminal (or any writer, for tests).
 pub struct ConsoleReplier<W: Write + Send> {
-    out: std::sync::Mutex<W>,
+    out: Mutex<W>,
+    logs: Option<HeldLogs>,
 }
 
 impl<W: Write + Send> ConsoleReplier<W> {
     pub fn new(out: W) -> Self {
         ConsoleReplier {
-            out: std::sync::Mutex::new(out),
+            out: Mutex::new(out),
+            logs: None,
+        }
+    }
+
+    /// Prints the log lines held in `logs` between turns, above the prompt.
+    pub fn holding_logs(mut self, logs: HeldLogs) -> Self {
+        self.logs = Some(logs);
+        self
+    }
+
+    fn release_logs(&self) {
+        if let Some(logs) = &self.logs {
+            logs.release();
         }
     }
 
@@ -85,11 +129,13 @@ where
         };
         core.handle(inbound, replier).await;
     }
+    replier.release_logs();
     Ok(())
 }
 
 impl<W: Write + Send> ConsoleReplier<W> {
     fn write_prompt(&self) {
+        self.release_logs();
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let _ = write!(out, "you> ");
         let _ = out.flush();

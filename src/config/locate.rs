@@ -49,6 +49,19 @@ impl Locator {
         best.map(|span| self.line_at(span.start)).unwrap_or(1)
     }
 
+    /// The line of the key at `path` when the whole path exists in the file.
+    pub fn line_if_present(&self, path: &[PathPart]) -> Option<usize> {
+        let doc = self.doc.as_ref()?;
+        let mut item: &Item = doc.as_item();
+        for part in path {
+            item = match part {
+                PathPart::Key(key) => item.as_table_like()?.get(key)?,
+                PathPart::Index(i) => item.get(*i)?,
+            };
+        }
+        Some(self.line_of(path))
+    }
+
     /// The 1-based line holding byte offset `offset`.
     pub fn line_at(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());

@@ -4,15 +4,19 @@
 //! Every problem found is reported as `file:line: problem` (see [`Problem`]).
 
 mod locate;
+mod parse;
+mod problem;
 mod secret;
+mod unbuilt;
 mod validate;
 
 pub use locate::{path, Locator, PathPart};
-pub use secret::Secret;
+pub use parse::parse_toml;
+pub use problem::{ConfigError, Problem, Warning};
+pub use secret::{Secret, Secrets};
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,6 +38,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub mcp: Vec<McpConfig>,
     pub web_search: Option<WebSearchConfig>,
+    pub log: LogConfig,
     /// Read from the environment only.
     #[serde(skip)]
     pub secrets: Secrets,
@@ -43,6 +48,9 @@ pub struct Config {
     /// Keys whose value came from an environment variable: key → variable.
     #[serde(skip)]
     pub from_env: BTreeMap<&'static str, &'static str>,
+    /// Sections of the file whose features this build lacks, each located.
+    #[serde(skip)]
+    pub ignored: Vec<Warning>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -197,36 +205,37 @@ pub struct WebSearchConfig {
     pub api_url: Option<String>,
 }
 
-/// Secrets, from environment variables only.
-#[derive(Debug, Clone, Default)]
-pub struct Secrets {
-    pub onlyfansapi_api_key: Secret,
-    pub telegram_bot_token: Secret,
-    pub slack_bot_token: Secret,
-    pub slack_app_token: Secret,
-    pub slack_signing_secret: Secret,
-    pub discord_bot_token: Secret,
-    /// Optional; by default the webhook secret is derived from the bot token.
-    pub telegram_webhook_secret: Secret,
-    pub onlyfansapi_webhook_secret: Secret,
-    /// Each model provider's key, read from its `api_key_env`.
-    pub provider_keys: BTreeMap<String, Secret>,
+/// Where log lines go and how they look.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `text` for people, `json` (one object per line) for log shippers.
+    pub format: String,
 }
 
-impl Secrets {
-    /// Reads every secret through `env` (the process environment outside tests).
-    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
-        let get = |name: &str| env(name).map(Secret::new).unwrap_or_default();
-        Secrets {
-            onlyfansapi_api_key: get("ONLYFANSAPI_API_KEY"),
-            telegram_bot_token: get("TELEGRAM_BOT_TOKEN"),
-            slack_bot_token: get("SLACK_BOT_TOKEN"),
-            slack_app_token: get("SLACK_APP_TOKEN"),
-            slack_signing_secret: get("SLACK_SIGNING_SECRET"),
-            discord_bot_token: get("DISCORD_BOT_TOKEN"),
-            telegram_webhook_secret: get("TELEGRAM_WEBHOOK_SECRET"),
-            onlyfansapi_webhook_secret: get("ONLYFANSAPI_WEBHOOK_SECRET"),
-            provider_keys: BTreeMap::new(),
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    pub const NAMES: &[&str] = &["text", "json"];
+
+    pub fn parse(name: &str) -> Option<LogFormat> {
+        match name {
+            "text" => Some(LogFormat::Text),
+            "json" => Some(LogFormat::Json),
+            _ => None,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: "text".into(),
         }
     }
 }
@@ -249,9 +258,11 @@ impl Default for Config {
             events: EventsConfig::default(),
             mcp: Vec::new(),
             web_search: None,
+            log: LogConfig::default(),
             secrets: Secrets::default(),
             source: None,
             from_env: BTreeMap::new(),
+            ignored: Vec::new(),
         }
     }
 }
@@ -372,32 +383,6 @@ impl Default for SchedulerConfig {
     }
 }
 
-/// One thing wrong with the configuration, located in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    /// The file, or `environment` for a variable.
-    pub origin: String,
-    pub line: usize,
-    pub message: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.origin, self.message)
-        } else {
-            write!(f, "{}:{}: {}", self.origin, self.line, self.message)
-        }
-    }
-}
-
-/// Every problem found while loading; loading fails if there is at least one.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("\n"))]
-pub struct ConfigError {
-    pub problems: Vec<Problem>,
-}
-
 /// Where to read the file from.
 #[derive(Debug, Clone)]
 pub enum ConfigSource {
@@ -420,32 +405,51 @@ impl Config {
         source: ConfigSource,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
+        let (config, problems) = Self::inspect(source, env)?;
+        match problems.is_empty() {
+            true => Ok(config),
+            false => Err(ConfigError { problems }),
+        }
+    }
+
+    /// Loads as far as possible for `fanops check`: the config with every value that has
+    /// the wrong type left at its default, and every problem found. Fails only when the
+    /// file cannot be read or is not TOML at all.
+    pub fn inspect(
+        source: ConfigSource,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(Config, Vec<Problem>), ConfigError> {
         let (origin, text) = read_source(&source)?;
+        let locator = Locator::new(text.as_deref().unwrap_or(""));
+        let (unbuilt, ignored) = unbuilt::find(&origin, &locator);
         let mut problems = Vec::new();
-        let mut config = match &text {
-            Some(text) => parse_toml::<Config>(&origin, text, &mut problems),
-            None => Some(Config::default()),
-        };
-        if let Some(config) = &mut config {
-            config.source = match &source {
-                ConfigSource::Text { .. } => None,
-                _ => text.as_ref().map(|_| PathBuf::from(&origin)),
-            };
-            apply_env(config, env);
-            config.secrets = Secrets::from_env(env);
-            for (name, provider) in &config.llm.providers {
-                let key = env(&provider.api_key_env)
-                    .map(Secret::new)
-                    .unwrap_or_default();
-                config.secrets.provider_keys.insert(name.clone(), key);
+        let (mut config, dropped) = match &text {
+            Some(text) => {
+                let parsed =
+                    parse::parse_toml_quieting::<Config>(&origin, text, &unbuilt, &mut problems);
+                match parsed.value {
+                    Some(config) => (config, parsed.dropped),
+                    None => return Err(ConfigError { problems }),
+                }
             }
-            let locator = Locator::new(text.as_deref().unwrap_or(""));
-            validate::validate(config, &origin, &locator, &mut problems);
+            None => (Config::default(), Vec::new()),
+        };
+        config.ignored = ignored;
+        config.source = match &source {
+            ConfigSource::Text { .. } => None,
+            _ => text.as_ref().map(|_| PathBuf::from(&origin)),
+        };
+        apply_env(&mut config, env);
+        config.secrets = Secrets::from_env(env);
+        for (name, provider) in &config.llm.providers {
+            let key = env(&provider.api_key_env)
+                .map(Secret::new)
+                .unwrap_or_default();
+            config.secrets.provider_keys.insert(name.clone(), key);
         }
-        match (config, problems.is_empty()) {
-            (Some(config), true) => Ok(config),
-            _ => Err(ConfigError { problems }),
-        }
+        validate::validate(&config, &origin, &locator, &dropped, &mut problems);
+        problems.sort_by_key(|p| p.line);
+        Ok((config, problems))
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
@@ -473,11 +477,24 @@ impl Config {
         parse_duration(&self.onlyfans.rate_limit_window).unwrap_or(Duration::from_secs(60))
     }
 
-    /// Warnings that do not stop the bot but limit what it can do (missing secrets).
-    pub fn warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
+    /// How log lines are written (`[log] format`, or `FANOPS_LOG_FORMAT`).
+    pub fn log_format(&self) -> LogFormat {
+        LogFormat::parse(&self.log.format).unwrap_or(LogFormat::Text)
+    }
+
+    /// What limits the bot without stopping it: sections this build ignores, missing
+    /// secrets.
+    pub fn warnings(&self) -> Vec<Warning> {
+        let mut out = self.ignored.clone();
+        let mut unlocated = |message: String| {
+            out.push(Warning {
+                origin: None,
+                line: 0,
+                message,
+            })
+        };
         if !self.secrets.onlyfansapi_api_key.is_set() {
-            out.push(
+            unlocated(
                 "ONLYFANSAPI_API_KEY is not set: questions about your accounts will fail".into(),
             );
         }
@@ -488,7 +505,7 @@ impl Config {
                 .get(name)
                 .is_some_and(Secret::is_set)
             {
-                out.push(format!(
+                unlocated(format!(
                     "{} (key of provider `{name}`) is not set: models of that provider will fail",
                     provider.api_key_env
                 ));
@@ -530,49 +547,6 @@ fn read_source(source: &ConfigSource) -> Result<(String, Option<String>), Config
     }
 }
 
-/// Deserializes the file, reporting every unknown key and the first type error.
-/// Deserializes a TOML file, reporting every unknown key and the first type error,
-/// each at its line. Shared by the config and the workflow files.
-pub fn parse_toml<T: serde::de::DeserializeOwned>(
-    origin: &str,
-    text: &str,
-    problems: &mut Vec<Problem>,
-) -> Option<T> {
-    let locator = Locator::new(text);
-    let at = |offset: Option<std::ops::Range<usize>>, message: String| Problem {
-        origin: origin.to_string(),
-        line: offset.map(|s| locator.line_at(s.start)).unwrap_or(1),
-        message,
-    };
-    let deserializer = match toml::Deserializer::parse(text) {
-        Ok(d) => d,
-        Err(e) => {
-            problems.push(at(
-                e.span(),
-                format!("not valid TOML: {}", e.message().trim()),
-            ));
-            return None;
-        }
-    };
-    let mut unknown = Vec::new();
-    let result: Result<T, _> =
-        serde_ignored::deserialize(deserializer, |p| unknown.push(locate::from_ignored(&p)));
-    for path in &unknown {
-        problems.push(Problem {
-            origin: origin.to_string(),
-            line: locator.line_of(path),
-            message: format!("unknown key `{}`", locate::display(path)),
-        });
-    }
-    match result {
-        Ok(config) => Some(config),
-        Err(e) => {
-            problems.push(at(e.span(), e.message().trim().to_string()));
-            None
-        }
-    }
-}
-
 /// Environment variables that override file values.
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("DATABASE_URL", "database.url"),
@@ -580,6 +554,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("FANOPS_TIMEZONE", "timezone"),
     ("FANOPS_DEFAULT_MODEL", "llm.default_model"),
     ("ONLYFANSAPI_BASE_URL", "onlyfans.base_url"),
+    ("FANOPS_LOG_FORMAT", "log.format"),
 ];
 
 fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) {
@@ -592,6 +567,7 @@ fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) {
             "server.listen" => &mut config.server.listen,
             "timezone" => &mut config.timezone,
             "llm.default_model" => &mut config.llm.default_model,
+            "log.format" => &mut config.log.format,
             _ => &mut config.onlyfans.base_url,
         };
         *slot = value;

@@ -1,5 +1,6 @@
 //! Secrets read from the environment, wrapped so `Debug` and `Display` never print them.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A secret value. Its `Debug` shows only whether it is set.
@@ -29,6 +30,40 @@ impl fmt::Debug for Secret {
         } else {
             "Secret(unset)"
         })
+    }
+}
+
+/// Secrets, from environment variables only.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub onlyfansapi_api_key: Secret,
+    pub telegram_bot_token: Secret,
+    pub slack_bot_token: Secret,
+    pub slack_app_token: Secret,
+    pub slack_signing_secret: Secret,
+    pub discord_bot_token: Secret,
+    /// Optional; by default the webhook secret is derived from the bot token.
+    pub telegram_webhook_secret: Secret,
+    pub onlyfansapi_webhook_secret: Secret,
+    /// Each model provider's key, read from its `api_key_env`.
+    pub provider_keys: BTreeMap<String, Secret>,
+}
+
+impl Secrets {
+    /// Reads every secret through `env` (the process environment outside tests).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
+        let get = |name: &str| env(name).map(Secret::new).unwrap_or_default();
+        Secrets {
+            onlyfansapi_api_key: get("ONLYFANSAPI_API_KEY"),
+            telegram_bot_token: get("TELEGRAM_BOT_TOKEN"),
+            slack_bot_token: get("SLACK_BOT_TOKEN"),
+            slack_app_token: get("SLACK_APP_TOKEN"),
+            slack_signing_secret: get("SLACK_SIGNING_SECRET"),
+            discord_bot_token: get("DISCORD_BOT_TOKEN"),
+            telegram_webhook_secret: get("TELEGRAM_WEBHOOK_SECRET"),
+            onlyfansapi_webhook_secret: get("ONLYFANSAPI_WEBHOOK_SECRET"),
+            provider_keys: BTreeMap::new(),
+        }
     }
 }
 

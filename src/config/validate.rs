@@ -1,15 +1,27 @@
 //! Semantic checks of a loaded config; each problem is located at its key's line.
 
-use super::{locate::PathPart, parse_duration, path, Config, Locator, Problem};
+use super::{locate::PathPart, parse_duration, path, Config, Locator, LogFormat, Problem};
+use std::time::Duration;
+
+/// A shorter wait would expire a pending write before a person can read it.
+const MIN_CONFIRM_TTL: Duration = Duration::from_secs(30);
 
 struct Report<'a> {
     origin: &'a str,
     locator: &'a Locator,
     config: &'a Config,
+    /// Keys left out for a value of the wrong type, already reported.
+    dropped: &'a [Vec<PathPart>],
     problems: &'a mut Vec<Problem>,
 }
 
 impl Report<'_> {
+    /// Whether `keys` was defined in the file but left out for a wrong value, so that a
+    /// reference to it is not reported as unknown too.
+    fn dropped(&self, keys: &[&str]) -> bool {
+        self.dropped.contains(&path(keys))
+    }
+
     fn at(&mut self, keys: &[&str], message: impl Into<String>) {
         self.at_path(&path(keys), message)
     }
@@ -70,12 +82,14 @@ pub(super) fn validate(
     config: &Config,
     origin: &str,
     locator: &Locator,
+    dropped: &[Vec<PathPart>],
     problems: &mut Vec<Problem>,
 ) {
     let mut r = Report {
         origin,
         locator,
         config,
+        dropped,
         problems,
     };
     if config.timezone.parse::<chrono_tz::Tz>().is_err() {
@@ -139,6 +153,16 @@ pub(super) fn validate(
         &config.scheduler.delivery_retry,
     );
     validate_integrations(&mut r);
+    if LogFormat::parse(&config.log.format).is_none() {
+        r.at(
+            &["log", "format"],
+            format!(
+                "log format `{}` must be one of: {}",
+                config.log.format,
+                LogFormat::NAMES.join(", ")
+            ),
+        );
+    }
 }
 
 fn validate_llm(r: &mut Report<'_>) {
@@ -159,7 +183,9 @@ fn validate_llm(r: &mut Report<'_>) {
         }
     }
     for (alias, model) in &llm.models {
-        if !llm.providers.contains_key(&model.provider) {
+        if !llm.providers.contains_key(&model.provider)
+            && !r.dropped(&["llm", "providers", &model.provider])
+        {
             let known: Vec<_> = llm.providers.keys().map(String::as_str).collect();
             r.at(
                 &["llm", "models", alias, "provider"],
@@ -195,7 +221,9 @@ fn validate_llm(r: &mut Report<'_>) {
             }
         }
     }
-    if !llm.models.contains_key(&llm.default_model) {
+    if !llm.models.contains_key(&llm.default_model)
+        && !r.dropped(&["llm", "models", &llm.default_model])
+    {
         let known: Vec<_> = llm.models.keys().map(String::as_str).collect();
         r.at(
             &["llm", "default_model"],
@@ -229,6 +257,15 @@ fn validate_agent(r: &mut Report<'_>) {
         );
     }
     r.duration(&["agent", "confirm_ttl"], &agent.confirm_ttl);
+    if parse_duration(&agent.confirm_ttl).is_some_and(|ttl| ttl < MIN_CONFIRM_TTL) {
+        r.at(
+            &["agent", "confirm_ttl"],
+            format!(
+                "confirm_ttl must be at least {}s: people need time to press Confirm",
+                MIN_CONFIRM_TTL.as_secs()
+            ),
+        );
+    }
     r.duration(&["agent", "accounts_cache"], &agent.accounts_cache);
 }
 

@@ -19,6 +19,8 @@ pub use backend::{connect, connect_with};
 pub enum StoreError {
     #[error("unsupported database URL `{0}`: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),
+    #[error("cannot reach the database at {host}: {cause}")]
+    Unreachable { host: String, cause: String },
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

@@ -156,3 +156,161 @@ fn fanops_check_prints_problems_and_exits_1() {
     assert!(String::from_utf8_lossy(&missing.stdout)
         .contains("/nonexistent/fanops.toml: cannot read the config file"));
 }
+
+fn check(text: &str, dir: &std::path::Path) -> (Option<i32>, String, std::path::PathBuf) {
+    let path = dir.join("fanops.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = crate::helpers::fanops(&["check"], &path, dir)
+        .env_remove("DATABASE_URL")
+        .env_remove("FANOPS_LOG_FORMAT")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code(), stdout, path)
+}
+
+#[test]
+fn fanops_check_reports_every_type_error_and_every_other_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join("workflows");
+    std::fs::create_dir(&workflows).unwrap();
+    std::fs::write(
+        workflows.join("broken.toml"),
+        "name = \"Broken\"\ncategory = \"Reports\"\nprompt = \"p\"\n[schedule]\ncron = \"61 * * * *\"\n",
+    )
+    .unwrap();
+    let text = r#"timezone = "Mars/Olympus"
+
+[server]
+listen = 8080
+
+[agent]
+max_steps = "eight"
+confirm_ttl = "10s"
+
+[channels.telegram]
+poll_timeout = "soon"
+permitted_users = [1, "two"]
+
+[scheduler]
+workflows_dir = "workflows"
+grace = 5
+"#;
+    let (code, stdout, path) = check(text, dir.path());
+    assert_eq!(code, Some(1), "{stdout}");
+    let file = path.display().to_string();
+    let expect = [
+        format!("{file}:1: unknown time zone `Mars/Olympus`"),
+        format!("{file}:4: `server.listen`: invalid type: integer `8080`, expected a string"),
+        format!("{file}:7: `agent.max_steps`: invalid type: string \"eight\", expected u32"),
+        format!("{file}:8: confirm_ttl must be at least 30s: people need time to press Confirm"),
+        format!("{file}:11: `channels.telegram.poll_timeout`: invalid type: string \"soon\""),
+        format!("{file}:12: `channels.telegram.permitted_users[1]`: invalid type: string \"two\""),
+        format!("{file}:16: `scheduler.grace`: invalid type: integer `5`, expected a string"),
+        // The workflow files are still checked, against what could be read.
+        "workflows/broken.toml:5: `61 * * * *` is not a valid cron expression".to_string(),
+    ];
+    for e in &expect {
+        assert!(
+            stdout.lines().any(|p| p.starts_with(e.as_str())),
+            "missing {e:?} in\n{stdout}"
+        );
+    }
+    assert!(stdout.ends_with("8 problem(s) found.\n"), "{stdout}");
+}
+
+#[test]
+fn sections_this_build_lacks_are_warnings_not_problems() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"timezone = "UTC"
+
+[channels.slack]
+mode = "socket"
+
+[channels.discord]
+allow_everyone = false
+
+[events.onlyfansapi]
+enabled = true
+
+[[events.relay]]
+name = "luna-live"
+
+[budgets]
+monthly_credits = 50000
+
+[skills]
+installed = ["earnings-recap"]
+
+[[mcp]]
+name = "sheets"
+url = "http://127.0.0.1:9000/mcp"
+
+[web_search]
+provider = "brave"
+"#;
+    let (code, stdout, path) = check(text, dir.path());
+    assert_eq!(code, Some(0), "warnings alone pass: {stdout}");
+    let file = path.display().to_string();
+    for (line, section) in [
+        (3, "[channels.slack]"),
+        (6, "[channels.discord]"),
+        (9, "[events.*]"),
+        (15, "[budgets]"),
+        (18, "[skills]"),
+        (21, "[[mcp]]"),
+        (25, "[web_search]"),
+    ] {
+        let warning = format!("{file}:{line}: warning: {section} is ignored: fanops has no ");
+        assert!(
+            stdout.contains(&warning),
+            "missing {warning:?} in\n{stdout}"
+        );
+    }
+    assert!(!stdout.contains("unknown key"), "{stdout}");
+    assert!(stdout.contains("\nOK: "), "{stdout}");
+}
+
+#[cfg(not(feature = "telegram"))]
+#[test]
+fn telegram_without_its_cargo_feature_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, path) = check("[channels.telegram]\nmode = \"polling\"\n", dir.path());
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains(&format!(
+        "{}:1: warning: [channels.telegram] is ignored: this build has no Telegram support (build with the cargo feature `telegram`)",
+        path.display()
+    )), "{stdout}");
+}
+
+#[test]
+fn a_confirm_ttl_under_30_seconds_is_an_error() {
+    let found = problems("[agent]\nconfirm_ttl = \"29s\"\n");
+    assert_eq!(
+        found,
+        ["fanops.toml:2: confirm_ttl must be at least 30s: people need time to press Confirm"]
+    );
+    assert!(problems("[agent]\nconfirm_ttl = \"30s\"\n").is_empty());
+}
+
+#[test]
+fn an_unknown_log_format_names_the_allowed_ones() {
+    assert_eq!(
+        problems("[log]\nformat = \"xml\"\n"),
+        ["fanops.toml:2: log format `xml` must be one of: text, json"]
+    );
+    assert!(problems("[log]\nformat = \"json\"\n").is_empty());
+}
+
+#[test]
+fn a_required_key_of_the_wrong_type_is_reported_once() {
+    let found = problems(
+        "[llm]\ndefault_model = \"m\"\n\n[llm.models.m]\nprovider = \"openai\"\nid = 4\nusd_per_mtok_input = 1\nusd_per_mtok_output = 1\n",
+    );
+    // Neither "missing field `id`" nor "default_model `m` is not a model alias".
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].starts_with("fanops.toml:6: `llm.models.m.id`: invalid type: integer `4`"),
+        "{found:#?}"
+    );
+}

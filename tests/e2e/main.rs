@@ -10,6 +10,7 @@ mod gate;
 mod helpers;
 #[cfg(feature = "telegram")]
 mod lifecycle;
+mod logs;
 mod rate_limits;
 #[cfg(feature = "telegram")]
 mod replicas;

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use sqlx::Connection;
 use sqlx::SqlSafeStr;
 
 use super::{SharedStore, StoreError, StoreResult};
@@ -24,6 +25,9 @@ mod rows;
 
 /// Pool size used by [`connect`].
 const DEFAULT_MAX_CONNECTIONS: u32 = 10;
+
+/// How long `connect` waits for PostgreSQL to answer before naming it unreachable.
+const POSTGRES_CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// How long a SQLite writer waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -125,13 +129,60 @@ pub async fn connect_with(url: &str, max_connections: u32) -> StoreResult<Shared
         let pool = sqlite_pool(url, max_connections).await?;
         Ok(Arc::new(SqliteStore { pool }))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let options = PgConnectOptions::from_str(url)?;
+        reach_postgres(&options).await?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .connect(url)
+            .connect_with(options)
             .await?;
         Ok(Arc::new(PgStore { pool }))
     } else {
         Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// Opens and closes one connection, so that a server that is down, refuses, or does not
+/// answer is named with its cause at once. The pool alone would retry a refused connection
+/// until its 30 s acquire timeout and then report only "pool timed out".
+async fn reach_postgres(options: &PgConnectOptions) -> StoreResult<()> {
+    let host = match options.get_socket() {
+        Some(socket) => socket.display().to_string(),
+        None => format!("{}:{}", options.get_host(), options.get_port()),
+    };
+    let unreachable = |cause: String| StoreError::Unreachable {
+        host: host.clone(),
+        cause,
+    };
+    match tokio::time::timeout(
+        POSTGRES_CONNECT_TIMEOUT,
+        PgConnection::connect_with(options),
+    )
+    .await
+    {
+        Err(_) => Err(unreachable(format!(
+            "no answer within {} s",
+            POSTGRES_CONNECT_TIMEOUT.as_secs()
+        ))),
+        Ok(Err(sqlx::Error::Io(e))) => Err(unreachable(io_cause(&e))),
+        Ok(Err(sqlx::Error::Tls(e))) => Err(unreachable(format!("TLS failed: {e}"))),
+        // Wrong password, unknown database and the like: the server answered, say what.
+        Ok(Err(e)) => Err(e.into()),
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            Ok(())
+        }
+    }
+}
+
+/// "connection refused", "host unreachable", …; other errors (a name that does not
+/// resolve) keep their own text.
+fn io_cause(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        kind @ (ConnectionRefused | ConnectionReset | ConnectionAborted | HostUnreachable
+        | NetworkUnreachable | NetworkDown | TimedOut | AddrNotAvailable
+        | PermissionDenied | NotFound) => kind.to_string(),
+        _ => e.to_string(),
     }
 }
 

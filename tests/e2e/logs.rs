@@ -1,0 +1,253 @@
+//! Log lines fit where they go: JSON for shippers, no colour off a terminal, never inside
+//! a reply in `fanops chat`, and an unreachable database named with its cause.
+
+use crate::helpers::fanops;
+use crate::support::{config_text, Failure, FakeModel, FakeOnlyFans, Reply, LUNA};
+use serde_json::{json, Value};
+use std::io::{BufRead, Write};
+use std::process::{Child, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Only there so that a regression cannot hang the suite; nothing is measured with it.
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+/// Waits for `child`; kills it and fails if it is still running after [`HANG_GUARD`].
+fn wait_guarded(child: &mut Child) -> ExitStatus {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > HANG_GUARD {
+            let _ = child.kill();
+            panic!("fanops did not exit");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A config in `dir` whose model and API are never called, plus `extra`.
+fn idle_config(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let db = format!("sqlite://{}", dir.join("fanops.db").display());
+    let text = config_text("http://127.0.0.1:9/v1", "http://127.0.0.1:9", &db, extra);
+    let path = dir.join("fanops.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn assert_json_lines(stderr: &str) -> Vec<Value> {
+    assert!(!stderr.contains('\u{1b}'), "no ANSI escapes: {stderr:?}");
+    stderr
+        .lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line:?}\n{stderr}"));
+            assert!(value["level"].is_string(), "{line}");
+            assert!(value["timestamp"].is_string(), "{line}");
+            value
+        })
+        .collect()
+}
+
+#[test]
+fn json_format_gives_one_object_per_line_from_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = idle_config(
+        dir.path(),
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\n\n[channels.slack]\nmode = \"socket\"\n",
+    );
+    let mut child = fanops(&["run"], &path, dir.path())
+        .env_remove("TELEGRAM_BOT_TOKEN")
+        .env_remove("RUST_LOG")
+        .env_remove("FANOPS_LOG_FORMAT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.contains("fanops is ready")) {
+        match lines.recv_timeout(HANG_GUARD) {
+            Ok(line) => seen.push(line),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("never ready: {seen:#?}");
+            }
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    seen.extend(lines.try_iter());
+    let logs = assert_json_lines(&seen.join("\n"));
+    let warnings: Vec<&str> = logs
+        .iter()
+        .filter(|l| l["level"] == "WARN")
+        .filter_map(|l| l["message"].as_str())
+        .collect();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = 1 + text.lines().position(|l| l == "[channels.slack]").unwrap();
+    let slack = format!(
+        "{}:{line}: warning: [channels.slack] is ignored",
+        path.display()
+    );
+    assert!(
+        warnings.iter().any(|w| w.starts_with(&slack)),
+        "run logs the config's warnings at start: {warnings:#?}"
+    );
+    assert!(
+        logs.iter().any(|l| l["level"] == "INFO"
+            && l["message"] == "fanops is ready"
+            && l["backend"] == "sqlite"),
+        "{logs:#?}"
+    );
+}
+
+#[test]
+fn fanops_log_format_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = idle_config(dir.path(), "[budgets]\nmonthly_credits = 5\n");
+    let mut child = fanops(&["chat"], &path, dir.path())
+        .env("FANOPS_LOG_FORMAT", "json")
+        .env_remove("RUST_LOG")
+        .env_remove("ONLYFANSAPI_API_KEY")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"/quit\n").unwrap();
+    let status = wait_guarded(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(status.success(), "{stderr}");
+    let logs = assert_json_lines(&stderr);
+    let messages: Vec<&str> = logs.iter().filter_map(|l| l["message"].as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("[budgets] is ignored: fanops has no budgets yet")),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("ONLYFANSAPI_API_KEY is not set")),
+        "{messages:#?}"
+    );
+
+    // An unknown format is a config error naming the variable and the allowed formats.
+    let out = fanops(&["chat"], &path, dir.path())
+        .env("FANOPS_LOG_FORMAT", "xml")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "environment variable FANOPS_LOG_FORMAT: log format `xml` must be one of: text, json"
+        ),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn chat_prints_log_lines_between_turns_never_inside_a_reply() {
+    let model = FakeModel::start().await;
+    let api = FakeOnlyFans::start().await;
+    api.fail_next("statistics/overview", vec![Failure::Status(500)]);
+    model.push_all([
+        Reply::tool(
+            "call_endpoint",
+            json!({"endpoint": "statistics/statistics-overview", "account": LUNA}),
+        ),
+        Reply::text("Overview for Luna:\n\nfirst line of the reply\n\nlast line of the reply"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let path = dir.path().join("fanops.toml");
+    std::fs::write(&path, config_text(&model.url(), &api.url(), &db, "")).unwrap();
+    // stdout and stderr share one file, as they share one terminal.
+    let screen_path = dir.path().join("screen.txt");
+    let screen = std::fs::File::create(&screen_path).unwrap();
+    let mut child = fanops(&["chat"], &path, dir.path())
+        .env_remove("RUST_LOG")
+        .env_remove("FANOPS_LOG_FORMAT")
+        .stdin(Stdio::piped())
+        .stdout(screen.try_clone().unwrap())
+        .stderr(screen)
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"how is Luna doing?\n/quit\n")
+        .unwrap();
+    let status = tokio::task::spawn_blocking(move || wait_guarded(&mut child))
+        .await
+        .unwrap();
+    let screen = std::fs::read_to_string(&screen_path).unwrap();
+    assert!(status.success(), "{screen}");
+    assert_eq!(
+        api.count("GET", &format!("/api/{LUNA}/statistics/overview")),
+        2,
+        "one 500, then the retry: {screen}"
+    );
+
+    let start = screen.find("On it…").expect("progress shown");
+    let end = screen.find("last line of the reply").expect("the reply") + "last line".len();
+    let turn = &screen[start..end];
+    assert!(
+        turn.contains("first line of the reply") && !turn.contains("WARN"),
+        "the turn is one block, no log line inside: {screen}"
+    );
+    let warning = screen
+        .find("OnlyFansAPI call failed, retrying")
+        .unwrap_or_else(|| panic!("the retry is logged: {screen}"));
+    let next_prompt = end
+        + screen[end..]
+            .find("you> ")
+            .expect("a prompt after the reply");
+    assert!(
+        end < warning && warning < next_prompt,
+        "the warning is printed above the next prompt: {screen}"
+    );
+    assert!(
+        !screen.contains('\u{1b}'),
+        "no colour off a terminal: {screen:?}"
+    );
+}
+
+#[test]
+fn an_unreachable_database_is_named_with_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = idle_config(dir.path(), "");
+    // Port 1 on the loopback: nothing listens there, so the connection is refused.
+    let mut child = fanops(&["migrate"], &path, dir.path())
+        .env("DATABASE_URL", "postgres://postgres:hunter2@127.0.0.1:1/x")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_guarded(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("127.0.0.1:1"), "names the host: {stderr}");
+    assert!(
+        stderr.to_lowercase().contains("connection refused"),
+        "names the cause: {stderr}"
+    );
+    assert!(!stderr.contains("pool timed out"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "never the password: {stderr}");
+}
