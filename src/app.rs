@@ -1,6 +1,7 @@
 //! Wiring: one [`App`] built from a config. `main.rs` only parses the command line.
 
 use crate::agent::{Agent, AgentSettings};
+use crate::chat::Deliveries;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::core::{AccessPolicy, Core};
@@ -8,10 +9,10 @@ use crate::health::Health;
 use crate::llm::Llm;
 use crate::onlyfans::accounts::AccountsCache;
 use crate::onlyfans::client::OnlyFansClient;
-use crate::scheduler::engine::{Delivery, Scheduler};
-use crate::scheduler::workflow;
+use crate::scheduler::engine::Scheduler;
 use crate::server::{self, ServerState};
 use crate::store::{self, SharedStore};
+use crate::tasks::workflow;
 use crate::tools::Registry;
 use anyhow::Context;
 use std::sync::Arc;
@@ -74,19 +75,51 @@ impl App {
             tz: config.tz(),
             clock: clock.clone(),
         };
-        let agent = Arc::new(Agent {
-            llm,
-            registry: Arc::new(Registry::standard()),
-            store: store.clone(),
-            client,
-            accounts: Arc::new(AccountsCache::new(config.accounts_cache())),
-            settings,
-            scheduler: Default::default(),
+        let (workflows, problems) = workflow::load_for_config(&config);
+        if !problems.is_empty() {
+            let listed: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            anyhow::bail!("the workflow files have problems:\n{}", listed.join("\n"));
+        }
+        let grace = crate::config::parse_duration(&config.scheduler.grace)
+            .unwrap_or(std::time::Duration::from_secs(3600));
+        let delivery_retry = crate::config::parse_duration(&config.scheduler.delivery_retry)
+            .unwrap_or(std::time::Duration::from_secs(30));
+        // Channels register here once built; the scheduler posts through it.
+        let deliveries = Deliveries::default();
+        // The agent's task tools reach the scheduler through `TaskBook`, and the scheduler
+        // runs tasks through the agent: built together, the scheduler holding a weak link.
+        let mut built = None;
+        let agent = Arc::new_cyclic(|agent| {
+            let scheduler = Arc::new(Scheduler::new(
+                workflows,
+                workflow::Known::for_config(&config),
+                store.clone(),
+                agent.clone(),
+                deliveries.clone(),
+                grace,
+                delivery_retry,
+            ));
+            built = Some(scheduler.clone());
+            Agent {
+                llm,
+                registry: Arc::new(Registry::standard()),
+                store: store.clone(),
+                client,
+                accounts: Arc::new(AccountsCache::new(config.accounts_cache())),
+                settings,
+                tasks: Some(scheduler),
+            }
         });
+        let scheduler = built.expect("the scheduler is built with the agent");
+        scheduler
+            .refresh_chat_tasks()
+            .await
+            .context("while loading the tasks created from chat")?;
         let core = Arc::new(Core::new(
             agent.clone(),
             store.clone(),
             AccessPolicy::from_config(&config),
+            scheduler.clone(),
         ));
         let health = Health::with_clock(clock.clone());
         #[cfg(feature = "telegram")]
@@ -114,37 +147,10 @@ impl App {
             }
             None => None,
         };
-        let (workflows, problems) = workflow::load_for_config(&config);
-        if !problems.is_empty() {
-            let listed: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-            anyhow::bail!("the workflow files have problems:\n{}", listed.join("\n"));
-        }
-        #[allow(unused_mut)]
-        let mut deliveries: std::collections::HashMap<String, Arc<dyn Delivery>> =
-            Default::default();
         #[cfg(feature = "telegram")]
         if let Some(telegram) = &telegram {
-            deliveries.insert("telegram".into(), telegram.clone());
+            deliveries.register(crate::channels::telegram::PLATFORM, telegram.clone());
         }
-        let grace = crate::config::parse_duration(&config.scheduler.grace)
-            .unwrap_or(std::time::Duration::from_secs(3600));
-        let delivery_retry = crate::config::parse_duration(&config.scheduler.delivery_retry)
-            .unwrap_or(std::time::Duration::from_secs(30));
-        let scheduler = Arc::new(Scheduler::new(
-            workflows,
-            workflow::Known::for_config(&config),
-            store.clone(),
-            agent.clone(),
-            deliveries,
-            grace,
-            delivery_retry,
-        ));
-        scheduler
-            .refresh_chat_tasks()
-            .await
-            .context("while loading the tasks created from chat")?;
-        let _ = core.scheduler.set(scheduler.clone());
-        let _ = agent.scheduler.set(scheduler.clone());
         Ok(App {
             config,
             store,

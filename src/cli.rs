@@ -4,7 +4,7 @@ use crate::app::{self, App};
 use crate::channels::console::{self, ConsoleReplier, HeldLogs};
 use crate::config::{Config, ConfigSource, LogFormat};
 use crate::onlyfans::catalog::{Catalog, Effect};
-use crate::scheduler::workflow;
+use crate::tasks::workflow;
 use crate::usage::{self, Period};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
@@ -212,7 +212,7 @@ pub async fn usage(config: Config, period: &str, by: &str, format: &str) -> anyh
 
 /// `fanops tasks list|run|pause|resume|delete`.
 pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Result<()> {
-    use crate::scheduler::tasks as task_list;
+    use crate::tasks as task_list;
     let app = App::build(config).await?;
     let scheduler = app.scheduler.clone();
     if verb == "list" {
@@ -229,7 +229,7 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
         return Ok(());
     }
     let name = name.unwrap_or_default();
-    let task = task_list::find_or_list(&scheduler, name).map_err(anyhow::Error::msg)?;
+    let task = task_list::find_or_list(&scheduler.workflows(), name).map_err(anyhow::Error::msg)?;
     match verb {
         "run" => {
             let run = scheduler.run_now(&task, true).await?;
@@ -258,7 +258,7 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
             );
         }
         "delete" if task.from_chat => {
-            crate::scheduler::stored::delete(app.store.as_ref(), &task.id).await?;
+            crate::tasks::stored::delete(app.store.as_ref(), &task.id).await?;
             println!(
                 "Deleted `{}` ({}). Its run history is kept.",
                 task.id, task.name

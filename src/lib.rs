@@ -6,6 +6,7 @@
 //!
 //! # Layout
 //!
+//! - `chat`     — the platform-neutral types every layer shares: Inbound, Outbound, Role, Turn, Delivery.
 //! - `config`   — layered configuration (defaults → `fanops.toml` → env), secrets, `file:line` checks.
 //! - `store`    — the only code that writes SQL; SQLite or PostgreSQL chosen by URL.
 //! - `onlyfans` — the only code that talks to OnlyFansAPI: catalog, validation, retries, rate limit.
@@ -27,6 +28,7 @@
 pub mod agent;
 pub mod app;
 pub mod channels;
+pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -38,5 +40,6 @@ pub mod onlyfans;
 pub mod scheduler;
 pub mod server;
 pub mod store;
+pub mod tasks;
 pub mod tools;
 pub mod usage;

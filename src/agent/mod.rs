@@ -5,8 +5,9 @@
 pub mod history;
 pub mod prompt;
 
+pub use crate::chat::Turn;
 use crate::core::gate;
-use crate::llm::{CallTags, ChatMessage, Llm, LlmError, ModelReply, ToolCall};
+use crate::llm::{ChatMessage, Llm, LlmError, ModelReply, ToolCall};
 use crate::onlyfans::accounts::AccountsCache;
 use crate::onlyfans::client::OnlyFansClient;
 use crate::store::{
@@ -37,21 +38,6 @@ pub struct AgentSettings {
     pub clock: crate::clock::Clock,
 }
 
-/// Who a turn runs for and where its history lives.
-#[derive(Debug, Clone)]
-pub struct Turn {
-    pub conversation: String,
-    pub tags: CallTags,
-    /// Model alias; None = the default.
-    pub model: Option<String>,
-    /// No person is present: writes are refused instead of waiting.
-    pub unattended: bool,
-    /// For unattended runs: the write endpoints the workflow allows without a person.
-    pub allow_writes: Vec<String>,
-    /// The role of the person the turn runs for (viewer for unattended runs).
-    pub role: crate::core::Role,
-}
-
 /// How a turn ended.
 #[derive(Debug, Clone)]
 pub enum TurnOutcome {
@@ -74,8 +60,8 @@ pub struct Agent {
     pub client: Arc<OnlyFansClient>,
     pub accounts: Arc<AccountsCache>,
     pub settings: AgentSettings,
-    /// Set once the scheduler exists, for the task tools.
-    pub scheduler: std::sync::OnceLock<Arc<crate::scheduler::engine::Scheduler>>,
+    /// What the task tools manage (the scheduler); None where nothing schedules.
+    pub tasks: Option<Arc<dyn crate::tasks::TaskBook>>,
 }
 
 impl Agent {
@@ -93,7 +79,7 @@ impl Agent {
             ),
             attachments: Default::default(),
             refused: Default::default(),
-            scheduler: self.scheduler.get().cloned(),
+            tasks: self.tasks.clone(),
             role: turn.role,
         }
     }

@@ -1,40 +1,8 @@
 //! Who may talk to the bot, and with which role (DESIGN §3).
 
+pub use crate::chat::Role;
 use crate::config::Config;
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    /// Can ask; cannot confirm writes.
-    Viewer,
-    /// Can also confirm writes.
-    Operator,
-    /// Can also manage tasks, skills and budgets.
-    Admin,
-}
-
-impl Role {
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "viewer" => Some(Role::Viewer),
-            "operator" => Some(Role::Operator),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Operator => "operator",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn can_decide(self) -> bool {
-        self >= Role::Operator
-    }
-}
 
 /// One platform's rule: who is allowed (None = everyone) and their roles.
 #[derive(Debug, Clone, Default)]

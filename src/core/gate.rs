@@ -3,7 +3,7 @@
 //! update; a confirmed action runs exactly once, with its id as the idempotency key.
 
 use super::Role;
-use crate::agent::Turn;
+use crate::chat::Turn;
 use crate::llm::ToolCall;
 use crate::store::{
     ActionStatus, AuditEntry, DecideOutcome, Decision, PendingAction, SharedStore, StoreError,

@@ -5,15 +5,18 @@
 pub mod access;
 pub mod gate;
 
-pub use crate::tools::{Attachment, AttachmentKind};
+pub use crate::chat::{
+    Attachment, AttachmentKind, ConfirmPrompt, DecisionNote, Inbound, InboundBody, Outbound,
+    Replier,
+};
 pub use access::{AccessPolicy, Role};
 
-use crate::agent::{Agent, Turn, TurnOutcome};
+use crate::agent::{Agent, TurnOutcome};
+use crate::chat::Turn;
 use crate::llm::CallTags;
 use crate::store::{Decision, SharedStore, StoreError, UsageDimension};
+use crate::tasks::TaskBook;
 use crate::usage::{self, Period};
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use gate::Verdict;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,89 +25,12 @@ use std::time::{Duration, Instant};
 /// Longest message accepted from a person, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 8_000;
 
-/// A platform event, reduced to what the core needs.
-#[derive(Debug, Clone)]
-pub struct Inbound {
-    pub platform: String,
-    pub chat: String,
-    pub thread: Option<String>,
-    pub user: String,
-    pub user_name: String,
-    pub body: InboundBody,
-}
-
-#[derive(Debug, Clone)]
-pub enum InboundBody {
-    Text(String),
-    /// A Confirm/Cancel button press.
-    Decision {
-        action_id: String,
-        decision: Decision,
-    },
-}
-
-impl Inbound {
-    /// Conversations are keyed by platform, chat and thread.
-    pub fn conversation(&self) -> String {
-        format!(
-            "{}:{}:{}",
-            self.platform,
-            self.chat,
-            self.thread.as_deref().unwrap_or("")
-        )
-    }
-}
-
-/// A reply: Markdown text, and Confirm/Cancel choices when a write waits.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Outbound {
-    pub text: String,
-    pub confirm: Option<ConfirmPrompt>,
-    /// Set when this reply follows a decision that took effect, so a platform can mark
-    /// the confirmation prompt with who decided and how.
-    pub decided: Option<DecisionNote>,
-    /// Files to send after the text.
-    pub attachments: Vec<Attachment>,
-}
-
-impl Outbound {
-    pub fn text(text: impl Into<String>) -> Self {
-        Outbound {
-            text: text.into(),
-            ..Outbound::default()
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct DecisionNote {
-    pub action_id: String,
-    pub summary: String,
-    pub confirmed: bool,
-    pub by: String,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConfirmPrompt {
-    pub action_id: String,
-    pub summary: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-/// How the core answers on a platform.
-#[async_trait]
-pub trait Replier: Send + Sync {
-    /// The request needs tools: show progress ("On it…", a typing indicator).
-    fn working(&self);
-    async fn reply(&self, out: Outbound);
-}
-
 pub struct Core {
     pub agent: Arc<Agent>,
     pub store: SharedStore,
     pub access: AccessPolicy,
-    /// Set once the scheduler is built, for `/tasks`.
-    pub scheduler: std::sync::OnceLock<Arc<crate::scheduler::engine::Scheduler>>,
+    /// The scheduled tasks, for `/tasks`.
+    pub tasks: Arc<dyn TaskBook>,
     /// When each stranger was last told they are not allowed.
     strangers: std::sync::Mutex<HashMap<(String, String), Instant>>,
 }
@@ -133,12 +59,17 @@ const YES: &[&str] = &[
 const NO: &[&str] = &["no", "n", "cancel", "stop", "don't", "dont", "abort"];
 
 impl Core {
-    pub fn new(agent: Arc<Agent>, store: SharedStore, access: AccessPolicy) -> Core {
+    pub fn new(
+        agent: Arc<Agent>,
+        store: SharedStore,
+        access: AccessPolicy,
+        tasks: Arc<dyn TaskBook>,
+    ) -> Core {
         Core {
             agent,
             store,
             access,
-            scheduler: Default::default(),
+            tasks,
             strangers: Default::default(),
         }
     }
@@ -289,19 +220,15 @@ impl Core {
                     Period::Days(30),
                 ))
             }
-            "tasks" => match self.scheduler.get() {
-                Some(scheduler) => {
-                    let store = scheduler.store().as_ref();
-                    let lines = crate::scheduler::tasks::list(
-                        store,
-                        &scheduler.workflows(),
-                        self.agent.settings.clock.now(),
-                    )
-                    .await?;
-                    Outbound::text(crate::scheduler::tasks::render(&lines))
-                }
-                None => Outbound::text("The scheduler is not running."),
-            },
+            "tasks" => {
+                let lines = crate::tasks::list(
+                    self.store.as_ref(),
+                    &self.tasks.workflows(),
+                    self.agent.settings.clock.now(),
+                )
+                .await?;
+                Outbound::text(crate::tasks::render(&lines))
+            }
             "help" => Outbound::text(HELP),
             other => Outbound::text(format!("I don't know the command /{other}.\n\n{HELP}")),
         })

@@ -4,6 +4,7 @@
 
 mod wire;
 
+pub use crate::chat::CallTags;
 pub use wire::{ChatMessage, FunctionCall, ToolCall, ToolSpec};
 
 use crate::config::{Config, ModelConfig};
@@ -24,17 +25,6 @@ pub enum LlmError {
     Empty,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-}
-
-/// Who a model call is made for, so that its cost can be reported by each dimension.
-#[derive(Debug, Clone, Default)]
-pub struct CallTags {
-    pub platform: String,
-    pub user: String,
-    /// `chat`, `scheduled`, `event`.
-    pub kind: String,
-    pub conversation: Option<String>,
-    pub task: Option<String>,
 }
 
 /// What the model said.

@@ -6,17 +6,18 @@
 //! it only calls it once a second. A run goes through the agent without a person (kind
 //! `scheduled`, writes refused) and its answer is delivered by code, not by the model.
 
-use super::tasks::{self, PauseState};
-use super::workflow::{Known, Workflow};
-use crate::agent::{Agent, Turn, TurnOutcome};
-use crate::core::Attachment;
+use crate::agent::{Agent, TurnOutcome};
+use crate::chat::Turn;
+use crate::chat::{Attachment, Deliveries, Role};
+pub use crate::chat::{Delivery, DeliveryFailure};
 use crate::health::Health;
 use crate::llm::CallTags;
 use crate::store::{RunStatus, SharedStore, Store, StoreError, TaskRun};
-use async_trait::async_trait;
+use crate::tasks::workflow::{Known, Workflow};
+use crate::tasks::{self, anchor_key, PauseState, ANCHOR_PREFIX};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -25,30 +26,6 @@ const HEALTH_NAME: &str = "scheduler";
 
 /// A shared, immutable list of workflows.
 type Workflows = Arc<Vec<Workflow>>;
-
-/// Posts a run's answer to one platform.
-#[async_trait]
-pub trait Delivery: Send + Sync {
-    /// Posts `text` (in as many parts as the platform needs) and then `files` to `to`,
-    /// skipping the first `skip` parts, which an earlier attempt posted.
-    async fn deliver(
-        &self,
-        to: &str,
-        text: &str,
-        files: &[Attachment],
-        skip: usize,
-    ) -> Result<(), DeliveryFailure>;
-}
-
-/// Why a delivery stopped.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DeliveryFailure {
-    /// Parts posted in all, earlier attempts included.
-    pub posted: usize,
-    /// The failed part was certainly not posted, and may succeed later.
-    pub retry: bool,
-    pub message: String,
-}
 
 /// Re-sends of one delivery, each waiting twice as long as the one before.
 const DELIVERY_RETRIES: u32 = 6;
@@ -110,8 +87,9 @@ pub struct Scheduler {
     revision: std::sync::Mutex<(Option<String>, Option<DateTime<Utc>>)>,
     known: Known,
     store: SharedStore,
-    agent: Arc<Agent>,
-    deliveries: HashMap<String, Arc<dyn Delivery>>,
+    /// Weak: the agent's task tools reach back to this scheduler through [`TaskBook`].
+    agent: Weak<Agent>,
+    deliveries: Deliveries,
     grace: Duration,
     /// Wait before the first re-send of a delivery that can be retried.
     delivery_retry: std::time::Duration,
@@ -156,13 +134,6 @@ fn split(workflows: Vec<Workflow>) -> (Workflows, Workflows) {
     (Arc::new(workflows), Arc::new(active))
 }
 
-const ANCHOR_PREFIX: &str = "scheduler.anchor.";
-
-/// The state key holding the instant a task was first seen (fires are counted from it).
-pub fn anchor_key(task: &str) -> String {
-    format!("{ANCHOR_PREFIX}{task}")
-}
-
 impl Scheduler {
     /// `workflows` (the files) may include templates; only active tasks are scheduled.
     /// Tasks created from chat are added by [`Scheduler::refresh_chat_tasks`].
@@ -170,8 +141,8 @@ impl Scheduler {
         workflows: Vec<Workflow>,
         known: Known,
         store: SharedStore,
-        agent: Arc<Agent>,
-        deliveries: HashMap<String, Arc<dyn Delivery>>,
+        agent: Weak<Agent>,
+        deliveries: Deliveries,
         grace: std::time::Duration,
         delivery_retry: std::time::Duration,
     ) -> Scheduler {
@@ -216,11 +187,9 @@ impl Scheduler {
         self.all.read().unwrap_or_else(|e| e.into_inner()).0.clone()
     }
 
-    /// The platforms this process can deliver to.
-    pub fn channels(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.deliveries.keys().map(String::as_str).collect();
-        names.sort_unstable();
-        names
+    /// The platforms this process can deliver to, sorted.
+    pub fn channels(&self) -> Vec<String> {
+        self.deliveries.channels()
     }
 
     /// What workflows may refer to (model aliases, skills, the team zone).
@@ -257,8 +226,9 @@ impl Scheduler {
     /// A stored task that no longer validates is logged and left out.
     pub async fn refresh_chat_tasks(&self) -> Result<(), StoreError> {
         // Read first, so a change made while loading is seen by the next poll.
-        let revision = self.store.state(super::stored::REVISION_KEY).await?;
-        let (loaded, problems) = super::stored::load(self.store.as_ref(), &self.known).await?;
+        let revision = self.store.state(crate::tasks::stored::REVISION_KEY).await?;
+        let (loaded, problems) =
+            crate::tasks::stored::load(self.store.as_ref(), &self.known).await?;
         for problem in &problems {
             tracing::error!("{problem}; the task is not scheduled until it is fixed");
         }
@@ -297,7 +267,7 @@ impl Scheduler {
             }
             seen.1 = Some(now);
         }
-        let current = self.store.state(super::stored::REVISION_KEY).await?;
+        let current = self.store.state(crate::tasks::stored::REVISION_KEY).await?;
         let known = self
             .revision
             .lock()
@@ -500,10 +470,14 @@ impl Scheduler {
             model: task.model.clone(),
             unattended: true,
             allow_writes: task.allow_writes.clone(),
-            role: crate::core::Role::Viewer,
+            role: Role::Viewer,
         };
         let progress = || {};
-        let (status, text, files) = match self.agent.ask(&turn, &task.prompt, &progress).await {
+        let Some(agent) = self.agent.upgrade() else {
+            tracing::warn!(task = %task.id, "the process is stopping; the run is left to be marked failed");
+            return;
+        };
+        let (status, text, files) = match agent.ask(&turn, &task.prompt, &progress).await {
             Ok(TurnOutcome::Answer(text, files)) => (RunStatus::Succeeded, text, files),
             Ok(TurnOutcome::NeedsConfirmation { action, .. }) => (
                 RunStatus::Failed,
@@ -524,8 +498,7 @@ impl Scheduler {
             .conversation_credits(&conversation)
             .await
             .unwrap_or(0.0);
-        let model = self
-            .agent
+        let model = agent
             .llm
             .resolve(task.model.as_deref())
             .ok()
@@ -688,5 +661,28 @@ impl Scheduler {
             }
         }
         Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::tasks::TaskBook for Scheduler {
+    fn workflows(&self) -> Arc<Vec<Workflow>> {
+        Scheduler::workflows(self)
+    }
+
+    fn known(&self) -> &Known {
+        Scheduler::known(self)
+    }
+
+    fn channels(&self) -> Vec<String> {
+        Scheduler::channels(self)
+    }
+
+    async fn refresh(&self) -> Result<(), StoreError> {
+        self.refresh_chat_tasks().await
+    }
+
+    async fn preview(&self, task: &Workflow) -> Result<TaskRun, StoreError> {
+        self.run_now(task, false).await
     }
 }

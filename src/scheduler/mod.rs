@@ -1,7 +1,5 @@
-//! Scheduled tasks: schedules in each task's time zone and workflow files.
+//! The scheduler: fires each task's schedule once across every replica, runs it through
+//! the agent without a person present, and delivers the answer. Task definitions live in
+//! `crate::tasks`.
 
 pub mod engine;
-pub mod schedule;
-pub mod stored;
-pub mod tasks;
-pub mod workflow;

@@ -1,8 +1,8 @@
 //! `make_chart`: a PNG bar or line chart attached to the reply. Drawn with plotters into
 //! memory with an embedded font (DejaVu Sans, `assets/`), so no system fonts are needed.
 
-use super::files::{Attachment, AttachmentKind};
 use super::{Access, Plan, Tool, ToolContext, ToolError};
+use crate::chat::{Attachment, AttachmentKind};
 use crate::llm::ToolSpec;
 use async_trait::async_trait;
 use plotters::prelude::*;

@@ -1,34 +1,13 @@
 //! Files a tool attaches to its turn's reply (a CSV export, a chart), and `make_csv`.
 
 use super::{Access, Plan, Tool, ToolContext, ToolError};
+use crate::chat::{Attachment, AttachmentKind};
 use crate::llm::ToolSpec;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
 /// The largest file any platform we serve accepts (Telegram's bot limit).
 pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AttachmentKind {
-    /// Shown inline where the platform can (PNG charts).
-    Image,
-    Document,
-}
-
-/// A file that goes out with a reply.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Attachment {
-    pub name: String,
-    pub mime: &'static str,
-    pub kind: AttachmentKind,
-    pub bytes: Vec<u8>,
-}
-
-impl std::fmt::Debug for Attachment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Attachment({}, {} bytes)", self.name, self.bytes.len())
-    }
-}
 
 pub struct MakeCsv;
 

@@ -13,7 +13,7 @@ pub mod files;
 mod task_admin;
 mod task_tools;
 
-pub use files::{Attachment, AttachmentKind};
+pub use crate::chat::{Attachment, AttachmentKind};
 
 use crate::core::gate::Confirmation;
 use crate::llm::{CallTags, ToolSpec};
@@ -91,7 +91,7 @@ pub struct ToolContext {
     /// Summaries of writes refused because nobody could confirm them.
     pub refused: Arc<std::sync::Mutex<Vec<String>>>,
     /// For the task tools.
-    pub scheduler: Option<Arc<crate::scheduler::engine::Scheduler>>,
+    pub tasks: Option<Arc<dyn crate::tasks::TaskBook>>,
     /// The role of the person the call runs for.
     pub role: crate::core::Role,
 }

@@ -7,11 +7,11 @@ use super::task_tools::scheduler;
 use super::{Access, Plan, Tool, ToolContext, ToolError};
 use crate::core::Role;
 use crate::llm::ToolSpec;
-use crate::scheduler::engine::Scheduler;
-use crate::scheduler::schedule::ScheduleSpec;
-use crate::scheduler::stored;
-use crate::scheduler::tasks::{self, describe};
-use crate::scheduler::workflow::{list_or_none, Deliver, Workflow, WorkflowDocument, CHANNELS};
+use crate::tasks::schedule::ScheduleSpec;
+use crate::tasks::stored;
+use crate::tasks::workflow::{list_or_none, Deliver, Workflow, WorkflowDocument, CHANNELS};
+use crate::tasks::TaskBook;
+use crate::tasks::{self, describe};
 use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
@@ -42,8 +42,9 @@ fn confirmed(tool: &str, access: &Access<'_>) -> Result<(), ToolError> {
     }
 }
 
-fn find(tool: &str, scheduler: &Scheduler, name: &str) -> Result<Workflow, ToolError> {
-    tasks::find_or_list(scheduler, name).map_err(|message| ToolError::bad(tool, message))
+fn find(tool: &str, scheduler: &dyn TaskBook, name: &str) -> Result<Workflow, ToolError> {
+    tasks::find_or_list(&scheduler.workflows(), name)
+        .map_err(|message| ToolError::bad(tool, message))
 }
 
 fn active(tool: &str, task: &Workflow) -> Result<(), ToolError> {
@@ -140,12 +141,13 @@ fn deliver_words(deliver: &Deliver, ctx: &ToolContext) -> String {
 /// Checks the document as a workflow file would be checked, plus that its channel runs.
 fn validated(
     tool: &str,
-    scheduler: &Scheduler,
+    scheduler: &dyn TaskBook,
     id: &str,
     document: &WorkflowDocument,
 ) -> Result<(String, Workflow), ToolError> {
     if let Some(deliver) = &document.deliver {
         let running = scheduler.channels();
+        let running: Vec<&str> = running.iter().map(String::as_str).collect();
         if CHANNELS.contains(&deliver.channel.as_str())
             && !running.contains(&deliver.channel.as_str())
         {
@@ -211,7 +213,7 @@ impl CreateTask {
         let scheduler = scheduler(tool, ctx)?;
         let name = super::arg_str(tool, args, "name")?.trim().to_string();
         let template = match optional_str(tool, args, "template")? {
-            Some(t) => Some(find(tool, scheduler, t)?),
+            Some(t) => Some(find(tool, scheduler.as_ref(), t)?),
             None => None,
         };
         let prompt = match (optional_str(tool, args, "prompt")?, &template) {
@@ -269,7 +271,7 @@ impl CreateTask {
             deliver: Some(deliver.clone()),
             permissions: Default::default(),
         };
-        let (text, workflow) = validated(tool, scheduler, "new-task", &document)?;
+        let (text, workflow) = validated(tool, scheduler.as_ref(), "new-task", &document)?;
         let summary = format!(
             "create the scheduled task “{name}”, {schedule}, posting to {to}; first run {first}. Each run: “{what}”",
             schedule = describe(&workflow.schedule_spec, workflow.schedule.tz.name()),
@@ -287,7 +289,11 @@ impl CreateTask {
 }
 
 /// Whether `id` is used by a workflow, a stored task, or the run history of a deleted one.
-async fn id_taken(scheduler: &Scheduler, ctx: &ToolContext, id: &str) -> Result<bool, ToolError> {
+async fn id_taken(
+    scheduler: &dyn TaskBook,
+    ctx: &ToolContext,
+    id: &str,
+) -> Result<bool, ToolError> {
     if scheduler.workflows().iter().any(|w| w.id == id) {
         return Ok(true);
     }
@@ -345,7 +351,7 @@ impl Tool for CreateTask {
         let mut id = String::new();
         for _ in 0..3 {
             let candidate = stored::new_id(&draft.document.name, |c| async move {
-                id_taken(scheduler, ctx, &c)
+                id_taken(scheduler.as_ref(), ctx, &c)
                     .await
                     .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))
             })
@@ -364,7 +370,7 @@ impl Tool for CreateTask {
         if let Some(zone) = &draft.workflow.schedule_spec.timezone {
             ctx.store.set_state(&zone_key(ctx), zone).await?;
         }
-        scheduler.refresh_chat_tasks().await?;
+        scheduler.refresh().await?;
         Ok(json!({
             "created": id,
             "name": draft.document.name,
@@ -402,7 +408,11 @@ impl UpdateTask {
         let tool = self.name();
         admin_only(tool, ctx)?;
         let scheduler = scheduler(tool, ctx)?;
-        let task = find(tool, scheduler, super::arg_str(tool, args, "name")?)?;
+        let task = find(
+            tool,
+            scheduler.as_ref(),
+            super::arg_str(tool, args, "name")?,
+        )?;
         from_chat(tool, &task, "change")?;
         let stored_task = ctx
             .store
@@ -450,7 +460,7 @@ impl UpdateTask {
             changes.push(format!("category {category}"));
             document.category = category.to_string();
         }
-        let (text, updated) = validated(tool, scheduler, &task.id, &document)?;
+        let (text, updated) = validated(tool, scheduler.as_ref(), &task.id, &document)?;
         let new_schedule = describe(&updated.schedule_spec, updated.schedule.tz.name());
         if new_schedule != old_schedule {
             changes.push(format!(
@@ -532,7 +542,7 @@ impl Tool for UpdateTask {
                 format!("`{}` no longer exists", task.id),
             ));
         }
-        scheduler.refresh_chat_tasks().await?;
+        scheduler.refresh().await?;
         Ok(json!({
             "updated": task.id,
             "changes": changes,
@@ -557,10 +567,14 @@ async fn plan_verb(
     verb: Verb,
     args: &Value,
     ctx: &ToolContext,
-) -> Result<(Arc<Scheduler>, Workflow, String), ToolError> {
+) -> Result<(Arc<dyn TaskBook>, Workflow, String), ToolError> {
     admin_only(tool, ctx)?;
     let scheduler = scheduler(tool, ctx)?.clone();
-    let task = find(tool, &scheduler, super::arg_str(tool, args, "name")?)?;
+    let task = find(
+        tool,
+        scheduler.as_ref(),
+        super::arg_str(tool, args, "name")?,
+    )?;
     let schedule = describe(&task.schedule_spec, task.schedule.tz.name());
     let paused = tasks::is_paused(ctx.store.as_ref(), &task.id).await?;
     let summary = match verb {
@@ -634,7 +648,7 @@ async fn run_verb(
         }
         Verb::Delete => {
             stored::delete(ctx.store.as_ref(), &task.id).await?;
-            scheduler.refresh_chat_tasks().await?;
+            scheduler.refresh().await?;
             json!({"deleted": task.id, "name": task.name, "run_history": "kept"})
         }
     };

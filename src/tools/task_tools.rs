@@ -2,8 +2,7 @@
 
 use super::{Access, Plan, Tool, ToolContext, ToolError};
 use crate::llm::ToolSpec;
-use crate::scheduler::engine::Scheduler;
-use crate::scheduler::tasks;
+use crate::tasks::{self, TaskBook};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -11,8 +10,8 @@ use std::sync::Arc;
 pub(super) fn scheduler<'a>(
     tool: &str,
     ctx: &'a ToolContext,
-) -> Result<&'a Arc<Scheduler>, ToolError> {
-    ctx.scheduler
+) -> Result<&'a Arc<dyn TaskBook>, ToolError> {
+    ctx.tasks
         .as_ref()
         .ok_or_else(|| ToolError::bad(tool, "the scheduler is not running"))
 }
@@ -99,9 +98,9 @@ impl Tool for RunTask {
     ) -> Result<Value, ToolError> {
         let name = super::arg_str(self.name(), args, "name")?;
         let scheduler = scheduler(self.name(), ctx)?;
-        let task = tasks::find_or_list(scheduler, name)
+        let task = tasks::find_or_list(&scheduler.workflows(), name)
             .map_err(|message| ToolError::bad(self.name(), message))?;
-        let run = scheduler.run_now(&task, false).await?;
+        let run = scheduler.preview(&task).await?;
         Ok(
             json!({"task": task.id, "status": run.status.as_str(), "output": run.output, "credits": run.credits}),
         )

@@ -56,7 +56,7 @@ async fn replicas_deliver_once(db: String) {
         let anchor = fire - chrono::Duration::minutes(1);
         store
             .set_state(
-                &fanops::scheduler::engine::anchor_key(&format!("report-{i}")),
+                &fanops::tasks::anchor_key(&format!("report-{i}")),
                 &anchor.timestamp_millis().to_string(),
             )
             .await

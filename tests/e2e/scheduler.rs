@@ -184,7 +184,7 @@ async fn a_daily_task_fires_once_is_delivered_once_and_records_misses() {
 
 #[tokio::test]
 async fn a_paused_task_skips_its_fires_and_does_not_make_them_up_when_resumed() {
-    use fanops::scheduler::tasks::set_paused;
+    use fanops::tasks::set_paused;
     let (tg, model, api, dir) = fakes().await;
     let text = config_file(&tg, &model, &api, dir.path());
     let app = app_from(text.clone()).await;
@@ -245,7 +245,7 @@ async fn a_paused_task_skips_its_fires_and_does_not_make_them_up_when_resumed() 
 /// anchors new ones in one transaction; the outcome is the same as one task at a time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_tasks_are_looked_at_in_bulk_with_the_same_outcome() {
-    use fanops::scheduler::tasks::set_paused;
+    use fanops::tasks::set_paused;
     let (tg, model, api, dir) = fakes().await;
     let text = config_file(&tg, &model, &api, dir.path());
     for i in 1..=40 {
@@ -452,7 +452,7 @@ async fn an_unattended_run_cannot_write_and_says_so() {
         )]),
         Reply::Text("I tried to send a promotion.".into()),
     ]);
-    let task = fanops::scheduler::tasks::find(&app.scheduler, "morning-digest")
+    let task = fanops::tasks::find(&app.scheduler.workflows(), "morning-digest")
         .unwrap()
         .clone();
     let run = app.scheduler.run_now(&task, true).await.unwrap();
@@ -559,7 +559,7 @@ async fn allow_writes_lets_an_unattended_run_make_exactly_the_listed_changes() {
         ]),
         Reply::Text("Thanked Jake.".into()),
     ]);
-    let task = fanops::scheduler::tasks::find(&app.scheduler, "morning-digest")
+    let task = fanops::tasks::find(&app.scheduler.workflows(), "morning-digest")
         .unwrap()
         .clone();
     let run = app.scheduler.run_now(&task, true).await.unwrap();
@@ -607,10 +607,10 @@ async fn an_edited_file_is_picked_up_on_reload_and_keeps_its_history() {
         TASK.replace("daily = \"08:00\"", "daily = \"09:30\""),
     )
     .unwrap();
-    let (workflows, problems) = fanops::scheduler::workflow::load_for_config(&app.config);
+    let (workflows, problems) = fanops::tasks::workflow::load_for_config(&app.config);
     assert!(problems.is_empty());
     scheduler.reload(workflows);
-    let task = fanops::scheduler::tasks::find(&scheduler, "morning-digest").unwrap();
+    let task = fanops::tasks::find(&scheduler.workflows(), "morning-digest").unwrap();
     assert_eq!(
         task.schedule.next_after(utc("2026-11-22T08:01:00Z")),
         Some(utc("2026-11-22T09:30:00Z"))

@@ -262,7 +262,7 @@ async fn tasks_are_changed_paused_resumed_and_deleted_from_chat_by_admins_only()
     let created = store.stored_tasks().await.unwrap();
     assert_eq!(created.len(), 1, "{created:?}");
     assert_eq!(created[0].id, "top-spenders");
-    let template = fanops::scheduler::tasks::find(&app.scheduler, "top-spenders-weekly").unwrap();
+    let template = fanops::tasks::find(&app.scheduler.workflows(), "top-spenders-weekly").unwrap();
     assert!(created[0]
         .definition
         .contains(template.prompt.lines().next().unwrap()));
@@ -281,9 +281,9 @@ async fn tasks_are_changed_paused_resumed_and_deleted_from_chat_by_admins_only()
     );
     model.push(Reply::text("Changed."));
     press(&app, ADMIN, &id, Decision::Confirm).await;
-    let task = fanops::scheduler::tasks::find(&app.scheduler, "top-spenders").unwrap();
+    let task = fanops::tasks::find(&app.scheduler.workflows(), "top-spenders").unwrap();
     assert_eq!(
-        fanops::scheduler::tasks::describe(&task.schedule_spec, task.schedule.tz.name()),
+        fanops::tasks::describe(&task.schedule_spec, task.schedule.tz.name()),
         "weekly on fri at 17:30 (Europe/Berlin)"
     );
 
@@ -350,7 +350,7 @@ async fn tasks_are_changed_paused_resumed_and_deleted_from_chat_by_admins_only()
     model.push(Reply::text("Deleted."));
     press(&app, ADMIN, &id, Decision::Confirm).await;
     assert!(store.stored_tasks().await.unwrap().is_empty());
-    assert!(fanops::scheduler::tasks::find(&app.scheduler, "top-spenders").is_none());
+    assert!(fanops::tasks::find(&app.scheduler.workflows(), "top-spenders").is_none());
     assert!(tg.sent_texts(100).is_empty());
 }
 
@@ -376,11 +376,11 @@ async fn a_task_created_on_one_replica_is_run_once_and_deleted_from_the_cli() {
     press(&a, ADMIN, &id, Decision::Confirm).await;
 
     // Replica b has not looked at the store again yet; a few seconds later it has.
-    assert!(fanops::scheduler::tasks::find(&b.scheduler, "hourly-check").is_none());
+    assert!(fanops::tasks::find(&b.scheduler.workflows(), "hourly-check").is_none());
     let now = chrono::Utc::now();
     b.scheduler.tick(now).await.unwrap();
     let task =
-        fanops::scheduler::tasks::find(&b.scheduler, "hourly-check").expect("b sees the new task");
+        fanops::tasks::find(&b.scheduler.workflows(), "hourly-check").expect("b sees the new task");
     assert!(task.from_chat);
 
     let fire = task.schedule.next_after(now).unwrap();
@@ -416,7 +416,7 @@ async fn a_task_created_on_one_replica_is_run_once_and_deleted_from_the_cli() {
         .tick(at + chrono::Duration::seconds(10))
         .await
         .unwrap();
-    assert!(fanops::scheduler::tasks::find(&a.scheduler, "hourly-check").is_none());
+    assert!(fanops::tasks::find(&a.scheduler.workflows(), "hourly-check").is_none());
     assert_eq!(
         a.store.recent_runs("hourly-check", 5).await.unwrap().len(),
         1
@@ -425,7 +425,7 @@ async fn a_task_created_on_one_replica_is_run_once_and_deleted_from_the_cli() {
 
 #[tokio::test]
 async fn a_new_task_starts_active_even_where_a_deleted_one_was_paused() {
-    use fanops::scheduler::{stored, tasks};
+    use fanops::tasks::{self, stored};
     let store = fanops::store::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     let now = chrono::Utc::now();

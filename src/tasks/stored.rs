@@ -80,11 +80,8 @@ pub async fn insert(
         // active, whatever a deleted task of the same id left behind.
         store
             .set_states(&[
-                (
-                    super::engine::anchor_key(id),
-                    now.timestamp_millis().to_string(),
-                ),
-                (super::tasks::paused_key(id), "0".to_string()),
+                (super::anchor_key(id), now.timestamp_millis().to_string()),
+                (super::paused_key(id), "0".to_string()),
             ])
             .await?;
         bump(store).await?;

@@ -1,7 +1,6 @@
 //! What `/tasks` and `fanops tasks` show and do: each task with its schedule, state, last
 //! and next run; pause, resume and run now.
 
-use super::engine::Scheduler;
 use super::schedule::ScheduleSpec;
 use super::workflow::Workflow;
 use crate::store::{ChannelState, Store, StoreError, TaskRun};
@@ -23,6 +22,13 @@ pub struct TaskLine {
 
 pub fn paused_key(task: &str) -> String {
     format!("scheduler.paused.{task}")
+}
+
+pub const ANCHOR_PREFIX: &str = "scheduler.anchor.";
+
+/// The state key holding the instant a task was first seen (fires are counted from it).
+pub fn anchor_key(task: &str) -> String {
+    format!("{ANCHOR_PREFIX}{task}")
 }
 
 /// "daily at 08:00", "weekly on mon, thu at 09:00", "cron 0 8 * * 1-5" (with the zone).
@@ -158,18 +164,16 @@ pub fn render(lines: &[TaskLine]) -> String {
 }
 
 /// Finds a workflow by id or (case-insensitive) name.
-pub fn find(scheduler: &Scheduler, name: &str) -> Option<Workflow> {
-    scheduler
-        .workflows()
+pub fn find(workflows: &[Workflow], name: &str) -> Option<Workflow> {
+    workflows
         .iter()
         .find(|w| w.id == name || w.name.eq_ignore_ascii_case(name))
         .cloned()
 }
 
 /// [`find`], or a message that lists the ids there are.
-pub fn find_or_list(scheduler: &Scheduler, name: &str) -> Result<Workflow, String> {
-    find(scheduler, name).ok_or_else(|| {
-        let workflows = scheduler.workflows();
+pub fn find_or_list(workflows: &[Workflow], name: &str) -> Result<Workflow, String> {
+    find(workflows, name).ok_or_else(|| {
         let known: Vec<&str> = workflows.iter().map(|w| w.id.as_str()).collect();
         format!("no task or workflow `{name}` (known: {})", known.join(", "))
     })

@@ -1,0 +1,218 @@
+//! The platform-neutral shape of a conversation, shared by every layer: who asks, where
+//! and with which role ([`Inbound`], [`Role`], [`Turn`]); what goes back ([`Outbound`],
+//! [`Attachment`]); and how the core answers on a platform ([`Replier`]) or posts an
+//! unattended answer to one ([`Delivery`], [`Deliveries`]). It sits at the bottom: it
+//! imports nothing of fanops but the store's [`Decision`].
+
+use crate::store::Decision;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Can ask; cannot confirm writes.
+    Viewer,
+    /// Can also confirm writes.
+    Operator,
+    /// Can also manage tasks, skills and budgets.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "viewer" => Some(Role::Viewer),
+            "operator" => Some(Role::Operator),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn can_decide(self) -> bool {
+        self >= Role::Operator
+    }
+}
+
+/// Who a model call is made for, so that its cost can be reported by each dimension.
+#[derive(Debug, Clone, Default)]
+pub struct CallTags {
+    pub platform: String,
+    pub user: String,
+    /// `chat`, `scheduled`, `event`.
+    pub kind: String,
+    pub conversation: Option<String>,
+    pub task: Option<String>,
+}
+
+/// Who a turn runs for and where its history lives.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub conversation: String,
+    pub tags: CallTags,
+    /// Model alias; None = the default.
+    pub model: Option<String>,
+    /// No person is present: writes are refused instead of waiting.
+    pub unattended: bool,
+    /// For unattended runs: the write endpoints the workflow allows without a person.
+    pub allow_writes: Vec<String>,
+    /// The role of the person the turn runs for (viewer for unattended runs).
+    pub role: Role,
+}
+
+/// A platform event, reduced to what the core needs.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub platform: String,
+    pub chat: String,
+    pub thread: Option<String>,
+    pub user: String,
+    pub user_name: String,
+    pub body: InboundBody,
+}
+
+#[derive(Debug, Clone)]
+pub enum InboundBody {
+    Text(String),
+    /// A Confirm/Cancel button press.
+    Decision {
+        action_id: String,
+        decision: Decision,
+    },
+}
+
+impl Inbound {
+    /// Conversations are keyed by platform, chat and thread.
+    pub fn conversation(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.platform,
+            self.chat,
+            self.thread.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// A reply: Markdown text, and Confirm/Cancel choices when a write waits.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Outbound {
+    pub text: String,
+    pub confirm: Option<ConfirmPrompt>,
+    /// Set when this reply follows a decision that took effect, so a platform can mark
+    /// the confirmation prompt with who decided and how.
+    pub decided: Option<DecisionNote>,
+    /// Files to send after the text.
+    pub attachments: Vec<Attachment>,
+}
+
+impl Outbound {
+    pub fn text(text: impl Into<String>) -> Self {
+        Outbound {
+            text: text.into(),
+            ..Outbound::default()
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionNote {
+    pub action_id: String,
+    pub summary: String,
+    pub confirmed: bool,
+    pub by: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfirmPrompt {
+    pub action_id: String,
+    pub summary: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How the core answers on a platform.
+#[async_trait]
+pub trait Replier: Send + Sync {
+    /// The request needs tools: show progress ("On it…", a typing indicator).
+    fn working(&self);
+    async fn reply(&self, out: Outbound);
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttachmentKind {
+    /// Shown inline where the platform can (PNG charts).
+    Image,
+    Document,
+}
+
+/// A file that goes out with a reply.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub name: String,
+    pub mime: &'static str,
+    pub kind: AttachmentKind,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Attachment({}, {} bytes)", self.name, self.bytes.len())
+    }
+}
+
+/// Posts a run's answer to one platform.
+#[async_trait]
+pub trait Delivery: Send + Sync {
+    /// Posts `text` (in as many parts as the platform needs) and then `files` to `to`,
+    /// skipping the first `skip` parts, which an earlier attempt posted.
+    async fn deliver(
+        &self,
+        to: &str,
+        text: &str,
+        files: &[Attachment],
+        skip: usize,
+    ) -> Result<(), DeliveryFailure>;
+}
+
+/// Why a delivery stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryFailure {
+    /// Parts posted in all, earlier attempts included.
+    pub posted: usize,
+    /// The failed part was certainly not posted, and may succeed later.
+    pub retry: bool,
+    pub message: String,
+}
+
+/// Every platform this process can post to, by channel name (`telegram`, …). Channels
+/// register as they are built; the scheduler (and next the event rules) posts through it.
+#[derive(Clone, Default)]
+pub struct Deliveries {
+    by_channel: Arc<RwLock<BTreeMap<String, Arc<dyn Delivery>>>>,
+}
+
+impl Deliveries {
+    pub fn register(&self, channel: &str, delivery: Arc<dyn Delivery>) {
+        let mut map = self.by_channel.write().unwrap_or_else(|e| e.into_inner());
+        map.insert(channel.to_string(), delivery);
+    }
+
+    pub fn get(&self, channel: &str) -> Option<Arc<dyn Delivery>> {
+        let map = self.by_channel.read().unwrap_or_else(|e| e.into_inner());
+        map.get(channel).cloned()
+    }
+
+    /// The channel names, sorted.
+    pub fn channels(&self) -> Vec<String> {
+        let map = self.by_channel.read().unwrap_or_else(|e| e.into_inner());
+        map.keys().cloned().collect()
+    }
+}
