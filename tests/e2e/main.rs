@@ -8,6 +8,7 @@ mod fake_telegram_selftest;
 mod fakes_selftest;
 mod gate;
 mod helpers;
+mod model_calls;
 #[cfg(feature = "telegram")]
 mod replicas;
 #[cfg(feature = "telegram")]

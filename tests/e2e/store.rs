@@ -143,6 +143,7 @@ conformance!(
     actions::finish_action_records_end_of_confirmed_only,
     ledger::usage_report_groups_by_every_dimension,
     ledger::usage_report_since_filters,
+    ledger::estimated_calls_are_kept_and_counted,
     ledger::audit_log_newest_first,
     schema::migrate_twice_is_a_no_op,
     schema::channel_state_round_trips,

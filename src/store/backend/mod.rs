@@ -54,6 +54,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "scheduled tasks",
         include_str!("../../../migrations/sqlite/0004_scheduled_tasks.sql"),
     ),
+    (
+        5,
+        "usage estimates",
+        include_str!("../../../migrations/sqlite/0005_usage_estimates.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -75,6 +80,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         4,
         "scheduled tasks",
         include_str!("../../../migrations/postgres/0004_scheduled_tasks.sql"),
+    ),
+    (
+        5,
+        "usage estimates",
+        include_str!("../../../migrations/postgres/0005_usage_estimates.sql"),
     ),
 ];
 
