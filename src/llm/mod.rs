@@ -128,6 +128,7 @@ impl Llm {
                 .with_api_key(key.unwrap_or_default());
             // Our retry replaces async-openai's own (see `retry`).
             let client = Client::with_config(openai)
+                .with_http_client(http.clone())
                 .with_http_service(retry::RetryingHttp::new(http.clone()));
             let entry = ModelEntry {
                 client,
