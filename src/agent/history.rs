@@ -187,8 +187,8 @@ mod tests {
 
     #[test]
     fn unanswered_calls_get_a_placeholder() {
-        let history = vec![msg(MessageRole::User, "q", 1), call("c9", 1)];
-        let wire = to_wire(&history.iter().collect::<Vec<_>>());
+        let (question, unanswered) = (msg(MessageRole::User, "q", 1), call("c9", 1));
+        let wire = to_wire(&[&question, &unanswered]);
         assert_eq!(wire.len(), 3);
         assert_eq!(wire[2].tool_call_id.as_deref(), Some("c9"));
     }
