@@ -200,7 +200,8 @@ impl Llm {
         let usage = self.usage_of(
             entry,
             response.usage.as_ref(),
-            (messages, tools),
+            messages,
+            tools,
             message.as_ref(),
         );
         self.meter(&alias, entry.prices, usage, tags).await?;
@@ -219,7 +220,8 @@ impl Llm {
         &self,
         entry: &ModelEntry,
         reported: Option<&wire::Usage>,
-        (messages, tools): (&[ChatMessage], &[ToolSpec]),
+        messages: &[ChatMessage],
+        tools: &[ToolSpec],
         answer: Option<&wire::ResponseMessage>,
     ) -> TokenUsage {
         match reported.map(wire::Usage::tokens) {
