@@ -7,7 +7,6 @@
 #[path = "../tests/e2e/support/mod.rs"]
 mod support;
 
-use fanops::agent::history::count_tokens;
 use fanops::app::App;
 use fanops::config::{Config, ConfigSource};
 use fanops::core::{Inbound, InboundBody, Outbound, Replier};
@@ -53,6 +52,14 @@ fn inbound(chat: usize, text: &str) -> Inbound {
         user_name: "bench".into(),
         body: InboundBody::Text(text.into()),
     }
+}
+
+/// Exact o200k tokens (fanops itself only estimates; the target is stated in exact tokens).
+fn count_tokens(text: &str) -> usize {
+    static BPE: std::sync::OnceLock<tiktoken_rs::CoreBPE> = std::sync::OnceLock::new();
+    BPE.get_or_init(|| tiktoken_rs::o200k_base().unwrap())
+        .encode_ordinary(text)
+        .len()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {

@@ -104,17 +104,36 @@ const HEADERS: [&str; 8] = [
     "API credits",
 ];
 
+/// Follows a figure that includes estimated calls (their provider sent no usage).
+const ESTIMATED: &str = "~";
+
 fn cells(row: &UsageRow) -> [String; 8] {
+    let mark = if row.estimated_calls > 0 {
+        ESTIMATED
+    } else {
+        ""
+    };
     [
         row.model_calls.to_string(),
         row.api_calls.to_string(),
-        row.prompt_tokens.to_string(),
-        row.completion_tokens.to_string(),
+        format!("{}{mark}", row.prompt_tokens),
+        format!("{}{mark}", row.completion_tokens),
         row.cached_tokens.to_string(),
-        format!("{:.2}", row.credits),
-        format!("{:.4}", row.cost_usd),
+        format!("{:.2}{mark}", row.credits),
+        format!("{:.4}{mark}", row.cost_usd),
         format!("{:.0}", row.api_credits),
     ]
+}
+
+/// The line under a table that says how much of it is estimated, if any is.
+fn estimated_note(total: &UsageRow) -> Option<String> {
+    (total.estimated_calls > 0).then(|| {
+        format!(
+            "{ESTIMATED} estimated: {} of {} model calls came from a provider that sends no token usage; \
+             their tokens were counted by fanops and their cost follows from that count.",
+            total.estimated_calls, total.model_calls
+        )
+    })
 }
 
 fn total(rows: &[UsageRow]) -> UsageRow {
@@ -132,19 +151,21 @@ fn total(rows: &[UsageRow]) -> UsageRow {
             t.credits += r.credits;
             t.cost_usd += r.cost_usd;
             t.api_credits += r.api_credits;
+            t.estimated_calls += r.estimated_calls;
             t
         },
     )
 }
 
-/// A terminal table with a total row.
+/// A terminal table with a total row, and a note when some figures are estimated.
 pub fn render_table(rows: &[UsageRow], by: UsageDimension) -> String {
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);
     let mut header = vec![dimension_name(by).to_string()];
     header.extend(HEADERS.iter().map(|h| h.to_string()));
     table.set_header(header);
-    for row in rows.iter().chain(std::iter::once(&total(rows))) {
+    let total = total(rows);
+    for row in rows.iter().chain(std::iter::once(&total)) {
         let mut line = vec![Cell::new(&row.key)];
         line.extend(
             cells(row)
@@ -153,7 +174,10 @@ pub fn render_table(rows: &[UsageRow], by: UsageDimension) -> String {
         );
         table.add_row(line);
     }
-    table.to_string()
+    match estimated_note(&total) {
+        Some(note) => format!("{table}\n{note}"),
+        None => table.to_string(),
+    }
 }
 
 /// A Markdown table for chat, compact: the columns a person reads.
@@ -166,23 +190,39 @@ pub fn render_markdown(rows: &[UsageRow], by: UsageDimension, period: Period) ->
         period.label(),
         dimension_name(by)
     );
-    for row in rows.iter().chain(std::iter::once(&total(rows))) {
+    let total = total(rows);
+    for row in rows.iter().chain(std::iter::once(&total)) {
+        let mark = if row.estimated_calls > 0 {
+            ESTIMATED
+        } else {
+            ""
+        };
         out.push_str(&format!(
-            "| {} | {} | {:.2} | {:.4} | {:.0} |\n",
+            "| {} | {} | {:.2}{mark} | {:.4}{mark} | {:.0} |\n",
             row.key, row.model_calls, row.credits, row.cost_usd, row.api_credits
         ));
+    }
+    if let Some(note) = estimated_note(&total) {
+        out.push_str(&format!("\n{note}\n"));
     }
     out
 }
 
+/// CSV with plain numbers; the last column counts the estimated model calls.
 pub fn render_csv(rows: &[UsageRow], by: UsageDimension) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     let mut header = vec![dimension_name(by)];
     header.extend(HEADERS);
+    header.push("estimated calls");
     writer.write_record(header)?;
     for row in rows {
+        let plain = UsageRow {
+            estimated_calls: 0,
+            ..row.clone()
+        };
         let mut record = vec![row.key.clone()];
-        record.extend(cells(row));
+        record.extend(cells(&plain));
+        record.push(row.estimated_calls.to_string());
         writer.write_record(record)?;
     }
     let bytes = writer.into_inner().map_err(|e| e.into_error())?;
@@ -235,5 +275,48 @@ mod tests {
         let csv = render_csv(&rows, UsageDimension::Model).unwrap();
         assert!(csv.starts_with("model,model calls"));
         assert!(render_table(&rows, UsageDimension::Model).contains("total"));
+    }
+
+    #[test]
+    fn estimated_figures_are_marked_and_counted() {
+        let rows = vec![
+            UsageRow {
+                key: "local-llm".into(),
+                model_calls: 4,
+                estimated_calls: 3,
+                prompt_tokens: 900,
+                credits: 0.5,
+                ..UsageRow::default()
+            },
+            UsageRow {
+                key: "gpt".into(),
+                model_calls: 2,
+                credits: 1.5,
+                ..UsageRow::default()
+            },
+        ];
+        let table = render_table(&rows, UsageDimension::Model);
+        assert!(table.contains("900~"), "{table}");
+        assert!(table.contains("3 of 6 model calls"), "{table}");
+        let md = render_markdown(&rows, UsageDimension::Model, Period::Days(30));
+        assert!(md.contains("| local-llm | 4 | 0.50~ |"), "{md}");
+        assert!(md.contains("| gpt | 2 | 1.50 |"), "{md}");
+        assert!(md.contains("| total | 6 | 2.00~ |"), "{md}");
+        let csv = render_csv(&rows, UsageDimension::Model).unwrap();
+        assert!(csv.lines().next().unwrap().ends_with(",estimated calls"));
+        assert!(
+            csv.contains("local-llm,4,0,900,0,0,0.50,0.0000,0,3\n"),
+            "{csv}"
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&render_json(&rows, UsageDimension::Model, Period::All)).unwrap();
+        assert_eq!(json["rows"][0]["estimated_calls"], 3);
+        assert_eq!(json["total"]["estimated_calls"], 3);
+        assert_eq!(json["total"]["model_calls"], 6);
+        let exact = render_table(&rows[1..], UsageDimension::Model);
+        assert!(
+            !exact.contains('~') && !exact.contains("estimated"),
+            "{exact}"
+        );
     }
 }

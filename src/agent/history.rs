@@ -1,21 +1,17 @@
 //! What of a conversation's history is sent to the model: the newest turns that fit a
 //! token budget, never separating a tool call from its results.
 
+use crate::llm::tokens::MESSAGE_FRAMING as FRAMING;
 use crate::llm::{ChatMessage, FunctionCall, ToolCall};
 use crate::store::{MessageRole, StoredMessage};
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
-/// Tokens of a text, with the tokenizer of current OpenAI models.
+/// Tokens of a text for the history budget: a cheap estimate that errs high (at or a
+/// little above the o200k count; see the calibration test below), not an exact count.
+/// Metering never uses it while the provider reports usage.
 pub fn count_tokens(text: &str) -> u32 {
-    static BPE: OnceLock<tiktoken_rs::CoreBPE> = OnceLock::new();
-    let bpe =
-        BPE.get_or_init(|| tiktoken_rs::o200k_base().expect("the o200k tokenizer is embedded"));
-    bpe.encode_ordinary(text).len() as u32
+    crate::llm::tokens::estimate(text)
 }
-
-/// Per-message framing tokens the chat format adds.
-const FRAMING: u32 = 4;
 
 /// Tokens a stored message costs in a prompt (content plus tool calls).
 pub fn message_tokens(message: &StoredMessage) -> u32 {
@@ -28,7 +24,8 @@ pub fn message_tokens(message: &StoredMessage) -> u32 {
 }
 
 /// Keeps the newest whole turns within `budget` tokens (always at least the last one).
-pub fn fit(history: &[StoredMessage], budget: u32) -> Vec<StoredMessage> {
+/// Borrows them: a turn's history is not copied before it is put on the wire.
+pub fn fit(history: &[StoredMessage], budget: u32) -> Vec<&StoredMessage> {
     let units = units(history);
     let mut kept: Vec<&[StoredMessage]> = Vec::new();
     let mut used = 0u32;
@@ -40,7 +37,7 @@ pub fn fit(history: &[StoredMessage], budget: u32) -> Vec<StoredMessage> {
         used += cost;
         kept.push(unit);
     }
-    kept.into_iter().rev().flatten().cloned().collect()
+    kept.into_iter().rev().flatten().collect()
 }
 
 /// Splits history into units: a user message, a plain answer, or an assistant message
@@ -65,11 +62,11 @@ fn units(history: &[StoredMessage]) -> Vec<&[StoredMessage]> {
 
 /// Converts stored messages to the wire format, adding a placeholder result for any
 /// tool call whose result was never stored (an interrupted turn), as providers require.
-pub fn to_wire(history: &[StoredMessage]) -> Vec<ChatMessage> {
+pub fn to_wire(history: &[&StoredMessage]) -> Vec<ChatMessage> {
     let mut out = Vec::with_capacity(history.len());
     let mut i = 0;
     while i < history.len() {
-        let message = &history[i];
+        let message = history[i];
         out.push(wire_message(message));
         i += 1;
         if message.tool_calls.is_empty() {
@@ -78,7 +75,7 @@ pub fn to_wire(history: &[StoredMessage]) -> Vec<ChatMessage> {
         let mut answered = HashSet::new();
         while i < history.len() && history[i].role == MessageRole::Tool {
             answered.extend(history[i].tool_call_id.as_deref());
-            out.push(wire_message(&history[i]));
+            out.push(wire_message(history[i]));
             i += 1;
         }
         for call in message
@@ -123,6 +120,9 @@ fn wire_message(m: &StoredMessage) -> ChatMessage {
         tool_call_id: m.tool_call_id.clone(),
     }
 }
+
+#[cfg(test)]
+mod calibration;
 
 #[cfg(test)]
 mod tests {
@@ -187,8 +187,8 @@ mod tests {
 
     #[test]
     fn unanswered_calls_get_a_placeholder() {
-        let history = vec![msg(MessageRole::User, "q", 1), call("c9", 1)];
-        let wire = to_wire(&history);
+        let (question, unanswered) = (msg(MessageRole::User, "q", 1), call("c9", 1));
+        let wire = to_wire(&[&question, &unanswered]);
         assert_eq!(wire.len(), 3);
         assert_eq!(wire[2].tool_call_id.as_deref(), Some("c9"));
     }

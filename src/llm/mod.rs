@@ -1,18 +1,23 @@
 //! Model calls through any OpenAI-compatible endpoint (async-openai, bring-your-own types
 //! so that lenient providers work), with per-alias prices. Every call is metered into the
-//! usage ledger before its reply is returned.
+//! usage ledger before its reply is returned: from the provider's `usage`, or, when a
+//! provider sends none, from an estimate marked as such.
 
+mod retry;
+pub mod tokens;
 mod wire;
 
 pub use crate::chat::CallTags;
+pub use retry::MAX_ATTEMPTS;
 pub use wire::{ChatMessage, FunctionCall, ToolCall, ToolSpec};
 
 use crate::config::{Config, ModelConfig};
 use crate::store::{SharedStore, UsageEntry, UsageSource};
+use async_openai::error::OpenAIError;
 use async_openai::{config::OpenAIConfig, Client};
-use backon::{ExponentialBuilder, Retryable};
 use chrono::Utc;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +26,14 @@ pub enum LlmError {
     UnknownModel { alias: String, known: String },
     #[error("the model provider failed: {0}")]
     Provider(String),
+    /// Still 429 after our retries (or it asked for a longer pause than a turn waits).
+    #[error(
+        "the model provider is rate-limiting requests (429 Too Many Requests) and did not \
+         recover while retrying; try again in a minute ({0})"
+    )]
+    RateLimited(String),
+    #[error("the model provider refused the request because the account's quota is spent ({0})")]
+    QuotaSpent(String),
     #[error("the model returned no choices")]
     Empty,
     #[error(transparent)]
@@ -41,6 +54,8 @@ pub struct TokenUsage {
     pub prompt: i64,
     pub completion: i64,
     pub cached: i64,
+    /// The provider sent no usage: these are fanops' own estimate (see [`tokens`]).
+    pub estimated: bool,
 }
 
 /// Prices of one alias, US dollars per million tokens.
@@ -64,6 +79,7 @@ impl Prices {
 struct ModelEntry {
     client: Client<OpenAIConfig>,
     id: String,
+    provider: String,
     prices: Prices,
 }
 
@@ -73,6 +89,8 @@ pub struct Llm {
     default_alias: String,
     credits_per_usd: f64,
     ledger: SharedStore,
+    /// Providers already reported as sending no usage (one warning each, not one per call).
+    without_usage: Mutex<HashSet<String>>,
 }
 
 impl Llm {
@@ -98,10 +116,14 @@ impl Llm {
             let openai = OpenAIConfig::new()
                 .with_api_base(provider.base_url.trim_end_matches('/'))
                 .with_api_key(key.unwrap_or_default());
-            let client = Client::with_config(openai).with_http_client(http.clone());
+            // Our retry replaces async-openai's own (see `retry`).
+            let client = Client::with_config(openai)
+                .with_http_client(http.clone())
+                .with_http_service(retry::RetryingHttp::new(http.clone()));
             let entry = ModelEntry {
                 client,
                 id: model.id.clone(),
+                provider: model.provider.clone(),
                 prices: prices_of(alias, model)?,
             };
             models.insert(alias.clone(), entry);
@@ -111,6 +133,7 @@ impl Llm {
             default_alias: config.llm.default_model.clone(),
             credits_per_usd: config.llm.credits_per_usd,
             ledger,
+            without_usage: Mutex::new(HashSet::new()),
         })
     }
 
@@ -153,45 +176,72 @@ impl Llm {
             tools,
             stream: false,
         };
-        let call = || async {
-            entry
-                .client
-                .chat()
-                .create_byot::<_, wire::Response>(&request)
-                .await
-        };
-        let response = call
-            .retry(
-                ExponentialBuilder::default()
-                    .with_min_delay(Duration::from_millis(500))
-                    .with_max_times(3)
-                    .with_jitter(),
-            )
-            .when(is_transient)
+        let response = entry
+            .client
+            .chat()
+            .create_byot::<_, wire::Response>(&request)
             .await
             .map_err(|e| {
                 crate::metrics::count(&crate::metrics::get().model_calls, "error");
-                LlmError::Provider(describe(&e))
+                failure(&e)
             })?;
         crate::metrics::count(&crate::metrics::get().model_calls, "ok");
-        let usage = response
-            .usage
-            .as_ref()
-            .map(wire::Usage::tokens)
-            .unwrap_or_default();
+        let message = response.choices.into_iter().next().map(|c| c.message);
+        let usage = self.usage_of(
+            entry,
+            response.usage.as_ref(),
+            messages,
+            tools,
+            message.as_ref(),
+        );
         self.meter(&alias, entry.prices, usage, tags).await?;
-        let message = response
-            .choices
-            .into_iter()
-            .next()
-            .ok_or(LlmError::Empty)?
-            .message;
+        let message = message.ok_or(LlmError::Empty)?;
         Ok(ModelReply {
             content: message.content.filter(|c| !c.trim().is_empty()),
             tool_calls: message.tool_calls.unwrap_or_default(),
             usage,
             alias,
         })
+    }
+
+    /// The provider's usage, or (when it sent none, or only zeros) an estimate of what was
+    /// sent and received, marked as such.
+    fn usage_of(
+        &self,
+        entry: &ModelEntry,
+        reported: Option<&wire::Usage>,
+        messages: &[ChatMessage],
+        tools: &[ToolSpec],
+        answer: Option<&wire::ResponseMessage>,
+    ) -> TokenUsage {
+        match reported.map(wire::Usage::tokens) {
+            Some(usage) if usage.prompt > 0 || usage.completion > 0 => usage,
+            _ => {
+                self.warn_no_usage(&entry.provider);
+                let content = answer.and_then(|m| m.content.as_deref());
+                let calls = answer
+                    .and_then(|m| m.tool_calls.as_deref())
+                    .unwrap_or_default();
+                TokenUsage {
+                    prompt: tokens::estimate_prompt(messages, tools),
+                    completion: tokens::estimate_completion(content, calls),
+                    cached: 0,
+                    estimated: true,
+                }
+            }
+        }
+    }
+
+    /// Says once per provider that its costs are estimates.
+    fn warn_no_usage(&self, provider: &str) {
+        let mut warned = self.without_usage.lock().unwrap_or_else(|e| e.into_inner());
+        if warned.insert(provider.to_string()) {
+            tracing::warn!(
+                provider,
+                "model provider `{provider}` sends no token usage; its costs are estimated \
+                 from a count of what was sent and received, and marked as estimated in usage reports"
+            );
+        }
     }
 
     async fn meter(
@@ -218,6 +268,7 @@ impl Llm {
             credits: cost_usd * self.credits_per_usd,
             cost_usd,
             api_credits: 0.0,
+            estimated: usage.estimated,
         };
         self.ledger.record_usage(&entry).await?;
         Ok(())
@@ -237,25 +288,24 @@ fn prices_of(alias: &str, model: &ModelConfig) -> Result<Prices, LlmError> {
     }
 }
 
-fn is_transient(e: &async_openai::error::OpenAIError) -> bool {
-    use async_openai::error::OpenAIError;
-    match e {
-        OpenAIError::Reqwest(e) => {
-            e.is_timeout()
-                || e.is_connect()
-                || e.status()
-                    .is_some_and(|s| s.as_u16() == 429 || s.is_server_error())
+/// What the person is told when the provider fails.
+fn failure(e: &OpenAIError) -> LlmError {
+    if let OpenAIError::ApiError(api) = e {
+        let message = shorten(&api.api_error.message);
+        let quota = [&api.api_error.r#type, &api.api_error.code]
+            .into_iter()
+            .any(|s| s.as_deref() == Some("insufficient_quota"));
+        if quota {
+            return LlmError::QuotaSpent(message);
         }
-        OpenAIError::ApiError(api) => {
-            let text = format!("{api:?}").to_lowercase();
-            text.contains("rate") || text.contains("overloaded") || text.contains("server")
+        if api.status_code.as_u16() == 429 {
+            return LlmError::RateLimited(message);
         }
-        _ => false,
     }
+    LlmError::Provider(shorten(&e.to_string()))
 }
 
-fn describe(e: &async_openai::error::OpenAIError) -> String {
-    let text = e.to_string();
-    // Deserialization errors embed the whole body; keep the message readable.
+/// Deserialization errors embed the whole body; keep the message readable.
+fn shorten(text: &str) -> String {
     text.chars().take(400).collect()
 }

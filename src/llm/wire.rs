@@ -145,6 +145,7 @@ impl Usage {
                 .as_ref()
                 .and_then(|d| d.cached_tokens)
                 .unwrap_or(0),
+            estimated: false,
         }
     }
 }

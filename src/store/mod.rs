@@ -161,6 +161,8 @@ pub struct UsageEntry {
     pub cost_usd: f64,
     /// OnlyFansAPI credits read from `_meta._credits.used`.
     pub api_credits: f64,
+    /// The provider sent no token usage: the tokens (and so the cost) are fanops' estimate.
+    pub estimated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -201,6 +203,8 @@ pub struct UsageRow {
     pub credits: f64,
     pub cost_usd: f64,
     pub api_credits: f64,
+    /// Model calls whose tokens (and cost) are estimates: the provider sent no usage.
+    pub estimated_calls: i64,
 }
 
 /// One line of the audit log: who did what, when.

@@ -147,6 +147,7 @@ conformance!(
     inbound::a_stopping_owner_releases_its_unanswered_events_oldest_first,
     ledger::usage_report_groups_by_every_dimension,
     ledger::usage_report_since_filters,
+    ledger::estimated_calls_are_kept_and_counted,
     ledger::audit_log_newest_first,
     schema::migrate_twice_is_a_no_op,
     schema::channel_state_round_trips,

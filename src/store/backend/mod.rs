@@ -61,14 +61,19 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../../../migrations/sqlite/0004_scheduled_tasks.sql"),
     ),
     (
+        5,
+        "usage estimates",
+        include_str!("../../../migrations/sqlite/0005_usage_estimates.sql"),
+    ),
+    (
         6,
         "inbound claims",
         include_str!("../../../migrations/sqlite/0006_inbound_claims.sql"),
     ),
     (
-        8,
+        7,
         "leases",
-        include_str!("../../../migrations/sqlite/0008_leases.sql"),
+        include_str!("../../../migrations/sqlite/0007_leases.sql"),
     ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
@@ -93,14 +98,19 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../../../migrations/postgres/0004_scheduled_tasks.sql"),
     ),
     (
+        5,
+        "usage estimates",
+        include_str!("../../../migrations/postgres/0005_usage_estimates.sql"),
+    ),
+    (
         6,
         "inbound claims",
         include_str!("../../../migrations/postgres/0006_inbound_claims.sql"),
     ),
     (
-        8,
+        7,
         "leases",
-        include_str!("../../../migrations/postgres/0008_leases.sql"),
+        include_str!("../../../migrations/postgres/0007_leases.sql"),
     ),
 ];
 

@@ -79,8 +79,8 @@ const FINISH_ACTION: &str = "UPDATE pending_actions SET status = $1, result = $2
 
 const INSERT_USAGE: &str = "INSERT INTO usage_ledger (at, day, platform, user_name, kind, \
      model, task, conversation, source, endpoint, prompt_tokens, completion_tokens, \
-     cached_tokens, credits, cost_usd, api_credits) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+     cached_tokens, credits, cost_usd, api_credits, estimated) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
 
 const INSERT_AUDIT: &str =
     "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)";
@@ -156,7 +156,8 @@ fn usage_report_sql(by: UsageDimension) -> String {
          CAST(SUM(cached_tokens) AS BIGINT) AS cached_tokens, \
          CAST(SUM(credits) AS DOUBLE PRECISION) AS credits, \
          CAST(SUM(cost_usd) AS DOUBLE PRECISION) AS cost_usd, \
-         CAST(SUM(api_credits) AS DOUBLE PRECISION) AS api_credits \
+         CAST(SUM(api_credits) AS DOUBLE PRECISION) AS api_credits, \
+         COUNT(CASE WHEN source = 'model' AND estimated = 1 THEN 1 END) AS estimated_calls \
          FROM usage_ledger WHERE at >= $1 GROUP BY {key} ORDER BY {order}"
     )
 }
@@ -385,6 +386,7 @@ macro_rules! portable_store {
                     .bind(entry.credits)
                     .bind(entry.cost_usd)
                     .bind(entry.api_credits)
+                    .bind(i64::from(entry.estimated))
                     .execute(&self.pool)
                     .await?;
                 Ok(())

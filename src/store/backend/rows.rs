@@ -76,6 +76,7 @@ row_type!(
         credits: f64,
         cost_usd: f64,
         api_credits: f64,
+        estimated_calls: i64,
     }
 );
 
@@ -269,6 +270,7 @@ impl From<UsageGroupRow> for UsageRow {
             credits: row.credits,
             cost_usd: row.cost_usd,
             api_credits: row.api_credits,
+            estimated_calls: row.estimated_calls,
         }
     }
 }

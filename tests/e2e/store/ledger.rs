@@ -89,6 +89,7 @@ pub(super) async fn usage_report_groups_by_every_dimension(store: SharedStore) {
         credits: 2.25,
         cost_usd: 0.5625,
         api_credits: 3.0,
+        estimated_calls: 0,
     };
     assert_eq!(by_model[1], fast);
     let no_model = UsageRow {
@@ -156,6 +157,58 @@ pub(super) async fn usage_report_since_filters(store: SharedStore) {
         .usage_report(Some(at(20, 0, 0)), UsageDimension::User)
         .await;
     assert!(future.unwrap().is_empty());
+}
+
+/// Calls whose provider sent no usage are stored as estimates and counted per group;
+/// API calls are never counted as estimated model calls.
+pub(super) async fn estimated_calls_are_kept_and_counted(store: SharedStore) {
+    let alice = ("telegram", "alice", "chat");
+    let estimated = |at, model| UsageEntry {
+        estimated: true,
+        ..model_call(at, alice, model, 1.0)
+    };
+    let entries = [
+        estimated(at(1, 10, 0), "local"),
+        estimated(at(1, 11, 0), "local"),
+        model_call(at(1, 12, 0), alice, "local", 1.0),
+        model_call(at(1, 13, 0), alice, "fast", 4.0),
+        UsageEntry {
+            estimated: true,
+            ..api_call(at(1, 14, 0), alice, Some("fast"), 1.0)
+        },
+    ];
+    for entry in &entries {
+        store.record_usage(entry).await.unwrap();
+    }
+
+    let by_model = store
+        .usage_report(None, UsageDimension::Model)
+        .await
+        .unwrap();
+    assert_eq!(keys(&by_model), ["fast", "local"]);
+    assert_eq!(
+        (by_model[0].model_calls, by_model[0].estimated_calls),
+        (1, 0)
+    );
+    assert_eq!(
+        (by_model[1].model_calls, by_model[1].estimated_calls),
+        (3, 2)
+    );
+    assert_eq!(
+        by_model[1].prompt_tokens, 300,
+        "estimated tokens still add up"
+    );
+
+    let by_day = store.usage_report(None, UsageDimension::Day).await.unwrap();
+    assert_eq!(by_day[0].estimated_calls, 2);
+    let later = store
+        .usage_report(Some(at(1, 11, 30)), UsageDimension::User)
+        .await
+        .unwrap();
+    assert_eq!(
+        later[0].estimated_calls, 0,
+        "since filters estimated calls too"
+    );
 }
 
 // ----- Audit log -------------------------------------------------------------------

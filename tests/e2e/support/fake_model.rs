@@ -10,9 +10,12 @@
 //!   strings together) / 4 + 1
 //! - `cached_tokens` = 1024 when `prompt_tokens > 1024`, else 0
 //! - `total_tokens` = prompt + completion
+//!
+//! [`FakeModel::send_usage`]`(false)` leaves `usage` out of every answer, as some
+//! OpenAI-compatible providers do.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +40,9 @@ pub enum Reply {
     /// An HTTP error: this status and this body (sent as-is; content type
     /// `application/json` when the body parses as JSON, else `text/plain`).
     Status(u16, String),
+    /// `429 Too Many Requests` with OpenAI's `rate_limit_exceeded` body and, when given,
+    /// `retry-after-ms: N` and `retry-after: ⌈N / 1000⌉` (seconds), as OpenAI sends them.
+    RateLimited { retry_after_ms: Option<u64> },
 }
 
 impl Reply {
@@ -58,6 +64,8 @@ struct ModelState {
     responder: Mutex<Option<Responder>>,
     requests: Mutex<Vec<Value>>,
     delay: Mutex<Duration>,
+    /// Whether answers carry `usage` (default true).
+    usage: AtomicBool,
     /// Numbers `call_<n>` ids; per server, starting at 1.
     next_call: AtomicU64,
     /// Numbers `chatcmpl-<n>` ids; per server, starting at 1.
@@ -87,6 +95,7 @@ impl FakeModel {
             responder: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
             delay: Mutex::new(Duration::ZERO),
+            usage: AtomicBool::new(true),
             next_call: AtomicU64::new(1),
             next_completion: AtomicU64::new(1),
         });
@@ -151,6 +160,11 @@ impl FakeModel {
     /// request is recorded before the sleep.
     pub fn set_delay(&self, d: Duration) {
         *self.state.delay.lock().unwrap() = d;
+    }
+
+    /// Whether answers carry a `usage` object (default true).
+    pub fn send_usage(&self, yes: bool) {
+        self.state.usage.store(yes, Ordering::SeqCst);
     }
 }
 
@@ -239,6 +253,7 @@ fn completion(state: &ModelState, request: &Value, reply: Reply) -> Response {
             );
             return response;
         }
+        Reply::RateLimited { retry_after_ms } => return rate_limited(retry_after_ms),
         Reply::Text(content) => {
             let chars = content.chars().count();
             (
@@ -281,7 +296,7 @@ fn completion(state: &ModelState, request: &Value, reply: Reply) -> Response {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let body = json!({
+    let mut body = json!({
         "id": format!("chatcmpl-{n}"),
         "object": "chat.completion",
         "created": created,
@@ -294,7 +309,25 @@ fn completion(state: &ModelState, request: &Value, reply: Reply) -> Response {
         }],
         "usage": usage_for(request, completion_chars),
     });
+    if !state.usage.load(Ordering::SeqCst) {
+        body.as_object_mut().unwrap().remove("usage");
+    }
     super::json_response(200, &body)
+}
+
+fn rate_limited(retry_after_ms: Option<u64>) -> Response {
+    let mut response = openai_error(
+        429,
+        "Rate limit reached for requests. Please try again later.",
+        "requests",
+        "rate_limit_exceeded",
+    );
+    if let Some(ms) = retry_after_ms {
+        let headers = response.headers_mut();
+        headers.insert("retry-after-ms", ms.into());
+        headers.insert("retry-after", ms.div_ceil(1000).into());
+    }
+    response
 }
 
 fn openai_error(status: u16, message: &str, kind: &str, code: &str) -> Response {
