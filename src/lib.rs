@@ -6,24 +6,29 @@
 //!
 //! # Layout
 //!
-//! - `chat`     — the platform-neutral types every layer shares: Inbound, Outbound, Role, Turn, Delivery.
-//! - `config`   — layered configuration (defaults → `fanops.toml` → env), secrets, `file:line` checks.
-//! - `store`    — the only code that writes SQL; SQLite or PostgreSQL chosen by URL.
-//! - `onlyfans` — the only code that talks to OnlyFansAPI: catalog, validation, retries, rate limit.
-//! - `llm`      — OpenAI-compatible model calls, prices, and the usage they record.
-//! - `tools`    — the registry of tools the model sees; each declares its effect in code.
-//! - `agent`    — the tool-calling loop; never runs a write, hands it to the gate instead.
-//! - `core`     — access, commands, conversations and the confirmation gate; knows no platform.
-//! - `scheduler` — schedules, workflow files, tasks created from chat, and the tick that
-//!   claims each fire once.
-//! - `channels` — thin adapters (terminal, Telegram) between a platform and the core.
-//! - `server`   — the HTTP listener: health, readiness, metrics.
-//! - `usage`    — reports over the usage ledger.
-//! - `metrics`  — process-wide Prometheus counters.
-//! - `health`   — what `/readyz` reports for each long-running part.
-//! - `clock`    — what time it is, as a value tests can move forward.
-//! - `cli`      — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`, `tasks`).
-//! - `app`      — wires one `App` from a config; `main.rs` only parses the command line.
+//! Data flows one way: channels → core → agent → tools → (onlyfans, llm, store), with the
+//! scheduler beside the core, feeding the agent. Each module is listed from the top down
+//! with what it owns and what it may not import; `tests/e2e/layering.rs` reads this list
+//! and fails when a `crate::` path in `src/` breaks it.
+//!
+//! - `cli` — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`, `tasks`). May not import: nothing is above it.
+//! - `app` — wires one `App` from a config; `main.rs` only parses the command line. May not import: cli.
+//! - `channels` — thin adapters (terminal, Telegram) between a platform and the core, and what every adapter shares: inbound claims, single-holder leases. May not import: cli, app, server, scheduler, agent, tools, tasks, llm, onlyfans, usage.
+//! - `server` — the HTTP listener: health, readiness, metrics. May not import: cli, app, channels, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat.
+//! - `core` — access, commands, conversations and decisions on pending writes; knows no platform. May not import: cli, app, channels, server, scheduler.
+//! - `scheduler` — fires each task once across replicas, runs it through the agent, delivers it. May not import: cli, app, channels, server, core.
+//! - `agent` — the tool-calling loop; hands every write to the gate. May not import: cli, app, channels, server, core, scheduler.
+//! - `tools` — the registry of tools the model sees, each declaring its effect in code, and the confirmation gate, the only way a write runs. May not import: cli, app, channels, server, core, scheduler, agent.
+//! - `tasks` — workflow files, schedules, tasks created from chat, the task list, and the `TaskBook` trait the scheduler implements. May not import: cli, app, channels, server, core, scheduler, agent, tools.
+//! - `llm` — OpenAI-compatible model calls, prices, token estimates, and the usage they record. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, onlyfans, usage.
+//! - `onlyfans` — the only code that talks to OnlyFansAPI: catalog, validation, retries, rate limits. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, usage, chat.
+//! - `usage` — reports over the usage ledger. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, chat.
+//! - `chat` — the platform-neutral types every layer shares: Inbound, Outbound, Role, Turn, Delivery. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, health.
+//! - `health` — what `/readyz` reports for each long-running part. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, store.
+//! - `store` — the only code that writes SQL; SQLite or PostgreSQL chosen by URL. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health.
+//! - `config` — layered configuration (defaults → `fanops.toml` → env), secrets, `file:line` checks. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store.
+//! - `metrics` — process-wide Prometheus counters. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config.
+//! - `clock` — what time it is, as a value tests can move forward. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics.
 
 pub mod agent;
 pub mod app;

@@ -6,13 +6,14 @@ pub mod history;
 pub mod prompt;
 
 pub use crate::chat::Turn;
-use crate::core::gate;
 use crate::llm::{ChatMessage, Llm, LlmError, ModelReply, ToolCall};
 use crate::onlyfans::accounts::AccountsCache;
 use crate::onlyfans::client::OnlyFansClient;
 use crate::store::{
     MessageRole, PendingAction, SharedStore, StoreError, StoredMessage, StoredToolCall,
 };
+use crate::tools::gate::{self, Submitted};
+use crate::tools::trim_result;
 use crate::tools::{Plan, Registry, ToolContext};
 use serde_json::Value;
 use std::sync::Arc;
@@ -234,31 +235,25 @@ impl Agent {
         messages.push(assistant);
         for ((call, plan), mut content) in reply.tool_calls.iter().zip(&plans).zip(results) {
             if let Ok((args, Plan::Write { summary })) = plan {
-                let endpoint = args.get("endpoint").and_then(Value::as_str).unwrap_or("");
-                let allowed = call.function.name == "call_endpoint"
-                    && turn.allow_writes.iter().any(|e| e == endpoint);
-                content = if turn.unattended && allowed {
-                    let task = turn.tags.task.as_deref().unwrap_or("unattended run");
-                    gate::run_allowed(&self.store, &self.registry, ctx, call, args, task).await?
-                } else if turn.unattended {
-                    ctx.refuse(summary);
-                    "Refused: this is an unattended run and nobody can confirm changes. Nothing was changed.".into()
-                } else if pending.is_some() {
-                    "Not run: only one change can wait for confirmation at a time. Ask again after it is decided.".into()
-                } else {
-                    let action = gate::propose(
-                        &self.store,
-                        turn,
-                        call,
-                        args,
-                        summary,
-                        self.settings.confirm_ttl,
-                        self.settings.clock.now(),
-                    )
-                    .await?;
-                    let note = gate::awaiting_note(&action);
-                    pending = Some(action);
-                    note
+                let submitted = gate::submit(
+                    &self.store,
+                    &self.registry,
+                    ctx,
+                    turn,
+                    call,
+                    args,
+                    summary,
+                    pending.is_some(),
+                    self.settings.confirm_ttl,
+                    self.settings.clock.now(),
+                )
+                .await?;
+                content = match submitted {
+                    Submitted::Done(text) => text,
+                    Submitted::Waiting(action, note) => {
+                        pending = Some(*action);
+                        note
+                    }
                 };
             }
             messages.push(stored(
@@ -326,17 +321,6 @@ fn with_refusals(text: String, ctx: &ToolContext) -> String {
 
 /// How many stored rows are loaded before fitting the token budget.
 const HISTORY_ROWS: usize = 400;
-
-pub fn trim_result(text: String, limit: usize) -> String {
-    let total = text.chars().count();
-    if total <= limit {
-        return text;
-    }
-    let cut: String = text.chars().take(limit).collect();
-    format!(
-        "{cut}\n[trimmed: showing {limit} of {total} characters. Ask for a shorter period, fewer rows or a narrower query to see the rest.]"
-    )
-}
 
 pub fn stored(
     role: MessageRole,

@@ -2,7 +2,8 @@
 //! user `local`, role admin.
 
 use super::render;
-use crate::core::{Core, Inbound, InboundBody, Outbound, Replier};
+use crate::chat::{Inbound, InboundBody, Outbound, Replier};
+use crate::core::Core;
 use async_trait::async_trait;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -145,7 +146,7 @@ impl<W: Write + Send> ConsoleReplier<W> {
 /// Where `fanops chat` saves the files it is sent, relative to the working directory.
 pub const FILES_DIR: &str = "fanops-files";
 
-fn save(file: &crate::core::Attachment) -> String {
+fn save(file: &crate::chat::Attachment) -> String {
     let dir = std::path::Path::new(FILES_DIR);
     let path = dir.join(&file.name);
     match std::fs::create_dir_all(dir).and_then(|_| std::fs::write(&path, &file.bytes)) {

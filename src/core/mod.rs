@@ -3,7 +3,6 @@
 //! turn their events into [`Inbound`] and render [`Outbound`].
 
 pub mod access;
-pub mod gate;
 
 pub use crate::chat::{
     Attachment, AttachmentKind, ConfirmPrompt, DecisionNote, Inbound, InboundBody, Outbound,
@@ -16,8 +15,8 @@ use crate::chat::Turn;
 use crate::llm::CallTags;
 use crate::store::{Decision, SharedStore, StoreError, UsageDimension};
 use crate::tasks::TaskBook;
+use crate::tools::gate::{self, Verdict};
 use crate::usage::{self, Period};
-use gate::Verdict;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -380,6 +379,8 @@ fn failure_sentence(error: &anyhow::Error) -> String {
         Some(LlmError::UnknownModel { alias, .. }) => format!(
             "Sorry, the model `{alias}` is not set up here. An admin can add it under [llm.models] in the config."
         ),
+        Some(LlmError::RateLimited(_)) => "Sorry, the AI model provider is limiting how often I may ask it right now, so I could not finish. Try again in a minute.".into(),
+        Some(LlmError::QuotaSpent(_)) => "Sorry, the AI model provider refused: the account's quota is spent. An admin needs to add credit with the provider; then ask again.".into(),
         Some(LlmError::Provider(_)) | Some(LlmError::Empty) => "Sorry, the AI model did not answer properly, so I could not finish. Try again in a minute; if it keeps happening, an admin can check the logs.".into(),
         _ => "Sorry, something went wrong on my side and I could not finish. Try again in a minute; if it keeps happening, an admin can check the logs.".into(),
     }

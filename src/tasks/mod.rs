@@ -1,6 +1,6 @@
 //! Task definitions: workflow files, schedules in each task's time zone, tasks created
 //! from chat, and the task list. Pure data and store reads; running them is the
-//! scheduler's (`crate::scheduler`), which the task tools reach through [`TaskBook`].
+//! scheduler's, which the task tools reach through [`TaskBook`].
 
 mod listing;
 pub mod schedule;

@@ -10,18 +10,19 @@ mod call_endpoint;
 mod catalog_tools;
 pub mod chart;
 pub mod files;
+pub mod gate;
 mod task_admin;
 mod task_tools;
 
 pub use crate::chat::{Attachment, AttachmentKind};
 
-use crate::core::gate::Confirmation;
 use crate::llm::{CallTags, ToolSpec};
 use crate::onlyfans::accounts::{Account, AccountsCache, NotConnected};
 use crate::onlyfans::catalog::{Catalog, Effect};
 use crate::onlyfans::client::{ApiError, ApiResponse, OnlyFansClient};
 use crate::store::{SharedStore, UsageEntry, UsageSource};
 use async_trait::async_trait;
+use gate::Confirmation;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -93,7 +94,7 @@ pub struct ToolContext {
     /// For the task tools.
     pub tasks: Option<Arc<dyn crate::tasks::TaskBook>>,
     /// The role of the person the call runs for.
-    pub role: crate::core::Role,
+    pub role: crate::chat::Role,
 }
 
 impl ToolContext {
@@ -317,4 +318,16 @@ pub(crate) fn arg_str<'a>(tool: &str, args: &'a Value, name: &str) -> Result<&'a
         .and_then(Value::as_str)
         .filter(|s| !s.trim().is_empty())
         .ok_or_else(|| ToolError::bad(tool, format!("`{name}` is required and must be a string")))
+}
+
+/// A tool result cut to `limit` characters, with a note that says how to see the rest.
+pub fn trim_result(text: String, limit: usize) -> String {
+    let total = text.chars().count();
+    if total <= limit {
+        return text;
+    }
+    let cut: String = text.chars().take(limit).collect();
+    format!(
+        "{cut}\n[trimmed: showing {limit} of {total} characters. Ask for a shorter period, fewer rows or a narrower query to see the rest.]"
+    )
 }

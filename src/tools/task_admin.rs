@@ -5,7 +5,7 @@
 
 use super::task_tools::scheduler;
 use super::{Access, Plan, Tool, ToolContext, ToolError};
-use crate::core::Role;
+use crate::chat::Role;
 use crate::llm::ToolSpec;
 use crate::tasks::schedule::ScheduleSpec;
 use crate::tasks::stored;

@@ -8,6 +8,7 @@ mod fake_telegram_selftest;
 mod fakes_selftest;
 mod gate;
 mod helpers;
+mod layering;
 #[cfg(feature = "telegram")]
 mod lifecycle;
 mod logs;

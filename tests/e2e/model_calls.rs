@@ -195,10 +195,14 @@ async fn a_model_that_stays_rate_limited_gets_four_requests_and_the_person_a_pla
     assert_eq!(t.model.request_count(), 4, "one request and three retries");
     let text = out.last().text;
     assert!(
-        text.starts_with("Sorry, that failed: the model provider is rate-limiting requests"),
+        text.starts_with("Sorry, the AI model provider is limiting how often I may ask it"),
         "{text}"
     );
-    assert!(text.contains("try again"), "{text}");
+    assert!(text.contains("Try again in a minute"), "{text}");
+    assert!(
+        !text.contains("429"),
+        "a sentence for people, not a status code: {text}"
+    );
 }
 
 #[tokio::test]
@@ -210,5 +214,8 @@ async fn a_spent_quota_is_not_retried() {
     let out = t.say("hello").await;
     assert_eq!(t.model.request_count(), 1);
     let text = out.last().text;
-    assert!(text.contains("quota"), "{text}");
+    assert!(
+        text.contains("quota is spent") && text.contains("admin"),
+        "{text}"
+    );
 }

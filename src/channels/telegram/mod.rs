@@ -11,9 +11,10 @@ mod reply;
 
 use crate::channels::claims::{InboundLedger, KEEP_EVERY};
 use crate::channels::holder::SingleHolder;
+use crate::chat::{Inbound, InboundBody};
 use crate::clock::Clock;
 use crate::config::{Secret, TelegramConfig};
-use crate::core::{Core, Inbound, InboundBody};
+use crate::core::Core;
 use crate::health::Health;
 use crate::store::{Decision, SharedStore};
 use anyhow::Context;
@@ -454,15 +455,15 @@ fn utf16_slice(text: &str, offset: usize, length: usize) -> String {
 }
 
 #[async_trait::async_trait]
-impl crate::scheduler::engine::Delivery for Telegram {
+impl crate::chat::Delivery for Telegram {
     async fn deliver(
         &self,
         to: &str,
         text: &str,
-        files: &[crate::core::Attachment],
+        files: &[crate::chat::Attachment],
         skip: usize,
-    ) -> Result<(), crate::scheduler::engine::DeliveryFailure> {
-        use crate::scheduler::engine::DeliveryFailure;
+    ) -> Result<(), crate::chat::DeliveryFailure> {
+        use crate::chat::DeliveryFailure;
         let chat: i64 = to.trim().parse().map_err(|_| DeliveryFailure {
             posted: skip,
             retry: false,

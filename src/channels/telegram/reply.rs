@@ -3,7 +3,7 @@
 
 use super::html;
 use super::{CANCEL_PREFIX, CONFIRM_PREFIX};
-use crate::core::{Attachment, AttachmentKind, Outbound, Replier};
+use crate::chat::{Attachment, AttachmentKind, Outbound, Replier};
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -2,13 +2,13 @@
 //! permitted operator or admin of the same conversation decides it, in one atomic store
 //! update; a confirmed action runs exactly once, with its id as the idempotency key.
 
-use super::Role;
-use crate::chat::Turn;
+use super::{trim_result, Registry, ToolContext};
+use crate::chat::{Role, Turn};
+use crate::llm::tokens::estimate as count_tokens;
 use crate::llm::ToolCall;
 use crate::store::{
     ActionStatus, AuditEntry, DecideOutcome, Decision, PendingAction, SharedStore, StoreError,
 };
-use crate::tools::{Registry, ToolContext};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use serde_json::{json, Value};
@@ -28,7 +28,7 @@ impl Confirmation {
 }
 
 /// Stores a write as pending and returns it.
-pub async fn propose(
+async fn propose(
     store: &SharedStore,
     turn: &Turn,
     call: &ToolCall,
@@ -65,8 +65,56 @@ pub async fn propose(
     Ok(action)
 }
 
+/// What became of a write the model asked for.
+pub enum Submitted {
+    /// Run now (an unattended workflow allows it) or refused; the text is the result.
+    Done(String),
+    /// Stored as pending: a person decides. The text is what the model sees meanwhile.
+    Waiting(Box<PendingAction>, String),
+}
+
+/// The one place that decides what happens to a write tool call: an unattended run makes
+/// only the writes its workflow allows (audited, each with its own idempotency key) and
+/// refuses the rest; in a conversation, one write at a time waits for a person.
+#[allow(clippy::too_many_arguments)]
+pub async fn submit(
+    store: &SharedStore,
+    registry: &Registry,
+    ctx: &ToolContext,
+    turn: &Turn,
+    call: &ToolCall,
+    args: &Value,
+    summary: &str,
+    already_waiting: bool,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<Submitted, StoreError> {
+    let endpoint = args.get("endpoint").and_then(Value::as_str).unwrap_or("");
+    let allowed =
+        call.function.name == "call_endpoint" && turn.allow_writes.iter().any(|e| e == endpoint);
+    if turn.unattended && allowed {
+        let task = turn.tags.task.as_deref().unwrap_or("unattended run");
+        let text = run_allowed(store, registry, ctx, call, args, task).await?;
+        return Ok(Submitted::Done(text));
+    }
+    if turn.unattended {
+        ctx.refuse(summary);
+        return Ok(Submitted::Done(
+            "Refused: this is an unattended run and nobody can confirm changes. Nothing was changed.".into(),
+        ));
+    }
+    if already_waiting {
+        return Ok(Submitted::Done(
+            "Not run: only one change can wait for confirmation at a time. Ask again after it is decided.".into(),
+        ));
+    }
+    let action = propose(store, turn, call, args, summary, ttl, now).await?;
+    let note = awaiting_note(&action);
+    Ok(Submitted::Waiting(Box::new(action), note))
+}
+
 /// The tool result the model sees while an action waits.
-pub fn awaiting_note(action: &PendingAction) -> String {
+fn awaiting_note(action: &PendingAction) -> String {
     format!(
         "Waiting for a person to confirm (action {}). Nothing has been changed yet; the result will replace this note once it is decided.",
         action.id
@@ -203,7 +251,7 @@ pub async fn expire_due(
             "Expired at {} UTC without a decision: nothing was run and nothing was changed.",
             action.expires_at.format("%Y-%m-%d %H:%M")
         );
-        let tokens = crate::agent::history::count_tokens(&note);
+        let tokens = count_tokens(&note);
         store
             .replace_tool_result(conversation, &action.tool_call_id, &note, tokens)
             .await?;
@@ -229,7 +277,7 @@ pub async fn execute(
     let (status, text) = match outcome {
         Ok(value) => (
             ActionStatus::Executed,
-            crate::agent::trim_result(value.to_string(), result_chars),
+            trim_result(value.to_string(), result_chars),
         ),
         Err(e) => (
             ActionStatus::Failed,
@@ -274,7 +322,7 @@ async fn audit(
 
 /// Runs a write an unattended workflow lists in `allow_writes`: the workflow file is the
 /// standing confirmation. Recorded in the audit log; its id is the idempotency key.
-pub async fn run_allowed(
+async fn run_allowed(
     store: &SharedStore,
     registry: &Registry,
     ctx: &ToolContext,
