@@ -1,6 +1,7 @@
 //! Wiring: one [`App`] built from a config. `main.rs` only parses the command line.
 
 use crate::agent::{Agent, AgentSettings};
+use crate::channels::{self, Channel, ChannelParts};
 use crate::chat::Deliveries;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -26,8 +27,8 @@ pub struct App {
     pub core: Arc<Core>,
     pub health: Health,
     pub scheduler: Arc<Scheduler>,
-    #[cfg(feature = "telegram")]
-    pub telegram: Option<Arc<crate::channels::telegram::Telegram>>,
+    /// Every chat platform this process serves.
+    pub channels: Vec<Arc<dyn Channel>>,
 }
 
 /// Installs the process-wide TLS provider once; several crates bring rustls and it
@@ -122,34 +123,16 @@ impl App {
             scheduler.clone(),
         ));
         let health = Health::with_clock(clock.clone());
-        #[cfg(feature = "telegram")]
-        let telegram = match &config.channels.telegram {
-            Some(tg) if config.secrets.telegram_bot_token.is_set() => Some(
-                crate::channels::telegram::Telegram::new(
-                    tg,
-                    &config.secrets.telegram_bot_token,
-                    &config.secrets.telegram_webhook_secret,
-                    crate::channels::telegram::TelegramParts {
-                        core: core.clone(),
-                        store: store.clone(),
-                        health: health.clone(),
-                        clock: clock.clone(),
-                        grace: config.shutdown_grace(),
-                    },
-                )
-                .context("while setting up Telegram")?,
-            ),
-            Some(_) => {
-                tracing::warn!(
-                    "[channels.telegram] is configured but TELEGRAM_BOT_TOKEN is not set"
-                );
-                None
-            }
-            None => None,
+        let parts = ChannelParts {
+            core: core.clone(),
+            store: store.clone(),
+            health: health.clone(),
+            clock: clock.clone(),
+            grace: config.shutdown_grace(),
         };
-        #[cfg(feature = "telegram")]
-        if let Some(telegram) = &telegram {
-            deliveries.register(crate::channels::telegram::PLATFORM, telegram.clone());
+        let channels = channels::build(&config, &parts)?;
+        for channel in &channels {
+            deliveries.register(channel.name(), channel.clone().delivery());
         }
         Ok(App {
             config,
@@ -158,8 +141,7 @@ impl App {
             core,
             health,
             scheduler,
-            #[cfg(feature = "telegram")]
-            telegram,
+            channels,
         })
     }
 
@@ -170,27 +152,18 @@ impl App {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let address = listener.local_addr()?;
-        #[allow(unused_mut)]
         let mut router = server::router(ServerState {
             store: self.store.clone(),
             health: self.health.clone(),
         });
-        #[allow(unused_mut)]
         let mut parts: tokio::task::JoinSet<(&str, anyhow::Result<()>)> =
             tokio::task::JoinSet::new();
-        #[cfg(feature = "telegram")]
-        if let Some(telegram) = &self.telegram {
-            let webhook = self
-                .config
-                .channels
-                .telegram
-                .as_ref()
-                .is_some_and(|t| t.mode == "webhook");
-            if webhook {
-                router = router.merge(telegram.webhook_router());
+        for channel in &self.channels {
+            if let Some(routes) = channel.clone().routes() {
+                router = router.merge(routes);
             }
-            let (telegram, stop) = (telegram.clone(), shutdown.clone());
-            parts.spawn(async move { ("telegram", telegram.run(stop).await) });
+            let (channel, stop) = (channel.clone(), shutdown.clone());
+            parts.spawn(async move { (channel.name(), channel.run(stop).await) });
         }
         // Always running: a task may be created from chat at any time, on any replica.
         let (scheduler, stop) = (self.scheduler.clone(), shutdown.clone());

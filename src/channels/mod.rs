@@ -1,9 +1,70 @@
 //! Thin adapters between a chat platform and the core. Each turns platform events into
-//! `core::Inbound` and renders `core::Outbound`; none knows about models, the API or SQL.
+//! `chat::Inbound` and renders `chat::Outbound`; none knows about models, the API or SQL.
+//! What every adapter needs lives here once: inbound claims, single-holder leases, the
+//! button payload and signature checks.
+//!
+//! Adding a platform is a folder and a line: implement [`Channel`] and add it to [`build`],
+//! which holds every platform's cargo feature.
 
+pub mod buttons;
 pub mod claims;
 pub mod console;
 pub mod holder;
 pub mod render;
+pub mod signing;
 #[cfg(feature = "telegram")]
 pub mod telegram;
+
+use crate::chat::Delivery;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::core::Core;
+use crate::health::Health;
+use crate::store::SharedStore;
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// A chat platform fanops serves.
+#[async_trait]
+pub trait Channel: Send + Sync {
+    /// Its name in config, deliveries and `/readyz` (`telegram`, …).
+    fn name(&self) -> &'static str;
+    /// How its health goes stale: down when unheard of this long, or `None` when silence
+    /// is normal (a webhook).
+    fn stale_after(&self) -> Option<Duration>;
+    /// The routes it serves on the shared HTTP listener (webhooks), if any.
+    fn routes(self: Arc<Self>) -> Option<axum::Router>;
+    /// Takes and answers messages until `shutdown`, then lets the turns in flight finish.
+    async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()>;
+    /// Posts unattended answers (scheduled posts, alerts) to this platform.
+    fn delivery(self: Arc<Self>) -> Arc<dyn Delivery>;
+}
+
+/// What a channel needs from the rest of the process.
+#[derive(Clone)]
+pub struct ChannelParts {
+    pub core: Arc<Core>,
+    pub store: SharedStore,
+    pub health: Health,
+    pub clock: Clock,
+    /// `[server] shutdown_grace`.
+    pub grace: Duration,
+}
+
+/// Every channel the config turns on and this build has; a configured channel whose token
+/// is missing is logged and left out.
+pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
+    #[allow(unused_mut)]
+    let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+    #[cfg(feature = "telegram")]
+    if let Some(channel) = telegram::Telegram::from_config(config, parts)? {
+        channels.push(channel);
+    }
+    let _ = (config, parts);
+    for channel in &channels {
+        parts.health.register(channel.name(), channel.stale_after());
+    }
+    Ok(channels)
+}

@@ -11,12 +11,12 @@ mod reply;
 
 use crate::channels::claims::{InboundLedger, KEEP_EVERY};
 use crate::channels::holder::SingleHolder;
+use crate::channels::{buttons, signing, Channel, ChannelParts};
 use crate::chat::{Inbound, InboundBody};
-use crate::clock::Clock;
-use crate::config::{Secret, TelegramConfig};
+use crate::config::{Config, Secret, TelegramConfig};
 use crate::core::Core;
 use crate::health::Health;
-use crate::store::{Decision, SharedStore};
+use crate::store::SharedStore;
 use anyhow::Context;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -38,9 +38,6 @@ const UPDATE_CLAIMS: &str = "telegram.update";
 const POLL_LEASE: &str = "telegram.polling";
 /// Telegram keeps an undelivered update for 24 hours; a claim is kept a week.
 const UPDATE_CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
-/// Callback data of the Confirm / Cancel buttons: `fo:c:<action id>` / `fo:x:<action id>`.
-const CONFIRM_PREFIX: &str = "fo:c:";
-const CANCEL_PREFIX: &str = "fo:x:";
 
 pub struct Telegram {
     /// Sends and edits messages (teloxide's usual client).
@@ -71,22 +68,35 @@ struct BotIdentity {
     username: String,
 }
 
-/// What a Telegram channel needs from the rest of the process.
-pub struct TelegramParts {
-    pub core: Arc<Core>,
-    pub store: SharedStore,
-    pub health: Health,
-    pub clock: Clock,
-    /// `[server] shutdown_grace`.
-    pub grace: Duration,
-}
-
 impl Telegram {
+    /// The Telegram channel when `[channels.telegram]` is configured and the bot token is
+    /// set; `None` (logged) when the token is missing.
+    pub fn from_config(
+        config: &Config,
+        parts: &ChannelParts,
+    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
+        let Some(telegram) = &config.channels.telegram else {
+            return Ok(None);
+        };
+        if !config.secrets.telegram_bot_token.is_set() {
+            tracing::warn!("[channels.telegram] is configured but TELEGRAM_BOT_TOKEN is not set");
+            return Ok(None);
+        }
+        let channel = Telegram::new(
+            telegram,
+            &config.secrets.telegram_bot_token,
+            &config.secrets.telegram_webhook_secret,
+            parts.clone(),
+        )
+        .context("while setting up Telegram")?;
+        Ok(Some(channel))
+    }
+
     pub fn new(
         config: &TelegramConfig,
         token: &Secret,
         webhook_secret: &Secret,
-        parts: TelegramParts,
+        parts: ChannelParts,
     ) -> anyhow::Result<Arc<Telegram>> {
         let token = token.expose().context("TELEGRAM_BOT_TOKEN is not set")?;
         let api_url = url::Url::parse(&config.api_url).context("channels.telegram.api_url")?;
@@ -102,9 +112,6 @@ impl Telegram {
             Some(s) => s.to_string(),
             None => derive_secret(token),
         };
-        // A poller that stops completing polls is down; a webhook is merely quiet.
-        let stale_after = (config.mode != "webhook").then(|| hold + Duration::from_secs(60));
-        parts.health.register(PLATFORM, stale_after);
         Ok(Arc::new(Telegram {
             outbox: Outbox::new(bot.clone()),
             bot,
@@ -127,16 +134,9 @@ impl Telegram {
         }))
     }
 
-    /// The route Telegram posts updates to in webhook mode.
-    pub fn webhook_router(self: &Arc<Self>) -> Router {
-        Router::new()
-            .route("/telegram/webhook", post(webhook))
-            .with_state(self.clone())
-    }
-
     /// Connects, then polls (or registers the webhook) until `shutdown`; then lets the
     /// turns in flight finish for up to the grace period.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    async fn serve(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         let stopping = self.stopping.clone();
         let watched = shutdown.clone();
         tokio::spawn(async move {
@@ -374,12 +374,7 @@ impl Telegram {
         let chat = message.chat().id;
         let prompt = message.id();
         let data = query.data.as_deref().unwrap_or("");
-        let decision = if let Some(id) = data.strip_prefix(CONFIRM_PREFIX) {
-            Some((id, Decision::Confirm))
-        } else {
-            data.strip_prefix(CANCEL_PREFIX)
-                .map(|id| (id, Decision::Cancel))
-        };
+        let decision = buttons::parse(data);
         let Some((action_id, decision)) = decision else {
             self.outbox
                 .answer_callback(query.id.clone(), "That button is not one of mine.")
@@ -408,7 +403,7 @@ async fn webhook(State(tg): State<Arc<Telegram>>, headers: HeaderMap, body: Byte
         .get("X-Telegram-Bot-Api-Secret-Token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !constant_time_eq(given.as_bytes(), tg.webhook_secret.as_bytes()) {
+    if !signing::same_secret(given.as_bytes(), tg.webhook_secret.as_bytes()) {
         tracing::warn!("rejected a Telegram webhook call with a wrong secret token");
         return StatusCode::UNAUTHORIZED;
     }
@@ -432,12 +427,9 @@ async fn webhook(State(tg): State<Arc<Telegram>>, headers: HeaderMap, body: Byte
 /// replica agrees on it without another setting. Only [A-Za-z0-9_-] is allowed.
 fn derive_secret(token: &str) -> String {
     use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("fanops-telegram-webhook:{token}").as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    signing::hex(&Sha256::digest(
+        format!("fanops-telegram-webhook:{token}").as_bytes(),
+    ))
 }
 
 fn display_name(user: &teloxide::types::User) -> String {
@@ -452,6 +444,36 @@ fn utf16_slice(text: &str, offset: usize, length: usize) -> String {
     let units: Vec<u16> = text.encode_utf16().collect();
     let end = (offset + length).min(units.len());
     String::from_utf16_lossy(&units[offset.min(end)..end])
+}
+
+#[async_trait::async_trait]
+impl Channel for Telegram {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    /// A poller that stops completing polls is down; a webhook is merely quiet.
+    fn stale_after(&self) -> Option<Duration> {
+        let hold = Duration::from_secs(u64::from(self.config.poll_timeout));
+        (self.config.mode != "webhook").then(|| hold + Duration::from_secs(60))
+    }
+
+    /// `POST /telegram/webhook` in webhook mode.
+    fn routes(self: Arc<Self>) -> Option<Router> {
+        (self.config.mode == "webhook").then(|| {
+            Router::new()
+                .route("/telegram/webhook", post(webhook))
+                .with_state(self)
+        })
+    }
+
+    async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.serve(shutdown).await
+    }
+
+    fn delivery(self: Arc<Self>) -> Arc<dyn crate::chat::Delivery> {
+        self
+    }
 }
 
 #[async_trait::async_trait]
@@ -490,8 +512,6 @@ mod tests {
         assert_eq!(a, derive_secret("123:abc"));
         assert_ne!(a, derive_secret("123:abd"));
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric()));
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
     }
 
     #[test]

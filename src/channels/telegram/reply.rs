@@ -2,8 +2,9 @@
 //! [`Replier`] that turns the core's replies into messages, edits and button prompts.
 
 use super::html;
-use super::{CANCEL_PREFIX, CONFIRM_PREFIX};
+use crate::channels::buttons;
 use crate::chat::{Attachment, AttachmentKind, Outbound, Replier};
+use crate::store::Decision;
 use async_trait::async_trait;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -238,8 +239,11 @@ impl Outbox {
 
 fn keyboard(action_id: &str) -> InlineKeyboardMarkup {
     InlineKeyboardMarkup::new([[
-        InlineKeyboardButton::callback("✅ Confirm", format!("{CONFIRM_PREFIX}{action_id}")),
-        InlineKeyboardButton::callback("✖️ Cancel", format!("{CANCEL_PREFIX}{action_id}")),
+        InlineKeyboardButton::callback(
+            "✅ Confirm",
+            buttons::payload(action_id, Decision::Confirm),
+        ),
+        InlineKeyboardButton::callback("✖️ Cancel", buttons::payload(action_id, Decision::Cancel)),
     ]])
 }
 
