@@ -43,13 +43,38 @@ impl Role {
     }
 }
 
+/// Why a turn runs: a person asked, a schedule fired, or (next) an event rule matched.
+/// The usage ledger reports by it, and unattended kinds may not manage tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RunKind {
+    #[default]
+    Chat,
+    Scheduled,
+    Event,
+}
+
+impl RunKind {
+    /// Its name in the usage ledger and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Chat => "chat",
+            RunKind::Scheduled => "scheduled",
+            RunKind::Event => "event",
+        }
+    }
+
+    /// No person is present to confirm anything.
+    pub fn is_unattended(self) -> bool {
+        self != RunKind::Chat
+    }
+}
+
 /// Who a model call is made for, so that its cost can be reported by each dimension.
 #[derive(Debug, Clone, Default)]
 pub struct CallTags {
     pub platform: String,
     pub user: String,
-    /// `chat`, `scheduled`, `event`.
-    pub kind: String,
+    pub kind: RunKind,
     pub conversation: Option<String>,
     pub task: Option<String>,
 }

@@ -4,6 +4,7 @@
 
 pub mod access;
 
+use crate::chat::RunKind;
 pub use crate::chat::{
     Attachment, AttachmentKind, ConfirmPrompt, DecisionNote, Inbound, InboundBody, Outbound,
     Replier,
@@ -304,7 +305,7 @@ impl Core {
             tags: CallTags {
                 platform: inbound.platform.clone(),
                 user: inbound.user.clone(),
-                kind: "chat".into(),
+                kind: RunKind::Chat,
                 conversation: Some(inbound.conversation()),
                 task: None,
             },

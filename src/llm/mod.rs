@@ -256,7 +256,7 @@ impl Llm {
             at: Utc::now(),
             platform: tags.platform.clone(),
             user: tags.user.clone(),
-            kind: tags.kind.clone(),
+            kind: tags.kind.as_str().to_string(),
             model: Some(alias.to_string()),
             task: tags.task.clone(),
             conversation: tags.conversation.clone(),

@@ -8,7 +8,7 @@
 
 use crate::agent::{Agent, TurnOutcome};
 use crate::chat::Turn;
-use crate::chat::{Attachment, Deliveries, Role};
+use crate::chat::{Attachment, Deliveries, Role, RunKind};
 pub use crate::chat::{Delivery, DeliveryFailure};
 use crate::health::Health;
 use crate::llm::CallTags;
@@ -463,7 +463,7 @@ impl Scheduler {
             tags: CallTags {
                 platform: channel.to_string(),
                 user: "scheduler".into(),
-                kind: "scheduled".into(),
+                kind: RunKind::Scheduled,
                 conversation: Some(conversation.clone()),
                 task: Some(task.id.clone()),
             },

@@ -141,7 +141,7 @@ impl ToolContext {
             at: chrono::Utc::now(),
             platform: self.tags.platform.clone(),
             user: self.tags.user.clone(),
-            kind: self.tags.kind.clone(),
+            kind: self.tags.kind.as_str().to_string(),
             model: self.model.clone(),
             task: self.tags.task.clone(),
             conversation: self.tags.conversation.clone(),

@@ -23,7 +23,7 @@ fn zone_key(ctx: &ToolContext) -> String {
 }
 
 fn admin_only(tool: &str, ctx: &ToolContext) -> Result<(), ToolError> {
-    if ctx.tags.kind == "scheduled" {
+    if ctx.tags.kind.is_unattended() {
         return Err(ToolError::bad(tool, "a scheduled run cannot manage tasks"));
     }
     if ctx.role < Role::Admin {

@@ -81,7 +81,7 @@ impl Tool for RunTask {
 
     async fn plan(&self, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
         super::arg_str(self.name(), args, "name")?;
-        if ctx.tags.kind == "scheduled" {
+        if ctx.tags.kind.is_unattended() {
             return Err(ToolError::bad(
                 self.name(),
                 "a scheduled run cannot start another task",
