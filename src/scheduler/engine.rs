@@ -12,7 +12,7 @@ use crate::chat::{Attachment, Deliveries, Role, RunKind};
 pub use crate::chat::{Delivery, DeliveryFailure};
 use crate::health::Health;
 use crate::llm::CallTags;
-use crate::store::{RunStatus, SharedStore, Store, StoreError, TaskRun};
+use crate::store::{QueuedDelivery, RunStatus, SharedStore, Store, StoreError, TaskRun};
 use crate::tasks::workflow::{Known, Workflow};
 use crate::tasks::{self, anchor_key, PauseState, ANCHOR_PREFIX};
 use chrono::{DateTime, Duration, Utc};
@@ -28,7 +28,7 @@ const HEALTH_NAME: &str = "scheduler";
 type Workflows = Arc<Vec<Workflow>>;
 
 /// Re-sends of one delivery, each waiting twice as long as the one before.
-const DELIVERY_RETRIES: u32 = 6;
+pub(super) const DELIVERY_RETRIES: u32 = 6;
 
 /// Fires looked at per task and tick (an `every = "1m"` task down for a week).
 const MAX_FIRES_PER_TICK: usize = 10_000;
@@ -544,46 +544,73 @@ impl Scheduler {
             self.record_delivery(task, fire, Some(&error)).await;
             return;
         };
-        // Parts already posted are never sent again, so a retry cannot post twice.
-        let mut posted = 0;
-        let mut wait = self.delivery_retry;
-        for attempt in 0..=DELIVERY_RETRIES {
-            let failure = match channel.deliver(&deliver.to, &body, files, posted).await {
-                Ok(()) => {
-                    self.record_delivery(task, fire, None).await;
-                    return;
-                }
-                Err(failure) => failure,
-            };
-            posted = failure.posted;
-            let again = retries && failure.retry && attempt < DELIVERY_RETRIES;
-            let error = if again {
-                format!(
-                    "{} (sending again in {})",
-                    failure.message,
-                    humantime::format_duration(wait)
-                )
-            } else {
-                failure.message
-            };
-            tracing::warn!(task = %task.id, error = %error, "delivery failed");
-            self.record_delivery(task, fire, Some(&error)).await;
-            if !again {
+        // The first try is now; a part the platform certainly did not take is sent again
+        // later from the store (see `retry.rs`), never a part it may have taken.
+        let failure = match channel.deliver(&deliver.to, &body, files, 0).await {
+            Ok(()) => {
+                self.record_delivery(task, fire, None).await;
                 return;
             }
-            tokio::time::sleep(wait).await;
-            wait = wait.saturating_mul(2);
+            Err(failure) => failure,
+        };
+        let mut error = failure.message.clone();
+        if retries && failure.retry {
+            let wait = self.retry_wait(0);
+            let queued = QueuedDelivery {
+                task: task.id.clone(),
+                scheduled_for: fire,
+                channel: deliver.channel.clone(),
+                recipient: deliver.to.clone(),
+                body,
+                files: super::retry::encode_files(files),
+                posted: u32::try_from(failure.posted).unwrap_or(u32::MAX),
+                attempt: 0,
+                next_at: Utc::now() + Duration::from_std(wait).unwrap_or_default(),
+            };
+            match self.store.queue_retry(&queued).await {
+                Ok(()) => {
+                    error = format!(
+                        "{error} (sending again in {})",
+                        humantime::format_duration(wait)
+                    )
+                }
+                Err(e) => {
+                    tracing::error!(task = %task.id, error = %e, "could not keep a delivery retry")
+                }
+            }
+        }
+        tracing::warn!(task = %task.id, error = %error, "delivery failed");
+        self.record_delivery(task, fire, Some(&error)).await;
+    }
+
+    /// The wait before re-send number `attempt + 1`: `[scheduler] delivery_retry`, doubling.
+    pub(super) fn retry_wait(&self, attempt: u32) -> std::time::Duration {
+        self.delivery_retry
+            .saturating_mul(2u32.saturating_pow(attempt))
+    }
+
+    /// The platform a post goes to, when this process runs it.
+    pub(super) fn delivery(&self, channel: &str) -> Option<Arc<dyn Delivery>> {
+        self.deliveries.get(channel)
+    }
+
+    pub(super) async fn record_delivery_of(
+        &self,
+        task: &str,
+        fire: DateTime<Utc>,
+        error: Option<&str>,
+    ) {
+        if let Err(e) = self
+            .store
+            .record_delivery(task, fire, Utc::now(), error)
+            .await
+        {
+            tracing::error!(task, error = %e, "could not record a delivery");
         }
     }
 
     async fn record_delivery(&self, task: &Workflow, fire: DateTime<Utc>, error: Option<&str>) {
-        if let Err(e) = self
-            .store
-            .record_delivery(&task.id, fire, Utc::now(), error)
-            .await
-        {
-            tracing::error!(task = %task.id, error = %e, "could not record a delivery");
-        }
+        self.record_delivery_of(&task.id, fire, error).await
     }
 
     /// Makes the next tick look at every task (after the list or due times changed).
@@ -626,6 +653,7 @@ impl Scheduler {
         tracing::info!(tasks = self.tasks().len(), "scheduler started");
         health.register(HEALTH_NAME, Some(std::time::Duration::from_secs(60)));
         let mut in_flight: Vec<JoinHandle<()>> = Vec::new();
+        let retries = tokio::spawn(self.clone().retry_loop(shutdown.clone()));
         loop {
             let now = Utc::now();
             match self.tick(now).await {
@@ -648,6 +676,7 @@ impl Scheduler {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+        let _ = retries.await;
         in_flight.retain(|run| !run.is_finished());
         if !in_flight.is_empty() {
             tracing::info!(

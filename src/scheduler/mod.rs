@@ -3,3 +3,4 @@
 //! `crate::tasks`.
 
 pub mod engine;
+mod retry;

@@ -350,6 +350,40 @@ pub trait InboundClaims: Send + Sync {
     async fn prune_inbound(&self, source: &str, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
+/// A scheduled post waiting to be sent again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedDelivery {
+    pub task: String,
+    pub scheduled_for: DateTime<Utc>,
+    pub channel: String,
+    pub recipient: String,
+    pub body: String,
+    /// The attachments, encoded by the scheduler (JSON).
+    pub files: String,
+    /// Parts the platform already took: never sent again.
+    pub posted: u32,
+    /// Re-sends made so far.
+    pub attempt: u32,
+    pub next_at: DateTime<Utc>,
+}
+
+/// Scheduled posts that wait to be sent again, kept across restarts.
+#[async_trait]
+pub trait DeliveryRetries: Send + Sync {
+    /// Stores (or updates) the retry of one fire's post.
+    async fn queue_retry(&self, delivery: &QueuedDelivery) -> StoreResult<()>;
+    /// Takes up to `limit` retries due at `now`, each handed to one caller only: a taken
+    /// one is not due again before `hold_until` (should the taker die mid-send).
+    async fn take_due_retries(
+        &self,
+        now: DateTime<Utc>,
+        hold_until: DateTime<Utc>,
+        limit: usize,
+    ) -> StoreResult<Vec<QueuedDelivery>>;
+    /// Forgets a retry (sent, or given up).
+    async fn finish_retry(&self, task: &str, scheduled_for: DateTime<Utc>) -> StoreResult<()>;
+}
+
 /// Leases on connections only one process may hold at a time.
 #[async_trait]
 pub trait Leases: Send + Sync {
@@ -488,6 +522,7 @@ pub trait Store:
     + TaskStore
     + InboundClaims
     + Leases
+    + DeliveryRetries
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

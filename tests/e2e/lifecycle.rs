@@ -520,3 +520,112 @@ async fn a_standby_replica_takes_over_polling_on_postgres() {
     )
     .await;
 }
+
+/// A scheduled post whose chart Telegram did not take waits in the store; the process is
+/// killed before the re-send; the next start posts the chart once and never the text again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_waiting_to_be_sent_again_survives_kill_9() {
+    use chrono::{DurationRound, Utc};
+    let (tg, model, api, dir) = crate::scheduler::fakes().await;
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    model.push_all([
+        Reply::ToolCalls(vec![(
+            "make_chart".into(),
+            json!({"title": "Net", "labels": ["Luna"], "series": [{"name": "net", "values": [1912.4]}]}),
+        )]),
+        Reply::Text("Yesterday: $1,912.40 net.".into()),
+    ]);
+    // A daily task whose fire fell due two minutes ago: owed the moment fanops starts.
+    let fire = Utc::now()
+        .duration_trunc(chrono::Duration::minutes(1))
+        .unwrap()
+        - chrono::Duration::minutes(2);
+    let workflows = dir.path().join("workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(
+        workflows.join("digest.toml"),
+        format!(
+            "name = \"Digest\"\ncategory = \"Reports\"\nprompt = \"Digest.\"\n\n[schedule]\ndaily = \"{}\"\ntimezone = \"UTC\"\n\n[deliver]\nchannel = \"telegram\"\nto = \"555\"\n",
+            fire.format("%H:%M")
+        ),
+    )
+    .unwrap();
+    let store = fanops::store::connect(&db).await.unwrap();
+    store.migrate().await.unwrap();
+    let anchor = fire - chrono::Duration::minutes(1);
+    store
+        .set_state(
+            &fanops::tasks::anchor_key("digest"),
+            &anchor.timestamp_millis().to_string(),
+        )
+        .await
+        .unwrap();
+    let text = config(
+        &tg,
+        &model,
+        &api,
+        &db,
+        "poll_timeout = 2",
+        &format!(
+            "[server]\nlisten = \"127.0.0.1:{}\"\n\n[scheduler]\nworkflows_dir = \"{}\"\ndelivery_retry = \"4s\"\n",
+            free_port(),
+            workflows.display()
+        ),
+    );
+    let path = dir.path().join("fanops.toml");
+    std::fs::write(&path, text).unwrap();
+    // Telegram keeps refusing the chart until the outbox gives up on it.
+    tg.fail_next(
+        "sendphoto",
+        vec![crate::support::TgFailure::RetryAfter(0); 8],
+    );
+    let mut first = Process::start(&path, dir.path(), "first");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let waiting = loop {
+        let runs = store.recent_runs("digest", 1).await.unwrap();
+        let error = runs.first().and_then(|r| r.delivery_error.clone());
+        if error
+            .as_deref()
+            .is_some_and(|e| e.contains("sending again"))
+            || Instant::now() > deadline
+        {
+            break error;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    assert!(
+        waiting.is_some(),
+        "the chart waits to be sent again; log:\n{}",
+        first.log()
+    );
+    assert_eq!(tg.sent_texts(555).len(), 1);
+    let photos = |tg: &FakeTelegram| {
+        tg.calls_of("sendphoto").len() - 8 // the refused ones
+    };
+    assert_eq!(photos(&tg), 0, "not re-sent before the kill");
+
+    let second = Process::start(&path, dir.path(), "second");
+    let t = tg.clone();
+    let resent = tg
+        .wait_for(move |_| photos(&t) >= 1, Duration::from_secs(30))
+        .await;
+    assert!(
+        resent,
+        "the next start sends the chart; log:\n{}",
+        second.log()
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(photos(&tg), 1, "the chart is posted once");
+    assert_eq!(
+        tg.sent_texts(555).len(),
+        1,
+        "the text is never posted again"
+    );
+    let run = &store.recent_runs("digest", 1).await.unwrap()[0];
+    assert!(
+        run.delivered_at.is_some() && run.delivery_error.is_none(),
+        "{run:?}"
+    );
+}

@@ -701,6 +701,11 @@ async fn a_delivery_telegram_did_not_accept_is_sent_again_without_repeating_part
     for (_, _, handle) in tick.started {
         handle.await.unwrap();
     }
+    // The chart waits in the store to be sent again after `delivery_retry`.
+    assert_eq!(tg.calls_of("sendphoto").len(), 8);
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let sent = app.scheduler.retry_deliveries(chrono::Utc::now()).await;
+    assert_eq!(sent.unwrap(), 1);
     assert_eq!(tg.sent_texts(555).len(), 1, "the text is posted once");
     assert_eq!(
         tg.calls_of("sendphoto").len(),

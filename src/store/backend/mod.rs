@@ -21,6 +21,7 @@ use super::{SharedStore, StoreError, StoreResult};
 mod inbound;
 mod leases;
 mod portable;
+mod retries;
 mod rows;
 
 /// Pool size used by [`connect`].
@@ -75,6 +76,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "leases",
         include_str!("../../../migrations/sqlite/0007_leases.sql"),
     ),
+    (
+        8,
+        "delivery retries",
+        include_str!("../../../migrations/sqlite/0008_delivery_retries.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -111,6 +117,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         7,
         "leases",
         include_str!("../../../migrations/postgres/0007_leases.sql"),
+    ),
+    (
+        8,
+        "delivery retries",
+        include_str!("../../../migrations/postgres/0008_delivery_retries.sql"),
     ),
 ];
 

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{ColumnIndex, Decode, FromRow, Row, Type};
 
 use crate::store::{
-    ActionStatus, AuditEntry, InboundClaim, PendingAction, RunStatus, StoreError, StoreResult,
-    StoredMessage, StoredTask, TaskRun, UsageDimension, UsageRow,
+    ActionStatus, AuditEntry, InboundClaim, PendingAction, QueuedDelivery, RunStatus, StoreError,
+    StoreResult, StoredMessage, StoredTask, TaskRun, UsageDimension, UsageRow,
 };
 
 /// Declares a row struct and its `FromRow` for any backend whose rows can decode
@@ -144,6 +144,40 @@ impl TryFrom<InboundClaimRow> for InboundClaim {
             id: row.id,
             payload: row.payload,
             owner: row.owner,
+        })
+    }
+}
+
+row_type!(
+    /// One `delivery_retries` row.
+    RetryRow {
+        task: String,
+        scheduled_for: i64,
+        channel: String,
+        recipient: String,
+        body: String,
+        files: String,
+        posted: i32,
+        attempt: i32,
+        next_at: i64,
+    }
+);
+
+impl TryFrom<RetryRow> for QueuedDelivery {
+    type Error = StoreError;
+
+    fn try_from(row: RetryRow) -> StoreResult<Self> {
+        let what = |field: &str| format!("delivery retry of `{}`, {field}", row.task);
+        Ok(QueuedDelivery {
+            scheduled_for: instant(row.scheduled_for, || what("scheduled_for"))?,
+            next_at: instant(row.next_at, || what("next_at"))?,
+            posted: u32::try_from(row.posted).unwrap_or(0),
+            attempt: u32::try_from(row.attempt).unwrap_or(0),
+            task: row.task,
+            channel: row.channel,
+            recipient: row.recipient,
+            body: row.body,
+            files: row.files,
         })
     }
 }

@@ -1,0 +1,167 @@
+//! Scheduled posts the platform certainly did not take are sent again later, from the
+//! store: a restart neither loses them nor posts a part twice (`posted` parts are skipped).
+
+use super::engine::{Scheduler, DELIVERY_RETRIES};
+use crate::chat::{Attachment, AttachmentKind};
+use crate::store::{QueuedDelivery, StoreError};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+/// How long a taken retry is held before another process may try it (its taker died).
+const HOLD: chrono::Duration = chrono::Duration::minutes(2);
+/// Retries sent in one pass.
+const PER_PASS: usize = 50;
+
+/// The attachments of a post, as stored with its retry.
+pub(super) fn encode_files(files: &[Attachment]) -> String {
+    let files: Vec<Value> = files
+        .iter()
+        .map(|f| {
+            json!({
+                "name": f.name,
+                "mime": f.mime,
+                "image": f.kind == AttachmentKind::Image,
+                "bytes": base64::engine::general_purpose::STANDARD.encode(&f.bytes),
+            })
+        })
+        .collect();
+    Value::Array(files).to_string()
+}
+
+fn decode_files(text: &str) -> Result<Vec<Attachment>, String> {
+    let files: Vec<Value> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    files
+        .iter()
+        .map(|f| {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(f["bytes"].as_str().unwrap_or(""))
+                .map_err(|e| e.to_string())?;
+            let mime = match f["mime"].as_str() {
+                Some("image/png") => "image/png",
+                Some("text/csv") => "text/csv",
+                _ => "application/octet-stream",
+            };
+            let kind = if f["image"].as_bool() == Some(true) {
+                AttachmentKind::Image
+            } else {
+                AttachmentKind::Document
+            };
+            Ok(Attachment {
+                name: f["name"].as_str().unwrap_or("file").to_string(),
+                mime,
+                kind,
+                bytes,
+            })
+        })
+        .collect()
+}
+
+impl Scheduler {
+    /// Sends due retries until `shutdown`, looking every `[scheduler] delivery_retry`
+    /// (at most every 5 s).
+    pub(super) async fn retry_loop(self: std::sync::Arc<Self>, shutdown: CancellationToken) {
+        let every = self.retry_wait(0).min(std::time::Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            if let Err(e) = self.retry_deliveries(Utc::now()).await {
+                tracing::warn!(error = %e, "could not look for deliveries to send again");
+            }
+        }
+    }
+
+    /// Sends the retries due at `now` once each (a step the run loop calls every few
+    /// seconds); returns how many were tried.
+    pub async fn retry_deliveries(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let due = self
+            .store()
+            .take_due_retries(now, now + HOLD, PER_PASS)
+            .await?;
+        let tried = due.len();
+        for queued in due {
+            self.send_again(queued).await;
+        }
+        Ok(tried)
+    }
+
+    async fn send_again(&self, mut queued: QueuedDelivery) {
+        let (task, fire) = (queued.task.clone(), queued.scheduled_for);
+        let outcome = match (self.delivery(&queued.channel), decode_files(&queued.files)) {
+            (None, _) => Err((
+                format!("the {} channel is not running", queued.channel),
+                false,
+            )),
+            (_, Err(e)) => Err((format!("the stored attachments are unreadable: {e}"), false)),
+            (Some(channel), Ok(files)) => {
+                let skip = queued.posted as usize;
+                channel
+                    .deliver(&queued.recipient, &queued.body, &files, skip)
+                    .await
+                    .map_err(|failure| {
+                        queued.posted = u32::try_from(failure.posted).unwrap_or(u32::MAX);
+                        (failure.message, failure.retry)
+                    })
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                self.finish(&task, fire).await;
+                self.record_delivery_of(&task, fire, None).await;
+            }
+            Err((message, retry)) if retry && queued.attempt < DELIVERY_RETRIES => {
+                queued.attempt += 1;
+                let wait = self.retry_wait(queued.attempt);
+                queued.next_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+                let error = format!(
+                    "{message} (sending again in {})",
+                    humantime::format_duration(wait)
+                );
+                tracing::warn!(task = %task, error = %error, "delivery failed again");
+                if let Err(e) = self.store().queue_retry(&queued).await {
+                    tracing::error!(task = %task, error = %e, "could not keep a delivery retry");
+                }
+                self.record_delivery_of(&task, fire, Some(&error)).await;
+            }
+            Err((message, _)) => {
+                tracing::warn!(task = %task, error = %message, "delivery failed; giving up");
+                self.finish(&task, fire).await;
+                self.record_delivery_of(&task, fire, Some(&message)).await;
+            }
+        }
+    }
+
+    async fn finish(&self, task: &str, fire: DateTime<Utc>) {
+        if let Err(e) = self.store().finish_retry(task, fire).await {
+            tracing::error!(task, error = %e, "could not forget a delivery retry");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_round_trip_through_their_stored_form() {
+        let files = vec![
+            Attachment {
+                name: "net.png".into(),
+                mime: "image/png",
+                kind: AttachmentKind::Image,
+                bytes: vec![0x89, b'P', b'N', b'G', 0, 255],
+            },
+            Attachment {
+                name: "fans.csv".into(),
+                mime: "text/csv",
+                kind: AttachmentKind::Document,
+                bytes: b"a,b\n1,2\n".to_vec(),
+            },
+        ];
+        assert_eq!(decode_files(&encode_files(&files)).unwrap(), files);
+        assert!(decode_files("not json").is_err());
+    }
+}
