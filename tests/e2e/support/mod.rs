@@ -10,6 +10,10 @@
 //!
 //! Both bind `127.0.0.1:0`, serve from a spawned tokio task (which lives as
 //! long as the runtime that started it) and record every request.
+//!
+//! For the benchmarks, every fake can also log when it handled each request
+//! ([`record_handling`], [`handled`]), so that the time spent inside the fakes
+//! can be told apart from the time spent in fanops.
 #![allow(dead_code)]
 
 mod config;
@@ -100,6 +104,62 @@ pub fn fixture_names() -> Vec<&'static str> {
     FIXTURES.iter().map(|(n, _)| *n).collect()
 }
 
+/// One request a fake server handled: from when its handler was entered to when the
+/// answer was ready to be written (for a held long poll, the hold is included).
+#[derive(Debug, Clone)]
+pub struct Handled {
+    /// The fake's address, as in its URL.
+    pub server: std::net::SocketAddr,
+    pub path: String,
+    pub started: std::time::Instant,
+    pub finished: std::time::Instant,
+    /// The length of the answer's body, when known up front.
+    pub body_bytes: Option<u64>,
+}
+
+static RECORDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static HANDLED: std::sync::Mutex<Vec<Handled>> = std::sync::Mutex::new(Vec::new());
+
+/// Starts (or stops) logging every request any fake handles in this process. Off by
+/// default, so tests keep nothing.
+pub fn record_handling(on: bool) {
+    RECORDING.store(on, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Every request handled since recording started, in the order the answers were ready.
+pub fn handled() -> Vec<Handled> {
+    HANDLED.lock().unwrap().clone()
+}
+
+/// Forgets the requests handled so far.
+pub fn clear_handled() {
+    HANDLED.lock().unwrap().clear();
+}
+
+async fn log_handling(
+    axum::extract::State(server): axum::extract::State<std::net::SocketAddr>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    // Checked when the answer is ready, so a long poll held from before is logged too.
+    let started = std::time::Instant::now();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    let finished = std::time::Instant::now();
+    if !RECORDING.load(std::sync::atomic::Ordering::Relaxed) {
+        return response;
+    }
+    let body_bytes = axum::body::HttpBody::size_hint(response.body()).exact();
+    HANDLED.lock().unwrap().push(Handled {
+        server,
+        path,
+        started,
+        finished,
+        body_bytes,
+    });
+    response
+}
+
 /// Binds `127.0.0.1:0` and serves `router` on a spawned task; returns the
 /// bound address.
 async fn serve(router: axum::Router) -> std::net::SocketAddr {
@@ -107,6 +167,7 @@ async fn serve(router: axum::Router) -> std::net::SocketAddr {
         .await
         .expect("bind 127.0.0.1:0");
     let addr = listener.local_addr().expect("local addr");
+    let router = router.layer(axum::middleware::from_fn_with_state(addr, log_handling));
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
