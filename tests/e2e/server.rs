@@ -23,7 +23,15 @@ async fn health_readiness_and_metrics_are_served() {
             .status(),
         200
     );
-    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    // Ready once the scheduler has ticked (a moment after serving starts).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let ready = loop {
+        let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+        if ready.status() == 200 || std::time::Instant::now() > deadline {
+            break ready;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["store"]["backend"], "sqlite");
