@@ -181,3 +181,42 @@ pub fn fanops(
         .env("TELEGRAM_BOT_TOKEN", "123:k");
     command
 }
+
+/// `App::serve` of a config text with the fakes' secrets, on a fresh `127.0.0.1:0`
+/// listener, with an adjustable clock.
+pub struct Served {
+    pub clock: Clock,
+    pub base: String,
+    pub shutdown: tokio_util::sync::CancellationToken,
+    pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub async fn serve_text(origin: &str, text: String) -> Served {
+    let env = |name: &str| match name {
+        "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
+        "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
+        "TELEGRAM_BOT_TOKEN" => Some("123:test-token".to_string()),
+        "TELEGRAM_WEBHOOK_SECRET" => Some("hook-secret".to_string()),
+        _ => None,
+    };
+    let config = Config::load_with_env(
+        ConfigSource::Text {
+            origin: origin.into(),
+            text,
+        },
+        &env,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let clock = Clock::adjustable();
+    let app = App::build_with_clock(config, clock.clone()).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(app.serve(listener, shutdown.clone()));
+    Served {
+        clock,
+        base,
+        shutdown,
+        server,
+    }
+}

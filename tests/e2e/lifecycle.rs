@@ -3,9 +3,7 @@
 //! of a turn, and a quiet webhook is not a dead one.
 
 use crate::support::{config_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply};
-use fanops::app::App;
 use fanops::clock::Clock;
-use fanops::config::{Config, ConfigSource};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
@@ -177,15 +175,31 @@ async fn setup(telegram: &str) -> Setup {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_lets_the_turns_in_flight_finish_and_loses_no_message() {
-    let s = setup("poll_timeout = 2").await;
-    let mut first = Process::start(&s.path, s.dir.path(), "first");
+/// Starts `fanops run`, waits until it is ready, and has users 1, 2 and 3 each ask a
+/// question the model takes `delay` to answer; returns once all three are in flight.
+async fn three_turns_in_flight(s: &Setup, delay: Duration) -> Process {
+    let first = Process::start(&s.path, s.dir.path(), "first");
     assert!(
         ready(&s.base, Duration::from_secs(20)).await,
         "{}",
         first.log()
     );
+    s.model.set_delay(delay);
+    for user in USERS {
+        s.tg.push_text(user, user, &format!("question {user}"));
+    }
+    assert!(
+        model_requests(&s.model, 3, Duration::from_secs(20)).await,
+        "three turns in flight; log:\n{}",
+        first.log()
+    );
+    first
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_turns_in_flight_finish_and_loses_no_message() {
+    let s = setup("poll_timeout = 2").await;
+    let mut first = three_turns_in_flight(&s, Duration::from_secs(3)).await;
     // Readiness reaches the gauge without anyone asking /readyz.
     let (_, metrics) = get(&format!("{}/metrics", s.base)).await;
     assert!(metrics.contains("fanops_ready 1"), "{metrics}");
@@ -200,16 +214,6 @@ async fn sigterm_lets_the_turns_in_flight_finish_and_loses_no_message() {
         .as_str()
         .unwrap()
         .starts_with("last tick "));
-
-    s.model.set_delay(Duration::from_secs(3));
-    for user in USERS {
-        s.tg.push_text(user, user, &format!("question {user}"));
-    }
-    assert!(
-        model_requests(&s.model, 3, Duration::from_secs(20)).await,
-        "three turns in flight; log:\n{}",
-        first.log()
-    );
     first.terminate();
     // Sent while stopping: not taken by this process, answered after the restart.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -251,21 +255,7 @@ async fn sigterm_lets_the_turns_in_flight_finish_and_loses_no_message() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_kill_9_the_claimed_messages_are_answered_once_at_the_next_start() {
     let s = setup("poll_timeout = 2").await;
-    let mut first = Process::start(&s.path, s.dir.path(), "first");
-    assert!(
-        ready(&s.base, Duration::from_secs(20)).await,
-        "{}",
-        first.log()
-    );
-    s.model.set_delay(Duration::from_secs(60));
-    for user in USERS {
-        s.tg.push_text(user, user, &format!("question {user}"));
-    }
-    assert!(
-        model_requests(&s.model, 3, Duration::from_secs(20)).await,
-        "three turns in flight; log:\n{}",
-        first.log()
-    );
+    let mut first = three_turns_in_flight(&s, Duration::from_secs(60)).await;
     first.child.kill().unwrap();
     first.child.wait().unwrap();
     for user in USERS {
@@ -307,29 +297,9 @@ async fn serve_in_process(
     CancellationToken,
     tokio::task::JoinHandle<anyhow::Result<()>>,
 ) {
-    let env = |name: &str| match name {
-        "ONLYFANSAPI_API_KEY" => Some("k".to_string()),
-        "FAKE_MODEL_KEY" => Some("k".to_string()),
-        "TELEGRAM_BOT_TOKEN" => Some("123:k".to_string()),
-        "TELEGRAM_WEBHOOK_SECRET" => Some("hook-secret".to_string()),
-        _ => None,
-    };
     let text = std::fs::read_to_string(&s.path).unwrap();
-    let config = Config::load_with_env(
-        ConfigSource::Text {
-            origin: "lifecycle.toml".into(),
-            text,
-        },
-        &env,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let clock = Clock::adjustable();
-    let app = App::build_with_clock(config, clock.clone()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app.serve(listener, shutdown.clone()));
-    (clock, base, shutdown, server)
+    let served = crate::helpers::serve_text("lifecycle.toml", text).await;
+    (served.clock, served.base, served.shutdown, served.server)
 }
 
 #[tokio::test]

@@ -40,27 +40,9 @@ async fn start(
     let base = config_text(&model.url(), &api.url(), &db, "");
     let base = base[..base.find("[channels.telegram]").unwrap()].to_string();
     let text = format!("{base}\n{telegram}");
-    let env = |name: &str| match name {
-        "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
-        "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
-        "TELEGRAM_BOT_TOKEN" => Some("123:test-token".to_string()),
-        "TELEGRAM_WEBHOOK_SECRET" => Some("hook-secret".to_string()),
-        _ => None,
-    };
-    let config = Config::load_with_env(
-        ConfigSource::Text {
-            origin: "tg.toml".into(),
-            text,
-        },
-        &env,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let clock = Clock::adjustable();
-    let app = App::build_with_clock(config, clock.clone()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app.serve(listener, shutdown.clone()));
+    let served = crate::helpers::serve_text("tg.toml", text).await;
+    let (clock, base, shutdown, server) =
+        (served.clock, served.base, served.shutdown, served.server);
     Running {
         tg,
         model,
