@@ -11,6 +11,7 @@ mod helpers;
 #[cfg(feature = "telegram")]
 mod lifecycle;
 mod logs;
+mod props;
 mod rate_limits;
 #[cfg(feature = "telegram")]
 mod replicas;
