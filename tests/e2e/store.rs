@@ -405,7 +405,7 @@ async fn a_postgres_server_that_does_not_answer_is_named_with_the_cause() {
         }
     });
     let url = format!("postgres://fanops:hunter2@{address}/test");
-    let why = admin_connection(&url).await.err().expect("no connection");
+    let why = admin_connection(&url).await.expect_err("no connection");
     hang_up.abort();
     assert!(why.contains(&format!("@{address}/test")), "{why}");
     assert!(!why.contains("hunter2"), "the password is hidden: {why}");
