@@ -62,14 +62,17 @@ impl Locator {
         Some(self.line_of(path))
     }
 
-    /// The 1-based line holding byte offset `offset`.
+    /// The 1-based line holding byte offset `offset`. The end of a file that ends with a
+    /// newline (where a parser reports what it found missing) is on the file's last line,
+    /// not on the empty line an editor would never show.
     pub fn line_at(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
-        self.text.as_bytes()[..end]
+        let line = self.text.as_bytes()[..end]
             .iter()
             .filter(|b| **b == b'\n')
             .count()
-            + 1
+            + 1;
+        line.min(self.text.lines().count().max(1))
     }
 }
 

@@ -18,8 +18,9 @@ pub struct Schedule {
 
 #[derive(Debug, Clone)]
 enum Kind {
-    /// Matched on the zone's wall clock (seconds field prepended).
-    Cron(Box<cron::Schedule>),
+    /// Matched on the zone's wall clock (seconds field prepended); fires at the earliest
+    /// match of any of them (a cron restricting both day fields is two schedules).
+    Cron(Vec<cron::Schedule>),
     /// A fixed interval from the previous fire.
     Every(Duration),
 }
@@ -108,7 +109,7 @@ impl ScheduleSpec {
             ));
         }
         let kind = if let Some(expr) = &self.cron {
-            Kind::Cron(Box::new(parse_cron(expr)?))
+            Kind::Cron(parse_cron(expr)?)
         } else if let Some(every) = &self.every {
             let d = crate::config::parse_duration(every)
                 .filter(|d| d.as_secs() >= 60)
@@ -116,7 +117,7 @@ impl ScheduleSpec {
             Kind::Every(Duration::from_std(d).map_err(|_| err("every", "interval too long"))?)
         } else if let Some(at) = &self.daily {
             let (h, m) = parse_time("daily", at)?;
-            Kind::Cron(Box::new(cron_of(&format!("0 {m} {h} * * *"))?))
+            Kind::Cron(vec![cron_of(&format!("0 {m} {h} * * *"))?])
         } else if let Some(w) = &self.weekly {
             let (h, m) = parse_time("weekly", &w.at)?;
             let days = w
@@ -130,10 +131,7 @@ impl ScheduleSpec {
             if days.is_empty() {
                 return Err(err("weekly", "weekly needs at least one day"));
             }
-            Kind::Cron(Box::new(cron_of(&format!(
-                "0 {m} {h} * * {}",
-                days.join(",")
-            ))?))
+            Kind::Cron(vec![cron_of(&format!("0 {m} {h} * * {}", days.join(",")))?])
         } else if let Some(mo) = &self.monthly {
             let (h, m) = parse_time("monthly", &mo.at)?;
             if !(1..=28).contains(&mo.day) {
@@ -142,7 +140,7 @@ impl ScheduleSpec {
                     "monthly day must be 1 to 28 so that every month has it",
                 ));
             }
-            Kind::Cron(Box::new(cron_of(&format!("0 {m} {h} {} * *", mo.day))?))
+            Kind::Cron(vec![cron_of(&format!("0 {m} {h} {} * *", mo.day))?])
         } else {
             unreachable!("exactly one form is set")
         };
@@ -173,7 +171,9 @@ fn cron_of(six_fields: &str) -> Result<cron::Schedule, SpecError> {
 }
 
 /// A user's 5-field cron (minute hour day month weekday, weekday 0–7 with Sunday 0 or 7).
-fn parse_cron(expr: &str) -> Result<cron::Schedule, SpecError> {
+/// As in Unix cron, when both day fields restrict the day (neither starts with `*`), a
+/// day matching either one fires: `0 9 1 * 1` is the 1st of the month and every Monday.
+fn parse_cron(expr: &str) -> Result<Vec<cron::Schedule>, SpecError> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     if fields.len() != 5 {
         return Err(err(
@@ -190,55 +190,97 @@ fn parse_cron(expr: &str) -> Result<cron::Schedule, SpecError> {
             format!("`{}` is not a day-of-week field", fields[4]),
         )
     })?;
-    cron::Schedule::from_str(&format!(
-        "0 {} {} {} {} {weekday}",
-        fields[0], fields[1], fields[2], fields[3]
-    ))
-    .map_err(|e| {
-        err(
-            "cron",
-            format!("`{expr}` is not a valid cron expression: {e}"),
-        )
-    })
+    let (minute, hour, day, month) = (fields[0], fields[1], fields[2], fields[3]);
+    let either_day = !any_day(day) && !any_day(fields[4]);
+    let days = match either_day {
+        true => vec![(day, "*"), ("*", weekday.as_str())],
+        false => vec![(day, weekday.as_str())],
+    };
+    days.into_iter()
+        .map(|(day, weekday)| {
+            cron::Schedule::from_str(&format!("0 {minute} {hour} {day} {month} {weekday}")).map_err(
+                |e| {
+                    err(
+                        "cron",
+                        format!("`{expr}` is not a valid cron expression: {e}"),
+                    )
+                },
+            )
+        })
+        .collect()
 }
 
-/// Unix weekday numbers (0 or 7 = Sunday) become names, which the engine reads unambiguously.
+/// Whether a day field starts by allowing every day (`*`, `*/2`; `?` as some crons write it).
+fn any_day(field: &str) -> bool {
+    field.starts_with('*') || field.starts_with('?')
+}
+
+/// A Unix day-of-week field (numbers 0–7 with Sunday 0 or 7, or day names; `*`, lists,
+/// ranges and steps) as the list of day names the engine reads. Ranges are expanded here
+/// because the engine counts from Sunday = 1 to Saturday = 7, where Unix's `5-7` (Friday
+/// to Sunday) would run backwards.
 fn unix_weekdays(field: &str) -> Option<String> {
-    const NAMES: [&str; 8] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    let map = |token: &str| -> Option<String> {
+    const NAMES: [&str; 7] = [
+        "sunday",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+    ];
+    let day = |token: &str| -> Option<usize> {
+        let token = token.to_ascii_lowercase();
         match token.parse::<usize>() {
-            Ok(n) if n < 8 => Some(NAMES[n].to_string()),
-            Ok(_) => None,
-            Err(_) => Some(token.to_string()),
+            Ok(n) => (n < 8).then_some(n),
+            Err(_) if token.len() >= 3 => NAMES.iter().position(|n| n.starts_with(&token)),
+            Err(_) => None,
         }
     };
-    let (base, step) = match field.split_once('/') {
-        Some((b, s)) => (b, Some(s)),
-        None => (field, None),
-    };
-    let mapped: Option<Vec<String>> = base
-        .split(',')
-        .map(|part| match part.split_once('-') {
-            Some((a, b)) => Some(format!("{}-{}", map(a)?, map(b)?)),
-            None => map(part),
-        })
+    let mut days = [false; 7];
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((range, step)) => (range, Some(step.parse::<usize>().ok().filter(|s| *s > 0)?)),
+            None => (part, None),
+        };
+        let (first, last) = if range == "*" || range == "?" {
+            (0, 7)
+        } else if let Some((a, b)) = range.split_once('-') {
+            let (first, last) = (day(a)?, day(b)?);
+            // Sunday ends a range as the last day of the week: `fri-sun`.
+            (first, if last == 0 && first > 0 { 7 } else { last })
+        } else {
+            // `n/s` runs from n to the end of the week.
+            (day(range)?, if step.is_some() { 7 } else { day(range)? })
+        };
+        if first > last {
+            return None;
+        }
+        for d in (first..=last).step_by(step.unwrap_or(1)) {
+            days[d % 7] = true;
+        }
+    }
+    let names: Vec<&str> = (0..7)
+        .filter(|d| days[*d])
+        .map(|d| &NAMES[d][..3])
         .collect();
-    let mapped = mapped?.join(",");
-    Some(match step {
-        Some(s) => format!("{mapped}/{s}"),
-        None => mapped,
-    })
+    Some(names.join(","))
 }
 
 impl Schedule {
     /// The first fire strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match &self.kind {
-            Kind::Every(interval) => Some(after + *interval),
-            Kind::Cron(cron) => {
+            // None past the end of time (an interval of many millennia).
+            Kind::Every(interval) => after.checked_add_signed(*interval),
+            Kind::Cron(crons) => {
                 // Match on the wall clock: treat local wall time as if it were UTC.
                 let wall = after.with_timezone(&self.tz).naive_local().and_utc();
-                let next_wall = cron.after(&wall).next()?.naive_utc();
+                let next_wall = crons
+                    .iter()
+                    .filter_map(|cron| cron.after(&wall).next())
+                    .min()?
+                    .naive_utc();
                 let instant = self.resolve(next_wall)?;
                 // A wall time resolved into a gap can land before `after` only if the
                 // gap swallowed it; then ask again from the resolved instant.

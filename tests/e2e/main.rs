@@ -13,6 +13,7 @@ mod layering;
 mod lifecycle;
 mod logs;
 mod model_calls;
+mod props;
 mod rate_limits;
 #[cfg(feature = "telegram")]
 mod replicas;

@@ -1,6 +1,8 @@
 //! Store conformance: the same checks on every backend. They always run on SQLite
 //! (a database file and `sqlite::memory:`) and on PostgreSQL when
-//! `FANOPS_TEST_POSTGRES_URL` names a server (each test gets its own database).
+//! `FANOPS_TEST_POSTGRES_URL` names a server (each test gets its own database). Under CI
+//! (`CI=true`) the variable must be set, and a server it names that does not answer fails
+//! the PostgreSQL tests instead of skipping them.
 //! The checks live in `store/{conversations,actions,ledger}.rs`; this file holds the
 //! harness and the few tests that only make sense on one backend.
 
@@ -21,6 +23,9 @@ mod runs;
 mod tasks;
 
 const POSTGRES_ENV: &str = "FANOPS_TEST_POSTGRES_URL";
+
+/// How long the harness waits for the PostgreSQL server to accept a connection.
+const POSTGRES_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 // ----- Harness ---------------------------------------------------------------------
 
@@ -64,15 +69,61 @@ where
     .await;
 }
 
+/// Where the PostgreSQL tests run.
+#[derive(Debug, PartialEq)]
+enum PostgresTarget {
+    /// The server `FANOPS_TEST_POSTGRES_URL` names (a URL of its admin database).
+    Server(String),
+    /// No server named, and none required: the PostgreSQL tests are skipped.
+    Skipped,
+}
+
+/// Decides from `FANOPS_TEST_POSTGRES_URL` and `CI` where the PostgreSQL tests run. Under
+/// CI (`CI=true`) a server is required, so that a missing variable fails the run instead
+/// of quietly testing SQLite alone.
+fn postgres_target(url: Option<String>, ci: Option<String>) -> Result<PostgresTarget, String> {
+    let under_ci = ci.is_some_and(|ci| ci.eq_ignore_ascii_case("true") || ci == "1");
+    match url.filter(|url| !url.trim().is_empty()) {
+        Some(url) => Ok(PostgresTarget::Server(url)),
+        None if under_ci => Err(format!(
+            "CI=true but {POSTGRES_ENV} is not set: CI runs the store tests on PostgreSQL \
+             too (.ci/run sets it to postgres://postgres@127.0.0.1:5432/test)"
+        )),
+        None => Ok(PostgresTarget::Skipped),
+    }
+}
+
+/// A connection to the server's admin database, or why there is none, naming the server
+/// (without its password) and the cause.
+async fn admin_connection(admin_url: &str) -> Result<PgConnection, String> {
+    let fails = |cause: String| {
+        format!(
+            "{POSTGRES_ENV} names {}, which does not answer: {cause}. Start the server, or \
+             outside CI unset {POSTGRES_ENV} to skip the PostgreSQL tests",
+            fanops::app::redact_url(admin_url)
+        )
+    };
+    match tokio::time::timeout(POSTGRES_CONNECT_TIMEOUT, PgConnection::connect(admin_url)).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(e)) => Err(fails(e.to_string())),
+        Err(_) => Err(fails(format!(
+            "no connection within {} s",
+            POSTGRES_CONNECT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 /// Runs `test` with the URL of a new, empty database on the server `FANOPS_TEST_POSTGRES_URL`
 /// names, and drops the database however the test ends. Without the variable, says that
-/// `what` was skipped.
+/// `what` was skipped (or, under CI, fails); with it, fails if the server does not answer.
 pub(crate) async fn in_fresh_postgres<F, Fut>(what: &str, test: F)
 where
     F: FnOnce(String) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+    let target = postgres_target(std::env::var(POSTGRES_ENV).ok(), std::env::var("CI").ok())
+        .unwrap_or_else(|why| panic!("{why}"));
+    let PostgresTarget::Server(admin_url) = target else {
         println!("skipped: set {POSTGRES_ENV} to run {what} on PostgreSQL");
         return;
     };
@@ -93,9 +144,9 @@ where
 }
 
 pub(crate) async fn admin_statement(admin_url: &str, sql: &str) {
-    let mut admin = PgConnection::connect(admin_url)
+    let mut admin = admin_connection(admin_url)
         .await
-        .expect("connect to the PostgreSQL admin database");
+        .unwrap_or_else(|why| panic!("{why}"));
     sqlx::query(AssertSqlSafe(sql.to_string()))
         .execute(&mut admin)
         .await
@@ -316,4 +367,53 @@ async fn corrupt_rows_are_reported_as_corrupt() {
         matches!(history, Err(StoreError::Corrupt(_))),
         "{history:?}"
     );
+}
+
+// ----- The harness itself ----------------------------------------------------------
+
+#[test]
+fn postgres_is_required_under_ci_and_optional_elsewhere() {
+    let url = || Some("postgres://postgres@127.0.0.1:5432/test".to_string());
+    let server = || Ok(PostgresTarget::Server(url().unwrap()));
+    let ci = |value: &str| Some(value.to_string());
+    assert_eq!(postgres_target(url(), None), server());
+    assert_eq!(postgres_target(url(), ci("true")), server());
+    assert_eq!(postgres_target(None, None), Ok(PostgresTarget::Skipped));
+    assert_eq!(
+        postgres_target(None, ci("false")),
+        Ok(PostgresTarget::Skipped)
+    );
+    assert_eq!(postgres_target(None, ci("")), Ok(PostgresTarget::Skipped));
+    for (unset, ci) in [
+        (None, ci("true")),
+        (Some(" ".into()), ci("TRUE")),
+        (None, ci("1")),
+    ] {
+        let why = postgres_target(unset.clone(), ci.clone()).unwrap_err();
+        assert!(why.contains(POSTGRES_ENV), "{unset:?} {ci:?}: {why}");
+        assert!(why.contains("CI=true"), "{why}");
+    }
+}
+
+#[tokio::test]
+async fn a_postgres_server_that_does_not_answer_is_named_with_the_cause() {
+    // A listener that hangs up on every connection: nothing PostgreSQL answers there.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let hang_up = tokio::spawn(async move {
+        while let Ok((connection, _)) = listener.accept().await {
+            drop(connection);
+        }
+    });
+    let url = format!("postgres://fanops:hunter2@{address}/test");
+    let why = admin_connection(&url).await.expect_err("no connection");
+    hang_up.abort();
+    assert!(why.contains(&format!("@{address}/test")), "{why}");
+    assert!(!why.contains("hunter2"), "the password is hidden: {why}");
+    let cause = why
+        .split("does not answer: ")
+        .nth(1)
+        .and_then(|rest| rest.split(". Start the server").next())
+        .unwrap_or_default();
+    assert!(!cause.trim().is_empty(), "the cause is given: {why}");
 }

@@ -2,9 +2,7 @@
 //! the fake model and the fake OnlyFansAPI.
 
 use crate::support::{config_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply, TgFailure};
-use fanops::app::App;
 use fanops::clock::Clock;
-use fanops::config::{Config, ConfigSource};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

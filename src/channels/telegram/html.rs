@@ -142,8 +142,7 @@ fn pack(blocks: Vec<Block>, limit: usize) -> Vec<String> {
             Block::Pre(lines) => {
                 let mut chunk: Vec<String> = Vec::new();
                 let mut size = 11; // <pre></pre>
-                for line in lines.iter().map(|l| escape(l)) {
-                    let line: String = line.chars().take(limit - 12).collect();
+                for line in lines.iter().flat_map(|l| escaped_pieces(l, limit - 12)) {
                     if size + line.chars().count() + 1 > limit && !chunk.is_empty() {
                         pieces.push(format!("<pre>{}</pre>", chunk.join("\n")));
                         chunk.clear();
@@ -168,56 +167,94 @@ fn pack(blocks: Vec<Block>, limit: usize) -> Vec<String> {
         }
         current.push_str(&piece);
     }
-    if !current.trim().is_empty() {
-        messages.push(current);
-    }
+    messages.push(current);
+    // Telegram refuses a message that shows nothing (a blank line of a code block, say,
+    // left alone at a cut); only whitespace is dropped with it.
+    messages.retain(|m| shows_text(m));
     if messages.is_empty() {
         messages.push(String::new());
     }
     messages
 }
 
-/// Splits an HTML line longer than `limit` at spaces outside tags and entities.
+/// Whether an HTML message shows any text besides whitespace (tags show none; text has
+/// its `<` and `>` escaped).
+fn shows_text(html: &str) -> bool {
+    let mut in_tag = false;
+    html.chars().any(|c| match c {
+        '<' => {
+            in_tag = true;
+            false
+        }
+        '>' => {
+            in_tag = false;
+            false
+        }
+        c => !in_tag && !c.is_whitespace(),
+    })
+}
+
+/// A preformatted line, escaped, in pieces of at most `max` characters: a line longer
+/// than a message is wrapped, never cut short, and never through an entity.
+fn escaped_pieces(line: &str, max: usize) -> Vec<String> {
+    let mut pieces = vec![String::new()];
+    let mut size = 0;
+    for c in line.chars() {
+        let escaped = escape(c.encode_utf8(&mut [0; 4]));
+        let width = escaped.chars().count();
+        if size + width > max {
+            pieces.push(String::new());
+            size = 0;
+        }
+        pieces.last_mut().expect("never empty").push_str(&escaped);
+        size += width;
+    }
+    pieces
+}
+
+/// Splits an HTML line longer than `limit` at spaces outside tags and entities (or
+/// anywhere outside them in a long word). The tags open at a cut, nested too, are closed
+/// before it and opened again after it.
 fn split_plain(html: &str, limit: usize) -> Vec<String> {
     if html.chars().count() <= limit {
         return vec![html.to_string()];
     }
     let mut out = Vec::new();
     let mut current = String::new();
-    let mut open: Option<String> = None; // the tag open at the cut, re-opened after it
-    let mut in_tag = false;
+    let mut open: Vec<String> = Vec::new(); // outermost first
+    let mut tag: Option<String> = None; // the tag being read
     let mut in_entity = false;
     let mut count = 0;
-    let mut tag = String::new();
     for c in html.chars() {
-        match c {
-            '<' => {
-                in_tag = true;
-                tag.clear();
-            }
-            '>' if in_tag => {
-                in_tag = false;
-                open = if tag.starts_with('/') {
-                    None
-                } else {
-                    Some(tag.clone())
-                };
-            }
-            '&' => in_entity = true,
-            ';' if in_entity => in_entity = false,
-            c if in_tag => tag.push(c),
-            _ => {}
-        }
         current.push(c);
         count += 1;
-        if count >= limit - 20 && !in_tag && !in_entity && c == ' '
-            || count >= limit - 8 && !in_tag && !in_entity
-        {
-            if let Some(t) = &open {
+        match (c, &mut tag) {
+            ('>', Some(name)) => {
+                if name.starts_with('/') {
+                    open.pop();
+                } else {
+                    open.push(name.clone());
+                }
+                tag = None;
+            }
+            (c, Some(name)) => name.push(c),
+            ('<', None) => tag = Some(String::new()),
+            ('&', None) => in_entity = true,
+            (';', None) => in_entity = false,
+            _ => {}
+        }
+        if tag.is_some() || in_entity {
+            continue;
+        }
+        // Room for the closing tags; the margin covers one more tag or entity read
+        // before a cut is possible.
+        let closing: usize = open.iter().map(|t| t.len() + 3).sum();
+        if count + closing >= limit - 40 && c == ' ' || count + closing >= limit - 20 {
+            for t in open.iter().rev() {
                 current.push_str(&format!("</{t}>"));
             }
             out.push(std::mem::take(&mut current));
-            if let Some(t) = &open {
+            for t in &open {
                 current.push_str(&format!("<{t}>"));
             }
             count = current.chars().count();
