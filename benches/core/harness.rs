@@ -18,8 +18,12 @@ pub struct Fakes {
 
 impl Fakes {
     /// The fixture's two creator accounts.
+    /// Its per-minute budget is far above any plan's, so the turn figures measure the bot,
+    /// not a plan's limit (the 500 turns make more requests a minute than a Pro plan's 5,000).
     pub async fn start() -> Fakes {
-        Fakes::with_api(FakeOnlyFans::start().await).await
+        let api = FakeOnlyFans::start().await;
+        api.set_rate_limit(1_000_000, std::time::Duration::from_secs(60));
+        Fakes::with_api(api).await
     }
 
     pub async fn with_api(api: FakeOnlyFans) -> Fakes {

@@ -1,7 +1,8 @@
 //! Thin adapters between a chat platform and the core. Each turns platform events into
 //! `chat::Inbound` and renders `chat::Outbound`; none knows about models, the API or SQL.
 //! What every adapter needs lives here once: inbound claims, single-holder leases, the
-//! button payload and signature checks.
+//! per-chat outbound queue and the "On it…" placeholder, the button payload, and
+//! signature checks.
 //!
 //! Adding a platform is a folder and a line: implement [`Channel`] and add it to [`build`],
 //! which holds every platform's cargo feature.
@@ -10,6 +11,7 @@ pub mod buttons;
 pub mod claims;
 pub mod console;
 pub mod holder;
+pub mod outbox;
 pub mod render;
 pub mod signing;
 #[cfg(feature = "telegram")]

@@ -496,7 +496,7 @@ impl crate::chat::Delivery for Telegram {
             .await
             .map_err(|(posted, failure)| DeliveryFailure {
                 posted,
-                retry: matches!(failure, reply::SendFailure::Later(_)),
+                retry: matches!(failure, crate::channels::outbox::SendFailure::Later(_)),
                 message: failure.message().to_string(),
             })
     }

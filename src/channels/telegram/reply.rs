@@ -3,12 +3,11 @@
 
 use super::html;
 use crate::channels::buttons;
+use crate::channels::outbox::{post_parts, Attempt, ChatQueues, Placeholder, SendFailure, ON_IT};
 use crate::chat::{Attachment, AttachmentKind, Outbound, Replier};
 use crate::store::Decision;
 use async_trait::async_trait;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 use teloxide::prelude::*;
 use teloxide::requests::Output;
 use teloxide::types::{
@@ -17,66 +16,45 @@ use teloxide::types::{
 };
 use teloxide::RequestError;
 use tokio::sync::OwnedMutexGuard;
-use tokio::task::JoinHandle;
-
-type ChatLocks = Mutex<HashMap<ChatId, Arc<tokio::sync::Mutex<()>>>>;
-
-/// Attempts per request when Telegram asks us to slow down or the connection fails.
-const MAX_ATTEMPTS: u32 = 8;
 
 #[derive(Clone)]
 pub struct Outbox(Arc<Inner>);
 
-/// Why a request was not sent, and what Telegram may have done with it.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SendFailure {
-    /// Certainly not acted on, and worth trying again later: Telegram kept asking to wait,
-    /// or could not be reached.
-    Later(String),
-    /// Certainly not acted on, and trying again would not help: Telegram refused it.
-    Refused(String),
-    /// The answer was lost: Telegram may have acted on it.
-    Unknown(String),
-}
-
-impl SendFailure {
-    pub fn message(&self) -> &str {
-        match self {
-            SendFailure::Later(m) | SendFailure::Refused(m) | SendFailure::Unknown(m) => m,
-        }
-    }
-}
-
 struct Inner {
     bot: Bot,
-    /// Serialises sends per chat, so messages arrive in order and a 429 holds the queue.
-    sends: ChatLocks,
-    /// Serialises turns per chat, so answers do not interleave.
-    turns: ChatLocks,
+    queues: ChatQueues,
 }
 
-fn lock_for(map: &ChatLocks, chat: ChatId) -> Arc<tokio::sync::Mutex<()>> {
-    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
-    map.entry(chat).or_default().clone()
+/// One Telegram answer, in the shared queue's terms.
+fn attempt<T>(result: Result<T, RequestError>) -> Attempt<T> {
+    match result {
+        Ok(output) => Attempt::Sent(output),
+        Err(RequestError::RetryAfter(wait)) => Attempt::Wait(wait.duration()),
+        Err(RequestError::Network(e)) if e.is_connect() => Attempt::Unreachable(e.to_string()),
+        Err(e @ (RequestError::Api(_) | RequestError::MigrateToChatId(_))) => {
+            if !e.to_string().contains("message is not modified") {
+                tracing::warn!(error = %e, "Telegram refused a message");
+            }
+            Attempt::Refused(e.to_string())
+        }
+        Err(other) => Attempt::Lost(other.to_string()),
+    }
 }
 
 impl Outbox {
     pub fn new(bot: Bot) -> Self {
         Outbox(Arc::new(Inner {
             bot,
-            sends: Mutex::default(),
-            turns: Mutex::default(),
+            queues: ChatQueues::new("Telegram"),
         }))
     }
 
     /// Held while a turn of this chat runs.
     pub async fn lock_chat(&self, chat: ChatId) -> OwnedMutexGuard<()> {
-        lock_for(&self.0.turns, chat).lock_owned().await
+        self.0.queues.turn(&chat.0.to_string()).await
     }
 
-    /// Sends one request in the chat's queue. A 429 is waited out and retried: Telegram
-    /// did not act on it, so the retry cannot duplicate. Other failures are not retried,
-    /// because Telegram may have acted before the answer was lost.
+    /// Sends one request in the chat's queue (see [`ChatQueues::send`]).
     async fn deliver<R>(&self, chat: ChatId, request: R) -> Option<Output<R>>
     where
         R: Request<Err = RequestError>,
@@ -89,47 +67,13 @@ impl Outbox {
     where
         R: Request<Err = RequestError>,
     {
-        let lock = lock_for(&self.0.sends, chat);
-        let _queue = lock.lock().await;
-        let mut last = SendFailure::Later("Telegram kept asking to wait".into());
-        for attempt in 1..=MAX_ATTEMPTS {
-            match request.send_ref().await {
-                Ok(output) => return Ok(output),
-                Err(RequestError::RetryAfter(wait)) => {
-                    tracing::info!(
-                        chat = chat.0,
-                        attempt,
-                        wait = wait.seconds(),
-                        "Telegram asked to wait"
-                    );
-                    tokio::time::sleep(wait.duration().max(Duration::from_millis(50))).await;
-                    last = SendFailure::Later("Telegram kept asking to wait".into());
-                }
-                Err(RequestError::Network(e)) if e.is_connect() => {
-                    tracing::warn!(chat = chat.0, attempt, error = %e, "Telegram unreachable; retrying");
-                    tokio::time::sleep(Duration::from_millis(500 * u64::from(attempt))).await;
-                    last = SendFailure::Later(format!("Telegram could not be reached: {e}"));
-                }
-                Err(e) => {
-                    if !e.to_string().contains("message is not modified") {
-                        tracing::warn!(chat = chat.0, error = %e, "Telegram refused a message");
-                    }
-                    return Err(match e {
-                        RequestError::Api(_) | RequestError::MigrateToChatId(_) => {
-                            SendFailure::Refused(format!("Telegram refused it: {e}"))
-                        }
-                        other => SendFailure::Unknown(format!(
-                            "the answer from Telegram was lost ({other}); it may have been posted"
-                        )),
-                    });
-                }
-            }
-        }
-        tracing::error!(
-            chat = chat.0,
-            "gave up sending to Telegram after {MAX_ATTEMPTS} attempts"
-        );
-        Err(last)
+        let request = &request;
+        self.0
+            .queues
+            .send(&chat.0.to_string(), || async move {
+                attempt(request.send_ref().await)
+            })
+            .await
     }
 
     pub async fn send_html(
@@ -207,16 +151,17 @@ impl Outbox {
     ) -> Result<(), (usize, SendFailure)> {
         let texts = html::render(markdown);
         let total = texts.len() + files.len();
-        for index in skip..total {
-            let sent = match texts.get(index) {
-                Some(text) => self.try_send_html(chat, text, None).await.map(|_| ()),
-                None => self.try_send_file(chat, &files[index - texts.len()]).await,
-            };
-            if let Err(failure) = sent {
-                return Err((index, failure));
+        let texts = &texts;
+        post_parts(total, skip, |index| {
+            let text = texts.get(index);
+            async move {
+                match text {
+                    Some(text) => self.try_send_html(chat, text, None).await.map(|_| ()),
+                    None => self.try_send_file(chat, &files[index - texts.len()]).await,
+                }
             }
-        }
-        Ok(())
+        })
+        .await
     }
 
     pub async fn typing(&self, chat: ChatId) {
@@ -253,7 +198,7 @@ pub struct TelegramReplier {
     chat: ChatId,
     callback: Option<(CallbackQueryId, MessageId)>,
     /// The "On it…" message, sent in the background as soon as tools are needed.
-    placeholder: Mutex<Option<JoinHandle<Option<MessageId>>>>,
+    placeholder: Placeholder<MessageId>,
 }
 
 impl TelegramReplier {
@@ -266,24 +211,15 @@ impl TelegramReplier {
             outbox: outbox.clone(),
             chat,
             callback,
-            placeholder: Mutex::new(None),
+            placeholder: Placeholder::default(),
         }
-    }
-
-    async fn take_placeholder(&self) -> Option<MessageId> {
-        let handle = self
-            .placeholder
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()?;
-        handle.await.ok().flatten()
     }
 
     /// The answer, editing "On it…" into its first part; buttons go on the last part.
     async fn post(&self, out: &Outbound) {
         let parts = html::render(&out.text);
         let last = parts.len() - 1;
-        let mut placeholder = self.take_placeholder().await;
+        let mut placeholder = self.placeholder.take().await;
         for (i, part) in parts.iter().enumerate() {
             let markup = (i == last)
                 .then(|| out.confirm.as_ref().map(|c| keyboard(&c.action_id)))
@@ -308,15 +244,11 @@ impl TelegramReplier {
 #[async_trait]
 impl Replier for TelegramReplier {
     fn working(&self) {
-        let mut slot = self.placeholder.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_some() {
-            return;
-        }
         let (outbox, chat) = (self.outbox.clone(), self.chat);
-        *slot = Some(tokio::spawn(async move {
+        self.placeholder.start(async move {
             outbox.typing(chat).await;
-            outbox.send_html(chat, "On it…", None).await
-        }));
+            outbox.send_html(chat, ON_IT, None).await
+        });
     }
 
     async fn reply(&self, out: Outbound) {
