@@ -1,7 +1,7 @@
 //! Thin adapters between a chat platform and the core. Each turns platform events into
 //! `chat::Inbound` and renders `chat::Outbound`; none knows about models, the API or SQL.
 //! What every adapter needs lives here once: inbound claims, single-holder leases, the
-//! per-chat outbound queue and the "On it…" placeholder, the button payload, and
+//! per-chat outbound queue and the "On it…" placeholder, the Markdown splitter, the button payload, and
 //! signature checks.
 //!
 //! Adding a platform is a folder and a line: implement [`Channel`] and add it to [`build`],
@@ -11,6 +11,7 @@ pub mod buttons;
 pub mod claims;
 pub mod console;
 pub mod holder;
+pub mod markdown;
 pub mod outbox;
 pub mod render;
 pub mod signing;

@@ -184,6 +184,7 @@ pub fn fanops(
 
 /// `App::serve` of a config text with the fakes' secrets, on a fresh `127.0.0.1:0`
 /// listener, with an adjustable clock.
+#[cfg(feature = "telegram")]
 pub struct Served {
     pub clock: Clock,
     pub base: String,
@@ -191,6 +192,7 @@ pub struct Served {
     pub server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+#[cfg(feature = "telegram")]
 pub async fn serve_text(origin: &str, text: String) -> Served {
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),

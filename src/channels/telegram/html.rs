@@ -1,6 +1,8 @@
 //! The core's Markdown as Telegram HTML: escaped text, `<b>`/`<i>`/`<code>`, tables as
 //! `<pre>` blocks, split into messages below Telegram's 4096-character limit without
-//! ever cutting through a tag.
+//! ever cutting through a tag. Blocks and packing are the shared `channels::markdown`.
+
+use crate::channels::markdown::{self, Dialect};
 
 /// Telegram's limit is 4096 characters of text; stay a little below it.
 pub const LIMIT: usize = 4000;
@@ -19,79 +21,38 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// One rendered block: a paragraph line or a preformatted table.
-enum Block {
-    Line(String),
-    Pre(Vec<String>),
+/// Telegram's HTML parse mode, as a [`Dialect`].
+struct TelegramHtml;
+
+impl Dialect for TelegramHtml {
+    fn limit(&self) -> usize {
+        LIMIT
+    }
+
+    fn escape(&self, text: &str) -> String {
+        escape(text)
+    }
+
+    fn inline(&self, line: &str) -> String {
+        inline(line)
+    }
+
+    fn pre(&self, body: &str) -> String {
+        format!("<pre>{body}</pre>")
+    }
+
+    fn split_line(&self, line: &str, limit: usize) -> Vec<String> {
+        split_plain(line, limit)
+    }
+
+    fn shows_text(&self, message: &str) -> bool {
+        shows_text(message)
+    }
 }
 
 /// Renders Markdown into HTML messages, each at most [`LIMIT`] characters.
 pub fn render(markdown: &str) -> Vec<String> {
-    pack(blocks(markdown), LIMIT)
-}
-
-fn blocks(markdown: &str) -> Vec<Block> {
-    let lines: Vec<&str> = markdown.lines().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if let Some((rows, next)) = crate::channels::render::table_at(&lines, i) {
-            out.push(Block::Pre(align(&rows)));
-            i = next;
-            continue;
-        }
-        if lines[i].trim_start().starts_with("```") {
-            let mut body = Vec::new();
-            i += 1;
-            while i < lines.len() && !lines[i].trim_start().starts_with("```") {
-                body.push(lines[i].to_string());
-                i += 1;
-            }
-            i += 1;
-            out.push(Block::Pre(body));
-            continue;
-        }
-        out.push(Block::Line(inline(lines[i])));
-        i += 1;
-    }
-    out
-}
-
-/// Pads columns to equal width; a column whose cells are all numbers is right-aligned.
-fn align(rows: &[Vec<String>]) -> Vec<String> {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let cell = |row: &[String], c: usize| row.get(c).map(String::as_str).unwrap_or("").to_string();
-    let numeric = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|ch| ch.is_ascii_digit() || ".,-+$%".contains(ch))
-    };
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .map(|r| cell(r, c).chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let right: Vec<bool> = (0..columns)
-        .map(|c| rows.len() > 1 && rows[1..].iter().all(|r| numeric(&cell(r, c))))
-        .collect();
-    rows.iter()
-        .map(|row| {
-            let cells: Vec<String> = (0..columns)
-                .map(|c| {
-                    let text = cell(row, c);
-                    if right[c] {
-                        format!("{text:>w$}", w = widths[c])
-                    } else {
-                        format!("{text:<w$}", w = widths[c])
-                    }
-                })
-                .collect();
-            cells.join("  ").trim_end().to_string()
-        })
-        .collect()
+    markdown::split(markdown, &TelegramHtml)
 }
 
 /// Inline Markdown (`**bold**`, `*italic*`/`_italic_`, `` `code` ``) on an escaped line.
@@ -132,51 +93,6 @@ fn inline(line: &str) -> String {
     }
 }
 
-/// Packs blocks into messages; a block too long for one message is split by lines, and a
-/// single over-long line by characters (entity-safe, since each piece is re-escaped text).
-fn pack(blocks: Vec<Block>, limit: usize) -> Vec<String> {
-    let mut pieces = Vec::new();
-    for block in blocks {
-        match block {
-            Block::Line(html) => pieces.extend(split_plain(&html, limit)),
-            Block::Pre(lines) => {
-                let mut chunk: Vec<String> = Vec::new();
-                let mut size = 11; // <pre></pre>
-                for line in lines.iter().flat_map(|l| escaped_pieces(l, limit - 12)) {
-                    if size + line.chars().count() + 1 > limit && !chunk.is_empty() {
-                        pieces.push(format!("<pre>{}</pre>", chunk.join("\n")));
-                        chunk.clear();
-                        size = 11;
-                    }
-                    size += line.chars().count() + 1;
-                    chunk.push(line);
-                }
-                pieces.push(format!("<pre>{}</pre>", chunk.join("\n")));
-            }
-        }
-    }
-    let mut messages = Vec::new();
-    let mut current = String::new();
-    for piece in pieces {
-        let extra = piece.chars().count() + usize::from(!current.is_empty());
-        if !current.is_empty() && current.chars().count() + extra > limit {
-            messages.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(&piece);
-    }
-    messages.push(current);
-    // Telegram refuses a message that shows nothing (a blank line of a code block, say,
-    // left alone at a cut); only whitespace is dropped with it.
-    messages.retain(|m| shows_text(m));
-    if messages.is_empty() {
-        messages.push(String::new());
-    }
-    messages
-}
-
 /// Whether an HTML message shows any text besides whitespace (tags show none; text has
 /// its `<` and `>` escaped).
 fn shows_text(html: &str) -> bool {
@@ -192,24 +108,6 @@ fn shows_text(html: &str) -> bool {
         }
         c => !in_tag && !c.is_whitespace(),
     })
-}
-
-/// A preformatted line, escaped, in pieces of at most `max` characters: a line longer
-/// than a message is wrapped, never cut short, and never through an entity.
-fn escaped_pieces(line: &str, max: usize) -> Vec<String> {
-    let mut pieces = vec![String::new()];
-    let mut size = 0;
-    for c in line.chars() {
-        let escaped = escape(c.encode_utf8(&mut [0; 4]));
-        let width = escaped.chars().count();
-        if size + width > max {
-            pieces.push(String::new());
-            size = 0;
-        }
-        pieces.last_mut().expect("never empty").push_str(&escaped);
-        size += width;
-    }
-    pieces
 }
 
 /// Splits an HTML line longer than `limit` at spaces outside tags and entities (or
