@@ -77,24 +77,8 @@ pub async fn spawn_with_onlyfans_keys(api: FakeOnlyFans, extra: &str, keys: &str
         &format!("[onlyfans]\n{keys}\n"),
         1,
     );
-    let env = |name: &str| match name {
-        "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
-        "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
-        _ => None,
-    };
-    let config = Config::load_with_env(
-        ConfigSource::Text {
-            origin: "test.toml".into(),
-            text,
-        },
-        &env,
-    )
-    .unwrap_or_else(|e| panic!("test config: {e}"));
-    assert!(config.secrets.onlyfansapi_api_key.is_set());
-    let clock = Clock::adjustable();
-    let app = App::build_with_clock(config, clock.clone())
-        .await
-        .expect("app builds");
+    let (app, clock) = build_app("test.toml", text, false).await;
+    assert!(app.config.secrets.onlyfansapi_api_key.is_set());
     TestApp {
         app,
         clock,
@@ -194,23 +178,7 @@ pub struct Served {
 
 #[cfg(feature = "telegram")]
 pub async fn serve_text(origin: &str, text: String) -> Served {
-    let env = |name: &str| match name {
-        "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
-        "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
-        "TELEGRAM_BOT_TOKEN" => Some("123:test-token".to_string()),
-        "TELEGRAM_WEBHOOK_SECRET" => Some("hook-secret".to_string()),
-        _ => None,
-    };
-    let config = Config::load_with_env(
-        ConfigSource::Text {
-            origin: origin.into(),
-            text,
-        },
-        &env,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let clock = Clock::adjustable();
-    let app = App::build_with_clock(config, clock.clone()).await.unwrap();
+    let (app, clock) = build_app(origin, text, true).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = tokio_util::sync::CancellationToken::new();
@@ -221,4 +189,31 @@ pub async fn serve_text(origin: &str, text: String) -> Served {
         shutdown,
         server,
     }
+}
+
+/// The real `App` from a config text, with the secrets the fakes accept (the Telegram
+/// ones only when `telegram`) and an adjustable clock. Every end-to-end test that runs
+/// fanops in-process builds it here.
+pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Clock) {
+    quiet_logs();
+    let env = |name: &str| match name {
+        "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
+        "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
+        "TELEGRAM_BOT_TOKEN" if telegram => Some("123:test-token".to_string()),
+        "TELEGRAM_WEBHOOK_SECRET" if telegram => Some("hook-secret".to_string()),
+        _ => None,
+    };
+    let config = Config::load_with_env(
+        ConfigSource::Text {
+            origin: origin.into(),
+            text,
+        },
+        &env,
+    )
+    .unwrap_or_else(|e| panic!("{origin}: {e}"));
+    let clock = Clock::adjustable();
+    let app = App::build_with_clock(config, clock.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{origin}: the app builds: {e:#}"));
+    (app, clock)
 }

@@ -3,7 +3,6 @@
 use crate::support::{config_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply};
 use chrono::{DateTime, Utc};
 use fanops::app::App;
-use fanops::config::{Config, ConfigSource};
 use fanops::store::RunStatus;
 
 pub(crate) fn utc(s: &str) -> DateTime<Utc> {
@@ -79,21 +78,7 @@ async fn app_with_task(
 }
 
 pub(crate) async fn app_from(text: String) -> App {
-    let env = |name: &str| match name {
-        "ONLYFANSAPI_API_KEY" | "FAKE_MODEL_KEY" | "TELEGRAM_BOT_TOKEN" => {
-            Some("123:k".to_string())
-        }
-        _ => None,
-    };
-    let config = Config::load_with_env(
-        ConfigSource::Text {
-            origin: "s.toml".into(),
-            text,
-        },
-        &env,
-    )
-    .unwrap();
-    App::build(config).await.unwrap()
+    crate::helpers::build_app("s.toml", text, true).await.0
 }
 
 #[tokio::test]
