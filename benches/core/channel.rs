@@ -50,7 +50,7 @@ pub async fn start_to_ready(rounds: usize) {
             ms(times[times.len() - 1]),
         );
     }
-    println!("  from spawning the release binary to the first 200 from /readyz, asked every 2 ms; with Telegram on, /readyz waits until a long poll has been held for 1 s");
+    println!("  from spawning the release binary to the first 200 from /readyz, asked every 2 ms; with Telegram on, /readyz waits for the first poll (Telegram answers it at once; later polls are held)");
 }
 
 /// Memory (when `memory`) and per-turn overhead (when `turns`) of one `fanops run`.

@@ -54,8 +54,13 @@ impl Telegram {
         };
         let holding = format!("polling (holds it as {})", self.poll_lease.owner());
         let mut delay = Duration::from_secs(1);
+        // The first poll asks Telegram not to hold it: its answer proves the connection
+        // at once (and picks up what waited), so the channel is ready without a long wait.
+        let mut wait = 0;
         loop {
-            let Some(outcome) = self.poll_once(offset, stop, &holding).await else {
+            let outcome = self.poll_once(offset, wait, stop, &holding).await;
+            wait = self.config.poll_timeout;
+            let Some(outcome) = outcome else {
                 return Ok(());
             };
             let pause = match outcome {
@@ -99,10 +104,10 @@ impl Telegram {
     async fn poll_once(
         &self,
         offset: i32,
+        wait: u32,
         stop: &CancellationToken,
         holding: &str,
     ) -> Option<PollOutcome> {
-        let wait = self.config.poll_timeout;
         let watchdog = Duration::from_secs(u64::from(wait) + 15);
         let request = self
             .poller
