@@ -64,6 +64,13 @@ async fn model_requests(model: &FakeModel, n: usize, limit: Duration) -> bool {
     false
 }
 
+/// Waits until Telegram received exactly one answer to `question` in `chat`.
+async fn answered_once(tg: &FakeTelegram, chat: i64, question: &str, limit: Duration) -> bool {
+    let (t, question) = (tg.clone(), question.to_string());
+    tg.wait_for(move |_| answers(&t, chat, &question) == 1, limit)
+        .await
+}
+
 fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
@@ -236,13 +243,7 @@ async fn sigterm_lets_the_turns_in_flight_finish_and_loses_no_message() {
 
     s.model.set_delay(Duration::ZERO);
     let second = Process::start(&s.path, s.dir.path(), "second");
-    let tg = s.tg.clone();
-    let late =
-        s.tg.wait_for(
-            move |_| answers(&tg, 1, "late question") == 1,
-            Duration::from_secs(30),
-        )
-        .await;
+    let late = answered_once(&s.tg, 1, "late question", Duration::from_secs(30)).await;
     assert!(late, "answered after the restart; log:\n{}", second.log());
     // Time for a second answer to show up, were there one.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -324,14 +325,7 @@ async fn a_quiet_webhook_stays_ready() {
         .await
         .unwrap();
     assert_eq!(posted.status(), 200);
-    let tg = s.tg.clone();
-    assert!(
-        s.tg.wait_for(
-            move |_| answers(&tg, 1, "question 1") == 1,
-            Duration::from_secs(10)
-        )
-        .await
-    );
+    assert!(answered_once(&s.tg, 1, "question 1", Duration::from_secs(10)).await);
     // Two hours without an update: quiet, not broken.
     clock.advance(Duration::from_secs(2 * 3600));
     // The scheduler ticks every second: its next tick is fresh on the moved clock.
@@ -377,14 +371,7 @@ async fn held_long_polls_keep_the_bot_ready_through_a_quiet_minute() {
     );
     let asked = Instant::now();
     s.tg.push_text(1, 1, "question 1");
-    let tg = s.tg.clone();
-    assert!(
-        s.tg.wait_for(
-            move |_| answers(&tg, 1, "question 1") == 1,
-            Duration::from_secs(10)
-        )
-        .await
-    );
+    assert!(answered_once(&s.tg, 1, "question 1", Duration::from_secs(10)).await);
     println!(
         "{samples} readiness checks, all 200; {polls} polls; answered {:?} after asking",
         asked.elapsed()
@@ -447,24 +434,11 @@ async fn one_replica_polls_and_another_takes_over(db: String) {
     assert!(get(&format!("{b}/readyz")).await.0 == 200);
 
     tg.push_text(1, 1, "question 1");
-    let t = tg.clone();
-    assert!(
-        tg.wait_for(
-            move |_| answers(&t, 1, "question 1") == 1,
-            Duration::from_secs(10)
-        )
-        .await
-    );
+    assert!(answered_once(&tg, 1, "question 1", Duration::from_secs(10)).await);
     replicas[0].0.child.kill().unwrap();
     replicas[0].0.child.wait().unwrap();
     tg.push_text(2, 2, "question 2");
-    let t = tg.clone();
-    let taken_over = tg
-        .wait_for(
-            move |_| answers(&t, 2, "question 2") == 1,
-            Duration::from_secs(40),
-        )
-        .await;
+    let taken_over = answered_once(&tg, 2, "question 2", Duration::from_secs(40)).await;
     assert!(
         taken_over,
         "the standby took over; log:\n{}",
