@@ -6,6 +6,8 @@
 
 use crate::store::Decision;
 use async_trait::async_trait;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -239,5 +241,78 @@ impl Deliveries {
     pub fn channels(&self) -> Vec<String> {
         let map = self.by_channel.read().unwrap_or_else(|e| e.into_inner());
         map.keys().cloned().collect()
+    }
+}
+
+/// Attachments in a stored form (JSON, bytes in base64), for posts kept to be sent again.
+pub fn encode_attachments(files: &[Attachment]) -> String {
+    let files: Vec<serde_json::Value> = files
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "name": f.name,
+                "mime": f.mime,
+                "image": f.kind == AttachmentKind::Image,
+                "bytes": STANDARD.encode(&f.bytes),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(files).to_string()
+}
+
+/// The attachments [`encode_attachments`] stored.
+pub fn decode_attachments(text: &str) -> Result<Vec<Attachment>, String> {
+    let files: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    files
+        .iter()
+        .map(|f| {
+            let bytes = STANDARD
+                .decode(f["bytes"].as_str().unwrap_or(""))
+                .map_err(|e| e.to_string())?;
+            let mime = match f["mime"].as_str() {
+                Some("image/png") => "image/png",
+                Some("text/csv") => "text/csv",
+                _ => "application/octet-stream",
+            };
+            let kind = if f["image"].as_bool() == Some(true) {
+                AttachmentKind::Image
+            } else {
+                AttachmentKind::Document
+            };
+            Ok(Attachment {
+                name: f["name"].as_str().unwrap_or("file").to_string(),
+                mime,
+                kind,
+                bytes,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_round_trip_through_their_stored_form() {
+        let files = vec![
+            Attachment {
+                name: "net.png".into(),
+                mime: "image/png",
+                kind: AttachmentKind::Image,
+                bytes: vec![0x89, b'P', b'N', b'G', 0, 255],
+            },
+            Attachment {
+                name: "fans.csv".into(),
+                mime: "text/csv",
+                kind: AttachmentKind::Document,
+                bytes: b"a,b\n1,2\n".to_vec(),
+            },
+        ];
+        assert_eq!(
+            decode_attachments(&encode_attachments(&files)).unwrap(),
+            files
+        );
+        assert!(decode_attachments("not json").is_err());
     }
 }

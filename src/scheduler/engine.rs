@@ -562,7 +562,7 @@ impl Scheduler {
                 channel: deliver.channel.clone(),
                 recipient: deliver.to.clone(),
                 body,
-                files: super::retry::encode_files(files),
+                files: crate::chat::encode_attachments(files),
                 posted: u32::try_from(failure.posted).unwrap_or(u32::MAX),
                 attempt: 0,
                 next_at: Utc::now() + Duration::from_std(wait).unwrap_or_default(),

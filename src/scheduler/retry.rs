@@ -2,61 +2,15 @@
 //! store: a restart neither loses them nor posts a part twice (`posted` parts are skipped).
 
 use super::engine::{Scheduler, DELIVERY_RETRIES};
-use crate::chat::{Attachment, AttachmentKind};
+use crate::chat::decode_attachments;
 use crate::store::{QueuedDelivery, StoreError};
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 /// How long a taken retry is held before another process may try it (its taker died).
 const HOLD: chrono::Duration = chrono::Duration::minutes(2);
 /// Retries sent in one pass.
 const PER_PASS: usize = 50;
-
-/// The attachments of a post, as stored with its retry.
-pub(super) fn encode_files(files: &[Attachment]) -> String {
-    let files: Vec<Value> = files
-        .iter()
-        .map(|f| {
-            json!({
-                "name": f.name,
-                "mime": f.mime,
-                "image": f.kind == AttachmentKind::Image,
-                "bytes": base64::engine::general_purpose::STANDARD.encode(&f.bytes),
-            })
-        })
-        .collect();
-    Value::Array(files).to_string()
-}
-
-fn decode_files(text: &str) -> Result<Vec<Attachment>, String> {
-    let files: Vec<Value> = serde_json::from_str(text).map_err(|e| e.to_string())?;
-    files
-        .iter()
-        .map(|f| {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(f["bytes"].as_str().unwrap_or(""))
-                .map_err(|e| e.to_string())?;
-            let mime = match f["mime"].as_str() {
-                Some("image/png") => "image/png",
-                Some("text/csv") => "text/csv",
-                _ => "application/octet-stream",
-            };
-            let kind = if f["image"].as_bool() == Some(true) {
-                AttachmentKind::Image
-            } else {
-                AttachmentKind::Document
-            };
-            Ok(Attachment {
-                name: f["name"].as_str().unwrap_or("file").to_string(),
-                mime,
-                kind,
-                bytes,
-            })
-        })
-        .collect()
-}
 
 impl Scheduler {
     /// Sends due retries until `shutdown`, looking every `[scheduler] delivery_retry`
@@ -90,7 +44,10 @@ impl Scheduler {
 
     async fn send_again(&self, mut queued: QueuedDelivery) {
         let (task, fire) = (queued.task.clone(), queued.scheduled_for);
-        let outcome = match (self.delivery(&queued.channel), decode_files(&queued.files)) {
+        let outcome = match (
+            self.delivery(&queued.channel),
+            decode_attachments(&queued.files),
+        ) {
             (None, _) => Err((
                 format!("the {} channel is not running", queued.channel),
                 false,
@@ -138,30 +95,5 @@ impl Scheduler {
         if let Err(e) = self.store().finish_retry(task, fire).await {
             tracing::error!(task, error = %e, "could not forget a delivery retry");
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attachments_round_trip_through_their_stored_form() {
-        let files = vec![
-            Attachment {
-                name: "net.png".into(),
-                mime: "image/png",
-                kind: AttachmentKind::Image,
-                bytes: vec![0x89, b'P', b'N', b'G', 0, 255],
-            },
-            Attachment {
-                name: "fans.csv".into(),
-                mime: "text/csv",
-                kind: AttachmentKind::Document,
-                bytes: b"a,b\n1,2\n".to_vec(),
-            },
-        ];
-        assert_eq!(decode_files(&encode_files(&files)).unwrap(), files);
-        assert!(decode_files("not json").is_err());
     }
 }
