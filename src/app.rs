@@ -63,55 +63,9 @@ impl App {
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<App> {
         install_tls_provider();
         let store = open_store(&config).await?;
-        let llm =
-            Arc::new(Llm::new(&config, store.clone()).context("while setting up the models")?);
-        let client = Arc::new(
-            OnlyFansClient::new(&config).context("while setting up the OnlyFansAPI client")?,
-        );
-        let settings = AgentSettings {
-            max_steps: config.agent.max_steps,
-            history_tokens: config.agent.history_tokens,
-            tool_result_chars: config.agent.tool_result_chars,
-            confirm_ttl: config.confirm_ttl(),
-            tz: config.tz(),
-            clock: clock.clone(),
-        };
-        let (workflows, problems) = workflow::load_for_config(&config);
-        if !problems.is_empty() {
-            let listed: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-            anyhow::bail!("the workflow files have problems:\n{}", listed.join("\n"));
-        }
-        let grace = crate::config::parse_duration(&config.scheduler.grace)
-            .unwrap_or(std::time::Duration::from_secs(3600));
-        let delivery_retry = crate::config::parse_duration(&config.scheduler.delivery_retry)
-            .unwrap_or(std::time::Duration::from_secs(30));
         // Channels register here once built; the scheduler posts through it.
         let deliveries = Deliveries::default();
-        // The agent's task tools reach the scheduler through `TaskBook`, and the scheduler
-        // runs tasks through the agent: built together, the scheduler holding a weak link.
-        let mut built = None;
-        let agent = Arc::new_cyclic(|agent| {
-            let scheduler = Arc::new(Scheduler::new(
-                workflows,
-                workflow::Known::for_config(&config),
-                store.clone(),
-                agent.clone(),
-                deliveries.clone(),
-                grace,
-                delivery_retry,
-            ));
-            built = Some(scheduler.clone());
-            Agent {
-                llm,
-                registry: Arc::new(Registry::standard()),
-                store: store.clone(),
-                client,
-                accounts: Arc::new(AccountsCache::new(config.accounts_cache())),
-                settings,
-                tasks: Some(scheduler),
-            }
-        });
-        let scheduler = built.expect("the scheduler is built with the agent");
+        let (agent, scheduler) = agent_and_scheduler(&config, &store, &clock, deliveries.clone())?;
         scheduler
             .refresh_chat_tasks()
             .await
@@ -127,7 +81,7 @@ impl App {
             core: core.clone(),
             store: store.clone(),
             health: health.clone(),
-            clock: clock.clone(),
+            clock,
             grace: config.shutdown_grace(),
         };
         let channels = channels::build(&config, &parts)?;
@@ -213,4 +167,59 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// The agent and the scheduler, built together: the agent's task tools reach the scheduler
+/// through `TaskBook`, and the scheduler runs tasks through the agent, holding a weak link
+/// to it so that neither keeps the other alive.
+fn agent_and_scheduler(
+    config: &Config,
+    store: &SharedStore,
+    clock: &Clock,
+    deliveries: Deliveries,
+) -> anyhow::Result<(Arc<Agent>, Arc<Scheduler>)> {
+    let llm = Arc::new(Llm::new(config, store.clone()).context("while setting up the models")?);
+    let client =
+        Arc::new(OnlyFansClient::new(config).context("while setting up the OnlyFansAPI client")?);
+    let settings = AgentSettings {
+        max_steps: config.agent.max_steps,
+        history_tokens: config.agent.history_tokens,
+        tool_result_chars: config.agent.tool_result_chars,
+        confirm_ttl: config.confirm_ttl(),
+        tz: config.tz(),
+        clock: clock.clone(),
+    };
+    let (workflows, problems) = workflow::load_for_config(config);
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        anyhow::bail!("the workflow files have problems:\n{}", listed.join("\n"));
+    }
+    let grace = crate::config::parse_duration(&config.scheduler.grace)
+        .unwrap_or(std::time::Duration::from_secs(3600));
+    let delivery_retry = crate::config::parse_duration(&config.scheduler.delivery_retry)
+        .unwrap_or(std::time::Duration::from_secs(30));
+    let mut built = None;
+    let agent = Arc::new_cyclic(|agent| {
+        let scheduler = Arc::new(Scheduler::new(
+            workflows,
+            workflow::Known::for_config(config),
+            store.clone(),
+            agent.clone(),
+            deliveries,
+            grace,
+            delivery_retry,
+        ));
+        built = Some(scheduler.clone());
+        Agent {
+            llm,
+            registry: Arc::new(Registry::standard()),
+            store: store.clone(),
+            client,
+            accounts: Arc::new(AccountsCache::new(config.accounts_cache())),
+            settings,
+            tasks: Some(scheduler),
+        }
+    });
+    let scheduler = built.expect("the scheduler is built with the agent");
+    Ok((agent, scheduler))
 }
