@@ -10,6 +10,8 @@ CREATE TABLE inbound_claims (
     lease_until BIGINT  NOT NULL,
     attempts    INTEGER NOT NULL,
     answered_at BIGINT,
+    -- The "On it…" message posted while handling it, so a takeover edits it into the answer.
+    placeholder TEXT,
     PRIMARY KEY (source, id)
 );
 

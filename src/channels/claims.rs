@@ -54,6 +54,7 @@ impl InboundLedger {
             claimed_at: now,
             lease_until: self.lease_end(),
             attempts: 1,
+            placeholder: None,
         };
         self.store.claim_inbound(&claim).await
     }
@@ -66,6 +67,18 @@ impl InboundLedger {
             .await;
         if let Err(e) = result {
             tracing::error!(source = self.source, id, error = %e, "could not record an event as answered");
+        }
+    }
+
+    /// Records the "On it…" message posted while handling event `id`, so that a process
+    /// taking the event over edits it into the answer instead of leaving it behind.
+    pub async fn placeholder_posted(&self, id: &str, placeholder: &str) {
+        let result = self
+            .store
+            .note_placeholder(self.source, id, placeholder)
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(source = self.source, id, error = %e, "could not record a placeholder");
         }
     }
 

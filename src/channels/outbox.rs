@@ -140,7 +140,13 @@ where
 /// The "On it…" message a channel posts in the background once a request needs tools, and
 /// edits into the answer's first part.
 pub struct Placeholder<Id> {
-    slot: Mutex<Option<tokio::task::JoinHandle<Option<Id>>>>,
+    slot: Mutex<Option<Posted<Id>>>,
+}
+
+enum Posted<Id> {
+    Posting(tokio::task::JoinHandle<Option<Id>>),
+    /// Posted by an earlier attempt at the same request (a process that died).
+    Adopted(Id),
 }
 
 /// What the placeholder says.
@@ -155,18 +161,28 @@ impl<Id: Send + 'static> Default for Placeholder<Id> {
 }
 
 impl<Id: Send + 'static> Placeholder<Id> {
-    /// Posts it with `post` (once; later calls do nothing). Returns at once.
+    /// A placeholder an earlier attempt at this request already posted: the answer is
+    /// edited into it, and none is posted again.
+    pub fn adopt(&self, id: Id) {
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(Posted::Adopted(id));
+    }
+
+    /// Posts it with `post` (once; later calls, or an adopted one, do nothing). Returns
+    /// at once.
     pub fn start(&self, post: impl Future<Output = Option<Id>> + Send + 'static) {
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
         if slot.is_none() {
-            *slot = Some(tokio::spawn(post));
+            *slot = Some(Posted::Posting(tokio::spawn(post)));
         }
     }
 
     /// The posted placeholder's id (waiting for the post to finish), if any; once.
     pub async fn take(&self) -> Option<Id> {
-        let handle = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()?;
-        handle.await.ok().flatten()
+        let posted = self.slot.lock().unwrap_or_else(|e| e.into_inner()).take()?;
+        match posted {
+            Posted::Posting(handle) => handle.await.ok().flatten(),
+            Posted::Adopted(id) => Some(id),
+        }
     }
 }
 

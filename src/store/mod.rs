@@ -322,6 +322,8 @@ pub struct InboundClaim {
     pub lease_until: DateTime<Utc>,
     /// How many processes have taken it so far (1 for the first).
     pub attempts: u32,
+    /// The platform's id of the "On it…" message posted while handling it, if any.
+    pub placeholder: Option<String>,
 }
 
 /// Claims of inbound events, each answered once: not zero times, not twice.
@@ -331,6 +333,8 @@ pub trait InboundClaims: Send + Sync {
     async fn claim_inbound(&self, claim: &InboundClaim) -> StoreResult<bool>;
     /// Records that the event was answered, so nobody handles it again.
     async fn answer_inbound(&self, source: &str, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records the "On it…" message posted while handling the event.
+    async fn note_placeholder(&self, source: &str, id: &str, placeholder: &str) -> StoreResult<()>;
     /// Extends the lease of every unanswered claim `owner` holds; returns how many.
     async fn renew_inbound(&self, owner: &str, lease_until: DateTime<Utc>) -> StoreResult<u64>;
     /// Ends `owner`'s leases at `now` (a stopping process), so the next start takes

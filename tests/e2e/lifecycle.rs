@@ -127,6 +127,7 @@ impl Drop for Process {
 }
 
 async fn get(url: &str) -> (u16, String) {
+    fanops::app::install_tls_provider();
     match reqwest::get(url).await {
         Ok(response) => {
             let status = response.status().as_u16();
@@ -575,4 +576,84 @@ async fn a_delivery_waiting_to_be_sent_again_survives_kill_9() {
         run.delivered_at.is_some() && run.delivery_error.is_none(),
         "{run:?}"
     );
+}
+
+/// Killed while a tool runs: the "On it…" messages already posted are edited into the
+/// answers at the next start, not left behind next to new ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_mid_tool_the_on_it_message_becomes_the_answer() {
+    let s = setup("poll_timeout = 2").await;
+    s.model.respond_with(|request| {
+        let messages = request["messages"].as_array().cloned().unwrap_or_default();
+        if messages.last().is_some_and(|m| m["role"] == "tool") {
+            let question = messages
+                .iter()
+                .rev()
+                .find(|m| m["role"] == "user")
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or("")
+                .to_string();
+            return Reply::Text(format!("Answer: {question}"));
+        }
+        Reply::ToolCalls(vec![(
+            "agency_earnings".into(),
+            json!({"start_date": "2025-06-01", "end_date": "2025-06-07"}),
+        )])
+    });
+    let first = Process::start(&s.path, s.dir.path(), "first");
+    assert!(
+        ready(&s.base, Duration::from_secs(20)).await,
+        "{}",
+        first.log()
+    );
+    // A first question caches the account list; then the earnings reads hang.
+    s.tg.push_text(1, 1, "warm up");
+    assert!(answered_once(&s.tg, 1, "warm up", Duration::from_secs(20)).await);
+    s._api.set_delay(Duration::from_secs(120));
+    for user in USERS {
+        s.tg.push_text(user, user, &format!("question {user}"));
+    }
+    let on_it = |tg: &FakeTelegram, chat: i64| {
+        tg.sent_texts(chat)
+            .iter()
+            .filter(|t| t.contains("On it"))
+            .count()
+    };
+    let t = s.tg.clone();
+    let posted =
+        s.tg.wait_for(
+            move |_| USERS.iter().all(|u| on_it(&t, *u) == 1),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(posted, "each turn posted On it; log:\n{}", first.log());
+    // Time for the placeholder to be recorded with its claim.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut first = first;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    s._api.set_delay(Duration::ZERO);
+    let second = Process::start(&s.path, s.dir.path(), "second");
+    let t = s.tg.clone();
+    let all =
+        s.tg.wait_for(
+            move |_| {
+                USERS
+                    .iter()
+                    .all(|u| answers(&t, *u, &format!("question {u}")) == 1)
+            },
+            Duration::from_secs(60),
+        )
+        .await;
+    assert!(all, "answered after the restart; log:\n{}", second.log());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for user in USERS {
+        assert_eq!(answers(&s.tg, user, &format!("question {user}")), 1);
+        assert_eq!(
+            on_it(&s.tg, user),
+            0,
+            "no On it is left behind in chat {user}"
+        );
+    }
 }

@@ -27,7 +27,9 @@ use reply::{Outbox, TelegramReplier};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use teloxide::prelude::*;
-use teloxide::types::{AllowedUpdate, BotCommand, ChatKind, MessageEntityKind, Update, UpdateKind};
+use teloxide::types::{
+    AllowedUpdate, BotCommand, ChatKind, MessageEntityKind, MessageId, Update, UpdateKind,
+};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -51,7 +53,7 @@ pub struct Telegram {
     webhook_secret: String,
     outbox: Outbox,
     me: OnceLock<BotIdentity>,
-    claims: InboundLedger,
+    claims: Arc<InboundLedger>,
     /// Only one process polls a bot token; the others stand by.
     poll_lease: Arc<SingleHolder>,
     /// Every update being handled, so a stopping process can wait for them.
@@ -116,7 +118,11 @@ impl Telegram {
             outbox: Outbox::new(bot.clone()),
             bot,
             poller,
-            claims: InboundLedger::new(parts.store.clone(), UPDATE_CLAIMS, parts.clock.clone()),
+            claims: Arc::new(InboundLedger::new(
+                parts.store.clone(),
+                UPDATE_CLAIMS,
+                parts.clock.clone(),
+            )),
             poll_lease: Arc::new(SingleHolder::new(
                 parts.store.clone(),
                 POLL_LEASE,
@@ -232,7 +238,10 @@ impl Telegram {
         };
         for claim in abandoned {
             match serde_json::from_str::<Update>(&claim.payload) {
-                Ok(update) => self.start_turn(update),
+                Ok(update) => {
+                    let placeholder = claim.placeholder.as_deref().and_then(|p| p.parse().ok());
+                    self.start_turn(update, placeholder.map(MessageId));
+                }
                 Err(e) => {
                     tracing::error!(id = %claim.id, error = %e, "a stored Telegram update no longer parses; giving it up");
                     self.claims.answered(&claim.id).await;
@@ -289,7 +298,7 @@ impl Telegram {
             }
         };
         match self.claims.claim(&update.id.0.to_string(), &payload).await {
-            Ok(true) => self.start_turn(update),
+            Ok(true) => self.start_turn(update, None),
             Ok(false) => {}
             Err(e) => {
                 tracing::error!(error = %e, "could not claim a Telegram update; skipping it");
@@ -298,24 +307,45 @@ impl Telegram {
     }
 
     /// Handles a claimed update in the background and records it answered when done.
-    fn start_turn(self: &Arc<Self>, update: Update) {
+    /// `placeholder`: the "On it…" message an earlier attempt posted, to edit.
+    fn start_turn(self: &Arc<Self>, update: Update, placeholder: Option<MessageId>) {
         let this = self.clone();
         self.turns.spawn(async move {
             let id = update.id.0.to_string();
-            this.handle(update).await;
+            this.handle(update, placeholder).await;
             this.claims.answered(&id).await;
         });
     }
 
-    async fn handle(&self, update: Update) {
+    async fn handle(&self, update: Update, placeholder: Option<MessageId>) {
+        let id = update.id.0.to_string();
         match update.kind {
-            UpdateKind::Message(message) => self.on_message(message).await,
-            UpdateKind::CallbackQuery(query) => self.on_callback(query).await,
+            UpdateKind::Message(message) => {
+                let replier = TelegramReplier::new(&self.outbox, message.chat.id, None);
+                self.on_message(message, self.tracked(replier, id, placeholder))
+                    .await
+            }
+            UpdateKind::CallbackQuery(query) => self.on_callback(query, id, placeholder).await,
             _ => {}
         }
     }
 
-    async fn on_message(&self, message: Message) {
+    /// A replier whose "On it…" message is recorded with update `id`'s claim, or that
+    /// edits the one an earlier attempt posted.
+    fn tracked(
+        &self,
+        replier: TelegramReplier,
+        id: String,
+        placeholder: Option<MessageId>,
+    ) -> TelegramReplier {
+        let replier = replier.recording(self.claims.clone(), id);
+        match placeholder {
+            Some(message) => replier.adopting(message),
+            None => replier,
+        }
+    }
+
+    async fn on_message(&self, message: Message, replier: TelegramReplier) {
         let (Some(from), Some(text)) = (message.from.as_ref(), message.text()) else {
             return;
         };
@@ -337,7 +367,6 @@ impl Telegram {
             user_name: display_name(from),
             body: InboundBody::Text(text),
         };
-        let replier = TelegramReplier::new(&self.outbox, message.chat.id, None);
         let _turn = self.outbox.lock_chat(message.chat.id).await;
         self.core.handle(inbound, &replier).await;
     }
@@ -367,7 +396,7 @@ impl Telegram {
         Some(cleaned.trim().to_string())
     }
 
-    async fn on_callback(&self, query: CallbackQuery) {
+    async fn on_callback(&self, query: CallbackQuery, id: String, placeholder: Option<MessageId>) {
         let Some(message) = query.message.as_ref() else {
             return;
         };
@@ -393,6 +422,7 @@ impl Telegram {
             },
         };
         let replier = TelegramReplier::new(&self.outbox, chat, Some((query.id.clone(), prompt)));
+        let replier = self.tracked(replier, id, placeholder);
         let _turn = self.outbox.lock_chat(chat).await;
         self.core.handle(inbound, &replier).await;
     }

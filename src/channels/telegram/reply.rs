@@ -3,6 +3,7 @@
 
 use super::html;
 use crate::channels::buttons;
+use crate::channels::claims::InboundLedger;
 use crate::channels::outbox::{post_parts, Attempt, ChatQueues, Placeholder, SendFailure, ON_IT};
 use crate::chat::{Attachment, AttachmentKind, Outbound, Replier};
 use crate::store::Decision;
@@ -199,6 +200,8 @@ pub struct TelegramReplier {
     callback: Option<(CallbackQueryId, MessageId)>,
     /// The "On it…" message, sent in the background as soon as tools are needed.
     placeholder: Placeholder<MessageId>,
+    /// Where to record the placeholder: the claim of the update being answered.
+    record: Option<(Arc<InboundLedger>, String)>,
 }
 
 impl TelegramReplier {
@@ -212,7 +215,20 @@ impl TelegramReplier {
             chat,
             callback,
             placeholder: Placeholder::default(),
+            record: None,
         }
+    }
+
+    /// Records the "On it…" message with update `id`'s claim once posted.
+    pub fn recording(mut self, claims: Arc<InboundLedger>, id: String) -> Self {
+        self.record = Some((claims, id));
+        self
+    }
+
+    /// Edits the answer into `message`, an "On it…" an earlier attempt posted.
+    pub fn adopting(self, message: MessageId) -> Self {
+        self.placeholder.adopt(message);
+        self
     }
 
     /// The answer, editing "On it…" into its first part; buttons go on the last part.
@@ -244,10 +260,14 @@ impl TelegramReplier {
 #[async_trait]
 impl Replier for TelegramReplier {
     fn working(&self) {
-        let (outbox, chat) = (self.outbox.clone(), self.chat);
+        let (outbox, chat, record) = (self.outbox.clone(), self.chat, self.record.clone());
         self.placeholder.start(async move {
             outbox.typing(chat).await;
-            outbox.send_html(chat, ON_IT, None).await
+            let posted = outbox.send_html(chat, ON_IT, None).await;
+            if let (Some(message), Some((claims, id))) = (posted, record) {
+                claims.placeholder_posted(&id, &message.0.to_string()).await;
+            }
+            posted
         });
     }
 

@@ -13,13 +13,17 @@ const CLAIM: &str = "INSERT INTO inbound_claims \
 
 const ANSWER: &str = "UPDATE inbound_claims SET answered_at = $1 WHERE source = $2 AND id = $3";
 
+const NOTE_PLACEHOLDER: &str =
+    "UPDATE inbound_claims SET placeholder = $1 WHERE source = $2 AND id = $3";
+
 const RENEW: &str = "UPDATE inbound_claims SET lease_until = $1 \
      WHERE owner = $2 AND answered_at IS NULL";
 
 const RELEASE: &str = "UPDATE inbound_claims SET lease_until = $1 \
      WHERE owner = $2 AND answered_at IS NULL AND lease_until > $1";
 
-const ABANDONED: &str = "SELECT source, id, payload, owner, claimed_at, lease_until, attempts \
+const ABANDONED: &str = "SELECT source, id, payload, owner, claimed_at, lease_until, attempts, \
+     placeholder \
      FROM inbound_claims WHERE source = $1 AND answered_at IS NULL AND lease_until <= $2 \
      ORDER BY claimed_at, id LIMIT $3";
 
@@ -57,6 +61,21 @@ macro_rules! inbound_claims {
             ) -> StoreResult<()> {
                 sqlx::query(ANSWER)
                     .bind(millis(at))
+                    .bind(source)
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn note_placeholder(
+                &self,
+                source: &str,
+                id: &str,
+                placeholder: &str,
+            ) -> StoreResult<()> {
+                sqlx::query(NOTE_PLACEHOLDER)
+                    .bind(placeholder)
                     .bind(source)
                     .bind(id)
                     .execute(&self.pool)

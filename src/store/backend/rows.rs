@@ -128,6 +128,7 @@ row_type!(
         claimed_at: i64,
         lease_until: i64,
         attempts: i32,
+        placeholder: Option<String>,
     }
 );
 
@@ -144,6 +145,7 @@ impl TryFrom<InboundClaimRow> for InboundClaim {
             id: row.id,
             payload: row.payload,
             owner: row.owner,
+            placeholder: row.placeholder,
         })
     }
 }

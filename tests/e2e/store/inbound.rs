@@ -14,6 +14,7 @@ fn claim(id: &str, owner: &str, minute: u32) -> InboundClaim {
         claimed_at: at(2, 8, minute),
         lease_until: at(2, 8, minute) + Duration::seconds(20),
         attempts: 1,
+        placeholder: None,
     }
 }
 
@@ -35,6 +36,10 @@ pub(super) async fn an_event_is_claimed_once_and_taken_over_when_its_lease_lapse
         .filter(|r| *r.as_ref().unwrap())
         .count();
     assert_eq!(won, 1, "one process claims an update");
+    store
+        .note_placeholder("telegram.update", "1", "1001")
+        .await
+        .unwrap();
     let owner_of_1 = {
         // Nothing is abandoned while the lease runs.
         let taken = store
@@ -58,6 +63,7 @@ pub(super) async fn an_event_is_claimed_once_and_taken_over_when_its_lease_lapse
         assert_eq!(taken[0].owner, "new");
         assert_eq!(taken[0].attempts, 2);
         assert_eq!(taken[0].payload, "{\"update_id\": 1}");
+        assert_eq!(taken[0].placeholder.as_deref(), Some("1001"));
         taken[0].owner.clone()
     };
     // The new owner renews; nobody else can take it while it does.
