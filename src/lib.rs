@@ -28,6 +28,7 @@
 //! - `store` — the only code that writes SQL; SQLite or PostgreSQL chosen by URL. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health.
 //! - `config` — layered configuration (defaults → `fanops.toml` → env), secrets, `file:line` checks. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store.
 //! - `metrics` — process-wide Prometheus counters. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config.
+//! - `retry_after` — a server's request to wait (`Retry-After`), read once for every HTTP client. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics, clock.
 //! - `clock` — what time it is, as a value tests can move forward. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics.
 
 pub mod agent;
@@ -42,6 +43,7 @@ pub mod health;
 pub mod llm;
 pub mod metrics;
 pub mod onlyfans;
+pub mod retry_after;
 pub mod scheduler;
 pub mod server;
 pub mod store;

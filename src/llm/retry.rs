@@ -103,26 +103,14 @@ async fn send(
 /// How long a 429 or 5xx asks us to wait: `retry-after-ms` (OpenAI, Azure), else
 /// `Retry-After` in seconds or as an HTTP date.
 fn retry_hint(headers: &HeaderMap) -> Option<Duration> {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
-    };
-    let seconds = |value: f64| Duration::try_from_secs_f64(value).ok();
-    if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        return seconds(ms / 1000.0);
+    let ms = headers
+        .get("retry-after-ms")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok());
+    if let Some(ms) = ms {
+        return Duration::try_from_secs_f64(ms / 1000.0).ok();
     }
-    let value = text("retry-after")?;
-    if let Ok(secs) = value.parse::<f64>() {
-        return seconds(secs);
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    Some(
-        (at.to_utc() - chrono::Utc::now())
-            .to_std()
-            .unwrap_or_default(),
-    )
+    crate::retry_after::from_headers(headers)
 }
 
 /// Reads a 429's body, which tells a rate limit (worth waiting for) from a spent quota

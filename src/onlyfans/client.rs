@@ -170,7 +170,7 @@ impl OnlyFansClient {
         };
         let status = response.status().as_u16();
         let header_report = RateReport::from_headers(response.headers());
-        let retry_after = parse_retry_after(response.headers());
+        let retry_after = crate::retry_after::from_headers(response.headers());
         let replayed = response
             .headers()
             .get("Idempotent-Replayed")
@@ -297,20 +297,6 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(base.min(16_000) + jitter)
 }
 
-fn parse_retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(secs) = value.parse::<f64>() {
-        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
-    Some(wait.to_std().unwrap_or_default())
-}
-
 fn parse_envelope(text: &str, replayed: bool) -> Result<ApiResponse, ApiError> {
     if text.trim().is_empty() {
         return Ok(ApiResponse {
@@ -416,7 +402,10 @@ mod tests {
     fn retry_after_seconds() {
         let mut h = reqwest::header::HeaderMap::new();
         h.insert("Retry-After", "2".parse().unwrap());
-        assert_eq!(parse_retry_after(&h), Some(Duration::from_secs(2)));
+        assert_eq!(
+            crate::retry_after::from_headers(&h),
+            Some(Duration::from_secs(2))
+        );
         assert!(backoff(1) >= Duration::from_millis(500));
         assert!(backoff(30) <= Duration::from_millis(16_250));
     }
