@@ -2,7 +2,7 @@
 //! creators whose API answers in 300 ms, at the default `[onlyfans] requests_per_minute`.
 
 use crate::harness::{ask_timed, ms, tag_of, Fakes, Fanops, Options, RateLimit};
-use crate::support::{self, FakeOnlyFans, Reply};
+use crate::support::{self, after_tool, last_user_text, FakeOnlyFans, Reply};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -14,17 +14,10 @@ pub async fn earnings_twice() {
     api.set_delay(API_DELAY);
     let fakes = Fakes::with_api(api).await;
     fakes.model.respond_with(|request: &Value| {
-        let messages = request["messages"].as_array().cloned().unwrap_or_default();
-        if messages.last().is_some_and(|m| m["role"] == "tool") {
-            let question = messages
-                .iter()
-                .rev()
-                .find(|m| m["role"] == "user")
-                .and_then(|m| m["content"].as_str())
-                .unwrap_or("");
+        if after_tool(request) {
             Reply::text(format!(
                 "Your 50 creators earned $48,210 this month. {}",
-                tag_of(question)
+                tag_of(last_user_text(request))
             ))
         } else {
             Reply::tool(

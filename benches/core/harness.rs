@@ -2,7 +2,9 @@
 //! question asked through the fake Telegram and timed from the fakes' handling log, and
 //! the figures read from `/proc`.
 
-use crate::support::{self, FakeModel, FakeOnlyFans, FakeTelegram, Handled, Reply};
+use crate::support::{
+    self, after_tool, last_user_text, FakeModel, FakeOnlyFans, FakeTelegram, Handled, Reply,
+};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -278,16 +280,9 @@ impl CpuTime {
 /// answer repeats the question's tag (`#n`), so the bench can tell answers apart.
 pub fn answer_questions(model: &FakeModel) {
     model.respond_with(|request: &Value| {
-        let messages = request["messages"].as_array().cloned().unwrap_or_default();
-        let question = messages
-            .iter()
-            .rev()
-            .find(|m| m["role"] == "user")
-            .and_then(|m| m["content"].as_str())
-            .unwrap_or("");
+        let question = last_user_text(request);
         let tag = tag_of(question);
-        let after_tool = messages.last().is_some_and(|m| m["role"] == "tool");
-        if after_tool {
+        if after_tool(request) {
             Reply::text(format!(
                 "You earned $1,912.40 this week across your creators. {tag}"
             ))

@@ -217,3 +217,22 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         .unwrap_or_else(|e| panic!("{origin}: the app builds: {e:#}"));
     (app, clock)
 }
+
+#[cfg(feature = "telegram")]
+/// A config for the fakes (Telegram at `tg`) with Telegram users 1, 2 and 3 permitted; `telegram` is added
+/// to the `[channels.telegram]` table, `extra` after it.
+pub fn telegram_config(
+    tg: &crate::support::FakeTelegram,
+    model: &FakeModel,
+    api: &FakeOnlyFans,
+    db: &str,
+    telegram: &str,
+    extra: &str,
+) -> String {
+    let base = crate::support::config_text(&model.url(), &api.url(), db, "");
+    let base = &base[..base.find("[channels.telegram]").unwrap()];
+    format!(
+        "{base}\n[channels.telegram]\napi_url = \"{}\"\npermitted_users = [1, 2, 3]\n{telegram}\n\n{extra}\n",
+        tg.url()
+    )
+}

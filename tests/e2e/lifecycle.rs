@@ -2,7 +2,7 @@
 //! idle long polls for the whole timeout, processes get SIGTERM and kill -9 in the middle
 //! of a turn, and a quiet webhook is not a dead one.
 
-use crate::support::{config_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply};
+use crate::support::{after_tool, last_user_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply};
 use fanops::clock::Clock;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -12,35 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 const USERS: [i64; 3] = [1, 2, 3];
 
-/// A config for the fakes with Telegram users 1, 2 and 3 permitted; `telegram` is added
-/// to the `[channels.telegram]` table, `extra` after it.
-fn config(
-    tg: &FakeTelegram,
-    model: &FakeModel,
-    api: &FakeOnlyFans,
-    db: &str,
-    telegram: &str,
-    extra: &str,
-) -> String {
-    let base = config_text(&model.url(), &api.url(), db, "");
-    let base = &base[..base.find("[channels.telegram]").unwrap()];
-    format!(
-        "{base}\n[channels.telegram]\napi_url = \"{}\"\npermitted_users = [1, 2, 3]\n{telegram}\n\n{extra}\n",
-        tg.url()
-    )
-}
-
 /// The model answers every question with "Answer: <the question>".
 fn echo_answers(model: &FakeModel) {
-    model.respond_with(|request| {
-        let question = request["messages"]
-            .as_array()
-            .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-            .and_then(|m| m["content"].as_str())
-            .unwrap_or("")
-            .to_string();
-        Reply::Text(format!("Answer: {question}"))
-    });
+    model.respond_with(|request| Reply::Text(format!("Answer: {}", last_user_text(request))));
 }
 
 /// How many answers to `question` Telegram received in `chat`.
@@ -69,6 +43,17 @@ async fn answered_once(tg: &FakeTelegram, chat: i64, question: &str, limit: Dura
     let (t, question) = (tg.clone(), question.to_string());
     tg.wait_for(move |_| answers(&t, chat, &question) == 1, limit)
         .await
+}
+
+/// Waits until each of users 1, 2 and 3 has an answer to their question.
+async fn all_answered(tg: &FakeTelegram, limit: Duration) -> bool {
+    let t = tg.clone();
+    let all = move |_: &[crate::support::TgCall]| {
+        USERS
+            .iter()
+            .all(|u| answers(&t, *u, &format!("question {u}")) >= 1)
+    };
+    tg.wait_for(all, limit).await
 }
 
 fn free_port() -> u16 {
@@ -163,7 +148,7 @@ async fn setup(telegram: &str) -> Setup {
     echo_answers(&model);
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
     let port = free_port();
-    let text = config(
+    let text = crate::helpers::telegram_config(
         &tg,
         &model,
         &api,
@@ -266,17 +251,7 @@ async fn after_kill_9_the_claimed_messages_are_answered_once_at_the_next_start()
 
     s.model.set_delay(Duration::ZERO);
     let second = Process::start(&s.path, s.dir.path(), "second");
-    let tg = s.tg.clone();
-    let all =
-        s.tg.wait_for(
-            move |_| {
-                USERS
-                    .iter()
-                    .all(|u| answers(&tg, *u, &format!("question {u}")) >= 1)
-            },
-            Duration::from_secs(60),
-        )
-        .await;
+    let all = all_answered(&s.tg, Duration::from_secs(60)).await;
     assert!(all, "answered after the restart; log:\n{}", second.log());
     tokio::time::sleep(Duration::from_secs(3)).await;
     for user in USERS {
@@ -398,7 +373,7 @@ async fn one_replica_polls_and_another_takes_over(db: String) {
     let mut replicas = Vec::new();
     for name in ["a", "b"] {
         let port = free_port();
-        let text = config(
+        let text = crate::helpers::telegram_config(
             &tg,
             &model,
             &api,
@@ -508,7 +483,7 @@ async fn a_delivery_waiting_to_be_sent_again_survives_kill_9() {
         )
         .await
         .unwrap();
-    let text = config(
+    let text = crate::helpers::telegram_config(
         &tg,
         &model,
         &api,
@@ -584,16 +559,8 @@ async fn a_delivery_waiting_to_be_sent_again_survives_kill_9() {
 async fn after_kill_9_mid_tool_the_on_it_message_becomes_the_answer() {
     let s = setup("poll_timeout = 2").await;
     s.model.respond_with(|request| {
-        let messages = request["messages"].as_array().cloned().unwrap_or_default();
-        if messages.last().is_some_and(|m| m["role"] == "tool") {
-            let question = messages
-                .iter()
-                .rev()
-                .find(|m| m["role"] == "user")
-                .and_then(|m| m["content"].as_str())
-                .unwrap_or("")
-                .to_string();
-            return Reply::Text(format!("Answer: {question}"));
+        if after_tool(request) {
+            return Reply::Text(format!("Answer: {}", last_user_text(request)));
         }
         Reply::ToolCalls(vec![(
             "agency_earnings".into(),
@@ -635,17 +602,7 @@ async fn after_kill_9_mid_tool_the_on_it_message_becomes_the_answer() {
 
     s._api.set_delay(Duration::ZERO);
     let second = Process::start(&s.path, s.dir.path(), "second");
-    let t = s.tg.clone();
-    let all =
-        s.tg.wait_for(
-            move |_| {
-                USERS
-                    .iter()
-                    .all(|u| answers(&t, *u, &format!("question {u}")) == 1)
-            },
-            Duration::from_secs(60),
-        )
-        .await;
+    let all = all_answered(&s.tg, Duration::from_secs(60)).await;
     assert!(all, "answered after the restart; log:\n{}", second.log());
     tokio::time::sleep(Duration::from_secs(2)).await;
     for user in USERS {

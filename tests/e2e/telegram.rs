@@ -1,7 +1,7 @@
 //! The Telegram channel end to end: the real `fanops run` wiring against a fake Bot API,
 //! the fake model and the fake OnlyFansAPI.
 
-use crate::support::{config_text, FakeModel, FakeOnlyFans, FakeTelegram, Reply, TgFailure};
+use crate::support::{FakeModel, FakeOnlyFans, FakeTelegram, Reply, TgFailure};
 use fanops::clock::Clock;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -30,14 +30,9 @@ async fn start(
 ) -> Running {
     crate::helpers::quiet_logs();
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
-    let telegram = format!(
-        "[channels.telegram]\napi_url = \"{}\"\npoll_timeout = 1\npermitted_users = [1, 2, 3]\nroles = {{ \"2\" = \"viewer\", \"3\" = \"admin\" }}\n{extra}",
-        tg.url()
-    );
-    // The shared test config has its own [channels.telegram]; replace it with this one.
-    let base = config_text(&model.url(), &api.url(), &db, "");
-    let base = base[..base.find("[channels.telegram]").unwrap()].to_string();
-    let text = format!("{base}\n{telegram}");
+    let telegram =
+        format!("poll_timeout = 1\nroles = {{ \"2\" = \"viewer\", \"3\" = \"admin\" }}\n{extra}");
+    let text = crate::helpers::telegram_config(&tg, &model, &api, &db, &telegram, "");
     let served = crate::helpers::serve_text("tg.toml", text).await;
     let (clock, base, shutdown, server) =
         (served.clock, served.base, served.shutdown, served.server);

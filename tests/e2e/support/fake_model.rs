@@ -168,6 +168,23 @@ impl FakeModel {
     }
 }
 
+/// The text of the newest user message of a request ("" when there is none).
+pub fn last_user_text(request: &Value) -> &str {
+    request["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+}
+
+/// Whether a request answers tool calls (its last message is a tool result).
+pub fn after_tool(request: &Value) -> bool {
+    request["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .is_some_and(|m| m["role"] == "tool")
+}
+
 /// The usage object for a request and a completion text length.
 pub fn usage_for(request: &Value, completion_chars: usize) -> Value {
     let prompt_chars = serde_json::to_string(&request["messages"])

@@ -26,7 +26,7 @@ pub use config::config_text;
 
 // Not every user (test binary, benchmark) uses every re-export.
 #[allow(unused_imports)]
-pub use fake_model::{usage_for, FakeModel, Reply};
+pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply};
 #[allow(unused_imports)]
 pub use fake_onlyfans::{Failure, FakeOnlyFans, RecordedRequest, LUNA, MIA};
 #[allow(unused_imports)]
