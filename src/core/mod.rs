@@ -262,10 +262,7 @@ impl Core {
             Verdict::Refused(why) => Ok(Outbound::text(why)),
             Verdict::Cancelled(action) => {
                 let note = format!("Cancelled by {}; nothing was changed.", inbound.user_name);
-                let tokens = crate::agent::history::count_tokens(&note);
-                self.store
-                    .replace_tool_result(&conversation, &action.tool_call_id, &note, tokens)
-                    .await?;
+                gate::settle(&self.store, &action, &note).await?;
                 Ok(Outbound {
                     text: format!("Cancelled: {}. Nothing was changed.", action.summary),
                     decided: Some(note_of(&action, false, inbound)),
@@ -285,10 +282,7 @@ impl Core {
                     limit,
                 )
                 .await?;
-                let tokens = crate::agent::history::count_tokens(&result);
-                self.store
-                    .replace_tool_result(&conversation, &action.tool_call_id, &result, tokens)
-                    .await?;
+                gate::settle(&self.store, &action, &result).await?;
                 let progress = || {};
                 let outcome = self.agent.resume(&turn, &progress).await?;
                 Ok(Outbound {

@@ -238,6 +238,20 @@ pub fn expired_answer(action: &PendingAction, tz: Tz) -> String {
     )
 }
 
+/// Replaces the note the model saw while `action` waited with how it ended, so the
+/// history never says it still waits.
+pub async fn settle(
+    store: &SharedStore,
+    action: &PendingAction,
+    outcome: &str,
+) -> Result<(), StoreError> {
+    let tokens = count_tokens(outcome);
+    store
+        .replace_tool_result(&action.conversation, &action.tool_call_id, outcome, tokens)
+        .await?;
+    Ok(())
+}
+
 /// Moves the conversation's actions that expired undecided to `expired` and records it
 /// in the history the model reads and in the audit log. Returns the ones it moved.
 pub async fn expire_due(
@@ -251,10 +265,7 @@ pub async fn expire_due(
             "Expired at {} UTC without a decision: nothing was run and nothing was changed.",
             action.expires_at.format("%Y-%m-%d %H:%M")
         );
-        let tokens = count_tokens(&note);
-        store
-            .replace_tool_result(conversation, &action.tool_call_id, &note, tokens)
-            .await?;
+        settle(store, action, &note).await?;
         crate::metrics::count(&crate::metrics::get().actions, "expired");
         audit(store, "fanops", "action.expired", action, json!({})).await?;
     }
