@@ -51,6 +51,10 @@ const ACTION_BY_ID: &str = concat!(
     " FROM pending_actions WHERE id = $1"
 );
 
+// Read first: most turns have nothing to expire, and a read takes no write lock.
+const ANY_EXPIRED: &str = "SELECT 1 FROM pending_actions \
+     WHERE conversation = $1 AND status = 'pending' AND expires_at <= $2 LIMIT 1";
+
 const EXPIRE_ACTIONS: &str = concat!(
     "UPDATE pending_actions SET status = 'expired' \
      WHERE conversation = $1 AND status = 'pending' AND expires_at <= $2 RETURNING ",
@@ -352,6 +356,14 @@ macro_rules! portable_store {
                 conversation: &str,
                 now: DateTime<Utc>,
             ) -> StoreResult<Vec<PendingAction>> {
+                let any: Option<(i32,)> = sqlx::query_as(ANY_EXPIRED)
+                    .bind(conversation)
+                    .bind(millis(now))
+                    .fetch_optional(&self.pool)
+                    .await?;
+                if any.is_none() {
+                    return Ok(Vec::new());
+                }
                 let rows: Vec<ActionRow> = sqlx::query_as(EXPIRE_ACTIONS)
                     .bind(conversation)
                     .bind(millis(now))
