@@ -541,14 +541,14 @@ impl Scheduler {
         };
         let Some(channel) = self.deliveries.get(&deliver.channel) else {
             let error = format!("the {} channel is not running", deliver.channel);
-            self.record_delivery(task, fire, Some(&error)).await;
+            self.record_delivery(&task.id, fire, Some(&error)).await;
             return;
         };
         // The first try is now; a part the platform certainly did not take is sent again
         // later from the store (see `retry.rs`), never a part it may have taken.
         let failure = match channel.deliver(&deliver.to, &body, files, 0).await {
             Ok(()) => {
-                self.record_delivery(task, fire, None).await;
+                self.record_delivery(&task.id, fire, None).await;
                 return;
             }
             Err(failure) => failure,
@@ -580,7 +580,7 @@ impl Scheduler {
             }
         }
         tracing::warn!(task = %task.id, error = %error, "delivery failed");
-        self.record_delivery(task, fire, Some(&error)).await;
+        self.record_delivery(&task.id, fire, Some(&error)).await;
     }
 
     /// The wait before re-send number `attempt + 1`: `[scheduler] delivery_retry`, doubling.
@@ -594,7 +594,8 @@ impl Scheduler {
         self.deliveries.get(channel)
     }
 
-    pub(super) async fn record_delivery_of(
+    /// Records how a fire's post went (an error that names a re-send, or none: delivered).
+    pub(super) async fn record_delivery(
         &self,
         task: &str,
         fire: DateTime<Utc>,
@@ -607,10 +608,6 @@ impl Scheduler {
         {
             tracing::error!(task, error = %e, "could not record a delivery");
         }
-    }
-
-    async fn record_delivery(&self, task: &Workflow, fire: DateTime<Utc>, error: Option<&str>) {
-        self.record_delivery_of(&task.id, fire, error).await
     }
 
     /// Makes the next tick look at every task (after the list or due times changed).

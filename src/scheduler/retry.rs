@@ -67,7 +67,7 @@ impl Scheduler {
         match outcome {
             Ok(()) => {
                 self.finish(&task, fire).await;
-                self.record_delivery_of(&task, fire, None).await;
+                self.record_delivery(&task, fire, None).await;
             }
             Err((message, retry)) if retry && queued.attempt < DELIVERY_RETRIES => {
                 queued.attempt += 1;
@@ -81,12 +81,12 @@ impl Scheduler {
                 if let Err(e) = self.store().queue_retry(&queued).await {
                     tracing::error!(task = %task, error = %e, "could not keep a delivery retry");
                 }
-                self.record_delivery_of(&task, fire, Some(&error)).await;
+                self.record_delivery(&task, fire, Some(&error)).await;
             }
             Err((message, _)) => {
                 tracing::warn!(task = %task, error = %message, "delivery failed; giving up");
                 self.finish(&task, fire).await;
-                self.record_delivery_of(&task, fire, Some(&message)).await;
+                self.record_delivery(&task, fire, Some(&message)).await;
             }
         }
     }
