@@ -187,11 +187,6 @@ impl Scheduler {
         self.all.read().unwrap_or_else(|e| e.into_inner()).0.clone()
     }
 
-    /// The platforms this process can deliver to, sorted.
-    pub fn channels(&self) -> Vec<String> {
-        self.deliveries.channels()
-    }
-
     /// What workflows may refer to (model aliases, skills, the team zone).
     pub fn known(&self) -> &Known {
         &self.known
@@ -701,7 +696,7 @@ impl crate::tasks::TaskBook for Scheduler {
     }
 
     fn channels(&self) -> Vec<String> {
-        Scheduler::channels(self)
+        self.deliveries.channels()
     }
 
     async fn refresh(&self) -> Result<(), StoreError> {
