@@ -15,6 +15,8 @@ pub mod markdown;
 pub mod outbox;
 pub mod render;
 pub mod signing;
+#[cfg(feature = "slack")]
+pub mod slack;
 #[cfg(feature = "telegram")]
 pub mod telegram;
 
@@ -65,6 +67,8 @@ pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dy
     if let Some(channel) = telegram::Telegram::from_config(config, parts)? {
         channels.push(channel);
     }
+    #[cfg(feature = "slack")]
+    channels.extend(slack::Slack::from_config(config, parts)?);
     let _ = config; // read only by the platform features built in
     for channel in &channels {
         parts.health.register(channel.name(), channel.stale_after());

@@ -154,6 +154,8 @@ pub struct SlackConfig {
     pub mode: String,
     pub permitted_users: Vec<String>,
     pub roles: BTreeMap<String, String>,
+    /// The role of a member not named in `roles` while the whole workspace is allowed.
+    pub everyone_role: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -358,6 +360,7 @@ impl Default for SlackConfig {
             mode: "socket".into(),
             permitted_users: Vec::new(),
             roles: BTreeMap::new(),
+            everyone_role: "viewer".into(),
         }
     }
 }

@@ -17,7 +17,7 @@ struct Unbuilt {
 
 enum Why {
     /// Built only with this cargo feature.
-    #[cfg_attr(feature = "telegram", allow(dead_code))] // unused while every feature is on
+    #[cfg_attr(all(feature = "telegram", feature = "slack"), allow(dead_code))] // unused while every feature is on
     CargoFeature(&'static str),
     /// Not part of fanops yet.
     NotYet,
@@ -32,11 +32,12 @@ const UNBUILT: &[Unbuilt] = &[
         feature: "Telegram support",
         why: Why::CargoFeature("telegram"),
     },
+    #[cfg(not(feature = "slack"))]
     Unbuilt {
         keys: &["channels", "slack"],
         label: "[channels.slack]",
         feature: "Slack support",
-        why: Why::NotYet,
+        why: Why::CargoFeature("slack"),
     },
     Unbuilt {
         keys: &["channels", "discord"],

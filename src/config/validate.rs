@@ -318,6 +318,27 @@ fn validate_channels(r: &mut Report<'_>) {
             );
         }
         r.roles("slack", &slack.roles);
+        if !matches!(slack.everyone_role.as_str(), "viewer" | "operator" | "admin") {
+            r.at(
+                &["channels", "slack", "everyone_role"],
+                format!(
+                    "everyone_role `{}` must be viewer, operator or admin",
+                    slack.everyone_role
+                ),
+            );
+        }
+        for user in slack.permitted_users.iter().filter(|u| !is_slack_member_id(u)) {
+            r.at(
+                &["channels", "slack", "permitted_users"],
+                format!("`{user}` is not a Slack member id (like U012ABCDEF)"),
+            );
+        }
+        for user in slack.roles.keys().filter(|u| !is_slack_member_id(u)) {
+            r.at(
+                &["channels", "slack", "roles", user],
+                format!("`{user}` is not a Slack member id (like U012ABCDEF)"),
+            );
+        }
     }
     if let Some(discord) = &channels.discord {
         r.url(&["channels", "discord", "api_url"], &discord.api_url);
@@ -377,4 +398,11 @@ fn validate_integrations(r: &mut Report<'_>) {
             );
         }
     }
+}
+
+/// Slack member ids: `U…` or `W…` (Enterprise Grid), upper-case letters and digits.
+fn is_slack_member_id(id: &str) -> bool {
+    id.len() >= 3
+        && id.starts_with(['U', 'W'])
+        && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }

@@ -5,10 +5,12 @@ use crate::config::Config;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One platform's rule: who is allowed (None = everyone) and their roles.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct PlatformRule {
     allowed: Option<BTreeSet<String>>,
     roles: BTreeMap<String, Role>,
+    /// The role of an allowed user not named in `roles`.
+    unnamed: Role,
 }
 
 /// The access policy of every platform, from the config.
@@ -36,17 +38,25 @@ impl AccessPolicy {
                 PlatformRule {
                     allowed: Some(allowed),
                     roles: roles(&tg.roles),
+                    unnamed: Role::Operator,
                 },
             );
         }
         if let Some(slack) = &config.channels.slack {
-            let allowed = (!slack.permitted_users.is_empty())
-                .then(|| slack.permitted_users.iter().cloned().collect());
+            let listed = !slack.permitted_users.is_empty();
+            let allowed = listed.then(|| slack.permitted_users.iter().cloned().collect());
+            // A listed member is an operator; anyone of a whole allowed workspace, the
+            // configured `everyone_role`.
+            let unnamed = match listed {
+                true => Role::Operator,
+                false => Role::parse(&slack.everyone_role).unwrap_or(Role::Viewer),
+            };
             rules.insert(
                 "slack",
                 PlatformRule {
                     allowed,
                     roles: roles(&slack.roles),
+                    unnamed,
                 },
             );
         }
@@ -58,6 +68,7 @@ impl AccessPolicy {
                 PlatformRule {
                     allowed,
                     roles: roles(&discord.roles),
+                    unnamed: Role::Operator,
                 },
             );
         }
@@ -75,7 +86,7 @@ impl AccessPolicy {
                 return None;
             }
         }
-        Some(rule.roles.get(user).copied().unwrap_or(Role::Operator))
+        Some(rule.roles.get(user).copied().unwrap_or(rule.unnamed))
     }
 }
 

@@ -18,9 +18,8 @@ use crate::store::{Decision, SharedStore, StoreError, UsageDimension};
 use crate::tasks::TaskBook;
 use crate::tools::gate::{self, Verdict};
 use crate::usage::{self, Period};
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Longest message accepted from a person, in characters.
 pub const MAX_MESSAGE_CHARS: usize = 8_000;
@@ -31,8 +30,6 @@ pub struct Core {
     pub access: AccessPolicy,
     /// The scheduled tasks, for `/tasks`.
     pub tasks: Arc<dyn TaskBook>,
-    /// When each stranger was last told they are not allowed.
-    strangers: std::sync::Mutex<HashMap<(String, String), Instant>>,
 }
 
 /// A stranger is answered at most this often.
@@ -70,7 +67,6 @@ impl Core {
             store,
             access,
             tasks,
-            strangers: Default::default(),
         }
     }
 
@@ -82,7 +78,7 @@ impl Core {
         let whoami = matches!(&inbound.body, InboundBody::Text(t) if command_name(t).as_deref() == Some("whoami"));
         let Some(role) = self.access.role(&inbound.platform, &inbound.user) else {
             // No model call, no API call, no history; and one answer a minute at most.
-            if self.may_answer_stranger(&inbound) {
+            if self.may_answer_stranger(&inbound).await {
                 let text = if whoami {
                     format!("Your user id is {}.", inbound.user)
                 } else {
@@ -119,16 +115,18 @@ impl Core {
         self.access.role(platform, user).is_some()
     }
 
-    fn may_answer_stranger(&self, inbound: &Inbound) -> bool {
-        let mut seen = self.strangers.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        seen.retain(|_, at| now.duration_since(*at) < STRANGER_REPLY_EVERY);
-        let key = (inbound.platform.clone(), inbound.user.clone());
-        if seen.contains_key(&key) {
-            return false;
-        }
-        seen.insert(key, now);
-        true
+    /// At most one answer a minute to each stranger, across restarts and replicas (noted
+    /// in the store); when the store cannot say, the stranger is not answered.
+    async fn may_answer_stranger(&self, inbound: &Inbound) -> bool {
+        let now = self.agent.settings.clock.now();
+        let quiet_since = now - chrono::Duration::from_std(STRANGER_REPLY_EVERY).unwrap_or_default();
+        self.store
+            .note_refusal(&inbound.platform, &inbound.user, now, quiet_since)
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not note a refusal; not answering the stranger");
+                false
+            })
     }
 
     async fn dispatch(

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod backend;
+mod threads;
 
 pub use backend::{connect, connect_with};
+pub use threads::{FollowedThreads, RefusalNotices};
 
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
@@ -527,6 +529,8 @@ pub trait Store:
     + InboundClaims
     + Leases
     + DeliveryRetries
+    + FollowedThreads
+    + RefusalNotices
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -22,6 +22,7 @@ mod inbound;
 mod leases;
 mod portable;
 mod retries;
+mod threads;
 mod rows;
 
 /// Pool size used by [`connect`].
@@ -81,6 +82,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "delivery retries",
         include_str!("../../../migrations/sqlite/0008_delivery_retries.sql"),
     ),
+    (
+        9,
+        "threads and refusals",
+        include_str!("../../../migrations/sqlite/0009_threads_and_refusals.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -122,6 +128,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         8,
         "delivery retries",
         include_str!("../../../migrations/postgres/0008_delivery_retries.sql"),
+    ),
+    (
+        9,
+        "threads and refusals",
+        include_str!("../../../migrations/postgres/0009_threads_and_refusals.sql"),
     ),
 ];
 

@@ -1,0 +1,606 @@
+//! Slack: DMs with the bot, and channel threads that mention it (slack-morphism for the
+//! Web API and the event types).
+//!
+//! Two transports: Socket Mode (default; one replica holds the socket) or the Events API
+//! over HTTP (`POST /slack/events`, `POST /slack/interactions`, signed requests, any
+//! number of replicas). Either way every message is claimed in the store by channel and
+//! `ts` before it is handled, so a mention that arrives twice (`app_mention` and
+//! `message.channels`), a redelivered envelope or a retried request is answered once.
+//! Replies go through one queue per channel that waits out Slack's `Retry-After`.
+
+mod events;
+pub mod mrkdwn;
+mod reply;
+mod socket;
+
+use crate::channels::claims::{InboundLedger, KEEP_EVERY};
+use crate::channels::holder::SingleHolder;
+use crate::channels::{buttons, Channel, ChannelParts};
+use crate::chat::{Inbound, InboundBody};
+use crate::clock::Clock;
+use crate::config::{Config, Secret, SlackConfig};
+use crate::core::Core;
+use crate::health::Health;
+use crate::store::SharedStore;
+use anyhow::Context;
+use reply::{Client, Outbox, Press, SlackReplier};
+use serde::{Deserialize, Serialize};
+use slack_morphism::prelude::*;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub const PLATFORM: &str = "slack";
+const EVENT_CLAIMS: &str = "slack.event";
+/// The lease of the one process that holds the Socket Mode connection.
+const SOCKET_LEASE: &str = "slack.socket";
+/// Slack retries an event for about an hour; a claim is kept a week.
+const CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
+
+pub struct Slack {
+    client: Arc<Client>,
+    bot_token: SlackApiToken,
+    app_token: Option<SlackApiToken>,
+    signing_secret: Option<String>,
+    outbox: Outbox,
+    core: Arc<Core>,
+    store: SharedStore,
+    health: Health,
+    clock: Clock,
+    config: SlackConfig,
+    /// The bot's own member id, from `auth.test`.
+    me: OnceLock<String>,
+    claims: Arc<InboundLedger>,
+    /// Only one process holds the Socket Mode connection; the others stand by.
+    socket_lease: Arc<SingleHolder>,
+    /// Every event being handled, so a stopping process can wait for them.
+    turns: TaskTracker,
+    /// Cancelled when the process starts stopping: no new event is taken.
+    stopping: CancellationToken,
+    grace: Duration,
+}
+
+/// What fanops takes from a Slack event, kept with its claim to be handled again
+/// should this process die first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Request {
+    /// A message for the bot: in a DM, mentioning it, or in a thread it follows.
+    Message {
+        channel: String,
+        ts: String,
+        /// The thread to answer in.
+        thread: Option<String>,
+        direct: bool,
+        user: String,
+        text: String,
+    },
+    /// A Confirm / Cancel press.
+    Press {
+        channel: String,
+        thread: Option<String>,
+        direct: bool,
+        prompt_ts: String,
+        user: String,
+        value: String,
+    },
+}
+
+impl Slack {
+    /// The Slack channel when `[channels.slack]` is configured and its tokens are set;
+    /// `None` (logged) when one is missing.
+    pub fn from_config(
+        config: &Config,
+        parts: &ChannelParts,
+    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
+        let Some(slack) = &config.channels.slack else {
+            return Ok(None);
+        };
+        let secrets = &config.secrets;
+        let missing = match slack.mode.as_str() {
+            _ if !secrets.slack_bot_token.is_set() => Some("SLACK_BOT_TOKEN"),
+            "events" if !secrets.slack_signing_secret.is_set() => Some("SLACK_SIGNING_SECRET"),
+            "socket" if !secrets.slack_app_token.is_set() => Some("SLACK_APP_TOKEN"),
+            _ => None,
+        };
+        if let Some(name) = missing {
+            tracing::warn!(
+                mode = %slack.mode,
+                "[channels.slack] is configured but {name} is not set; Slack is off"
+            );
+            return Ok(None);
+        }
+        let channel = Slack::new(
+            slack,
+            &secrets.slack_bot_token,
+            &secrets.slack_app_token,
+            &secrets.slack_signing_secret,
+            parts.clone(),
+        )
+        .context("while setting up Slack")?;
+        Ok(Some(channel))
+    }
+
+    pub fn new(
+        config: &SlackConfig,
+        bot_token: &Secret,
+        app_token: &Secret,
+        signing_secret: &Secret,
+        parts: ChannelParts,
+    ) -> anyhow::Result<Arc<Slack>> {
+        let token = |s: &Secret| s.expose().map(|t| SlackApiToken::new(t.to_string().into()));
+        let bot_token = token(bot_token).context("SLACK_BOT_TOKEN is not set")?;
+        let api_url = format!("{}/", config.api_url.trim_end_matches('/'));
+        url::Url::parse(&api_url).context("channels.slack.api_url")?;
+        // HTTPS for Slack itself; plain HTTP too, for a local stand-in.
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .context("while loading the system's root certificates for Slack")?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .build();
+        let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(&api_url);
+        let client = Arc::new(SlackClient::new(connector));
+        Ok(Arc::new(Slack {
+            outbox: Outbox::new(client.clone(), bot_token.clone()),
+            client,
+            bot_token,
+            app_token: token(app_token),
+            signing_secret: signing_secret.expose().map(str::to_string),
+            claims: Arc::new(InboundLedger::new(
+                parts.store.clone(),
+                EVENT_CLAIMS,
+                parts.clock.clone(),
+            )),
+            socket_lease: Arc::new(SingleHolder::new(
+                parts.store.clone(),
+                SOCKET_LEASE,
+                parts.clock.clone(),
+            )),
+            core: parts.core,
+            store: parts.store,
+            health: parts.health,
+            clock: parts.clock,
+            config: config.clone(),
+            me: OnceLock::new(),
+            turns: TaskTracker::new(),
+            stopping: CancellationToken::new(),
+            grace: parts.grace,
+        }))
+    }
+
+    fn socket_mode(&self) -> bool {
+        self.config.mode != "events"
+    }
+
+    /// Learns who the bot is, then serves events until `shutdown`; then lets the turns
+    /// in flight finish for up to the grace period.
+    async fn serve(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let stopping = self.stopping.clone();
+        let watched = shutdown.clone();
+        tokio::spawn(async move {
+            watched.cancelled().await;
+            stopping.cancel();
+        });
+        if !self.connect(&shutdown).await {
+            return Ok(());
+        }
+        let drained = CancellationToken::new();
+        let keeper = tokio::spawn(self.clone().keep_claims(drained.clone()));
+        let served = if self.socket_mode() {
+            self.clone().socket(shutdown).await
+        } else {
+            self.health.ok(PLATFORM, "events API: waiting for requests");
+            shutdown.cancelled().await;
+            Ok(())
+        };
+        self.drain().await;
+        drained.cancel();
+        let _ = keeper.await;
+        served
+    }
+
+    /// `auth.test` (retried with backoff) for the bot's member id. False on shutdown.
+    async fn connect(&self, shutdown: &CancellationToken) -> bool {
+        let mut delay = Duration::from_secs(1);
+        loop {
+            let session = self.client.open_session(&self.bot_token);
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                me = session.auth_test() => match me {
+                    Ok(me) => {
+                        let _ = self.me.set(me.user_id.0);
+                        return true;
+                    }
+                    Err(e) => {
+                        self.health.failing(PLATFORM, &format!("auth.test failed: {e}"));
+                        tracing::warn!(error = %e, "Slack auth.test failed; retrying");
+                    }
+                }
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                _ = tokio::time::sleep(delay) => {}
+            }
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+
+    /// Waits for the turns in flight, up to the grace period; turns still running then
+    /// are cut off and their claims released, so the next start answers them.
+    async fn drain(&self) {
+        self.turns.close();
+        if self.turns.is_empty() {
+            return;
+        }
+        if tokio::time::timeout(self.grace, self.turns.wait())
+            .await
+            .is_err()
+        {
+            let released = self.claims.release().await;
+            tracing::warn!(
+                unfinished = self.turns.len(),
+                released,
+                "the grace period ended with Slack turns still running; the next start answers them"
+            );
+        }
+    }
+
+    /// Every [`KEEP_EVERY`]: renews this process's claims and, unless stopping, handles
+    /// the events a dead process claimed but never answered. Hourly: prunes.
+    async fn keep_claims(self: Arc<Self>, drained: CancellationToken) {
+        let mut every = tokio::time::interval(KEEP_EVERY);
+        let mut pruned = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = drained.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            self.claims.renew().await;
+            if !self.stopping.is_cancelled() {
+                self.recover().await;
+            }
+            if pruned.elapsed() >= Duration::from_secs(3600) {
+                pruned = tokio::time::Instant::now();
+                self.claims.prune(CLAIMS_KEPT).await;
+            }
+        }
+    }
+
+    async fn recover(self: &Arc<Self>) {
+        let abandoned = match self.claims.take_abandoned().await {
+            Ok(claims) => claims,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for unanswered Slack events");
+                return;
+            }
+        };
+        for claim in abandoned {
+            match serde_json::from_str::<Request>(&claim.payload) {
+                Ok(request) => self.start_turn(claim.id, request, claim.placeholder),
+                Err(e) => {
+                    tracing::error!(id = %claim.id, error = %e, "a stored Slack event no longer parses; giving it up");
+                    self.claims.answered(&claim.id).await;
+                }
+            }
+        }
+    }
+
+    /// The request in an event for fanops, if it is one (see [`Self::listens_to`]).
+    async fn request_of(&self, event: &SlackEventCallbackBody) -> Option<(String, Request)> {
+        let me = self.me.get()?;
+        let (channel, ts, thread, user, text, direct) = match event {
+            SlackEventCallbackBody::Message(m) => {
+                // Edits, joins, bot posts and the like have a subtype; fanops's own too.
+                if m.subtype.is_some() || m.sender.bot_id.is_some() || m.hidden == Some(true) {
+                    return None;
+                }
+                let channel = m.origin.channel.as_ref()?.0.clone();
+                let direct = m
+                    .origin
+                    .channel_type
+                    .as_ref()
+                    .map_or(channel.starts_with('D'), |t| t.0 == "im");
+                (
+                    channel,
+                    m.origin.ts.0.clone(),
+                    m.origin.thread_ts.as_ref().map(|t| t.0.clone()),
+                    m.sender.user.as_ref()?.0.clone(),
+                    m.content.as_ref()?.text.clone()?,
+                    direct,
+                )
+            }
+            SlackEventCallbackBody::AppMention(m) => (
+                m.channel.0.clone(),
+                m.origin.ts.0.clone(),
+                m.origin.thread_ts.as_ref().map(|t| t.0.clone()),
+                m.user.0.clone(),
+                m.content.text.clone()?,
+                false,
+            ),
+            _ => return None,
+        };
+        if &user == me {
+            return None;
+        }
+        let mentioned = mentions(&text, me);
+        let thread = if direct {
+            thread
+        } else if mentioned {
+            Some(thread.unwrap_or_else(|| ts.clone()))
+        } else {
+            // Chatter in a channel: only a thread fanops follows is for it.
+            let thread = thread?;
+            match self.store.is_followed(PLATFORM, &channel, &thread).await {
+                Ok(true) => Some(thread),
+                Ok(false) => return None,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not tell whether a Slack thread is followed; ignoring a message in it");
+                    return None;
+                }
+            }
+        };
+        let id = format!("msg:{channel}:{ts}");
+        let text = unescape(&without_mention(&text, me));
+        let request = Request::Message {
+            channel,
+            ts,
+            thread,
+            direct,
+            user,
+            text,
+        };
+        Some((id, request))
+    }
+
+    /// The press in an interaction, if it is one of a message's buttons.
+    fn press_of(event: &SlackInteractionEvent) -> Option<(String, Request)> {
+        let SlackInteractionEvent::BlockActions(actions) = event else {
+            return None;
+        };
+        let SlackInteractionActionContainer::Message(container) = &actions.container else {
+            return None;
+        };
+        let action = actions.actions.as_ref()?.first()?;
+        let channel = container
+            .channel_id
+            .as_ref()
+            .or(actions.channel.as_ref().map(|c| &c.id))?
+            .0
+            .clone();
+        let thread = actions
+            .message
+            .as_ref()
+            .and_then(|m| m.origin.thread_ts.as_ref())
+            .map(|t| t.0.clone());
+        let id = format!("press:{}", actions.trigger_id.0);
+        let request = Request::Press {
+            direct: channel.starts_with('D'),
+            channel,
+            thread,
+            prompt_ts: container.message_ts.0.clone(),
+            user: actions.user.as_ref()?.id.0.clone(),
+            value: action.value.clone().unwrap_or_default(),
+        };
+        Some((id, request))
+    }
+
+    /// Claims a request (so no replica and no restart handles it twice). True when this
+    /// process got it and should start its turn.
+    async fn claim(&self, id: &str, request: &Request) -> bool {
+        let payload = match serde_json::to_string(request) {
+            Ok(payload) => payload,
+            Err(e) => {
+                tracing::error!(error = %e, "could not store a Slack event; skipping it");
+                return false;
+            }
+        };
+        match self.claims.claim(id, &payload).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::error!(error = %e, "could not claim a Slack event; skipping it");
+                false
+            }
+        }
+    }
+
+    /// Handles a claimed request in the background and records it answered when done.
+    /// `placeholder`: the "On it…" an earlier attempt posted, to edit.
+    fn start_turn(self: &Arc<Self>, id: String, request: Request, placeholder: Option<String>) {
+        let this = self.clone();
+        self.turns.spawn(async move {
+            this.handle(&id, request, placeholder).await;
+            this.claims.answered(&id).await;
+        });
+    }
+
+    async fn handle(&self, id: &str, request: Request, placeholder: Option<String>) {
+        match request {
+            Request::Message {
+                channel,
+                thread,
+                direct,
+                user,
+                text,
+                ..
+            } => {
+                if !direct && self.core.is_permitted(PLATFORM, &user) {
+                    if let Some(thread) = &thread {
+                        let now = self.clock.now();
+                        if let Err(e) = self.store.follow_thread(PLATFORM, &channel, thread, now).await {
+                            tracing::warn!(error = %e, "could not record a followed Slack thread");
+                        }
+                    }
+                }
+                let replier = SlackReplier::new(&self.outbox, &channel, thread.as_deref(), None)
+                    .recording(self.claims.clone(), id.to_string())
+                    .adopting(placeholder);
+                let inbound = inbound(&channel, &thread, direct, &user, InboundBody::Text(text));
+                let _turn = self.outbox.lock_turn(&inbound.conversation()).await;
+                self.core.handle(inbound, &replier).await;
+            }
+            Request::Press {
+                channel,
+                thread,
+                direct,
+                prompt_ts,
+                user,
+                value,
+            } => {
+                let Some((action_id, decision)) = buttons::parse(&value) else {
+                    self.outbox
+                        .ephemeral(&channel, &user, thread.as_deref(), "That button is not one of mine.")
+                        .await;
+                    return;
+                };
+                let body = InboundBody::Decision {
+                    action_id: action_id.to_string(),
+                    decision,
+                };
+                let press = Press {
+                    user: user.clone(),
+                    prompt_ts,
+                };
+                let replier = SlackReplier::new(&self.outbox, &channel, thread.as_deref(), Some(press))
+                    .recording(self.claims.clone(), id.to_string())
+                    .adopting(placeholder);
+                let inbound = inbound(&channel, &thread, direct, &user, body);
+                let _turn = self.outbox.lock_turn(&inbound.conversation()).await;
+                self.core.handle(inbound, &replier).await;
+            }
+        }
+    }
+}
+
+/// The core's view of a Slack request: a DM is one conversation; in a channel, each
+/// thread is one.
+fn inbound(
+    channel: &str,
+    thread: &Option<String>,
+    direct: bool,
+    user: &str,
+    body: InboundBody,
+) -> Inbound {
+    Inbound {
+        platform: PLATFORM.into(),
+        chat: channel.to_string(),
+        thread: if direct { None } else { thread.clone() },
+        user: user.to_string(),
+        // Rendered as a mention (`<@U…>`), which Slack shows as the member's name.
+        user_name: user.to_string(),
+        body,
+    }
+}
+
+/// Whether `text` mentions member `me` (`<@U…>` or `<@U…|name>`).
+fn mentions(text: &str, me: &str) -> bool {
+    text.contains(&format!("<@{me}>")) || text.contains(&format!("<@{me}|"))
+}
+
+/// `text` without its mentions of `me`, trimmed.
+fn without_mention(text: &str, me: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let open = format!("<@{me}");
+    while let Some(at) = rest.find(&open) {
+        let after = &rest[at + open.len()..];
+        match after.find('>') {
+            Some(end) if after.starts_with(['>', '|']) => {
+                out.push_str(&rest[..at]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str(&rest[..at + open.len()]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Slack escapes `&`, `<` and `>` in message text.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+#[async_trait::async_trait]
+impl Channel for Slack {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    /// A socket that stops hearing anything (events, pongs) is down; the Events API is
+    /// merely quiet.
+    fn stale_after(&self) -> Option<Duration> {
+        self.socket_mode()
+            .then_some(socket::QUIET * 2 + Duration::from_secs(30))
+    }
+
+    /// `POST /slack/events` and `POST /slack/interactions` in Events API mode.
+    fn routes(self: Arc<Self>) -> Option<axum::Router> {
+        (!self.socket_mode()).then(|| events::routes(self))
+    }
+
+    async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.serve(shutdown).await
+    }
+
+    fn delivery(self: Arc<Self>) -> Arc<dyn crate::chat::Delivery> {
+        self
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::chat::Delivery for Slack {
+    /// Posts to a channel id (`C…`) or, for a DM, a member id (`U…`).
+    async fn deliver(
+        &self,
+        to: &str,
+        text: &str,
+        files: &[crate::chat::Attachment],
+        skip: usize,
+    ) -> Result<(), crate::chat::DeliveryFailure> {
+        use crate::chat::DeliveryFailure;
+        let to = to.trim();
+        let plausible = to.len() > 1
+            && to.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if !plausible {
+            return Err(DeliveryFailure {
+                posted: skip,
+                retry: false,
+                message: format!("`{to}` is not a Slack channel or member id"),
+            });
+        }
+        self.outbox
+            .post_all(to, None, text, files, skip)
+            .await
+            .map_err(|(posted, failure)| DeliveryFailure {
+                posted,
+                retry: matches!(failure, crate::channels::outbox::SendFailure::Later(_)),
+                message: failure.message().to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_of_the_bot_are_found_and_removed() {
+        assert!(mentions("<@UBOT> hi", "UBOT"));
+        assert!(mentions("hey <@UBOT|fanops> hi", "UBOT"));
+        assert!(!mentions("<@UBOTX> hi", "UBOT"));
+        assert_eq!(without_mention("<@UBOT> /reset", "UBOT"), "/reset");
+        assert_eq!(
+            without_mention("hey <@UBOT|fanops>  what about <@U2>?", "UBOT"),
+            "hey what about <@U2>?"
+        );
+        assert_eq!(unescape("a &lt;b&gt; &amp;amp;"), "a <b> &amp;");
+    }
+}
