@@ -191,6 +191,9 @@ pub async fn serve_text(origin: &str, text: String) -> Served {
     }
 }
 
+/// The Slack signing secret [`build_app`] gives fanops.
+pub const SLACK_SIGNING_SECRET: &str = "slack-signing-secret";
+
 /// The real `App` from a config text, with the secrets the fakes accept (the Telegram
 /// ones only when `telegram`) and an adjustable clock. Every end-to-end test that runs
 /// fanops in-process builds it here.
@@ -201,6 +204,10 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
         "TELEGRAM_BOT_TOKEN" if telegram => Some("123:test-token".to_string()),
         "TELEGRAM_WEBHOOK_SECRET" if telegram => Some("hook-secret".to_string()),
+        // Harmless without a `[channels.slack]` table.
+        "SLACK_BOT_TOKEN" => Some("xoxb-test-token".to_string()),
+        "SLACK_APP_TOKEN" => Some("xapp-test-token".to_string()),
+        "SLACK_SIGNING_SECRET" => Some(SLACK_SIGNING_SECRET.to_string()),
         _ => None,
     };
     let config = Config::load_with_env(

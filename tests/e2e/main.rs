@@ -20,6 +20,8 @@ mod replicas;
 #[cfg(feature = "telegram")]
 mod scheduler;
 mod server;
+#[cfg(feature = "slack")]
+mod slack;
 mod store;
 #[cfg(feature = "telegram")]
 mod tasks_from_chat;

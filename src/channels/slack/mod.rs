@@ -131,7 +131,7 @@ impl Slack {
     ) -> anyhow::Result<Arc<Slack>> {
         let token = |s: &Secret| s.expose().map(|t| SlackApiToken::new(t.to_string().into()));
         let bot_token = token(bot_token).context("SLACK_BOT_TOKEN is not set")?;
-        let api_url = format!("{}/", config.api_url.trim_end_matches('/'));
+        let api_url = config.api_url.trim_end_matches('/').to_string();
         url::Url::parse(&api_url).context("channels.slack.api_url")?;
         // HTTPS for Slack itself; plain HTTP too, for a local stand-in.
         let https = hyper_rustls::HttpsConnectorBuilder::new()

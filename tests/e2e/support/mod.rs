@@ -20,6 +20,7 @@ mod config;
 mod fake_model;
 mod fake_onlyfans;
 mod fake_rate_limit;
+mod fake_slack;
 mod fake_telegram;
 
 pub use config::config_text;
@@ -29,6 +30,11 @@ pub use config::config_text;
 pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply};
 #[allow(unused_imports)]
 pub use fake_onlyfans::{Failure, FakeOnlyFans, RecordedRequest, LUNA, MIA};
+#[allow(unused_imports)]
+pub use fake_slack::{
+    callback, mention_event, message_event, press, slack_signature, FakeSlack, Posted,
+    SlackFailure, BOT_USER,
+};
 #[allow(unused_imports)]
 pub use fake_telegram::{FakeTelegram, TgCall, TgFailure};
 
