@@ -17,7 +17,8 @@ struct Unbuilt {
 
 enum Why {
     /// Built only with this cargo feature.
-    #[cfg_attr(all(feature = "telegram", feature = "slack"), allow(dead_code))] // unused while every feature is on
+    #[cfg_attr(all(feature = "telegram", feature = "slack"), allow(dead_code))]
+    // unused while every feature is on
     CargoFeature(&'static str),
     /// Not part of fanops yet.
     NotYet,

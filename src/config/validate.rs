@@ -318,7 +318,10 @@ fn validate_channels(r: &mut Report<'_>) {
             );
         }
         r.roles("slack", &slack.roles);
-        if !matches!(slack.everyone_role.as_str(), "viewer" | "operator" | "admin") {
+        if !matches!(
+            slack.everyone_role.as_str(),
+            "viewer" | "operator" | "admin"
+        ) {
             r.at(
                 &["channels", "slack", "everyone_role"],
                 format!(
@@ -327,7 +330,11 @@ fn validate_channels(r: &mut Report<'_>) {
                 ),
             );
         }
-        for user in slack.permitted_users.iter().filter(|u| !is_slack_member_id(u)) {
+        for user in slack
+            .permitted_users
+            .iter()
+            .filter(|u| !is_slack_member_id(u))
+        {
             r.at(
                 &["channels", "slack", "permitted_users"],
                 format!("`{user}` is not a Slack member id (like U012ABCDEF)"),
@@ -404,5 +411,7 @@ fn validate_integrations(r: &mut Report<'_>) {
 fn is_slack_member_id(id: &str) -> bool {
     id.len() >= 3
         && id.starts_with(['U', 'W'])
-        && id.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }

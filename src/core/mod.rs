@@ -119,7 +119,8 @@ impl Core {
     /// in the store); when the store cannot say, the stranger is not answered.
     async fn may_answer_stranger(&self, inbound: &Inbound) -> bool {
         let now = self.agent.settings.clock.now();
-        let quiet_since = now - chrono::Duration::from_std(STRANGER_REPLY_EVERY).unwrap_or_default();
+        let quiet_since =
+            now - chrono::Duration::from_std(STRANGER_REPLY_EVERY).unwrap_or_default();
         self.store
             .note_refusal(&inbound.platform, &inbound.user, now, quiet_since)
             .await

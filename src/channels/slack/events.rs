@@ -96,7 +96,10 @@ async fn events(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes
             StatusCode::OK.into_response()
         }
         SlackPushEvent::AppRateLimited(limited) => {
-            tracing::warn!(?limited, "Slack is holding back events: the app is rate limited");
+            tracing::warn!(
+                ?limited,
+                "Slack is holding back events: the app is rate limited"
+            );
             StatusCode::OK.into_response()
         }
     }

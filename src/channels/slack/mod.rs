@@ -141,7 +141,8 @@ impl Slack {
             .enable_http1()
             .enable_http2()
             .build();
-        let connector = SlackClientHyperConnector::with_connector(https).with_slack_api_url(&api_url);
+        let connector =
+            SlackClientHyperConnector::with_connector(https).with_slack_api_url(&api_url);
         let client = Arc::new(SlackClient::new(connector));
         Ok(Arc::new(Slack {
             outbox: Outbox::new(client.clone(), bot_token.clone()),
@@ -429,7 +430,11 @@ impl Slack {
                 if !direct && self.core.is_permitted(PLATFORM, &user) {
                     if let Some(thread) = &thread {
                         let now = self.clock.now();
-                        if let Err(e) = self.store.follow_thread(PLATFORM, &channel, thread, now).await {
+                        if let Err(e) = self
+                            .store
+                            .follow_thread(PLATFORM, &channel, thread, now)
+                            .await
+                        {
                             tracing::warn!(error = %e, "could not record a followed Slack thread");
                         }
                     }
@@ -451,7 +456,12 @@ impl Slack {
             } => {
                 let Some((action_id, decision)) = buttons::parse(&value) else {
                     self.outbox
-                        .ephemeral(&channel, &user, thread.as_deref(), "That button is not one of mine.")
+                        .ephemeral(
+                            &channel,
+                            &user,
+                            thread.as_deref(),
+                            "That button is not one of mine.",
+                        )
                         .await;
                     return;
                 };
@@ -463,9 +473,10 @@ impl Slack {
                     user: user.clone(),
                     prompt_ts,
                 };
-                let replier = SlackReplier::new(&self.outbox, &channel, thread.as_deref(), Some(press))
-                    .recording(self.claims.clone(), id.to_string())
-                    .adopting(placeholder);
+                let replier =
+                    SlackReplier::new(&self.outbox, &channel, thread.as_deref(), Some(press))
+                        .recording(self.claims.clone(), id.to_string())
+                        .adopting(placeholder);
                 let inbound = inbound(&channel, &thread, direct, &user, body);
                 let _turn = self.outbox.lock_turn(&inbound.conversation()).await;
                 self.core.handle(inbound, &replier).await;
@@ -568,7 +579,9 @@ impl crate::chat::Delivery for Slack {
         use crate::chat::DeliveryFailure;
         let to = to.trim();
         let plausible = to.len() > 1
-            && to.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+            && to
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
         if !plausible {
             return Err(DeliveryFailure {
                 posted: skip,

@@ -104,7 +104,7 @@ fn inline(line: &str) -> String {
                 rest = &after[used..];
                 continue;
             }
-            out.push_str("[");
+            out.push('[');
             rest = after;
             continue;
         }

@@ -173,7 +173,9 @@ impl Outbox {
     }
 
     /// A Web API session with the bot token.
-    fn session(&self) -> SlackClientSession<'_, SlackClientHyperConnector<SlackHyperHttpsConnector>> {
+    fn session(
+        &self,
+    ) -> SlackClientSession<'_, SlackClientHyperConnector<SlackHyperHttpsConnector>> {
         self.0.client.open_session(&self.0.token)
     }
 
@@ -196,8 +198,7 @@ impl Outbox {
 
     /// Replaces message `ts` with `message`; false when it could not.
     pub async fn update(&self, channel: &str, ts: &str, message: &Message) -> bool {
-        let request =
-            SlackApiChatUpdateRequest::new(channel.into(), message.content(), ts.into());
+        let request = SlackApiChatUpdateRequest::new(channel.into(), message.content(), ts.into());
         let request = &request;
         self.call(channel, || async move {
             self.session().chat_update(request).await
@@ -246,10 +247,8 @@ impl Outbox {
             SendFailure::Unknown(m) => SendFailure::Later(m),
             other => other,
         };
-        let ask = SlackApiFilesGetUploadUrlExternalRequest::new(
-            file.name.clone(),
-            file.bytes.len(),
-        );
+        let ask =
+            SlackApiFilesGetUploadUrlExternalRequest::new(file.name.clone(), file.bytes.len());
         let ask = &ask;
         let target = self
             .call(channel, || async move {
@@ -268,14 +267,18 @@ impl Outbox {
         })
         .await
         .map_err(unseen)?;
-        let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
-            SlackApiFilesComplete::new(target.file_id.clone()).with_title(file.name.clone()),
-        ])
-        .with_channel_id(channel.into())
-        .opt_thread_ts(thread.map(|t| t.into()));
+        let complete =
+            SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
+                target.file_id.clone(),
+            )
+            .with_title(file.name.clone())])
+            .with_channel_id(channel.into())
+            .opt_thread_ts(thread.map(|t| t.into()));
         let complete = &complete;
         self.call(channel, || async move {
-            self.session().files_complete_upload_external(complete).await
+            self.session()
+                .files_complete_upload_external(complete)
+                .await
         })
         .await
         .map(|_| ())
@@ -298,7 +301,10 @@ impl Outbox {
         post_parts(total, skip, |index| async move {
             match texts.get(index) {
                 Some(message) => self.post(channel, thread, message).await.map(|_| ()),
-                None => self.upload(channel, thread, &files[index - texts.len()]).await,
+                None => {
+                    self.upload(channel, thread, &files[index - texts.len()])
+                        .await
+                }
             }
         })
         .await
@@ -375,7 +381,10 @@ impl SlackReplier {
 
 /// A member's name as Slack shows it: `<@U…>` for a member id, escaped text otherwise.
 fn member(by: &str) -> String {
-    let is_id = by.len() > 1 && by.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let is_id = by.len() > 1
+        && by
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     if is_id {
         format!("<@{by}>")
     } else {

@@ -41,9 +41,10 @@ impl Slack {
         let lease = self.socket_lease.clone();
         loop {
             let standby = |holder: Result<&str, String>| match holder {
-                Ok(holder) => self
-                    .health
-                    .ok(PLATFORM, &format!("standby: Socket Mode is held by {holder}")),
+                Ok(holder) => self.health.ok(
+                    PLATFORM,
+                    &format!("standby: Socket Mode is held by {holder}"),
+                ),
                 Err(e) => self.health.failing(PLATFORM, &e),
             };
             if !lease.wait_to_hold(&shutdown, standby).await {
@@ -99,7 +100,10 @@ impl Slack {
 
     /// `apps.connections.open`, then the WebSocket it names.
     async fn open(&self) -> Result<Socket, String> {
-        let token = self.app_token.as_ref().ok_or("SLACK_APP_TOKEN is not set")?;
+        let token = self
+            .app_token
+            .as_ref()
+            .ok_or("SLACK_APP_TOKEN is not set")?;
         let opened = self
             .client
             .open_session(token)

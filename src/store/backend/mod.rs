@@ -22,8 +22,8 @@ mod inbound;
 mod leases;
 mod portable;
 mod retries;
-mod threads;
 mod rows;
+mod threads;
 
 /// Pool size used by [`connect`].
 const DEFAULT_MAX_CONNECTIONS: u32 = 10;

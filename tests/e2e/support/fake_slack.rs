@@ -311,7 +311,13 @@ pub fn message_event(
 }
 
 /// The `app_mention` event Slack sends besides `message` for a mention in a channel.
-pub fn mention_event(user: &str, channel: &str, text: &str, ts: &str, thread_ts: Option<&str>) -> Value {
+pub fn mention_event(
+    user: &str,
+    channel: &str,
+    text: &str,
+    ts: &str,
+    thread_ts: Option<&str>,
+) -> Value {
     let mut event = json!({
         "type": "app_mention",
         "user": user,
@@ -457,7 +463,8 @@ async fn method(
         .and_then(VecDeque::pop_front);
     match failure {
         Some(SlackFailure::RateLimited(secs)) => {
-            let mut response = super::json_response(429, &json!({"ok": false, "error": "ratelimited"}));
+            let mut response =
+                super::json_response(429, &json!({"ok": false, "error": "ratelimited"}));
             response
                 .headers_mut()
                 .insert("retry-after", secs.to_string().parse().unwrap());
@@ -505,18 +512,25 @@ fn handle(state: &SlackState, method: &str, body: Value) -> Response {
                 blocks: body["blocks"].clone(),
                 edits: 0,
             });
-            ok(json!({"channel": channel, "ts": ts, "message": {"type": "message", "ts": ts, "text": text, "bot_id": "BBOT", "user": BOT_USER, "thread_ts": thread_ts}}))
+            ok(
+                json!({"channel": channel, "ts": ts, "message": {"type": "message", "ts": ts, "text": text, "bot_id": "BBOT", "user": BOT_USER, "thread_ts": thread_ts}}),
+            )
         }
         "chat.update" => {
             let (channel, ts) = (text_of(&body), body["ts"].as_str().unwrap_or_default());
             let mut messages = state.messages.lock().unwrap();
-            let Some(message) = messages.iter_mut().find(|m| m.channel == channel && m.ts == ts) else {
+            let Some(message) = messages
+                .iter_mut()
+                .find(|m| m.channel == channel && m.ts == ts)
+            else {
                 return refused("message_not_found");
             };
             message.text = shown_text(&body);
             message.blocks = body["blocks"].clone();
             message.edits += 1;
-            ok(json!({"channel": channel, "ts": ts, "text": message.text, "message": {"text": message.text}}))
+            ok(
+                json!({"channel": channel, "ts": ts, "text": message.text, "message": {"text": message.text}}),
+            )
         }
         "chat.postEphemeral" => {
             state.ephemerals.lock().unwrap().push(body);
@@ -525,7 +539,11 @@ fn handle(state: &SlackState, method: &str, body: Value) -> Response {
         "files.getUploadURLExternal" => {
             let id = format!("F{}", state.next_id.fetch_add(1, Ordering::SeqCst));
             let name = body["filename"].as_str().unwrap_or_default().to_string();
-            state.uploads.lock().unwrap().insert(id.clone(), (name, Vec::new()));
+            state
+                .uploads
+                .lock()
+                .unwrap()
+                .insert(id.clone(), (name, Vec::new()));
             ok(json!({"upload_url": format!("{}/upload/{id}", state.base), "file_id": id}))
         }
         "files.completeUploadExternal" => {
@@ -582,7 +600,11 @@ async fn serve_socket(state: Arc<SlackState>, mut ws: WebSocket) {
         "debug_info": {"host": "fake-slack", "build_number": 1, "approximate_connection_time": 18060},
         "connection_info": {"app_id": "A0FAKE"},
     });
-    if ws.send(WsMessage::Text(hello.to_string().into())).await.is_err() {
+    if ws
+        .send(WsMessage::Text(hello.to_string().into()))
+        .await
+        .is_err()
+    {
         return;
     }
     let waiting: Vec<String> = state.waiting.lock().unwrap().drain(..).collect();
