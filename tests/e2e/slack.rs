@@ -898,3 +898,64 @@ async fn a_scheduled_digest_is_posted_to_a_slack_channel_once() {
     assert!(posted[0].text.contains("*$1,912.40*"), "{}", posted[0].text);
     assert_eq!(posted[0].thread_ts, None);
 }
+
+#[tokio::test]
+async fn one_replica_holds_the_socket_and_another_takes_over_when_it_stops() {
+    let (slack, model, api) = (
+        FakeSlack::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let text = config(&slack, &model, &api, &db, "");
+    let mut replicas = Vec::new();
+    for n in 0..2 {
+        let (app, _) =
+            crate::helpers::build_app(&format!("replica{n}.toml"), text.clone(), false).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let server = tokio::spawn(app.serve(listener, shutdown.clone()));
+        replicas.push((base, shutdown, server));
+        if n == 0 {
+            assert!(slack.wait_for(|s| s.sockets_opened() == 1, WAIT).await);
+        }
+    }
+    // The second stands by and says so.
+    let (standby_base, _, _) = &replicas[1];
+    let standing_by = async {
+        for _ in 0..200 {
+            let ready: Value = reqwest::get(format!("{standby_base}/readyz"))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let detail = ready["channels"]["slack"]["detail"].to_string();
+            if detail.contains("standby") {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    };
+    assert!(standing_by.await, "the second replica stands by");
+    assert_eq!(slack.sockets_opened(), 1, "one socket for the app");
+
+    let (_, first_stop, first) = replicas.remove(0);
+    first_stop.cancel();
+    first.await.unwrap().unwrap();
+    assert!(
+        slack
+            .wait_for(|s| s.sockets_opened() == 2, Duration::from_secs(15))
+            .await,
+        "the standby took the socket over"
+    );
+    model.push(Reply::Text("from the second replica".into()));
+    slack.push_event(message_event(OPERATOR, DM, "still here?", &ts(120), None));
+    assert!(slack.wait_text(DM, "from the second replica", WAIT).await);
+    let (_, stop, server) = replicas.remove(0);
+    stop.cancel();
+    server.await.unwrap().unwrap();
+}
