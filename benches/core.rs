@@ -13,6 +13,7 @@
 //! - `prompt`: tokens of the first model request for a plain question.
 //! - `earnings`: `agency_earnings` over 50 creators with a 300 ms API, asked twice.
 //! - `scheduler`: fire lateness of 10,000 active tasks under the real timer loop.
+//! - `slack`: time from a Slack event to the first post, through Socket Mode.
 //!
 //! (`run` names `ready` and `memory` together.)
 
@@ -29,14 +30,18 @@ mod harness;
 mod prompt;
 #[path = "core/scheduler.rs"]
 mod scheduler;
+#[cfg(feature = "slack")]
+#[path = "core/slack.rs"]
+mod slack;
 
-const PARTS: [&str; 7] = [
+const PARTS: [&str; 8] = [
     "ready",
     "memory",
     "turn",
     "prompt",
     "earnings",
     "scheduler",
+    "slack",
     "run",
 ];
 
@@ -80,6 +85,10 @@ fn main() {
         }
         if wanted("scheduler") {
             scheduler::scheduler_10k().await;
+        }
+        #[cfg(feature = "slack")]
+        if wanted("slack") {
+            slack::event_to_first_post().await;
         }
     });
 }

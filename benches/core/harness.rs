@@ -134,6 +134,8 @@ impl Fanops {
             .env("ONLYFANSAPI_API_KEY", "bench-key")
             .env("FAKE_MODEL_KEY", "bench-key")
             .env("TELEGRAM_BOT_TOKEN", "123:bench")
+            .env("SLACK_BOT_TOKEN", "xoxb-bench")
+            .env("SLACK_APP_TOKEN", "xapp-bench")
             .env_remove("DATABASE_URL")
             .env_remove("FANOPS_CONFIG")
             .stdout(Stdio::null())

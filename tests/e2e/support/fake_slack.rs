@@ -39,6 +39,8 @@ pub struct SlackCall {
     pub token: String,
     /// JSON body, or form / query fields as strings.
     pub body: Value,
+    /// When the fake received it.
+    pub at: std::time::Instant,
 }
 
 /// An injected failure for the next call of a method.
@@ -267,10 +269,6 @@ impl FakeSlack {
         )
         .await
     }
-
-    fn ts(&self) -> String {
-        next_ts(&self.state)
-    }
 }
 
 fn next_ts(state: &SlackState) -> String {
@@ -454,6 +452,7 @@ async fn method(
         method: method.clone(),
         token: token.clone(),
         body: body.clone(),
+        at: std::time::Instant::now(),
     });
     let failure = state
         .failures
@@ -593,7 +592,7 @@ async fn socket(State(state): State<Arc<SlackState>>, upgrade: WebSocketUpgrade)
 
 async fn serve_socket(state: Arc<SlackState>, mut ws: WebSocket) {
     let (to_socket, mut from_tests) = mpsc::unbounded_channel();
-    let n = state.opened.fetch_add(1, Ordering::SeqCst) + 1;
+    state.opened.fetch_add(1, Ordering::SeqCst);
     let hello = json!({
         "type": "hello",
         "num_connections": 1,
@@ -612,7 +611,6 @@ async fn serve_socket(state: Arc<SlackState>, mut ws: WebSocket) {
         let _ = to_socket.send(ToSocket::Send(frame));
     }
     state.sockets.lock().unwrap().push(to_socket);
-    let _ = n;
     loop {
         tokio::select! {
             command = from_tests.recv() => match command {
