@@ -114,4 +114,25 @@ mod tests {
         );
         assert_eq!(policy.role(CONSOLE, "local"), Some(Role::Admin));
     }
+
+    #[test]
+    fn slack_allows_the_workspace_with_everyone_role_or_only_the_listed() {
+        use crate::config::SlackConfig;
+        let mut config = Config::default();
+        config.channels.slack = Some(SlackConfig {
+            roles: [("U1".to_string(), "admin".to_string())].into(),
+            ..SlackConfig::default()
+        });
+        let open = AccessPolicy::from_config(&config);
+        assert_eq!(open.role("slack", "U1"), Some(Role::Admin));
+        assert_eq!(open.role("slack", "U2"), Some(Role::Viewer));
+        config.channels.slack = Some(SlackConfig {
+            permitted_users: vec!["U1".into(), "U3".into()],
+            everyone_role: "operator".into(),
+            ..SlackConfig::default()
+        });
+        let listed = AccessPolicy::from_config(&config);
+        assert_eq!(listed.role("slack", "U3"), Some(Role::Operator));
+        assert_eq!(listed.role("slack", "U2"), None);
+    }
 }

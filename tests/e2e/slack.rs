@@ -959,3 +959,27 @@ async fn one_replica_holds_the_socket_and_another_takes_over_when_it_stops() {
     stop.cancel();
     server.await.unwrap().unwrap();
 }
+
+#[test]
+fn the_app_manifests_ask_for_what_fanops_uses() {
+    let socket = include_str!("../../deploy/slack/manifest-socket-mode.yml");
+    let events = include_str!("../../deploy/slack/manifest-events-api.yml");
+    for manifest in [socket, events] {
+        for needed in [
+            "app_mentions:read",
+            "channels:history",
+            "groups:history",
+            "im:history",
+            "chat:write",
+            "files:write",
+            "- app_mention",
+            "- message.channels",
+            "- message.im",
+        ] {
+            assert!(manifest.contains(needed), "{needed}");
+        }
+    }
+    assert!(socket.contains("socket_mode_enabled: true"));
+    assert!(events.contains("socket_mode_enabled: false"));
+    assert!(events.contains("/slack/events") && events.contains("/slack/interactions"));
+}
