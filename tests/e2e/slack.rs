@@ -983,3 +983,43 @@ fn the_app_manifests_ask_for_what_fanops_uses() {
     assert!(events.contains("socket_mode_enabled: false"));
     assert!(events.contains("/slack/events") && events.contains("/slack/interactions"));
 }
+
+#[test]
+fn fanops_check_accepts_slack_and_a_task_that_posts_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let workflows = dir.path().join("workflows");
+    std::fs::create_dir(&workflows).unwrap();
+    std::fs::write(
+        workflows.join("digest.toml"),
+        "name = \"Digest\"\ncategory = \"Reports\"\nprompt = \"p\"\n[schedule]\ndaily = \"08:00\"\n[deliver]\nchannel = \"slack\"\nto = \"C0DIGEST\"\n",
+    )
+    .unwrap();
+    let path = dir.path().join("fanops.toml");
+    let good = "[channels.slack]\nmode = \"events\"\npermitted_users = [\"U012ABCDEF\"]\neveryone_role = \"viewer\"\n";
+    std::fs::write(&path, good).unwrap();
+    let out = crate::helpers::fanops(&["check"], &path, dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("slack"), "no warning about Slack: {stdout}");
+    assert!(stdout.contains("1 active"), "{stdout}");
+
+    let bad = "[channels.slack]\nmode = \"rtm\"\npermitted_users = [\"bob\"]\neveryone_role = \"owner\"\n";
+    std::fs::write(&path, bad).unwrap();
+    let out = crate::helpers::fanops(&["check"], &path, dir.path())
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let file = path.display().to_string();
+    for expected in [
+        format!("{file}:2: mode `rtm` must be \"socket\" or \"events\""),
+        format!("{file}:3: `bob` is not a Slack member id"),
+        format!("{file}:4: everyone_role `owner` must be viewer, operator or admin"),
+    ] {
+        assert!(stdout.contains(&expected), "{expected:?} in\n{stdout}");
+    }
+}
