@@ -10,6 +10,8 @@
 pub mod buttons;
 pub mod claims;
 pub mod console;
+#[cfg(feature = "discord")]
+pub mod discord;
 pub mod holder;
 pub mod markdown;
 pub mod outbox;
@@ -63,6 +65,10 @@ pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dy
     let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
     #[cfg(feature = "telegram")]
     if let Some(channel) = telegram::Telegram::from_config(config, parts)? {
+        channels.push(channel);
+    }
+    #[cfg(feature = "discord")]
+    if let Some(channel) = discord::Discord::from_config(config, parts)? {
         channels.push(channel);
     }
     let _ = config; // read only by the platform features built in

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 struct PlatformRule {
     allowed: Option<BTreeSet<String>>,
     roles: BTreeMap<String, Role>,
+    /// Role of a permitted user not named in `roles` (default operator).
+    unlisted: Option<Role>,
 }
 
 /// The access policy of every platform, from the config.
@@ -36,6 +38,7 @@ impl AccessPolicy {
                 PlatformRule {
                     allowed: Some(allowed),
                     roles: roles(&tg.roles),
+                    unlisted: None,
                 },
             );
         }
@@ -47,6 +50,7 @@ impl AccessPolicy {
                 PlatformRule {
                     allowed,
                     roles: roles(&slack.roles),
+                    unlisted: None,
                 },
             );
         }
@@ -58,6 +62,10 @@ impl AccessPolicy {
                 PlatformRule {
                     allowed,
                     roles: roles(&discord.roles),
+                    // The whole server may ask; only named members may do more.
+                    unlisted: discord
+                        .allow_everyone
+                        .then(|| Role::parse(&discord.everyone_role).unwrap_or(Role::Viewer)),
                 },
             );
         }
@@ -75,7 +83,8 @@ impl AccessPolicy {
                 return None;
             }
         }
-        Some(rule.roles.get(user).copied().unwrap_or(Role::Operator))
+        let unlisted = rule.unlisted.unwrap_or(Role::Operator);
+        Some(rule.roles.get(user).copied().unwrap_or(unlisted))
     }
 }
 
@@ -102,5 +111,27 @@ mod tests {
             "an unconfigured platform serves nobody"
         );
         assert_eq!(policy.role(CONSOLE, "local"), Some(Role::Admin));
+    }
+
+    #[test]
+    fn discord_serves_the_server_with_everyone_role_or_only_permitted_members() {
+        let mut config = Config::default();
+        config.channels.discord = Some(crate::config::DiscordConfig {
+            roles: [("1".to_string(), "admin".to_string())].into(),
+            ..crate::config::DiscordConfig::default()
+        });
+        let policy = AccessPolicy::from_config(&config);
+        assert_eq!(policy.role("discord", "1"), Some(Role::Admin));
+        assert_eq!(policy.role("discord", "2"), Some(Role::Viewer));
+
+        config.channels.discord = Some(crate::config::DiscordConfig {
+            allow_everyone: false,
+            permitted_members: vec!["2".into()],
+            everyone_role: "admin".into(),
+            ..crate::config::DiscordConfig::default()
+        });
+        let policy = AccessPolicy::from_config(&config);
+        assert_eq!(policy.role("discord", "2"), Some(Role::Operator));
+        assert_eq!(policy.role("discord", "3"), None);
     }
 }

@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod backend;
+mod threads;
 
 pub use backend::{connect, connect_with};
+pub use threads::{FollowedThread, ThreadStore};
 
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
@@ -527,6 +529,7 @@ pub trait Store:
     + InboundClaims
     + Leases
     + DeliveryRetries
+    + ThreadStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -254,7 +254,6 @@ provider = "brave"
     let file = path.display().to_string();
     for (line, section) in [
         (3, "[channels.slack]"),
-        (6, "[channels.discord]"),
         (9, "[events.*]"),
         (15, "[budgets]"),
         (18, "[skills]"),
