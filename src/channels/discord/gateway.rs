@@ -5,7 +5,7 @@
 use super::{Discord, PLATFORM};
 use serenity::all::{
     ClientBuilder, ConnectionStage, Context, EventHandler, GatewayIntents, HttpBuilder, Interaction,
-    Message, Ready, ResumedEvent,
+    Message, Ready, ResumedEvent, UserId,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +91,10 @@ impl Discord {
     async fn sessions(self: Arc<Self>, stop: &CancellationToken) {
         let mut delay = Duration::from_secs(1);
         loop {
-            let outcome = self.clone().session(stop).await;
+            let outcome = match self.know_myself().await {
+                Ok(()) => self.clone().session(stop).await,
+                Err(e) => Err(e),
+            };
             if stop.is_cancelled() {
                 return;
             }
@@ -107,6 +110,20 @@ impl Discord {
             }
             delay = (delay * 2).min(Duration::from_secs(60));
         }
+    }
+
+    /// Learns the bot's user id before any event arrives: serenity hands READY and the
+    /// first messages to concurrent tasks, so READY cannot be relied on to come first.
+    async fn know_myself(&self) -> anyhow::Result<()> {
+        if self.me.get().is_none() {
+            let id = self
+                .outbox
+                .bot_user()
+                .await
+                .map_err(|e| anyhow::anyhow!("GET /users/@me failed: {}", e.message()))?;
+            let _ = self.me.set(UserId::new(id));
+        }
+        Ok(())
     }
 
     /// One serenity client, from identify until it stops, `stop` fires, or it stays

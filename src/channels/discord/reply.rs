@@ -213,6 +213,14 @@ impl Outbox {
         Ok((kind, parent))
     }
 
+    /// The bot's own user id (`GET /users/@me`), retried until it answers.
+    pub async fn bot_user(&self) -> Result<u64, SendFailure> {
+        let me = self
+            .call(ChannelId::new(1), Method::GET, "/users/@me", Body::None)
+            .await?;
+        id_of(&me).ok_or_else(|| SendFailure::Refused("Discord did not name the bot".into()))
+    }
+
     /// Acknowledges a button press at once ("deferred update"): Discord needs an answer
     /// within 3 seconds, long before a decision and its turn are done.
     pub async fn acknowledge(&self, interaction: u64, token: &str) {
