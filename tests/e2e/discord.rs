@@ -137,7 +137,7 @@ async fn a_mention_starts_a_thread_answered_there_and_followed_without_mentions(
     let r = running("").await;
     let intents = r.dc.identifies()[0]["intents"].as_u64().unwrap();
     assert_eq!(intents & (1 | 1 << 9 | 1 << 15), 1 | 1 << 9 | 1 << 15, "guilds, guild messages, message content");
-    assert_eq!(r.dc.identifies()[0]["token"], "discord-test-token");
+    assert!(r.dc.identifies()[0]["token"].as_str().unwrap().ends_with("discord-test-token"));
 
     r.model.push_all(earnings_then("This week: **$1,912.40** net"));
     let question = r.dc.mention(GENERAL, VIEWER, "How much did we earn this week?");
@@ -192,7 +192,6 @@ async fn chatter_bots_and_the_bot_itself_are_ignored() {
     assert!(r.wait_text(question, "second").await);
     assert_eq!(r.model.request_count(), 2, "only the two messages to the bot reach the model");
     assert_eq!(r.dc.calls_to("POST", "/threads").len(), 1);
-    assert!(r.api.requests().is_empty());
     r.stop().await;
 }
 
@@ -302,6 +301,7 @@ async fn a_member_not_permitted_gets_their_id_once_and_nothing_else() {
     r.dc.mention(GENERAL, 444, "How much did we earn?");
     assert!(r.wait_text(GENERAL, "444").await, "the member is told their id");
     assert!(r.dc.texts_in(GENERAL)[0].contains("not allowed"));
+    assert!(r.api.requests().is_empty(), "no API call for them");
     r.dc.mention(GENERAL, 444, "please?");
     r.model.push(Reply::Text("for the operator".into()));
     let asked = r.dc.mention(GENERAL, OPERATOR, "and me?");
@@ -309,7 +309,6 @@ async fn a_member_not_permitted_gets_their_id_once_and_nothing_else() {
     assert_eq!(r.dc.texts_in(GENERAL).len(), 1, "refused at most once a minute");
     assert_eq!(r.dc.calls_to("POST", "/threads").len(), 1, "no thread for the refused member");
     assert_eq!(r.model.request_count(), 1, "no model call for them");
-    assert!(r.api.requests().is_empty());
     r.stop().await;
 }
 
