@@ -343,7 +343,9 @@ fn validate_channels(r: &mut Report<'_>) {
                 };
                 r.at(
                     &at,
-                    format!("`{member}` is not a Discord member id (a number, e.g. 80351110224678912)"),
+                    format!(
+                        "`{member}` is not a Discord member id (a number, e.g. 80351110224678912)"
+                    ),
                 );
             }
         }

@@ -31,7 +31,14 @@ struct Running {
 
 /// A config for the fakes with `[channels.discord]` (plus `discord` in that table) and
 /// `extra` after it; no Telegram.
-fn discord_config(dc: &FakeDiscord, model: &FakeModel, api: &FakeOnlyFans, db: &str, discord: &str, extra: &str) -> String {
+fn discord_config(
+    dc: &FakeDiscord,
+    model: &FakeModel,
+    api: &FakeOnlyFans,
+    db: &str,
+    discord: &str,
+    extra: &str,
+) -> String {
     let base = config_text(&model.url(), &api.url(), db, "");
     let base = &base[..base.find("[channels.telegram]").unwrap()];
     format!(
@@ -59,7 +66,12 @@ async fn discord_app(text: String) -> (App, Clock) {
     (app, clock)
 }
 
-async fn serve(app: App) -> (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
+async fn serve(
+    app: App,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.serve(listener, shutdown.clone()));
@@ -76,7 +88,10 @@ async fn running(discord: &str) -> Running {
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
     let (app, clock) = discord_app(discord_config(&dc, &model, &api, &db, discord, "")).await;
     let (shutdown, server) = serve(app).await;
-    assert!(dc.wait_for(|dc| dc.connected(), WAIT).await, "the gateway session starts");
+    assert!(
+        dc.wait_for(|dc| dc.connected(), WAIT).await,
+        "the gateway session starts"
+    );
     Running {
         dc,
         model,
@@ -136,40 +151,92 @@ fn earnings_then(text: &str) -> [Reply; 2] {
 async fn a_mention_starts_a_thread_answered_there_and_followed_without_mentions() {
     let r = running("").await;
     let intents = r.dc.identifies()[0]["intents"].as_u64().unwrap();
-    assert_eq!(intents & (1 | 1 << 9 | 1 << 15), 1 | 1 << 9 | 1 << 15, "guilds, guild messages, message content");
-    assert!(r.dc.identifies()[0]["token"].as_str().unwrap().ends_with("discord-test-token"));
+    assert_eq!(
+        intents & (1 | 1 << 9 | 1 << 15),
+        1 | 1 << 9 | 1 << 15,
+        "guilds, guild messages, message content"
+    );
+    assert!(r.dc.identifies()[0]["token"]
+        .as_str()
+        .unwrap()
+        .ends_with("discord-test-token"));
 
-    r.model.push_all(earnings_then("This week: **$1,912.40** net"));
-    let question = r.dc.mention(GENERAL, VIEWER, "How much did we earn this week?");
+    r.model
+        .push_all(earnings_then("This week: **$1,912.40** net"));
+    let question =
+        r.dc.mention(GENERAL, VIEWER, "How much did we earn this week?");
     let thread = question; // a thread started from a message gets its id
-    assert!(r.wait_text(thread, "1,912.40").await, "{:?}", r.dc.texts_in(thread));
+    assert!(
+        r.wait_text(thread, "1,912.40").await,
+        "{:?}",
+        r.dc.texts_in(thread)
+    );
 
-    let started = r.dc.calls_to("POST", &format!("/channels/{GENERAL}/messages/{question}/threads"));
+    let started = r.dc.calls_to(
+        "POST",
+        &format!("/channels/{GENERAL}/messages/{question}/threads"),
+    );
     assert_eq!(started.len(), 1);
     assert_eq!(started[0].body["name"], "How much did we earn this week?");
-    assert!(r.dc.texts_in(GENERAL).is_empty(), "nothing is posted in the channel itself");
-    assert!(!r.dc.calls_to("POST", &format!("/channels/{thread}/typing")).is_empty(), "typing shows");
+    assert!(
+        r.dc.texts_in(GENERAL).is_empty(),
+        "nothing is posted in the channel itself"
+    );
+    assert!(
+        !r.dc
+            .calls_to("POST", &format!("/channels/{thread}/typing"))
+            .is_empty(),
+        "typing shows"
+    );
     let posts = r.posts_to(thread);
-    assert_eq!(posts.len(), 1, "one message: \"On it…\", edited into the answer");
+    assert_eq!(
+        posts.len(),
+        1,
+        "one message: \"On it…\", edited into the answer"
+    );
     assert_eq!(posts[0]["content"], "On it…");
     assert_eq!(r.dc.texts_in(thread), ["This week: **$1,912.40** net"]);
-    for call in r.dc.calls().iter().filter(|c| c.path.ends_with("/messages") || c.method == "PATCH") {
-        assert_eq!(call.body["allowed_mentions"], json!({"parse": []}), "{call:?}");
+    for call in
+        r.dc.calls()
+            .iter()
+            .filter(|c| c.path.ends_with("/messages") || c.method == "PATCH")
+    {
+        assert_eq!(
+            call.body["allowed_mentions"],
+            json!({"parse": []}),
+            "{call:?}"
+        );
     }
     assert_eq!(r.dc.calls()[0].authorization, "Bot discord-test-token");
     let asked = crate::support::last_user_text(&r.model.requests()[0]).to_string();
-    assert_eq!(asked, "How much did we earn this week?", "the mention is not part of the question");
+    assert_eq!(
+        asked, "How much did we earn this week?",
+        "the mention is not part of the question"
+    );
 
     // Later messages in the thread need no mention, and the conversation goes on.
     r.model.push(Reply::Text("Mia earned nothing.".into()));
     r.dc.push_message(thread, OPERATOR, "And Mia?", &[]);
-    assert!(r.wait_text(thread, "Mia earned nothing.").await, "{:?}", r.dc.texts_in(thread));
+    assert!(
+        r.wait_text(thread, "Mia earned nothing.").await,
+        "{:?}",
+        r.dc.texts_in(thread)
+    );
     let history = r.model.last_request().unwrap()["messages"].to_string();
-    assert!(history.contains("How much did we earn this week?"), "one conversation per thread");
+    assert!(
+        history.contains("How much did we earn this week?"),
+        "one conversation per thread"
+    );
 
     // Commands typed in a followed thread.
     r.dc.push_message(thread, VIEWER, "/whoami", &[]);
-    assert!(r.wait_text(thread, &format!("Your user id is {VIEWER} and your role is viewer")).await);
+    assert!(
+        r.wait_text(
+            thread,
+            &format!("Your user id is {VIEWER} and your role is viewer")
+        )
+        .await
+    );
     r.dc.push_message(thread, VIEWER, "/reset", &[]);
     assert!(r.wait_text(thread, "forgotten this conversation").await);
     assert_eq!(r.model.request_count(), 3, "commands make no model call");
@@ -180,7 +247,13 @@ async fn a_mention_starts_a_thread_answered_there_and_followed_without_mentions(
 async fn chatter_bots_and_the_bot_itself_are_ignored() {
     let r = running("").await;
     r.dc.push_message(GENERAL, VIEWER, "just chatting, no mention", &[]);
-    r.dc.push_message_from(GENERAL, 555, true, &format!("<@{BOT_ID}> from another bot"), &[BOT_ID]);
+    r.dc.push_message_from(
+        GENERAL,
+        555,
+        true,
+        &format!("<@{BOT_ID}> from another bot"),
+        &[BOT_ID],
+    );
     r.model.push(Reply::Text("first".into()));
     let question = r.dc.mention(GENERAL, OPERATOR, "hello?");
     assert!(r.wait_text(question, "first").await);
@@ -190,7 +263,11 @@ async fn chatter_bots_and_the_bot_itself_are_ignored() {
     r.model.push(Reply::Text("second".into()));
     r.dc.push_message(question, OPERATOR, "and now?", &[]);
     assert!(r.wait_text(question, "second").await);
-    assert_eq!(r.model.request_count(), 2, "only the two messages to the bot reach the model");
+    assert_eq!(
+        r.model.request_count(),
+        2,
+        "only the two messages to the bot reach the model"
+    );
     assert_eq!(r.dc.calls_to("POST", "/threads").len(), 1);
     r.stop().await;
 }
@@ -203,7 +280,10 @@ async fn a_mention_inside_an_existing_thread_continues_that_thread() {
     r.model.push(Reply::Text("answered in place".into()));
     r.dc.mention(thread, OPERATOR, "what about here?");
     assert!(r.wait_text(thread, "answered in place").await);
-    assert!(r.dc.calls_to("POST", "/threads").is_empty(), "no thread of a thread");
+    assert!(
+        r.dc.calls_to("POST", "/threads").is_empty(),
+        "no thread of a thread"
+    );
     r.model.push(Reply::Text("followed now".into()));
     r.dc.push_message(thread, OPERATOR, "and without a mention?", &[]);
     assert!(r.wait_text(thread, "followed now").await);
@@ -221,18 +301,24 @@ fn send_call() -> Reply {
 async fn prompt(r: &Running) -> (u64, u64, String) {
     r.model.push(send_call());
     let thread = r.dc.mention(GENERAL, OPERATOR, "Thank Jake");
-    assert!(r.wait_text(thread, "Should I go ahead?").await, "{:?}", r.dc.texts_in(thread));
-    let prompt = r
-        .dc
-        .messages_in(thread)
-        .into_iter()
-        .find(|m| m.components.is_array() && m.components[0]["components"].is_array())
-        .expect("a message with buttons");
+    assert!(
+        r.wait_text(thread, "Should I go ahead?").await,
+        "{:?}",
+        r.dc.texts_in(thread)
+    );
+    let prompt =
+        r.dc.messages_in(thread)
+            .into_iter()
+            .find(|m| m.components.is_array() && m.components[0]["components"].is_array())
+            .expect("a message with buttons");
     let buttons = &prompt.components[0]["components"];
     let confirm = buttons[0]["custom_id"].as_str().unwrap().to_string();
     assert!(confirm.starts_with("fo:c:"));
     assert_eq!(buttons[1]["custom_id"], format!("fo:x:{}", &confirm[5..]));
-    assert_eq!((buttons[0]["label"].as_str(), buttons[1]["label"].as_str()), (Some("Confirm"), Some("Cancel")));
+    assert_eq!(
+        (buttons[0]["label"].as_str(), buttons[1]["label"].as_str()),
+        (Some("Confirm"), Some("Cancel"))
+    );
     (thread, prompt.id, confirm[5..].to_string())
 }
 
@@ -247,21 +333,49 @@ async fn buttons_confirm_once_and_refuse_everyone_else_in_a_private_answer() {
     r.dc.press(thread, prompt_id, OPERATOR, "something else");
     r.model.push(Reply::Text("Sent.".into()));
     r.dc.press(thread, prompt_id, OPERATOR, &format!("fo:c:{action}"));
-    assert!(r.wait_text(thread, "Sent.").await, "{:?}", r.dc.texts_in(thread));
+    assert!(
+        r.wait_text(thread, "Sent.").await,
+        "{:?}",
+        r.dc.texts_in(thread)
+    );
     r.dc.press(thread, prompt_id, OPERATOR, &format!("fo:c:{action}"));
-    assert!(r.dc.wait_for(|_| r.told_pressers().len() >= 4, WAIT).await, "{:?}", r.told_pressers());
+    assert!(
+        r.dc.wait_for(|_| r.told_pressers().len() >= 4, WAIT).await,
+        "{:?}",
+        r.told_pressers()
+    );
 
     let told = r.told_pressers();
     assert!(told.iter().any(|t| t.contains("viewer")), "{told:?}");
-    assert!(told.iter().any(|t| t.contains("don't know that request")), "{told:?}");
-    assert!(told.iter().any(|t| t.contains("not one of mine")), "{told:?}");
-    assert!(told.iter().any(|t| t.contains("already confirmed")), "{told:?}");
+    assert!(
+        told.iter().any(|t| t.contains("don't know that request")),
+        "{told:?}"
+    );
+    assert!(
+        told.iter().any(|t| t.contains("not one of mine")),
+        "{told:?}"
+    );
+    assert!(
+        told.iter().any(|t| t.contains("already confirmed")),
+        "{told:?}"
+    );
     let callbacks = r.dc.calls_to("POST", "/callback");
     assert_eq!(callbacks.len(), 5, "every press is acknowledged");
-    assert!(callbacks.iter().all(|c| c.body == json!({"type": 6})), "as a deferred update");
+    assert!(
+        callbacks.iter().all(|c| c.body == json!({"type": 6})),
+        "as a deferred update"
+    );
     assert_eq!(r.api.count("POST", SEND), 1, "the write ran exactly once");
-    let prompt = r.dc.messages_in(thread).into_iter().find(|m| m.id == prompt_id).unwrap();
-    assert!(prompt.content.contains("Confirmed by Member 222"), "{}", prompt.content);
+    let prompt =
+        r.dc.messages_in(thread)
+            .into_iter()
+            .find(|m| m.id == prompt_id)
+            .unwrap();
+    assert!(
+        prompt.content.contains("Confirmed by Member 222"),
+        "{}",
+        prompt.content
+    );
     assert_eq!(prompt.components, json!([]), "the buttons are gone");
     r.stop().await;
 }
@@ -271,7 +385,11 @@ async fn cancel_and_a_plain_no_in_the_thread_send_nothing() {
     let r = running("").await;
     let (thread, prompt_id, action) = prompt(&r).await;
     r.dc.press(thread, prompt_id, OPERATOR, &format!("fo:x:{action}"));
-    assert!(r.wait_text(thread, "Cancelled by Member 222").await, "{:?}", r.dc.texts_in(thread));
+    assert!(
+        r.wait_text(thread, "Cancelled by Member 222").await,
+        "{:?}",
+        r.dc.texts_in(thread)
+    );
     let (thread, _, _) = prompt(&r).await;
     r.dc.push_message(thread, OPERATOR, "no", &[]);
     assert!(r.wait_text(thread, "Nothing was changed").await);
@@ -279,7 +397,11 @@ async fn cancel_and_a_plain_no_in_the_thread_send_nothing() {
     r.model.push(Reply::Text("Sent it.".into()));
     r.dc.push_message(thread, OPERATOR, "yes", &[]);
     assert!(r.wait_text(thread, "Sent it.").await);
-    assert_eq!(r.api.count("POST", SEND), 1, "only the \"yes\" sent anything");
+    assert_eq!(
+        r.api.count("POST", SEND),
+        1,
+        "only the \"yes\" sent anything"
+    );
     r.stop().await;
 }
 
@@ -290,24 +412,42 @@ async fn a_press_after_expiry_changes_nothing_and_says_so() {
     r.clock.advance(Duration::from_secs(11 * 60));
     r.dc.press(thread, prompt_id, OPERATOR, &format!("fo:c:{action}"));
     assert!(r.dc.wait_for(|_| !r.told_pressers().is_empty(), WAIT).await);
-    assert!(r.told_pressers()[0].contains("expired"), "{:?}", r.told_pressers());
+    assert!(
+        r.told_pressers()[0].contains("expired"),
+        "{:?}",
+        r.told_pressers()
+    );
     assert_eq!(r.api.count("POST", SEND), 0);
     r.stop().await;
 }
 
 #[tokio::test]
 async fn a_member_not_permitted_gets_their_id_once_and_nothing_else() {
-    let r = running(&format!("allow_everyone = false\npermitted_members = [\"{OPERATOR}\"]")).await;
+    let r = running(&format!(
+        "allow_everyone = false\npermitted_members = [\"{OPERATOR}\"]"
+    ))
+    .await;
     r.dc.mention(GENERAL, 444, "How much did we earn?");
-    assert!(r.wait_text(GENERAL, "444").await, "the member is told their id");
+    assert!(
+        r.wait_text(GENERAL, "444").await,
+        "the member is told their id"
+    );
     assert!(r.dc.texts_in(GENERAL)[0].contains("not allowed"));
     assert!(r.api.requests().is_empty(), "no API call for them");
     r.dc.mention(GENERAL, 444, "please?");
     r.model.push(Reply::Text("for the operator".into()));
     let asked = r.dc.mention(GENERAL, OPERATOR, "and me?");
     assert!(r.wait_text(asked, "for the operator").await);
-    assert_eq!(r.dc.texts_in(GENERAL).len(), 1, "refused at most once a minute");
-    assert_eq!(r.dc.calls_to("POST", "/threads").len(), 1, "no thread for the refused member");
+    assert_eq!(
+        r.dc.texts_in(GENERAL).len(),
+        1,
+        "refused at most once a minute"
+    );
+    assert_eq!(
+        r.dc.calls_to("POST", "/threads").len(),
+        1,
+        "no thread for the refused member"
+    );
     assert_eq!(r.model.request_count(), 1, "no model call for them");
     r.stop().await;
 }
@@ -321,10 +461,20 @@ async fn mentions_in_api_data_never_ping() {
     let thread = r.dc.mention(GENERAL, OPERATOR, "who is the top fan?");
     assert!(r.wait_text(thread, "Top fan").await);
     let post = r.posts_to(thread).pop().unwrap();
-    assert_eq!(post["allowed_mentions"], json!({"parse": []}), "no user, role or mass ping");
+    assert_eq!(
+        post["allowed_mentions"],
+        json!({"parse": []}),
+        "no user, role or mass ping"
+    );
     let text = post["content"].as_str().unwrap();
-    assert!(!text.contains("@everyone") && !text.contains("@here"), "{text}");
-    assert!(!text.contains("```"), "data cannot open a code block: {text}");
+    assert!(
+        !text.contains("@everyone") && !text.contains("@here"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("```"),
+        "data cannot open a code block: {text}"
+    );
     r.stop().await;
 }
 
@@ -334,8 +484,14 @@ async fn rate_limits_per_route_and_global_are_waited_out_without_doubles() {
     r.dc.fail_next(
         "POST messages",
         vec![
-            DcFailure::RateLimited { seconds: 0.3, global: false },
-            DcFailure::RateLimited { seconds: 0.2, global: true },
+            DcFailure::RateLimited {
+                seconds: 0.3,
+                global: false,
+            },
+            DcFailure::RateLimited {
+                seconds: 0.2,
+                global: true,
+            },
         ],
     );
     r.model.push(Reply::Text("after the wait".into()));
@@ -357,33 +513,72 @@ async fn files_go_as_attachments_in_the_thread() {
         Reply::Text("Here is the export.".into()),
     ]);
     let thread = r.dc.mention(GENERAL, OPERATOR, "export my top fans");
-    assert!(r.dc.wait_for(|dc| dc.messages_in(thread).iter().any(|m| !m.files.is_empty()), WAIT).await);
-    let file = r.dc.messages_in(thread).into_iter().find(|m| !m.files.is_empty()).unwrap();
-    assert_eq!(file.files, [("top_fans.csv".to_string(), "fan,spent\nJake <3,1210.5\nMarco,655\n".len())]);
+    assert!(
+        r.dc.wait_for(
+            |dc| dc.messages_in(thread).iter().any(|m| !m.files.is_empty()),
+            WAIT
+        )
+        .await
+    );
+    let file =
+        r.dc.messages_in(thread)
+            .into_iter()
+            .find(|m| !m.files.is_empty())
+            .unwrap();
+    assert_eq!(
+        file.files,
+        [(
+            "top_fans.csv".to_string(),
+            "fan,spent\nJake <3,1210.5\nMarco,655\n".len()
+        )]
+    );
     let upload = r.posts_to(thread).pop().unwrap();
     assert_eq!(upload["allowed_mentions"], json!({"parse": []}));
-    assert!(r.dc.texts_in(thread).iter().any(|t| t.contains("Here is the export.")));
+    assert!(r
+        .dc
+        .texts_in(thread)
+        .iter()
+        .any(|t| t.contains("Here is the export.")));
     r.stop().await;
 }
 
 #[tokio::test]
 async fn a_file_over_ten_megabytes_is_refused_with_a_note() {
-    let (dc, model, api) = (FakeDiscord::start().await, FakeModel::start().await, FakeOnlyFans::start().await);
+    let (dc, model, api) = (
+        FakeDiscord::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
     let (app, _) = discord_app(discord_config(&dc, &model, &api, &db, "", "")).await;
-    let discord = app.channels.iter().find(|c| c.name() == "discord").unwrap().clone();
+    let discord = app
+        .channels
+        .iter()
+        .find(|c| c.name() == "discord")
+        .unwrap()
+        .clone();
     let big = fanops::chat::Attachment {
         name: "huge.csv".into(),
         mime: "text/csv",
         kind: fanops::chat::AttachmentKind::Document,
         bytes: vec![b'x'; 11 * 1024 * 1024],
     };
-    discord.delivery().deliver(&GENERAL.to_string(), "The export:", &[big], 0).await.unwrap();
+    discord
+        .delivery()
+        .deliver(&GENERAL.to_string(), "The export:", &[big], 0)
+        .await
+        .unwrap();
     let texts = dc.texts_in(GENERAL);
     assert_eq!(texts.len(), 2, "{texts:?}");
-    assert!(texts[1].contains("huge.csv") && texts[1].contains("10 MB"), "{texts:?}");
-    assert!(dc.messages_in(GENERAL).iter().all(|m| m.files.is_empty()), "nothing uploaded");
+    assert!(
+        texts[1].contains("huge.csv") && texts[1].contains("10 MB"),
+        "{texts:?}"
+    );
+    assert!(
+        dc.messages_in(GENERAL).iter().all(|m| m.files.is_empty()),
+        "nothing uploaded"
+    );
 }
 
 const DIGEST: &str = r#"name = "Morning digest"
@@ -401,28 +596,53 @@ to = "GENERAL"
 
 #[tokio::test]
 async fn a_scheduled_digest_is_posted_to_its_channel_once() {
-    let (dc, model, api) = (FakeDiscord::start().await, FakeModel::start().await, FakeOnlyFans::start().await);
+    let (dc, model, api) = (
+        FakeDiscord::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
     let workflows = dir.path().join("workflows");
     std::fs::create_dir_all(&workflows).unwrap();
-    std::fs::write(workflows.join("digest.toml"), DIGEST.replace("GENERAL", &GENERAL.to_string())).unwrap();
+    std::fs::write(
+        workflows.join("digest.toml"),
+        DIGEST.replace("GENERAL", &GENERAL.to_string()),
+    )
+    .unwrap();
     let extra = format!("[scheduler]\nworkflows_dir = \"{}\"", workflows.display());
     let (app, _) = discord_app(discord_config(&dc, &model, &api, &db, "", &extra)).await;
     let utc = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
-    app.scheduler.tick(utc("2026-11-22T07:00:00Z")).await.unwrap();
+    app.scheduler
+        .tick(utc("2026-11-22T07:00:00Z"))
+        .await
+        .unwrap();
     model.push(Reply::Text("Yesterday the agency earned $1,912.40.".into()));
-    let tick = app.scheduler.tick(utc("2026-11-22T08:00:20Z")).await.unwrap();
+    let tick = app
+        .scheduler
+        .tick(utc("2026-11-22T08:00:20Z"))
+        .await
+        .unwrap();
     assert_eq!(tick.started.len(), 1);
     for (_, _, handle) in tick.started {
         handle.await.unwrap();
     }
-    let again = app.scheduler.tick(utc("2026-11-22T08:00:40Z")).await.unwrap();
+    let again = app
+        .scheduler
+        .tick(utc("2026-11-22T08:00:40Z"))
+        .await
+        .unwrap();
     assert!(again.started.is_empty());
     let texts = dc.texts_in(GENERAL);
     assert_eq!(texts.len(), 1, "{texts:?}");
-    assert!(texts[0].contains("Morning digest") && texts[0].contains("$1,912.40"), "{texts:?}");
-    assert!(dc.identifies().is_empty(), "delivery needs no gateway session");
+    assert!(
+        texts[0].contains("Morning digest") && texts[0].contains("$1,912.40"),
+        "{texts:?}"
+    );
+    assert!(
+        dc.identifies().is_empty(),
+        "delivery needs no gateway session"
+    );
 }
 
 #[tokio::test]
@@ -438,7 +658,11 @@ async fn a_dropped_gateway_resumes_without_a_lost_or_doubled_answer() {
     r.dc.drop_connection();
     r.model.push(Reply::Text("second answer".into()));
     r.dc.push_message(thread, OPERATOR, "second question", &[]);
-    assert!(r.wait_text(thread, "second answer").await, "{:?}", r.dc.texts_in(thread));
+    assert!(
+        r.wait_text(thread, "second answer").await,
+        "{:?}",
+        r.dc.texts_in(thread)
+    );
     let resumes = r.dc.resumes();
     assert_eq!(resumes.len(), 1, "serenity resumed");
     assert_eq!(resumes[0]["session_id"], "session-1");
@@ -462,7 +686,11 @@ async fn a_session_that_stops_acknowledging_heartbeats_is_replaced() {
     let r = running("").await;
     r.dc.go_quiet(true);
     assert!(
-        r.dc.wait_for(|dc| dc.identifies().len() + dc.resumes().len() >= 2, Duration::from_secs(30)).await,
+        r.dc.wait_for(
+            |dc| dc.identifies().len() + dc.resumes().len() >= 2,
+            Duration::from_secs(30)
+        )
+        .await,
         "a new connection after missed heartbeat acks"
     );
     r.dc.go_quiet(false);
@@ -475,7 +703,11 @@ async fn a_session_that_stops_acknowledging_heartbeats_is_replaced() {
 
 #[tokio::test]
 async fn two_replicas_hold_one_gateway_session_and_the_other_takes_over() {
-    let (dc, model, api) = (FakeDiscord::start().await, FakeModel::start().await, FakeOnlyFans::start().await);
+    let (dc, model, api) = (
+        FakeDiscord::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
     let text = discord_config(&dc, &model, &api, &db, "", "");
@@ -490,7 +722,11 @@ async fn two_replicas_hold_one_gateway_session_and_the_other_takes_over() {
     stop_first.cancel();
     first.await.unwrap().unwrap();
     assert!(
-        dc.wait_for(|dc| dc.identifies().len() == 2 && dc.connected(), Duration::from_secs(30)).await,
+        dc.wait_for(
+            |dc| dc.identifies().len() == 2 && dc.connected(),
+            Duration::from_secs(30)
+        )
+        .await,
         "the standby takes the gateway over"
     );
     model.push(Reply::Text("from the other replica".into()));
@@ -505,7 +741,11 @@ async fn fanops_check_accepts_discord_and_deliveries_to_it() {
     let dir = tempfile::tempdir().unwrap();
     let workflows = dir.path().join("workflows");
     std::fs::create_dir_all(&workflows).unwrap();
-    std::fs::write(workflows.join("digest.toml"), DIGEST.replace("GENERAL", "123456789012345678")).unwrap();
+    std::fs::write(
+        workflows.join("digest.toml"),
+        DIGEST.replace("GENERAL", "123456789012345678"),
+    )
+    .unwrap();
     let config = dir.path().join("fanops.toml");
     std::fs::write(
         &config,
@@ -515,17 +755,31 @@ async fn fanops_check_accepts_discord_and_deliveries_to_it() {
         ),
     )
     .unwrap();
-    let out = crate::helpers::fanops(&["check"], &config, dir.path()).output().unwrap();
+    let out = crate::helpers::fanops(&["check"], &config, dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     assert!(!stdout.contains("ignored"), "{stdout}");
     assert!(stdout.contains("1 active"), "{stdout}");
 
-    std::fs::write(&config, "[channels.discord]\neveryone_role = \"boss\"\npermitted_members = [\"me\"]\n").unwrap();
-    let out = crate::helpers::fanops(&["check"], &config, dir.path()).output().unwrap();
+    std::fs::write(
+        &config,
+        "[channels.discord]\neveryone_role = \"boss\"\npermitted_members = [\"me\"]\n",
+    )
+    .unwrap();
+    let out = crate::helpers::fanops(&["check"], &config, dir.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success());
     let file = config.display().to_string();
-    assert!(stdout.contains(&format!("{file}:2: everyone_role `boss`")), "{stdout}");
-    assert!(stdout.contains(&format!("{file}:3: `me` is not a Discord member id")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{file}:2: everyone_role `boss`")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{file}:3: `me` is not a Discord member id")),
+        "{stdout}"
+    );
 }

@@ -4,8 +4,8 @@
 
 use super::{Discord, PLATFORM};
 use serenity::all::{
-    ClientBuilder, ConnectionStage, Context, EventHandler, GatewayIntents, HttpBuilder, Interaction,
-    Message, Ready, ResumedEvent, UserId,
+    ClientBuilder, ConnectionStage, Context, EventHandler, GatewayIntents, HttpBuilder,
+    Interaction, Message, Ready, ResumedEvent, UserId,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,15 +64,19 @@ impl Discord {
         let lease = self.lease.clone();
         loop {
             let standby = |holder: Result<&str, String>| match holder {
-                Ok(holder) => self
-                    .health
-                    .ok(PLATFORM, &format!("standby: the gateway is held by {holder}")),
+                Ok(holder) => self.health.ok(
+                    PLATFORM,
+                    &format!("standby: the gateway is held by {holder}"),
+                ),
                 Err(e) => self.health.failing(PLATFORM, &e),
             };
             if !lease.wait_to_hold(&shutdown, standby).await {
                 return Ok(());
             }
-            tracing::info!(owner = lease.owner(), "this process holds the Discord gateway");
+            tracing::info!(
+                owner = lease.owner(),
+                "this process holds the Discord gateway"
+            );
             let (done, lost) = (CancellationToken::new(), shutdown.child_token());
             let keeper = tokio::spawn(lease.clone().keep(done.clone(), lost.clone()));
             self.clone().sessions(&lost).await;
@@ -150,13 +154,15 @@ impl Discord {
                     .values()
                     .map(|runner| runner.stage)
                     .collect();
-                if stages.iter().any(|s| *s == ConnectionStage::Connected) {
+                if stages.contains(&ConnectionStage::Connected) {
                     away_since = tokio::time::Instant::now();
                     self.health.ok(PLATFORM, &self.holding("connected"));
                 } else if away_since.elapsed() >= RECONNECTING_FOR_TOO_LONG {
                     return;
                 } else {
-                    let stage = stages.first().map_or("starting".to_string(), |s| s.to_string());
+                    let stage = stages
+                        .first()
+                        .map_or("starting".to_string(), |s| s.to_string());
                     self.health.failing(PLATFORM, &format!("gateway: {stage}"));
                 }
             }

@@ -77,7 +77,9 @@ struct Place {
 
 /// How a person is named in notes ("Confirmed by …").
 fn name_of(user: &User) -> String {
-    user.global_name.clone().unwrap_or_else(|| user.name.clone())
+    user.global_name
+        .clone()
+        .unwrap_or_else(|| user.name.clone())
 }
 
 impl Discord {
@@ -87,7 +89,10 @@ impl Discord {
             || message.author.bot
             || message.webhook_id.is_some()
             || message.guild_id.is_none()
-            || !matches!(message.kind, MessageType::Regular | MessageType::InlineReply)
+            || !matches!(
+                message.kind,
+                MessageType::Regular | MessageType::InlineReply
+            )
         {
             return;
         }
@@ -208,7 +213,9 @@ impl Discord {
         let me = *self.me.get()?;
         let tags = [format!("<@{me}>"), format!("<@!{me}>")];
         let mentioned = message.mentions_user_id(me)
-            || tags.iter().any(|tag| message.content.contains(tag.as_str()));
+            || tags
+                .iter()
+                .any(|tag| message.content.contains(tag.as_str()));
         if !mentioned && self.followed(message.channel_id).await.is_none() {
             return None;
         }
@@ -222,7 +229,11 @@ impl Discord {
     /// The followed thread with this channel id, if it is one.
     async fn followed(&self, channel: ChannelId) -> Option<FollowedThread> {
         let known = {
-            let known = self.lanes.followed.lock().unwrap_or_else(|e| e.into_inner());
+            let known = self
+                .lanes
+                .followed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             known.get(&channel.get()).cloned()
         };
         if known.is_some() {
@@ -258,7 +269,11 @@ impl Discord {
 
     fn remember(&self, thread: FollowedThread) {
         if let Ok(id) = thread.thread.parse() {
-            let mut known = self.lanes.followed.lock().unwrap_or_else(|e| e.into_inner());
+            let mut known = self
+                .lanes
+                .followed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             known.insert(id, thread);
         }
     }

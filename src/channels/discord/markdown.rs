@@ -102,12 +102,18 @@ mod tests {
         let out = render(md);
         assert_eq!(out.len(), 1);
         assert!(out[0].starts_with("**Earnings** this week:"), "{}", out[0]);
-        assert!(out[0].contains("```\ncreator      net\nLuna     1912.40\nMia         0.00\n```"), "{}", out[0]);
+        assert!(
+            out[0].contains("```\ncreator      net\nLuna     1912.40\nMia         0.00\n```"),
+            "{}",
+            out[0]
+        );
     }
 
     #[test]
     fn long_answers_split_under_the_limit_without_cutting_a_code_block() {
-        let rows: String = (0..400).map(|i| format!("line {i} of the block\n")).collect();
+        let rows: String = (0..400)
+            .map(|i| format!("line {i} of the block\n"))
+            .collect();
         let md = format!("Intro\n```\n{rows}```\nOutro {}", "word ".repeat(600));
         let out = render(&md);
         assert!(out.len() > 3);

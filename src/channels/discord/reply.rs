@@ -119,9 +119,9 @@ impl Outbox {
         let created = self
             .call(channel, Method::POST, &path, Body::Json(message))
             .await?;
-        id_of(&created)
-            .map(MessageId::new)
-            .ok_or_else(|| SendFailure::Unknown("Discord did not say which message it posted".into()))
+        id_of(&created).map(MessageId::new).ok_or_else(|| {
+            SendFailure::Unknown("Discord did not say which message it posted".into())
+        })
     }
 
     /// Replaces a message's text; `buttons` sets (Some(Some)), removes (Some(None)) or
@@ -146,9 +146,16 @@ impl Outbox {
     }
 
     /// Sends one file as an attachment, or a note when it is over the limit.
-    pub async fn send_file(&self, channel: ChannelId, file: &Attachment) -> Result<(), SendFailure> {
+    pub async fn send_file(
+        &self,
+        channel: ChannelId,
+        file: &Attachment,
+    ) -> Result<(), SendFailure> {
         if file.bytes.len() > FILE_LIMIT {
-            return self.send_text(channel, &too_big(file), None).await.map(|_| ());
+            return self
+                .send_text(channel, &too_big(file), None)
+                .await
+                .map(|_| ());
         }
         let payload = json!({
             "allowed_mentions": no_pings(),
@@ -161,7 +168,9 @@ impl Outbox {
             bytes: file.bytes.clone(),
         };
         let path = format!("/channels/{channel}/messages");
-        self.call(channel, Method::POST, &path, body).await.map(|_| ())
+        self.call(channel, Method::POST, &path, body)
+            .await
+            .map(|_| ())
     }
 
     /// Posts Markdown (in parts under Discord's limit) and then files, skipping the first
@@ -205,7 +214,10 @@ impl Outbox {
     }
 
     /// A channel's type and, for a thread, the channel it hangs off.
-    pub async fn channel_info(&self, channel: ChannelId) -> Result<(u64, Option<u64>), SendFailure> {
+    pub async fn channel_info(
+        &self,
+        channel: ChannelId,
+    ) -> Result<(u64, Option<u64>), SendFailure> {
         let path = format!("/channels/{channel}");
         let info = self.call(channel, Method::GET, &path, Body::None).await?;
         let kind = info["type"].as_u64().unwrap_or(0);

@@ -43,7 +43,11 @@ impl Rest {
     pub fn new(api_url: &str, token: &str) -> anyhow::Result<Rest> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
-            .user_agent(concat!("DiscordBot (fanops, ", env!("CARGO_PKG_VERSION"), ")"))
+            .user_agent(concat!(
+                "DiscordBot (fanops, ",
+                env!("CARGO_PKG_VERSION"),
+                ")"
+            ))
             .build()?;
         Ok(Rest {
             client,

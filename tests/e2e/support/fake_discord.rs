@@ -54,7 +54,10 @@ pub struct DcCall {
 #[derive(Debug, Clone)]
 pub enum DcFailure {
     /// 429 with `Retry-After` and `retry_after` of this many seconds.
-    RateLimited { seconds: f64, global: bool },
+    RateLimited {
+        seconds: f64,
+        global: bool,
+    },
     Status(u16),
 }
 
@@ -171,7 +174,10 @@ impl FakeDiscord {
         mentions: &[u64],
     ) -> u64 {
         let id = self.next_id();
-        self.dispatch("MESSAGE_CREATE", message(id, channel, author, bot, content, mentions));
+        self.dispatch(
+            "MESSAGE_CREATE",
+            message(id, channel, author, bot, content, mentions),
+        );
         id
     }
 
@@ -336,7 +342,14 @@ fn user_json(id: u64, bot: bool) -> Value {
     })
 }
 
-fn message(id: u64, channel: u64, author: u64, bot: bool, content: &str, mentions: &[u64]) -> Value {
+fn message(
+    id: u64,
+    channel: u64,
+    author: u64,
+    bot: bool,
+    content: &str,
+    mentions: &[u64],
+) -> Value {
     json!({
         "id": id.to_string(),
         "channel_id": channel.to_string(),
@@ -416,11 +429,7 @@ async fn connection(
     }
     // Abrupt: the socket goes without a close frame.
     let mut gateway = state.gateway.lock().unwrap();
-    if gateway
-        .socket
-        .as_ref()
-        .is_some_and(|s| s.same_channel(&tx))
-    {
+    if gateway.socket.as_ref().is_some_and(|s| s.same_channel(&tx)) {
         gateway.socket = None;
         gateway.live = false;
     }
@@ -461,9 +470,7 @@ fn on_client_frame(state: &DcState, tx: &mpsc::UnboundedSender<Command>, payload
             let again: Vec<String> = gateway
                 .sent
                 .iter()
-                .filter(|(seq, frame)| {
-                    (replay_all && !frame.contains("\"READY\"")) || *seq > known
-                })
+                .filter(|(seq, frame)| (replay_all && !frame.contains("\"READY\"")) || *seq > known)
                 .map(|(_, frame)| frame.clone())
                 .collect();
             for frame in again {
@@ -561,7 +568,13 @@ fn next_failure(state: &DcState, method: &Method, path: &str) -> Option<Response
     })
 }
 
-fn route(state: &DcState, method: &Method, path: &str, body: Value, files: Vec<(String, usize)>) -> Response {
+fn route(
+    state: &DcState,
+    method: &Method,
+    path: &str,
+    body: Value,
+    files: Vec<(String, usize)>,
+) -> Response {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let id = |i: usize| parts.get(i).and_then(|p| p.parse::<u64>().ok());
     match (method.as_str(), parts.as_slice()) {
@@ -676,13 +689,18 @@ fn parse_body(headers: &HeaderMap, body: &[u8]) -> (Value, Vec<(String, usize)>)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let Some(boundary) = kind.split("boundary=").nth(1) else {
-        return (serde_json::from_slice(body).unwrap_or(Value::Null), Vec::new());
+        return (
+            serde_json::from_slice(body).unwrap_or(Value::Null),
+            Vec::new(),
+        );
     };
     let delimiter = format!("--{}", boundary.trim_matches('"'));
     let mut payload = Value::Null;
     let mut files = Vec::new();
     for part in split_bytes(body, delimiter.as_bytes()) {
-        let Some(split) = find(part, b"\r\n\r\n") else { continue };
+        let Some(split) = find(part, b"\r\n\r\n") else {
+            continue;
+        };
         let head = String::from_utf8_lossy(&part[..split]);
         let mut content = &part[split + 4..];
         if content.ends_with(b"\r\n") {
