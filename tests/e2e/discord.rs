@@ -783,3 +783,77 @@ async fn fanops_check_accepts_discord_and_deliveries_to_it() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn messages_of_one_thread_are_answered_in_order() {
+    let r = running("").await;
+    r.model.respond_with(|request| {
+        Reply::Text(format!("echo: {}", crate::support::last_user_text(request)))
+    });
+    let thread = r.dc.mention(GENERAL, OPERATOR, "zero");
+    assert!(r.wait_text(thread, "echo: zero").await);
+    for word in ["one", "two", "three", "four"] {
+        r.dc.push_message(thread, OPERATOR, word, &[]);
+    }
+    assert!(r.wait_text(thread, "echo: four").await);
+    assert_eq!(
+        r.dc.texts_in(thread),
+        [
+            "echo: zero",
+            "echo: one",
+            "echo: two",
+            "echo: three",
+            "echo: four"
+        ]
+    );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_task_created_in_a_thread_posts_to_the_thread_s_channel() {
+    let r = running("").await;
+    let create = json!({
+        "name": "Daily earnings summary",
+        "prompt": "Summarise yesterday's earnings.",
+        "schedule": {"daily": "08:00"},
+        "timezone": "UTC"
+    });
+    r.model.push(Reply::tool("create_task", create));
+    let thread = r.dc.mention(
+        GENERAL,
+        ADMIN,
+        "Post a daily earnings summary here at 8am UTC",
+    );
+    assert!(
+        r.wait_text(thread, "posting to this chat").await,
+        "{:?}",
+        r.dc.texts_in(thread)
+    );
+    let prompt =
+        r.dc.messages_in(thread)
+            .into_iter()
+            .find(|m| m.components.is_array())
+            .unwrap();
+    let confirm = prompt.components[0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    r.model.push(Reply::text("Created."));
+    r.dc.press(thread, prompt.id, ADMIN, &confirm);
+    assert!(
+        r.wait_text(thread, "Created.").await,
+        "{:?}",
+        r.dc.texts_in(thread)
+    );
+    let db = format!("sqlite://{}", r._dir.path().join("fanops.db").display());
+    let store = fanops::store::connect(&db).await.unwrap();
+    let tasks = store.stored_tasks().await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    let definition = &tasks[0].definition;
+    assert!(definition.contains("channel = \"discord\""), "{definition}");
+    assert!(
+        definition.contains(&format!("to = \"{GENERAL}\"")),
+        "the parent channel, not the thread: {definition}"
+    );
+    r.stop().await;
+}
