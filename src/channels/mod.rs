@@ -10,6 +10,8 @@
 pub mod buttons;
 pub mod claims;
 pub mod console;
+#[cfg(feature = "discord")]
+pub mod discord;
 pub mod holder;
 pub mod markdown;
 pub mod outbox;
@@ -69,6 +71,10 @@ pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dy
     }
     #[cfg(feature = "slack")]
     channels.extend(slack::Slack::from_config(config, parts)?);
+    #[cfg(feature = "discord")]
+    if let Some(channel) = discord::Discord::from_config(config, parts)? {
+        channels.push(channel);
+    }
     let _ = config; // read only by the platform features built in
     for channel in &channels {
         parts.health.register(channel.name(), channel.stale_after());

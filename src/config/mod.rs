@@ -161,10 +161,13 @@ pub struct SlackConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct DiscordConfig {
+    /// Base of the REST API; the gateway URL is asked of it (`GET /api/v10/gateway`).
     pub api_url: String,
     pub allow_everyone: bool,
     pub permitted_members: Vec<String>,
     pub roles: BTreeMap<String, String>,
+    /// Role of a member not named in `roles` while the whole server is allowed.
+    pub everyone_role: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -368,10 +371,11 @@ impl Default for SlackConfig {
 impl Default for DiscordConfig {
     fn default() -> Self {
         DiscordConfig {
-            api_url: "https://discord.com/api".into(),
+            api_url: "https://discord.com".into(),
             allow_everyone: true,
             permitted_members: Vec::new(),
             roles: BTreeMap::new(),
+            everyone_role: "viewer".into(),
         }
     }
 }

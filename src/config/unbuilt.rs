@@ -40,11 +40,12 @@ const UNBUILT: &[Unbuilt] = &[
         feature: "Slack support",
         why: Why::CargoFeature("slack"),
     },
+    #[cfg(not(feature = "discord"))]
     Unbuilt {
         keys: &["channels", "discord"],
         label: "[channels.discord]",
         feature: "Discord support",
-        why: Why::NotYet,
+        why: Why::CargoFeature("discord"),
     },
     Unbuilt {
         keys: &["events"],

@@ -350,6 +350,33 @@ fn validate_channels(r: &mut Report<'_>) {
     if let Some(discord) = &channels.discord {
         r.url(&["channels", "discord", "api_url"], &discord.api_url);
         r.roles("discord", &discord.roles);
+        if !matches!(
+            discord.everyone_role.as_str(),
+            "viewer" | "operator" | "admin"
+        ) {
+            r.at(
+                &["channels", "discord", "everyone_role"],
+                format!(
+                    "everyone_role `{}` must be viewer, operator or admin",
+                    discord.everyone_role
+                ),
+            );
+        }
+        for member in discord.permitted_members.iter().chain(discord.roles.keys()) {
+            if member.parse::<u64>().is_err() {
+                let at = if discord.roles.contains_key(member) {
+                    vec!["channels", "discord", "roles", member.as_str()]
+                } else {
+                    vec!["channels", "discord", "permitted_members"]
+                };
+                r.at(
+                    &at,
+                    format!(
+                        "`{member}` is not a Discord member id (a number, e.g. 80351110224678912)"
+                    ),
+                );
+            }
+        }
     }
 }
 

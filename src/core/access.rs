@@ -68,7 +68,11 @@ impl AccessPolicy {
                 PlatformRule {
                     allowed,
                     roles: roles(&discord.roles),
-                    unnamed: Role::Operator,
+                    // The whole server may ask as `everyone_role`; only named members may do more.
+                    unnamed: match discord.allow_everyone {
+                        true => Role::parse(&discord.everyone_role).unwrap_or(Role::Viewer),
+                        false => Role::Operator,
+                    },
                 },
             );
         }
@@ -134,5 +138,27 @@ mod tests {
         let listed = AccessPolicy::from_config(&config);
         assert_eq!(listed.role("slack", "U3"), Some(Role::Operator));
         assert_eq!(listed.role("slack", "U2"), None);
+    }
+
+    #[test]
+        fn discord_serves_the_server_with_everyone_role_or_only_permitted_members() {
+        let mut config = Config::default();
+        config.channels.discord = Some(crate::config::DiscordConfig {
+            roles: [("1".to_string(), "admin".to_string())].into(),
+            ..crate::config::DiscordConfig::default()
+        });
+        let policy = AccessPolicy::from_config(&config);
+        assert_eq!(policy.role("discord", "1"), Some(Role::Admin));
+        assert_eq!(policy.role("discord", "2"), Some(Role::Viewer));
+
+        config.channels.discord = Some(crate::config::DiscordConfig {
+            allow_everyone: false,
+            permitted_members: vec!["2".into()],
+            everyone_role: "admin".into(),
+            ..crate::config::DiscordConfig::default()
+        });
+        let policy = AccessPolicy::from_config(&config);
+        assert_eq!(policy.role("discord", "2"), Some(Role::Operator));
+        assert_eq!(policy.role("discord", "3"), None);
     }
 }

@@ -14,7 +14,7 @@ mod backend;
 mod threads;
 
 pub use backend::{connect, connect_with};
-pub use threads::{FollowedThreads, RefusalNotices};
+pub use threads::{FollowedThread, FollowedThreads, RefusalNotices};
 
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]

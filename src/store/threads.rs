@@ -5,18 +5,30 @@ use super::StoreResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+/// A thread the bot answers in without being mentioned again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowedThread {
+    pub platform: String,
+    /// The channel the thread hangs off (where tasks created in it post by default).
+    pub chat: String,
+    /// The thread: Slack's parent message `ts`, Discord's thread channel id.
+    pub thread: String,
+    pub followed_at: DateTime<Utc>,
+}
+
 /// Threads the bot answers in without being mentioned again.
 #[async_trait]
 pub trait FollowedThreads: Send + Sync {
-    /// Marks (platform, chat, thread) followed; marking it again changes nothing.
-    async fn follow_thread(
+    /// Follows a thread; following one already followed keeps the first record.
+    async fn follow_thread(&self, thread: &FollowedThread) -> StoreResult<()>;
+    async fn is_followed(&self, platform: &str, chat: &str, thread: &str) -> StoreResult<bool>;
+    /// The followed thread of `platform` with this id, in whichever chat: for platforms
+    /// whose messages name only the thread (Discord).
+    async fn followed_thread(
         &self,
         platform: &str,
-        chat: &str,
         thread: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    async fn is_followed(&self, platform: &str, chat: &str, thread: &str) -> StoreResult<bool>;
+    ) -> StoreResult<Option<FollowedThread>>;
 }
 
 /// The one-a-minute reply to a user who is not allowed.

@@ -253,7 +253,6 @@ provider = "brave"
     assert_eq!(code, Some(0), "warnings alone pass: {stdout}");
     let file = path.display().to_string();
     for (line, section) in [
-        (6, "[channels.discord]"),
         (9, "[events.*]"),
         (15, "[budgets]"),
         (18, "[skills]"),

@@ -3,6 +3,8 @@ mod support;
 
 mod config_check;
 mod conversation;
+#[cfg(feature = "discord")]
+mod discord;
 #[cfg(feature = "telegram")]
 mod fake_telegram_selftest;
 mod fakes_selftest;

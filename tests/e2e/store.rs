@@ -211,6 +211,7 @@ conformance!(
     tasks::tasks_are_inserted_once_updated_and_deleted,
     tasks::scheduler_facts_are_read_and_written_in_bulk,
     threads::a_followed_thread_stays_followed_and_is_per_chat,
+    threads::a_thread_is_found_by_its_id_alone,
     threads::a_refused_user_is_told_once_per_quiet_period,
 );
 

@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::config::{Config, Secret, SlackConfig};
 use crate::core::Core;
 use crate::health::Health;
-use crate::store::SharedStore;
+use crate::store::{FollowedThread, SharedStore};
 use anyhow::Context;
 use reply::{Client, Outbox, Press, SlackReplier};
 use serde::{Deserialize, Serialize};
@@ -429,12 +429,13 @@ impl Slack {
             } => {
                 if !direct && self.core.is_permitted(PLATFORM, &user) {
                     if let Some(thread) = &thread {
-                        let now = self.clock.now();
-                        if let Err(e) = self
-                            .store
-                            .follow_thread(PLATFORM, &channel, thread, now)
-                            .await
-                        {
+                        let followed = FollowedThread {
+                            platform: PLATFORM.into(),
+                            chat: channel.clone(),
+                            thread: thread.clone(),
+                            followed_at: self.clock.now(),
+                        };
+                        if let Err(e) = self.store.follow_thread(&followed).await {
                             tracing::warn!(error = %e, "could not record a followed Slack thread");
                         }
                     }

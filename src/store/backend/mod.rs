@@ -87,6 +87,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "threads and refusals",
         include_str!("../../../migrations/sqlite/0009_threads_and_refusals.sql"),
     ),
+    (
+        10,
+        "threads by id",
+        include_str!("../../../migrations/sqlite/0010_threads_by_id.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -133,6 +138,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         9,
         "threads and refusals",
         include_str!("../../../migrations/postgres/0009_threads_and_refusals.sql"),
+    ),
+    (
+        10,
+        "threads by id",
+        include_str!("../../../migrations/postgres/0010_threads_by_id.sql"),
     ),
 ];
 

@@ -17,6 +17,7 @@
 #![allow(dead_code)]
 
 mod config;
+mod fake_discord;
 mod fake_model;
 mod fake_onlyfans;
 mod fake_rate_limit;
@@ -26,6 +27,8 @@ mod fake_telegram;
 pub use config::config_text;
 
 // Not every user (test binary, benchmark) uses every re-export.
+#[allow(unused_imports)]
+pub use fake_discord::{DcCall, DcFailure, DcMessage, FakeDiscord, BOT_ID, GENERAL, GUILD_ID};
 #[allow(unused_imports)]
 pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply};
 #[allow(unused_imports)]

@@ -1,0 +1,415 @@
+//! From gateway events to turns of the core.
+//!
+//! serenity hands each event to its own task, so two messages of one thread may arrive
+//! here in either order. Each event first joins its channel's lane, ordered by its id
+//! (Discord ids grow with time); whoever runs the lane handles what waits in it oldest
+//! first and takes the conversation's turn in that order (turns are served first come,
+//! first served). A message is answered when it @mentions the bot or is in a thread the
+//! bot follows (kept in the store); everything else is ignored before any claim, model or
+//! API call. A mention in a server channel starts a thread from that message.
+
+use super::reply::{DiscordReplier, Press};
+use super::{Discord, PLATFORM};
+use crate::channels::buttons;
+use crate::chat::{Inbound, InboundBody};
+use crate::store::FollowedThread;
+use serde::{Deserialize, Serialize};
+use serenity::all::{ChannelId, ComponentInteraction, Message, MessageId, MessageType, User};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+/// A gateway event fanops answers, as kept with its claim (to handle it again should
+/// this process die first).
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "kind", content = "event", rename_all = "snake_case")]
+pub(super) enum Event {
+    Message(Box<Message>),
+    Press(Box<ComponentInteraction>),
+}
+
+/// Channel types that are threads (announcement, public, private).
+const THREAD_TYPES: [u64; 3] = [10, 11, 12];
+/// Discord: "a thread has already been created for this message".
+const THREAD_EXISTS: &str = "code 160004";
+
+/// The lanes of every channel events arrived in.
+#[derive(Default)]
+pub(super) struct Lanes {
+    by_channel: Mutex<HashMap<u64, Arc<Lane>>>,
+    /// Threads known to be followed (they never stop being followed).
+    followed: Mutex<HashMap<u64, FollowedThread>>,
+}
+
+#[derive(Default)]
+struct Lane {
+    waiting: Mutex<BTreeMap<u64, Event>>,
+    running: tokio::sync::Mutex<()>,
+}
+
+impl Lanes {
+    /// Puts `event` (id `id`) in `channel`'s lane; returns the lane to run.
+    fn push(&self, channel: ChannelId, id: u64, event: Event) -> Arc<Lane> {
+        let lane = {
+            let mut lanes = self.by_channel.lock().unwrap_or_else(|e| e.into_inner());
+            lanes.entry(channel.get()).or_default().clone()
+        };
+        lane.waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, event);
+        lane
+    }
+}
+
+impl Lane {
+    fn next(&self) -> Option<Event> {
+        let mut waiting = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        waiting.pop_first().map(|(_, event)| event)
+    }
+}
+
+/// What a turn answers and where.
+struct Place {
+    inbound: Inbound,
+    /// The channel (a thread, mostly) the answer goes to.
+    reply_in: ChannelId,
+}
+
+/// How a person is named in notes ("Confirmed by …").
+fn name_of(user: &User) -> String {
+    user.global_name
+        .clone()
+        .unwrap_or_else(|| user.name.clone())
+}
+
+impl Discord {
+    /// A message from the gateway: bots, direct messages and system messages are ignored.
+    pub(super) async fn on_message(self: Arc<Self>, message: Message) {
+        if self.stopping.is_cancelled()
+            || message.author.bot
+            || message.webhook_id.is_some()
+            || message.guild_id.is_none()
+            || !matches!(
+                message.kind,
+                MessageType::Regular | MessageType::InlineReply
+            )
+        {
+            return;
+        }
+        let (channel, id) = (message.channel_id, message.id.get());
+        let lane = self
+            .lanes
+            .push(channel, id, Event::Message(Box::new(message)));
+        self.run_lane(&lane).await;
+    }
+
+    /// A button press: acknowledged at once (Discord allows 3 seconds), decided in turn.
+    pub(super) async fn on_press(self: Arc<Self>, press: ComponentInteraction) {
+        if self.stopping.is_cancelled() {
+            return;
+        }
+        self.outbox.acknowledge(press.id.get(), &press.token).await;
+        let (channel, id) = (press.channel_id, press.id.get());
+        let lane = self.lanes.push(channel, id, Event::Press(Box::new(press)));
+        self.run_lane(&lane).await;
+    }
+
+    /// Handles what waits in the lane, oldest first; a lane someone else runs is left
+    /// to them once they are done.
+    async fn run_lane(self: &Arc<Self>, lane: &Lane) {
+        let _running = lane.running.lock().await;
+        while let Some(event) = lane.next() {
+            self.take(event).await;
+        }
+    }
+
+    /// Claims an event fanops answers (so a replayed one is not answered twice) and
+    /// starts its turn.
+    async fn take(self: &Arc<Self>, event: Event) {
+        let id = match &event {
+            Event::Message(message) => {
+                if self.addressed_text(message).await.is_none() {
+                    return;
+                }
+                format!("m{}", message.id)
+            }
+            Event::Press(press) => format!("p{}", press.id),
+        };
+        let payload = match serde_json::to_string(&event) {
+            Ok(payload) => payload,
+            Err(e) => {
+                tracing::error!(error = %e, "could not store a Discord event; skipping it");
+                return;
+            }
+        };
+        match self.claims.claim(&id, &payload).await {
+            Ok(true) => self.begin(event, id, None).await,
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "could not claim a Discord event; skipping it"),
+        }
+    }
+
+    /// Handles again the events whose owner died before answering them.
+    pub(super) async fn recover(self: &Arc<Self>) {
+        let abandoned = match self.claims.take_abandoned().await {
+            Ok(claims) => claims,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for unanswered Discord events");
+                return;
+            }
+        };
+        for claim in abandoned {
+            match serde_json::from_str::<Event>(&claim.payload) {
+                Ok(event) => {
+                    let placeholder = claim.placeholder.as_deref().and_then(|p| p.parse().ok());
+                    self.begin(event, claim.id, placeholder.map(MessageId::new))
+                        .await;
+                }
+                Err(e) => {
+                    tracing::error!(id = %claim.id, error = %e, "a stored Discord event no longer parses; giving it up");
+                    self.claims.answered(&claim.id).await;
+                }
+            }
+        }
+    }
+
+    /// Takes the conversation's turn (in lane order) and runs it in the background; the
+    /// claim `id` is answered when it is done. `placeholder`: the "On it…" an earlier
+    /// attempt posted, to edit.
+    async fn begin(self: &Arc<Self>, event: Event, id: String, placeholder: Option<MessageId>) {
+        let (place, press) = match event {
+            Event::Message(message) => (self.place_message(&message).await, None),
+            Event::Press(press) => match self.place_press(&press).await {
+                Some(place) => {
+                    let press = Press {
+                        application: press.application_id.get(),
+                        token: press.token.clone(),
+                        prompt: press.message.id,
+                    };
+                    (Some(place), Some(press))
+                }
+                None => (None, None),
+            },
+        };
+        let Some(place) = place else {
+            self.claims.answered(&id).await;
+            return;
+        };
+        let turn = self.outbox.lock_turn(place.reply_in).await;
+        let this = self.clone();
+        self.turns.spawn(async move {
+            let _turn = turn;
+            let replier = DiscordReplier::new(&this.outbox, place.reply_in, press)
+                .recording(this.claims.clone(), id.clone())
+                .adopting(placeholder);
+            this.core.handle(place.inbound, &replier).await;
+            this.claims.answered(&id).await;
+        });
+    }
+
+    /// The message's text without the bot's mention, when the bot is mentioned or the
+    /// message is in a followed thread; `None` for everything else.
+    async fn addressed_text(&self, message: &Message) -> Option<String> {
+        let me = *self.me.get()?;
+        let tags = [format!("<@{me}>"), format!("<@!{me}>")];
+        let mentioned = message.mentions_user_id(me)
+            || tags
+                .iter()
+                .any(|tag| message.content.contains(tag.as_str()));
+        if !mentioned && self.followed(message.channel_id).await.is_none() {
+            return None;
+        }
+        let mut text = message.content.clone();
+        for tag in &tags {
+            text = text.replace(tag.as_str(), "");
+        }
+        Some(text.trim().to_string())
+    }
+
+    /// The followed thread with this channel id, if it is one.
+    async fn followed(&self, channel: ChannelId) -> Option<FollowedThread> {
+        let known = {
+            let known = self
+                .lanes
+                .followed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            known.get(&channel.get()).cloned()
+        };
+        if known.is_some() {
+            return known;
+        }
+        match self.store.followed_thread(PLATFORM, &channel.to_string()).await {
+            Ok(Some(thread)) => {
+                self.remember(thread.clone());
+                Some(thread)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the followed Discord threads");
+                None
+            }
+        }
+    }
+
+    /// Follows a thread from now on (store first, so every replica knows it).
+    async fn follow(&self, thread: ChannelId, parent: ChannelId) -> FollowedThread {
+        let followed = FollowedThread {
+            platform: PLATFORM.into(),
+            chat: parent.to_string(),
+            thread: thread.to_string(),
+            followed_at: self.clock.now(),
+        };
+        if let Err(e) = self.store.follow_thread(&followed).await {
+            tracing::warn!(error = %e, "could not record a followed Discord thread");
+        }
+        self.remember(followed.clone());
+        followed
+    }
+
+    fn remember(&self, thread: FollowedThread) {
+        if let Ok(id) = thread.thread.parse() {
+            let mut known = self
+                .lanes
+                .followed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            known.insert(id, thread);
+        }
+    }
+
+    /// Where a message's turn runs: its followed thread; a thread it mentions the bot in
+    /// (followed from now on); or a new thread started from it. A member who may not use
+    /// the bot gets their refusal where they wrote, and no thread.
+    async fn place_message(&self, message: &Message) -> Option<Place> {
+        let text = self.addressed_text(message).await?;
+        let channel = message.channel_id;
+        let user = message.author.id.to_string();
+        let inbound = |chat: String, thread: Option<ChannelId>| Inbound {
+            platform: PLATFORM.into(),
+            chat,
+            thread: thread.map(|t| t.to_string()),
+            user: user.clone(),
+            user_name: name_of(&message.author),
+            body: InboundBody::Text(text.clone()),
+        };
+        let in_thread = |followed: FollowedThread| Place {
+            inbound: inbound(followed.chat, Some(channel)),
+            reply_in: channel,
+        };
+        if let Some(followed) = self.followed(channel).await {
+            return Some(in_thread(followed));
+        }
+        if !self.core.is_permitted(PLATFORM, &user) {
+            return Some(Place {
+                inbound: inbound(channel.to_string(), None),
+                reply_in: channel,
+            });
+        }
+        if let Ok((kind, Some(parent))) = self.outbox.channel_info(channel).await {
+            if THREAD_TYPES.contains(&kind) {
+                let followed = self.follow(channel, ChannelId::new(parent)).await;
+                return Some(in_thread(followed));
+            }
+        }
+        let thread = self.start_thread(message, &text).await?;
+        self.follow(thread, channel).await;
+        Some(Place {
+            inbound: inbound(channel.to_string(), Some(thread)),
+            reply_in: thread,
+        })
+    }
+
+    /// A thread from `message`, named from the question; says so in the channel when
+    /// Discord refuses (a missing permission, say).
+    async fn start_thread(&self, message: &Message, text: &str) -> Option<ChannelId> {
+        let channel = message.channel_id;
+        let name = thread_name(text, &name_of(&message.author));
+        match self.outbox.start_thread(channel, message.id, &name).await {
+            Ok(thread) => Some(thread),
+            // Started by an earlier attempt at this message: it has the message's id.
+            Err(e) if e.message().contains(THREAD_EXISTS) => Some(ChannelId::new(message.id.get())),
+            Err(e) => {
+                tracing::warn!(error = %e.message(), "could not start a Discord thread");
+                let note = format!(
+                    "I could not start a thread for your question here ({}). An admin can let me create public threads in this channel.",
+                    e.message()
+                );
+                let _ = self.outbox.send_text(channel, &note, None).await;
+                None
+            }
+        }
+    }
+
+    /// A button press as a decision of the conversation the prompt is in; a foreign
+    /// button is answered (to the presser alone) and goes no further.
+    async fn place_press(&self, press: &ComponentInteraction) -> Option<Place> {
+        if press.user.bot {
+            return None;
+        }
+        let Some((action_id, decision)) = buttons::parse(&press.data.custom_id) else {
+            self.outbox
+                .tell_presser(
+                    press.application_id.get(),
+                    &press.token,
+                    "That button is not one of mine.",
+                )
+                .await;
+            return None;
+        };
+        let channel = press.channel_id;
+        let (chat, thread) = match self.followed(channel).await {
+            Some(followed) => (followed.chat, Some(channel.to_string())),
+            None => (channel.to_string(), None),
+        };
+        Some(Place {
+            inbound: Inbound {
+                platform: PLATFORM.into(),
+                chat,
+                thread,
+                user: press.user.id.to_string(),
+                user_name: name_of(&press.user),
+                body: InboundBody::Decision {
+                    action_id: action_id.to_string(),
+                    decision,
+                },
+            },
+            reply_in: channel,
+        })
+    }
+}
+
+/// A thread's name: the question's first line, without mentions, at most 90 characters.
+fn thread_name(text: &str, asker: &str) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let cleaned: String = line
+        .split_whitespace()
+        .filter(|word| !(word.starts_with("<@") || word.starts_with("<#")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut name: String = cleaned.chars().take(90).collect();
+    if cleaned.chars().count() > 90 {
+        name.push('…');
+    }
+    if name.is_empty() {
+        format!("Question from {asker}")
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_named_from_the_question() {
+        assert_eq!(
+            thread_name("  How much did we earn <@42> this week?\nmore", "Ana"),
+            "How much did we earn this week?"
+        );
+        assert_eq!(thread_name("<@&7>", "Ana"), "Question from Ana");
+        let long = "word ".repeat(40);
+        assert_eq!(thread_name(&long, "Ana").chars().count(), 91);
+    }
+}

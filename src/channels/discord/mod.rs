@@ -1,0 +1,239 @@
+//! Discord: the team @mentions the bot in a server channel; it answers in a thread it
+//! starts from that message and follows the thread from then on, without mentions.
+//!
+//! serenity holds the gateway session (identify, heartbeats, resume, reconnect); with
+//! several replicas one holds it at a time (the shared single-holder lease) and another
+//! takes over. serenity runs each event on its own task, so events are put back in order
+//! per channel here ([`inbound`]), the threads fanops follows are kept in the store, and
+//! every event is claimed before it is handled, so a resumed session that replays one
+//! does not answer it twice. Replies go through one queue per channel that waits out
+//! Discord's 429s ([`rest`]).
+
+mod gateway;
+mod inbound;
+pub mod markdown;
+mod reply;
+mod rest;
+
+use crate::channels::claims::{InboundLedger, KEEP_EVERY};
+use crate::channels::holder::SingleHolder;
+use crate::channels::{Channel, ChannelParts};
+use crate::chat::{Attachment, Delivery, DeliveryFailure};
+use crate::clock::Clock;
+use crate::config::{Config, DiscordConfig, Secret};
+use crate::core::Core;
+use crate::health::Health;
+use crate::store::SharedStore;
+use anyhow::Context;
+use reply::Outbox;
+use serenity::all::{ChannelId, UserId};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub const PLATFORM: &str = "discord";
+/// Claims of gateway events (messages and button presses).
+const EVENT_CLAIMS: &str = "discord.event";
+/// The lease of the one process that holds the gateway session.
+const GATEWAY_LEASE: &str = "discord.gateway";
+/// Claims are kept a week, far longer than any replay.
+const EVENT_CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
+
+pub struct Discord {
+    outbox: Outbox,
+    /// Builds each gateway session's client; never logged.
+    token: String,
+    config: DiscordConfig,
+    core: Arc<Core>,
+    store: SharedStore,
+    health: Health,
+    clock: Clock,
+    /// The bot's own user id, from READY.
+    me: OnceLock<UserId>,
+    claims: Arc<InboundLedger>,
+    /// Only one process holds the gateway session; the others stand by.
+    lease: Arc<SingleHolder>,
+    /// Events waiting for their turn, in order per channel.
+    lanes: inbound::Lanes,
+    /// Every turn being handled, so a stopping process can wait for them.
+    turns: TaskTracker,
+    /// Cancelled when the process starts stopping: no new event is taken.
+    stopping: CancellationToken,
+    grace: Duration,
+}
+
+impl Discord {
+    /// The Discord channel when `[channels.discord]` is configured and the bot token is
+    /// set; `None` (logged) when the token is missing.
+    pub fn from_config(
+        config: &Config,
+        parts: &ChannelParts,
+    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
+        let Some(discord) = &config.channels.discord else {
+            return Ok(None);
+        };
+        if !config.secrets.discord_bot_token.is_set() {
+            tracing::warn!("[channels.discord] is configured but DISCORD_BOT_TOKEN is not set");
+            return Ok(None);
+        }
+        let channel = Discord::new(discord, &config.secrets.discord_bot_token, parts.clone())
+            .context("while setting up Discord")?;
+        Ok(Some(channel))
+    }
+
+    pub fn new(
+        config: &DiscordConfig,
+        token: &Secret,
+        parts: ChannelParts,
+    ) -> anyhow::Result<Arc<Discord>> {
+        let token = token.expose().context("DISCORD_BOT_TOKEN is not set")?;
+        url::Url::parse(&config.api_url).context("channels.discord.api_url")?;
+        let rest = rest::Rest::new(&config.api_url, token)?;
+        Ok(Arc::new(Discord {
+            outbox: Outbox::new(rest),
+            token: token.to_string(),
+            config: config.clone(),
+            claims: Arc::new(InboundLedger::new(
+                parts.store.clone(),
+                EVENT_CLAIMS,
+                parts.clock.clone(),
+            )),
+            lease: Arc::new(SingleHolder::new(
+                parts.store.clone(),
+                GATEWAY_LEASE,
+                parts.clock.clone(),
+            )),
+            core: parts.core,
+            store: parts.store,
+            health: parts.health,
+            clock: parts.clock,
+            me: OnceLock::new(),
+            lanes: inbound::Lanes::default(),
+            turns: TaskTracker::new(),
+            stopping: CancellationToken::new(),
+            grace: parts.grace,
+        }))
+    }
+
+    /// Holds the gateway (or stands by) until `shutdown`; then lets the turns in flight
+    /// finish for up to the grace period.
+    async fn serve(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let stopping = self.stopping.clone();
+        let watched = shutdown.clone();
+        tokio::spawn(async move {
+            watched.cancelled().await;
+            stopping.cancel();
+        });
+        // Renews this process's claims until every turn is done, not just until shutdown.
+        let drained = CancellationToken::new();
+        let keeper = tokio::spawn(self.clone().keep_claims(drained.clone()));
+        let served = self.clone().hold_gateway(shutdown).await;
+        self.drain().await;
+        drained.cancel();
+        let _ = keeper.await;
+        served
+    }
+
+    /// Waits for the turns in flight, up to the grace period. Turns still running then
+    /// are cut off and their claims released, so the next start answers them.
+    async fn drain(&self) {
+        self.turns.close();
+        let running = self.turns.len();
+        if running == 0 {
+            return;
+        }
+        tracing::info!(turns = running, grace = ?self.grace, "letting the Discord turns in flight finish");
+        if tokio::time::timeout(self.grace, self.turns.wait())
+            .await
+            .is_err()
+        {
+            let released = self.claims.release().await;
+            tracing::warn!(
+                unfinished = self.turns.len(),
+                released,
+                "the grace period ended with Discord turns still running; the next start answers them"
+            );
+        }
+    }
+
+    /// Every [`KEEP_EVERY`]: renews this process's claims and, unless stopping, takes over
+    /// the events a dead process claimed but never answered. Hourly: prunes.
+    async fn keep_claims(self: Arc<Self>, drained: CancellationToken) {
+        let mut every = tokio::time::interval(KEEP_EVERY);
+        let mut pruned = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = drained.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            self.claims.renew().await;
+            if !self.stopping.is_cancelled() {
+                self.recover().await;
+            }
+            if pruned.elapsed() >= Duration::from_secs(3600) {
+                pruned = tokio::time::Instant::now();
+                self.claims.prune(EVENT_CLAIMS_KEPT).await;
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Channel for Discord {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    /// A gateway session that has not reported in a minute is down (a held session
+    /// reports every few seconds; a standby reports its standing as often).
+    fn stale_after(&self) -> Option<Duration> {
+        Some(Duration::from_secs(60))
+    }
+
+    /// Everything arrives over the gateway: no routes.
+    fn routes(self: Arc<Self>) -> Option<axum::Router> {
+        None
+    }
+
+    async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.serve(shutdown).await
+    }
+
+    fn delivery(self: Arc<Self>) -> Arc<dyn Delivery> {
+        self
+    }
+}
+
+/// Scheduled posts and alerts, by REST alone: works from any process, with or without the
+/// gateway (`fanops tasks run` included).
+#[async_trait::async_trait]
+impl Delivery for Discord {
+    async fn deliver(
+        &self,
+        to: &str,
+        text: &str,
+        files: &[Attachment],
+        skip: usize,
+    ) -> Result<(), DeliveryFailure> {
+        let channel = to
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|id| *id != 0)
+            .map(ChannelId::new)
+            .ok_or_else(|| DeliveryFailure {
+                posted: skip,
+                retry: false,
+                message: format!("`{to}` is not a Discord channel id"),
+            })?;
+        self.outbox
+            .post(channel, text, files, skip)
+            .await
+            .map_err(|(posted, failure)| DeliveryFailure {
+                posted,
+                retry: matches!(failure, crate::channels::outbox::SendFailure::Later(_)),
+                message: failure.message().to_string(),
+            })
+    }
+}
