@@ -141,7 +141,7 @@ mod tests {
     }
 
     #[test]
-        fn discord_serves_the_server_with_everyone_role_or_only_permitted_members() {
+    fn discord_serves_the_server_with_everyone_role_or_only_permitted_members() {
         let mut config = Config::default();
         config.channels.discord = Some(crate::config::DiscordConfig {
             roles: [("1".to_string(), "admin".to_string())].into(),

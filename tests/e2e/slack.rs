@@ -1003,7 +1003,10 @@ fn fanops_check_accepts_slack_and_a_task_that_posts_there() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(!stdout.contains("slack"), "no warning about Slack: {stdout}");
+    assert!(
+        !stdout.contains("slack"),
+        "no warning about Slack: {stdout}"
+    );
     assert!(stdout.contains("1 active"), "{stdout}");
 
     let bad = "[channels.slack]\nmode = \"rtm\"\npermitted_users = [\"bob\"]\neveryone_role = \"owner\"\n";

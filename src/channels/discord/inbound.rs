@@ -239,7 +239,11 @@ impl Discord {
         if known.is_some() {
             return known;
         }
-        match self.store.followed_thread(PLATFORM, &channel.to_string()).await {
+        match self
+            .store
+            .followed_thread(PLATFORM, &channel.to_string())
+            .await
+        {
             Ok(Some(thread)) => {
                 self.remember(thread.clone());
                 Some(thread)

@@ -399,7 +399,7 @@ async fn connection(
     let (mut sink, mut stream) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let hello = json!({ "op": 10, "d": { "heartbeat_interval": 1_500 } }).to_string();
-    if sink.send(WsMessage::Text(hello)).await.is_err() {
+    if sink.send(WsMessage::Text(hello.into())).await.is_err() {
         return;
     }
     {
@@ -413,7 +413,7 @@ async fn connection(
         tokio::select! {
             command = rx.recv() => match command {
                 Some(Command::Send(frame)) => {
-                    if sink.send(WsMessage::Text(frame)).await.is_err() { break; }
+                    if sink.send(WsMessage::Text(frame.into())).await.is_err() { break; }
                 }
                 Some(Command::Drop) | None => break,
             },
