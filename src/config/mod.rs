@@ -180,13 +180,42 @@ pub struct SchedulerConfig {
 pub struct EventsConfig {
     pub onlyfansapi: Option<WebhookSourceConfig>,
     pub ofauth: Option<WebhookSourceConfig>,
+    /// `[[events.relay]]`: WebSocket relays, any number.
+    pub relay: Vec<RelayConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct WebhookSourceConfig {
     pub enabled: bool,
+    /// Accept calls without a signature (OnlyFansAPI's secret is optional on their side).
+    pub allow_unsigned: bool,
 }
+
+impl WebhookSourceConfig {
+    pub fn on(source: &Option<WebhookSourceConfig>) -> bool {
+        source.as_ref().is_some_and(|s| s.enabled)
+    }
+}
+
+/// One WebSocket relay of real-time events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    pub name: String,
+    /// `onlyfans-api-ai` or `betterfans`.
+    pub kind: String,
+    /// `wss://…` (or `ws://`); the key never goes in it.
+    pub url: String,
+    /// The environment variable holding the key sent as `X-API-Key`.
+    pub api_key_env: String,
+    /// The creator these events belong to, when the relay does not say.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// The relay kinds fanops speaks.
+pub const RELAY_KINDS: &[&str] = &["onlyfans-api-ai", "betterfans"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -447,6 +476,10 @@ impl Config {
                 .unwrap_or_default();
             config.secrets.provider_keys.insert(name.clone(), key);
         }
+        for relay in &config.events.relay {
+            let key = env(&relay.api_key_env).map(Secret::new).unwrap_or_default();
+            config.secrets.relay_keys.insert(relay.name.clone(), key);
+        }
         validate::validate(&config, &origin, &locator, &dropped, &mut problems);
         problems.sort_by_key(|p| p.line);
         Ok((config, problems))
@@ -508,6 +541,19 @@ impl Config {
                 unlocated(format!(
                     "{} (key of provider `{name}`) is not set: models of that provider will fail",
                     provider.api_key_env
+                ));
+            }
+        }
+        for relay in &self.events.relay {
+            if !self
+                .secrets
+                .relay_keys
+                .get(&relay.name)
+                .is_some_and(Secret::is_set)
+            {
+                unlocated(format!(
+                    "{} (key of relay `{}`) is not set: that relay will be refused",
+                    relay.api_key_env, relay.name
                 ));
             }
         }

@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod backend;
+mod events;
+pub mod holder;
 
 pub use backend::{connect, connect_with};
+pub use events::{DedupKey, EventFilter, EventLog, EventOutcome, StoredEvent};
 
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
@@ -527,6 +530,7 @@ pub trait Store:
     + InboundClaims
     + Leases
     + DeliveryRetries
+    + EventLog
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
