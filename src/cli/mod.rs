@@ -7,6 +7,9 @@ use crate::onlyfans::catalog::{Catalog, Effect};
 use crate::tasks::workflow;
 use crate::usage::{self, Period};
 use std::process::ExitCode;
+
+mod events;
+pub use events::events;
 use tokio_util::sync::CancellationToken;
 
 /// Text logs on stderr; `RUST_LOG`, or else `default`, picks what is logged. Tests call

@@ -20,6 +20,9 @@ const SWEEP_BATCH: usize = 200;
 /// An event not processed this long after it was stored is taken for orphaned (its
 /// process died) and processed by whoever sweeps.
 const ORPHANED_AFTER: Duration = Duration::seconds(15);
+/// A rule's handling of an event still `running` after this long was left by a process
+/// that died; it is done again (a post may then repeat, never go missing).
+const ABANDONED_AFTER: Duration = Duration::seconds(60);
 /// Events processed at the same time.
 const PARALLEL: usize = 16;
 
@@ -126,7 +129,17 @@ impl Rules {
             return Ok(());
         }
         if !self.claim(rule, event, "running", None).await? {
-            return Ok(());
+            // Handled, or being handled; or left `running` by a process that died before
+            // finishing it, which is taken over once that is certain.
+            let now = Utc::now();
+            let retaken = self
+                .store
+                .retake_event_rule(&event.id, &rule.id, now - ABANDONED_AFTER, now)
+                .await?;
+            if !retaken {
+                return Ok(());
+            }
+            tracing::warn!(event = %event.id, rule = %rule.id, "taking over a rule run its process left unfinished");
         }
         if let Some(cooldown) = trigger.cooldown {
             let key = cooldown_key(&rule.id, event.account.as_deref());

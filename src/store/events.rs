@@ -67,6 +67,15 @@ pub trait EventLog: Send + Sync {
     /// Claims (event, rule) with a first outcome; false when it was claimed before.
     async fn claim_event_rule(&self, outcome: &EventOutcome, batch: Option<i64>)
         -> StoreResult<bool>;
+    /// Takes over a claim left `running` since before `older_than` (its process died
+    /// mid-way), restamping it `now`; true for the one caller that did.
+    async fn retake_event_rule(
+        &self,
+        event_id: &str,
+        rule: &str,
+        older_than: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// Replaces the outcome of a claimed (event, rule).
     async fn set_event_outcome(&self, event_id: &str, rule: &str, outcome: &str)
         -> StoreResult<()>;

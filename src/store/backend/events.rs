@@ -31,6 +31,9 @@ const PROCESSED: &str = "UPDATE events SET processed_at = $1 WHERE id = $2";
 const CLAIM: &str = "INSERT INTO event_outcomes (event_id, rule, outcome, batch, at) \
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id, rule) DO NOTHING";
 
+const RETAKE: &str = "UPDATE event_outcomes SET at = $1 \
+     WHERE event_id = $2 AND rule = $3 AND outcome = 'running' AND at < $4";
+
 const SET_OUTCOME: &str = "UPDATE event_outcomes SET outcome = $1 WHERE event_id = $2 AND rule = $3";
 
 const WAITING: &str = "SELECT DISTINCT rule, batch FROM event_outcomes \
@@ -164,6 +167,23 @@ macro_rules! event_log {
                     .bind(&o.outcome)
                     .bind(batch)
                     .bind(millis(o.at))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn retake_event_rule(
+                &self,
+                event_id: &str,
+                rule: &str,
+                older_than: DateTime<Utc>,
+                now: DateTime<Utc>,
+            ) -> StoreResult<bool> {
+                let done = sqlx::query(RETAKE)
+                    .bind(millis(now))
+                    .bind(event_id)
+                    .bind(rule)
+                    .bind(millis(older_than))
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
