@@ -544,6 +544,15 @@ impl Config {
                 ));
             }
         }
+        let unsigned = |source: &Option<WebhookSourceConfig>| {
+            source.as_ref().is_some_and(|s| s.enabled && !s.allow_unsigned)
+        };
+        if unsigned(&self.events.onlyfansapi) && !self.secrets.onlyfansapi_webhook_secret.is_set() {
+            unlocated("ONLYFANSAPI_WEBHOOK_SECRET is not set: POST /webhooks/onlyfansapi is not served (set the signing secret from the OnlyFansAPI dashboard, or allow_unsigned = true)".into());
+        }
+        if unsigned(&self.events.ofauth) && !self.secrets.ofauth_webhook_secret.is_set() {
+            unlocated("OFAUTH_WEBHOOK_SECRET is not set: POST /webhooks/ofauth is not served (set the signing secret from the OFAuth dashboard)".into());
+        }
         for relay in &self.events.relay {
             if !self
                 .secrets

@@ -382,22 +382,6 @@ fn validate_integrations(r: &mut Report<'_>) {
 
 fn validate_events(r: &mut Report<'_>) {
     let events = r.config.events.clone();
-    let secrets = r.config.secrets.clone();
-    let unsigned = |source: &Option<super::WebhookSourceConfig>| {
-        source.as_ref().is_some_and(|s| s.enabled && !s.allow_unsigned)
-    };
-    if unsigned(&events.onlyfansapi) && !secrets.onlyfansapi_webhook_secret.is_set() {
-        r.at(
-            &["events", "onlyfansapi", "enabled"],
-            "the OnlyFansAPI webhook needs ONLYFANSAPI_WEBHOOK_SECRET (the signing secret from the OnlyFansAPI dashboard), or allow_unsigned = true",
-        );
-    }
-    if unsigned(&events.ofauth) && !secrets.ofauth_webhook_secret.is_set() {
-        r.at(
-            &["events", "ofauth", "enabled"],
-            "the OFAuth webhook needs OFAUTH_WEBHOOK_SECRET (the signing secret from the OFAuth dashboard)",
-        );
-    }
     let mut names = std::collections::BTreeSet::new();
     for (i, relay) in events.relay.iter().enumerate() {
         let at = |key: &str| {

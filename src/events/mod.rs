@@ -154,15 +154,18 @@ impl EventSources {
     ) -> EventSources {
         let (intake, queue) = Intake::new(store.clone());
         let routes = webhooks::routes(config, intake.clone());
-        for (source, on) in [
-            ("onlyfansapi", crate::config::WebhookSourceConfig::on(&config.events.onlyfansapi)),
-            ("ofauth", crate::config::WebhookSourceConfig::on(&config.events.ofauth)),
-        ] {
-            if on {
-                // A webhook is quiet when nobody writes; it is up while the route is served.
-                let name = format!("webhook:{source}");
-                health.register(&name, None);
-                health.ok(&name, "listening");
+        let (onlyfansapi, ofauth) = webhooks::served(config);
+        for (source, served) in [("onlyfansapi", onlyfansapi), ("ofauth", ofauth)] {
+            let Some(served) = served else { continue };
+            // A webhook is quiet when nobody writes; it is up while the route is served.
+            let name = format!("webhook:{source}");
+            health.register(&name, None);
+            match served {
+                Ok(()) => health.ok(&name, "listening"),
+                Err(why) => {
+                    tracing::error!(source, "{why}");
+                    health.failing(&name, &why);
+                }
             }
         }
         let relays = config

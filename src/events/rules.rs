@@ -71,15 +71,20 @@ impl Rules {
             .collect()
     }
 
-    /// Offers one event to every rule, then marks it processed.
+    /// Offers one event to every rule, then marks it processed, unless a rule's run of
+    /// it is still in another process's hands (a later sweep looks again).
     pub async fn process(&self, event: &StoredEvent) -> Result<(), StoreError> {
+        let mut settled = true;
         for rule in self.rules() {
             let Some(trigger) = &rule.trigger else { continue };
             if trigger.kinds.iter().any(|k| k.as_str() == event.kind) {
-                self.apply(&rule, trigger, event).await?;
+                settled &= self.apply(&rule, trigger, event).await?;
             }
         }
-        self.store.mark_processed(&event.id, Utc::now()).await
+        if settled {
+            self.store.mark_processed(&event.id, Utc::now()).await?;
+        }
+        Ok(())
     }
 
     async fn claim(
@@ -113,20 +118,20 @@ impl Rules {
         rule: &Workflow,
         trigger: &Trigger,
         event: &StoredEvent,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         if crate::tasks::is_paused(self.store.as_ref(), &rule.id).await? {
             self.claim(rule, event, "skipped: paused", None).await?;
-            return Ok(());
+            return Ok(true);
         }
         if let Some(reason) = filtered(trigger, event) {
             self.claim(rule, event, reason, None).await?;
-            return Ok(());
+            return Ok(true);
         }
         if let Some(batch) = trigger.batch {
             let len = i64::try_from(batch.as_millis()).unwrap_or(i64::MAX).max(1);
             let window = Utc::now().timestamp_millis().div_euclid(len) * len;
             self.claim(rule, event, "batched", Some(window)).await?;
-            return Ok(());
+            return Ok(true);
         }
         if !self.claim(rule, event, "running", None).await? {
             // Handled, or being handled; or left `running` by a process that died before
@@ -137,7 +142,11 @@ impl Rules {
                 .retake_event_rule(&event.id, &rule.id, now - ABANDONED_AFTER, now)
                 .await?;
             if !retaken {
-                return Ok(());
+                let outcomes = self.store.event_outcomes(std::slice::from_ref(&event.id)).await?;
+                let running = outcomes
+                    .iter()
+                    .any(|o| o.rule == rule.id && o.outcome == "running");
+                return Ok(!running);
             }
             tracing::warn!(event = %event.id, rule = %rule.id, "taking over a rule run its process left unfinished");
         }
@@ -152,10 +161,10 @@ impl Rules {
                 .and_then(DateTime::from_timestamp_millis);
             let wait = Duration::from_std(cooldown).unwrap_or_default();
             if last.is_some_and(|at| now - at < wait) {
-                return self
-                    .store
+                self.store
                     .set_event_outcome(&event.id, &rule.id, "skipped: cooldown")
-                    .await;
+                    .await?;
+                return Ok(true);
             }
             self.store
                 .set_state(&key, &now.timestamp_millis().to_string())
@@ -175,7 +184,8 @@ impl Rules {
         );
         self.store
             .set_event_outcome(&event.id, &rule.id, &outcome)
-            .await
+            .await?;
+        Ok(true)
     }
 
     /// Posts every digest whose window has ended by `now`, once across replicas.
@@ -226,15 +236,17 @@ impl Rules {
 
     /// Processes events stored before `before` that no process finished (it died).
     pub async fn sweep(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
-        let mut done = 0;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let events = self.store.unprocessed_events(before, SWEEP_BATCH).await?;
-            if events.is_empty() {
-                return Ok(done);
+            // Events still in another process's hands stay unprocessed: stop at them.
+            let fresh: Vec<&StoredEvent> = events.iter().filter(|e| !seen.contains(&e.id)).collect();
+            if fresh.is_empty() {
+                return Ok(seen.len());
             }
-            for event in &events {
+            for event in fresh {
                 self.process(event).await?;
-                done += 1;
+                seen.insert(event.id.clone());
             }
         }
     }

@@ -29,10 +29,34 @@ struct Webhooks {
 }
 
 /// The webhook routes of the enabled sources; None when none is enabled.
+/// Whether each source is served: `(onlyfansapi, ofauth)`, each `Err` with the reason
+/// when it is enabled but lacks its secret (it is then refused, not served open).
+pub fn served(config: &Config) -> (Option<Result<(), String>>, Option<Result<(), String>>) {
+    let events = &config.events;
+    let secrets = &config.secrets;
+    let onlyfansapi = WebhookSourceConfig::on(&events.onlyfansapi).then(|| {
+        let unsigned = events.onlyfansapi.as_ref().is_some_and(|s| s.allow_unsigned);
+        if secrets.onlyfansapi_webhook_secret.is_set() || unsigned {
+            Ok(())
+        } else {
+            Err("ONLYFANSAPI_WEBHOOK_SECRET is not set (or allow_unsigned = true); not served".to_string())
+        }
+    });
+    let ofauth = WebhookSourceConfig::on(&events.ofauth).then(|| {
+        if secrets.ofauth_webhook_secret.is_set() {
+            Ok(())
+        } else {
+            Err("OFAUTH_WEBHOOK_SECRET is not set; not served".to_string())
+        }
+    });
+    (onlyfansapi, ofauth)
+}
+
 pub fn routes(config: &Config, intake: Intake) -> Option<Router> {
     let events = &config.events;
-    let onlyfansapi = WebhookSourceConfig::on(&events.onlyfansapi);
-    let ofauth = WebhookSourceConfig::on(&events.ofauth);
+    let (onlyfansapi, ofauth) = served(config);
+    let onlyfansapi = onlyfansapi.is_some_and(|s| s.is_ok());
+    let ofauth = ofauth.is_some_and(|s| s.is_ok());
     if !onlyfansapi && !ofauth {
         return None;
     }

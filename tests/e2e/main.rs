@@ -4,6 +4,8 @@ mod support;
 mod config_check;
 mod conversation;
 #[cfg(feature = "telegram")]
+mod events;
+#[cfg(feature = "telegram")]
 mod fake_telegram_selftest;
 mod fakes_selftest;
 mod gate;

@@ -218,6 +218,7 @@ pub(super) fn document() -> impl Strategy<Value = WorkflowDocument> {
                 model: model.map(String::from),
                 prompt,
                 schedule,
+                trigger: None,
                 deliver,
                 permissions: Permissions {
                     allow_writes: allow,

@@ -20,6 +20,7 @@ mod config;
 mod fake_model;
 mod fake_onlyfans;
 mod fake_rate_limit;
+mod fake_relay;
 mod fake_telegram;
 
 pub use config::config_text;
@@ -198,3 +199,5 @@ fn json_response(status: u16, body: &serde_json::Value) -> axum::response::Respo
     );
     response
 }
+#[allow(unused_imports)]
+pub use fake_relay::FakeRelay;
