@@ -545,7 +545,9 @@ impl Config {
             }
         }
         let unsigned = |source: &Option<WebhookSourceConfig>| {
-            source.as_ref().is_some_and(|s| s.enabled && !s.allow_unsigned)
+            source
+                .as_ref()
+                .is_some_and(|s| s.enabled && !s.allow_unsigned)
         };
         if unsigned(&self.events.onlyfansapi) && !self.secrets.onlyfansapi_webhook_secret.is_set() {
             unlocated("ONLYFANSAPI_WEBHOOK_SECRET is not set: POST /webhooks/onlyfansapi is not served (set the signing secret from the OnlyFansAPI dashboard, or allow_unsigned = true)".into());

@@ -36,7 +36,11 @@ fn facts(event: &StoredEvent) -> String {
         .get("fan_username")
         .and_then(Value::as_str)
         .map(|u| format!("@{u}"))
-        .or_else(|| f.get("fan_name").and_then(Value::as_str).map(str::to_string))
+        .or_else(|| {
+            f.get("fan_name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
     {
         parts.push(name);
     }
@@ -48,7 +52,11 @@ fn facts(event: &StoredEvent) -> String {
     }
     if let Some(text) = f.get("text").and_then(Value::as_str) {
         let cut: String = text.chars().take(40).collect();
-        parts.push(if text.chars().count() > 40 { format!("“{cut}…”") } else { format!("“{cut}”") });
+        parts.push(if text.chars().count() > 40 {
+            format!("“{cut}…”")
+        } else {
+            format!("“{cut}”")
+        });
     }
     cell(&parts.join(" "))
 }
@@ -62,7 +70,9 @@ fn cell(text: &str) -> String {
 pub fn render(listing: &Listing) -> String {
     let mut out = String::new();
     if !listing.events.is_empty() {
-        out.push_str("| received | source | kind | account | facts | rules |\n|---|---|---|---|---|---|\n");
+        out.push_str(
+            "| received | source | kind | account | facts | rules |\n|---|---|---|---|---|---|\n",
+        );
         for (event, outcomes) in &listing.events {
             let rules = if outcomes.is_empty() {
                 "—".to_string()

@@ -173,8 +173,20 @@ impl EventSources {
             .relay
             .iter()
             .map(|r| {
-                let key = config.secrets.relay_keys.get(&r.name).cloned().unwrap_or_default();
-                relay::Relay::new(r.clone(), key, intake.clone(), store.clone(), health.clone(), clock.clone())
+                let key = config
+                    .secrets
+                    .relay_keys
+                    .get(&r.name)
+                    .cloned()
+                    .unwrap_or_default();
+                relay::Relay::new(
+                    r.clone(),
+                    key,
+                    intake.clone(),
+                    store.clone(),
+                    health.clone(),
+                    clock.clone(),
+                )
             })
             .collect();
         EventSources {
@@ -195,7 +207,10 @@ impl EventSources {
     pub fn parts(
         self,
         shutdown: tokio_util::sync::CancellationToken,
-    ) -> Vec<(String, futures::future::BoxFuture<'static, anyhow::Result<()>>)> {
+    ) -> Vec<(
+        String,
+        futures::future::BoxFuture<'static, anyhow::Result<()>>,
+    )> {
         use futures::FutureExt;
         let mut parts = vec![(
             "event rules".to_string(),

@@ -92,10 +92,7 @@ pub fn ofauth(body: &Value, raw: &str, now: DateTime<Utc>) -> Result<Event, Stri
             .iter()
             .find_map(|k| data.get(*k).and_then(text_of))
             .or_else(|| data.pointer("/connection/id").and_then(text_of));
-        let at = body
-            .get("timestamp")
-            .and_then(instant_of)
-            .unwrap_or(now);
+        let at = body.get("timestamp").and_then(instant_of).unwrap_or(now);
         return Ok(Event {
             source: "ofauth".into(),
             name: kind.to_string(),
@@ -112,7 +109,10 @@ pub fn ofauth(body: &Value, raw: &str, now: DateTime<Utc>) -> Result<Event, Stri
         });
     }
     let Some(frame) = body.get("json") else {
-        return Err("the body is neither a connection event (`type`) nor a realtime envelope (`json`)".into());
+        return Err(
+            "the body is neither a connection event (`type`) nor a realtime envelope (`json`)"
+                .into(),
+        );
     };
     let connection = body.get("connection").cloned().unwrap_or(Value::Null);
     let account = connection
@@ -131,7 +131,12 @@ pub fn ofauth(body: &Value, raw: &str, now: DateTime<Utc>) -> Result<Event, Stri
 
 /// An OnlyFans socket frame as relayed unchanged: one object keyed by its payload type,
 /// e.g. `{"api2_chat_message": {…}}`.
-pub fn socket_frame(source: &str, frame: &Value, raw: &str, now: DateTime<Utc>) -> Result<Event, String> {
+pub fn socket_frame(
+    source: &str,
+    frame: &Value,
+    raw: &str,
+    now: DateTime<Utc>,
+) -> Result<Event, String> {
     let Some(object) = frame.as_object() else {
         return Err("the frame is not a JSON object".into());
     };
@@ -293,10 +298,17 @@ pub fn parse_usd(text: &str) -> Option<f64> {
     let t = t.strip_prefix("USD").unwrap_or(t).trim();
     let t = t.strip_prefix('$').unwrap_or(t).trim();
     let t = t.strip_suffix("USD").unwrap_or(t).trim();
-    if t.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',') {
+    if t.is_empty()
+        || !t
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+    {
         return None;
     }
-    t.replace(',', "").parse::<f64>().ok().filter(|v| v.is_finite())
+    t.replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
 }
 
 /// Text without HTML tags and with the common entities decoded.

@@ -33,9 +33,15 @@ pub fn is_auth_error(code: &str) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 enum Ended {
     /// Worth trying again; `healthy` when it had been up for a while.
-    Dropped { why: String, healthy: bool },
+    Dropped {
+        why: String,
+        healthy: bool,
+    },
     /// An auth error: stop.
-    Refused { code: String, why: String },
+    Refused {
+        code: String,
+        why: String,
+    },
     Shutdown,
 }
 
@@ -107,7 +113,10 @@ impl Relay {
             let _ = keeper.await;
             self.holder.release().await;
             if let Some((code, why)) = refused {
-                self.health.failing(&name, &format!("stopped: {code} ({why}); fix the key or the model and restart"));
+                self.health.failing(
+                    &name,
+                    &format!("stopped: {code} ({why}); fix the key or the model and restart"),
+                );
                 tracing::error!(relay = %self.config.name, %code, %why, "the relay refused the key; not reconnecting");
                 shutdown.cancelled().await;
                 return Ok(());
@@ -133,7 +142,10 @@ impl Relay {
                     }
                     self.health.failing(
                         &name,
-                        &format!("disconnected ({why}); reconnecting in {}", humantime::format_duration(wait)),
+                        &format!(
+                            "disconnected ({why}); reconnecting in {}",
+                            humantime::format_duration(wait)
+                        ),
                     );
                     tracing::warn!(relay = %self.config.name, %why, ?wait, "relay disconnected");
                     tokio::select! {
@@ -150,7 +162,12 @@ impl Relay {
         let name = self.health_name();
         let mut request = match self.config.url.as_str().into_client_request() {
             Ok(r) => r,
-            Err(e) => return Ended::Refused { code: "BAD_URL".into(), why: e.to_string() },
+            Err(e) => {
+                return Ended::Refused {
+                    code: "BAD_URL".into(),
+                    why: e.to_string(),
+                }
+            }
         };
         if let Some(key) = self.key.expose() {
             match HeaderValue::from_str(key) {
@@ -179,7 +196,12 @@ impl Relay {
                     why: format!("the relay answered {}", response.status()),
                 }
             }
-            Err(e) => return Ended::Dropped { why: e.to_string(), healthy: false },
+            Err(e) => {
+                return Ended::Dropped {
+                    why: e.to_string(),
+                    healthy: false,
+                }
+            }
         };
         let opened = tokio::time::Instant::now();
         self.health.ok(&name, "connected");
@@ -193,12 +215,24 @@ impl Relay {
             };
             let healthy = opened.elapsed() >= HEALTHY;
             let text = match frame {
-                None => return Ended::Dropped { why: "the socket closed".into(), healthy },
-                Some(Err(e)) => return Ended::Dropped { why: e.to_string(), healthy },
+                None => {
+                    return Ended::Dropped {
+                        why: "the socket closed".into(),
+                        healthy,
+                    }
+                }
+                Some(Err(e)) => {
+                    return Ended::Dropped {
+                        why: e.to_string(),
+                        healthy,
+                    }
+                }
                 Some(Ok(Message::Text(text))) => text.to_string(),
                 Some(Ok(Message::Binary(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
                 Some(Ok(Message::Close(close))) => {
-                    let why = close.map_or("closed".to_string(), |c| format!("closed: {} {}", c.code, c.reason));
+                    let why = close.map_or("closed".to_string(), |c| {
+                        format!("closed: {} {}", c.code, c.reason)
+                    });
                     return Ended::Dropped { why, healthy };
                 }
                 Some(Ok(_)) => continue,
@@ -217,16 +251,26 @@ impl Relay {
         };
         if value.get("connected").and_then(Value::as_bool) == Some(true) {
             let model = value.get("modelId").and_then(Value::as_str).unwrap_or("");
-            self.health.ok(&self.health_name(), &format!("connected {model}").trim().to_string());
+            self.health
+                .ok(&self.health_name(), format!("connected {model}").trim());
             return None;
         }
         if let Some(error) = value.get("error") {
-            let code = value.get("code").and_then(Value::as_str).unwrap_or("ERROR").to_string();
-            let why = error.as_str().map_or_else(|| error.to_string(), str::to_string);
+            let code = value
+                .get("code")
+                .and_then(Value::as_str)
+                .unwrap_or("ERROR")
+                .to_string();
+            let why = error
+                .as_str()
+                .map_or_else(|| error.to_string(), str::to_string);
             return Some(if is_auth_error(&code) {
                 Ended::Refused { code, why }
             } else {
-                Ended::Dropped { why: format!("{code}: {why}"), healthy: false }
+                Ended::Dropped {
+                    why: format!("{code}: {why}"),
+                    healthy: false,
+                }
             });
         }
         match self.event(&value, text) {
@@ -235,7 +279,9 @@ impl Relay {
                     tracing::error!(relay = %self.config.name, error = %e, "could not store a relayed event");
                 }
             }
-            Err(why) => tracing::warn!(relay = %self.config.name, %why, "a frame that is not an event; skipped"),
+            Err(why) => {
+                tracing::warn!(relay = %self.config.name, %why, "a frame that is not an event; skipped")
+            }
         }
         None
     }
@@ -258,10 +304,19 @@ mod tests {
 
     #[test]
     fn auth_errors_are_the_ones_a_retry_cannot_fix() {
-        for code in ["NO_API_KEY", "INVALID_API_KEY", "NO_SUBSCRIPTION", "MODEL_NOT_FOUND"] {
+        for code in [
+            "NO_API_KEY",
+            "INVALID_API_KEY",
+            "NO_SUBSCRIPTION",
+            "MODEL_NOT_FOUND",
+        ] {
             assert!(is_auth_error(code), "{code}");
         }
-        for code in ["MODEL_NOT_CONNECTED", "NO_WS_CREDENTIALS", "WS_CONNECT_ERROR"] {
+        for code in [
+            "MODEL_NOT_CONNECTED",
+            "NO_WS_CREDENTIALS",
+            "WS_CONNECT_ERROR",
+        ] {
             assert!(!is_auth_error(code), "{code}");
         }
     }

@@ -76,7 +76,9 @@ impl Rules {
     pub async fn process(&self, event: &StoredEvent) -> Result<(), StoreError> {
         let mut settled = true;
         for rule in self.rules() {
-            let Some(trigger) = &rule.trigger else { continue };
+            let Some(trigger) = &rule.trigger else {
+                continue;
+            };
             if trigger.kinds.iter().any(|k| k.as_str() == event.kind) {
                 settled &= self.apply(&rule, trigger, event).await?;
             }
@@ -142,7 +144,10 @@ impl Rules {
                 .retake_event_rule(&event.id, &rule.id, now - ABANDONED_AFTER, now)
                 .await?;
             if !retaken {
-                let outcomes = self.store.event_outcomes(std::slice::from_ref(&event.id)).await?;
+                let outcomes = self
+                    .store
+                    .event_outcomes(std::slice::from_ref(&event.id))
+                    .await?;
                 let running = outcomes
                     .iter()
                     .any(|o| o.rule == rule.id && o.outcome == "running");
@@ -174,7 +179,11 @@ impl Rules {
             RuleAction::Template(template) => RuleFire::Post(render(template, event)),
             RuleAction::Prompt(prompt) => RuleFire::Ask(prompt_for(prompt, &[event])),
         };
-        let outcome = match self.scheduler.fire_rule(rule, event.received_at, action).await {
+        let outcome = match self
+            .scheduler
+            .fire_rule(rule, event.received_at, action)
+            .await
+        {
             Ok(run) => outcome_of(&run),
             Err(e) => format!("failed: {e}"),
         };
@@ -196,7 +205,9 @@ impl Rules {
             let Some(rule) = rules.iter().find(|r| r.id == rule_id) else {
                 continue;
             };
-            let Some(trigger) = &rule.trigger else { continue };
+            let Some(trigger) = &rule.trigger else {
+                continue;
+            };
             let Some(batch) = trigger.batch else { continue };
             let len = i64::try_from(batch.as_millis()).unwrap_or(i64::MAX);
             // A moment's grace after the window, for events being batched right now.
@@ -240,7 +251,8 @@ impl Rules {
         loop {
             let events = self.store.unprocessed_events(before, SWEEP_BATCH).await?;
             // Events still in another process's hands stay unprocessed: stop at them.
-            let fresh: Vec<&StoredEvent> = events.iter().filter(|e| !seen.contains(&e.id)).collect();
+            let fresh: Vec<&StoredEvent> =
+                events.iter().filter(|e| !seen.contains(&e.id)).collect();
             if fresh.is_empty() {
                 return Ok(seen.len());
             }
@@ -260,7 +272,10 @@ impl Rules {
     ) -> anyhow::Result<()> {
         match self.sweep(Utc::now()).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(events = n, "processed events left unprocessed by an earlier run"),
+            Ok(n) => tracing::info!(
+                events = n,
+                "processed events left unprocessed by an earlier run"
+            ),
             Err(e) => tracing::error!(error = %e, "could not look for unprocessed events"),
         }
         let slots = Arc::new(tokio::sync::Semaphore::new(PARALLEL));
@@ -285,7 +300,7 @@ impl Rules {
                     if let Err(e) = self.flush_digests(Utc::now()).await {
                         tracing::error!(error = %e, "could not post event digests");
                     }
-                    if ticks % 10 == 0 {
+                    if ticks.is_multiple_of(10) {
                         if let Err(e) = self.sweep(Utc::now() - ORPHANED_AFTER).await {
                             tracing::error!(error = %e, "could not look for unprocessed events");
                         }
@@ -305,7 +320,12 @@ fn outcome_of(run: &crate::store::TaskRun) -> String {
     match (run.status, &run.delivery_error, run.delivered_at) {
         (RunStatus::Failed, _, _) => format!(
             "failed: {}",
-            run.output.as_deref().unwrap_or("").lines().next().unwrap_or("")
+            run.output
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
         ),
         (_, Some(error), _) => format!("delivery failed: {error}"),
         (_, None, Some(_)) => "sent".into(),
@@ -363,7 +383,12 @@ pub fn render(template: &str, event: &StoredEvent) -> String {
     out
 }
 
-fn digest(rule: &Workflow, batch: std::time::Duration, template: &str, events: &[StoredEvent]) -> String {
+fn digest(
+    rule: &Workflow,
+    batch: std::time::Duration,
+    template: &str,
+    events: &[StoredEvent],
+) -> String {
     let mut out = format!(
         "**{}**: {} in the last {}\n",
         rule.name,

@@ -29,17 +29,26 @@ struct Webhooks {
 }
 
 /// The webhook routes of the enabled sources; None when none is enabled.
+/// Whether a source is served: None when it is off, `Err(why)` when it is refused.
+pub type Served = Option<Result<(), String>>;
+
 /// Whether each source is served: `(onlyfansapi, ofauth)`, each `Err` with the reason
 /// when it is enabled but lacks its secret (it is then refused, not served open).
-pub fn served(config: &Config) -> (Option<Result<(), String>>, Option<Result<(), String>>) {
+pub fn served(config: &Config) -> (Served, Served) {
     let events = &config.events;
     let secrets = &config.secrets;
     let onlyfansapi = WebhookSourceConfig::on(&events.onlyfansapi).then(|| {
-        let unsigned = events.onlyfansapi.as_ref().is_some_and(|s| s.allow_unsigned);
+        let unsigned = events
+            .onlyfansapi
+            .as_ref()
+            .is_some_and(|s| s.allow_unsigned);
         if secrets.onlyfansapi_webhook_secret.is_set() || unsigned {
             Ok(())
         } else {
-            Err("ONLYFANSAPI_WEBHOOK_SECRET is not set (or allow_unsigned = true); not served".to_string())
+            Err(
+                "ONLYFANSAPI_WEBHOOK_SECRET is not set (or allow_unsigned = true); not served"
+                    .to_string(),
+            )
         }
     });
     let ofauth = WebhookSourceConfig::on(&events.ofauth).then(|| {
@@ -60,7 +69,10 @@ pub fn routes(config: &Config, intake: Intake) -> Option<Router> {
     if !onlyfansapi && !ofauth {
         return None;
     }
-    let unsigned = events.onlyfansapi.as_ref().is_some_and(|s| s.allow_unsigned);
+    let unsigned = events
+        .onlyfansapi
+        .as_ref()
+        .is_some_and(|s| s.allow_unsigned);
     if onlyfansapi && unsigned {
         tracing::warn!("[events.onlyfansapi] allow_unsigned = true: webhook calls without a signature are accepted");
     }
@@ -77,7 +89,11 @@ pub fn routes(config: &Config, intake: Intake) -> Option<Router> {
     if ofauth {
         router = router.route("/webhooks/ofauth", post(ofauth_hook));
     }
-    Some(router.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY)).with_state(state))
+    Some(
+        router
+            .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+            .with_state(state),
+    )
 }
 
 fn refuse(source: &str, why: &str) -> Response {
@@ -104,7 +120,10 @@ async fn onlyfansapi_hook(
     match (hooks.onlyfansapi_secret.expose(), signature) {
         (Some(secret), Some(sig)) => {
             if !verify_hmac_sha256_hex_or_base64(secret.as_bytes(), &body, sig) {
-                return refuse("onlyfansapi", "the Signature header does not match the body");
+                return refuse(
+                    "onlyfansapi",
+                    "the Signature header does not match the body",
+                );
             }
         }
         (_, None) if hooks.onlyfansapi_unsigned => {}
@@ -113,7 +132,7 @@ async fn onlyfansapi_hook(
     }
     let (raw, value) = match parse(&body) {
         Ok(parsed) => parsed,
-        Err(response) => return response,
+        Err(why) => return bad(why),
     };
     let event = match normalize::onlyfansapi(&value, &raw, Utc::now()) {
         Ok(event) => event,
@@ -139,7 +158,10 @@ async fn ofauth_hook(
     let Some(secret) = hooks.ofauth_secret.expose() else {
         return refuse("ofauth", "OFAUTH_WEBHOOK_SECRET is not set");
     };
-    let Some(header) = headers.get("ofauth-signature").and_then(|v| v.to_str().ok()) else {
+    let Some(header) = headers
+        .get("ofauth-signature")
+        .and_then(|v| v.to_str().ok())
+    else {
         return refuse("ofauth", "the call has no OFAuth-Signature header");
     };
     if let Err(why) = verify_ofauth(secret.as_bytes(), header, &body, Utc::now().timestamp()) {
@@ -147,7 +169,7 @@ async fn ofauth_hook(
     }
     let (raw, value) = match parse(&body) {
         Ok(parsed) => parsed,
-        Err(response) => return response,
+        Err(why) => return bad(why),
     };
     match normalize::ofauth(&value, &raw, Utc::now()) {
         Ok(event) => store(&hooks.intake, &event).await,
@@ -189,19 +211,21 @@ pub fn verify_ofauth(key: &[u8], header: &str, body: &[u8], now: i64) -> Result<
     }
 }
 
-fn parse(body: &[u8]) -> Result<(String, Value), Response> {
+fn parse(body: &[u8]) -> Result<(String, Value), String> {
     let Ok(raw) = std::str::from_utf8(body) else {
-        return Err(bad("the body is not UTF-8 text".into()));
+        return Err("the body is not UTF-8 text".into());
     };
     match serde_json::from_str::<Value>(raw) {
         Ok(value) => Ok((raw.to_string(), value)),
-        Err(e) => Err(bad(format!("the body is not JSON: {e}"))),
+        Err(e) => Err(format!("the body is not JSON: {e}")),
     }
 }
 
 async fn store(intake: &Intake, event: &Event) -> Response {
     match intake.ingest(event).await {
-        Ok(Ingested::Stored(id)) => (StatusCode::OK, Json(json!({"ok": true, "id": id}))).into_response(),
+        Ok(Ingested::Stored(id)) => {
+            (StatusCode::OK, Json(json!({"ok": true, "id": id}))).into_response()
+        }
         Ok(Ingested::Duplicate) => {
             (StatusCode::OK, Json(json!({"ok": true, "duplicate": true}))).into_response()
         }

@@ -460,8 +460,15 @@ impl Scheduler {
         started: DateTime<Utc>,
         deliver: Deliver,
     ) {
-        self.execute_as(task, &task.prompt, RunKind::Scheduled, fire, started, deliver)
-            .await
+        self.execute_as(
+            task,
+            &task.prompt,
+            RunKind::Scheduled,
+            fire,
+            started,
+            deliver,
+        )
+        .await
     }
 
     /// [`Scheduler::execute`] with the prompt and the kind the run is metered as (an
@@ -663,8 +670,15 @@ impl Scheduler {
                 self.post(rule, fire, text, &[], true).await;
             }
             RuleFire::Ask(prompt) => {
-                self.execute_as(rule, &prompt, RunKind::Event, fire, now, Deliver::WithRetries)
-                    .await;
+                self.execute_as(
+                    rule,
+                    &prompt,
+                    RunKind::Event,
+                    fire,
+                    now,
+                    Deliver::WithRetries,
+                )
+                .await;
             }
         }
         let runs = self.store.recent_runs(&rule.id, 50).await?;

@@ -65,8 +65,11 @@ pub trait EventLog: Send + Sync {
     ) -> StoreResult<Vec<StoredEvent>>;
     async fn mark_processed(&self, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
     /// Claims (event, rule) with a first outcome; false when it was claimed before.
-    async fn claim_event_rule(&self, outcome: &EventOutcome, batch: Option<i64>)
-        -> StoreResult<bool>;
+    async fn claim_event_rule(
+        &self,
+        outcome: &EventOutcome,
+        batch: Option<i64>,
+    ) -> StoreResult<bool>;
     /// Takes over a claim left `running` since before `older_than` (its process died
     /// mid-way), restamping it `now`; true for the one caller that did.
     async fn retake_event_rule(

@@ -4,8 +4,8 @@
 //! extending it; the others stand by and take over once the holder's lease lapses (it
 //! died) or is let go (it stopped).
 
-use crate::clock::Clock;
 use super::{SharedStore, StoreResult};
+use crate::clock::Clock;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

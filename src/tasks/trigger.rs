@@ -187,7 +187,10 @@ impl TriggerSpec {
         }
         if let Some(min) = self.min_amount {
             if !min.is_finite() || min < 0.0 {
-                problems.push(problem("min_amount", "min_amount must be a positive number of USD"));
+                problems.push(problem(
+                    "min_amount",
+                    "min_amount must be a positive number of USD",
+                ));
             }
         }
         let mut duration = |key: &'static str, value: &Option<String>| match value {
@@ -214,7 +217,10 @@ impl TriggerSpec {
             .or_else(|| (!prompt.trim().is_empty()).then(|| prompt.to_string()));
         let action = match (&self.template, own_prompt) {
             (Some(_), Some(_)) if self.prompt.is_some() => {
-                problems.push(problem("template", "give either template or prompt, not both"));
+                problems.push(problem(
+                    "template",
+                    "give either template or prompt, not both",
+                ));
                 None
             }
             (Some(template), _) => {
@@ -299,7 +305,10 @@ pub fn describe(trigger: &Trigger) -> String {
         out.push_str(&format!(" for {}", trigger.accounts.join(", ")));
     }
     if let Some(batch) = trigger.batch {
-        out.push_str(&format!(", digest every {}", humantime::format_duration(batch)));
+        out.push_str(&format!(
+            ", digest every {}",
+            humantime::format_duration(batch)
+        ));
     }
     if let Some(cooldown) = trigger.cooldown {
         out.push_str(&format!(
@@ -342,14 +351,23 @@ mod tests {
             .build("")
             .unwrap_err();
         let messages: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
-        assert!(messages[0].contains("unknown event kind `tipz`"), "{messages:?}");
-        assert!(messages[1].contains("unknown template field `{fan}`"), "{messages:?}");
+        assert!(
+            messages[0].contains("unknown event kind `tipz`"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].contains("unknown template field `{fan}`"),
+            "{messages:?}"
+        );
         let none = spec("event = \"tip\"").build("").unwrap_err();
         assert_eq!(none[0].key, "template");
     }
 
     #[test]
     fn placeholders_skip_what_is_not_a_name() {
-        assert_eq!(placeholders("{a} {b_c} { x } {} {{d}"), vec!["a", "b_c", "d"]);
+        assert_eq!(
+            placeholders("{a} {b_c} { x } {} {{d}"),
+            vec!["a", "b_c", "d"]
+        );
     }
 }

@@ -118,10 +118,7 @@ impl Bot {
 
     async fn wait_alerts(&self, needle: &str, n: usize) -> bool {
         self.tg
-            .wait_for(
-                |_| self.alerts(needle) >= n,
-                Duration::from_secs(30),
-            )
+            .wait_for(|_| self.alerts(needle) >= n, Duration::from_secs(30))
             .await
     }
 
@@ -132,7 +129,11 @@ impl Bot {
         let out = crate::helpers::fanops(&all, &self.path, self.dir.path())
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice(&out.stdout).unwrap()
     }
 
@@ -181,7 +182,10 @@ async fn post(url: &str, body: &str, headers: &[(&str, String)]) -> (u16, String
 }
 
 fn signed(body: &str) -> Vec<(&'static str, String)> {
-    vec![("Signature", hex(&hmac_sha256(SECRET.as_bytes(), body.as_bytes())))]
+    vec![(
+        "Signature",
+        hex(&hmac_sha256(SECRET.as_bytes(), body.as_bytes())),
+    )]
 }
 
 fn tip(id: u64, price: f64, who: &str) -> String {
@@ -205,7 +209,10 @@ async fn a_signed_webhook_alerts_once_and_min_amount_filters() {
     let big = tip(1, 120.0, "bigspender");
     let (status, _) = post(&hook, &big, &signed(&big)).await;
     assert_eq!(status, 200);
-    assert!(bot.wait_alerts("bigspender tipped $120 on acct_luna: for you", 1).await);
+    assert!(
+        bot.wait_alerts("bigspender tipped $120 on acct_luna: for you", 1)
+            .await
+    );
     // The sender's retry of the same body: answered 200, stored once, no second alert.
     let (status, answer) = post(&hook, &big, &signed(&big)).await;
     assert_eq!((status, answer.contains("duplicate")), (200, true));
@@ -214,7 +221,10 @@ async fn a_signed_webhook_alerts_once_and_min_amount_filters() {
     let mac = hmac_sha256(SECRET.as_bytes(), small.as_bytes());
     let b64 = base64::engine::general_purpose::STANDARD.encode(mac);
     assert_eq!(post(&hook, &small, &[("Signature", b64)]).await.0, 200);
-    assert!(bot.wait_outcome("2", "big-tips", "filtered: below min_amount").await);
+    assert!(
+        bot.wait_outcome("2", "big-tips", "filtered: below min_amount")
+            .await
+    );
     assert!(bot.wait_outcome("1", "big-tips", "sent").await);
     assert_eq!(bot.alerts("tipped"), 1, "{:?}", bot.tg.sent_texts(CHAT));
     assert_eq!(bot.events(&["--kind", "tip"])["total"], 2);
@@ -226,7 +236,10 @@ async fn bad_or_missing_signatures_are_refused_and_nothing_is_stored() {
     let hook = format!("{}/webhooks/onlyfansapi", bot.base);
     let body = tip(3, 99.0, "x");
     assert_eq!(post(&hook, &body, &[]).await.0, 401);
-    assert_eq!(post(&hook, &body, &[("Signature", "00ff".into())]).await.0, 401);
+    assert_eq!(
+        post(&hook, &body, &[("Signature", "00ff".into())]).await.0,
+        401
+    );
     let changed = body.replace("99", "999");
     assert_eq!(post(&hook, &changed, &signed(&body)).await.0, 401);
     // OFAuth: a stale timestamp and a wrong secret are refused; a fresh one is stored.
@@ -237,15 +250,28 @@ async fn bad_or_missing_signatures_are_refused_and_nothing_is_stored() {
         vec![("OFAuth-Signature", format!("t={t},v1={}", hex(&mac)))]
     };
     let now = chrono::Utc::now().timestamp();
-    assert_eq!(post(&ofauth, &frame, &sign(now - 600, OFAUTH_SECRET)).await.0, 401);
+    assert_eq!(
+        post(&ofauth, &frame, &sign(now - 600, OFAUTH_SECRET))
+            .await
+            .0,
+        401
+    );
     assert_eq!(post(&ofauth, &frame, &sign(now, "wrong")).await.0, 401);
     assert_eq!(bot.events(&[])["total"], 0, "nothing refused was stored");
-    assert_eq!(post(&ofauth, &frame, &sign(now, OFAUTH_SECRET)).await.0, 200);
+    assert_eq!(
+        post(&ofauth, &frame, &sign(now, OFAUTH_SECRET)).await.0,
+        200
+    );
     let listing = bot.events(&[]);
     assert_eq!(listing["total"], 1);
     assert_eq!(listing["events"][0]["kind"], "message_received");
     assert_eq!(listing["events"][0]["fields"]["text"], "test197");
-    let metrics = reqwest::get(format!("{}/metrics", bot.base)).await.unwrap().text().await.unwrap();
+    let metrics = reqwest::get(format!("{}/metrics", bot.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(
         metrics.contains("fanops_webhook_signatures_refused_total{source=\"onlyfansapi\"} 3"),
         "{metrics}"
@@ -270,7 +296,10 @@ to = "-100"
     for n in 0..3 {
         let body = base
             .replace("\"id\": \"123\"", &format!("\"id\": \"sub-{n}\""))
-            .replace("\"username\": \"username\"", &format!("\"username\": \"fan{n}\""));
+            .replace(
+                "\"username\": \"username\"",
+                &format!("\"username\": \"fan{n}\""),
+            );
         assert_eq!(post(&hook, &body, &signed(&body)).await.0, 200);
     }
     let lines = || {
@@ -280,7 +309,11 @@ to = "-100"
             .map(|t| t.matches("@fan").count())
             .sum::<usize>()
     };
-    assert!(bot.tg.wait_for(|_| lines() >= 3, Duration::from_secs(30)).await);
+    assert!(
+        bot.tg
+            .wait_for(|_| lines() >= 3, Duration::from_secs(30))
+            .await
+    );
     let posts = bot.alerts("New fans");
     // Three events, fewer posts: the window may end between two of them, never each.
     assert!((1..=2).contains(&posts), "{:?}", bot.tg.sent_texts(CHAT));
@@ -300,7 +333,13 @@ to = "-100"
     bot.model.push(Reply::text("Say thanks to bigspender!"));
     let body = tip(4, 30.0, "bigspender");
     assert_eq!(
-        post(&format!("{}/webhooks/onlyfansapi", bot.base), &body, &signed(&body)).await.0,
+        post(
+            &format!("{}/webhooks/onlyfansapi", bot.base),
+            &body,
+            &signed(&body)
+        )
+        .await
+        .0,
         200
     );
     assert!(bot.wait_alerts("Say thanks to bigspender!", 1).await);
@@ -328,7 +367,10 @@ async fn relays_feed_rules_and_an_auth_error_stops_reconnecting() {
     let frame = json!({"api2_chat_message": {"id": 555, "isTip": true, "price": 75,
         "text": "<p>love it</p>", "fromUser": {"id": 9, "name": "Relay Fan", "username": "relayfan"}}});
     let live = FakeRelay::start(
-        vec![json!({"connected": true, "modelId": "m-1"}).to_string(), frame.to_string()],
+        vec![
+            json!({"connected": true, "modelId": "m-1"}).to_string(),
+            frame.to_string(),
+        ],
         true,
     )
     .await;
@@ -343,14 +385,29 @@ async fn relays_feed_rules_and_an_auth_error_stops_reconnecting() {
         refused.url()
     );
     let bot = start(&[("big-tips", BIG_TIPS)], &relays).await;
-    assert!(bot.wait_alerts("Relay Fan tipped $75 on acct_luna: love it", 1).await);
-    assert_eq!(live.connections(), [Some("relay-key".to_string())], "the key goes in the header");
+    assert!(
+        bot.wait_alerts("Relay Fan tipped $75 on acct_luna: love it", 1)
+            .await
+    );
+    assert_eq!(
+        live.connections(),
+        [Some("relay-key".to_string())],
+        "the key goes in the header"
+    );
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut detail = String::new();
     while Instant::now() < deadline {
-        let body = reqwest::get(format!("{}/readyz", bot.base)).await.unwrap().text().await.unwrap();
+        let body = reqwest::get(format!("{}/readyz", bot.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let ready: Value = serde_json::from_str(&body).unwrap();
-        detail = ready["channels"]["relay:bad-key"]["detail"].as_str().unwrap_or("").to_string();
+        detail = ready["channels"]["relay:bad-key"]["detail"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         if detail.starts_with("stopped") {
             assert_eq!(ready["ready"], false);
             break;
@@ -358,20 +415,36 @@ async fn relays_feed_rules_and_an_auth_error_stops_reconnecting() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(detail.contains("INVALID_API_KEY"), "{detail}");
-    assert_eq!(refused.connections().len(), 1, "no reconnect after an auth error");
+    assert_eq!(
+        refused.connections().len(),
+        1,
+        "no reconnect after an auth error"
+    );
 }
 
 #[tokio::test]
 async fn an_event_answered_right_before_kill_9_is_alerted_once_after_restart() {
     let mut bot = start(&[("big-tips", BIG_TIPS)], "").await;
     let body = tip(6, 200.0, "lastfan");
-    let (status, _) = post(&format!("{}/webhooks/onlyfansapi", bot.base), &body, &signed(&body)).await;
+    let (status, _) = post(
+        &format!("{}/webhooks/onlyfansapi", bot.base),
+        &body,
+        &signed(&body),
+    )
+    .await;
     assert_eq!(status, 200);
     bot.kill();
     bot.run("second");
     assert!(healthy(&bot.base).await);
     // The sweep at start, or the takeover of a run left unfinished, sends it.
-    assert!(bot.tg.wait_for(|_| bot.alerts("lastfan tipped $200") >= 1, Duration::from_secs(90)).await);
+    assert!(
+        bot.tg
+            .wait_for(
+                |_| bot.alerts("lastfan tipped $200") >= 1,
+                Duration::from_secs(90)
+            )
+            .await
+    );
     assert!(bot.wait_outcome("6", "big-tips", "sent").await);
     assert_eq!(bot.alerts("lastfan tipped $200"), 1);
 }

@@ -34,7 +34,8 @@ const CLAIM: &str = "INSERT INTO event_outcomes (event_id, rule, outcome, batch,
 const RETAKE: &str = "UPDATE event_outcomes SET at = $1 \
      WHERE event_id = $2 AND rule = $3 AND outcome = 'running' AND at < $4";
 
-const SET_OUTCOME: &str = "UPDATE event_outcomes SET outcome = $1 WHERE event_id = $2 AND rule = $3";
+const SET_OUTCOME: &str =
+    "UPDATE event_outcomes SET outcome = $1 WHERE event_id = $2 AND rule = $3";
 
 const WAITING: &str = "SELECT DISTINCT rule, batch FROM event_outcomes \
      WHERE outcome = 'batched' AND batch IS NOT NULL AND batch < $1";
@@ -50,7 +51,8 @@ const RECENT: &str = "SELECT id, source, name, kind, account, occurred_at, recei
      raw FROM events WHERE received_at >= $1 AND ($2 = '' OR kind = $2) \
      ORDER BY received_at DESC LIMIT $3";
 
-const COUNT: &str = "SELECT COUNT(*) FROM events WHERE received_at >= $1 AND ($2 = '' OR kind = $2)";
+const COUNT: &str =
+    "SELECT COUNT(*) FROM events WHERE received_at >= $1 AND ($2 = '' OR kind = $2)";
 
 const OUTCOMES: &str =
     "SELECT event_id, rule, outcome, at FROM event_outcomes WHERE event_id = $1 ORDER BY rule";

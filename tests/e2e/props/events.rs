@@ -13,21 +13,38 @@ fn json() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         ".{0,12}".prop_map(Value::String),
         prop_oneof![
-            Just("$5.00"), Just("tips.received"), Just("messages.received"), Just("accounts.session_expired"),
-            Just("connection.expired"), Just("api2_chat_message"), Just("tip"), Just("<p>hi</p>")
+            Just("$5.00"),
+            Just("tips.received"),
+            Just("messages.received"),
+            Just("accounts.session_expired"),
+            Just("connection.expired"),
+            Just("api2_chat_message"),
+            Just("tip"),
+            Just("<p>hi</p>")
         ]
         .prop_map(|s| Value::String(s.to_string())),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         let keys = prop_oneof![
-            Just("event".to_string()), Just("payload".to_string()), Just("account_id".to_string()),
-            Just("type".to_string()), Just("json".to_string()), Just("data".to_string()),
-            Just("price".to_string()), Just("amount".to_string()), Just("isTip".to_string()),
-            Just("fromUser".to_string()), Just("replacePairs".to_string()), Just("{AMOUNT}".to_string()),
-            Just("createdAt".to_string()), Just("id".to_string()), Just("text".to_string()),
+            Just("event".to_string()),
+            Just("payload".to_string()),
+            Just("account_id".to_string()),
+            Just("type".to_string()),
+            Just("json".to_string()),
+            Just("data".to_string()),
+            Just("price".to_string()),
+            Just("amount".to_string()),
+            Just("isTip".to_string()),
+            Just("fromUser".to_string()),
+            Just("replacePairs".to_string()),
+            Just("{AMOUNT}".to_string()),
+            Just("createdAt".to_string()),
+            Just("id".to_string()),
+            Just("text".to_string()),
             "[a-z]{1,6}",
         ];
         prop_oneof![
@@ -110,7 +127,10 @@ fn every_example_payload_parses_into_its_kind() {
         seen += 1;
         if name == "messages.ppv.unlocked.json" {
             assert_eq!(event.fields["amount"], 5.0);
-            assert_eq!(event.fields["text"], "has purchased your message for $5.00!");
+            assert_eq!(
+                event.fields["text"],
+                "has purchased your message for $5.00!"
+            );
             assert_eq!(event.fields["fan_username"], "username");
         }
         if name == "accounts.session_expired.json" {

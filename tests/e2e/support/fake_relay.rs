@@ -26,6 +26,8 @@ impl FakeRelay {
             while let Ok((stream, _)) = listener.accept().await {
                 let (frames, seen) = (frames.clone(), seen.clone());
                 tokio::spawn(async move {
+                    // The handshake callback's signature is tungstenite's.
+                    #[allow(clippy::result_large_err)]
                     let record = |request: &Request, response: Response| {
                         let key = request
                             .headers()
