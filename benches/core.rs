@@ -13,6 +13,8 @@
 //! - `prompt`: tokens of the first model request for a plain question.
 //! - `earnings`: `agency_earnings` over 50 creators with a 300 ms API, asked twice.
 //! - `scheduler`: fire lateness of 10,000 active tasks under the real timer loop.
+//! - `events`: 1,000 signed webhook events a second for 10 s: accepted, stored,
+//!   processed, answer time, peak memory.
 //!
 //! (`run` names `ready` and `memory` together.)
 
@@ -23,6 +25,8 @@ mod support;
 mod channel;
 #[path = "core/earnings.rs"]
 mod earnings;
+#[path = "core/events.rs"]
+mod events;
 #[path = "core/harness.rs"]
 mod harness;
 #[path = "core/prompt.rs"]
@@ -30,13 +34,14 @@ mod prompt;
 #[path = "core/scheduler.rs"]
 mod scheduler;
 
-const PARTS: [&str; 7] = [
+const PARTS: [&str; 8] = [
     "ready",
     "memory",
     "turn",
     "prompt",
     "earnings",
     "scheduler",
+    "events",
     "run",
 ];
 
@@ -80,6 +85,9 @@ fn main() {
         }
         if wanted("scheduler") {
             scheduler::scheduler_10k().await;
+        }
+        if wanted("events") {
+            events::webhook_load().await;
         }
     });
 }

@@ -448,3 +448,99 @@ async fn an_event_answered_right_before_kill_9_is_alerted_once_after_restart() {
     assert!(bot.wait_outcome("6", "big-tips", "sent").await);
     assert_eq!(bot.alerts("lastfan tipped $200"), 1);
 }
+
+/// What the core answers to Telegram user `user` in chat 100.
+async fn say_in_chat(
+    core: &fanops::core::Core,
+    user: &str,
+    body: fanops::core::InboundBody,
+) -> fanops::chat::Outbound {
+    let inbound = fanops::chat::Inbound {
+        platform: "telegram".into(),
+        chat: "100".into(),
+        thread: None,
+        user: user.into(),
+        user_name: format!("user{user}"),
+        body,
+    };
+    let collector = crate::helpers::Collector::default();
+    core.handle(inbound, &collector).await;
+    collector.last()
+}
+
+#[tokio::test]
+async fn an_alert_set_up_from_chat_is_confirmed_listed_and_fires_here() {
+    use fanops::core::InboundBody;
+    let (tg, model, api, dir) = crate::scheduler::fakes().await;
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let text = crate::helpers::telegram_config(
+        &tg,
+        &model,
+        &api,
+        &db,
+        "roles = { \"3\" = \"admin\" }",
+        "[events.onlyfansapi]\nenabled = true\nallow_unsigned = true\n",
+    );
+    let (app, _clock) = crate::helpers::build_app("chat-alert", text, true).await;
+    let core = app.core.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(app.serve(listener, shutdown.clone()));
+
+    model.push(Reply::tool(
+        "create_task",
+        json!({"name": "Big tips here", "trigger": {"event": "tip", "min_amount": 50,
+            "template": "💸 {fan_name} tipped {amount} on {account}"}}),
+    ));
+    let asked = say_in_chat(
+        &core,
+        "3",
+        InboundBody::Text("Tell me here whenever someone tips over $50".into()),
+    )
+    .await;
+    let confirm = asked.confirm.expect("an alert is confirmed like any task");
+    assert!(
+        confirm.summary.starts_with(
+            "Create the event alert “Big tips here”, on tip ≥ $50, posting to this chat"
+        ),
+        "{}",
+        confirm.summary
+    );
+    model.push(Reply::text("Done: I'll post big tips here."));
+    let decision = InboundBody::Decision {
+        action_id: confirm.action_id,
+        decision: fanops::store::Decision::Confirm,
+    };
+    say_in_chat(&core, "3", decision).await;
+    let tasks = say_in_chat(&core, "3", InboundBody::Text("/tasks".into())).await;
+    assert!(
+        tasks
+            .text
+            .contains("Big tips here (big-tips-here) | on tip ≥ $50 | active"),
+        "{}",
+        tasks.text
+    );
+
+    let body = tip(8, 80.0, "chatfan");
+    let (status, _) = post(&format!("{base}/webhooks/onlyfansapi"), &body, &[]).await;
+    assert_eq!(
+        status, 200,
+        "allow_unsigned accepts a call without a signature"
+    );
+    let sent = || {
+        tg.sent_texts(100)
+            .iter()
+            .any(|t| t.contains("chatfan tipped $80 on acct_luna"))
+    };
+    assert!(tg.wait_for(|_| sent(), Duration::from_secs(30)).await);
+    let events = say_in_chat(&core, "3", InboundBody::Text("/events tip".into())).await;
+    assert!(
+        events.text.contains("big-tips-here: sent"),
+        "{}",
+        events.text
+    );
+    assert!(events.text.ends_with("1 event"), "{}", events.text);
+    shutdown.cancel();
+    let _ = server.await;
+}

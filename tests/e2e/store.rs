@@ -17,6 +17,7 @@ use conversations::user;
 
 mod actions;
 mod conversations;
+mod events;
 mod inbound;
 mod ledger;
 mod runs;
@@ -209,6 +210,8 @@ conformance!(
     runs::crashed_runs_are_marked_failed,
     tasks::tasks_are_inserted_once_updated_and_deleted,
     tasks::scheduler_facts_are_read_and_written_in_bulk,
+    events::an_event_is_stored_once_while_its_key_holds,
+    events::each_rule_claims_an_event_once_and_digests_close,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.

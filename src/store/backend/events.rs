@@ -106,26 +106,40 @@ macro_rules! event_log {
                 key: &DedupKey,
                 now: DateTime<Utc>,
             ) -> StoreResult<bool> {
-                sqlx::query(RELEASE_KEY)
-                    .bind(&key.key)
-                    .bind(millis(now))
-                    .execute(&self.pool)
-                    .await?;
-                let done = sqlx::query(INSERT)
-                    .bind(&e.id)
-                    .bind(&key.key)
-                    .bind(millis(key.until))
-                    .bind(&e.source)
-                    .bind(&e.name)
-                    .bind(&e.kind)
-                    .bind(&e.account)
-                    .bind(millis(e.occurred_at))
-                    .bind(millis(e.received_at))
-                    .bind(e.fields.to_string())
-                    .bind(&e.raw)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
+                let fields = e.fields.to_string();
+                // Most events are new: insert first; only a refused copy looks at
+                // whether the key it hit has lapsed, and then tries once more.
+                for attempt in 0..2 {
+                    let done = sqlx::query(INSERT)
+                        .bind(&e.id)
+                        .bind(&key.key)
+                        .bind(millis(key.until))
+                        .bind(&e.source)
+                        .bind(&e.name)
+                        .bind(&e.kind)
+                        .bind(&e.account)
+                        .bind(millis(e.occurred_at))
+                        .bind(millis(e.received_at))
+                        .bind(&fields)
+                        .bind(&e.raw)
+                        .execute(&self.pool)
+                        .await?;
+                    if done.rows_affected() == 1 {
+                        return Ok(true);
+                    }
+                    if attempt == 1 {
+                        break;
+                    }
+                    let released = sqlx::query(RELEASE_KEY)
+                        .bind(&key.key)
+                        .bind(millis(now))
+                        .execute(&self.pool)
+                        .await?;
+                    if released.rows_affected() == 0 {
+                        break;
+                    }
+                }
+                Ok(false)
             }
 
             async fn event(&self, id: &str) -> StoreResult<Option<StoredEvent>> {
