@@ -24,7 +24,7 @@ to = "1"
 "#;
 
 fn body(n: usize) -> String {
-    let price = if n % 100 == 0 { 120 } else { 5 };
+    let price = if n.is_multiple_of(100) { 120 } else { 5 };
     json!({"event": "messages.received", "account_id": "acct_bench", "payload": {
         "id": n, "isTip": true, "price": price, "text": "<p>thanks</p>",
         "fromUser": {"id": n % 500, "username": format!("fan{}", n % 500), "name": "Fan"}}})

@@ -234,6 +234,12 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
     let name = name.unwrap_or_default();
     let task = task_list::find_or_list(&scheduler.workflows(), name).map_err(anyhow::Error::msg)?;
     match verb {
+        "run" if task.is_rule() => {
+            anyhow::bail!(
+                "`{}` is an event rule: it runs when a matching event arrives (see `fanops events`)",
+                task.id
+            )
+        }
         "run" => {
             let run = scheduler.run_now(&task, true).await?;
             println!("{} — {}", task.name, run.status.as_str());

@@ -88,17 +88,21 @@ pub enum Ingested {
     Duplicate,
 }
 
+/// Events waiting in memory for the rules; beyond this a burst waits in the store, where
+/// the rules' sweep finds it.
+const QUEUE: usize = 10_000;
+
 /// Where sources hand their events: stores them, then queues them for the rules.
 #[derive(Clone)]
 pub struct Intake {
     store: SharedStore,
-    queue: mpsc::UnboundedSender<StoredEvent>,
+    queue: mpsc::Sender<StoredEvent>,
 }
 
 impl Intake {
     /// The intake and the receiving end the rule processor reads.
-    pub fn new(store: SharedStore) -> (Intake, mpsc::UnboundedReceiver<StoredEvent>) {
-        let (queue, rx) = mpsc::unbounded_channel();
+    pub fn new(store: SharedStore) -> (Intake, mpsc::Receiver<StoredEvent>) {
+        let (queue, rx) = mpsc::channel(QUEUE);
         (Intake { store, queue }, rx)
     }
 
@@ -123,8 +127,9 @@ impl Intake {
         }
         crate::metrics::get().events.get_or_create(&labels).inc();
         let id = stored.id.clone();
-        // The processor is gone only while stopping; the event waits in the store.
-        let _ = self.queue.send(stored);
+        // A full queue (a burst) or a stopping processor: the event waits in the store
+        // until the sweep takes it.
+        let _ = self.queue.try_send(stored);
         Ok(Ingested::Stored(id))
     }
 }
@@ -137,7 +142,7 @@ fn source_label(source: &str) -> String {
 /// Every event part a config turns on: the webhook routes, the relays, and the rules.
 pub struct EventSources {
     pub intake: Intake,
-    queue: mpsc::UnboundedReceiver<StoredEvent>,
+    queue: mpsc::Receiver<StoredEvent>,
     rules: std::sync::Arc<rules::Rules>,
     routes: Option<axum::Router>,
     relays: Vec<relay::Relay>,

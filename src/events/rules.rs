@@ -267,7 +267,7 @@ impl Rules {
     /// them), and posts digests as their windows end; until `shutdown`.
     pub async fn run(
         self: Arc<Self>,
-        mut queue: mpsc::UnboundedReceiver<StoredEvent>,
+        mut queue: mpsc::Receiver<StoredEvent>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         match self.sweep(Utc::now()).await {
