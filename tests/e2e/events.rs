@@ -534,7 +534,13 @@ async fn an_alert_set_up_from_chat_is_confirmed_listed_and_fires_here() {
             .any(|t| t.contains("chatfan tipped $80 on acct_luna"))
     };
     assert!(tg.wait_for(|_| sent(), Duration::from_secs(30)).await);
-    let events = say_in_chat(&core, "3", InboundBody::Text("/events tip".into())).await;
+    // The post is out; its outcome is recorded right after.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut events = say_in_chat(&core, "3", InboundBody::Text("/events tip".into())).await;
+    while !events.text.contains("big-tips-here: sent") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        events = say_in_chat(&core, "3", InboundBody::Text("/events tip".into())).await;
+    }
     assert!(
         events.text.contains("big-tips-here: sent"),
         "{}",
