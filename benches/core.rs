@@ -14,6 +14,8 @@
 //! - `earnings`: `agency_earnings` over 50 creators with a 300 ms API, asked twice.
 //! - `scheduler`: fire lateness of 10,000 active tasks under the real timer loop.
 //! - `slack`: time from a Slack event to the first post, through Socket Mode.
+//! - `events`: 1,000 signed webhook events a second for 10 s: accepted, stored,
+//!   processed, answer time, peak memory.
 //!
 //! (`run` names `ready` and `memory` together.)
 
@@ -24,6 +26,8 @@ mod support;
 mod channel;
 #[path = "core/earnings.rs"]
 mod earnings;
+#[path = "core/events.rs"]
+mod events;
 #[path = "core/harness.rs"]
 mod harness;
 #[path = "core/prompt.rs"]
@@ -34,7 +38,7 @@ mod scheduler;
 #[path = "core/slack.rs"]
 mod slack;
 
-const PARTS: [&str; 8] = [
+const PARTS: &[&str] = &[
     "ready",
     "memory",
     "turn",
@@ -42,6 +46,7 @@ const PARTS: [&str; 8] = [
     "earnings",
     "scheduler",
     "slack",
+    "events",
     "run",
 ];
 
@@ -89,6 +94,9 @@ fn main() {
         #[cfg(feature = "slack")]
         if wanted("slack") {
             slack::event_to_first_post().await;
+        }
+        if wanted("events") {
+            events::webhook_load().await;
         }
     });
 }

@@ -6,6 +6,7 @@ use crate::chat::Deliveries;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::core::{AccessPolicy, Core};
+use crate::events::EventSources;
 use crate::health::Health;
 use crate::llm::Llm;
 use crate::onlyfans::accounts::AccountsCache;
@@ -29,6 +30,8 @@ pub struct App {
     pub scheduler: Arc<Scheduler>,
     /// Every chat platform this process serves.
     pub channels: Vec<Arc<dyn Channel>>,
+    /// Webhooks, relays and the event rules.
+    pub events: EventSources,
 }
 
 /// Installs the process-wide TLS provider once; several crates bring rustls and it
@@ -77,6 +80,13 @@ impl App {
             scheduler.clone(),
         ));
         let health = Health::with_clock(clock.clone());
+        let events = EventSources::build(
+            &config,
+            store.clone(),
+            scheduler.clone(),
+            health.clone(),
+            clock.clone(),
+        );
         let parts = ChannelParts {
             core: core.clone(),
             store: store.clone(),
@@ -96,12 +106,13 @@ impl App {
             health,
             scheduler,
             channels,
+            events,
         })
     }
 
     /// `fanops run`: serves HTTP on `listener` until `shutdown`.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
@@ -110,19 +121,30 @@ impl App {
             store: self.store.clone(),
             health: self.health.clone(),
         });
-        let mut parts: tokio::task::JoinSet<(&str, anyhow::Result<()>)> =
+        let mut parts: tokio::task::JoinSet<(String, anyhow::Result<()>)> =
             tokio::task::JoinSet::new();
         for channel in &self.channels {
             if let Some(routes) = channel.clone().routes() {
                 router = router.merge(routes);
             }
             let (channel, stop) = (channel.clone(), shutdown.clone());
-            parts.spawn(async move { (channel.name(), channel.run(stop).await) });
+            parts.spawn(async move { (channel.name().to_string(), channel.run(stop).await) });
+        }
+        if let Some(routes) = self.events.routes() {
+            router = router.merge(routes);
+        }
+        for (name, part) in self.events.parts(shutdown.clone()) {
+            parts.spawn(async move { (name, part.await) });
         }
         // Always running: a task may be created from chat at any time, on any replica.
         let (scheduler, stop) = (self.scheduler.clone(), shutdown.clone());
         let (health, grace) = (self.health.clone(), self.config.shutdown_grace());
-        parts.spawn(async move { ("scheduler", scheduler.run(stop, health, grace).await) });
+        parts.spawn(async move {
+            (
+                "scheduler".to_string(),
+                scheduler.run(stop, health, grace).await,
+            )
+        });
         tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
         let served = server::run(listener, router, shutdown.clone()).await;
         shutdown.cancel();
@@ -133,9 +155,9 @@ impl App {
             while let Some(done) = parts.join_next().await {
                 match done {
                     Ok((name, Err(e))) => {
-                        tracing::error!(part = name, error = %format!("{e:#}"), "stopped with an error")
+                        tracing::error!(part = %name, error = %format!("{e:#}"), "stopped with an error")
                     }
-                    Ok((name, Ok(()))) => tracing::info!(part = name, "stopped"),
+                    Ok((name, Ok(()))) => tracing::info!(part = %name, "stopped"),
                     Err(e) => tracing::error!(error = %e, "a part panicked"),
                 }
             }

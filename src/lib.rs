@@ -17,6 +17,7 @@
 //! - `server` — the HTTP listener: health, readiness, metrics. May not import: cli, app, channels, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat.
 //! - `core` — access, commands, conversations and decisions on pending writes; knows no platform. May not import: cli, app, channels, server, scheduler.
 //! - `scheduler` — fires each task once across replicas, runs it through the agent, delivers it. May not import: cli, app, channels, server, core.
+//! - `events` — real-time events: OnlyFansAPI and OFAuth webhooks, WebSocket relays, one normalised event type, and the rules that turn events into alerts. May not import: cli, app, channels, server, core.
 //! - `agent` — the tool-calling loop; hands every write to the gate. May not import: cli, app, channels, server, core, scheduler.
 //! - `tools` — the registry of tools the model sees, each declaring its effect in code, and the confirmation gate, the only way a write runs. May not import: cli, app, channels, server, core, scheduler, agent.
 //! - `tasks` — workflow files, schedules, tasks created from chat, the task list, and the `TaskBook` trait the scheduler implements. May not import: cli, app, channels, server, core, scheduler, agent, tools.
@@ -29,6 +30,7 @@
 //! - `config` — layered configuration (defaults → `fanops.toml` → env), secrets, `file:line` checks. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store.
 //! - `metrics` — process-wide Prometheus counters. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config.
 //! - `retry_after` — a server's request to wait (`Retry-After`), read once for every HTTP client. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics, clock.
+//! - `signing` — constant-time secret and signature checks (HMAC-SHA256) for whatever calls fanops over HTTP. May not import: cli, app, channels, server, core, scheduler, events, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics, retry_after, clock.
 //! - `clock` — what time it is, as a value tests can move forward. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics.
 
 pub mod agent;
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod events;
 pub mod health;
 pub mod llm;
 pub mod metrics;
@@ -46,6 +49,7 @@ pub mod onlyfans;
 pub mod retry_after;
 pub mod scheduler;
 pub mod server;
+pub mod signing;
 pub mod store;
 pub mod tasks;
 pub mod tools;

@@ -43,6 +43,21 @@ enum Command {
         #[arg(long, default_value = "table")]
         format: String,
     },
+    /// Recent real-time events and what each alert rule did with them.
+    Events {
+        /// How far back: 30m, 1h, 7d…
+        #[arg(long, default_value = "1h")]
+        since: String,
+        /// Only this kind (tip, new_subscriber, …).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Rows shown at most (the total counts them all).
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// table or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -126,6 +141,12 @@ async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::R
         Command::Usage { period, by, format } => {
             fanops::cli::usage(config, &period, &by, &format).await
         }
+        Command::Events {
+            since,
+            kind,
+            limit,
+            format,
+        } => fanops::cli::events(config, &since, kind.as_deref(), limit, &format).await,
         Command::Check => unreachable!("handled above"),
     }
 }

@@ -18,6 +18,17 @@ pub struct OutcomeLabel {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabel {
+    pub source: String,
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabel {
+    pub source: String,
+}
+
 pub struct Metrics {
     registry: Registry,
     pub messages: Family<PlatformLabel, Counter>,
@@ -26,6 +37,16 @@ pub struct Metrics {
     pub api_credits: Counter<f64, std::sync::atomic::AtomicU64>,
     pub actions: Family<OutcomeLabel, Counter>,
     pub ready: Gauge,
+    /// Real-time events stored, by source and kind.
+    pub events: Family<EventLabel, Counter>,
+    /// Copies of events already stored (a sender's retry), by source and kind.
+    pub event_duplicates: Family<EventLabel, Counter>,
+    /// Event names a source sent that fanops does not know, by source.
+    pub events_unknown: Family<SourceLabel, Counter>,
+    /// Webhook calls refused for a missing, malformed or wrong signature, by source.
+    pub signatures_refused: Family<SourceLabel, Counter>,
+    /// What event rules did, by outcome (`sent`, `failed`, `batched`, …).
+    pub alerts: Family<OutcomeLabel, Counter>,
 }
 
 pub fn get() -> &'static Metrics {
@@ -39,6 +60,11 @@ pub fn get() -> &'static Metrics {
             api_credits: Counter::default(),
             actions: Family::default(),
             ready: Gauge::default(),
+            events: Family::default(),
+            event_duplicates: Family::default(),
+            events_unknown: Family::default(),
+            signatures_refused: Family::default(),
+            alerts: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -70,6 +96,31 @@ pub fn get() -> &'static Metrics {
             "ready",
             "1 when the store and every channel are up",
             m.ready.clone(),
+        );
+        registry.register(
+            "events",
+            "Real-time events stored, by source and kind",
+            m.events.clone(),
+        );
+        registry.register(
+            "event_duplicates",
+            "Real-time events refused as copies of stored ones, by source and kind",
+            m.event_duplicates.clone(),
+        );
+        registry.register(
+            "events_unknown",
+            "Real-time events with a name fanops does not know, by source",
+            m.events_unknown.clone(),
+        );
+        registry.register(
+            "webhook_signatures_refused",
+            "Webhook calls refused for their signature, by source",
+            m.signatures_refused.clone(),
+        );
+        registry.register(
+            "alerts",
+            "What event rules did with matching events, by outcome",
+            m.alerts.clone(),
         );
         Metrics { registry, ..m }
     })

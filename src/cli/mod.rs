@@ -7,6 +7,9 @@ use crate::onlyfans::catalog::{Catalog, Effect};
 use crate::tasks::workflow;
 use crate::usage::{self, Period};
 use std::process::ExitCode;
+
+mod events;
+pub use events::events;
 use tokio_util::sync::CancellationToken;
 
 /// Text logs on stderr; `RUST_LOG`, or else `default`, picks what is logged. Tests call
@@ -231,6 +234,12 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
     let name = name.unwrap_or_default();
     let task = task_list::find_or_list(&scheduler.workflows(), name).map_err(anyhow::Error::msg)?;
     match verb {
+        "run" if task.is_rule() => {
+            anyhow::bail!(
+                "`{}` is an event rule: it runs when a matching event arrives (see `fanops events`)",
+                task.id
+            )
+        }
         "run" => {
             let run = scheduler.run_now(&task, true).await?;
             println!("{} — {}", task.name, run.status.as_str());

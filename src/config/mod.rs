@@ -185,13 +185,42 @@ pub struct SchedulerConfig {
 pub struct EventsConfig {
     pub onlyfansapi: Option<WebhookSourceConfig>,
     pub ofauth: Option<WebhookSourceConfig>,
+    /// `[[events.relay]]`: WebSocket relays, any number.
+    pub relay: Vec<RelayConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct WebhookSourceConfig {
     pub enabled: bool,
+    /// Accept calls without a signature (OnlyFansAPI's secret is optional on their side).
+    pub allow_unsigned: bool,
 }
+
+impl WebhookSourceConfig {
+    pub fn on(source: &Option<WebhookSourceConfig>) -> bool {
+        source.as_ref().is_some_and(|s| s.enabled)
+    }
+}
+
+/// One WebSocket relay of real-time events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelayConfig {
+    pub name: String,
+    /// `onlyfans-api-ai` or `betterfans`.
+    pub kind: String,
+    /// `wss://…` (or `ws://`); the key never goes in it.
+    pub url: String,
+    /// The environment variable holding the key sent as `X-API-Key`.
+    pub api_key_env: String,
+    /// The creator these events belong to, when the relay does not say.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+/// The relay kinds fanops speaks.
+pub const RELAY_KINDS: &[&str] = &["onlyfans-api-ai", "betterfans"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -454,6 +483,10 @@ impl Config {
                 .unwrap_or_default();
             config.secrets.provider_keys.insert(name.clone(), key);
         }
+        for relay in &config.events.relay {
+            let key = env(&relay.api_key_env).map(Secret::new).unwrap_or_default();
+            config.secrets.relay_keys.insert(relay.name.clone(), key);
+        }
         validate::validate(&config, &origin, &locator, &dropped, &mut problems);
         problems.sort_by_key(|p| p.line);
         Ok((config, problems))
@@ -515,6 +548,30 @@ impl Config {
                 unlocated(format!(
                     "{} (key of provider `{name}`) is not set: models of that provider will fail",
                     provider.api_key_env
+                ));
+            }
+        }
+        let unsigned = |source: &Option<WebhookSourceConfig>| {
+            source
+                .as_ref()
+                .is_some_and(|s| s.enabled && !s.allow_unsigned)
+        };
+        if unsigned(&self.events.onlyfansapi) && !self.secrets.onlyfansapi_webhook_secret.is_set() {
+            unlocated("ONLYFANSAPI_WEBHOOK_SECRET is not set: POST /webhooks/onlyfansapi is not served (set the signing secret from the OnlyFansAPI dashboard, or allow_unsigned = true)".into());
+        }
+        if unsigned(&self.events.ofauth) && !self.secrets.ofauth_webhook_secret.is_set() {
+            unlocated("OFAUTH_WEBHOOK_SECRET is not set: POST /webhooks/ofauth is not served (set the signing secret from the OFAuth dashboard)".into());
+        }
+        for relay in &self.events.relay {
+            if !self
+                .secrets
+                .relay_keys
+                .get(&relay.name)
+                .is_some_and(Secret::is_set)
+            {
+                unlocated(format!(
+                    "{} (key of relay `{}`) is not set: that relay will be refused",
+                    relay.api_key_env, relay.name
                 ));
             }
         }

@@ -45,6 +45,9 @@ pub struct Secrets {
     /// Optional; by default the webhook secret is derived from the bot token.
     pub telegram_webhook_secret: Secret,
     pub onlyfansapi_webhook_secret: Secret,
+    pub ofauth_webhook_secret: Secret,
+    /// Each relay's key, by relay name, read from its `api_key_env`.
+    pub relay_keys: BTreeMap<String, Secret>,
     /// Each model provider's key, read from its `api_key_env`.
     pub provider_keys: BTreeMap<String, Secret>,
 }
@@ -62,6 +65,8 @@ impl Secrets {
             discord_bot_token: get("DISCORD_BOT_TOKEN"),
             telegram_webhook_secret: get("TELEGRAM_WEBHOOK_SECRET"),
             onlyfansapi_webhook_secret: get("ONLYFANSAPI_WEBHOOK_SECRET"),
+            ofauth_webhook_secret: get("OFAUTH_WEBHOOK_SECRET"),
+            relay_keys: BTreeMap::new(),
             provider_keys: BTreeMap::new(),
         }
     }

@@ -48,12 +48,6 @@ const UNBUILT: &[Unbuilt] = &[
         why: Why::CargoFeature("discord"),
     },
     Unbuilt {
-        keys: &["events"],
-        label: "[events.*]",
-        feature: "real-time events (webhooks and relays)",
-        why: Why::NotYet,
-    },
-    Unbuilt {
         keys: &["budgets"],
         label: "[budgets]",
         feature: "budgets",

@@ -153,6 +153,7 @@ pub(super) fn validate(
         &config.scheduler.delivery_retry,
     );
     validate_integrations(&mut r);
+    validate_events(&mut r);
     if LogFormat::parse(&config.log.format).is_none() {
         r.at(
             &["log", "format"],
@@ -441,4 +442,66 @@ fn is_slack_member_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+fn validate_events(r: &mut Report<'_>) {
+    let events = r.config.events.clone();
+    let mut names = std::collections::BTreeSet::new();
+    for (i, relay) in events.relay.iter().enumerate() {
+        let at = |key: &str| {
+            vec![
+                PathPart::Key("events".into()),
+                PathPart::Key("relay".into()),
+                PathPart::Index(i),
+                PathPart::Key(key.into()),
+            ]
+        };
+        if relay.name.trim().is_empty() || !names.insert(relay.name.clone()) {
+            r.at_path(
+                &at("name"),
+                format!("relay name `{}` must be non-empty and unique", relay.name),
+            );
+        }
+        if !super::RELAY_KINDS.contains(&relay.kind.as_str()) {
+            r.at_path(
+                &at("kind"),
+                format!(
+                    "relay kind `{}` must be one of: {}",
+                    relay.kind,
+                    super::RELAY_KINDS.join(", ")
+                ),
+            );
+        }
+        match url::Url::parse(&relay.url) {
+            Ok(u) if matches!(u.scheme(), "ws" | "wss") && u.host().is_some() => {
+                let secret_in_url = u
+                    .query_pairs()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("api_key"));
+                if secret_in_url {
+                    r.at_path(
+                        &at("url"),
+                        "the relay URL must not hold the key: it is sent as the X-API-Key header from api_key_env",
+                    );
+                }
+            }
+            Ok(u) => r.at_path(
+                &at("url"),
+                format!(
+                    "`{}` must be a ws:// or wss:// URL (got scheme `{}`)",
+                    relay.url,
+                    u.scheme()
+                ),
+            ),
+            Err(e) => r.at_path(
+                &at("url"),
+                format!("`{}` is not a valid URL: {e}", relay.url),
+            ),
+        }
+        if relay.api_key_env.trim().is_empty() {
+            r.at_path(
+                &at("api_key_env"),
+                "api_key_env must name the environment variable holding the relay's key",
+            );
+        }
+    }
 }

@@ -47,6 +47,7 @@ Commands:
 /reset — forget this conversation
 /usage — what the assistant has cost in the last 30 days
 /tasks — scheduled tasks: schedule, state, last and next run
+/events — real-time events of the last 24 hours and what each alert rule did (/events tip: one kind)
 /whoami — your user id and role
 /help — this message";
 
@@ -227,6 +228,16 @@ impl Core {
                 )
                 .await?;
                 Outbound::text(crate::tasks::render(&lines))
+            }
+            "events" => {
+                let kind = command.split_whitespace().nth(1).map(str::to_string);
+                let filter = crate::store::EventFilter {
+                    since: Some(self.agent.settings.clock.now() - chrono::Duration::hours(24)),
+                    kind,
+                    limit: 20,
+                };
+                let listing = crate::events::log::recent(self.store.as_ref(), &filter).await?;
+                Outbound::text(crate::events::log::render(&listing))
             }
             "help" => Outbound::text(HELP),
             other => Outbound::text(format!("I don't know the command /{other}.\n\n{HELP}")),

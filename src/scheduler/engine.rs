@@ -115,6 +115,15 @@ enum Deliver {
     WithRetries,
 }
 
+/// What an event rule does when it fires.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleFire {
+    /// Post this text as it is (a filled-in template or digest): no model call.
+    Post(String),
+    /// Run this prompt through the agent, unattended.
+    Ask(String),
+}
+
 /// What one tick did.
 #[derive(Default)]
 pub struct Tick {
@@ -451,6 +460,28 @@ impl Scheduler {
         started: DateTime<Utc>,
         deliver: Deliver,
     ) {
+        self.execute_as(
+            task,
+            &task.prompt,
+            RunKind::Scheduled,
+            fire,
+            started,
+            deliver,
+        )
+        .await
+    }
+
+    /// [`Scheduler::execute`] with the prompt and the kind the run is metered as (an
+    /// event rule runs its own prompt, with the event, as kind `event`).
+    async fn execute_as(
+        &self,
+        task: &Workflow,
+        prompt: &str,
+        kind: RunKind,
+        fire: DateTime<Utc>,
+        started: DateTime<Utc>,
+        deliver: Deliver,
+    ) {
         let conversation = format!("task:{}:{}", task.id, fire.timestamp_millis());
         let channel = task.deliver.as_ref().map_or("none", |d| d.channel.as_str());
         let turn = Turn {
@@ -458,7 +489,7 @@ impl Scheduler {
             tags: CallTags {
                 platform: channel.to_string(),
                 user: "scheduler".into(),
-                kind: RunKind::Scheduled,
+                kind,
                 conversation: Some(conversation.clone()),
                 task: Some(task.id.clone()),
             },
@@ -472,7 +503,7 @@ impl Scheduler {
             tracing::warn!(task = %task.id, "the process is stopping; the run is left to be marked failed");
             return;
         };
-        let (status, text, files) = match agent.ask(&turn, &task.prompt, &progress).await {
+        let (status, text, files) = match agent.ask(&turn, prompt, &progress).await {
             Ok(TurnOutcome::Answer(text, files)) => (RunStatus::Succeeded, text, files),
             Ok(TurnOutcome::NeedsConfirmation { action, .. }) => (
                 RunStatus::Failed,
@@ -529,11 +560,24 @@ impl Scheduler {
         files: &[Attachment],
         retries: bool,
     ) {
-        let Some(deliver) = &task.deliver else { return };
         let body = match status {
             RunStatus::Succeeded => format!("**{}**\n\n{text}", task.name),
             _ => format!("**{}** did not complete.\n\n{text}", task.name),
         };
+        self.post(task, fire, body, files, retries).await
+    }
+
+    /// Posts `body` for one fire to the task's destination, recording the delivery and
+    /// keeping a retry of a part the platform certainly did not take.
+    async fn post(
+        &self,
+        task: &Workflow,
+        fire: DateTime<Utc>,
+        body: String,
+        files: &[Attachment],
+        retries: bool,
+    ) {
+        let Some(deliver) = &task.deliver else { return };
         let Some(channel) = self.deliveries.get(&deliver.channel) else {
             let error = format!("the {} channel is not running", deliver.channel);
             self.record_delivery(&task.id, fire, Some(&error)).await;
@@ -576,6 +620,71 @@ impl Scheduler {
         }
         tracing::warn!(task = %task.id, error = %error, "delivery failed");
         self.record_delivery(&task.id, fire, Some(&error)).await;
+    }
+
+    /// Runs an event rule once: records it as a run of the rule (at the first instant
+    /// from `at` no other run of it holds), then posts `action`'s text, or runs its prompt
+    /// through the agent unattended (metered as kind `event`), and delivers it through
+    /// the same path and retries as scheduled posts. Returns the run as recorded.
+    pub async fn fire_rule(
+        &self,
+        rule: &Workflow,
+        at: DateTime<Utc>,
+        action: RuleFire,
+    ) -> Result<TaskRun, StoreError> {
+        let now = Utc::now();
+        let at = DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at);
+        let mut fire = None;
+        for step in 0..1000 {
+            let candidate = at + Duration::milliseconds(step);
+            if self
+                .store
+                .claim_run(&rule.id, candidate, RunStatus::Running, now)
+                .await?
+            {
+                fire = Some(candidate);
+                break;
+            }
+        }
+        let Some(fire) = fire else {
+            return Err(StoreError::Corrupt(format!(
+                "no free instant to record a run of `{}`",
+                rule.id
+            )));
+        };
+        match action {
+            RuleFire::Post(text) => {
+                let run = TaskRun {
+                    task: rule.id.clone(),
+                    scheduled_for: fire,
+                    status: RunStatus::Succeeded,
+                    started_at: now,
+                    finished_at: Some(Utc::now()),
+                    model: None,
+                    output: Some(text.clone()),
+                    credits: 0.0,
+                    delivered_at: None,
+                    delivery_error: None,
+                };
+                self.store.finish_run(&run).await?;
+                self.post(rule, fire, text, &[], true).await;
+            }
+            RuleFire::Ask(prompt) => {
+                self.execute_as(
+                    rule,
+                    &prompt,
+                    RunKind::Event,
+                    fire,
+                    now,
+                    Deliver::WithRetries,
+                )
+                .await;
+            }
+        }
+        let runs = self.store.recent_runs(&rule.id, 50).await?;
+        runs.into_iter()
+            .find(|r| r.scheduled_for.timestamp_millis() == fire.timestamp_millis())
+            .ok_or_else(|| StoreError::Corrupt("the rule's run was not recorded".into()))
     }
 
     /// The wait before re-send number `attempt + 1`: `[scheduler] delivery_retry`, doubling.

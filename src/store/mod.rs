@@ -11,9 +11,12 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod backend;
+mod events;
+pub mod holder;
 mod threads;
 
 pub use backend::{connect, connect_with};
+pub use events::{DedupKey, EventFilter, EventLog, EventOutcome, StoredEvent};
 pub use threads::{FollowedThread, FollowedThreads, RefusalNotices};
 
 /// Errors at the store boundary.
@@ -531,6 +534,7 @@ pub trait Store:
     + DeliveryRetries
     + FollowedThreads
     + RefusalNotices
+    + EventLog
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -49,6 +49,14 @@ pub fn describe(spec: &ScheduleSpec, zone: &str) -> String {
     format!("{what} ({zone})")
 }
 
+/// A task's schedule in words, or an event rule's trigger ("on tip ≥ $50").
+pub fn when(w: &Workflow) -> String {
+    match &w.trigger {
+        Some(trigger) => super::trigger::describe(trigger),
+        None => describe(&w.schedule_spec, w.schedule.tz.name()),
+    }
+}
+
 /// Whether a task is paused, and when it was last resumed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PauseState {
@@ -126,7 +134,7 @@ pub async fn list(
         lines.push(TaskLine {
             id: w.id.clone(),
             name: w.name.clone(),
-            schedule: describe(&w.schedule_spec, w.schedule.tz.name()),
+            schedule: when(w),
             state,
             source: source(w),
             last,

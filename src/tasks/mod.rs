@@ -5,6 +5,7 @@
 mod listing;
 pub mod schedule;
 pub mod stored;
+pub mod trigger;
 pub mod workflow;
 
 pub use listing::*;

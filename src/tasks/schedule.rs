@@ -23,6 +23,8 @@ enum Kind {
     Cron(Vec<cron::Schedule>),
     /// A fixed interval from the previous fire.
     Every(Duration),
+    /// Never fires on the clock: an event rule, fired by events instead.
+    Never,
 }
 
 /// What a `[schedule]` table may say.
@@ -268,9 +270,18 @@ fn unix_weekdays(field: &str) -> Option<String> {
 }
 
 impl Schedule {
+    /// The schedule of an event rule: it never fires on the clock.
+    pub fn never(tz: Tz) -> Schedule {
+        Schedule {
+            kind: Kind::Never,
+            tz,
+        }
+    }
+
     /// The first fire strictly after `after`.
     pub fn next_after(&self, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
         match &self.kind {
+            Kind::Never => None,
             // None past the end of time (an interval of many millennia).
             Kind::Every(interval) => after.checked_add_signed(*interval),
             Kind::Cron(crons) => {

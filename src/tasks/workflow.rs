@@ -3,6 +3,7 @@
 //! binary; more come from the configured directory. Every problem is `file:line: …`.
 
 use super::schedule::{Schedule, ScheduleSpec};
+use super::trigger::{Trigger, TriggerSpec};
 use crate::config::{parse_toml, path, Locator, PathPart, Problem};
 use crate::onlyfans::catalog::{Catalog, Effect};
 use chrono_tz::Tz;
@@ -43,6 +44,22 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         "win-back-fans.toml",
         include_str!("../../workflows/win-back-fans.toml"),
     ),
+    (
+        "alert-big-tip.toml",
+        include_str!("../../workflows/alert-big-tip.toml"),
+    ),
+    (
+        "alert-new-subscriber-digest.toml",
+        include_str!("../../workflows/alert-new-subscriber-digest.toml"),
+    ),
+    (
+        "alert-account-needs-attention.toml",
+        include_str!("../../workflows/alert-account-needs-attention.toml"),
+    ),
+    (
+        "alert-ppv-unlocked.toml",
+        include_str!("../../workflows/alert-ppv-unlocked.toml"),
+    ),
 ];
 
 /// The chat platforms a task can deliver to.
@@ -54,14 +71,19 @@ pub struct WorkflowDocument {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    #[serde(default)]
     pub category: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skill: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
+    #[serde(default)]
     pub prompt: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub schedule: Option<ScheduleSpec>,
+    /// An event rule: fired by matching events instead of a schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<TriggerSpec>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deliver: Option<Deliver>,
     #[serde(default)]
@@ -93,8 +115,13 @@ pub struct Workflow {
     pub skill: Option<String>,
     pub model: Option<String>,
     pub prompt: String,
+    /// An event rule's schedule never fires: see `trigger`.
     pub schedule: Schedule,
     pub schedule_spec: ScheduleSpec,
+    /// Set for an event rule.
+    pub trigger: Option<Trigger>,
+    /// The `[trigger]` table as written (to start a rule from a template).
+    pub trigger_spec: Option<TriggerSpec>,
     /// None: a template.
     pub deliver: Option<Deliver>,
     pub allow_writes: Vec<String>,
@@ -105,6 +132,11 @@ pub struct Workflow {
 impl Workflow {
     pub fn is_template(&self) -> bool {
         self.deliver.is_none()
+    }
+
+    /// Fired by events rather than the clock.
+    pub fn is_rule(&self) -> bool {
+        self.trigger.is_some()
     }
 }
 
@@ -144,13 +176,14 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
     if file.name.trim().is_empty() {
         at(&path(&["name"]), "name must not be empty".into());
     }
-    if file.category.trim().is_empty() {
+    let is_rule = file.trigger.is_some();
+    if file.category.trim().is_empty() && !is_rule {
         at(
             &path(&["category"]),
             "category must not be empty (e.g. Analytics, Coaching, Engagement, Reports)".into(),
         );
     }
-    if file.prompt.trim().is_empty() {
+    if file.prompt.trim().is_empty() && !is_rule {
         at(
             &path(&["prompt"]),
             "prompt must say what the task should do".into(),
@@ -210,12 +243,36 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
             Some(_) => {}
         }
     }
-    let schedule = match &file.schedule {
-        None => {
-            at(&[], "a workflow needs a [schedule] table".into());
+    let trigger = match &file.trigger {
+        None => None,
+        Some(spec) => match spec.build(&file.prompt) {
+            Ok(trigger) => Some(trigger),
+            Err(errors) => {
+                for e in errors {
+                    at(&path(&["trigger", e.key]), e.message);
+                }
+                None
+            }
+        },
+    };
+    let schedule = match (&file.schedule, &file.trigger) {
+        (Some(_), Some(_)) => {
+            at(
+                &path(&["trigger"]),
+                "a workflow has either a [schedule] or a [trigger], not both".into(),
+            );
             None
         }
-        Some(spec) => match spec.build(known.default_tz) {
+        (None, Some(_)) => Some(Schedule::never(known.default_tz)),
+        (None, None) => {
+            at(
+                &[],
+                "a workflow needs a [schedule] table (or a [trigger] table for an event rule)"
+                    .into(),
+            );
+            None
+        }
+        (Some(spec), None) => match spec.build(known.default_tz) {
             Ok(s) => Some(s),
             Err(e) => {
                 let key = if spec_has(spec, e.key) {
@@ -234,12 +291,18 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
             origin: origin.to_string(),
             name: file.name,
             description: file.description,
-            category: file.category,
+            category: if file.category.trim().is_empty() {
+                "Alerts".into()
+            } else {
+                file.category
+            },
             skill: file.skill,
             model: file.model,
             prompt: file.prompt,
             schedule,
             schedule_spec: file.schedule.unwrap_or_default(),
+            trigger,
+            trigger_spec: file.trigger,
             deliver: file.deliver,
             allow_writes: file.permissions.allow_writes,
             from_chat: false,

@@ -9,6 +9,7 @@ use crate::chat::Role;
 use crate::llm::ToolSpec;
 use crate::tasks::schedule::ScheduleSpec;
 use crate::tasks::stored;
+use crate::tasks::trigger::{RuleAction, TriggerSpec, EVENT_FIELDS};
 use crate::tasks::workflow::{list_or_none, Deliver, Workflow, WorkflowDocument, CHANNELS};
 use crate::tasks::TaskBook;
 use crate::tasks::{self, describe};
@@ -174,7 +175,10 @@ fn next_run_words(task: &Workflow) -> String {
                 .format("%a %-d %b %Y %H:%M %Z")
                 .to_string()
         })
-        .unwrap_or_else(|| "never".into())
+        .unwrap_or_else(|| match task.trigger {
+            Some(_) => "when a matching event arrives".into(),
+            None => "never".into(),
+        })
 }
 
 fn short(text: &str, limit: usize) -> String {
@@ -191,6 +195,14 @@ const SCHEDULE_SCHEMA: &str = r#"{"type": "object", "description": "Exactly one 
 
 fn schedule_schema() -> Value {
     serde_json::from_str(SCHEDULE_SCHEMA).unwrap_or_else(|_| json!({"type": "object"}))
+}
+
+fn trigger_schema() -> Value {
+    json!({"type": "object", "description": format!(
+        "An event alert instead of a schedule. `event`: one of {} (or a list); optional `min_amount` (USD), `accounts` (acct_ ids), `cooldown` (\"10m\"), `batch` (\"5m\", one digest per period); and `template` (posted as is, no model call; may use {{account}}, {{kind}}, {{occurred_at}}, {}) or `prompt` (an agent run per event).",
+        crate::tasks::trigger::EventKind::names().join(", "),
+        EVENT_FIELDS.iter().map(|f| format!("{{{f}}}")).collect::<Vec<_>>().join(", ")
+    )})
 }
 
 // ----- create_task ---------------------------------------------------------------------
@@ -216,6 +228,14 @@ impl CreateTask {
             Some(t) => Some(find(tool, scheduler.as_ref(), t)?),
             None => None,
         };
+        let trigger = match (trigger_arg(tool, args)?, &template) {
+            (Some(t), _) => Some(t),
+            (None, Some(t)) => t.trigger_spec.clone(),
+            (None, None) => None,
+        };
+        if let Some(trigger) = trigger {
+            return self.draft_rule(args, ctx, name, template, trigger).await;
+        }
         let prompt = match (optional_str(tool, args, "prompt")?, &template) {
             (Some(p), _) => p.to_string(),
             (None, Some(t)) => t.prompt.clone(),
@@ -268,6 +288,7 @@ impl CreateTask {
                 .or_else(|| template.as_ref().and_then(|t| t.model.clone())),
             prompt,
             schedule: Some(schedule),
+            trigger: None,
             deliver: Some(deliver.clone()),
             permissions: Default::default(),
         };
@@ -285,6 +306,76 @@ impl CreateTask {
             workflow,
             summary,
         })
+    }
+}
+
+impl CreateTask {
+    /// An event alert: a task with a trigger instead of a schedule (no time zone needed).
+    async fn draft_rule(
+        &self,
+        args: &Value,
+        ctx: &ToolContext,
+        name: String,
+        template: Option<Workflow>,
+        trigger: TriggerSpec,
+    ) -> Result<Draft, ToolError> {
+        let tool = self.name();
+        let scheduler = scheduler(tool, ctx)?;
+        let deliver = destination(tool, args, ctx)?;
+        let prompt = optional_str(tool, args, "prompt")?
+            .map(str::to_string)
+            .or_else(|| template.as_ref().map(|t| t.prompt.clone()))
+            .unwrap_or_default();
+        let document = WorkflowDocument {
+            name: name.clone(),
+            description: template
+                .as_ref()
+                .map(|t| t.description.clone())
+                .unwrap_or_default(),
+            category: optional_str(tool, args, "category")?
+                .map(str::to_string)
+                .unwrap_or_else(|| "Alerts".into()),
+            skill: template.as_ref().and_then(|t| t.skill.clone()),
+            model: optional_str(tool, args, "model")?
+                .map(str::to_string)
+                .or_else(|| template.as_ref().and_then(|t| t.model.clone())),
+            prompt,
+            schedule: None,
+            trigger: Some(trigger),
+            deliver: Some(deliver.clone()),
+            permissions: Default::default(),
+        };
+        let (text, workflow) = validated(tool, scheduler.as_ref(), "new-task", &document)?;
+        let what = match workflow.trigger.as_ref().map(|t| &t.action) {
+            Some(RuleAction::Template(t)) => format!("posts “{}”", short(t, 120)),
+            _ => format!("runs “{}”", short(&workflow.prompt, 120)),
+        };
+        let summary = format!(
+            "create the event alert “{name}”, {when}, posting to {to}; each time it {what}",
+            when = tasks::when(&workflow),
+            to = deliver_words(&deliver, ctx),
+        );
+        Ok(Draft {
+            document,
+            text,
+            workflow,
+            summary,
+        })
+    }
+}
+
+/// The `trigger` argument: the keys of a rule file's `[trigger]` table.
+fn trigger_arg(tool: &str, args: &Value) -> Result<Option<TriggerSpec>, ToolError> {
+    match args.get("trigger") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => serde_json::from_value::<TriggerSpec>(value.clone())
+            .map(Some)
+            .map_err(|e| {
+                ToolError::bad(
+                    tool,
+                    format!("`trigger` is not a trigger ({e}); give e.g. {{\"event\": \"tip\", \"min_amount\": 50, \"template\": \"💸 {{fan_name}} tipped {{amount}} on {{account}}\"}}"),
+                )
+            }),
     }
 }
 
@@ -316,7 +407,7 @@ impl Tool for CreateTask {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Create a scheduled task that runs a prompt on a schedule and posts the answer (default: to this chat). Needs the user's time zone: ask if unknown. After it is created, offer a preview with run_task.",
+            "Create a scheduled task that runs a prompt on a schedule and posts the answer (default: to this chat). Needs the user's time zone: ask if unknown. After it is created, offer a preview with run_task. For a real-time alert (\"tell me here whenever someone tips over $50\") give `trigger` instead of `schedule`: no time zone is needed.",
             json!({"type": "object", "properties": {
                 "name": {"type": "string"},
                 "prompt": {"type": "string", "description": "What each run should do, in full"},
@@ -326,8 +417,9 @@ impl Tool for CreateTask {
                 "channel": {"type": "string", "enum": CHANNELS},
                 "to": {"type": "string", "description": "Chat id to post to"},
                 "model": {"type": "string"},
-                "category": {"type": "string"}
-            }, "required": ["name", "timezone"]}),
+                "category": {"type": "string"},
+                "trigger": trigger_schema()
+            }, "required": ["name"]}),
         )
     }
 
@@ -374,7 +466,7 @@ impl Tool for CreateTask {
         Ok(json!({
             "created": id,
             "name": draft.document.name,
-            "schedule": describe(&draft.workflow.schedule_spec, draft.workflow.schedule.tz.name()),
+            "schedule": tasks::when(&draft.workflow),
             "first_run": next_run_words(&draft.workflow),
             "posts_to": draft.document.deliver.as_ref().map(|d| deliver_words(d, ctx)),
             "next_step": format!("Tell the user it is set up and when it first runs, and offer to run it once now as a preview (run_task with name `{id}`)."),

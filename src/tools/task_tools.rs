@@ -100,6 +100,16 @@ impl Tool for RunTask {
         let scheduler = scheduler(self.name(), ctx)?;
         let task = tasks::find_or_list(&scheduler.workflows(), name)
             .map_err(|message| ToolError::bad(self.name(), message))?;
+        if let Some(trigger) = &task.trigger {
+            return Err(ToolError::bad(
+                self.name(),
+                format!(
+                    "`{}` is an event alert ({}): it runs when a matching event arrives, not on demand. `/events` shows what it did.",
+                    task.id,
+                    crate::tasks::trigger::describe(trigger)
+                ),
+            ));
+        }
         let run = scheduler.preview(&task).await?;
         Ok(
             json!({"task": task.id, "status": run.status.as_str(), "output": run.output, "credits": run.credits}),

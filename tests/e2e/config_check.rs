@@ -230,12 +230,6 @@ mode = "socket"
 [channels.discord]
 allow_everyone = false
 
-[events.onlyfansapi]
-enabled = true
-
-[[events.relay]]
-name = "luna-live"
-
 [budgets]
 monthly_credits = 50000
 
@@ -253,11 +247,10 @@ provider = "brave"
     assert_eq!(code, Some(0), "warnings alone pass: {stdout}");
     let file = path.display().to_string();
     for (line, section) in [
-        (9, "[events.*]"),
-        (15, "[budgets]"),
-        (18, "[skills]"),
-        (21, "[[mcp]]"),
-        (25, "[web_search]"),
+        (9, "[budgets]"),
+        (12, "[skills]"),
+        (15, "[[mcp]]"),
+        (19, "[web_search]"),
     ] {
         let warning = format!("{file}:{line}: warning: {section} is ignored: fanops has no ");
         assert!(
@@ -269,6 +262,37 @@ provider = "brave"
     assert!(stdout.contains("\nOK: "), "{stdout}");
     #[cfg(feature = "slack")]
     assert!(!stdout.contains("[channels.slack] is ignored"), "{stdout}");
+}
+
+#[test]
+fn event_sources_are_checked_and_a_missing_secret_is_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = r#"[events.onlyfansapi]
+enabled = true
+
+[[events.relay]]
+name = "luna-live"
+kind = "onlyfans"
+url = "https://relay.example/ws?api_key=oops"
+api_key_env = "LUNA_KEY"
+"#;
+    let (code, stdout, path) = check(text, dir.path());
+    let file = path.display().to_string();
+    assert_eq!(code, Some(1), "{stdout}");
+    for expected in [
+        format!("{file}:6: relay kind `onlyfans` must be one of: onlyfans-api-ai, betterfans"),
+        format!("{file}:7: `https://relay.example/ws?api_key=oops` must be a ws:// or wss:// URL (got scheme `https`)"),
+    ] {
+        assert!(stdout.contains(&expected), "missing {expected:?} in\n{stdout}");
+    }
+    assert!(
+        stdout.contains("ONLYFANSAPI_WEBHOOK_SECRET is not set"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("LUNA_KEY (key of relay `luna-live`) is not set"),
+        "{stdout}"
+    );
 }
 
 #[cfg(not(feature = "telegram"))]

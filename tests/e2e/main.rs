@@ -6,6 +6,8 @@ mod conversation;
 #[cfg(feature = "discord")]
 mod discord;
 #[cfg(feature = "telegram")]
+mod events;
+#[cfg(feature = "telegram")]
 mod fake_telegram_selftest;
 mod fakes_selftest;
 mod gate;

@@ -4,6 +4,7 @@
 
 use proptest::test_runner::Config;
 
+mod events;
 mod schedule;
 mod specs;
 #[cfg(feature = "telegram")]

@@ -17,6 +17,7 @@ use conversations::user;
 
 mod actions;
 mod conversations;
+mod events;
 mod inbound;
 mod ledger;
 mod runs;
@@ -213,6 +214,8 @@ conformance!(
     threads::a_followed_thread_stays_followed_and_is_per_chat,
     threads::a_thread_is_found_by_its_id_alone,
     threads::a_refused_user_is_told_once_per_quiet_period,
+    events::an_event_is_stored_once_while_its_key_holds,
+    events::each_rule_claims_an_event_once_and_digests_close,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.

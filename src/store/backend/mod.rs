@@ -18,6 +18,7 @@ use sqlx::SqlSafeStr;
 
 use super::{SharedStore, StoreError, StoreResult};
 
+mod events;
 mod inbound;
 mod leases;
 mod portable;
@@ -92,6 +93,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "threads by id",
         include_str!("../../../migrations/sqlite/0010_threads_by_id.sql"),
     ),
+    (
+        11,
+        "events",
+        include_str!("../../../migrations/sqlite/0011_events.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -143,6 +149,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         10,
         "threads by id",
         include_str!("../../../migrations/postgres/0010_threads_by_id.sql"),
+    ),
+    (
+        11,
+        "events",
+        include_str!("../../../migrations/postgres/0011_events.sql"),
     ),
 ];
 

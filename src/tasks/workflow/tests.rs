@@ -19,14 +19,64 @@ fn problems(text: &str) -> Vec<String> {
 fn every_built_in_workflow_is_valid_and_a_template() {
     let (workflows, problems) = load_all(None, &known());
     assert!(problems.is_empty(), "{problems:?}");
-    assert_eq!(workflows.len(), 8);
+    assert_eq!(workflows.len(), 12);
     assert!(workflows.iter().all(Workflow::is_template));
     let categories: std::collections::BTreeSet<_> =
         workflows.iter().map(|w| w.category.as_str()).collect();
     assert_eq!(
         categories.into_iter().collect::<Vec<_>>(),
-        ["Analytics", "Coaching", "Engagement", "Reports"]
+        ["Alerts", "Analytics", "Coaching", "Engagement", "Reports"]
     );
+    let rules: Vec<&str> = workflows
+        .iter()
+        .filter(|w| w.is_rule())
+        .map(|w| w.id.as_str())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "alert-big-tip",
+            "alert-new-subscriber-digest",
+            "alert-account-needs-attention",
+            "alert-ppv-unlocked"
+        ]
+    );
+}
+
+#[test]
+fn a_rule_has_a_trigger_instead_of_a_schedule_and_never_fires_on_the_clock() {
+    let text = "name = \"Big tips\"\n[trigger]\nevent = \"tip\"\nmin_amount = 50\ntemplate = \"{fan_name} tipped {amount}\"\n[deliver]\nchannel = \"telegram\"\nto = \"-100\"\n";
+    let w = parse("w.toml", "big-tips", text, &known()).unwrap();
+    assert!(w.is_rule() && !w.is_template());
+    assert_eq!(w.category, "Alerts");
+    assert_eq!(w.schedule.next_after(chrono::Utc::now()), None);
+}
+
+#[test]
+fn rule_problems_point_at_their_lines() {
+    let text = "name = \"Bad\"\n[trigger]\nevent = \"tipz\"\ncooldown = \"soon\"\ntemplate = \"{fan} tipped\"\n[deliver]\nchannel = \"telegram\"\nto = \"-100\"\n";
+    let found = problems(text);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(
+        found[0].starts_with("w.toml:3: unknown event kind `tipz`"),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("w.toml:4: `soon` is not a duration")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|p| p.starts_with("w.toml:5: unknown template field `{fan}`")),
+        "{found:#?}"
+    );
+    let both = "name = \"Both\"\nprompt = \"x\"\ncategory = \"Reports\"\n[schedule]\ndaily = \"08:00\"\n[trigger]\nevent = \"tip\"\ntemplate = \"t\"\n";
+    assert!(problems(both)
+        .iter()
+        .any(|p| p.contains("either a [schedule] or a [trigger]")));
 }
 
 #[test]
@@ -85,7 +135,10 @@ fn schedule_problems_point_at_their_key() {
         ["w.toml:6: unknown time zone `Mars/Base` (use an IANA name such as \"Europe/London\")"]
     );
     let found = problems("name = \"x\"\ncategory = \"Reports\"\nprompt = \"p\"\n");
-    assert_eq!(found, ["w.toml:1: a workflow needs a [schedule] table"]);
+    assert_eq!(
+        found,
+        ["w.toml:1: a workflow needs a [schedule] table (or a [trigger] table for an event rule)"]
+    );
     let found = problems("name = \"x\"\ncategory = \"Reports\"\nprompt = \"p\"\n[schedule]\ncron = \"0 8 * * *\"\nweekly = { days = [\"mon\"], at = \"09:00\" }\n");
     assert!(
         found[0].starts_with("w.toml:5: give exactly one of"),
@@ -106,7 +159,7 @@ fn a_directory_adds_and_overrides_workflows() {
     let (workflows, problems) = load_all(Some(dir.path()), &known());
     assert_eq!(
         workflows.len(),
-        8,
+        BUILT_IN.len(),
         "the override replaces the built-in; the broken file is reported"
     );
     let recap = workflows.iter().find(|w| w.id == "weekly-recap").unwrap();

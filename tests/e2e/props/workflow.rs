@@ -218,6 +218,7 @@ pub(super) fn document() -> impl Strategy<Value = WorkflowDocument> {
                 model: model.map(String::from),
                 prompt,
                 schedule,
+                trigger: None,
                 deliver,
                 permissions: Permissions {
                     allow_writes: allow,
@@ -262,7 +263,7 @@ proptest! {
         let (text, task) = match stored::render("t", &document, &known()) {
             Ok(read) => read,
             Err(problems) if schedule.is_none() => {
-                prop_assert_eq!(problems, "a workflow needs a [schedule] table");
+                prop_assert_eq!(problems, "a workflow needs a [schedule] table (or a [trigger] table for an event rule)");
                 return Ok(());
             }
             Err(problems) => return Err(TestCaseError::fail(format!("refused: {problems}"))),

@@ -21,6 +21,7 @@ mod fake_discord;
 mod fake_model;
 mod fake_onlyfans;
 mod fake_rate_limit;
+mod fake_relay;
 mod fake_slack;
 mod fake_telegram;
 
@@ -207,3 +208,5 @@ fn json_response(status: u16, body: &serde_json::Value) -> axum::response::Respo
     );
     response
 }
+#[allow(unused_imports)]
+pub use fake_relay::FakeRelay;
