@@ -14,7 +14,7 @@ use crate::scheduler::engine::Scheduler;
 use crate::server::{self, ServerState};
 use crate::store::{self, SharedStore};
 use crate::tasks::workflow;
-use crate::tools::Registry;
+use crate::tools::{Integrations, Registry};
 use anyhow::Context;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -29,6 +29,8 @@ pub struct App {
     pub scheduler: Arc<Scheduler>,
     /// Every chat platform this process serves.
     pub channels: Vec<Arc<dyn Channel>>,
+    /// The skills, web search and MCP servers the tools reach.
+    pub integrations: Integrations,
 }
 
 /// Installs the process-wide TLS provider once; several crates bring rustls and it
@@ -65,7 +67,15 @@ impl App {
         let store = open_store(&config).await?;
         // Channels register here once built; the scheduler posts through it.
         let deliveries = Deliveries::default();
-        let (agent, scheduler) = agent_and_scheduler(&config, &store, &clock, deliveries.clone())?;
+        let health = Health::with_clock(clock.clone());
+        let integrations = integrations(&config, &store, &health, &clock).await?;
+        let (agent, scheduler) = agent_and_scheduler(
+            &config,
+            &store,
+            &clock,
+            deliveries.clone(),
+            &integrations,
+        )?;
         scheduler
             .refresh_chat_tasks()
             .await
@@ -76,7 +86,6 @@ impl App {
             AccessPolicy::from_config(&config),
             scheduler.clone(),
         ));
-        let health = Health::with_clock(clock.clone());
         let parts = ChannelParts {
             core: core.clone(),
             store: store.clone(),
@@ -96,6 +105,7 @@ impl App {
             health,
             scheduler,
             channels,
+            integrations,
         })
     }
 
@@ -123,6 +133,10 @@ impl App {
         let (scheduler, stop) = (self.scheduler.clone(), shutdown.clone());
         let (health, grace) = (self.health.clone(), self.config.shutdown_grace());
         parts.spawn(async move { ("scheduler", scheduler.run(stop, health, grace).await) });
+        if let Some(mcp) = self.integrations.mcp.clone() {
+            let stop = shutdown.clone();
+            parts.spawn(async move { ("mcp", mcp.run(stop).await) });
+        }
         tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
         let served = server::run(listener, router, shutdown.clone()).await;
         shutdown.cancel();
@@ -172,11 +186,43 @@ pub fn redact_url(url: &str) -> String {
 /// The agent and the scheduler, built together: the agent's task tools reach the scheduler
 /// through `TaskBook`, and the scheduler runs tasks through the agent, holding a weak link
 /// to it so that neither keeps the other alive.
+/// The skills (with `[skills] installed` applied on the first start), web search, and
+/// the MCP servers, connected once here and kept connected by `App::serve`.
+async fn integrations(
+    config: &Config,
+    store: &SharedStore,
+    health: &Health,
+    clock: &Clock,
+) -> anyhow::Result<Integrations> {
+    let (library, problems) = crate::skills::Library::for_config(config);
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        anyhow::bail!("the skill files have problems:\n{}", listed.join("\n"));
+    }
+    crate::skills::install::seed(store.as_ref(), &library, &config.skills.installed, clock.now())
+        .await
+        .context("while installing the skills of `[skills] installed`")?;
+    let mcp = match config.mcp.is_empty() {
+        true => None,
+        false => {
+            let mcp = crate::mcp::Mcp::new(&config.mcp, &config.secrets, health.clone());
+            mcp.connect_all().await;
+            Some(Arc::new(mcp))
+        }
+    };
+    Ok(Integrations {
+        skills: Some(Arc::new(library)),
+        web_search: crate::web_search::WebSearch::from_config(config, store.clone()).map(Arc::new),
+        mcp,
+    })
+}
+
 fn agent_and_scheduler(
     config: &Config,
     store: &SharedStore,
     clock: &Clock,
     deliveries: Deliveries,
+    integrations: &Integrations,
 ) -> anyhow::Result<(Arc<Agent>, Arc<Scheduler>)> {
     let llm = Arc::new(Llm::new(config, store.clone()).context("while setting up the models")?);
     let client =
@@ -212,7 +258,7 @@ fn agent_and_scheduler(
         built = Some(scheduler.clone());
         Agent {
             llm,
-            registry: Arc::new(Registry::standard()),
+            registry: Arc::new(Registry::with_integrations(integrations)),
             store: store.clone(),
             client,
             accounts: Arc::new(AccountsCache::new(config.accounts_cache())),

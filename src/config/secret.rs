@@ -47,6 +47,9 @@ pub struct Secrets {
     pub onlyfansapi_webhook_secret: Secret,
     /// Each model provider's key, read from its `api_key_env`.
     pub provider_keys: BTreeMap<String, Secret>,
+    /// Keys of integrations (`[web_search] api_key_env`, `[[mcp]] headers_env`), by the
+    /// name of the variable they were read from.
+    pub integration_keys: BTreeMap<String, Secret>,
 }
 
 impl Secrets {
@@ -63,6 +66,7 @@ impl Secrets {
             telegram_webhook_secret: get("TELEGRAM_WEBHOOK_SECRET"),
             onlyfansapi_webhook_secret: get("ONLYFANSAPI_WEBHOOK_SECRET"),
             provider_keys: BTreeMap::new(),
+            integration_keys: BTreeMap::new(),
         }
     }
 }

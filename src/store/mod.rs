@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod backend;
+mod skills;
 
 pub use backend::{connect, connect_with};
+pub use skills::SkillStore;
 
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +172,8 @@ pub enum UsageSource {
     #[default]
     Model,
     Api,
+    /// One web search, billed at the provider's flat price.
+    WebSearch,
 }
 
 impl UsageSource {
@@ -177,6 +181,7 @@ impl UsageSource {
         match self {
             UsageSource::Model => "model",
             UsageSource::Api => "api",
+            UsageSource::WebSearch => "web_search",
         }
     }
 }
@@ -527,6 +532,7 @@ pub trait Store:
     + InboundClaims
     + Leases
     + DeliveryRetries
+    + SkillStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

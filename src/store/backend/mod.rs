@@ -23,6 +23,7 @@ mod leases;
 mod portable;
 mod retries;
 mod rows;
+mod skills;
 
 /// Pool size used by [`connect`].
 const DEFAULT_MAX_CONNECTIONS: u32 = 10;
@@ -81,6 +82,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "delivery retries",
         include_str!("../../../migrations/sqlite/0008_delivery_retries.sql"),
     ),
+    (
+        12,
+        "skills",
+        include_str!("../../../migrations/sqlite/0012_skills.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -122,6 +128,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         8,
         "delivery retries",
         include_str!("../../../migrations/postgres/0008_delivery_retries.sql"),
+    ),
+    (
+        12,
+        "skills",
+        include_str!("../../../migrations/postgres/0012_skills.sql"),
     ),
 ];
 
