@@ -1,5 +1,9 @@
 //! The command-line commands, each a thin call into the library.
 
+mod skills;
+
+pub use skills::{skills, SkillsCommand};
+
 use crate::app::{self, App};
 use crate::channels::console::{self, ConsoleReplier, HeldLogs};
 use crate::config::{Config, ConfigSource, LogFormat};
@@ -72,6 +76,20 @@ pub fn check(source: ConfigSource) -> ExitCode {
     // The workflow files are checked against the config as far as it could be read.
     let (workflows, workflow_problems) = workflow::load_for_config(&config);
     problems.extend(workflow_problems);
+    let (library, skill_problems) = crate::skills::Library::for_config(&config);
+    problems.extend(skill_problems);
+    for name in &config.skills.installed {
+        if library.get(name).is_none() {
+            problems.push(crate::config::Problem {
+                origin: config
+                    .source
+                    .as_ref()
+                    .map_or("fanops.toml".into(), |p| p.display().to_string()),
+                line: 0,
+                message: format!("[skills] installed names `{name}`, which is not a skill"),
+            });
+        }
+    }
     for problem in &problems {
         println!("{problem}");
     }
@@ -96,12 +114,14 @@ pub fn check(source: ConfigSource) -> ExitCode {
         .count();
     let active = workflows.iter().filter(|w| !w.is_template()).count();
     println!(
-        "OK: {origin}; {} model alias(es), default `{}`; {} workflows ({} active, {} templates); OnlyFansAPI catalog of {} endpoints ({} write).",
+        "OK: {origin}; {} model alias(es), default `{}`; {} workflows ({} active, {} templates); {} skills in {} bundles; OnlyFansAPI catalog of {} endpoints ({} write).",
         config.llm.models.len(),
         config.llm.default_model,
         workflows.len(),
         active,
         workflows.len() - active,
+        library.skills().count(),
+        library.bundles().count(),
         catalog.endpoints().len(),
         writes
     );

@@ -12,6 +12,7 @@ mod layering;
 #[cfg(feature = "telegram")]
 mod lifecycle;
 mod logs;
+mod mcp;
 mod model_calls;
 mod props;
 mod rate_limits;
@@ -20,8 +21,10 @@ mod replicas;
 #[cfg(feature = "telegram")]
 mod scheduler;
 mod server;
+mod skills;
 mod store;
 #[cfg(feature = "telegram")]
 mod tasks_from_chat;
 #[cfg(feature = "telegram")]
 mod telegram;
+mod web_search;

@@ -17,14 +17,20 @@
 #![allow(dead_code)]
 
 mod config;
+mod fake_mcp;
 mod fake_model;
 mod fake_onlyfans;
 mod fake_rate_limit;
+mod fake_search;
 mod fake_telegram;
 
 pub use config::config_text;
 
 // Not every user (test binary, benchmark) uses every re-export.
+#[allow(unused_imports)]
+pub use fake_mcp::FakeMcp;
+#[allow(unused_imports)]
+pub use fake_search::{FakeSearch, SearchRequest};
 #[allow(unused_imports)]
 pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply};
 #[allow(unused_imports)]

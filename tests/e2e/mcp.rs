@@ -1,0 +1,107 @@
+//! MCP integrations end to end against a fake server built with rmcp's server side:
+//! tools found through `find_tools`, a read runs at once, a write only after a person
+//! confirms and exactly once, and a server that is down is reported, not fatal.
+
+use crate::helpers::{spawn_app_with, tool_messages};
+use crate::support::{FakeMcp, Reply};
+use fanops::store::Decision;
+use serde_json::json;
+
+fn mcp_config(url: &str) -> String {
+    format!(
+        "[[mcp]]\nname = \"sheets\"\nurl = \"{url}\"\nheaders_env = {{ Authorization = \"FAKE_MCP_AUTH\" }}\n"
+    )
+}
+
+#[tokio::test]
+async fn tools_are_found_by_words_and_a_read_runs_at_once() {
+    let server = FakeMcp::start(0).await;
+    let t = spawn_app_with(&mcp_config(&server.url())).await;
+    t.model.push_all([
+        Reply::tool("find_tools", json!({"query": "sheet row"})),
+        Reply::tool(
+            "call_tool",
+            json!({"name": "mcp__sheets__lookup_fan", "arguments": {"username": "jake"}}),
+        ),
+        Reply::text("Jake is a VIP."),
+    ]);
+    let out = t.say("Is jake in our VIP sheet?").await;
+    assert_eq!(out.last().text, "Jake is a VIP.");
+    assert!(out.last().confirm.is_none());
+    assert_eq!(server.calls(), vec![("lookup_fan".to_string(), json!({"username": "jake"}))]);
+
+    let requests = t.model.requests();
+    let system = requests[0]["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("Connected apps (MCP): sheets (2 tools)"), "{system}");
+    let tools = requests[0]["tools"].to_string();
+    assert!(!tools.contains("lookup_fan"), "MCP schemas are not sent every turn");
+    let found = &tool_messages(&requests[1])[0];
+    assert!(found.contains("mcp__sheets__append_row"), "{found}");
+    assert!(found.contains("\"effect\":\"write\""), "{found}");
+    assert!(found.contains("\"connected\":true"), "{found}");
+    let result = &tool_messages(&requests[2])[1];
+    assert!(result.contains("VIP since 2025-03"), "{result}");
+}
+
+#[tokio::test]
+async fn a_write_tool_runs_only_after_confirmation_and_exactly_once() {
+    let server = FakeMcp::start(0).await;
+    let t = spawn_app_with(&mcp_config(&server.url())).await;
+    t.model.push(Reply::tool(
+        "call_tool",
+        json!({"name": "mcp__sheets__append_row", "arguments": {"sheet": "Top fans", "values": ["jake", "1240"]}}),
+    ));
+    let out = t.say("Add jake to the Top fans sheet").await;
+    let confirm = out.last().confirm.expect("a confirmation prompt");
+    assert!(
+        confirm.summary.contains("`append_row`") && confirm.summary.contains("`sheets`"),
+        "{}",
+        confirm.summary
+    );
+    assert_eq!(server.count("append_row"), 0, "nothing runs before a decision");
+
+    t.model.push(Reply::text("Added jake."));
+    let (a, b) = tokio::join!(
+        t.press("1", "100", &confirm.action_id, Decision::Confirm),
+        t.press("3", "100", &confirm.action_id, Decision::Confirm),
+    );
+    let texts = [a.last().text, b.last().text];
+    assert!(texts.iter().any(|t| t == "Added jake."), "{texts:?}");
+    assert_eq!(server.count("append_row"), 1, "exactly once");
+    let again = t.press("1", "100", &confirm.action_id, Decision::Confirm).await;
+    assert!(again.last().text.contains("already confirmed"));
+    assert_eq!(server.count("append_row"), 1);
+}
+
+#[tokio::test]
+async fn a_server_that_is_down_is_reported_and_nothing_else_fails() {
+    // A port that was free a moment ago: nothing answers there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    drop(listener);
+    let t = spawn_app_with(&mcp_config(&url)).await;
+
+    let report = t.app.health.report();
+    let part = &report["mcp:sheets"];
+    assert!(!part.ok && part.optional, "{part:?}");
+    assert!(t.app.health.all_ok() || report.iter().any(|(k, r)| k != "mcp:sheets" && !r.ok));
+
+    t.model.push_all([
+        Reply::tool(
+            "call_tool",
+            json!({"name": "mcp__sheets__append_row", "arguments": {"sheet": "x"}}),
+        ),
+        Reply::text("The sheets app is not connected right now."),
+    ]);
+    let out = t.say("Add jake to the sheet").await;
+    assert!(out.last().confirm.is_none(), "nothing to confirm for a server that is down");
+    let request = t.model.last_request().unwrap();
+    let system = request["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("sheets (not connected:"), "{system}");
+    let result = tool_messages(&request).pop().unwrap();
+    assert!(result.contains("the app `sheets` is not connected right now"), "{result}");
+
+    // The rest of the bot works.
+    t.model.push(Reply::text("Hello."));
+    assert_eq!(t.say("hi").await.last().text, "Hello.");
+}
