@@ -213,3 +213,41 @@ impl Tool for ChangeSkills {
         Ok(json!({"result": text}))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, ConfigSource};
+    use crate::skills::{Library, KNOWN_TOOLS};
+    use crate::tools::{Integrations, Registry};
+    use std::sync::Arc;
+
+    /// Skills may name only the tools fanops offers; this keeps the two lists equal.
+    #[tokio::test]
+    async fn the_tools_skills_may_name_are_the_tools_offered() {
+        let text = "[web_search]\nprovider = \"searxng\"\napi_url = \"http://127.0.0.1:9\"\n\n[[mcp]]\nname = \"sheets\"\nurl = \"http://127.0.0.1:9/mcp\"\n";
+        let config = Config::load_with_env(
+            ConfigSource::Text {
+                origin: "t.toml".into(),
+                text: text.into(),
+            },
+            &|_| None,
+        )
+        .unwrap();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let store = crate::store::connect_with("sqlite::memory:", 1).await.unwrap();
+        let integrations = Integrations {
+            skills: Some(Arc::new(Library::load(None).0)),
+            web_search: crate::web_search::WebSearch::from_config(&config, store).map(Arc::new),
+            mcp: Some(Arc::new(crate::mcp::Mcp::new(
+                &config.mcp,
+                &config.secrets,
+                crate::health::Health::default(),
+            ))),
+        };
+        let mut offered = Registry::with_integrations(&integrations).names();
+        offered.sort();
+        let mut known = KNOWN_TOOLS.to_vec();
+        known.sort();
+        assert_eq!(offered, known);
+    }
+}

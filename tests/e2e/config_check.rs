@@ -238,16 +238,6 @@ name = "luna-live"
 
 [budgets]
 monthly_credits = 50000
-
-[skills]
-installed = ["earnings-recap"]
-
-[[mcp]]
-name = "sheets"
-url = "http://127.0.0.1:9000/mcp"
-
-[web_search]
-provider = "brave"
 "#;
     let (code, stdout, path) = check(text, dir.path());
     assert_eq!(code, Some(0), "warnings alone pass: {stdout}");
@@ -257,9 +247,6 @@ provider = "brave"
         (6, "[channels.discord]"),
         (9, "[events.*]"),
         (15, "[budgets]"),
-        (18, "[skills]"),
-        (21, "[[mcp]]"),
-        (25, "[web_search]"),
     ] {
         let warning = format!("{file}:{line}: warning: {section} is ignored: fanops has no ");
         assert!(
