@@ -69,13 +69,8 @@ impl App {
         let deliveries = Deliveries::default();
         let health = Health::with_clock(clock.clone());
         let integrations = integrations(&config, &store, &health, &clock).await?;
-        let (agent, scheduler) = agent_and_scheduler(
-            &config,
-            &store,
-            &clock,
-            deliveries.clone(),
-            &integrations,
-        )?;
+        let (agent, scheduler) =
+            agent_and_scheduler(&config, &store, &clock, deliveries.clone(), &integrations)?;
         scheduler
             .refresh_chat_tasks()
             .await
@@ -199,9 +194,14 @@ async fn integrations(
         let listed: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         anyhow::bail!("the skill files have problems:\n{}", listed.join("\n"));
     }
-    crate::skills::install::seed(store.as_ref(), &library, &config.skills.installed, clock.now())
-        .await
-        .context("while installing the skills of `[skills] installed`")?;
+    crate::skills::install::seed(
+        store.as_ref(),
+        &library,
+        &config.skills.installed,
+        clock.now(),
+    )
+    .await
+    .context("while installing the skills of `[skills] installed`")?;
     let mcp = match config.mcp.is_empty() {
         true => None,
         false => {

@@ -127,7 +127,9 @@ impl WebSearch {
         let count = count.clamp(1, MAX_COUNT);
         let key = self.key.expose();
         if key.is_none() && self.provider != Provider::SearXng {
-            return Err(WebSearchError::NoKey(self.key_env.clone().unwrap_or_default()));
+            return Err(WebSearchError::NoKey(
+                self.key_env.clone().unwrap_or_default(),
+            ));
         }
         let request = match self.provider {
             Provider::Brave => self

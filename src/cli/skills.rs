@@ -44,13 +44,24 @@ pub async fn skills(config: Config, command: SkillsCommand) -> anyhow::Result<()
             }
         }
         SkillsCommand::Install(target) => {
-            println!("{}", install::install(store.as_ref(), &library, &target, "cli", now).await?);
+            println!(
+                "{}",
+                install::install(store.as_ref(), &library, &target, "cli", now).await?
+            );
         }
         SkillsCommand::Remove(target) => {
             if let Target::Bundle(_) = target {
-                println!("{}", target.summary(&library, false).map_err(anyhow::Error::msg)?);
+                println!(
+                    "{}",
+                    target
+                        .summary(&library, false)
+                        .map_err(anyhow::Error::msg)?
+                );
             }
-            println!("{}", install::remove(store.as_ref(), &library, &target).await?);
+            println!(
+                "{}",
+                install::remove(store.as_ref(), &library, &target).await?
+            );
         }
     }
     Ok(())

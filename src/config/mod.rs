@@ -471,7 +471,12 @@ impl Config {
             .web_search
             .iter()
             .filter_map(|w| w.api_key_env.clone())
-            .chain(config.mcp.iter().flat_map(|m| m.headers_env.values().cloned()));
+            .chain(
+                config
+                    .mcp
+                    .iter()
+                    .flat_map(|m| m.headers_env.values().cloned()),
+            );
         for var in integration_envs.collect::<Vec<_>>() {
             if let Some(value) = env(&var) {
                 config

@@ -385,7 +385,12 @@ fn validate_integrations(r: &mut Report<'_>) {
             );
         }
         let keyed = matches!(ws.provider.as_str(), "brave" | "tavily");
-        if keyed && ws.api_key_env.as_deref().is_none_or(|e| e.trim().is_empty()) {
+        if keyed
+            && ws
+                .api_key_env
+                .as_deref()
+                .is_none_or(|e| e.trim().is_empty())
+        {
             r.at(
                 &["web_search", "provider"],
                 format!(
@@ -402,7 +407,10 @@ fn validate_integrations(r: &mut Report<'_>) {
         }
         if let Some(url) = &ws.api_url {
             if url::Url::parse(url).is_err() {
-                r.at(&["web_search", "api_url"], format!("`{url}` is not a valid URL"));
+                r.at(
+                    &["web_search", "api_url"],
+                    format!("`{url}` is not a valid URL"),
+                );
             }
         }
         if ws.usd_per_search.is_nan() || ws.usd_per_search < 0.0 {

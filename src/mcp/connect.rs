@@ -52,9 +52,7 @@ pub(super) async fn open(
             watcher.serve(transport).await.map_err(|e| e.to_string())?
         }
         (None, Some(command)) => {
-            let (program, args) = command
-                .split_first()
-                .ok_or("`command` is empty")?;
+            let (program, args) = command.split_first().ok_or("`command` is empty")?;
             let mut child = tokio::process::Command::new(program);
             child.args(args);
             let transport = TokioChildProcess::new(child)

@@ -207,7 +207,10 @@ impl Mcp {
             .into_iter()
             .map(|tool| {
                 let haystack = format!("{} {}", tool.name, tool.description).to_lowercase();
-                let score = words.iter().filter(|w| haystack.contains(w.as_str())).count();
+                let score = words
+                    .iter()
+                    .filter(|w| haystack.contains(w.as_str()))
+                    .count();
                 (score, tool)
             })
             .filter(|(score, _)| *score > 0 || words.is_empty())

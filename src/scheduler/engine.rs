@@ -473,7 +473,10 @@ impl Scheduler {
             return;
         };
         // A workflow that follows a skill runs with the skill's playbook in its prompt.
-        let playbook = task.skill.as_deref().and_then(|s| agent.registry.playbook_for_run(s));
+        let playbook = task
+            .skill
+            .as_deref()
+            .and_then(|s| agent.registry.playbook_for_run(s));
         let prompt = format!("{}{}", task.prompt, playbook.unwrap_or_default());
         let (status, text, files) = match agent.ask(&turn, &prompt, &progress).await {
             Ok(TurnOutcome::Answer(text, files)) => (RunStatus::Succeeded, text, files),

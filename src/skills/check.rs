@@ -82,7 +82,10 @@ pub(super) fn parse_skill(
             ..
         }) => t.clone(),
         Some(Entry { line, .. }) => {
-            at(*line, format!("`{key}` must be one line of text, not a list"));
+            at(
+                *line,
+                format!("`{key}` must be one line of text, not a list"),
+            );
             String::new()
         }
         None => {
@@ -96,9 +99,15 @@ pub(super) fn parse_skill(
     let line = |key: &str| fm.entries.get(key).map_or(1, |e| e.line);
     if !name.is_empty() {
         if !valid_name(&name) {
-            at(line("name"), format!("name `{name}` must be lowercase letters, digits and dashes"));
+            at(
+                line("name"),
+                format!("name `{name}` must be lowercase letters, digits and dashes"),
+            );
         } else if name != folder {
-            at(line("name"), format!("name `{name}` differs from its folder `{folder}`"));
+            at(
+                line("name"),
+                format!("name `{name}` differs from its folder `{folder}`"),
+            );
         }
     }
     if description.chars().count() > MAX_DESCRIPTION {
@@ -110,7 +119,10 @@ pub(super) fn parse_skill(
     if !category.is_empty() && !CATEGORIES.contains(&category.as_str()) {
         at(
             line("category"),
-            format!("unknown category `{category}` (use {})", CATEGORIES.join(", ")),
+            format!(
+                "unknown category `{category}` (use {})",
+                CATEGORIES.join(", ")
+            ),
         );
     }
     let list_of = |key: &str, at: &mut dyn FnMut(usize, String)| match fm.entries.get(key) {
@@ -119,7 +131,10 @@ pub(super) fn parse_skill(
             ..
         }) => items.clone(),
         Some(Entry { line, .. }) => {
-            at(*line, format!("`{key}` must be a list, e.g. `{key}: [a, b]`"));
+            at(
+                *line,
+                format!("`{key}` must be a list, e.g. `{key}: [a, b]`"),
+            );
             Vec::new()
         }
         None => Vec::new(),
@@ -152,7 +167,10 @@ pub(super) fn parse_skill(
     }
     check_body(&fm.body, fm.body_line, &mut at);
     if fm.body.trim().is_empty() {
-        at(fm.body_line, "the playbook after the front matter is empty".into());
+        at(
+            fm.body_line,
+            "the playbook after the front matter is empty".into(),
+        );
     }
     (problems.len() == before).then(|| Skill {
         name,
@@ -178,7 +196,10 @@ fn check_body(body: &str, first_line: usize, at: &mut dyn FnMut(usize, String)) 
             }
             let here = first_line + offset;
             if catalog.get(token).is_none() {
-                at(here, format!("`{token}` is not an OnlyFansAPI catalog endpoint"));
+                at(
+                    here,
+                    format!("`{token}` is not an OnlyFansAPI catalog endpoint"),
+                );
             }
         }
     }

@@ -55,15 +55,15 @@ pub fn parse(text: &str) -> (FrontMatter, Vec<(usize, String)>) {
             continue;
         }
         if let Some(item) = trimmed.strip_prefix("- ") {
-            match open_list
-                .as_ref()
-                .and_then(|key| out.entries.get_mut(key))
-            {
+            match open_list.as_ref().and_then(|key| out.entries.get_mut(key)) {
                 Some(Entry {
                     value: Value::List(items),
                     ..
                 }) => items.push(unquote(item)),
-                _ => problems.push((line, "a list item (`- …`) must follow a key with no value, e.g. `tags:`".into())),
+                _ => problems.push((
+                    line,
+                    "a list item (`- …`) must follow a key with no value, e.g. `tags:`".into(),
+                )),
             }
             continue;
         }
@@ -74,7 +74,12 @@ pub fn parse(text: &str) -> (FrontMatter, Vec<(usize, String)>) {
         };
         let key = key.trim().to_string();
         if raw.starts_with([' ', '\t']) {
-            problems.push((line, format!("`{key}` is indented; front matter keys start at the beginning of the line")));
+            problems.push((
+                line,
+                format!(
+                    "`{key}` is indented; front matter keys start at the beginning of the line"
+                ),
+            ));
             continue;
         }
         if out.entries.contains_key(&key) {
@@ -95,7 +100,12 @@ pub fn parse(text: &str) -> (FrontMatter, Vec<(usize, String)>) {
                         .collect(),
                 ),
                 None => {
-                    problems.push((line, format!("`{key}`: a list opened with `[` must close with `]` on the same line")));
+                    problems.push((
+                        line,
+                        format!(
+                            "`{key}`: a list opened with `[` must close with `]` on the same line"
+                        ),
+                    ));
                     continue;
                 }
             }
@@ -112,10 +122,7 @@ pub fn parse(text: &str) -> (FrontMatter, Vec<(usize, String)>) {
 fn unquote(text: &str) -> String {
     let text = text.trim();
     for quote in ['"', '\''] {
-        if let Some(inner) = text
-            .strip_prefix(quote)
-            .and_then(|t| t.strip_suffix(quote))
-        {
+        if let Some(inner) = text.strip_prefix(quote).and_then(|t| t.strip_suffix(quote)) {
             return inner.to_string();
         }
     }
@@ -150,7 +157,8 @@ mod tests {
 
     #[test]
     fn every_problem_is_reported_at_its_line() {
-        let text = "---\nname: a\nname: b\nbroken line\ntags: [a, b\n  indented: x\n- orphan\n---\nbody";
+        let text =
+            "---\nname: a\nname: b\nbroken line\ntags: [a, b\n  indented: x\n- orphan\n---\nbody";
         let (_, problems) = parse(text);
         let lines: Vec<usize> = problems.iter().map(|p| p.0).collect();
         assert_eq!(lines, vec![3, 4, 5, 6, 7], "{problems:?}");

@@ -24,7 +24,11 @@ fn every_tool_and_endpoint_a_shipped_skill_names_exists() {
     let catalog = crate::onlyfans::catalog::Catalog::embedded();
     for skill in library.skills() {
         for endpoint in &skill.endpoints {
-            assert!(catalog.get(endpoint).is_some(), "{}: {endpoint}", skill.name);
+            assert!(
+                catalog.get(endpoint).is_some(),
+                "{}: {endpoint}",
+                skill.name
+            );
             assert!(
                 skill.body.contains(&format!("`{endpoint}`")),
                 "{} lists `{endpoint}` but its playbook never says when to call it",
@@ -32,7 +36,11 @@ fn every_tool_and_endpoint_a_shipped_skill_names_exists() {
             );
         }
         for tool in &skill.tools {
-            assert!(KNOWN_TOOLS.contains(&tool.as_str()), "{}: {tool}", skill.name);
+            assert!(
+                KNOWN_TOOLS.contains(&tool.as_str()),
+                "{}: {tool}",
+                skill.name
+            );
         }
     }
 }

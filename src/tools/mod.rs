@@ -271,20 +271,20 @@ impl Registry {
 /// The tools every team has.
 fn core_tools() -> Vec<Arc<dyn Tool>> {
     vec![
-            Arc::new(catalog_tools::ListAccounts),
-            Arc::new(catalog_tools::FindEndpoints),
-            Arc::new(call_endpoint::CallEndpoint),
-            Arc::new(agency_earnings::AgencyEarnings),
-            Arc::new(files::MakeCsv),
-            Arc::new(chart::MakeChart),
-            Arc::new(task_tools::ListTasks),
-            Arc::new(task_tools::RunTask),
-            Arc::new(task_admin::CreateTask),
-            Arc::new(task_admin::UpdateTask),
-            Arc::new(task_admin::PauseTask),
-            Arc::new(task_admin::ResumeTask),
-            Arc::new(task_admin::DeleteTask),
-        ]
+        Arc::new(catalog_tools::ListAccounts),
+        Arc::new(catalog_tools::FindEndpoints),
+        Arc::new(call_endpoint::CallEndpoint),
+        Arc::new(agency_earnings::AgencyEarnings),
+        Arc::new(files::MakeCsv),
+        Arc::new(chart::MakeChart),
+        Arc::new(task_tools::ListTasks),
+        Arc::new(task_tools::RunTask),
+        Arc::new(task_admin::CreateTask),
+        Arc::new(task_admin::UpdateTask),
+        Arc::new(task_admin::PauseTask),
+        Arc::new(task_admin::ResumeTask),
+        Arc::new(task_admin::DeleteTask),
+    ]
 }
 
 impl Registry {

@@ -234,7 +234,9 @@ mod tests {
         )
         .unwrap();
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let store = crate::store::connect_with("sqlite::memory:", 1).await.unwrap();
+        let store = crate::store::connect_with("sqlite::memory:", 1)
+            .await
+            .unwrap();
         let integrations = Integrations {
             skills: Some(Arc::new(Library::load(None).0)),
             web_search: crate::web_search::WebSearch::from_config(&config, store).map(Arc::new),

@@ -28,13 +28,22 @@ async fn tools_are_found_by_words_and_a_read_runs_at_once() {
     let out = t.say("Is jake in our VIP sheet?").await;
     assert_eq!(out.last().text, "Jake is a VIP.");
     assert!(out.last().confirm.is_none());
-    assert_eq!(server.calls(), vec![("lookup_fan".to_string(), json!({"username": "jake"}))]);
+    assert_eq!(
+        server.calls(),
+        vec![("lookup_fan".to_string(), json!({"username": "jake"}))]
+    );
 
     let requests = t.model.requests();
     let system = requests[0]["messages"][0]["content"].as_str().unwrap();
-    assert!(system.contains("Connected apps (MCP): sheets (2 tools)"), "{system}");
+    assert!(
+        system.contains("Connected apps (MCP): sheets (2 tools)"),
+        "{system}"
+    );
     let tools = requests[0]["tools"].to_string();
-    assert!(!tools.contains("lookup_fan"), "MCP schemas are not sent every turn");
+    assert!(
+        !tools.contains("lookup_fan"),
+        "MCP schemas are not sent every turn"
+    );
     let found = &tool_messages(&requests[1])[0];
     assert!(found.contains("mcp__sheets__append_row"), "{found}");
     assert!(found.contains("\"effect\":\"write\""), "{found}");
@@ -58,7 +67,11 @@ async fn a_write_tool_runs_only_after_confirmation_and_exactly_once() {
         "{}",
         confirm.summary
     );
-    assert_eq!(server.count("append_row"), 0, "nothing runs before a decision");
+    assert_eq!(
+        server.count("append_row"),
+        0,
+        "nothing runs before a decision"
+    );
 
     t.model.push(Reply::text("Added jake."));
     let (a, b) = tokio::join!(
@@ -68,7 +81,9 @@ async fn a_write_tool_runs_only_after_confirmation_and_exactly_once() {
     let texts = [a.last().text, b.last().text];
     assert!(texts.iter().any(|t| t == "Added jake."), "{texts:?}");
     assert_eq!(server.count("append_row"), 1, "exactly once");
-    let again = t.press("1", "100", &confirm.action_id, Decision::Confirm).await;
+    let again = t
+        .press("1", "100", &confirm.action_id, Decision::Confirm)
+        .await;
     assert!(again.last().text.contains("already confirmed"));
     assert_eq!(server.count("append_row"), 1);
 }
@@ -94,12 +109,18 @@ async fn a_server_that_is_down_is_reported_and_nothing_else_fails() {
         Reply::text("The sheets app is not connected right now."),
     ]);
     let out = t.say("Add jake to the sheet").await;
-    assert!(out.last().confirm.is_none(), "nothing to confirm for a server that is down");
+    assert!(
+        out.last().confirm.is_none(),
+        "nothing to confirm for a server that is down"
+    );
     let request = t.model.last_request().unwrap();
     let system = request["messages"][0]["content"].as_str().unwrap();
     assert!(system.contains("sheets (not connected:"), "{system}");
     let result = tool_messages(&request).pop().unwrap();
-    assert!(result.contains("the app `sheets` is not connected right now"), "{result}");
+    assert!(
+        result.contains("the app `sheets` is not connected right now"),
+        "{result}"
+    );
 
     // The rest of the bot works.
     t.model.push(Reply::text("Hello."));

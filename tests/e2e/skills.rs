@@ -43,7 +43,10 @@ async fn an_installed_skill_is_one_line_in_the_prompt_and_its_playbook_comes_fro
     );
     assert!(first.contains("- churn-rescue: "), "{first}");
     assert!(!first.contains("whale-watch"), "not installed: {first}");
-    assert!(!first.contains(BODY_LINE), "no playbook in the prompt: {first}");
+    assert!(
+        !first.contains(BODY_LINE),
+        "no playbook in the prompt: {first}"
+    );
     let tools: Vec<&str> = requests[0]["tools"]
         .as_array()
         .unwrap()
@@ -67,16 +70,25 @@ async fn installing_a_bundle_from_chat_waits_for_an_admin_and_removing_it_says_w
         Reply::tool("install_skill", json!({"bundle": "analytics-starter"})),
         Reply::text("Only an admin can do that."),
     ]);
-    let out = t.say_as(OPERATOR, CHAT, "Install the analytics starter bundle").await;
+    let out = t
+        .say_as(OPERATOR, CHAT, "Install the analytics starter bundle")
+        .await;
     assert!(out.last().confirm.is_none());
     let refused = tool_messages(&t.model.last_request().unwrap());
-    assert!(refused.last().unwrap().contains("only an admin"), "{refused:?}");
+    assert!(
+        refused.last().unwrap().contains("only an admin"),
+        "{refused:?}"
+    );
     assert!(installed(&t).await.is_empty());
 
     // An admin proposes it; nothing changes until an admin confirms.
-    t.model
-        .push(Reply::tool("install_skill", json!({"bundle": "analytics-starter"})));
-    let out = t.say_as(ADMIN, CHAT, "Install the analytics starter bundle").await;
+    t.model.push(Reply::tool(
+        "install_skill",
+        json!({"bundle": "analytics-starter"}),
+    ));
+    let out = t
+        .say_as(ADMIN, CHAT, "Install the analytics starter bundle")
+        .await;
     let confirm = out.last().confirm.expect("a confirmation prompt");
     assert!(
         confirm
@@ -85,32 +97,49 @@ async fn installing_a_bundle_from_chat_waits_for_an_admin_and_removing_it_says_w
         "{}",
         confirm.summary
     );
-    assert!(installed(&t).await.is_empty(), "nothing before the decision");
-    let by_operator = t.press(OPERATOR, CHAT, &confirm.action_id, Decision::Confirm).await;
+    assert!(
+        installed(&t).await.is_empty(),
+        "nothing before the decision"
+    );
+    let by_operator = t
+        .press(OPERATOR, CHAT, &confirm.action_id, Decision::Confirm)
+        .await;
     assert!(by_operator.last().text.contains("Only an admin"));
     assert!(installed(&t).await.is_empty());
-    t.model.push(Reply::text("Installed the analytics starter."));
-    t.press(ADMIN, CHAT, &confirm.action_id, Decision::Confirm).await;
+    t.model
+        .push(Reply::text("Installed the analytics starter."));
+    t.press(ADMIN, CHAT, &confirm.action_id, Decision::Confirm)
+        .await;
     assert_eq!(
         installed(&t).await,
         vec!["earnings-recap", "link-performance", "top-spenders"]
     );
     let result = tool_messages(&t.model.last_request().unwrap());
-    assert!(result.last().unwrap().contains("Installed earnings-recap"), "{result:?}");
+    assert!(
+        result.last().unwrap().contains("Installed earnings-recap"),
+        "{result:?}"
+    );
 
     // Removing the bundle names every skill that goes, also those installed alone.
-    t.model
-        .push(Reply::tool("remove_skill", json!({"bundle": "analytics-starter"})));
-    let out = t.say_as(ADMIN, CHAT, "Remove the analytics starter bundle").await;
+    t.model.push(Reply::tool(
+        "remove_skill",
+        json!({"bundle": "analytics-starter"}),
+    ));
+    let out = t
+        .say_as(ADMIN, CHAT, "Remove the analytics starter bundle")
+        .await;
     let confirm = out.last().confirm.expect("a confirmation prompt");
     assert!(
-        confirm.summary.contains("including ones also installed on their own")
+        confirm
+            .summary
+            .contains("including ones also installed on their own")
             && confirm.summary.contains("top-spenders"),
         "{}",
         confirm.summary
     );
     t.model.push(Reply::text("Removed."));
-    t.press(ADMIN, CHAT, &confirm.action_id, Decision::Confirm).await;
+    t.press(ADMIN, CHAT, &confirm.action_id, Decision::Confirm)
+        .await;
     assert!(installed(&t).await.is_empty());
 }
 
@@ -126,7 +155,10 @@ async fn a_workflow_that_follows_a_skill_runs_with_its_playbook() {
     let request = t.model.last_request().unwrap();
     let asked = crate::support::last_user_text(&request);
     assert!(asked.contains("Write the weekly recap"), "{asked}");
-    assert!(asked.contains("Follow the skill `earnings-recap`"), "{asked}");
+    assert!(
+        asked.contains("Follow the skill `earnings-recap`"),
+        "{asked}"
+    );
     assert!(asked.contains(BODY_LINE), "{asked}");
 }
 
@@ -151,7 +183,10 @@ fn the_command_line_installs_lists_and_removes_skills() {
     assert!(out.contains("Installed"), "{out}");
     let out = run(&["skills", "list"]);
     let line = out.lines().find(|l| l.starts_with("whale-watch")).unwrap();
-    assert!(line.contains("Fans") && line.contains("installed"), "{line}");
+    assert!(
+        line.contains("Fans") && line.contains("installed"),
+        "{line}"
+    );
     let line = out.lines().find(|l| l.starts_with("top-spenders")).unwrap();
     assert!(line.contains("available"), "{line}");
     let json: Value = serde_json::from_str(&run(&["skills", "list", "--format", "json"])).unwrap();
@@ -201,7 +236,10 @@ fn check_reports_every_broken_skill_file_at_its_line() {
         format!("{file}:7: `fans/not-real` is not an OnlyFansAPI catalog endpoint"),
         "my-skills/empty/SKILL.md:1: a skill file starts with `---`".to_string(),
     ] {
-        assert!(stdout.contains(&expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(&expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
     assert!(stdout.contains("4 problem(s) found."), "{stdout}");
 }

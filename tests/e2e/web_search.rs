@@ -17,7 +17,10 @@ async fn a_brave_search_sends_the_query_and_key_and_is_billed() {
     let search = FakeSearch::start().await;
     let t = spawn_app_with(&config("brave", &search.url())).await;
     t.model.push_all([
-        Reply::tool("web_search", json!({"query": "fitness creator prices", "count": 2})),
+        Reply::tool(
+            "web_search",
+            json!({"query": "fitness creator prices", "count": 2}),
+        ),
         Reply::text("Median is $9.99."),
     ]);
     t.say("What do fitness creators charge?").await;
@@ -29,12 +32,27 @@ async fn a_brave_search_sends_the_query_and_key_and_is_billed() {
     assert_eq!(sent[0].query["count"], "2");
     assert_eq!(sent[0].headers["x-subscription-token"], "test-search-key");
 
-    let result = tool_messages(&t.model.last_request().unwrap()).pop().unwrap();
-    assert!(result.contains("\"url\":\"https://example.com/pricing\""), "{result}");
-    assert!(result.contains("\"snippet\":\"Median subscription price is $9.99.\""), "{result}");
+    let result = tool_messages(&t.model.last_request().unwrap())
+        .pop()
+        .unwrap();
+    assert!(
+        result.contains("\"url\":\"https://example.com/pricing\""),
+        "{result}"
+    );
+    assert!(
+        result.contains("\"snippet\":\"Median subscription price is $9.99.\""),
+        "{result}"
+    );
 
-    let rows = t.store().usage_report(None, UsageDimension::Kind).await.unwrap();
-    let row = rows.iter().find(|r| r.key == "web_search").expect("a web_search row");
+    let rows = t
+        .store()
+        .usage_report(None, UsageDimension::Kind)
+        .await
+        .unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r.key == "web_search")
+        .expect("a web_search row");
     assert!((row.cost_usd - 0.005).abs() < 1e-9, "{row:?}");
     assert!((row.credits - 0.5).abs() < 1e-9, "{row:?}");
     assert_eq!(row.model_calls, 0);
@@ -63,8 +81,13 @@ async fn tavily_and_searxng_are_called_in_their_own_shapes() {
                 assert_eq!(sent.query["format"], "json");
             }
         }
-        let result = tool_messages(&t.model.last_request().unwrap()).pop().unwrap();
-        assert!(result.contains("Short workout clips sell best."), "{provider}: {result}");
+        let result = tool_messages(&t.model.last_request().unwrap())
+            .pop()
+            .unwrap();
+        assert!(
+            result.contains("Short workout clips sell best."),
+            "{provider}: {result}"
+        );
     }
 }
 

@@ -56,8 +56,7 @@ macro_rules! skills {
             }
 
             async fn installed_skills(&self) -> StoreResult<Vec<String>> {
-                let rows: Vec<(String,)> =
-                    sqlx::query_as(INSTALLED).fetch_all(&self.pool).await?;
+                let rows: Vec<(String,)> = sqlx::query_as(INSTALLED).fetch_all(&self.pool).await?;
                 Ok(rows.into_iter().map(|(name,)| name).collect())
             }
 

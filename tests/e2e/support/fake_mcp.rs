@@ -46,7 +46,9 @@ impl Sheets {
             Tool::new(
                 "append_row",
                 "Append a row to a Google Sheet",
-                schema(json!({"sheet": {"type": "string"}, "values": {"type": "array", "items": {"type": "string"}}})),
+                schema(
+                    json!({"sheet": {"type": "string"}, "values": {"type": "array", "items": {"type": "string"}}}),
+                ),
             ),
         ];
         for i in 0..self.fillers {
@@ -87,7 +89,10 @@ impl ServerHandler for Sheets {
             .unwrap()
             .push((request.name.to_string(), args.clone()));
         let text = match request.name.as_ref() {
-            "lookup_fan" => format!("{} is a VIP since 2025-03; lifetime $1,240", args["username"].as_str().unwrap_or("?")),
+            "lookup_fan" => format!(
+                "{} is a VIP since 2025-03; lifetime $1,240",
+                args["username"].as_str().unwrap_or("?")
+            ),
             "append_row" => "1 row appended".to_string(),
             other => format!("report {other}: empty"),
         };
@@ -103,11 +108,12 @@ impl FakeMcp {
             calls: calls.clone(),
             fillers,
         };
-        let service: StreamableHttpService<Sheets, LocalSessionManager> = StreamableHttpService::new(
-            move || Ok(sheets.clone()),
-            Default::default(),
-            StreamableHttpServerConfig::default().with_sse_keep_alive(None),
-        );
+        let service: StreamableHttpService<Sheets, LocalSessionManager> =
+            StreamableHttpService::new(
+                move || Ok(sheets.clone()),
+                Default::default(),
+                StreamableHttpServerConfig::default().with_sse_keep_alive(None),
+            );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let router = axum::Router::new().nest_service("/mcp", service);

@@ -30,11 +30,11 @@ pub use config::config_text;
 #[allow(unused_imports)]
 pub use fake_mcp::FakeMcp;
 #[allow(unused_imports)]
-pub use fake_search::{FakeSearch, SearchRequest};
-#[allow(unused_imports)]
 pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply};
 #[allow(unused_imports)]
 pub use fake_onlyfans::{Failure, FakeOnlyFans, RecordedRequest, LUNA, MIA};
+#[allow(unused_imports)]
+pub use fake_search::{FakeSearch, SearchRequest};
 #[allow(unused_imports)]
 pub use fake_telegram::{FakeTelegram, TgCall, TgFailure};
 
