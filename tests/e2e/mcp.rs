@@ -126,3 +126,27 @@ async fn a_server_that_is_down_is_reported_and_nothing_else_fails() {
     t.model.push(Reply::text("Hello."));
     assert_eq!(t.say("hi").await.last().text, "Hello.");
 }
+
+#[tokio::test]
+async fn the_tool_list_is_refreshed_when_the_server_says_it_changed() {
+    let server = FakeMcp::start(0).await;
+    let t = spawn_app_with(&mcp_config(&server.url())).await;
+    let mcp = t.app.integrations.mcp.clone().unwrap();
+    assert_eq!(mcp.tools().len(), 2);
+    server.add_tool().await;
+    // Waits for the notification to be handled; fails if it never is.
+    let mut refreshed = false;
+    for _ in 0..500 {
+        if mcp
+            .tools()
+            .iter()
+            .any(|t| t.name == "mcp__sheets__report_0")
+        {
+            refreshed = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(refreshed, "tools after the change: {:?}", mcp.tools());
+    assert_eq!(mcp.find("saved report", 8)[0].effect, "read");
+}

@@ -7,11 +7,12 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, ListToolsResult,
     PaginatedRequestParams, ServerCapabilities, ServerConfig, Tool, ToolAnnotations,
 };
-use rmcp::service::{RequestContext, RoleServer};
+use rmcp::service::{Peer, RequestContext, RoleServer};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, ServerHandler};
 use serde_json::{json, Map, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One call the server ran: tool name and arguments.
@@ -21,12 +22,16 @@ pub type McpCall = (String, Value);
 pub struct FakeMcp {
     base: String,
     calls: Arc<Mutex<Vec<McpCall>>>,
+    fillers: Arc<AtomicUsize>,
+    /// The client sessions that listed tools, to tell them the list changed.
+    peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
 }
 
 #[derive(Clone)]
 struct Sheets {
     calls: Arc<Mutex<Vec<McpCall>>>,
-    fillers: usize,
+    fillers: Arc<AtomicUsize>,
+    peers: Arc<Mutex<Vec<Peer<RoleServer>>>>,
 }
 
 fn schema(properties: Value) -> Arc<Map<String, Value>> {
@@ -51,7 +56,7 @@ impl Sheets {
                 ),
             ),
         ];
-        for i in 0..self.fillers {
+        for i in 0..self.fillers.load(Ordering::SeqCst) {
             tools.push(
                 Tool::new(
                     format!("report_{i}"),
@@ -67,14 +72,20 @@ impl Sheets {
 
 impl ServerHandler for Sheets {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_tool_list_changed()
+                .build(),
+        )
     }
 
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        self.peers.lock().unwrap().push(context.peer.clone());
         Ok(ListToolsResult::with_all_items(self.tools()))
     }
 
@@ -104,9 +115,12 @@ impl FakeMcp {
     /// The server with `lookup_fan` and `append_row`, plus `fillers` more read tools.
     pub async fn start(fillers: usize) -> FakeMcp {
         let calls: Arc<Mutex<Vec<McpCall>>> = Arc::default();
+        let fillers = Arc::new(AtomicUsize::new(fillers));
+        let peers: Arc<Mutex<Vec<Peer<RoleServer>>>> = Arc::default();
         let sheets = Sheets {
             calls: calls.clone(),
-            fillers,
+            fillers: fillers.clone(),
+            peers: peers.clone(),
         };
         let service: StreamableHttpService<Sheets, LocalSessionManager> =
             StreamableHttpService::new(
@@ -123,6 +137,17 @@ impl FakeMcp {
         FakeMcp {
             base: format!("http://{addr}/mcp"),
             calls,
+            fillers,
+            peers,
+        }
+    }
+
+    /// Offers one more read tool and tells every client session that the list changed.
+    pub async fn add_tool(&self) {
+        self.fillers.fetch_add(1, Ordering::SeqCst);
+        let peers = self.peers.lock().unwrap().clone();
+        for peer in peers {
+            let _ = peer.notify_tool_list_changed().await;
         }
     }
 
