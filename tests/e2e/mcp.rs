@@ -150,3 +150,46 @@ async fn the_tool_list_is_refreshed_when_the_server_says_it_changed() {
     assert!(refreshed, "tools after the change: {:?}", mcp.tools());
     assert_eq!(mcp.find("saved report", 8)[0].effect, "read");
 }
+
+#[tokio::test]
+async fn a_stdio_server_is_started_as_a_child_process_and_its_read_tool_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls.jsonl");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/e2e/support/fake_mcp_stdio.py"
+    );
+    let config = format!(
+        "[[mcp]]\nname = \"files\"\ncommand = [\"python3\", \"{script}\", \"{}\"]\ntools = [\"count_rows\"]\n",
+        log.display()
+    );
+    let t = spawn_app_with(&config).await;
+    let mcp = t.app.integrations.mcp.clone().unwrap();
+    let status = &mcp.status()[0];
+    assert!(
+        status.connected,
+        "python3 runs the fake stdio server: {status:?}"
+    );
+    assert_eq!(status.transport, "stdio");
+    let names: Vec<String> = mcp.tools().into_iter().map(|t| t.name).collect();
+    assert_eq!(
+        names,
+        ["mcp__files__count_rows"],
+        "the allow-list keeps one tool"
+    );
+
+    t.model.push_all([
+        Reply::tool(
+            "call_tool",
+            json!({"name": "mcp__files__count_rows", "arguments": {"file": "march.csv"}}),
+        ),
+        Reply::text("42 rows."),
+    ]);
+    let out = t.say("How many rows in march.csv?").await;
+    assert_eq!(out.last().text, "42 rows.");
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        calls.trim(),
+        r#"{"name": "count_rows", "arguments": {"file": "march.csv"}}"#
+    );
+}
