@@ -84,7 +84,11 @@ async fn a_question_is_answered_from_an_api_read() {
             "update_task",
             "pause_task",
             "resume_task",
-            "delete_task"
+            "delete_task",
+            "list_skills",
+            "read_skill",
+            "install_skill",
+            "remove_skill"
         ]
     );
     let result: Value = serde_json::from_str(&tool_messages(&requests[1])[0]).unwrap();
