@@ -20,6 +20,7 @@ mod conversations;
 mod inbound;
 mod ledger;
 mod runs;
+mod skills;
 mod tasks;
 
 const POSTGRES_ENV: &str = "FANOPS_TEST_POSTGRES_URL";
@@ -209,6 +210,8 @@ conformance!(
     runs::crashed_runs_are_marked_failed,
     tasks::tasks_are_inserted_once_updated_and_deleted,
     tasks::scheduler_facts_are_read_and_written_in_bulk,
+    skills::skills_install_once_and_remove_once,
+    skills::skills_are_seeded_at_the_first_start_only,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.
