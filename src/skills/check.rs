@@ -1,7 +1,7 @@
 //! Turning a `SKILL.md` into a [`Skill`], reporting every problem at its line: the front
 //! matter's keys, the folder it lives in, and every tool and catalog endpoint it names.
 
-use super::front_matter::{self, Entry, Value};
+use super::front_matter::{self, Entry, FrontMatter, Value};
 use super::{Skill, CATEGORIES};
 use crate::config::Problem;
 use crate::onlyfans::catalog::Catalog;
@@ -68,6 +68,21 @@ pub(super) fn parse_skill(
     if fm.body_line == 0 {
         return None;
     }
+    let skill = read_fields(&fm, origin, &mut at);
+    check_fields(&skill, folder, &fm, &mut at);
+    check_body(&fm.body, fm.body_line, &mut at);
+    if fm.body.trim().is_empty() {
+        at(
+            fm.body_line,
+            "the playbook after the front matter is empty".into(),
+        );
+    }
+    (problems.len() == before).then_some(skill)
+}
+
+/// The front matter as a [`Skill`], with a problem for each missing, unknown or
+/// wrongly shaped key.
+fn read_fields(fm: &FrontMatter, origin: &str, at: &mut dyn FnMut(usize, String)) -> Skill {
     for (key, entry) in &fm.entries {
         if !KEYS.contains(&key.as_str()) {
             at(
@@ -76,7 +91,7 @@ pub(super) fn parse_skill(
             );
         }
     }
-    let text_of = |key: &str, at: &mut dyn FnMut(usize, String)| match fm.entries.get(key) {
+    let mut text_of = |key: &str| match fm.entries.get(key) {
         Some(Entry {
             value: Value::Text(t),
             ..
@@ -93,39 +108,9 @@ pub(super) fn parse_skill(
             String::new()
         }
     };
-    let name = text_of("name", &mut at);
-    let description = text_of("description", &mut at);
-    let category = text_of("category", &mut at);
-    let line = |key: &str| fm.entries.get(key).map_or(1, |e| e.line);
-    if !name.is_empty() {
-        if !valid_name(&name) {
-            at(
-                line("name"),
-                format!("name `{name}` must be lowercase letters, digits and dashes"),
-            );
-        } else if name != folder {
-            at(
-                line("name"),
-                format!("name `{name}` differs from its folder `{folder}`"),
-            );
-        }
-    }
-    if description.chars().count() > MAX_DESCRIPTION {
-        at(
-            line("description"),
-            format!("description is longer than {MAX_DESCRIPTION} characters (it is sent on every turn)"),
-        );
-    }
-    if !category.is_empty() && !CATEGORIES.contains(&category.as_str()) {
-        at(
-            line("category"),
-            format!(
-                "unknown category `{category}` (use {})",
-                CATEGORIES.join(", ")
-            ),
-        );
-    }
-    let list_of = |key: &str, at: &mut dyn FnMut(usize, String)| match fm.entries.get(key) {
+    let (name, description, category) =
+        (text_of("name"), text_of("description"), text_of("category"));
+    let mut list_of = |key: &str| match fm.entries.get(key) {
         Some(Entry {
             value: Value::List(items),
             ..
@@ -139,11 +124,54 @@ pub(super) fn parse_skill(
         }
         None => Vec::new(),
     };
-    let tags = list_of("tags", &mut at);
-    let requires = list_of("requires", &mut at);
-    let tools = list_of("tools", &mut at);
-    let endpoints = list_of("endpoints", &mut at);
-    for need in &requires {
+    Skill {
+        name,
+        description,
+        category,
+        tags: list_of("tags"),
+        requires: list_of("requires"),
+        tools: list_of("tools"),
+        endpoints: list_of("endpoints"),
+        body: fm.body.clone(),
+        origin: origin.to_string(),
+    }
+}
+
+/// The values: a name matching the folder, a short description, a known category,
+/// requirements, tools and endpoints that exist.
+fn check_fields(skill: &Skill, folder: &str, fm: &FrontMatter, at: &mut dyn FnMut(usize, String)) {
+    let line = |key: &str| fm.entries.get(key).map_or(1, |e| e.line);
+    let name = &skill.name;
+    if !name.is_empty() {
+        if !valid_name(name) {
+            at(
+                line("name"),
+                format!("name `{name}` must be lowercase letters, digits and dashes"),
+            );
+        } else if name != folder {
+            at(
+                line("name"),
+                format!("name `{name}` differs from its folder `{folder}`"),
+            );
+        }
+    }
+    if skill.description.chars().count() > MAX_DESCRIPTION {
+        at(
+            line("description"),
+            format!("description is longer than {MAX_DESCRIPTION} characters (it is sent on every turn)"),
+        );
+    }
+    let category = &skill.category;
+    if !category.is_empty() && !CATEGORIES.contains(&category.as_str()) {
+        at(
+            line("category"),
+            format!(
+                "unknown category `{category}` (use {})",
+                CATEGORIES.join(", ")
+            ),
+        );
+    }
+    for need in &skill.requires {
         if !REQUIREMENTS.contains(&need.as_str()) && !need.starts_with("mcp:") {
             at(
                 line("requires"),
@@ -151,38 +179,19 @@ pub(super) fn parse_skill(
             );
         }
     }
-    for tool in &tools {
+    for tool in &skill.tools {
         if !KNOWN_TOOLS.contains(&tool.as_str()) && !tool.starts_with("mcp__") {
             at(line("tools"), format!("`{tool}` is not a fanops tool"));
         }
     }
-    let catalog = Catalog::embedded();
-    for endpoint in &endpoints {
-        if catalog.get(endpoint).is_none() {
+    for endpoint in &skill.endpoints {
+        if Catalog::embedded().get(endpoint).is_none() {
             at(
                 line("endpoints"),
                 format!("`{endpoint}` is not an OnlyFansAPI catalog endpoint"),
             );
         }
     }
-    check_body(&fm.body, fm.body_line, &mut at);
-    if fm.body.trim().is_empty() {
-        at(
-            fm.body_line,
-            "the playbook after the front matter is empty".into(),
-        );
-    }
-    (problems.len() == before).then(|| Skill {
-        name,
-        description,
-        category,
-        tags,
-        requires,
-        tools,
-        endpoints,
-        body: fm.body,
-        origin: origin.to_string(),
-    })
 }
 
 /// Every `` `group/endpoint` `` named in the playbook must exist. (A playbook may name
