@@ -78,18 +78,7 @@ pub fn check(source: ConfigSource) -> ExitCode {
     problems.extend(workflow_problems);
     let (library, skill_problems) = crate::skills::Library::for_config(&config);
     problems.extend(skill_problems);
-    for name in &config.skills.installed {
-        if library.get(name).is_none() {
-            problems.push(crate::config::Problem {
-                origin: config
-                    .source
-                    .as_ref()
-                    .map_or("fanops.toml".into(), |p| p.display().to_string()),
-                line: 0,
-                message: format!("[skills] installed names `{name}`, which is not a skill"),
-            });
-        }
-    }
+    problems.extend(unknown_installed_skills(&config, &library));
     for problem in &problems {
         println!("{problem}");
     }
@@ -126,6 +115,37 @@ pub fn check(source: ConfigSource) -> ExitCode {
         writes
     );
     ExitCode::SUCCESS
+}
+
+/// `[skills] installed` naming a skill that does not exist, at its line.
+fn unknown_installed_skills(
+    config: &Config,
+    library: &crate::skills::Library,
+) -> Vec<crate::config::Problem> {
+    let origin = config
+        .source
+        .as_ref()
+        .map_or("fanops.toml".into(), |p| p.display().to_string());
+    let text = config
+        .source
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let line =
+        crate::config::Locator::new(&text).line_of(&crate::config::path(&["skills", "installed"]));
+    config
+        .skills
+        .installed
+        .iter()
+        .filter(|name| library.get(name).is_none())
+        .map(|name| crate::config::Problem {
+            origin: origin.clone(),
+            line,
+            message: format!(
+                "[skills] installed names `{name}`, which is not a skill (see `fanops skills list`)"
+            ),
+        })
+        .collect()
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {

@@ -223,7 +223,7 @@ fn check_reports_every_broken_skill_file_at_its_line() {
         "http://127.0.0.1:9",
         "http://127.0.0.1:9",
         &db,
-        "[skills]\ndir = \"my-skills\"\n",
+        "[skills]\ndir = \"my-skills\"\ninstalled = [\"earnings-recap\", \"ghost\"]\n",
     );
     std::fs::write(&config, text).unwrap();
     let out = fanops(&["check"], &config, dir.path()).output().unwrap();
@@ -235,11 +235,21 @@ fn check_reports_every_broken_skill_file_at_its_line() {
         format!("{file}:5: `teleport` is not a fanops tool"),
         format!("{file}:7: `fans/not-real` is not an OnlyFansAPI catalog endpoint"),
         "my-skills/empty/SKILL.md:1: a skill file starts with `---`".to_string(),
+        format!(
+            "{}:{}: [skills] installed names `ghost`, which is not a skill",
+            config.display(),
+            config_line(&std::fs::read_to_string(&config).unwrap(), "installed = ")
+        ),
     ] {
         assert!(
             stdout.contains(&expected),
             "missing {expected:?} in:\n{stdout}"
         );
     }
-    assert!(stdout.contains("4 problem(s) found."), "{stdout}");
+    assert!(stdout.contains("5 problem(s) found."), "{stdout}");
+}
+
+/// The 1-based line of the first line of `text` that starts with `prefix`.
+fn config_line(text: &str, prefix: &str) -> usize {
+    text.lines().position(|l| l.starts_with(prefix)).unwrap() + 1
 }
