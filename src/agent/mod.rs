@@ -130,7 +130,7 @@ impl Agent {
                 .complete(
                     turn.model.as_deref(),
                     &messages,
-                    self.registry.specs(),
+                    self.registry.specs_for(turn.role),
                     &turn.tags,
                 )
                 .await?;

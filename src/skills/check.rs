@@ -45,7 +45,7 @@ const KEYS: &[&str] = &[
 ];
 
 /// The longest description: it is sent on every turn while the skill is installed.
-const MAX_DESCRIPTION: usize = 160;
+const MAX_DESCRIPTION: usize = 100;
 
 pub(super) fn parse_skill(
     folder: &str,

@@ -114,9 +114,8 @@ pub async fn prompt_lines(
     if skills.is_empty() {
         return Ok(None);
     }
-    let mut out = String::from(
-        "Installed skills (playbooks): when a request matches one, call read_skill with its name first and follow it.\n",
-    );
+    let mut out =
+        String::from("Skills (if one fits the request, read_skill it first and follow it):\n");
     for skill in skills {
         out.push_str(&format!("- {}: {}\n", skill.name, skill.description));
     }

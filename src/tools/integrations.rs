@@ -21,8 +21,8 @@ impl Tool for WebSearchTool {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Search the web (billed per search): titles, URLs, snippets. Only for outside information.",
-            json!({"type": "object", "properties": {"query": {"type": "string"}, "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT}}, "required": ["query"]}),
+            "Web search, billed per search; only for outside information.",
+            json!({"type": "object", "properties": {"query": {"type": "string"}, "count": {"type": "integer", "maximum": MAX_COUNT}}, "required": ["query"]}),
         )
     }
 
@@ -61,8 +61,8 @@ impl Tool for FindTools {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Search the connected apps' tools by words; also lists the apps and whether each is up.",
-            json!({"type": "object", "properties": {"query": {"type": "string"}, "limit": {"type": "integer", "minimum": 1, "maximum": 20}}, "required": ["query"]}),
+            "Search connected apps' tools by words; lists the apps.",
+            json!({"type": "object", "properties": {"query": {"type": "string"}, "limit": {"type": "integer"}}, "required": ["query"]}),
         )
     }
 
@@ -123,7 +123,7 @@ impl Tool for CallTool {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Run a connected app's tool (name from find_tools). Writes wait for a person's confirmation.",
+            "Run an app tool found with find_tools.",
             json!({"type": "object", "properties": {"name": {"type": "string"}, "arguments": {"type": "object"}}, "required": ["name"]}),
         )
     }

@@ -210,6 +210,9 @@ pub struct Registry {
     /// In the order offered, for the prompt notes.
     ordered: Vec<Arc<dyn Tool>>,
     specs: Vec<ToolSpec>,
+    /// What is offered to someone who is not an admin: no admin-only tools, which they
+    /// could neither request nor confirm (and whose schemas would cost every turn).
+    specs_without_admin: Vec<ToolSpec>,
     /// The skills a workflow may follow.
     skills: Option<crate::skills::SharedLibrary>,
 }
@@ -290,11 +293,25 @@ fn core_tools() -> Vec<Arc<dyn Tool>> {
 impl Registry {
     pub fn with_tools(tools: Vec<Arc<dyn Tool>>) -> Registry {
         let specs = tools.iter().map(|t| t.spec()).collect();
+        let specs_without_admin = tools
+            .iter()
+            .filter(|t| !t.admin_only())
+            .map(|t| t.spec())
+            .collect();
         Registry {
             tools: tools.iter().map(|t| (t.name(), t.clone())).collect(),
             ordered: tools,
             specs,
+            specs_without_admin,
             skills: None,
+        }
+    }
+
+    /// The tools offered to someone with `role`: admin-only tools only to admins.
+    pub fn specs_for(&self, role: crate::chat::Role) -> &[ToolSpec] {
+        match role {
+            crate::chat::Role::Admin => &self.specs,
+            _ => &self.specs_without_admin,
         }
     }
 

@@ -37,7 +37,7 @@ impl Tool for ListSkills {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Every skill (installed or available) and bundle.",
+            "All skills and bundles.",
             json!({"type": "object", "properties": {}}),
         )
     }
@@ -93,7 +93,7 @@ impl Tool for ReadSkill {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "A skill's playbook, to follow.",
+            "A skill's playbook.",
             json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
         )
     }
@@ -161,7 +161,7 @@ impl Tool for ChangeSkills {
         let what = if self.install { "Install" } else { "Remove" };
         ToolSpec::new(
             self.name(),
-            format!("{what} a skill or a bundle for the team (admin)."),
+            format!("{what} a skill or bundle for the team."),
             json!({"type": "object", "properties": {"name": {"type": "string"}, "bundle": {"type": "string"}}}),
         )
     }

@@ -33,12 +33,13 @@ async fn an_installed_skill_is_one_line_in_the_prompt_and_its_playbook_comes_fro
         Reply::tool("read_skill", json!({"name": "earnings-recap"})),
         Reply::text("Net this week: $1,234.00."),
     ]);
-    t.say("How much did we earn this week?").await;
+    t.say_as(ADMIN, CHAT, "How much did we earn this week?")
+        .await;
 
     let requests = t.model.requests();
     let first = system_text(&requests[0]);
     assert!(
-        first.contains("- earnings-recap: Earnings recap for a period across every creator"),
+        first.contains("- earnings-recap: Earnings for a period vs the one before"),
         "{first}"
     );
     assert!(first.contains("- churn-rescue: "), "{first}");
@@ -252,4 +253,52 @@ fn check_reports_every_broken_skill_file_at_its_line() {
 /// The 1-based line of the first line of `text` that starts with `prefix`.
 fn config_line(text: &str, prefix: &str) -> usize {
     text.lines().position(|l| l.starts_with(prefix)).unwrap() + 1
+}
+
+/// The contract's prompt budget, as a guard beside the `prompt` benchmark: with 12
+/// skills installed, one MCP server of 20 tools and web search on, the first request
+/// for a plain question from an operator stays within 2,000 tokens (o200k_base). An
+/// admin is also offered the admin-only tools; that figure is printed.
+#[tokio::test]
+async fn the_first_request_with_every_integration_stays_within_the_prompt_budget() {
+    let mcp = crate::support::FakeMcp::start(18).await;
+    let search = crate::support::FakeSearch::start().await;
+    let (library, _) = fanops::skills::Library::load(None);
+    let twelve: Vec<String> = library
+        .skills()
+        .filter(|s| s.requires.is_empty())
+        .take(12)
+        .map(|s| format!("\"{}\"", s.name))
+        .collect();
+    assert_eq!(twelve.len(), 12);
+    let extra = format!(
+        "[skills]\ninstalled = [{}]\n\n[[mcp]]\nname = \"sheets\"\nurl = \"{}\"\n\n[web_search]\nprovider = \"brave\"\napi_url = \"{}\"\napi_key_env = \"FAKE_SEARCH_KEY\"\nusd_per_search = 0.005\n",
+        twelve.join(", "),
+        mcp.url(),
+        search.url()
+    );
+    let t = spawn_app_with(&extra).await;
+    let bpe = tiktoken_rs::o200k_base().unwrap();
+    let mut first_request = |user: &'static str| {
+        let t = &t;
+        let bpe = &bpe;
+        async move {
+            t.model.clear_requests();
+            t.model
+                .push(Reply::text("You earned $1,912.40 net this week."));
+            t.say_as(user, user, "How much did we earn this week?")
+                .await;
+            let request = t.model.requests()[0].clone();
+            assert!(system_text(&request).contains("sheets (20 tools)"));
+            assert!(system_text(&request).contains("- whale-watch: "));
+            bpe.encode_ordinary(&request["messages"].to_string()).len()
+                + bpe.encode_ordinary(&request["tools"].to_string()).len()
+        }
+    };
+    let operator = first_request(OPERATOR).await;
+    let admin = first_request(ADMIN).await;
+    println!(
+        "first request with every integration: operator {operator} tokens, admin {admin} tokens"
+    );
+    assert!(operator <= 2000, "{operator} tokens");
 }
