@@ -279,7 +279,7 @@ async fn the_first_request_with_every_integration_stays_within_the_prompt_budget
     );
     let t = spawn_app_with(&extra).await;
     let bpe = tiktoken_rs::o200k_base().unwrap();
-    let mut first_request = |user: &'static str| {
+    let first_request = |user: &'static str| {
         let t = &t;
         let bpe = &bpe;
         async move {
