@@ -148,6 +148,19 @@ mod tests {
     }
 
     #[test]
+    fn an_optional_part_that_is_down_is_reported_but_leaves_the_process_ready() {
+        let health = Health::with_clock(Clock::adjustable());
+        health.register_optional("mcp:sheets");
+        health.failing("mcp:sheets", "connection refused");
+        let report = health.report();
+        assert!(!report["mcp:sheets"].ok && report["mcp:sheets"].optional);
+        assert_eq!(report["mcp:sheets"].detail, "connection refused");
+        assert!(health.all_ok());
+        health.register("telegram", None);
+        assert!(!health.all_ok(), "a required part still counts");
+    }
+
+    #[test]
     fn a_part_without_a_staleness_limit_stays_up_through_silence() {
         let clock = Clock::adjustable();
         let health = Health::with_clock(clock.clone());
