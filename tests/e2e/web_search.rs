@@ -99,3 +99,40 @@ async fn without_a_provider_the_tool_is_not_offered() {
     let tools = t.model.requests()[0]["tools"].to_string();
     assert!(!tools.contains("web_search"), "{tools}");
 }
+
+#[test]
+fn a_provider_without_its_key_or_address_is_a_located_problem() {
+    let load = |text: &str| {
+        fanops::config::Config::load_with_env(
+            fanops::config::ConfigSource::Text {
+                origin: "fanops.toml".into(),
+                text: text.into(),
+            },
+            &|_| None,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default()
+    };
+    let found = load("timezone = \"UTC\"\n\n[web_search]\nprovider = \"brave\"\n");
+    assert!(
+        found.contains("fanops.toml:4: web search provider `brave` needs api_key_env"),
+        "{found}"
+    );
+    let found = load("[web_search]\nprovider = \"searxng\"\n");
+    assert!(
+        found.contains("fanops.toml:2: searxng needs api_url"),
+        "{found}"
+    );
+    let found = load("[web_search]\nprovider = \"bing\"\n");
+    assert!(
+        found
+            .contains("fanops.toml:2: web search provider `bing` must be brave, searxng or tavily"),
+        "{found}"
+    );
+    let found = load("[[mcp]]\nname = \"a__b\"\nurl = \"http://x/mcp\"\n");
+    assert!(
+        found.contains("fanops.toml:2: MCP server name `a__b`"),
+        "{found}"
+    );
+}
