@@ -15,7 +15,7 @@ use crate::scheduler::engine::Scheduler;
 use crate::server::{self, ServerState};
 use crate::store::{self, SharedStore};
 use crate::tasks::workflow;
-use crate::tools::Registry;
+use crate::tools::{Integrations, Registry};
 use anyhow::Context;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -32,6 +32,8 @@ pub struct App {
     pub channels: Vec<Arc<dyn Channel>>,
     /// Webhooks, relays and the event rules.
     pub events: EventSources,
+    /// The skills, web search and MCP servers the tools reach.
+    pub integrations: Integrations,
 }
 
 /// Installs the process-wide TLS provider once; several crates bring rustls and it
@@ -68,7 +70,10 @@ impl App {
         let store = open_store(&config).await?;
         // Channels register here once built; the scheduler posts through it.
         let deliveries = Deliveries::default();
-        let (agent, scheduler) = agent_and_scheduler(&config, &store, &clock, deliveries.clone())?;
+        let health = Health::with_clock(clock.clone());
+        let integrations = integrations(&config, &store, &health, &clock).await?;
+        let (agent, scheduler) =
+            agent_and_scheduler(&config, &store, &clock, deliveries.clone(), &integrations)?;
         scheduler
             .refresh_chat_tasks()
             .await
@@ -79,7 +84,6 @@ impl App {
             AccessPolicy::from_config(&config),
             scheduler.clone(),
         ));
-        let health = Health::with_clock(clock.clone());
         let events = EventSources::build(
             &config,
             store.clone(),
@@ -107,6 +111,7 @@ impl App {
             scheduler,
             channels,
             events,
+            integrations,
         })
     }
 
@@ -145,6 +150,10 @@ impl App {
                 scheduler.run(stop, health, grace).await,
             )
         });
+        if let Some(mcp) = self.integrations.mcp.clone() {
+            let stop = shutdown.clone();
+            parts.spawn(async move { ("mcp".to_string(), mcp.run(stop).await) });
+        }
         tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
         let served = server::run(listener, router, shutdown.clone()).await;
         shutdown.cancel();
@@ -194,11 +203,48 @@ pub fn redact_url(url: &str) -> String {
 /// The agent and the scheduler, built together: the agent's task tools reach the scheduler
 /// through `TaskBook`, and the scheduler runs tasks through the agent, holding a weak link
 /// to it so that neither keeps the other alive.
+/// The skills (with `[skills] installed` applied on the first start), web search, and
+/// the MCP servers, connected once here and kept connected by `App::serve`.
+async fn integrations(
+    config: &Config,
+    store: &SharedStore,
+    health: &Health,
+    clock: &Clock,
+) -> anyhow::Result<Integrations> {
+    let (library, problems) = crate::skills::Library::for_config(config);
+    if !problems.is_empty() {
+        let listed: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        anyhow::bail!("the skill files have problems:\n{}", listed.join("\n"));
+    }
+    crate::skills::install::seed(
+        store.as_ref(),
+        &library,
+        &config.skills.installed,
+        clock.now(),
+    )
+    .await
+    .context("while installing the skills of `[skills] installed`")?;
+    let mcp = match config.mcp.is_empty() {
+        true => None,
+        false => {
+            let mcp = crate::mcp::Mcp::new(&config.mcp, &config.secrets, health.clone());
+            mcp.connect_all().await;
+            Some(Arc::new(mcp))
+        }
+    };
+    Ok(Integrations {
+        skills: Some(Arc::new(library)),
+        web_search: crate::web_search::WebSearch::from_config(config, store.clone()).map(Arc::new),
+        mcp,
+    })
+}
+
 fn agent_and_scheduler(
     config: &Config,
     store: &SharedStore,
     clock: &Clock,
     deliveries: Deliveries,
+    integrations: &Integrations,
 ) -> anyhow::Result<(Arc<Agent>, Arc<Scheduler>)> {
     let llm = Arc::new(Llm::new(config, store.clone()).context("while setting up the models")?);
     let client =
@@ -234,7 +280,7 @@ fn agent_and_scheduler(
         built = Some(scheduler.clone());
         Agent {
             llm,
-            registry: Arc::new(Registry::standard()),
+            registry: Arc::new(Registry::with_integrations(integrations)),
             store: store.clone(),
             client,
             accounts: Arc::new(AccountsCache::new(config.accounts_cache())),

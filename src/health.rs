@@ -18,6 +18,8 @@ struct Component {
     last_ok: Option<Instant>,
     /// Down when nothing was heard for this long; `None`: silence is not a fault.
     stale_after: Option<Duration>,
+    /// Reported, but a failure does not make the process unready (an integration).
+    optional: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -25,6 +27,9 @@ pub struct ComponentReport {
     pub ok: bool,
     pub detail: String,
     pub seconds_since_ok: Option<u64>,
+    /// Its failure leaves the process ready: only what depends on it stops working.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// Shared by every part; cheap to clone.
@@ -53,8 +58,19 @@ impl Health {
                 detail: "starting".into(),
                 last_ok: None,
                 stale_after,
+                optional: false,
             },
         );
+    }
+
+    /// Registers a part whose failure is reported but leaves the process ready (an
+    /// integration: only the requests that need it fail).
+    pub fn register_optional(&self, name: &str) {
+        self.register(name, None);
+        let mut map = self.components.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = map.get_mut(name) {
+            c.optional = true;
+        }
     }
 
     pub fn ok(&self, name: &str, detail: &str) {
@@ -99,6 +115,7 @@ impl Health {
                         c.detail.clone()
                     },
                     seconds_since_ok: since.map(|s| s.as_secs()),
+                    optional: c.optional,
                 };
                 (name.clone(), report)
             })
@@ -106,7 +123,7 @@ impl Health {
     }
 
     pub fn all_ok(&self) -> bool {
-        self.report().values().all(|r| r.ok)
+        self.report().values().all(|r| r.ok || r.optional)
     }
 }
 
@@ -128,6 +145,19 @@ mod tests {
         assert!(!report["telegram"].ok);
         assert_eq!(report["telegram"].detail, "no contact for too long");
         assert_eq!(report["telegram"].seconds_since_ok, Some(86));
+    }
+
+    #[test]
+    fn an_optional_part_that_is_down_is_reported_but_leaves_the_process_ready() {
+        let health = Health::with_clock(Clock::adjustable());
+        health.register_optional("mcp:sheets");
+        health.failing("mcp:sheets", "connection refused");
+        let report = health.report();
+        assert!(!report["mcp:sheets"].ok && report["mcp:sheets"].optional);
+        assert_eq!(report["mcp:sheets"].detail, "connection refused");
+        assert!(health.all_ok());
+        health.register("telegram", None);
+        assert!(!health.all_ok(), "a required part still counts");
     }
 
     #[test]

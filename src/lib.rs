@@ -21,6 +21,9 @@
 //! - `agent` — the tool-calling loop; hands every write to the gate. May not import: cli, app, channels, server, core, scheduler.
 //! - `tools` — the registry of tools the model sees, each declaring its effect in code, and the confirmation gate, the only way a write runs. May not import: cli, app, channels, server, core, scheduler, agent.
 //! - `tasks` — workflow files, schedules, tasks created from chat, the task list, and the `TaskBook` trait the scheduler implements. May not import: cli, app, channels, server, core, scheduler, agent, tools.
+//! - `skills` — the playbooks shipped in `skills/` and `[skills] dir`, their bundles, their checks, and installing them for the team. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, usage, mcp, web_search.
+//! - `mcp` — connections to the MCP servers of `[[mcp]]` (rmcp): their tools, calls, and what `/readyz` says of them. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, skills, web_search, store.
+//! - `web_search` — web search through Brave, SearXNG or Tavily, each search metered in the usage ledger. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, skills, mcp, health.
 //! - `llm` — OpenAI-compatible model calls, prices, token estimates, and the usage they record. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, onlyfans, usage.
 //! - `onlyfans` — the only code that talks to OnlyFansAPI: catalog, validation, retries, rate limits. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, usage, chat.
 //! - `usage` — reports over the usage ledger. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, chat.
@@ -44,13 +47,16 @@ pub mod core;
 pub mod events;
 pub mod health;
 pub mod llm;
+pub mod mcp;
 pub mod metrics;
 pub mod onlyfans;
 pub mod retry_after;
 pub mod scheduler;
 pub mod server;
 pub mod signing;
+pub mod skills;
 pub mod store;
 pub mod tasks;
 pub mod tools;
 pub mod usage;
+pub mod web_search;

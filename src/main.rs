@@ -58,6 +58,33 @@ enum Command {
         #[arg(long, default_value = "table")]
         format: String,
     },
+    /// Skills: list | install NAME | remove NAME (or --bundle NAME).
+    Skills {
+        #[command(subcommand)]
+        action: SkillsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum SkillsAction {
+    /// Every skill: name, category, installed or available, description; then bundles.
+    List {
+        /// table or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// Install a skill, or every skill of a bundle, for the whole team.
+    Install {
+        name: Option<String>,
+        #[arg(long)]
+        bundle: Option<String>,
+    },
+    /// Remove a skill, or every skill of a bundle (also those installed on their own).
+    Remove {
+        name: Option<String>,
+        #[arg(long)]
+        bundle: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +174,23 @@ async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::R
             limit,
             format,
         } => fanops::cli::events(config, &since, kind.as_deref(), limit, &format).await,
+        Command::Skills { action } => {
+            use fanops::cli::SkillsCommand;
+            let command = match action {
+                SkillsAction::List { format } => match format.as_str() {
+                    "table" => SkillsCommand::List { json: false },
+                    "json" => SkillsCommand::List { json: true },
+                    other => anyhow::bail!("unknown format `{other}`: use table or json"),
+                },
+                SkillsAction::Install { name, bundle } => {
+                    SkillsCommand::Install(SkillsCommand::target(name, bundle)?)
+                }
+                SkillsAction::Remove { name, bundle } => {
+                    SkillsCommand::Remove(SkillsCommand::target(name, bundle)?)
+                }
+            };
+            fanops::cli::skills(config, command).await
+        }
         Command::Check => unreachable!("handled above"),
     }
 }

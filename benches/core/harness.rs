@@ -133,6 +133,7 @@ impl Fanops {
             .current_dir(dir.path())
             .env("ONLYFANSAPI_API_KEY", "bench-key")
             .env("FAKE_MODEL_KEY", "bench-key")
+            .env("FAKE_SEARCH_KEY", "bench-key")
             .env("TELEGRAM_BOT_TOKEN", "123:bench")
             .env("SLACK_BOT_TOKEN", "xoxb-bench")
             .env("SLACK_APP_TOKEN", "xapp-bench")

@@ -8,23 +8,73 @@ use std::time::Duration;
 
 const QUESTION: &str = "How much did we earn this week?";
 
-pub async fn prompt_tokens() {
+/// Every shipped skill the contract's target names, installed at once.
+const SKILLS: &[&str] = &[
+    "earnings-recap",
+    "top-spenders",
+    "whale-watch",
+    "churn-rescue",
+    "link-performance",
+    "mass-message-performance",
+    "ppv-pricing-review",
+    "chat-backlog-audit",
+    "subscriber-movement",
+    "content-performance",
+    "chargeback-watch",
+    "creator-portfolio-overview",
+];
+
+/// The first request for [`QUESTION`] from a fresh fanops started with `extra` config.
+async fn first_request(extra: String) -> Value {
     let fakes = Fakes::start().await;
     answer_questions(&fakes.model);
-    let mut fanops = Fanops::start(&fakes, &Options::telegram(1));
+    let options = Options {
+        extra,
+        ..Options::telegram(1)
+    };
+    let mut fanops = Fanops::start(&fakes, &options);
     fanops.ready(Duration::from_secs(30)).await;
     crate::support::record_handling(true);
     ask_timed(&fakes.tg, 1, QUESTION, Duration::from_secs(30)).await;
     crate::support::record_handling(false);
-    let request = &fakes.model.requests()[0];
+    fakes.model.requests()[0].clone()
+}
+
+pub async fn prompt_tokens() {
     let bpe = tiktoken_rs::o200k_base().expect("o200k_base is embedded");
     let tokens = |value: &Value| bpe.encode_ordinary(&value.to_string()).len();
+    let request = first_request(String::new()).await;
     let messages = tokens(&request["messages"]);
     let tools = tokens(&request["tools"]);
     let count = request["tools"].as_array().map_or(0, Vec::len);
     println!(
         "first model request for {QUESTION:?}: {} tokens o200k_base (messages {messages}, {count} tools {tools}) (target <= 2,000)",
         messages + tools
+    );
+
+    // The same with 12 skills installed, one MCP server of 20 tools and web search on.
+    let mcp = crate::support::FakeMcp::start(18).await;
+    let search = crate::support::FakeSearch::start().await;
+    let installed: Vec<String> = SKILLS.iter().map(|s| format!("\"{s}\"")).collect();
+    let extra = format!(
+        "[skills]\ninstalled = [{}]\n\n[[mcp]]\nname = \"sheets\"\nurl = \"{}\"\n\n[web_search]\nprovider = \"brave\"\napi_url = \"{}\"\napi_key_env = \"FAKE_SEARCH_KEY\"\nusd_per_search = 0.005\n",
+        installed.join(", "),
+        mcp.url(),
+        search.url()
+    );
+    let full = first_request(extra).await;
+    let system = full["messages"][0]["content"].as_str().unwrap_or_default();
+    assert!(
+        system.contains("sheets (20 tools)") && SKILLS.iter().all(|s| system.contains(s)),
+        "the integrations are on: {system}"
+    );
+    let full_messages = tokens(&full["messages"]);
+    let full_tools = tokens(&full["tools"]);
+    println!(
+        "  with {} skills installed, one MCP server of 20 tools and web search on: {} tokens (messages {full_messages}, {} tools {full_tools}) (target <= 2,000)",
+        SKILLS.len(),
+        full_messages + full_tools,
+        full["tools"].as_array().map_or(0, Vec::len),
     );
     let every = every_endpoint_as_a_tool();
     println!(

@@ -130,7 +130,7 @@ impl Agent {
                 .complete(
                     turn.model.as_deref(),
                     &messages,
-                    self.registry.specs(),
+                    self.registry.specs_for(turn.role),
                     &turn.tags,
                 )
                 .await?;
@@ -188,7 +188,9 @@ impl Agent {
             unattended: turn.unattended,
         };
         let kept = history::fit(stored, self.settings.history_tokens);
-        let mut messages = vec![ChatMessage::system(prompt::system_prompt(&facts))];
+        let mut system = prompt::system_prompt(&facts);
+        system.push_str(&self.registry.prompt_notes(ctx).await);
+        let mut messages = vec![ChatMessage::system(system)];
         messages.extend(history::to_wire(&kept));
         Ok(messages)
     }

@@ -1,5 +1,9 @@
 //! The command-line commands, each a thin call into the library.
 
+mod skills;
+
+pub use skills::{skills, SkillsCommand};
+
 use crate::app::{self, App};
 use crate::channels::console::{self, ConsoleReplier, HeldLogs};
 use crate::config::{Config, ConfigSource, LogFormat};
@@ -75,6 +79,9 @@ pub fn check(source: ConfigSource) -> ExitCode {
     // The workflow files are checked against the config as far as it could be read.
     let (workflows, workflow_problems) = workflow::load_for_config(&config);
     problems.extend(workflow_problems);
+    let (library, skill_problems) = crate::skills::Library::for_config(&config);
+    problems.extend(skill_problems);
+    problems.extend(unknown_installed_skills(&config, &library));
     for problem in &problems {
         println!("{problem}");
     }
@@ -99,16 +106,49 @@ pub fn check(source: ConfigSource) -> ExitCode {
         .count();
     let active = workflows.iter().filter(|w| !w.is_template()).count();
     println!(
-        "OK: {origin}; {} model alias(es), default `{}`; {} workflows ({} active, {} templates); OnlyFansAPI catalog of {} endpoints ({} write).",
+        "OK: {origin}; {} model alias(es), default `{}`; {} workflows ({} active, {} templates); {} skills in {} bundles; OnlyFansAPI catalog of {} endpoints ({} write).",
         config.llm.models.len(),
         config.llm.default_model,
         workflows.len(),
         active,
         workflows.len() - active,
+        library.skills().count(),
+        library.bundles().count(),
         catalog.endpoints().len(),
         writes
     );
     ExitCode::SUCCESS
+}
+
+/// `[skills] installed` naming a skill that does not exist, at its line.
+fn unknown_installed_skills(
+    config: &Config,
+    library: &crate::skills::Library,
+) -> Vec<crate::config::Problem> {
+    let origin = config
+        .source
+        .as_ref()
+        .map_or("fanops.toml".into(), |p| p.display().to_string());
+    let text = config
+        .source
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .unwrap_or_default();
+    let line =
+        crate::config::Locator::new(&text).line_of(&crate::config::path(&["skills", "installed"]));
+    config
+        .skills
+        .installed
+        .iter()
+        .filter(|name| library.get(name).is_none())
+        .map(|name| crate::config::Problem {
+            origin: origin.clone(),
+            line,
+            message: format!(
+                "[skills] installed names `{name}`, which is not a skill (see `fanops skills list`)"
+            ),
+        })
+        .collect()
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {

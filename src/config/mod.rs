@@ -38,6 +38,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub mcp: Vec<McpConfig>,
     pub web_search: Option<WebSearchConfig>,
+    pub skills: SkillsConfig,
     pub log: LogConfig,
     /// Read from the environment only.
     #[serde(skip)]
@@ -222,14 +223,21 @@ pub struct RelayConfig {
 /// The relay kinds fanops speaks.
 pub const RELAY_KINDS: &[&str] = &["onlyfans-api-ai", "betterfans"];
 
+/// One MCP server (`[[mcp]]`): Streamable HTTP at `url`, or a child process `command`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct McpConfig {
     pub name: String,
     pub url: Option<String>,
     pub command: Option<Vec<String>>,
+    /// HTTP header → the environment variable holding its value.
+    #[serde(default)]
+    pub headers_env: BTreeMap<String, String>,
+    /// Only these tools of the server are offered (all when absent).
+    pub tools: Option<Vec<String>>,
 }
 
+/// `[web_search]`: the provider the `web_search` tool calls.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebSearchConfig {
@@ -237,6 +245,17 @@ pub struct WebSearchConfig {
     #[serde(default)]
     pub usd_per_search: f64,
     pub api_url: Option<String>,
+    pub api_key_env: Option<String>,
+}
+
+/// `[skills]`: where more skills live and which are installed at the first start.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SkillsConfig {
+    /// A folder of `<name>/SKILL.md` (and `bundles.toml`) beside the built-in skills.
+    pub dir: Option<String>,
+    /// Installed when the team's store has never seen skills; managed from chat after.
+    pub installed: Vec<String>,
 }
 
 /// Where log lines go and how they look.
@@ -292,6 +311,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             mcp: Vec::new(),
             web_search: None,
+            skills: SkillsConfig::default(),
             log: LogConfig::default(),
             secrets: Secrets::default(),
             source: None,
@@ -487,6 +507,24 @@ impl Config {
             let key = env(&relay.api_key_env).map(Secret::new).unwrap_or_default();
             config.secrets.relay_keys.insert(relay.name.clone(), key);
         }
+        let integration_envs = config
+            .web_search
+            .iter()
+            .filter_map(|w| w.api_key_env.clone())
+            .chain(
+                config
+                    .mcp
+                    .iter()
+                    .flat_map(|m| m.headers_env.values().cloned()),
+            );
+        for var in integration_envs.collect::<Vec<_>>() {
+            if let Some(value) = env(&var) {
+                config
+                    .secrets
+                    .integration_keys
+                    .insert(var, Secret::new(value));
+            }
+        }
         validate::validate(&config, &origin, &locator, &dropped, &mut problems);
         problems.sort_by_key(|p| p.line);
         Ok((config, problems))
@@ -572,6 +610,18 @@ impl Config {
                 unlocated(format!(
                     "{} (key of relay `{}`) is not set: that relay will be refused",
                     relay.api_key_env, relay.name
+                ));
+            }
+        }
+        for var in self
+            .web_search
+            .iter()
+            .filter_map(|w| w.api_key_env.as_ref())
+            .chain(self.mcp.iter().flat_map(|m| m.headers_env.values()))
+        {
+            if !self.secrets.integration_keys.contains_key(var) {
+                unlocated(format!(
+                    "{var} is not set: the integration that reads it will be refused"
                 ));
             }
         }

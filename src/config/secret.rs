@@ -50,6 +50,9 @@ pub struct Secrets {
     pub relay_keys: BTreeMap<String, Secret>,
     /// Each model provider's key, read from its `api_key_env`.
     pub provider_keys: BTreeMap<String, Secret>,
+    /// Keys of integrations (`[web_search] api_key_env`, `[[mcp]] headers_env`), by the
+    /// name of the variable they were read from.
+    pub integration_keys: BTreeMap<String, Secret>,
 }
 
 impl Secrets {
@@ -68,6 +71,7 @@ impl Secrets {
             ofauth_webhook_secret: get("OFAUTH_WEBHOOK_SECRET"),
             relay_keys: BTreeMap::new(),
             provider_keys: BTreeMap::new(),
+            integration_keys: BTreeMap::new(),
         }
     }
 }

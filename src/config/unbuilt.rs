@@ -53,24 +53,6 @@ const UNBUILT: &[Unbuilt] = &[
         feature: "budgets",
         why: Why::NotYet,
     },
-    Unbuilt {
-        keys: &["skills"],
-        label: "[skills]",
-        feature: "skills",
-        why: Why::NotYet,
-    },
-    Unbuilt {
-        keys: &["mcp"],
-        label: "[[mcp]]",
-        feature: "MCP servers",
-        why: Why::NotYet,
-    },
-    Unbuilt {
-        keys: &["web_search"],
-        label: "[web_search]",
-        feature: "web search",
-        why: Why::NotYet,
-    },
 ];
 
 /// The unbuilt sections present in the file: their key paths (whose unknown keys go

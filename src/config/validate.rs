@@ -400,6 +400,20 @@ fn validate_integrations(r: &mut Report<'_>) {
                 ),
             );
         }
+        if mcp.name.contains("__")
+            || !mcp
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            r.at_path(
+                &at("name"),
+                format!(
+                    "MCP server name `{}` may use letters, digits, `-` and single `_` only (tools are named mcp__<server>__<tool>)",
+                    mcp.name
+                ),
+            );
+        }
         match (&mcp.url, &mcp.command) {
             (Some(url), None) => {
                 if url::Url::parse(url).is_err() {
@@ -425,6 +439,35 @@ fn validate_integrations(r: &mut Report<'_>) {
                     ws.provider
                 ),
             );
+        }
+        let keyed = matches!(ws.provider.as_str(), "brave" | "tavily");
+        if keyed
+            && ws
+                .api_key_env
+                .as_deref()
+                .is_none_or(|e| e.trim().is_empty())
+        {
+            r.at(
+                &["web_search", "provider"],
+                format!(
+                    "web search provider `{}` needs api_key_env, the environment variable holding its key",
+                    ws.provider
+                ),
+            );
+        }
+        if ws.provider == "searxng" && ws.api_url.is_none() {
+            r.at(
+                &["web_search", "provider"],
+                "searxng needs api_url, the address of your instance",
+            );
+        }
+        if let Some(url) = &ws.api_url {
+            if url::Url::parse(url).is_err() {
+                r.at(
+                    &["web_search", "api_url"],
+                    format!("`{url}` is not a valid URL"),
+                );
+            }
         }
         if ws.usd_per_search.is_nan() || ws.usd_per_search < 0.0 {
             r.at(

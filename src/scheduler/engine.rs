@@ -503,7 +503,13 @@ impl Scheduler {
             tracing::warn!(task = %task.id, "the process is stopping; the run is left to be marked failed");
             return;
         };
-        let (status, text, files) = match agent.ask(&turn, prompt, &progress).await {
+        // A workflow that follows a skill runs with the skill's playbook in its prompt.
+        let playbook = task
+            .skill
+            .as_deref()
+            .and_then(|s| agent.registry.playbook_for_run(s));
+        let prompt = format!("{prompt}{}", playbook.unwrap_or_default());
+        let (status, text, files) = match agent.ask(&turn, &prompt, &progress).await {
             Ok(TurnOutcome::Answer(text, files)) => (RunStatus::Succeeded, text, files),
             Ok(TurnOutcome::NeedsConfirmation { action, .. }) => (
                 RunStatus::Failed,

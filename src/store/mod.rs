@@ -13,10 +13,12 @@ use std::sync::Arc;
 mod backend;
 mod events;
 pub mod holder;
+mod skills;
 mod threads;
 
 pub use backend::{connect, connect_with};
 pub use events::{DedupKey, EventFilter, EventLog, EventOutcome, StoredEvent};
+pub use skills::SkillStore;
 pub use threads::{FollowedThread, FollowedThreads, RefusalNotices};
 
 /// Errors at the store boundary.
@@ -175,6 +177,8 @@ pub enum UsageSource {
     #[default]
     Model,
     Api,
+    /// One web search, billed at the provider's flat price.
+    WebSearch,
 }
 
 impl UsageSource {
@@ -182,6 +186,7 @@ impl UsageSource {
         match self {
             UsageSource::Model => "model",
             UsageSource::Api => "api",
+            UsageSource::WebSearch => "web_search",
         }
     }
 }
@@ -535,6 +540,7 @@ pub trait Store:
     + FollowedThreads
     + RefusalNotices
     + EventLog
+    + SkillStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -149,11 +149,12 @@ pub struct Known {
 }
 
 impl Known {
-    /// The config's model aliases and team zone, and the skills installed under `skills/`.
+    /// The config's model aliases and team zone, and the skills that exist (built in and
+    /// in `[skills] dir`).
     pub fn for_config(config: &crate::config::Config) -> Known {
         Known {
             models: config.llm.models.keys().cloned().collect(),
-            skills: installed_skills(Path::new("skills")),
+            skills: crate::skills::Library::for_config(config).0.names(),
             default_tz: config.tz(),
         }
     }
@@ -205,7 +206,7 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
             at(
                 &path(&["skill"]),
                 format!(
-                    "unknown skill `{skill}` (installed: {})",
+                    "unknown skill `{skill}` (available: {})",
                     list_or_none(&known.skills)
                 ),
             );
@@ -390,25 +391,11 @@ fn stem(file: &str) -> String {
     file.trim_end_matches(".toml").to_string()
 }
 
-/// Skills installed under `dir` (folders with a `SKILL.md`).
-pub fn installed_skills(dir: &Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().join("SKILL.md").is_file())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    out.sort();
-    out
-}
-
 #[cfg(test)]
 mod tests;
 
 /// The built-in workflows and those of `[scheduler] workflows_dir`, checked against the
-/// config (model aliases, team zone) and the skills installed under `skills/`.
+/// config (model aliases, team zone) and the skills that exist.
 pub fn load_for_config(config: &crate::config::Config) -> (Vec<Workflow>, Vec<Problem>) {
     let known = Known::for_config(config);
     load_all(Some(Path::new(&config.scheduler.workflows_dir)), &known)

@@ -179,7 +179,7 @@ pub async fn decide(
     }
     if registry.admin_only(&known.tool) && role < Role::Admin {
         return Ok(Verdict::Refused(format!(
-            "Only an admin can decide changes to scheduled tasks; your role is {}. Nothing was changed.",
+            "Only an admin can decide this change (scheduled tasks, skills); your role is {}. Nothing was changed.",
             role.as_str()
         )));
     }

@@ -11,6 +11,8 @@ mod catalog_tools;
 pub mod chart;
 pub mod files;
 pub mod gate;
+mod integrations;
+mod skill_tools;
 mod task_admin;
 mod task_tools;
 
@@ -48,6 +50,10 @@ pub enum ToolError {
         account: String,
         error: Box<ToolError>,
     },
+    #[error(transparent)]
+    Mcp(#[from] crate::mcp::McpError),
+    #[error("web search failed: {0}")]
+    WebSearch(#[from] crate::web_search::WebSearchError),
 }
 
 impl ToolError {
@@ -185,6 +191,10 @@ pub trait Tool: Send + Sync {
     fn admin_only(&self) -> bool {
         false
     }
+    /// Lines this tool adds to the system prompt (installed skills, connected apps).
+    async fn prompt_note(&self, _ctx: &ToolContext) -> Option<String> {
+        None
+    }
     /// Runs the call. Writes must check for `Access::Confirmed`.
     async fn run(
         &self,
@@ -197,34 +207,111 @@ pub trait Tool: Send + Sync {
 /// The set of tools offered to the model.
 pub struct Registry {
     tools: BTreeMap<&'static str, Arc<dyn Tool>>,
+    /// In the order offered, for the prompt notes.
+    ordered: Vec<Arc<dyn Tool>>,
     specs: Vec<ToolSpec>,
+    /// What is offered to someone who is not an admin: no admin-only tools, which they
+    /// could neither request nor confirm (and whose schemas would cost every turn).
+    specs_without_admin: Vec<ToolSpec>,
+    /// The skills a workflow may follow.
+    skills: Option<crate::skills::SharedLibrary>,
+}
+
+/// What a team connected beyond the core tools; each absent part offers no tools.
+#[derive(Default, Clone)]
+pub struct Integrations {
+    pub skills: Option<crate::skills::SharedLibrary>,
+    pub web_search: Option<Arc<crate::web_search::WebSearch>>,
+    pub mcp: Option<Arc<crate::mcp::Mcp>>,
 }
 
 impl Registry {
     /// The tools of the conversation core.
     pub fn standard() -> Registry {
-        Registry::with_tools(vec![
-            Arc::new(catalog_tools::ListAccounts),
-            Arc::new(catalog_tools::FindEndpoints),
-            Arc::new(call_endpoint::CallEndpoint),
-            Arc::new(agency_earnings::AgencyEarnings),
-            Arc::new(files::MakeCsv),
-            Arc::new(chart::MakeChart),
-            Arc::new(task_tools::ListTasks),
-            Arc::new(task_tools::RunTask),
-            Arc::new(task_admin::CreateTask),
-            Arc::new(task_admin::UpdateTask),
-            Arc::new(task_admin::PauseTask),
-            Arc::new(task_admin::ResumeTask),
-            Arc::new(task_admin::DeleteTask),
-        ])
+        Registry::with_tools(core_tools())
     }
 
+    /// The core tools plus those of the team's skills and integrations.
+    pub fn with_integrations(integrations: &Integrations) -> Registry {
+        let mut tools = core_tools();
+        if let Some(library) = &integrations.skills {
+            tools.extend(skill_tools::all(library.clone()));
+        }
+        if let Some(search) = &integrations.web_search {
+            tools.push(Arc::new(integrations::WebSearchTool(search.clone())));
+        }
+        if let Some(mcp) = integrations.mcp.as_ref().filter(|m| !m.is_empty()) {
+            tools.push(Arc::new(integrations::FindTools(mcp.clone())));
+            tools.push(Arc::new(integrations::CallTool(mcp.clone())));
+        }
+        let mut registry = Registry::with_tools(tools);
+        registry.skills = integrations.skills.clone();
+        registry
+    }
+
+    /// What a run of a workflow that follows `skill` adds to its prompt: the playbook.
+    pub fn playbook_for_run(&self, skill: &str) -> Option<String> {
+        self.skills.as_ref()?.playbook_for_run(skill)
+    }
+
+    /// What the tools add to the system prompt, in the order they are offered.
+    pub async fn prompt_notes(&self, ctx: &ToolContext) -> String {
+        let mut out = String::new();
+        for tool in &self.ordered {
+            if let Some(note) = tool.prompt_note(ctx).await {
+                out.push_str(&note);
+            }
+        }
+        out
+    }
+
+    /// The names of the tools offered.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.ordered.iter().map(|t| t.name()).collect()
+    }
+}
+
+/// The tools every team has.
+fn core_tools() -> Vec<Arc<dyn Tool>> {
+    vec![
+        Arc::new(catalog_tools::ListAccounts),
+        Arc::new(catalog_tools::FindEndpoints),
+        Arc::new(call_endpoint::CallEndpoint),
+        Arc::new(agency_earnings::AgencyEarnings),
+        Arc::new(files::MakeCsv),
+        Arc::new(chart::MakeChart),
+        Arc::new(task_tools::ListTasks),
+        Arc::new(task_tools::RunTask),
+        Arc::new(task_admin::CreateTask),
+        Arc::new(task_admin::UpdateTask),
+        Arc::new(task_admin::PauseTask),
+        Arc::new(task_admin::ResumeTask),
+        Arc::new(task_admin::DeleteTask),
+    ]
+}
+
+impl Registry {
     pub fn with_tools(tools: Vec<Arc<dyn Tool>>) -> Registry {
         let specs = tools.iter().map(|t| t.spec()).collect();
+        let specs_without_admin = tools
+            .iter()
+            .filter(|t| !t.admin_only())
+            .map(|t| t.spec())
+            .collect();
         Registry {
-            tools: tools.into_iter().map(|t| (t.name(), t)).collect(),
+            tools: tools.iter().map(|t| (t.name(), t.clone())).collect(),
+            ordered: tools,
             specs,
+            specs_without_admin,
+            skills: None,
+        }
+    }
+
+    /// The tools offered to someone with `role`: admin-only tools only to admins.
+    pub fn specs_for(&self, role: crate::chat::Role) -> &[ToolSpec] {
+        match role {
+            crate::chat::Role::Admin => &self.specs,
+            _ => &self.specs_without_admin,
         }
     }
 

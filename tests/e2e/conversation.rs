@@ -80,12 +80,10 @@ async fn a_question_is_answered_from_an_api_read() {
             "make_chart",
             "list_tasks",
             "run_task",
-            "create_task",
-            "update_task",
-            "pause_task",
-            "resume_task",
-            "delete_task"
-        ]
+            "list_skills",
+            "read_skill"
+        ],
+        "an operator is not offered the admin-only tools"
     );
     let result: Value = serde_json::from_str(&tool_messages(&requests[1])[0]).unwrap();
     assert_eq!(result["totals"]["net"], 1912.4);

@@ -202,6 +202,8 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
         "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
+        "FAKE_SEARCH_KEY" => Some("test-search-key".to_string()),
+        "FAKE_MCP_AUTH" => Some("Bearer test-mcp-token".to_string()),
         "TELEGRAM_BOT_TOKEN" if telegram => Some("123:test-token".to_string()),
         "TELEGRAM_WEBHOOK_SECRET" if telegram => Some("hook-secret".to_string()),
         // Harmless without a `[channels.slack]` table.

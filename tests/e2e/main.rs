@@ -16,6 +16,7 @@ mod layering;
 #[cfg(feature = "telegram")]
 mod lifecycle;
 mod logs;
+mod mcp;
 mod model_calls;
 mod props;
 mod rate_limits;
@@ -24,6 +25,7 @@ mod replicas;
 #[cfg(feature = "telegram")]
 mod scheduler;
 mod server;
+mod skills;
 #[cfg(feature = "slack")]
 mod slack;
 mod store;
@@ -31,3 +33,4 @@ mod store;
 mod tasks_from_chat;
 #[cfg(feature = "telegram")]
 mod telegram;
+mod web_search;

@@ -21,6 +21,7 @@ mod events;
 mod inbound;
 mod ledger;
 mod runs;
+mod skills;
 mod tasks;
 mod threads;
 
@@ -216,6 +217,8 @@ conformance!(
     threads::a_refused_user_is_told_once_per_quiet_period,
     events::an_event_is_stored_once_while_its_key_holds,
     events::each_rule_claims_an_event_once_and_digests_close,
+    skills::skills_install_once_and_remove_once,
+    skills::skills_are_seeded_at_the_first_start_only,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.

@@ -24,6 +24,7 @@ mod leases;
 mod portable;
 mod retries;
 mod rows;
+mod skills;
 mod threads;
 
 /// Pool size used by [`connect`].
@@ -98,6 +99,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "events",
         include_str!("../../../migrations/sqlite/0011_events.sql"),
     ),
+    (
+        12,
+        "skills",
+        include_str!("../../../migrations/sqlite/0012_skills.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -154,6 +160,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         11,
         "events",
         include_str!("../../../migrations/postgres/0011_events.sql"),
+    ),
+    (
+        12,
+        "skills",
+        include_str!("../../../migrations/postgres/0012_skills.sql"),
     ),
 ];
 

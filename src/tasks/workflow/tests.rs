@@ -3,7 +3,7 @@ use super::*;
 fn known() -> Known {
     Known {
         models: vec!["gpt-4.1-mini".into(), "claude-sonnet".into()],
-        skills: vec!["earnings-recap".into()],
+        skills: crate::skills::Library::load(None).0.names(),
         default_tz: "Europe/London".parse().unwrap(),
     }
 }

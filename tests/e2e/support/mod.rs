@@ -18,10 +18,12 @@
 
 mod config;
 mod fake_discord;
+mod fake_mcp;
 mod fake_model;
 mod fake_onlyfans;
 mod fake_rate_limit;
 mod fake_relay;
+mod fake_search;
 mod fake_slack;
 mod fake_telegram;
 
@@ -31,9 +33,13 @@ pub use config::config_text;
 #[allow(unused_imports)]
 pub use fake_discord::{DcCall, DcFailure, DcMessage, FakeDiscord, BOT_ID, GENERAL, GUILD_ID};
 #[allow(unused_imports)]
+pub use fake_mcp::FakeMcp;
+#[allow(unused_imports)]
 pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply};
 #[allow(unused_imports)]
 pub use fake_onlyfans::{Failure, FakeOnlyFans, RecordedRequest, LUNA, MIA};
+#[allow(unused_imports)]
+pub use fake_search::{FakeSearch, SearchRequest};
 #[allow(unused_imports)]
 pub use fake_slack::{
     callback, mention_event, message_event, press, slack_signature, FakeSlack, Posted,
