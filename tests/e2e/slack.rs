@@ -203,6 +203,8 @@ async fn a_mention_is_answered_in_its_thread_once_and_the_thread_is_followed() {
     // Chatter elsewhere in the channel, bots, edits and joins reach no model.
     let mut bot = message_event("U0OTHER", TEAM, "<@UBOT> beep", &ts(13), None);
     bot["event"]["bot_id"] = json!("B0OTHER");
+    let mut bot_mention = mention_event("U0OTHER", TEAM, "<@UBOT> beep", &ts(13), None);
+    bot_mention["event"]["bot_id"] = json!("B0OTHER");
     let mut edit = message_event(OPERATOR, TEAM, "edited", &ts(14), Some(&ts(10)));
     edit["event"]["subtype"] = json!("message_changed");
     let mut join = message_event(OPERATOR, TEAM, "joined", &ts(15), None);
@@ -222,6 +224,7 @@ async fn a_mention_is_answered_in_its_thread_once_and_the_thread_is_followed() {
             &ts(16),
             Some(&ts(12)),
         )),
+        r.slack.push_event(bot_mention),
         r.slack.push_event(bot),
         r.slack.push_event(edit),
         r.slack.push_event(join),
@@ -1003,7 +1006,10 @@ fn fanops_check_accepts_slack_and_a_task_that_posts_there() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert_eq!(out.status.code(), Some(0), "{stdout}");
-    assert!(!stdout.contains("slack"), "no warning about Slack: {stdout}");
+    assert!(
+        !stdout.contains("slack"),
+        "no warning about Slack: {stdout}"
+    );
     assert!(stdout.contains("1 active"), "{stdout}");
 
     let bad = "[channels.slack]\nmode = \"rtm\"\npermitted_users = [\"bob\"]\neveryone_role = \"owner\"\n";

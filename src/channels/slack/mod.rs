@@ -294,8 +294,14 @@ impl Slack {
         let me = self.me.get()?;
         let (channel, ts, thread, user, text, direct) = match event {
             SlackEventCallbackBody::Message(m) => {
-                // Edits, joins, bot posts and the like have a subtype; fanops's own too.
-                if m.subtype.is_some() || m.sender.bot_id.is_some() || m.hidden == Some(true) {
+                // Edits, joins, bot posts and the like have a subtype; a person's message
+                // with a file, or a thread reply also sent to the channel, is still theirs.
+                let by_a_person = matches!(
+                    m.subtype,
+                    None | Some(SlackMessageEventType::FileShare)
+                        | Some(SlackMessageEventType::ThreadBroadcast)
+                );
+                if !by_a_person || m.sender.bot_id.is_some() || m.hidden == Some(true) {
                     return None;
                 }
                 let channel = m.origin.channel.as_ref()?.0.clone();
@@ -483,6 +489,12 @@ impl Slack {
             }
         }
     }
+}
+
+/// Whether an event's raw JSON says a bot sent it (`bot_id`), which slack-morphism's
+/// `app_mention` type does not keep.
+fn from_bot(callback: &serde_json::Value) -> bool {
+    !callback["event"]["bot_id"].is_null()
 }
 
 /// The core's view of a Slack request: a DM is one conversation; in a channel, each
