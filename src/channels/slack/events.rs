@@ -75,8 +75,10 @@ async fn events(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes
         tracing::warn!("refused a Slack events request without a valid, recent signature");
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let parsed = serde_json::from_slice::<serde_json::Value>(&body)
-        .and_then(|raw| Ok((super::from_bot(&raw), serde_json::from_value(raw)?)));
+    let parsed = serde_json::from_slice::<serde_json::Value>(&body).and_then(|raw| {
+        let event = serde_json::from_value::<SlackPushEvent>(raw.clone())?;
+        Ok((super::inbound::from_bot(&raw), event))
+    });
     let (from_bot, event): (bool, SlackPushEvent) = match parsed {
         Ok(parsed) => parsed,
         Err(e) => {

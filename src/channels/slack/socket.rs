@@ -185,7 +185,7 @@ impl Slack {
     ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
         let payload = envelope["payload"].clone();
         let request = match envelope["type"].as_str() {
-            Some("events_api") if super::from_bot(&payload) => None,
+            Some("events_api") if super::inbound::from_bot(&payload) => None,
             Some("events_api") => match serde_json::from_value::<SlackPushEvent>(payload) {
                 Ok(SlackPushEvent::EventCallback(callback)) => {
                     self.request_of(&callback.event).await
