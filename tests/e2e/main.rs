@@ -22,6 +22,8 @@ mod scheduler;
 mod server;
 #[cfg(feature = "slack")]
 mod slack;
+#[cfg(feature = "slack")]
+mod slack_events;
 mod store;
 #[cfg(feature = "telegram")]
 mod tasks_from_chat;
