@@ -20,6 +20,9 @@ use tokio_util::sync::CancellationToken;
 
 /// A socket silent this long is pinged; silent as long again, it is replaced.
 pub(super) const QUIET: Duration = Duration::from_secs(30);
+/// The pause before replacing a socket that worked, so one that keeps dropping at once
+/// cannot make a busy loop.
+const REPLACE_AFTER: Duration = Duration::from_millis(250);
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -64,8 +67,8 @@ impl Slack {
         }
     }
 
-    /// Opens socket after socket until `stop`: at once after one that worked, with
-    /// backoff (1 s doubling to 30 s) after one that did not.
+    /// Opens socket after socket until `stop`: soon after one that worked, with backoff
+    /// (1 s doubling to 30 s) after one that did not.
     async fn sockets_while_holding(self: &Arc<Self>, stop: &CancellationToken) {
         let mut delay = Duration::from_secs(1);
         loop {
@@ -75,7 +78,7 @@ impl Slack {
                     Ended::Replace(why) => {
                         tracing::info!(%why, "replacing the Slack socket");
                         delay = Duration::from_secs(1);
-                        Duration::ZERO
+                        REPLACE_AFTER
                     }
                     Ended::Failed(why) => {
                         self.health.failing(PLATFORM, &why);
@@ -88,7 +91,7 @@ impl Slack {
                     delay
                 }
             };
-            if !pause.is_zero() {
+            if pause > REPLACE_AFTER {
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
             tokio::select! {
