@@ -856,3 +856,19 @@ fn fanops_check_accepts_slack_and_a_task_that_posts_there() {
         assert!(stdout.contains(&expected), "{expected:?} in\n{stdout}");
     }
 }
+
+#[tokio::test]
+async fn a_socket_that_goes_quiet_is_replaced_not_trusted() {
+    let r = running("socket_watchdog = \"1s\"").await;
+    assert!(r.slack.wait_for(|s| s.sockets_opened() == 1, WAIT).await);
+    r.slack.deafen_sockets();
+    assert!(
+        r.slack.wait_for(|s| s.sockets_opened() == 2, WAIT).await,
+        "a silent socket is pinged, then replaced"
+    );
+    r.model.push(Reply::Text("on the new socket".into()));
+    r.slack
+        .push_event(message_event(OPERATOR, DM, "anyone there?", &ts(130), None));
+    assert!(r.wait_text(DM, "on the new socket").await);
+    r.stop().await;
+}

@@ -390,7 +390,7 @@ impl Channel for Slack {
     /// merely quiet.
     fn stale_after(&self) -> Option<Duration> {
         self.socket_mode()
-            .then_some(socket::QUIET * 2 + Duration::from_secs(30))
+            .then(|| self.quiet() * 2 + Duration::from_secs(30))
     }
 
     /// `POST /slack/events` and `POST /slack/interactions` in Events API mode.

@@ -18,8 +18,6 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_util::sync::CancellationToken;
 
-/// A socket silent this long is pinged; silent as long again, it is replaced.
-pub(super) const QUIET: Duration = Duration::from_secs(30);
 /// The pause before replacing a socket that worked, so one that keeps dropping at once
 /// cannot make a busy loop.
 const REPLACE_AFTER: Duration = Duration::from_millis(250);
@@ -38,6 +36,12 @@ enum Ended {
 }
 
 impl Slack {
+    /// How long a silent socket is trusted before a ping, and after it.
+    pub(super) fn quiet(&self) -> Duration {
+        crate::config::parse_duration(&self.config.socket_watchdog)
+            .unwrap_or(Duration::from_secs(30))
+    }
+
     /// Holds the socket while this process holds the lease, standing by while another
     /// does, until `shutdown`; then lets the lease go so a standby takes over at once.
     pub(super) async fn socket(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -134,7 +138,7 @@ impl Slack {
                     let _ = socket.close(None).await;
                     return Ended::Stopped;
                 }
-                next = tokio::time::timeout(QUIET, socket.next()) => next,
+                next = tokio::time::timeout(self.quiet(), socket.next()) => next,
             };
             let frame = match next {
                 Err(_) if pinged => return ended(greeted, "the socket went quiet".into()),
