@@ -872,3 +872,54 @@ async fn a_socket_that_goes_quiet_is_replaced_not_trusted() {
     assert!(r.wait_text(DM, "on the new socket").await);
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_task_created_in_a_slack_thread_posts_to_that_channel() {
+    let r = running("").await;
+    let root = ts(140);
+    r.model.push(Reply::tool(
+        "create_task",
+        json!({"name": "Daily digest", "prompt": "Summarise yesterday.", "schedule": {"daily": "08:00"}, "timezone": "UTC"}),
+    ));
+    r.slack.push_event(message_event(
+        "U3ADMIN",
+        TEAM,
+        "<@UBOT> a daily digest here at 8 UTC",
+        &root,
+        None,
+    ));
+    let prompt_of = |s: &FakeSlack| {
+        s.messages(TEAM)
+            .into_iter()
+            .find(|m| m.blocks.to_string().contains("fo:c:"))
+    };
+    assert!(r.slack.wait_for(|s| prompt_of(s).is_some(), WAIT).await);
+    let prompt = prompt_of(&r.slack).unwrap();
+    assert!(
+        prompt.text.contains("posting to this chat"),
+        "{}",
+        prompt.text
+    );
+    let value = prompt.blocks.as_array().unwrap().last().unwrap()["elements"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    r.model.push(Reply::Text("Created.".into()));
+    r.slack.push_interaction(press(
+        "U3ADMIN",
+        TEAM,
+        &prompt.ts,
+        Some(&root),
+        &value,
+        "trig-task",
+    ));
+    assert!(r.wait_text(TEAM, "Created.").await);
+    let db = format!("sqlite://{}", r.dir.path().join("fanops.db").display());
+    let store = fanops::store::connect(&db).await.unwrap();
+    let tasks = store.stored_tasks().await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    let definition = &tasks[0].definition;
+    assert!(definition.contains("channel = \"slack\""), "{definition}");
+    assert!(definition.contains("to = \"C0TEAM\""), "{definition}");
+    r.stop().await;
+}
