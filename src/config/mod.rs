@@ -157,6 +157,9 @@ pub struct SlackConfig {
     pub roles: BTreeMap<String, String>,
     /// The role of a member not named in `roles` while the whole workspace is allowed.
     pub everyone_role: String,
+    /// Socket Mode: a socket silent this long is pinged, and replaced if it stays silent
+    /// as long again.
+    pub socket_watchdog: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -413,6 +416,7 @@ impl Default for SlackConfig {
             permitted_users: Vec::new(),
             roles: BTreeMap::new(),
             everyone_role: "viewer".into(),
+            socket_watchdog: "30s".into(),
         }
     }
 }

@@ -319,6 +319,10 @@ fn validate_channels(r: &mut Report<'_>) {
             );
         }
         r.roles("slack", &slack.roles);
+        r.duration(
+            &["channels", "slack", "socket_watchdog"],
+            &slack.socket_watchdog,
+        );
         if !matches!(
             slack.everyone_role.as_str(),
             "viewer" | "operator" | "admin"

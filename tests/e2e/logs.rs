@@ -54,7 +54,7 @@ fn json_format_gives_one_object_per_line_from_run() {
     let dir = tempfile::tempdir().unwrap();
     let path = idle_config(
         dir.path(),
-        "[server]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\n\n[channels.slack]\nmode = \"socket\"\n",
+        "[server]\nlisten = \"127.0.0.1:0\"\n\n[log]\nformat = \"json\"\n\n[web_search]\nprovider = \"brave\"\n",
     );
     let mut child = fanops(&["run"], &path, dir.path())
         .env_remove("TELEGRAM_BOT_TOKEN")
@@ -94,13 +94,13 @@ fn json_format_gives_one_object_per_line_from_run() {
         .filter_map(|l| l["message"].as_str())
         .collect();
     let text = std::fs::read_to_string(&path).unwrap();
-    let line = 1 + text.lines().position(|l| l == "[channels.slack]").unwrap();
-    let slack = format!(
-        "{}:{line}: warning: [channels.slack] is ignored",
+    let line = 1 + text.lines().position(|l| l == "[web_search]").unwrap();
+    let unbuilt = format!(
+        "{}:{line}: warning: [web_search] is ignored",
         path.display()
     );
     assert!(
-        warnings.iter().any(|w| w.starts_with(&slack)),
+        warnings.iter().any(|w| w.starts_with(&unbuilt)),
         "run logs the config's warnings at start: {warnings:#?}"
     );
     assert!(

@@ -28,6 +28,8 @@ mod server;
 mod skills;
 #[cfg(feature = "slack")]
 mod slack;
+#[cfg(feature = "slack")]
+mod slack_events;
 mod store;
 #[cfg(feature = "telegram")]
 mod tasks_from_chat;

@@ -1,37 +1,35 @@
 //! The Slack channel end to end: the real `fanops run` wiring against a fake Slack (Web API
 //! and Socket Mode), the fake model and the fake OnlyFansAPI.
 
-use crate::helpers::SLACK_SIGNING_SECRET;
 use crate::support::{
-    mention_event, message_event, press, slack_signature, FakeModel, FakeOnlyFans, FakeSlack,
-    Reply, SlackFailure,
+    mention_event, message_event, press, FakeModel, FakeOnlyFans, FakeSlack, Reply, SlackFailure,
 };
 use fanops::clock::Clock;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-const WAIT: Duration = Duration::from_secs(10);
-const SEND: &str = "/api/acct_8f3k2j1h0g9f8e7d/chats/99120455/messages";
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const SEND: &str = "/api/acct_8f3k2j1h0g9f8e7d/chats/99120455/messages";
 /// Members: an operator, a viewer and an admin.
-const OPERATOR: &str = "U1OPERATOR";
-const VIEWER: &str = "U2VIEWER";
-const DM: &str = "D0OPERATOR";
-const TEAM: &str = "C0TEAM";
+pub(crate) const OPERATOR: &str = "U1OPERATOR";
+pub(crate) const VIEWER: &str = "U2VIEWER";
+pub(crate) const DM: &str = "D0OPERATOR";
+pub(crate) const TEAM: &str = "C0TEAM";
 
-struct Running {
-    slack: FakeSlack,
-    model: FakeModel,
-    api: FakeOnlyFans,
-    base: String,
-    shutdown: CancellationToken,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
-    dir: tempfile::TempDir,
-    clock: Clock,
+pub(crate) struct Running {
+    pub(crate) slack: FakeSlack,
+    pub(crate) model: FakeModel,
+    pub(crate) api: FakeOnlyFans,
+    pub(crate) base: String,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) clock: Clock,
 }
 
 /// `[channels.slack]` for the fake with the three members, `extra` inside the table.
-fn config(
+pub(crate) fn config(
     slack: &FakeSlack,
     model: &FakeModel,
     api: &FakeOnlyFans,
@@ -45,7 +43,7 @@ fn config(
     crate::support::config_text(&model.url(), &api.url(), db, &slack_table)
 }
 
-async fn start(
+pub(crate) async fn start(
     slack: FakeSlack,
     model: FakeModel,
     api: FakeOnlyFans,
@@ -71,7 +69,7 @@ async fn start(
     }
 }
 
-async fn running(extra: &str) -> Running {
+pub(crate) async fn running(extra: &str) -> Running {
     let (slack, model, api) = (
         FakeSlack::start().await,
         FakeModel::start().await,
@@ -81,7 +79,7 @@ async fn running(extra: &str) -> Running {
 }
 
 impl Running {
-    async fn wait_text(&self, channel: &str, needle: &str) -> bool {
+    pub(crate) async fn wait_text(&self, channel: &str, needle: &str) -> bool {
         self.slack.wait_text(channel, needle, WAIT).await
     }
 
@@ -109,14 +107,14 @@ impl Running {
             .unwrap()
     }
 
-    async fn stop(self) -> (FakeSlack, FakeModel, FakeOnlyFans, tempfile::TempDir) {
+    pub(crate) async fn stop(self) -> (FakeSlack, FakeModel, FakeOnlyFans, tempfile::TempDir) {
         self.shutdown.cancel();
         self.server.await.unwrap().unwrap();
         (self.slack, self.model, self.api, self.dir)
     }
 }
 
-fn ts(n: u32) -> String {
+pub(crate) fn ts(n: u32) -> String {
     format!("1700000000.{n:06}")
 }
 
@@ -203,6 +201,8 @@ async fn a_mention_is_answered_in_its_thread_once_and_the_thread_is_followed() {
     // Chatter elsewhere in the channel, bots, edits and joins reach no model.
     let mut bot = message_event("U0OTHER", TEAM, "<@UBOT> beep", &ts(13), None);
     bot["event"]["bot_id"] = json!("B0OTHER");
+    let mut bot_mention = mention_event("U0OTHER", TEAM, "<@UBOT> beep", &ts(13), None);
+    bot_mention["event"]["bot_id"] = json!("B0OTHER");
     let mut edit = message_event(OPERATOR, TEAM, "edited", &ts(14), Some(&ts(10)));
     edit["event"]["subtype"] = json!("message_changed");
     let mut join = message_event(OPERATOR, TEAM, "joined", &ts(15), None);
@@ -222,6 +222,7 @@ async fn a_mention_is_answered_in_its_thread_once_and_the_thread_is_followed() {
             &ts(16),
             Some(&ts(12)),
         )),
+        r.slack.push_event(bot_mention),
         r.slack.push_event(bot),
         r.slack.push_event(edit),
         r.slack.push_event(join),
@@ -254,7 +255,7 @@ async fn a_mention_is_answered_in_its_thread_once_and_the_thread_is_followed() {
     r.stop().await;
 }
 
-fn send_call() -> Reply {
+pub(crate) fn send_call() -> Reply {
     Reply::ToolCalls(vec![(
         "call_endpoint".into(),
         json!({"endpoint": "chat-messages/send-message", "account": "acct_8f3k2j1h0g9f8e7d", "params": {"chat_id": 99120455, "text": "Thanks Jake!"}}),
@@ -675,177 +676,6 @@ async fn the_socket_is_replaced_when_dropped_or_refreshed_and_redeliveries_are_a
     r.stop().await;
 }
 
-/// Posts `body` to fanops's `path`, signed at `at` (unless `signature` overrides it).
-async fn post_signed(
-    base: &str,
-    path: &str,
-    body: &str,
-    at: i64,
-    signature: Option<&str>,
-    form: bool,
-    retry: Option<u32>,
-) -> reqwest::Response {
-    let signature = signature
-        .map(str::to_string)
-        .unwrap_or_else(|| slack_signature(SLACK_SIGNING_SECRET, at, body));
-    let mut request = reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .header("X-Slack-Request-Timestamp", at.to_string())
-        .header("X-Slack-Signature", signature)
-        .header(
-            "content-type",
-            if form {
-                "application/x-www-form-urlencoded"
-            } else {
-                "application/json"
-            },
-        )
-        .body(body.to_string());
-    if let Some(n) = retry {
-        request = request
-            .header("X-Slack-Retry-Num", n.to_string())
-            .header("X-Slack-Retry-Reason", "http_timeout");
-    }
-    request.send().await.unwrap()
-}
-
-#[tokio::test]
-async fn events_api_mode_checks_signatures_and_answers_each_event_once() {
-    let r = running("mode = \"events\"").await;
-    let now = r.clock.now().timestamp();
-    // Ready once fanops knows who it is.
-    let ready = r
-        .slack
-        .wait_for(|s| !s.calls_of("auth.test").is_empty(), WAIT)
-        .await;
-    assert!(ready);
-    assert_eq!(r.slack.sockets_opened(), 0, "no socket in events mode");
-
-    let challenge =
-        json!({"token": "t", "challenge": "c-123", "type": "url_verification"}).to_string();
-    let answer = post_signed(&r.base, "/slack/events", &challenge, now, None, false, None).await;
-    assert_eq!(answer.status(), 200);
-    assert_eq!(answer.json::<Value>().await.unwrap()["challenge"], "c-123");
-
-    let event = message_event(OPERATOR, DM, "hello over http", &ts(100), None).to_string();
-    for (at, signature) in [
-        (now, Some("v0=deadbeef")),
-        (now - 6 * 60, None),
-        (now, Some("")),
-    ] {
-        let refused =
-            post_signed(&r.base, "/slack/events", &event, at, signature, false, None).await;
-        assert_eq!(refused.status(), 401, "bad or stale signature");
-    }
-    let unsigned = reqwest::Client::new()
-        .post(format!("{}/slack/events", r.base))
-        .body(event.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(unsigned.status(), 401);
-
-    r.model.push(Reply::Text("http answer".into()));
-    let first = post_signed(&r.base, "/slack/events", &event, now, None, false, None).await;
-    assert_eq!(first.status(), 200);
-    let retried = post_signed(&r.base, "/slack/events", &event, now, None, false, Some(1)).await;
-    assert_eq!(retried.status(), 200, "a retry is acknowledged");
-    assert!(r.wait_text(DM, "http answer").await);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        r.model.request_count(),
-        1,
-        "the retry was not answered again"
-    );
-    assert_eq!(r.slack.texts(DM).len(), 1);
-
-    // A press arrives form-encoded at /slack/interactions.
-    r.model.push(send_call());
-    let ask = message_event(OPERATOR, TEAM, "<@UBOT> thank Jake", &ts(101), None).to_string();
-    post_signed(&r.base, "/slack/events", &ask, now, None, false, None).await;
-    assert!(r.wait_text(TEAM, "Should I go ahead?").await);
-    let prompt = r
-        .slack
-        .messages(TEAM)
-        .into_iter()
-        .find(|m| m.blocks.to_string().contains("fo:c:"))
-        .unwrap();
-    let value = prompt.blocks.as_array().unwrap().last().unwrap()["elements"][0]["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let payload = press(
-        OPERATOR,
-        TEAM,
-        &prompt.ts,
-        Some(&ts(101)),
-        &value,
-        "trig-http",
-    )
-    .to_string();
-    let form: String = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("payload", &payload)
-        .finish();
-    let bad = post_signed(
-        &r.base,
-        "/slack/interactions",
-        &form,
-        now,
-        Some("v0=00"),
-        true,
-        None,
-    )
-    .await;
-    assert_eq!(bad.status(), 401);
-    r.model.push(Reply::Text("Sent over http.".into()));
-    let pressed = post_signed(&r.base, "/slack/interactions", &form, now, None, true, None).await;
-    assert_eq!(pressed.status(), 200);
-    assert!(r.wait_text(TEAM, "Sent over http.").await);
-    assert_eq!(r.api.count("POST", SEND), 1);
-    r.stop().await;
-}
-
-#[tokio::test]
-async fn events_api_replicas_sharing_a_database_answer_an_event_once() {
-    let (slack, model, api) = (
-        FakeSlack::start().await,
-        FakeModel::start().await,
-        FakeOnlyFans::start().await,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
-    let text = config(&slack, &model, &api, &db, "mode = \"events\"");
-    let mut bases = Vec::new();
-    let mut servers = Vec::new();
-    let shutdown = CancellationToken::new();
-    for n in 0..2 {
-        let (app, _) =
-            crate::helpers::build_app(&format!("replica{n}.toml"), text.clone(), false).await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        bases.push(format!("http://{}", listener.local_addr().unwrap()));
-        servers.push(tokio::spawn(app.serve(listener, shutdown.clone())));
-    }
-    assert!(
-        slack
-            .wait_for(|s| s.calls_of("auth.test").len() == 2, WAIT)
-            .await
-    );
-    model.push(Reply::Text("answered by one".into()));
-    let event = message_event(OPERATOR, DM, "which replica?", &ts(110), None).to_string();
-    let now = chrono::Utc::now().timestamp();
-    for base in &bases {
-        let answer = post_signed(base, "/slack/events", &event, now, None, false, None).await;
-        assert_eq!(answer.status(), 200);
-    }
-    assert!(slack.wait_text(DM, "answered by one", WAIT).await);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(model.request_count(), 1);
-    shutdown.cancel();
-    for server in servers {
-        server.await.unwrap().unwrap();
-    }
-}
-
 #[tokio::test]
 async fn a_scheduled_digest_is_posted_to_a_slack_channel_once() {
     let (slack, model, api) = (
@@ -1025,4 +855,71 @@ fn fanops_check_accepts_slack_and_a_task_that_posts_there() {
     ] {
         assert!(stdout.contains(&expected), "{expected:?} in\n{stdout}");
     }
+}
+
+#[tokio::test]
+async fn a_socket_that_goes_quiet_is_replaced_not_trusted() {
+    let r = running("socket_watchdog = \"1s\"").await;
+    assert!(r.slack.wait_for(|s| s.sockets_opened() == 1, WAIT).await);
+    r.slack.deafen_sockets();
+    assert!(
+        r.slack.wait_for(|s| s.sockets_opened() == 2, WAIT).await,
+        "a silent socket is pinged, then replaced"
+    );
+    r.model.push(Reply::Text("on the new socket".into()));
+    r.slack
+        .push_event(message_event(OPERATOR, DM, "anyone there?", &ts(130), None));
+    assert!(r.wait_text(DM, "on the new socket").await);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_task_created_in_a_slack_thread_posts_to_that_channel() {
+    let r = running("").await;
+    let root = ts(140);
+    r.model.push(Reply::tool(
+        "create_task",
+        json!({"name": "Daily digest", "prompt": "Summarise yesterday.", "schedule": {"daily": "08:00"}, "timezone": "UTC"}),
+    ));
+    r.slack.push_event(message_event(
+        "U3ADMIN",
+        TEAM,
+        "<@UBOT> a daily digest here at 8 UTC",
+        &root,
+        None,
+    ));
+    let prompt_of = |s: &FakeSlack| {
+        s.messages(TEAM)
+            .into_iter()
+            .find(|m| m.blocks.to_string().contains("fo:c:"))
+    };
+    assert!(r.slack.wait_for(|s| prompt_of(s).is_some(), WAIT).await);
+    let prompt = prompt_of(&r.slack).unwrap();
+    assert!(
+        prompt.text.contains("posting to this chat"),
+        "{}",
+        prompt.text
+    );
+    let value = prompt.blocks.as_array().unwrap().last().unwrap()["elements"][0]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    r.model.push(Reply::Text("Created.".into()));
+    r.slack.push_interaction(press(
+        "U3ADMIN",
+        TEAM,
+        &prompt.ts,
+        Some(&root),
+        &value,
+        "trig-task",
+    ));
+    assert!(r.wait_text(TEAM, "Created.").await);
+    let db = format!("sqlite://{}", r.dir.path().join("fanops.db").display());
+    let store = fanops::store::connect(&db).await.unwrap();
+    let tasks = store.stored_tasks().await.unwrap();
+    assert_eq!(tasks.len(), 1);
+    let definition = &tasks[0].definition;
+    assert!(definition.contains("channel = \"slack\""), "{definition}");
+    assert!(definition.contains("to = \"C0TEAM\""), "{definition}");
+    r.stop().await;
 }

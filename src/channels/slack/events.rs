@@ -75,8 +75,12 @@ async fn events(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes
         tracing::warn!("refused a Slack events request without a valid, recent signature");
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let event: SlackPushEvent = match serde_json::from_slice(&body) {
-        Ok(event) => event,
+    let parsed = serde_json::from_slice::<serde_json::Value>(&body).and_then(|raw| {
+        let event = serde_json::from_value::<SlackPushEvent>(raw.clone())?;
+        Ok((super::inbound::from_bot(&raw), event))
+    });
+    let (from_bot, event): (bool, SlackPushEvent) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             tracing::warn!(error = %e, "a signed Slack events request is not an event");
             return StatusCode::BAD_REQUEST.into_response();
@@ -91,7 +95,10 @@ async fn events(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes
                 return unready;
             }
             slack.health.ok(PLATFORM, "events API: receiving");
-            let request = slack.request_of(&callback.event).await;
+            let request = match from_bot {
+                true => None,
+                false => slack.request_of(&callback.event).await,
+            };
             slack.take(request).await;
             StatusCode::OK.into_response()
         }

@@ -9,6 +9,7 @@
 //! Replies go through one queue per channel that waits out Slack's `Retry-After`.
 
 mod events;
+mod inbound;
 pub mod mrkdwn;
 mod reply;
 mod socket;
@@ -23,8 +24,8 @@ use crate::core::Core;
 use crate::health::Health;
 use crate::store::{FollowedThread, SharedStore};
 use anyhow::Context;
+use inbound::Request;
 use reply::{Client, Outbox, Press, SlackReplier};
-use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -59,32 +60,6 @@ pub struct Slack {
     /// Cancelled when the process starts stopping: no new event is taken.
     stopping: CancellationToken,
     grace: Duration,
-}
-
-/// What fanops takes from a Slack event, kept with its claim to be handled again
-/// should this process die first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum Request {
-    /// A message for the bot: in a DM, mentioning it, or in a thread it follows.
-    Message {
-        channel: String,
-        ts: String,
-        /// The thread to answer in.
-        thread: Option<String>,
-        direct: bool,
-        user: String,
-        text: String,
-    },
-    /// A Confirm / Cancel press.
-    Press {
-        channel: String,
-        thread: Option<String>,
-        direct: bool,
-        prompt_ts: String,
-        user: String,
-        value: String,
-    },
 }
 
 impl Slack {
@@ -289,105 +264,6 @@ impl Slack {
         }
     }
 
-    /// The request in an event for fanops, if it is one (see [`Self::listens_to`]).
-    async fn request_of(&self, event: &SlackEventCallbackBody) -> Option<(String, Request)> {
-        let me = self.me.get()?;
-        let (channel, ts, thread, user, text, direct) = match event {
-            SlackEventCallbackBody::Message(m) => {
-                // Edits, joins, bot posts and the like have a subtype; fanops's own too.
-                if m.subtype.is_some() || m.sender.bot_id.is_some() || m.hidden == Some(true) {
-                    return None;
-                }
-                let channel = m.origin.channel.as_ref()?.0.clone();
-                let direct = m
-                    .origin
-                    .channel_type
-                    .as_ref()
-                    .map_or(channel.starts_with('D'), |t| t.0 == "im");
-                (
-                    channel,
-                    m.origin.ts.0.clone(),
-                    m.origin.thread_ts.as_ref().map(|t| t.0.clone()),
-                    m.sender.user.as_ref()?.0.clone(),
-                    m.content.as_ref()?.text.clone()?,
-                    direct,
-                )
-            }
-            SlackEventCallbackBody::AppMention(m) => (
-                m.channel.0.clone(),
-                m.origin.ts.0.clone(),
-                m.origin.thread_ts.as_ref().map(|t| t.0.clone()),
-                m.user.0.clone(),
-                m.content.text.clone()?,
-                false,
-            ),
-            _ => return None,
-        };
-        if &user == me {
-            return None;
-        }
-        let mentioned = mentions(&text, me);
-        let thread = if direct {
-            thread
-        } else if mentioned {
-            Some(thread.unwrap_or_else(|| ts.clone()))
-        } else {
-            // Chatter in a channel: only a thread fanops follows is for it.
-            let thread = thread?;
-            match self.store.is_followed(PLATFORM, &channel, &thread).await {
-                Ok(true) => Some(thread),
-                Ok(false) => return None,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not tell whether a Slack thread is followed; ignoring a message in it");
-                    return None;
-                }
-            }
-        };
-        let id = format!("msg:{channel}:{ts}");
-        let text = unescape(&without_mention(&text, me));
-        let request = Request::Message {
-            channel,
-            ts,
-            thread,
-            direct,
-            user,
-            text,
-        };
-        Some((id, request))
-    }
-
-    /// The press in an interaction, if it is one of a message's buttons.
-    fn press_of(event: &SlackInteractionEvent) -> Option<(String, Request)> {
-        let SlackInteractionEvent::BlockActions(actions) = event else {
-            return None;
-        };
-        let SlackInteractionActionContainer::Message(container) = &actions.container else {
-            return None;
-        };
-        let action = actions.actions.as_ref()?.first()?;
-        let channel = container
-            .channel_id
-            .as_ref()
-            .or(actions.channel.as_ref().map(|c| &c.id))?
-            .0
-            .clone();
-        let thread = actions
-            .message
-            .as_ref()
-            .and_then(|m| m.origin.thread_ts.as_ref())
-            .map(|t| t.0.clone());
-        let id = format!("press:{}", actions.trigger_id.0);
-        let request = Request::Press {
-            direct: channel.starts_with('D'),
-            channel,
-            thread,
-            prompt_ts: container.message_ts.0.clone(),
-            user: actions.user.as_ref()?.id.0.clone(),
-            value: action.value.clone().unwrap_or_default(),
-        };
-        Some((id, request))
-    }
-
     /// Claims a request (so no replica and no restart handles it twice). True when this
     /// process got it and should start its turn.
     async fn claim(&self, id: &str, request: &Request) -> bool {
@@ -417,8 +293,9 @@ impl Slack {
         });
     }
 
+    /// Runs one request's turn through the core, in order per conversation.
     async fn handle(&self, id: &str, request: Request, placeholder: Option<String>) {
-        match request {
+        let (channel, thread, direct, user, body, press) = match request {
             Request::Message {
                 channel,
                 thread,
@@ -428,24 +305,9 @@ impl Slack {
                 ..
             } => {
                 if !direct && self.core.is_permitted(PLATFORM, &user) {
-                    if let Some(thread) = &thread {
-                        let followed = FollowedThread {
-                            platform: PLATFORM.into(),
-                            chat: channel.clone(),
-                            thread: thread.clone(),
-                            followed_at: self.clock.now(),
-                        };
-                        if let Err(e) = self.store.follow_thread(&followed).await {
-                            tracing::warn!(error = %e, "could not record a followed Slack thread");
-                        }
-                    }
+                    self.follow(&channel, thread.as_deref()).await;
                 }
-                let replier = SlackReplier::new(&self.outbox, &channel, thread.as_deref(), None)
-                    .recording(self.claims.clone(), id.to_string())
-                    .adopting(placeholder);
-                let inbound = inbound(&channel, &thread, direct, &user, InboundBody::Text(text));
-                let _turn = self.outbox.lock_turn(&inbound.conversation()).await;
-                self.core.handle(inbound, &replier).await;
+                (channel, thread, direct, user, InboundBody::Text(text), None)
             }
             Request::Press {
                 channel,
@@ -456,13 +318,10 @@ impl Slack {
                 value,
             } => {
                 let Some((action_id, decision)) = buttons::parse(&value) else {
+                    let foreign = "That button is not one of mine.";
+                    let thread = thread.as_deref();
                     self.outbox
-                        .ephemeral(
-                            &channel,
-                            &user,
-                            thread.as_deref(),
-                            "That button is not one of mine.",
-                        )
+                        .ephemeral(&channel, &user, thread, foreign)
                         .await;
                     return;
                 };
@@ -474,14 +333,30 @@ impl Slack {
                     user: user.clone(),
                     prompt_ts,
                 };
-                let replier =
-                    SlackReplier::new(&self.outbox, &channel, thread.as_deref(), Some(press))
-                        .recording(self.claims.clone(), id.to_string())
-                        .adopting(placeholder);
-                let inbound = inbound(&channel, &thread, direct, &user, body);
-                let _turn = self.outbox.lock_turn(&inbound.conversation()).await;
-                self.core.handle(inbound, &replier).await;
+                (channel, thread, direct, user, body, Some(press))
             }
+        };
+        let replier = SlackReplier::new(&self.outbox, &channel, thread.as_deref(), press)
+            .recording(self.claims.clone(), id.to_string())
+            .adopting(placeholder);
+        let inbound = inbound(&channel, &thread, direct, &user, body);
+        let _turn = self.outbox.lock_turn(&inbound.conversation()).await;
+        self.core.handle(inbound, &replier).await;
+    }
+
+    /// Remembers that fanops answers in this channel thread without a mention.
+    async fn follow(&self, channel: &str, thread: Option<&str>) {
+        let Some(thread) = thread else {
+            return;
+        };
+        let followed = FollowedThread {
+            platform: PLATFORM.into(),
+            chat: channel.to_string(),
+            thread: thread.to_string(),
+            followed_at: self.clock.now(),
+        };
+        if let Err(e) = self.store.follow_thread(&followed).await {
+            tracing::warn!(error = %e, "could not record a followed Slack thread");
         }
     }
 }
@@ -506,40 +381,6 @@ fn inbound(
     }
 }
 
-/// Whether `text` mentions member `me` (`<@U…>` or `<@U…|name>`).
-fn mentions(text: &str, me: &str) -> bool {
-    text.contains(&format!("<@{me}>")) || text.contains(&format!("<@{me}|"))
-}
-
-/// `text` without its mentions of `me`, trimmed.
-fn without_mention(text: &str, me: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let open = format!("<@{me}");
-    while let Some(at) = rest.find(&open) {
-        let after = &rest[at + open.len()..];
-        match after.find('>') {
-            Some(end) if after.starts_with(['>', '|']) => {
-                out.push_str(&rest[..at]);
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push_str(&rest[..at + open.len()]);
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Slack escapes `&`, `<` and `>` in message text.
-fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 #[async_trait::async_trait]
 impl Channel for Slack {
     fn name(&self) -> &'static str {
@@ -550,7 +391,7 @@ impl Channel for Slack {
     /// merely quiet.
     fn stale_after(&self) -> Option<Duration> {
         self.socket_mode()
-            .then_some(socket::QUIET * 2 + Duration::from_secs(30))
+            .then(|| self.quiet() * 2 + Duration::from_secs(30))
     }
 
     /// `POST /slack/events` and `POST /slack/interactions` in Events API mode.
@@ -598,23 +439,5 @@ impl crate::chat::Delivery for Slack {
                 retry: matches!(failure, crate::channels::outbox::SendFailure::Later(_)),
                 message: failure.message().to_string(),
             })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mentions_of_the_bot_are_found_and_removed() {
-        assert!(mentions("<@UBOT> hi", "UBOT"));
-        assert!(mentions("hey <@UBOT|fanops> hi", "UBOT"));
-        assert!(!mentions("<@UBOTX> hi", "UBOT"));
-        assert_eq!(without_mention("<@UBOT> /reset", "UBOT"), "/reset");
-        assert_eq!(
-            without_mention("hey <@UBOT|fanops>  what about <@U2>?", "UBOT"),
-            "hey what about <@U2>?"
-        );
-        assert_eq!(unescape("a &lt;b&gt; &amp;amp;"), "a <b> &amp;");
     }
 }

@@ -18,8 +18,9 @@ use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_util::sync::CancellationToken;
 
-/// A socket silent this long is pinged; silent as long again, it is replaced.
-pub(super) const QUIET: Duration = Duration::from_secs(30);
+/// The pause before replacing a socket that worked, so one that keeps dropping at once
+/// cannot make a busy loop.
+const REPLACE_AFTER: Duration = Duration::from_millis(250);
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -35,6 +36,12 @@ enum Ended {
 }
 
 impl Slack {
+    /// How long a silent socket is trusted before a ping, and after it.
+    pub(super) fn quiet(&self) -> Duration {
+        crate::config::parse_duration(&self.config.socket_watchdog)
+            .unwrap_or(Duration::from_secs(30))
+    }
+
     /// Holds the socket while this process holds the lease, standing by while another
     /// does, until `shutdown`; then lets the lease go so a standby takes over at once.
     pub(super) async fn socket(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
@@ -64,8 +71,8 @@ impl Slack {
         }
     }
 
-    /// Opens socket after socket until `stop`: at once after one that worked, with
-    /// backoff (1 s doubling to 30 s) after one that did not.
+    /// Opens socket after socket until `stop`: soon after one that worked, with backoff
+    /// (1 s doubling to 30 s) after one that did not.
     async fn sockets_while_holding(self: &Arc<Self>, stop: &CancellationToken) {
         let mut delay = Duration::from_secs(1);
         loop {
@@ -75,7 +82,7 @@ impl Slack {
                     Ended::Replace(why) => {
                         tracing::info!(%why, "replacing the Slack socket");
                         delay = Duration::from_secs(1);
-                        Duration::ZERO
+                        REPLACE_AFTER
                     }
                     Ended::Failed(why) => {
                         self.health.failing(PLATFORM, &why);
@@ -88,7 +95,7 @@ impl Slack {
                     delay
                 }
             };
-            if !pause.is_zero() {
+            if pause > REPLACE_AFTER {
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
             tokio::select! {
@@ -131,7 +138,7 @@ impl Slack {
                     let _ = socket.close(None).await;
                     return Ended::Stopped;
                 }
-                next = tokio::time::timeout(QUIET, socket.next()) => next,
+                next = tokio::time::timeout(self.quiet(), socket.next()) => next,
             };
             let frame = match next {
                 Err(_) if pinged => return ended(greeted, "the socket went quiet".into()),
@@ -185,6 +192,7 @@ impl Slack {
     ) -> Result<(), tokio_tungstenite::tungstenite::Error> {
         let payload = envelope["payload"].clone();
         let request = match envelope["type"].as_str() {
+            Some("events_api") if super::inbound::from_bot(&payload) => None,
             Some("events_api") => match serde_json::from_value::<SlackPushEvent>(payload) {
                 Ok(SlackPushEvent::EventCallback(callback)) => {
                     self.request_of(&callback.event).await

@@ -78,6 +78,8 @@ pub struct SharedFile {
 enum ToSocket {
     Send(String),
     Cut,
+    /// Stop reading and writing, as a connection that silently died: pings go unanswered.
+    Deafen,
 }
 
 #[derive(Default)]
@@ -92,6 +94,8 @@ struct SlackState {
     next_ts: AtomicU64,
     next_id: AtomicU64,
     sockets: Mutex<Vec<mpsc::UnboundedSender<ToSocket>>>,
+    /// Sockets made deaf, kept so that they stay open.
+    deaf: Mutex<Vec<mpsc::UnboundedSender<ToSocket>>>,
     opened: AtomicUsize,
     /// Envelopes waiting for a socket.
     waiting: Mutex<VecDeque<String>>,
@@ -236,6 +240,17 @@ impl FakeSlack {
         for socket in self.state.sockets.lock().unwrap().drain(..) {
             let _ = socket.send(ToSocket::Cut);
         }
+    }
+
+    /// Every open socket goes silent without closing: it answers nothing, pings included.
+    pub fn deafen_sockets(&self) {
+        let mut sockets = self.state.sockets.lock().unwrap();
+        for socket in sockets.iter() {
+            let _ = socket.send(ToSocket::Deafen);
+        }
+        // Kept (not dropped, which would end them) but never chosen for new envelopes.
+        let deaf = std::mem::take(&mut *sockets);
+        self.state.deaf.lock().unwrap().extend(deaf);
     }
 
     /// Sends Slack's `disconnect` (a refresh) on every open socket.
@@ -621,6 +636,15 @@ async fn serve_socket(state: Arc<SlackState>, mut ws: WebSocket) {
                 }
                 // Dropping the socket without a close frame, as a dead network does.
                 Some(ToSocket::Cut) | None => return,
+                Some(ToSocket::Deafen) => {
+                    // Held open, never read: the client hears nothing, not even pongs.
+                    while let Some(command) = from_tests.recv().await {
+                        if matches!(command, ToSocket::Cut) {
+                            break;
+                        }
+                    }
+                    return;
+                }
             },
             frame = ws.recv() => match frame {
                 Some(Ok(WsMessage::Text(text))) => {
