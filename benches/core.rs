@@ -13,6 +13,7 @@
 //! - `prompt`: tokens of the first model request for a plain question.
 //! - `earnings`: `agency_earnings` over 50 creators with a 300 ms API, asked twice.
 //! - `scheduler`: fire lateness of 10,000 active tasks under the real timer loop.
+//! - `discord`: a Discord mention (gateway event) to the thread and to the answer posted.
 //!
 //! (`run` names `ready` and `memory` together.)
 
@@ -21,6 +22,8 @@ mod support;
 
 #[path = "core/channel.rs"]
 mod channel;
+#[path = "core/discord.rs"]
+mod discord;
 #[path = "core/earnings.rs"]
 mod earnings;
 #[path = "core/harness.rs"]
@@ -30,13 +33,14 @@ mod prompt;
 #[path = "core/scheduler.rs"]
 mod scheduler;
 
-const PARTS: [&str; 7] = [
+const PARTS: [&str; 8] = [
     "ready",
     "memory",
     "turn",
     "prompt",
     "earnings",
     "scheduler",
+    "discord",
     "run",
 ];
 
@@ -80,6 +84,9 @@ fn main() {
         }
         if wanted("scheduler") {
             scheduler::scheduler_10k().await;
+        }
+        if wanted("discord") {
+            discord::mention_to_answer().await;
         }
     });
 }

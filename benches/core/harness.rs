@@ -134,6 +134,7 @@ impl Fanops {
             .env("ONLYFANSAPI_API_KEY", "bench-key")
             .env("FAKE_MODEL_KEY", "bench-key")
             .env("TELEGRAM_BOT_TOKEN", "123:bench")
+            .env("DISCORD_BOT_TOKEN", "bench-discord-token")
             .env_remove("DATABASE_URL")
             .env_remove("FANOPS_CONFIG")
             .stdout(Stdio::null())

@@ -15,7 +15,7 @@ use crate::chat::{Inbound, InboundBody};
 use crate::store::FollowedThread;
 use serde::{Deserialize, Serialize};
 use serenity::all::{ChannelId, ComponentInteraction, Message, MessageId, MessageType, User};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// A gateway event fanops answers, as kept with its claim (to handle it again should
@@ -38,6 +38,8 @@ pub(super) struct Lanes {
     by_channel: Mutex<HashMap<u64, Arc<Lane>>>,
     /// Threads known to be followed (they never stop being followed).
     followed: Mutex<HashMap<u64, FollowedThread>>,
+    /// Channels known not to be threads (a channel's type never changes).
+    plain: Mutex<HashSet<u64>>,
 }
 
 #[derive(Default)]
@@ -307,11 +309,9 @@ impl Discord {
                 reply_in: channel,
             });
         }
-        if let Ok((kind, Some(parent))) = self.outbox.channel_info(channel).await {
-            if THREAD_TYPES.contains(&kind) {
-                let followed = self.follow(channel, ChannelId::new(parent), guild).await;
-                return Some(in_thread(followed));
-            }
+        if let Some(parent) = self.thread_parent(channel).await {
+            let followed = self.follow(channel, parent, guild).await;
+            return Some(in_thread(followed));
         }
         let thread = self.start_thread(message, &text).await?;
         self.follow(thread, channel, guild).await;
@@ -319,6 +319,28 @@ impl Discord {
             inbound: inbound(channel.to_string(), Some(thread)),
             reply_in: thread,
         })
+    }
+
+    /// The channel a thread hangs off, when `channel` is a thread fanops does not follow
+    /// yet; `None` for a server channel (remembered) or when Discord cannot say.
+    async fn thread_parent(&self, channel: ChannelId) -> Option<ChannelId> {
+        let plain = || self.lanes.plain.lock().unwrap_or_else(|e| e.into_inner());
+        if plain().contains(&channel.get()) {
+            return None;
+        }
+        match self.outbox.channel_info(channel).await {
+            Ok((kind, Some(parent))) if THREAD_TYPES.contains(&kind) => {
+                Some(ChannelId::new(parent))
+            }
+            Ok(_) => {
+                plain().insert(channel.get());
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.message(), "could not look up a Discord channel");
+                None
+            }
+        }
     }
 
     /// A thread from `message`, named from the question; says so in the channel when

@@ -48,6 +48,8 @@ pub struct DcCall {
     /// Multipart file parts: (file name, size in bytes).
     pub files: Vec<(String, usize)>,
     pub authorization: String,
+    /// When the request reached the fake.
+    pub at: Instant,
 }
 
 /// How a route answers instead of succeeding.
@@ -530,6 +532,7 @@ async fn handle(
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string(),
+        at: Instant::now(),
     });
     if let Some(failure) = next_failure(&state, &method, &path) {
         return failure;
