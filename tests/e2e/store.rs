@@ -21,6 +21,7 @@ mod inbound;
 mod ledger;
 mod runs;
 mod tasks;
+mod threads;
 
 const POSTGRES_ENV: &str = "FANOPS_TEST_POSTGRES_URL";
 
@@ -209,6 +210,7 @@ conformance!(
     runs::crashed_runs_are_marked_failed,
     tasks::tasks_are_inserted_once_updated_and_deleted,
     tasks::scheduler_facts_are_read_and_written_in_bulk,
+    threads::a_followed_thread_is_recorded_once_and_read_back,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.
