@@ -51,15 +51,35 @@ struct Lane {
 impl Lanes {
     /// Puts `event` (id `id`) in `channel`'s lane; returns the lane to run.
     fn push(&self, channel: ChannelId, id: u64, event: Event) -> Arc<Lane> {
-        let lane = {
-            let mut lanes = self.by_channel.lock().unwrap_or_else(|e| e.into_inner());
-            lanes.entry(channel.get()).or_default().clone()
-        };
+        // Under the map's lock, so that a lane is never retired with an event in it.
+        let mut lanes = self.by_channel.lock().unwrap_or_else(|e| e.into_inner());
+        let lane = lanes.entry(channel.get()).or_default().clone();
         lane.waiting
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, event);
         lane
+    }
+
+    /// Forgets `channel`'s lane once nothing waits in it (so quiet channels cost no
+    /// memory); false when something arrived meanwhile and must be run first.
+    fn retire(&self, channel: ChannelId, lane: &Arc<Lane>) -> bool {
+        let mut lanes = self.by_channel.lock().unwrap_or_else(|e| e.into_inner());
+        if !lane
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+        {
+            return false;
+        }
+        if lanes
+            .get(&channel.get())
+            .is_some_and(|current| Arc::ptr_eq(current, lane))
+        {
+            lanes.remove(&channel.get());
+        }
+        true
     }
 }
 
@@ -102,7 +122,7 @@ impl Discord {
         let lane = self
             .lanes
             .push(channel, id, Event::Message(Box::new(message)));
-        self.run_lane(&lane).await;
+        self.run_lane(channel, &lane).await;
     }
 
     /// A button press: acknowledged at once (Discord allows 3 seconds), decided in turn.
@@ -113,15 +133,20 @@ impl Discord {
         self.outbox.acknowledge(press.id.get(), &press.token).await;
         let (channel, id) = (press.channel_id, press.id.get());
         let lane = self.lanes.push(channel, id, Event::Press(Box::new(press)));
-        self.run_lane(&lane).await;
+        self.run_lane(channel, &lane).await;
     }
 
     /// Handles what waits in the lane, oldest first; a lane someone else runs is left
     /// to them once they are done.
-    async fn run_lane(self: &Arc<Self>, lane: &Lane) {
+    async fn run_lane(self: &Arc<Self>, channel: ChannelId, lane: &Arc<Lane>) {
         let _running = lane.running.lock().await;
-        while let Some(event) = lane.next() {
-            self.take(event).await;
+        loop {
+            while let Some(event) = lane.next() {
+                self.take(event).await;
+            }
+            if self.lanes.retire(channel, lane) {
+                return;
+            }
         }
     }
 
