@@ -178,6 +178,11 @@ impl Discord {
 
     /// Handles again the events whose owner died before answering them.
     pub(super) async fn recover(self: &Arc<Self>) {
+        // Telling a message to the bot apart needs the bot's id: until this process has
+        // it (a standby never connected), the events are left to one that has.
+        if self.me.get().is_none() {
+            return;
+        }
         let abandoned = match self.claims.take_abandoned().await {
             Ok(claims) => claims,
             Err(e) => {

@@ -246,3 +246,46 @@ async fn fanops_check_accepts_discord_and_deliveries_to_it() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn a_message_a_dead_process_claimed_is_answered_by_the_next_one() {
+    let (dc, model, api) = (
+        FakeDiscord::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let store = fanops::store::connect(&db).await.unwrap();
+    store.migrate().await.unwrap();
+    let id = dc.next_id();
+    let mention = format!("<@{}> the lost question", crate::support::BOT_ID);
+    let message = dc.message_json(id, GENERAL, OPERATOR, &mention, &[crate::support::BOT_ID]);
+    let now = chrono::Utc::now();
+    let claimed = store
+        .claim_inbound(&fanops::store::InboundClaim {
+            source: "discord.event".into(),
+            id: format!("m{id}"),
+            payload: serde_json::json!({"kind": "message", "event": message}).to_string(),
+            owner: "a process that died".into(),
+            claimed_at: now - chrono::Duration::minutes(1),
+            lease_until: now - chrono::Duration::seconds(30),
+            attempts: 1,
+            placeholder: None,
+        })
+        .await
+        .unwrap();
+    assert!(claimed);
+    model.push(Reply::Text("answered after all".into()));
+    let (app, _) = discord_app(discord_config(&dc, &model, &api, &db, "", "")).await;
+    let (shutdown, server) = serve(app).await;
+    assert!(
+        dc.wait_text(id, "answered after all", Duration::from_secs(30))
+            .await,
+        "the thread of the lost message gets its answer: {:?}",
+        dc.calls()
+    );
+    assert_eq!(dc.calls_to("POST", "/threads").len(), 1);
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}

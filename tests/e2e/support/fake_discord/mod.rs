@@ -166,6 +166,18 @@ impl FakeDiscord {
         self.push_message(channel, author, &format!("<@{BOT_ID}> {text}"), &[BOT_ID])
     }
 
+    /// A MESSAGE_CREATE's data, as the gateway would send it (not sent).
+    pub fn message_json(
+        &self,
+        id: u64,
+        channel: u64,
+        author: u64,
+        content: &str,
+        mentions: &[u64],
+    ) -> Value {
+        message(id, channel, author, false, content, mentions)
+    }
+
     /// Pushes an INTERACTION_CREATE: `user` pressed the button `custom_id` of the bot's
     /// message `prompt` in `channel`; returns the interaction id.
     pub fn press(&self, channel: u64, prompt: u64, user: u64, custom_id: &str) -> u64 {
