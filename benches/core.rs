@@ -16,6 +16,7 @@
 //! - `slack`: time from a Slack event to the first post, through Socket Mode.
 //! - `events`: 1,000 signed webhook events a second for 10 s: accepted, stored,
 //!   processed, answer time, peak memory.
+//! - `discord`: a Discord mention (gateway event) to the thread and to the answer posted.
 //!
 //! (`run` names `ready` and `memory` together.)
 
@@ -24,6 +25,9 @@ mod support;
 
 #[path = "core/channel.rs"]
 mod channel;
+#[cfg(feature = "discord")]
+#[path = "core/discord.rs"]
+mod discord;
 #[path = "core/earnings.rs"]
 mod earnings;
 #[path = "core/events.rs"]
@@ -47,6 +51,7 @@ const PARTS: &[&str] = &[
     "scheduler",
     "slack",
     "events",
+    "discord",
     "run",
 ];
 
@@ -97,6 +102,10 @@ fn main() {
         }
         if wanted("events") {
             events::webhook_load().await;
+        }
+        #[cfg(feature = "discord")]
+        if wanted("discord") {
+            discord::mention_to_answer().await;
         }
     });
 }

@@ -137,6 +137,7 @@ impl Fanops {
             .env("TELEGRAM_BOT_TOKEN", "123:bench")
             .env("SLACK_BOT_TOKEN", "xoxb-bench")
             .env("SLACK_APP_TOKEN", "xapp-bench")
+            .env("DISCORD_BOT_TOKEN", "bench-discord-token")
             .env_remove("DATABASE_URL")
             .env_remove("FANOPS_CONFIG")
             .stdout(Stdio::null())

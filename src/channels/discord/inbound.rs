@@ -15,7 +15,7 @@ use crate::chat::{Inbound, InboundBody};
 use crate::store::FollowedThread;
 use serde::{Deserialize, Serialize};
 use serenity::all::{ChannelId, ComponentInteraction, Message, MessageId, MessageType, User};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 /// A gateway event fanops answers, as kept with its claim (to handle it again should
@@ -38,6 +38,8 @@ pub(super) struct Lanes {
     by_channel: Mutex<HashMap<u64, Arc<Lane>>>,
     /// Threads known to be followed (they never stop being followed).
     followed: Mutex<HashMap<u64, FollowedThread>>,
+    /// Channels known not to be threads (a channel's type never changes).
+    plain: Mutex<HashSet<u64>>,
 }
 
 #[derive(Default)]
@@ -49,15 +51,35 @@ struct Lane {
 impl Lanes {
     /// Puts `event` (id `id`) in `channel`'s lane; returns the lane to run.
     fn push(&self, channel: ChannelId, id: u64, event: Event) -> Arc<Lane> {
-        let lane = {
-            let mut lanes = self.by_channel.lock().unwrap_or_else(|e| e.into_inner());
-            lanes.entry(channel.get()).or_default().clone()
-        };
+        // Under the map's lock, so that a lane is never retired with an event in it.
+        let mut lanes = self.by_channel.lock().unwrap_or_else(|e| e.into_inner());
+        let lane = lanes.entry(channel.get()).or_default().clone();
         lane.waiting
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(id, event);
         lane
+    }
+
+    /// Forgets `channel`'s lane once nothing waits in it (so quiet channels cost no
+    /// memory); false when something arrived meanwhile and must be run first.
+    fn retire(&self, channel: ChannelId, lane: &Arc<Lane>) -> bool {
+        let mut lanes = self.by_channel.lock().unwrap_or_else(|e| e.into_inner());
+        if !lane
+            .waiting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+        {
+            return false;
+        }
+        if lanes
+            .get(&channel.get())
+            .is_some_and(|current| Arc::ptr_eq(current, lane))
+        {
+            lanes.remove(&channel.get());
+        }
+        true
     }
 }
 
@@ -100,7 +122,7 @@ impl Discord {
         let lane = self
             .lanes
             .push(channel, id, Event::Message(Box::new(message)));
-        self.run_lane(&lane).await;
+        self.run_lane(channel, &lane).await;
     }
 
     /// A button press: acknowledged at once (Discord allows 3 seconds), decided in turn.
@@ -111,15 +133,20 @@ impl Discord {
         self.outbox.acknowledge(press.id.get(), &press.token).await;
         let (channel, id) = (press.channel_id, press.id.get());
         let lane = self.lanes.push(channel, id, Event::Press(Box::new(press)));
-        self.run_lane(&lane).await;
+        self.run_lane(channel, &lane).await;
     }
 
     /// Handles what waits in the lane, oldest first; a lane someone else runs is left
     /// to them once they are done.
-    async fn run_lane(self: &Arc<Self>, lane: &Lane) {
+    async fn run_lane(self: &Arc<Self>, channel: ChannelId, lane: &Arc<Lane>) {
         let _running = lane.running.lock().await;
-        while let Some(event) = lane.next() {
-            self.take(event).await;
+        loop {
+            while let Some(event) = lane.next() {
+                self.take(event).await;
+            }
+            if self.lanes.retire(channel, lane) {
+                return;
+            }
         }
     }
 
@@ -151,6 +178,11 @@ impl Discord {
 
     /// Handles again the events whose owner died before answering them.
     pub(super) async fn recover(self: &Arc<Self>) {
+        // Telling a message to the bot apart needs the bot's id: until this process has
+        // it (a standby never connected), the events are left to one that has.
+        if self.me.get().is_none() {
+            return;
+        }
         let abandoned = match self.claims.take_abandoned().await {
             Ok(claims) => claims,
             Err(e) => {
@@ -310,11 +342,9 @@ impl Discord {
                 reply_in: channel,
             });
         }
-        if let Ok((kind, Some(parent))) = self.outbox.channel_info(channel).await {
-            if THREAD_TYPES.contains(&kind) {
-                let followed = self.follow(channel, ChannelId::new(parent)).await;
-                return Some(in_thread(followed));
-            }
+        if let Some(parent) = self.thread_parent(channel).await {
+            let followed = self.follow(channel, parent).await;
+            return Some(in_thread(followed));
         }
         let thread = self.start_thread(message, &text).await?;
         self.follow(thread, channel).await;
@@ -322,6 +352,28 @@ impl Discord {
             inbound: inbound(channel.to_string(), Some(thread)),
             reply_in: thread,
         })
+    }
+
+    /// The channel a thread hangs off, when `channel` is a thread fanops does not follow
+    /// yet; `None` for a server channel (remembered) or when Discord cannot say.
+    async fn thread_parent(&self, channel: ChannelId) -> Option<ChannelId> {
+        let plain = || self.lanes.plain.lock().unwrap_or_else(|e| e.into_inner());
+        if plain().contains(&channel.get()) {
+            return None;
+        }
+        match self.outbox.channel_info(channel).await {
+            Ok((kind, Some(parent))) if THREAD_TYPES.contains(&kind) => {
+                Some(ChannelId::new(parent))
+            }
+            Ok(_) => {
+                plain().insert(channel.get());
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e.message(), "could not look up a Discord channel");
+                None
+            }
+        }
     }
 
     /// A thread from `message`, named from the question; says so in the channel when
