@@ -23,6 +23,8 @@ const ORPHANED_AFTER: Duration = Duration::seconds(15);
 /// A rule's handling of an event still `running` after this long was left by a process
 /// that died; it is done again (a post may then repeat, never go missing).
 const ABANDONED_AFTER: Duration = Duration::seconds(60);
+/// How long handled events are kept for `fanops events` and `/events`.
+const KEEP_EVENTS: Duration = Duration::days(30);
 /// Events processed at the same time.
 const PARALLEL: usize = 16;
 
@@ -299,6 +301,13 @@ impl Rules {
                     ticks += 1;
                     if let Err(e) = self.flush_digests(Utc::now()).await {
                         tracing::error!(error = %e, "could not post event digests");
+                    }
+                    if ticks.is_multiple_of(3600) {
+                        match self.store.prune_events(Utc::now() - KEEP_EVENTS).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(events = n, "forgot events older than 30 days"),
+                            Err(e) => tracing::warn!(error = %e, "could not forget old events"),
+                        }
                     }
                     if ticks.is_multiple_of(10) {
                         if let Err(e) = self.sweep(Utc::now() - ORPHANED_AFTER).await {
