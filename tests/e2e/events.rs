@@ -379,14 +379,37 @@ async fn relays_feed_rules_and_an_auth_error_stops_reconnecting() {
         false,
     )
     .await;
-    let relays = format!(
-        "[[events.relay]]\nname = \"luna-live\"\nkind = \"onlyfans-api-ai\"\nurl = \"{}\"\napi_key_env = \"RELAY_KEY\"\naccount = \"acct_luna\"\n\n[[events.relay]]\nname = \"bad-key\"\nkind = \"onlyfans-api-ai\"\nurl = \"{}\"\napi_key_env = \"RELAY_KEY\"\n",
-        live.url(),
-        refused.url()
-    );
+    let bus = FakeRelay::start(
+        vec![
+            json!({"type": "tip", "accountId": "acct_bf", "amount": 60, "userId": "u1",
+            "message": "<b>bus tip</b>"})
+            .to_string(),
+        ],
+        true,
+    )
+    .await;
+    let relay = |name: &str, kind: &str, url: String, account: &str| {
+        format!("[[events.relay]]\nname = \"{name}\"\nkind = \"{kind}\"\nurl = \"{url}\"\napi_key_env = \"RELAY_KEY\"\n{account}\n")
+    };
+    let relays = [
+        relay(
+            "luna-live",
+            "onlyfans-api-ai",
+            live.url(),
+            "account = \"acct_luna\"",
+        ),
+        relay("bad-key", "onlyfans-api-ai", refused.url(), ""),
+        relay("bus", "betterfans", bus.url(), ""),
+    ]
+    .join("\n");
     let bot = start(&[("big-tips", BIG_TIPS)], &relays).await;
     assert!(
         bot.wait_alerts("Relay Fan tipped $75 on acct_luna: love it", 1)
+            .await
+    );
+    // A BetterFans EventBus tip names its account itself; it has no fan name.
+    assert!(
+        bot.wait_alerts("💸 — tipped $60 on acct_bf: bus tip", 1)
             .await
     );
     assert_eq!(
