@@ -139,7 +139,18 @@ impl Bot {
 
     /// Waits until the event with this message id has an outcome of `rule` starting with `word`.
     async fn wait_outcome(&self, message_id: &str, rule: &str, word: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.wait_outcome_for(message_id, rule, word, Duration::from_secs(30))
+            .await
+    }
+
+    async fn wait_outcome_for(
+        &self,
+        message_id: &str,
+        rule: &str,
+        word: &str,
+        limit: Duration,
+    ) -> bool {
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             let listing = self.events(&[]);
             let found = listing["events"].as_array().unwrap().iter().any(|e| {
@@ -468,7 +479,10 @@ async fn an_event_answered_right_before_kill_9_is_alerted_once_after_restart() {
             )
             .await
     );
-    assert!(bot.wait_outcome("6", "big-tips", "sent").await);
+    assert!(
+        bot.wait_outcome_for("6", "big-tips", "sent", Duration::from_secs(100))
+            .await
+    );
     assert_eq!(bot.alerts("lastfan tipped $200"), 1);
 }
 

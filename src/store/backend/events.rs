@@ -32,7 +32,7 @@ const CLAIM: &str = "INSERT INTO event_outcomes (event_id, rule, outcome, batch,
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id, rule) DO NOTHING";
 
 const RETAKE: &str = "UPDATE event_outcomes SET at = $1 \
-     WHERE event_id = $2 AND rule = $3 AND outcome = 'running' AND at < $4";
+     WHERE event_id = $2 AND rule = $3 AND outcome LIKE 'running%' AND at < $4";
 
 const SET_OUTCOME: &str =
     "UPDATE event_outcomes SET outcome = $1 WHERE event_id = $2 AND rule = $3";
