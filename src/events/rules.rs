@@ -23,6 +23,10 @@ const ORPHANED_AFTER: Duration = Duration::seconds(15);
 /// A rule's handling of an event still `running` after this long was left by a process
 /// that died; it is done again (a post may then repeat, never go missing).
 const ABANDONED_AFTER: Duration = Duration::seconds(60);
+/// The outcome of a rule's run in progress: `running: run <instant in ms>`.
+const RUN_PREFIX: &str = "running: run ";
+/// How long handled events are kept for `fanops events` and `/events`.
+const KEEP_EVENTS: Duration = Duration::days(30);
 /// Events processed at the same time.
 const PARALLEL: usize = 16;
 
@@ -135,25 +139,52 @@ impl Rules {
             self.claim(rule, event, "batched", Some(window)).await?;
             return Ok(true);
         }
+        let mut run_of_dead = None;
         if !self.claim(rule, event, "running", None).await? {
             // Handled, or being handled; or left `running` by a process that died before
             // finishing it, which is taken over once that is certain.
             let now = Utc::now();
+            let outcomes = self
+                .store
+                .event_outcomes(std::slice::from_ref(&event.id))
+                .await?;
+            let Some(mine) = outcomes.iter().find(|o| o.rule == rule.id) else {
+                return Ok(true);
+            };
+            if !mine.outcome.starts_with("running") {
+                return Ok(true);
+            }
             let retaken = self
                 .store
                 .retake_event_rule(&event.id, &rule.id, now - ABANDONED_AFTER, now)
                 .await?;
             if !retaken {
-                let outcomes = self
-                    .store
-                    .event_outcomes(std::slice::from_ref(&event.id))
-                    .await?;
-                let running = outcomes
-                    .iter()
-                    .any(|o| o.rule == rule.id && o.outcome == "running");
-                return Ok(!running);
+                return Ok(false);
             }
             tracing::warn!(event = %event.id, rule = %rule.id, "taking over a rule run its process left unfinished");
+            run_of_dead = mine
+                .outcome
+                .strip_prefix(RUN_PREFIX)
+                .and_then(|ms| ms.parse().ok())
+                .and_then(DateTime::from_timestamp_millis);
+        }
+        if let Some(fire) = run_of_dead {
+            // The dead process had started the run: if its post went out, say so and
+            // post nothing more; otherwise run it again under the same instant.
+            let runs = self.store.recent_runs(&rule.id, 200).await?;
+            let run = runs
+                .iter()
+                .find(|r| r.scheduled_for.timestamp_millis() == fire.timestamp_millis());
+            if let Some(run) =
+                run.filter(|r| r.delivered_at.is_some() || r.delivery_error.is_some())
+            {
+                let outcome = outcome_of(run);
+                self.store
+                    .set_event_outcome(&event.id, &rule.id, &outcome)
+                    .await?;
+                return Ok(true);
+            }
+            return self.fire(rule, trigger, event, Some(fire)).await;
         }
         if let Some(cooldown) = trigger.cooldown {
             let key = cooldown_key(&rule.id, event.account.as_deref());
@@ -175,15 +206,38 @@ impl Rules {
                 .set_state(&key, &now.timestamp_millis().to_string())
                 .await?;
         }
+        self.fire(rule, trigger, event, None).await
+    }
+
+    /// Posts (or runs) the rule for the event as a run of the rule: a new one, or the
+    /// one a dead process had started (`fire`). Records the run's instant first, so a
+    /// takeover can tell whether the post went out.
+    async fn fire(
+        &self,
+        rule: &Workflow,
+        trigger: &Trigger,
+        event: &StoredEvent,
+        fire: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        let fire = match fire {
+            Some(fire) => fire,
+            None => {
+                let fire = self
+                    .scheduler
+                    .claim_rule_run(rule, event.received_at)
+                    .await?;
+                let running = format!("{RUN_PREFIX}{}", fire.timestamp_millis());
+                self.store
+                    .set_event_outcome(&event.id, &rule.id, &running)
+                    .await?;
+                fire
+            }
+        };
         let action = match &trigger.action {
             RuleAction::Template(template) => RuleFire::Post(render(template, event)),
             RuleAction::Prompt(prompt) => RuleFire::Ask(prompt_for(prompt, &[event])),
         };
-        let outcome = match self
-            .scheduler
-            .fire_rule(rule, event.received_at, action)
-            .await
-        {
+        let outcome = match self.scheduler.run_rule(rule, fire, action).await {
             Ok(run) => outcome_of(&run),
             Err(e) => format!("failed: {e}"),
         };
@@ -299,6 +353,13 @@ impl Rules {
                     ticks += 1;
                     if let Err(e) = self.flush_digests(Utc::now()).await {
                         tracing::error!(error = %e, "could not post event digests");
+                    }
+                    if ticks.is_multiple_of(3600) {
+                        match self.store.prune_events(Utc::now() - KEEP_EVENTS).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(events = n, "forgot events older than 30 days"),
+                            Err(e) => tracing::warn!(error = %e, "could not forget old events"),
+                        }
                     }
                     if ticks.is_multiple_of(10) {
                         if let Err(e) = self.sweep(Utc::now() - ORPHANED_AFTER).await {

@@ -638,9 +638,19 @@ impl Scheduler {
         at: DateTime<Utc>,
         action: RuleFire,
     ) -> Result<TaskRun, StoreError> {
+        let fire = self.claim_rule_run(rule, at).await?;
+        self.run_rule(rule, fire, action).await
+    }
+
+    /// Records a run of an event rule at the first instant from `at` no other run of it
+    /// holds; the instant names the run.
+    pub async fn claim_rule_run(
+        &self,
+        rule: &Workflow,
+        at: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, StoreError> {
         let now = Utc::now();
         let at = DateTime::from_timestamp_millis(at.timestamp_millis()).unwrap_or(at);
-        let mut fire = None;
         for step in 0..1000 {
             let candidate = at + Duration::milliseconds(step);
             if self
@@ -648,16 +658,23 @@ impl Scheduler {
                 .claim_run(&rule.id, candidate, RunStatus::Running, now)
                 .await?
             {
-                fire = Some(candidate);
-                break;
+                return Ok(candidate);
             }
         }
-        let Some(fire) = fire else {
-            return Err(StoreError::Corrupt(format!(
-                "no free instant to record a run of `{}`",
-                rule.id
-            )));
-        };
+        Err(StoreError::Corrupt(format!(
+            "no free instant to record a run of `{}`",
+            rule.id
+        )))
+    }
+
+    /// Runs a claimed run of an event rule (see [`Scheduler::fire_rule`]).
+    pub async fn run_rule(
+        &self,
+        rule: &Workflow,
+        fire: DateTime<Utc>,
+        action: RuleFire,
+    ) -> Result<TaskRun, StoreError> {
+        let now = Utc::now();
         match action {
             RuleFire::Post(text) => {
                 let run = TaskRun {

@@ -90,6 +90,9 @@ pub trait EventLog: Send + Sync {
     async fn close_batch(&self, rule: &str, batch: i64, outcome: &str) -> StoreResult<()>;
     /// Matching events, newest first, and how many match in all.
     async fn recent_events(&self, filter: &EventFilter) -> StoreResult<(Vec<StoredEvent>, u64)>;
+    /// Forgets processed events received before `before`, and their outcomes; returns how
+    /// many events went.
+    async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64>;
     /// The outcomes recorded for these events.
     async fn event_outcomes(&self, ids: &[String]) -> StoreResult<Vec<EventOutcome>>;
 }

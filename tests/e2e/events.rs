@@ -139,7 +139,18 @@ impl Bot {
 
     /// Waits until the event with this message id has an outcome of `rule` starting with `word`.
     async fn wait_outcome(&self, message_id: &str, rule: &str, word: &str) -> bool {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.wait_outcome_for(message_id, rule, word, Duration::from_secs(30))
+            .await
+    }
+
+    async fn wait_outcome_for(
+        &self,
+        message_id: &str,
+        rule: &str,
+        word: &str,
+        limit: Duration,
+    ) -> bool {
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             let listing = self.events(&[]);
             let found = listing["events"].as_array().unwrap().iter().any(|e| {
@@ -379,14 +390,37 @@ async fn relays_feed_rules_and_an_auth_error_stops_reconnecting() {
         false,
     )
     .await;
-    let relays = format!(
-        "[[events.relay]]\nname = \"luna-live\"\nkind = \"onlyfans-api-ai\"\nurl = \"{}\"\napi_key_env = \"RELAY_KEY\"\naccount = \"acct_luna\"\n\n[[events.relay]]\nname = \"bad-key\"\nkind = \"onlyfans-api-ai\"\nurl = \"{}\"\napi_key_env = \"RELAY_KEY\"\n",
-        live.url(),
-        refused.url()
-    );
+    let bus = FakeRelay::start(
+        vec![
+            json!({"type": "tip", "accountId": "acct_bf", "amount": 60, "userId": "u1",
+            "message": "<b>bus tip</b>"})
+            .to_string(),
+        ],
+        true,
+    )
+    .await;
+    let relay = |name: &str, kind: &str, url: String, account: &str| {
+        format!("[[events.relay]]\nname = \"{name}\"\nkind = \"{kind}\"\nurl = \"{url}\"\napi_key_env = \"RELAY_KEY\"\n{account}\n")
+    };
+    let relays = [
+        relay(
+            "luna-live",
+            "onlyfans-api-ai",
+            live.url(),
+            "account = \"acct_luna\"",
+        ),
+        relay("bad-key", "onlyfans-api-ai", refused.url(), ""),
+        relay("bus", "betterfans", bus.url(), ""),
+    ]
+    .join("\n");
     let bot = start(&[("big-tips", BIG_TIPS)], &relays).await;
     assert!(
         bot.wait_alerts("Relay Fan tipped $75 on acct_luna: love it", 1)
+            .await
+    );
+    // A BetterFans EventBus tip names its account itself; it has no fan name.
+    assert!(
+        bot.wait_alerts("💸 — tipped $60 on acct_bf: bus tip", 1)
             .await
     );
     assert_eq!(
@@ -445,7 +479,10 @@ async fn an_event_answered_right_before_kill_9_is_alerted_once_after_restart() {
             )
             .await
     );
-    assert!(bot.wait_outcome("6", "big-tips", "sent").await);
+    assert!(
+        bot.wait_outcome_for("6", "big-tips", "sent", Duration::from_secs(100))
+            .await
+    );
     assert_eq!(bot.alerts("lastfan tipped $200"), 1);
 }
 

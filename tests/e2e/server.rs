@@ -72,13 +72,18 @@ async fn fanops_run_starts_on_sqlite_from_environment_alone_and_usage_reads_the_
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    fanops::app::install_tls_provider();
     let started = Instant::now();
     let url = format!("http://127.0.0.1:{port}/readyz");
     let mut ready = false;
+    // Until the first 200: a part that has not reported yet (the scheduler before its
+    // first tick, on a loaded machine) answers 503 for a moment.
     while started.elapsed() < Duration::from_secs(20) {
         if let Ok(r) = reqwest::get(&url).await {
-            ready = r.status() == 200;
-            break;
+            if r.status() == 200 {
+                ready = true;
+                break;
+            }
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -32,7 +32,7 @@ const CLAIM: &str = "INSERT INTO event_outcomes (event_id, rule, outcome, batch,
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (event_id, rule) DO NOTHING";
 
 const RETAKE: &str = "UPDATE event_outcomes SET at = $1 \
-     WHERE event_id = $2 AND rule = $3 AND outcome = 'running' AND at < $4";
+     WHERE event_id = $2 AND rule = $3 AND outcome LIKE 'running%' AND at < $4";
 
 const SET_OUTCOME: &str =
     "UPDATE event_outcomes SET outcome = $1 WHERE event_id = $2 AND rule = $3";
@@ -53,6 +53,11 @@ const RECENT: &str = "SELECT id, source, name, kind, account, occurred_at, recei
 
 const COUNT: &str =
     "SELECT COUNT(*) FROM events WHERE received_at >= $1 AND ($2 = '' OR kind = $2)";
+
+const PRUNE_OUTCOMES: &str = "DELETE FROM event_outcomes WHERE event_id IN \
+     (SELECT id FROM events WHERE received_at < $1 AND processed_at IS NOT NULL)";
+
+const PRUNE: &str = "DELETE FROM events WHERE received_at < $1 AND processed_at IS NOT NULL";
 
 const OUTCOMES: &str =
     "SELECT event_id, rule, outcome, at FROM event_outcomes WHERE event_id = $1 ORDER BY rule";
@@ -264,6 +269,18 @@ macro_rules! event_log {
                     .fetch_one(&self.pool)
                     .await?;
                 Ok((events_of(rows)?, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn prune_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+                sqlx::query(PRUNE_OUTCOMES)
+                    .bind(millis(before))
+                    .execute(&self.pool)
+                    .await?;
+                let done = sqlx::query(PRUNE)
+                    .bind(millis(before))
+                    .execute(&self.pool)
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             async fn event_outcomes(&self, ids: &[String]) -> StoreResult<Vec<EventOutcome>> {

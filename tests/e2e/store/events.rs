@@ -174,4 +174,17 @@ pub(super) async fn each_rule_claims_an_event_once_and_digests_close(store: Shar
         ("e3", 2, 3),
         "newest first, cut, counted"
     );
+    // Only handled events are forgotten, with their outcomes.
+    store.mark_processed("e1", now).await.unwrap();
+    assert_eq!(store.prune_events(at(3, 0, 0)).await.unwrap(), 1);
+    assert!(store.event("e1").await.unwrap().is_none());
+    assert!(
+        store.event("e2").await.unwrap().is_some(),
+        "unprocessed: kept"
+    );
+    assert!(store
+        .event_outcomes(&["e1".to_string()])
+        .await
+        .unwrap()
+        .is_empty());
 }
