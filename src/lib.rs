@@ -13,14 +13,16 @@
 //!
 //! - `cli` — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`, `tasks`). May not import: nothing is above it.
 //! - `app` — wires one `App` from a config; `main.rs` only parses the command line. May not import: cli.
+//! - `dashboard` — the operations page (`GET /`, off unless `[server] dashboard`): usage, budgets, tasks, pending confirmations and the audit log, behind `FANOPS_DASHBOARD_TOKEN`; its routes join the listener beside the channels'. May not import: cli, app, channels, server, core, scheduler, agent, tools, llm, onlyfans.
 //! - `channels` — thin adapters (terminal, Telegram) between a platform and the core, and what every adapter shares: inbound claims, single-holder leases. May not import: cli, app, server, scheduler, agent, tools, tasks, llm, onlyfans, usage.
-//! - `server` — the HTTP listener: health, readiness, metrics. May not import: cli, app, channels, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat.
+//! - `server` — the HTTP listener: health, readiness, metrics. May not import: cli, app, channels, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, dashboard.
 //! - `core` — access, commands, conversations and decisions on pending writes; knows no platform. May not import: cli, app, channels, server, scheduler.
 //! - `scheduler` — fires each task once across replicas, runs it through the agent, delivers it. May not import: cli, app, channels, server, core.
 //! - `agent` — the tool-calling loop; hands every write to the gate. May not import: cli, app, channels, server, core, scheduler.
 //! - `tools` — the registry of tools the model sees, each declaring its effect in code, and the confirmation gate, the only way a write runs. May not import: cli, app, channels, server, core, scheduler, agent.
 //! - `tasks` — workflow files, schedules, tasks created from chat, the task list, and the `TaskBook` trait the scheduler implements. May not import: cli, app, channels, server, core, scheduler, agent, tools.
 //! - `llm` — OpenAI-compatible model calls, prices, token estimates, and the usage they record. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, onlyfans, usage.
+//! - `budget` — monthly budgets of the team and each user: the check before every model call and web search, warnings, settings. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, health, dashboard.
 //! - `onlyfans` — the only code that talks to OnlyFansAPI: catalog, validation, retries, rate limits. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, usage, chat.
 //! - `usage` — reports over the usage ledger. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, chat.
 //! - `chat` — the platform-neutral types every layer shares: Inbound, Outbound, Role, Turn, Delivery. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, health.
@@ -29,20 +31,24 @@
 //! - `config` — layered configuration (defaults → `fanops.toml` → env), secrets, `file:line` checks. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store.
 //! - `metrics` — process-wide Prometheus counters. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config.
 //! - `retry_after` — a server's request to wait (`Retry-After`), read once for every HTTP client. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics, clock.
+//! - `plot` — the embedded font and PNG encoding every chart shares. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics, retry_after, clock, budget, dashboard.
 //! - `clock` — what time it is, as a value tests can move forward. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics.
 
 pub mod agent;
 pub mod app;
+pub mod budget;
 pub mod channels;
 pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod dashboard;
 pub mod health;
 pub mod llm;
 pub mod metrics;
 pub mod onlyfans;
+pub mod plot;
 pub mod retry_after;
 pub mod scheduler;
 pub mod server;

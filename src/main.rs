@@ -42,6 +42,28 @@ enum Command {
         /// table, csv or json.
         #[arg(long, default_value = "table")]
         format: String,
+        /// Write a PNG chart of credits over time, stacked by `--by`, to this file instead.
+        #[arg(long, value_name = "FILE.png")]
+        chart: Option<PathBuf>,
+    },
+    /// Monthly budgets: show | set --monthly N [--user ID].
+    Budget {
+        #[command(subcommand)]
+        action: BudgetAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BudgetAction {
+    /// This month's budgets and what is used and left.
+    Show,
+    /// Set the team's budget, one user's (`--user ID`) or each user's (`--user '*'`).
+    Set {
+        /// Credits a calendar month, or `off` for no budget.
+        #[arg(long)]
+        monthly: String,
+        #[arg(long)]
+        user: Option<String>,
     },
 }
 
@@ -123,9 +145,18 @@ async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::R
             };
             fanops::cli::tasks(config, verb, name.as_deref()).await
         }
-        Command::Usage { period, by, format } => {
-            fanops::cli::usage(config, &period, &by, &format).await
-        }
+        Command::Usage {
+            period,
+            by,
+            format,
+            chart,
+        } => fanops::cli::usage(config, &period, &by, &format, chart.as_deref()).await,
+        Command::Budget { action } => match action {
+            BudgetAction::Show => fanops::cli::budget::show(config).await,
+            BudgetAction::Set { monthly, user } => {
+                fanops::cli::budget::set(config, &monthly, user.as_deref()).await
+            }
+        },
         Command::Check => unreachable!("handled above"),
     }
 }

@@ -18,6 +18,15 @@ pub struct OutcomeLabel {
     pub outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScopeLabel {
+    /// `team`, or `user:<id>` (refusals: `team` or `user`).
+    pub scope: String,
+}
+
+/// A gauge of credits (fractional).
+pub type CreditsGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
 pub struct Metrics {
     registry: Registry,
     pub messages: Family<PlatformLabel, Counter>,
@@ -26,6 +35,9 @@ pub struct Metrics {
     pub api_credits: Counter<f64, std::sync::atomic::AtomicU64>,
     pub actions: Family<OutcomeLabel, Counter>,
     pub ready: Gauge,
+    pub budget_used: Family<ScopeLabel, CreditsGauge>,
+    pub budget_left: Family<ScopeLabel, CreditsGauge>,
+    pub budget_refusals: Family<ScopeLabel, Counter>,
 }
 
 pub fn get() -> &'static Metrics {
@@ -39,6 +51,9 @@ pub fn get() -> &'static Metrics {
             api_credits: Counter::default(),
             actions: Family::default(),
             ready: Gauge::default(),
+            budget_used: Family::default(),
+            budget_left: Family::default(),
+            budget_refusals: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -70,6 +85,21 @@ pub fn get() -> &'static Metrics {
             "ready",
             "1 when the store and every channel are up",
             m.ready.clone(),
+        );
+        registry.register(
+            "budget_used_credits",
+            "Credits used of this month's budget, by scope, as this process last read the ledger",
+            m.budget_used.clone(),
+        );
+        registry.register(
+            "budget_left_credits",
+            "Credits left of this month's budget, by scope, as this process last read the ledger",
+            m.budget_left.clone(),
+        );
+        registry.register(
+            "budget_refusals",
+            "Model calls and web searches refused because a budget was spent, by scope",
+            m.budget_refusals.clone(),
         );
         Metrics { registry, ..m }
     })

@@ -1,5 +1,7 @@
 //! The command-line commands, each a thin call into the library.
 
+pub mod budget;
+
 use crate::app::{self, App};
 use crate::channels::console::{self, ConsoleReplier, HeldLogs};
 use crate::config::{Config, ConfigSource, LogFormat};
@@ -190,7 +192,13 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn usage(config: Config, period: &str, by: &str, format: &str) -> anyhow::Result<()> {
+pub async fn usage(
+    config: Config,
+    period: &str,
+    by: &str,
+    format: &str,
+    chart: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let period = Period::parse(period).map_err(anyhow::Error::msg)?;
     let by = usage::parse_dimension(by).map_err(anyhow::Error::msg)?;
     if !matches!(format, "table" | "csv" | "json") {
@@ -198,6 +206,22 @@ pub async fn usage(config: Config, period: &str, by: &str, format: &str) -> anyh
     }
     app::install_tls_provider();
     let store = app::open_store(&config).await?;
+    if let Some(path) = chart {
+        usage::chart::check_dimension(by).map_err(anyhow::Error::msg)?;
+        let series = usage::chart::series(store.as_ref(), period, by, chrono::Utc::now()).await?;
+        let png = usage::chart::render(&series).map_err(anyhow::Error::msg)?;
+        std::fs::write(path, png)
+            .map_err(|e| anyhow::anyhow!("cannot write the chart to {}: {e}", path.display()))?;
+        println!(
+            "{}: {} credits in all; chart written to {} ({}×{} PNG).",
+            series.title,
+            crate::budget::credits(series.total()),
+            path.display(),
+            usage::chart::WIDTH,
+            usage::chart::HEIGHT
+        );
+        return Ok(());
+    }
     let rows = usage::report(store.as_ref(), period, by).await?;
     match format {
         "csv" => print!("{}", usage::render_csv(&rows, by)?),

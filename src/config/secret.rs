@@ -45,6 +45,8 @@ pub struct Secrets {
     /// Optional; by default the webhook secret is derived from the bot token.
     pub telegram_webhook_secret: Secret,
     pub onlyfansapi_webhook_secret: Secret,
+    /// Bearer token (and login) of the operations page.
+    pub dashboard_token: Secret,
     /// Each model provider's key, read from its `api_key_env`.
     pub provider_keys: BTreeMap<String, Secret>,
 }
@@ -62,6 +64,7 @@ impl Secrets {
             discord_bot_token: get("DISCORD_BOT_TOKEN"),
             telegram_webhook_secret: get("TELEGRAM_WEBHOOK_SECRET"),
             onlyfansapi_webhook_secret: get("ONLYFANSAPI_WEBHOOK_SECRET"),
+            dashboard_token: get("FANOPS_DASHBOARD_TOKEN"),
             provider_keys: BTreeMap::new(),
         }
     }

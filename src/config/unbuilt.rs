@@ -51,12 +51,6 @@ const UNBUILT: &[Unbuilt] = &[
         why: Why::NotYet,
     },
     Unbuilt {
-        keys: &["budgets"],
-        label: "[budgets]",
-        feature: "budgets",
-        why: Why::NotYet,
-    },
-    Unbuilt {
         keys: &["skills"],
         label: "[skills]",
         feature: "skills",

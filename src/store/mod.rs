@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod backend;
+mod budgets;
 
 pub use backend::{connect, connect_with};
+pub use budgets::{Bucket, BudgetSetting, BudgetStore, OperationsView, SeriesPoint, Spend};
 
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
@@ -414,6 +416,8 @@ pub enum RunStatus {
     Failed,
     /// The process was down at fire time and the grace period had passed.
     Missed,
+    /// The month's budget was spent: no model call was made (or no further one).
+    SkippedBudget,
 }
 
 impl RunStatus {
@@ -423,6 +427,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Missed => "missed",
+            RunStatus::SkippedBudget => "skipped: budget",
         }
     }
 
@@ -432,6 +437,7 @@ impl RunStatus {
             "succeeded" => RunStatus::Succeeded,
             "failed" => RunStatus::Failed,
             "missed" => RunStatus::Missed,
+            "skipped: budget" => RunStatus::SkippedBudget,
             _ => return None,
         })
     }
@@ -527,6 +533,8 @@ pub trait Store:
     + InboundClaims
     + Leases
     + DeliveryRetries
+    + BudgetStore
+    + OperationsView
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

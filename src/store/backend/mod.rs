@@ -18,6 +18,7 @@ use sqlx::SqlSafeStr;
 
 use super::{SharedStore, StoreError, StoreResult};
 
+mod budgets;
 mod inbound;
 mod leases;
 mod portable;
@@ -81,6 +82,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "delivery retries",
         include_str!("../../../migrations/sqlite/0008_delivery_retries.sql"),
     ),
+    (
+        13,
+        "budgets",
+        include_str!("../../../migrations/sqlite/0013_budgets.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -122,6 +128,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         8,
         "delivery retries",
         include_str!("../../../migrations/postgres/0008_delivery_retries.sql"),
+    ),
+    (
+        13,
+        "budgets",
+        include_str!("../../../migrations/postgres/0013_budgets.sql"),
     ),
 ];
 
