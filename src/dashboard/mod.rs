@@ -116,16 +116,12 @@ fn unauthorized() -> Response {
     response
 }
 
-/// `period` and `by` from the query, each checked; a bad one is a 400 naming it.
-fn choices(query: &HashMap<String, String>) -> Result<(Period, String, UsageDimension), Response> {
-    let period_text = query
-        .get("period")
-        .map_or("30d", String::as_str)
-        .to_string();
-    let period = Period::parse(&period_text).map_err(bad_request)?;
-    let by = usage::parse_dimension(query.get("by").map_or("model", String::as_str))
-        .map_err(bad_request)?;
-    chart::check_dimension(by).map_err(bad_request)?;
+/// `period` and `by` from the query, each checked; a bad one is named.
+fn choices(query: &HashMap<String, String>) -> Result<(Period, String, UsageDimension), String> {
+    let period_text = query.get("period").map_or("30d", String::as_str).to_string();
+    let period = Period::parse(&period_text)?;
+    let by = usage::parse_dimension(query.get("by").map_or("model", String::as_str))?;
+    chart::check_dimension(by)?;
     Ok((period, period_text, by))
 }
 
@@ -154,7 +150,7 @@ async fn page(
     }
     let (period, period_text, by) = match choices(&query) {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(why) => return bad_request(why),
     };
     match read(&state, period, period_text, by).await {
         Ok(mut data) => {
@@ -216,7 +212,7 @@ async fn usage_png(
     }
     let (period, _, by) = match choices(&query) {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(why) => return bad_request(why),
     };
     let series = match chart::series(state.store.as_ref(), period, by, state.clock.now()).await {
         Ok(series) => series,
@@ -239,7 +235,7 @@ async fn usage_csv(
     }
     let (period, _, _) = match choices(&query) {
         Ok(c) => c,
-        Err(response) => return response,
+        Err(why) => return bad_request(why),
     };
     let since = period.since(state.clock.now());
     let rows = match state

@@ -16,6 +16,7 @@ use actions::pending;
 use conversations::user;
 
 mod actions;
+mod budgets;
 mod conversations;
 mod inbound;
 mod ledger;
@@ -209,6 +210,8 @@ conformance!(
     runs::crashed_runs_are_marked_failed,
     tasks::tasks_are_inserted_once_updated_and_deleted,
     tasks::scheduler_facts_are_read_and_written_in_bulk,
+    budgets::budgets_are_set_replaced_and_spend_is_summed,
+    budgets::operations_reads_cover_every_conversation_and_task,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.
