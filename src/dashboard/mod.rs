@@ -118,7 +118,10 @@ fn unauthorized() -> Response {
 
 /// `period` and `by` from the query, each checked; a bad one is named.
 fn choices(query: &HashMap<String, String>) -> Result<(Period, String, UsageDimension), String> {
-    let period_text = query.get("period").map_or("30d", String::as_str).to_string();
+    let period_text = query
+        .get("period")
+        .map_or("30d", String::as_str)
+        .to_string();
     let period = Period::parse(&period_text)?;
     let by = usage::parse_dimension(query.get("by").map_or("model", String::as_str))?;
     chart::check_dimension(by)?;

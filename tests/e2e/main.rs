@@ -1,6 +1,7 @@
 //! End-to-end tests: one binary, fake servers on 127.0.0.1:0.
 mod support;
 
+mod budgets;
 mod config_check;
 mod conversation;
 #[cfg(feature = "telegram")]

@@ -2,7 +2,7 @@
 
 use super::{actions::pending, at};
 use fanops::store::{
-    BudgetSetting, Bucket, RunStatus, SharedStore, SeriesPoint, Spend, TaskRun, UsageDimension,
+    Bucket, BudgetSetting, RunStatus, SeriesPoint, SharedStore, Spend, TaskRun, UsageDimension,
     UsageEntry, UsageSource,
 };
 
@@ -31,11 +31,20 @@ fn setting(scope: &str, credits: Option<f64>) -> BudgetSetting {
 
 pub(super) async fn budgets_are_set_replaced_and_spend_is_summed(store: SharedStore) {
     assert!(store.budget_settings().await.unwrap().is_empty());
-    store.set_budget(&setting("team", Some(100.0))).await.unwrap();
-    store.set_budget(&setting("user:1", Some(5.0))).await.unwrap();
+    store
+        .set_budget(&setting("team", Some(100.0)))
+        .await
+        .unwrap();
+    store
+        .set_budget(&setting("user:1", Some(5.0)))
+        .await
+        .unwrap();
     store.set_budget(&setting("team", None)).await.unwrap();
     let settings = store.budget_settings().await.unwrap();
-    assert_eq!(settings, vec![setting("team", None), setting("user:1", Some(5.0))]);
+    assert_eq!(
+        settings,
+        vec![setting("team", None), setting("user:1", Some(5.0))]
+    );
 
     for entry in [
         spent(at(1, 0, 0), "1", "m", 100.0), // before the month asked about
@@ -61,9 +70,18 @@ pub(super) async fn budgets_are_set_replaced_and_spend_is_summed(store: SharedSt
 }
 
 pub(super) async fn operations_reads_cover_every_conversation_and_task(store: SharedStore) {
-    store.record_usage(&spent(at(2, 10, 5), "1", "m", 2.0)).await.unwrap();
-    store.record_usage(&spent(at(2, 10, 40), "2", "n", 1.0)).await.unwrap();
-    store.record_usage(&spent(at(3, 8, 0), "1", "m", 4.0)).await.unwrap();
+    store
+        .record_usage(&spent(at(2, 10, 5), "1", "m", 2.0))
+        .await
+        .unwrap();
+    store
+        .record_usage(&spent(at(2, 10, 40), "2", "n", 1.0))
+        .await
+        .unwrap();
+    store
+        .record_usage(&spent(at(3, 8, 0), "1", "m", 4.0))
+        .await
+        .unwrap();
     let api = UsageEntry {
         at: at(3, 9, 0),
         source: UsageSource::Api,
@@ -76,7 +94,10 @@ pub(super) async fn operations_reads_cover_every_conversation_and_task(store: Sh
     let all = store.recent_usage(None, 10, false).await.unwrap();
     assert_eq!(all.len(), 4);
     assert_eq!(all[0].endpoint.as_deref(), Some("statistics/get-earnings"));
-    let charged = store.recent_usage(Some(at(2, 10, 30)), 10, true).await.unwrap();
+    let charged = store
+        .recent_usage(Some(at(2, 10, 30)), 10, true)
+        .await
+        .unwrap();
     let credits: Vec<f64> = charged.iter().map(|e| e.credits).collect();
     assert_eq!(credits, [4.0, 1.0], "newest first, API calls left out");
 
@@ -113,11 +134,18 @@ pub(super) async fn operations_reads_cover_every_conversation_and_task(store: Sh
 
     let waiting = pending("a1", "telegram:1:", at(2, 9, 0));
     store.insert_action(&waiting).await.unwrap();
-    store.insert_action(&pending("a2", "slack:C1:", at(2, 9, 5))).await.unwrap();
+    store
+        .insert_action(&pending("a2", "slack:C1:", at(2, 9, 5)))
+        .await
+        .unwrap();
     let open = store.open_actions(at(2, 9, 8), 10).await.unwrap();
     let ids: Vec<&str> = open.iter().map(|a| a.id.as_str()).collect();
     assert_eq!(ids, ["a2", "a1"]);
-    assert_eq!(store.open_actions(at(2, 9, 12), 10).await.unwrap().len(), 1, "a1 expired");
+    assert_eq!(
+        store.open_actions(at(2, 9, 12), 10).await.unwrap().len(),
+        1,
+        "a1 expired"
+    );
 
     for (task, day) in [("digest", 2), ("recap", 3)] {
         store
