@@ -14,6 +14,8 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
 
+pub use crate::usage::credits;
+
 /// Whose budget.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
@@ -442,27 +444,6 @@ fn local_midnight(tz: Tz, year: i32, month: u32) -> DateTime<Utc> {
         )
 }
 
-/// `50,000`, or `12.34` below 100 credits.
-pub fn credits(value: f64) -> String {
-    if value.abs() < 100.0 && value.fract() != 0.0 {
-        return format!("{value:.2}");
-    }
-    let whole = value.round() as i64;
-    let digits = whole.unsigned_abs().to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if whole < 0 {
-        format!("-{out}")
-    } else {
-        out
-    }
-}
-
 fn count_refusal(scope: &str) {
     crate::metrics::get()
         .budget_refusals
@@ -516,15 +497,6 @@ mod tests {
             december.end,
             Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap()
         );
-    }
-
-    #[test]
-    fn credits_read_like_money() {
-        assert_eq!(credits(50_000.0), "50,000");
-        assert_eq!(credits(1_234_567.4), "1,234,567");
-        assert_eq!(credits(12.345), "12.35");
-        assert_eq!(credits(100.0), "100");
-        assert_eq!(credits(0.0), "0");
     }
 
     #[test]

@@ -22,9 +22,9 @@
 //! - `tools` — the registry of tools the model sees, each declaring its effect in code, and the confirmation gate, the only way a write runs. May not import: cli, app, channels, server, core, scheduler, agent.
 //! - `tasks` — workflow files, schedules, tasks created from chat, the task list, and the `TaskBook` trait the scheduler implements. May not import: cli, app, channels, server, core, scheduler, agent, tools.
 //! - `llm` — OpenAI-compatible model calls, prices, token estimates, and the usage they record. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, onlyfans, usage.
-//! - `budget` — monthly budgets of the team and each user: the check before every model call and web search, warnings, settings. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, health, dashboard.
+//! - `budget` — monthly budgets of the team and each user: the check before every model call and web search, warnings, settings. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, health, dashboard.
 //! - `onlyfans` — the only code that talks to OnlyFansAPI: catalog, validation, retries, rate limits. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, usage, chat.
-//! - `usage` — reports over the usage ledger. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, chat.
+//! - `usage` — reports over the usage ledger, and charts of credits over time. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, chat, budget, dashboard.
 //! - `chat` — the platform-neutral types every layer shares: Inbound, Outbound, Role, Turn, Delivery. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, health.
 //! - `health` — what `/readyz` reports for each long-running part. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, store.
 //! - `store` — the only code that writes SQL; SQLite or PostgreSQL chosen by URL. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health.

@@ -242,6 +242,27 @@ pub fn render_json(rows: &[UsageRow], by: UsageDimension, period: Period) -> Str
     .to_string()
 }
 
+/// `50,000`, or `12.34` below 100 credits.
+pub fn credits(value: f64) -> String {
+    if value.abs() < 100.0 && value.fract() != 0.0 {
+        return format!("{value:.2}");
+    }
+    let whole = value.round() as i64;
+    let digits = whole.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if whole < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
 /// What `/usage …` in chat asks for.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum UsageRequest {
@@ -365,6 +386,15 @@ pub const MAX_EXPORT_ROWS: usize = 100_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credits_read_like_money() {
+        assert_eq!(credits(50_000.0), "50,000");
+        assert_eq!(credits(1_234_567.4), "1,234,567");
+        assert_eq!(credits(12.345), "12.35");
+        assert_eq!(credits(100.0), "100");
+        assert_eq!(credits(0.0), "0");
+    }
 
     #[test]
     fn usage_requests_parse_in_any_order() {

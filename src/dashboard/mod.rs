@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Rows of each list on the page.
-const ACTIVITY_ROWS: usize = 25;
+const ACTIVITY_ROWS: usize = 15;
 const AUDIT_ROWS: usize = 30;
 const PENDING_ROWS: usize = 20;
 /// Latest runs looked through for alerts.

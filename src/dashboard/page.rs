@@ -286,7 +286,7 @@ fn budgets_section(out: &mut String, data: &PageData) {
     let _ = write!(
         out,
         "<section id=\"budgets\"><h2>Budgets — {}</h2><p class=\"muted\">Calendar month in {}; renews {}.</p>",
-        escape(&month.key),
+        month.start.with_timezone(&data.tz).format("%B %Y"),
         escape(data.tz.name()),
         escape(&time(month.end, data.tz))
     );

@@ -226,6 +226,8 @@ fn draw(series: &Series, pixels: &mut [u8]) -> DrawResult {
         .configure_mesh()
         .disable_x_mesh()
         .x_label_formatter(&|_| String::new())
+        .y_label_formatter(&|v| super::credits(*v))
+        .light_line_style(WHITE)
         .y_desc("credits")
         .label_style((FAMILY, 14))
         .axis_desc_style((FAMILY, 15))

@@ -191,6 +191,9 @@ pub async fn serve_text(origin: &str, text: String) -> Served {
     }
 }
 
+/// `FANOPS_DASHBOARD_TOKEN` of every app [`build_app`] builds.
+pub const DASHBOARD_TOKEN: &str = "test-dashboard-token";
+
 /// The real `App` from a config text, with the secrets the fakes accept (the Telegram
 /// ones only when `telegram`) and an adjustable clock. Every end-to-end test that runs
 /// fanops in-process builds it here.
@@ -199,6 +202,7 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
         "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
+        "FANOPS_DASHBOARD_TOKEN" => Some(DASHBOARD_TOKEN.to_string()),
         "TELEGRAM_BOT_TOKEN" if telegram => Some("123:test-token".to_string()),
         "TELEGRAM_WEBHOOK_SECRET" if telegram => Some("hook-secret".to_string()),
         _ => None,
