@@ -355,3 +355,38 @@ to = "555"
         served.server.await.unwrap().unwrap();
     }
 }
+
+#[test]
+fn budget_config_mistakes_are_located() {
+    use fanops::config::{Config, ConfigSource};
+    let text = "timezone = \"UTC\"\n\n[budgets]\nmonthly_credits = -5\nwarn_at = 1.5\nnotify = { channel = \"slack\", to = \"\" }\n";
+    let source = ConfigSource::Text {
+        origin: "fanops.toml".into(),
+        text: text.into(),
+    };
+    let problems: Vec<String> = match Config::load_with_env(source, &|_| None) {
+        Ok(_) => panic!("the mistakes are problems"),
+        Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
+    };
+    assert!(
+        problems.contains(&"fanops.toml:4: monthly_credits must be 0 or more credits".to_string()),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("fanops.toml:5: warn_at must be")),
+        "{problems:?}"
+    );
+    assert!(
+        problems
+            .iter()
+            .any(|p| p
+                .starts_with("fanops.toml:6: notify channel `slack` must be a configured channel")),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("notify needs `to`")),
+        "{problems:?}"
+    );
+}

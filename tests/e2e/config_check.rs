@@ -256,7 +256,6 @@ provider = "brave"
         (3, "[channels.slack]"),
         (6, "[channels.discord]"),
         (9, "[events.*]"),
-        (15, "[budgets]"),
         (18, "[skills]"),
         (21, "[[mcp]]"),
         (25, "[web_search]"),
