@@ -222,8 +222,17 @@ impl Budgets {
 
     /// The budgets that apply to `user` (None: only the team's) and their use this month.
     pub async fn standing(&self, user: Option<&str>) -> Result<Standing, StoreError> {
+        let limits = self.limits(user).await?;
+        self.standing_with(user, limits).await
+    }
+
+    /// [`Budgets::standing`] with the limits already read.
+    async fn standing_with(
+        &self,
+        user: Option<&str>,
+        (team_limit, user_limit): (Option<f64>, Option<f64>),
+    ) -> Result<Standing, StoreError> {
         let month = self.month(self.clock.now());
-        let (team_limit, user_limit) = self.limits(user).await?;
         let spend = self
             .store
             .spend_since(month.start, user.unwrap_or(""))
@@ -248,11 +257,11 @@ impl Budgets {
     /// scheduled runs and event rules spend the team's.
     pub async fn check(&self, tags: &CallTags) -> Result<(), BudgetError> {
         let user = person(tags);
-        let (team_limit, user_limit) = self.limits(user).await?;
-        if team_limit.is_none() && user_limit.is_none() {
+        let limits = self.limits(user).await?;
+        if limits == (None, None) {
             return Ok(());
         }
-        let standing = self.standing(user).await?;
+        let standing = self.standing_with(user, limits).await?;
         if let Some(limit) = standing.team.limit.filter(|_| standing.team.is_spent()) {
             count_refusal("team");
             self.notify_spent(&standing.month, limit).await;
@@ -279,11 +288,11 @@ impl Budgets {
     /// replicas: claimed in the store). The team's warning is also posted to `notify`.
     pub async fn warnings(&self, tags: &CallTags) -> Result<Vec<String>, StoreError> {
         let user = person(tags);
-        let (team_limit, user_limit) = self.limits(user).await?;
-        if team_limit.is_none() && user_limit.is_none() {
+        let limits = self.limits(user).await?;
+        if limits == (None, None) {
             return Ok(Vec::new());
         }
-        let standing = self.standing(user).await?;
+        let standing = self.standing_with(user, limits).await?;
         let mut out = Vec::new();
         if self.crossed(&standing.team) {
             let limit = standing.team.limit.unwrap_or_default();
