@@ -182,9 +182,9 @@ impl Browser {
         let status = self
             .events
             .iter()
+            .rev()
             .filter(|e| e["method"] == "Network.responseReceived")
-            .filter(|e| e["params"]["type"] == "Document")
-            .last()
+            .find(|e| e["params"]["type"] == "Document")
             .map(|e| e["params"]["response"]["status"].as_u64().unwrap_or(0));
         status.expect("the document's response")
     }
