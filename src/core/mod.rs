@@ -294,10 +294,16 @@ impl Core {
                     });
                 }
                 let progress = || {};
-                let outcome = self.agent.resume(&turn, &progress).await;
+                let outcome = match self.agent.resume(&turn, &progress).await {
+                    // The change ran; only the model's summary of it is refused.
+                    Err(AgentError::Budget(spent)) => {
+                        Outbound::text(format!("Confirmed and run: {}\n\n{spent}", action.summary))
+                    }
+                    outcome => answer(outcome)?,
+                };
                 Ok(Outbound {
                     decided: Some(note_of(&action, true, inbound)),
-                    ..answer(outcome)?
+                    ..outcome
                 })
             }
         }
