@@ -390,3 +390,44 @@ fn budget_config_mistakes_are_located() {
         "{problems:?}"
     );
 }
+
+/// Two processes on one database: the spend one records is the other's refusal, and the
+/// warning is said once between them.
+#[tokio::test]
+async fn replicas_share_spend_and_say_the_warning_once() {
+    let model = crate::support::FakeModel::start().await;
+    let api = crate::support::FakeOnlyFans::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let text = crate::support::config_text(
+        &model.url(),
+        &api.url(),
+        &db,
+        "[budgets]\nmonthly_credits = 10\nwarn_at = 0.5\n",
+    );
+    let (first, _) = crate::helpers::build_app("a.toml", text.clone(), false).await;
+    let (second, _) = crate::helpers::build_app("b.toml", text, false).await;
+    let say = |app, user: &'static str, words: &'static str| async move {
+        let body = fanops::core::InboundBody::Text(words.into());
+        crate::helpers::send_to(app, user, "100", body).await.last()
+    };
+
+    charge(&first.store, "9", 6.0).await;
+    model.push(Reply::text("One."));
+    let warned = say(&first, "1", "Hi").await.text;
+    assert!(warned.contains("Budget warning"), "{warned}");
+    model.push(Reply::text("Two."));
+    assert_eq!(
+        say(&second, "3", "Hi").await.text,
+        "Two.",
+        "warned once, by either"
+    );
+
+    charge(&first.store, "9", 4.0).await;
+    let refused = say(&second, "1", "More?").await.text;
+    assert!(
+        refused.contains("budget of 10 credits is spent"),
+        "{refused}"
+    );
+    assert_eq!(model.request_count(), 2);
+}
