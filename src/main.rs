@@ -45,6 +45,10 @@ enum Command {
         /// Write a PNG chart of credits over time, stacked by `--by`, to this file instead.
         #[arg(long, value_name = "FILE.png")]
         chart: Option<PathBuf>,
+        /// The ledger's rows themselves instead of sums (a table of the latest, or with
+        /// `--format csv` every row of the period).
+        #[arg(long)]
+        rows: bool,
     },
     /// Monthly budgets: show | set --monthly N [--user ID].
     Budget {
@@ -150,7 +154,15 @@ async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::R
             by,
             format,
             chart,
-        } => fanops::cli::usage(config, &period, &by, &format, chart.as_deref()).await,
+            rows,
+        } => {
+            let output = match (chart, rows) {
+                (Some(path), _) => fanops::cli::UsageOutput::Chart(path),
+                (None, true) => fanops::cli::UsageOutput::Rows,
+                (None, false) => fanops::cli::UsageOutput::Sums,
+            };
+            fanops::cli::usage(config, &period, &by, &format, output).await
+        }
         Command::Budget { action } => match action {
             BudgetAction::Show => fanops::cli::budget::show(config).await,
             BudgetAction::Set { monthly, user } => {

@@ -192,12 +192,25 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `fanops usage` prints.
+pub enum UsageOutput {
+    /// Sums by the dimension (the default).
+    Sums,
+    /// The ledger's rows (`--rows`).
+    Rows,
+    /// A PNG chart written to this file (`--chart`).
+    Chart(std::path::PathBuf),
+}
+
+/// Rows `fanops usage --rows` shows as a table.
+const LATEST_ROWS: usize = 50;
+
 pub async fn usage(
     config: Config,
     period: &str,
     by: &str,
     format: &str,
-    chart: Option<&std::path::Path>,
+    output: UsageOutput,
 ) -> anyhow::Result<()> {
     let period = Period::parse(period).map_err(anyhow::Error::msg)?;
     let by = usage::parse_dimension(by).map_err(anyhow::Error::msg)?;
@@ -206,7 +219,24 @@ pub async fn usage(
     }
     app::install_tls_provider();
     let store = app::open_store(&config).await?;
-    if let Some(path) = chart {
+    if let UsageOutput::Rows = output {
+        let since = period.since(chrono::Utc::now());
+        if format == "table" {
+            let rows = store.recent_usage(since, LATEST_ROWS, true).await?;
+            let text = usage::render_activity(&rows, period, config.tz());
+            println!("{}", crate::channels::render::terminal(&text));
+            return Ok(());
+        }
+        let rows = store
+            .recent_usage(since, usage::MAX_EXPORT_ROWS, false)
+            .await?;
+        match format {
+            "csv" => print!("{}", usage::render_ledger_csv(&rows)?),
+            _ => anyhow::bail!("--rows prints a table or CSV (--format table|csv)"),
+        }
+        return Ok(());
+    }
+    if let UsageOutput::Chart(path) = &output {
         usage::chart::check_dimension(by).map_err(anyhow::Error::msg)?;
         let series = usage::chart::series(store.as_ref(), period, by, chrono::Utc::now()).await?;
         let png = usage::chart::render(&series).map_err(anyhow::Error::msg)?;

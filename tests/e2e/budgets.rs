@@ -242,6 +242,15 @@ async fn the_command_line_sets_and_shows_budgets_and_draws_charts() {
     let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
     assert_eq!((width, height), (1000, 500));
 
+    let ledger = run(&["usage", "--rows", "--format", "csv", "--period", "all"]);
+    assert!(
+        ledger.starts_with("time_utc,platform,user,kind,model"),
+        "{ledger}"
+    );
+    assert_eq!(ledger.lines().count(), 3, "{ledger}");
+    let latest = run(&["usage", "--rows"]);
+    assert!(latest.contains("1234.00"), "{latest}");
+
     let bad = crate::helpers::fanops(&["budget", "set", "--monthly", "lots"], &config, dir.path())
         .output()
         .unwrap();
