@@ -1,6 +1,7 @@
 //! Wiring: one [`App`] built from a config. `main.rs` only parses the command line.
 
 use crate::agent::{Agent, AgentSettings};
+use crate::budget::Budgets;
 use crate::channels::{self, Channel, ChannelParts};
 use crate::chat::Deliveries;
 use crate::clock::Clock;
@@ -126,6 +127,16 @@ impl App {
             store: self.store.clone(),
             health: self.health.clone(),
         });
+        let dashboard = crate::dashboard::routes(
+            &self.config,
+            self.store.clone(),
+            self.scheduler.clone(),
+            self.agent.budgets.clone(),
+            self.agent.settings.clock.clone(),
+        )?;
+        if let Some(routes) = dashboard {
+            router = router.merge(routes);
+        }
         let mut parts: tokio::task::JoinSet<(String, anyhow::Result<()>)> =
             tokio::task::JoinSet::new();
         for channel in &self.channels {
@@ -249,6 +260,12 @@ fn agent_and_scheduler(
     let llm = Arc::new(Llm::new(config, store.clone()).context("while setting up the models")?);
     let client =
         Arc::new(OnlyFansClient::new(config).context("while setting up the OnlyFansAPI client")?);
+    let budgets = Arc::new(Budgets::new(
+        config,
+        store.clone(),
+        clock.clone(),
+        deliveries.clone(),
+    ));
     let settings = AgentSettings {
         max_steps: config.agent.max_steps,
         history_tokens: config.agent.history_tokens,
@@ -286,6 +303,7 @@ fn agent_and_scheduler(
             accounts: Arc::new(AccountsCache::new(config.accounts_cache())),
             settings,
             tasks: Some(scheduler),
+            budgets,
         }
     });
     let scheduler = built.expect("the scheduler is built with the agent");

@@ -13,8 +13,9 @@
 //!
 //! - `cli` — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`, `tasks`). May not import: nothing is above it.
 //! - `app` — wires one `App` from a config; `main.rs` only parses the command line. May not import: cli.
+//! - `dashboard` — the operations page (`GET /`, off unless `[server] dashboard`): usage, budgets, tasks, pending confirmations and the audit log, behind `FANOPS_DASHBOARD_TOKEN`; its routes join the listener beside the channels'. May not import: cli, app, channels, server, core, scheduler, agent, tools, llm, onlyfans.
 //! - `channels` — thin adapters (terminal, Telegram, Slack, Discord) between a platform and the core, and what every adapter shares: inbound claims, single-holder leases. May not import: cli, app, server, scheduler, agent, tools, tasks, llm, onlyfans, usage.
-//! - `server` — the HTTP listener: health, readiness, metrics. May not import: cli, app, channels, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat.
+//! - `server` — the HTTP listener: health, readiness, metrics. May not import: cli, app, channels, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, dashboard.
 //! - `core` — access, commands, conversations and decisions on pending writes; knows no platform. May not import: cli, app, channels, server, scheduler.
 //! - `scheduler` — fires each task once across replicas, runs it through the agent, delivers it. May not import: cli, app, channels, server, core.
 //! - `events` — real-time events: OnlyFansAPI and OFAuth webhooks, WebSocket relays, one normalised event type, and the rules that turn events into alerts. May not import: cli, app, channels, server, core.
@@ -25,8 +26,9 @@
 //! - `mcp` — connections to the MCP servers of `[[mcp]]` (rmcp): their tools, calls, and what `/readyz` says of them. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, skills, web_search, store.
 //! - `web_search` — web search through Brave, SearXNG or Tavily, each search metered in the usage ledger. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, skills, mcp, health.
 //! - `llm` — OpenAI-compatible model calls, prices, token estimates, and the usage they record. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, onlyfans, usage.
+//! - `budget` — monthly budgets of the team and each user: the check before every model call and web search, warnings, settings. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, health, dashboard.
 //! - `onlyfans` — the only code that talks to OnlyFansAPI: catalog, validation, retries, rate limits. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, usage, chat.
-//! - `usage` — reports over the usage ledger. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, chat.
+//! - `usage` — reports over the usage ledger, and charts of credits over time. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, chat, budget, dashboard.
 //! - `chat` — the platform-neutral types every layer shares: Inbound, Outbound, Role, Turn, Delivery. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, health.
 //! - `health` — what `/readyz` reports for each long-running part. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, store.
 //! - `store` — the only code that writes SQL; SQLite or PostgreSQL chosen by URL. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health.
@@ -34,22 +36,26 @@
 //! - `metrics` — process-wide Prometheus counters. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config.
 //! - `retry_after` — a server's request to wait (`Retry-After`), read once for every HTTP client. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics, clock.
 //! - `signing` — constant-time secret and signature checks (HMAC-SHA256) for whatever calls fanops over HTTP. May not import: cli, app, channels, server, core, scheduler, events, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics, retry_after, clock.
+//! - `plot` — the embedded font and PNG encoding every chart shares. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics, retry_after, clock, budget, dashboard.
 //! - `clock` — what time it is, as a value tests can move forward. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, health, store, config, metrics.
 
 pub mod agent;
 pub mod app;
+pub mod budget;
 pub mod channels;
 pub mod chat;
 pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod dashboard;
 pub mod events;
 pub mod health;
 pub mod llm;
 pub mod mcp;
 pub mod metrics;
 pub mod onlyfans;
+pub mod plot;
 pub mod retry_after;
 pub mod scheduler;
 pub mod server;

@@ -42,6 +42,18 @@ enum Command {
         /// table, csv or json.
         #[arg(long, default_value = "table")]
         format: String,
+        /// Write a PNG chart of credits over time, stacked by `--by`, to this file instead.
+        #[arg(long, value_name = "FILE.png")]
+        chart: Option<PathBuf>,
+        /// The ledger's rows themselves instead of sums (a table of the latest, or with
+        /// `--format csv` every row of the period).
+        #[arg(long)]
+        rows: bool,
+    },
+    /// Monthly budgets: show | set --monthly N [--user ID].
+    Budget {
+        #[command(subcommand)]
+        action: BudgetAction,
     },
     /// Recent real-time events and what each alert rule did with them.
     Events {
@@ -62,6 +74,20 @@ enum Command {
     Skills {
         #[command(subcommand)]
         action: SkillsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum BudgetAction {
+    /// This month's budgets and what is used and left.
+    Show,
+    /// Set the team's budget, one user's (`--user ID`) or each user's (`--user '*'`).
+    Set {
+        /// Credits a calendar month, or `off` for no budget.
+        #[arg(long)]
+        monthly: String,
+        #[arg(long)]
+        user: Option<String>,
     },
 }
 
@@ -165,8 +191,19 @@ async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::R
             };
             fanops::cli::tasks(config, verb, name.as_deref()).await
         }
-        Command::Usage { period, by, format } => {
-            fanops::cli::usage(config, &period, &by, &format).await
+        Command::Usage {
+            period,
+            by,
+            format,
+            chart,
+            rows,
+        } => {
+            let output = match (chart, rows) {
+                (Some(path), _) => fanops::cli::UsageOutput::Chart(path),
+                (None, true) => fanops::cli::UsageOutput::Rows,
+                (None, false) => fanops::cli::UsageOutput::Sums,
+            };
+            fanops::cli::usage(config, &period, &by, &format, output).await
         }
         Command::Events {
             since,
@@ -191,6 +228,12 @@ async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::R
             };
             fanops::cli::skills(config, command).await
         }
+        Command::Budget { action } => match action {
+            BudgetAction::Show => fanops::cli::budget::show(config).await,
+            BudgetAction::Set { monthly, user } => {
+                fanops::cli::budget::set(config, &monthly, user.as_deref()).await
+            }
+        },
         Command::Check => unreachable!("handled above"),
     }
 }

@@ -29,6 +29,15 @@ pub struct SourceLabel {
     pub source: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ScopeLabel {
+    /// `team`, or `user:<id>` (refusals: `team` or `user`).
+    pub scope: String,
+}
+
+/// A gauge of credits (fractional).
+pub type CreditsGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
+
 pub struct Metrics {
     registry: Registry,
     pub messages: Family<PlatformLabel, Counter>,
@@ -47,6 +56,9 @@ pub struct Metrics {
     pub signatures_refused: Family<SourceLabel, Counter>,
     /// What event rules did, by outcome (`sent`, `failed`, `batched`, …).
     pub alerts: Family<OutcomeLabel, Counter>,
+    pub budget_used: Family<ScopeLabel, CreditsGauge>,
+    pub budget_left: Family<ScopeLabel, CreditsGauge>,
+    pub budget_refusals: Family<ScopeLabel, Counter>,
 }
 
 pub fn get() -> &'static Metrics {
@@ -65,6 +77,9 @@ pub fn get() -> &'static Metrics {
             events_unknown: Family::default(),
             signatures_refused: Family::default(),
             alerts: Family::default(),
+            budget_used: Family::default(),
+            budget_left: Family::default(),
+            budget_refusals: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -121,6 +136,21 @@ pub fn get() -> &'static Metrics {
             "alerts",
             "What event rules did with matching events, by outcome",
             m.alerts.clone(),
+        );
+        registry.register(
+            "budget_used_credits",
+            "Credits used of this month's budget, by scope, as this process last read the ledger",
+            m.budget_used.clone(),
+        );
+        registry.register(
+            "budget_left_credits",
+            "Credits left of this month's budget, by scope, as this process last read the ledger",
+            m.budget_left.clone(),
+        );
+        registry.register(
+            "budget_refusals",
+            "Model calls and web searches refused because a budget was spent, by scope",
+            m.budget_refusals.clone(),
         );
         Metrics { registry, ..m }
     })

@@ -1,7 +1,10 @@
 //! Usage reports over the ledger: by model, platform, kind, user or day, for a period,
-//! as a table, CSV or JSON.
+//! as a table, CSV or JSON; the latest rows (activity), the ledger as CSV, and credits
+//! over time as a chart ([`chart`]).
 
-use crate::store::{StoreError, UsageDimension, UsageLedger, UsageRow};
+pub mod chart;
+
+use crate::store::{StoreError, UsageDimension, UsageEntry, UsageLedger, UsageRow};
 use chrono::{DateTime, Duration, Utc};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
 
@@ -75,7 +78,7 @@ pub fn parse_dimension(text: &str) -> Result<UsageDimension, String> {
     }
 }
 
-fn dimension_name(by: UsageDimension) -> &'static str {
+pub fn dimension_name(by: UsageDimension) -> &'static str {
     match by {
         UsageDimension::Model => "model",
         UsageDimension::Platform => "platform",
@@ -239,9 +242,185 @@ pub fn render_json(rows: &[UsageRow], by: UsageDimension, period: Period) -> Str
     .to_string()
 }
 
+/// `50,000`, or `12.34` below 100 credits.
+pub fn credits(value: f64) -> String {
+    if value.abs() < 100.0 && value.fract() != 0.0 {
+        return format!("{value:.2}");
+    }
+    let whole = value.round() as i64;
+    let digits = whole.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if whole < 0 {
+        format!("-{out}")
+    } else {
+        out
+    }
+}
+
+/// What `/usage …` in chat asks for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum UsageRequest {
+    /// A table by `by` (the default: 30 days by model).
+    Table(Period, UsageDimension),
+    /// Credits over time, stacked by `by`.
+    Chart(Period, UsageDimension),
+    /// The latest charged rows.
+    Activity(Period),
+    /// The ledger's rows as a CSV file.
+    Csv(Period),
+}
+
+/// Reads the words after `/usage`: an optional `chart`, `activity` or `csv`, a period
+/// (`today`, `7d`, `30d`, `6m`, `1y`, `all`) and a dimension (`model`, `platform`,
+/// `kind`, `user`, optionally after `by`), in any order.
+pub fn parse_request(words: &str) -> Result<UsageRequest, String> {
+    let mut verb = None;
+    let mut period = Period::Days(30);
+    let mut by = UsageDimension::Model;
+    for word in words.split_whitespace().map(str::to_ascii_lowercase) {
+        match word.as_str() {
+            "by" | "per" => {}
+            "chart" | "activity" | "csv" | "table" => verb = Some(word),
+            w if parse_dimension(w).is_ok() => by = parse_dimension(w)?,
+            w => {
+                period = Period::parse(w).map_err(|_| {
+                    format!(
+                        "I don't understand `{w}`. Try /usage, /usage 7d by platform, /usage chart 30d by kind, /usage activity or /usage csv."
+                    )
+                })?
+            }
+        }
+    }
+    Ok(match verb.as_deref() {
+        Some("chart") => {
+            chart::check_dimension(by)?;
+            UsageRequest::Chart(period, by)
+        }
+        Some("activity") => UsageRequest::Activity(period),
+        Some("csv") => UsageRequest::Csv(period),
+        _ => UsageRequest::Table(period, by),
+    })
+}
+
+/// The latest charged rows as a Markdown table (time in `tz`).
+pub fn render_activity(rows: &[UsageEntry], period: Period, tz: chrono_tz::Tz) -> String {
+    if rows.is_empty() {
+        return format!("No activity recorded ({}).", period.label());
+    }
+    let mut out = format!(
+        "Latest activity, {}:\n\n| time | platform | model | user | kind | credits | cost USD |\n|---|---|---|---|---|---:|---:|\n",
+        period.label()
+    );
+    for row in rows {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {:.2} | {:.4} |\n",
+            row.at.with_timezone(&tz).format("%d %b %H:%M"),
+            cell(&row.platform),
+            cell(row.model.as_deref().unwrap_or("-")),
+            cell(&row.user),
+            cell(&row.kind),
+            row.credits,
+            row.cost_usd
+        ));
+    }
+    out
+}
+
+/// A value safe inside a Markdown table cell (user ids and names come from platforms).
+fn cell(text: &str) -> String {
+    text.replace(['|', '\n', '\r'], " ")
+}
+
+/// Every ledger row as CSV, oldest first, with plain numbers.
+pub fn render_ledger_csv(rows: &[UsageEntry]) -> Result<String, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record([
+        "time_utc",
+        "platform",
+        "user",
+        "kind",
+        "model",
+        "task",
+        "source",
+        "endpoint",
+        "prompt_tokens",
+        "completion_tokens",
+        "cached_tokens",
+        "credits",
+        "cost_usd",
+        "api_credits",
+        "estimated",
+    ])?;
+    for row in rows.iter().rev() {
+        writer.write_record([
+            row.at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+            row.platform.clone(),
+            row.user.clone(),
+            row.kind.clone(),
+            row.model.clone().unwrap_or_default(),
+            row.task.clone().unwrap_or_default(),
+            row.source.as_str().to_string(),
+            row.endpoint.clone().unwrap_or_default(),
+            row.prompt_tokens.to_string(),
+            row.completion_tokens.to_string(),
+            row.cached_tokens.to_string(),
+            format!("{:.6}", row.credits),
+            format!("{:.6}", row.cost_usd),
+            format!("{}", row.api_credits),
+            row.estimated.to_string(),
+        ])?;
+    }
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Rows a CSV export holds at most.
+pub const MAX_EXPORT_ROWS: usize = 100_000;
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credits_read_like_money() {
+        assert_eq!(credits(50_000.0), "50,000");
+        assert_eq!(credits(1_234_567.4), "1,234,567");
+        assert_eq!(credits(12.345), "12.35");
+        assert_eq!(credits(100.0), "100");
+        assert_eq!(credits(0.0), "0");
+    }
+
+    #[test]
+    fn usage_requests_parse_in_any_order() {
+        use UsageDimension::*;
+        assert_eq!(
+            parse_request(""),
+            Ok(UsageRequest::Table(Period::Days(30), Model))
+        );
+        assert_eq!(
+            parse_request("chart 7d by platform"),
+            Ok(UsageRequest::Chart(Period::Days(7), Platform))
+        );
+        assert_eq!(
+            parse_request("kind 6m chart"),
+            Ok(UsageRequest::Chart(Period::Months(6), Kind))
+        );
+        assert_eq!(
+            parse_request("activity today"),
+            Ok(UsageRequest::Activity(Period::Today))
+        );
+        assert_eq!(parse_request("csv all"), Ok(UsageRequest::Csv(Period::All)));
+        assert!(parse_request("chart by day").unwrap_err().contains("stack"));
+        assert!(parse_request("fortnight")
+            .unwrap_err()
+            .contains("fortnight"));
+    }
 
     #[test]
     fn periods_parse() {

@@ -5,6 +5,7 @@
 pub mod history;
 pub mod prompt;
 
+use crate::budget::{BudgetError, Budgets, Spent};
 pub use crate::chat::Turn;
 use crate::llm::{ChatMessage, Llm, LlmError, ModelReply, ToolCall};
 use crate::onlyfans::accounts::AccountsCache;
@@ -25,6 +26,9 @@ pub enum AgentError {
     Llm(#[from] LlmError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A budget is spent: no model call was made. The text is the plain answer.
+    #[error(transparent)]
+    Budget(#[from] Spent),
 }
 
 /// Settings of the loop, from `[agent]` and `timezone`.
@@ -63,6 +67,8 @@ pub struct Agent {
     pub settings: AgentSettings,
     /// What the task tools manage (the scheduler); None where nothing schedules.
     pub tasks: Option<Arc<dyn crate::tasks::TaskBook>>,
+    /// Checked before every model call.
+    pub budgets: Arc<Budgets>,
 }
 
 impl Agent {
@@ -82,6 +88,7 @@ impl Agent {
             refused: Default::default(),
             tasks: self.tasks.clone(),
             role: turn.role,
+            budgets: self.budgets.clone(),
         }
     }
 
@@ -124,6 +131,7 @@ impl Agent {
         let ctx = self.tool_context(turn);
         let mut announced = false;
         for _ in 0..self.settings.max_steps {
+            self.check_budget(turn).await?;
             let messages = self.prompt(turn, &ctx, &history).await?;
             let reply = self
                 .llm
@@ -142,17 +150,26 @@ impl Agent {
                 self.store
                     .append_messages(&turn.conversation, &[answer])
                     .await?;
-                return Ok(TurnOutcome::Answer(
-                    with_refusals(text, &ctx),
-                    ctx.take_attachments(),
-                ));
+                let text = self
+                    .with_budget_notes(turn, with_refusals(text, &ctx))
+                    .await;
+                return Ok(TurnOutcome::Answer(text, ctx.take_attachments()));
             }
             if !announced {
                 progress();
                 announced = true;
             }
             if let Some(outcome) = self.act(turn, &ctx, reply, &mut history).await? {
-                return Ok(outcome);
+                let TurnOutcome::NeedsConfirmation { action, text } = outcome else {
+                    return Ok(outcome);
+                };
+                let notes = self.with_budget_notes(turn, String::new()).await;
+                let text = match (text, notes.trim()) {
+                    (text, "") => text,
+                    (Some(text), notes) => Some(format!("{text}\n\n{notes}")),
+                    (None, notes) => Some(notes.to_string()),
+                };
+                return Ok(TurnOutcome::NeedsConfirmation { action, text });
             }
         }
         let text = format!(
@@ -163,10 +180,45 @@ impl Agent {
         self.store
             .append_messages(&turn.conversation, &[answer])
             .await?;
-        Ok(TurnOutcome::Answer(
-            with_refusals(text, &ctx),
-            ctx.take_attachments(),
-        ))
+        let text = self
+            .with_budget_notes(turn, with_refusals(text, &ctx))
+            .await;
+        Ok(TurnOutcome::Answer(text, ctx.take_attachments()))
+    }
+
+    /// Refuses the next model call when a budget is spent. The refusal is stored as the
+    /// turn's answer, so the history reads as the person saw it.
+    async fn check_budget(&self, turn: &Turn) -> Result<(), AgentError> {
+        match self.budgets.check(&turn.tags).await {
+            Ok(()) => Ok(()),
+            Err(BudgetError::Store(e)) => Err(e.into()),
+            Err(BudgetError::Spent(spent)) => {
+                let answer = stored(
+                    MessageRole::Assistant,
+                    Some(spent.to_string()),
+                    Vec::new(),
+                    None,
+                );
+                self.store
+                    .append_messages(&turn.conversation, &[answer])
+                    .await?;
+                Err(AgentError::Budget(spent))
+            }
+        }
+    }
+
+    /// `text` followed by the budget warnings due after this turn, if any. A warning that
+    /// cannot be worked out is logged: it never costs the person their answer.
+    async fn with_budget_notes(&self, turn: &Turn, text: String) -> String {
+        match self.budgets.warnings(&turn.tags).await {
+            Ok(notes) if notes.is_empty() => text,
+            Ok(notes) if text.is_empty() => notes.join("\n\n"),
+            Ok(notes) => format!("{text}\n\n{}", notes.join("\n\n")),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check the budget warnings");
+                text
+            }
+        }
     }
 
     /// The system prompt plus the history that fits the budget.

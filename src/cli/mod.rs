@@ -1,5 +1,6 @@
 //! The command-line commands, each a thin call into the library.
 
+pub mod budget;
 mod skills;
 
 pub use skills::{skills, SkillsCommand};
@@ -233,7 +234,26 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn usage(config: Config, period: &str, by: &str, format: &str) -> anyhow::Result<()> {
+/// What `fanops usage` prints.
+pub enum UsageOutput {
+    /// Sums by the dimension (the default).
+    Sums,
+    /// The ledger's rows (`--rows`).
+    Rows,
+    /// A PNG chart written to this file (`--chart`).
+    Chart(std::path::PathBuf),
+}
+
+/// Rows `fanops usage --rows` shows as a table.
+const LATEST_ROWS: usize = 50;
+
+pub async fn usage(
+    config: Config,
+    period: &str,
+    by: &str,
+    format: &str,
+    output: UsageOutput,
+) -> anyhow::Result<()> {
     let period = Period::parse(period).map_err(anyhow::Error::msg)?;
     let by = usage::parse_dimension(by).map_err(anyhow::Error::msg)?;
     if !matches!(format, "table" | "csv" | "json") {
@@ -241,6 +261,39 @@ pub async fn usage(config: Config, period: &str, by: &str, format: &str) -> anyh
     }
     app::install_tls_provider();
     let store = app::open_store(&config).await?;
+    if let UsageOutput::Rows = output {
+        let since = period.since(chrono::Utc::now());
+        if format == "table" {
+            let rows = store.recent_usage(since, LATEST_ROWS, true).await?;
+            let text = usage::render_activity(&rows, period, config.tz());
+            println!("{}", crate::channels::render::terminal(&text));
+            return Ok(());
+        }
+        let rows = store
+            .recent_usage(since, usage::MAX_EXPORT_ROWS, false)
+            .await?;
+        match format {
+            "csv" => print!("{}", usage::render_ledger_csv(&rows)?),
+            _ => anyhow::bail!("--rows prints a table or CSV (--format table|csv)"),
+        }
+        return Ok(());
+    }
+    if let UsageOutput::Chart(path) = &output {
+        usage::chart::check_dimension(by).map_err(anyhow::Error::msg)?;
+        let series = usage::chart::series(store.as_ref(), period, by, chrono::Utc::now()).await?;
+        let png = usage::chart::render(&series).map_err(anyhow::Error::msg)?;
+        std::fs::write(path, png)
+            .map_err(|e| anyhow::anyhow!("cannot write the chart to {}: {e}", path.display()))?;
+        println!(
+            "{}: {} credits in all; chart written to {} ({}×{} PNG).",
+            series.title,
+            crate::budget::credits(series.total()),
+            path.display(),
+            usage::chart::WIDTH,
+            usage::chart::HEIGHT
+        );
+        return Ok(());
+    }
     let rows = usage::report(store.as_ref(), period, by).await?;
     match format {
         "csv" => print!("{}", usage::render_csv(&rows, by)?),

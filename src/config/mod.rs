@@ -39,6 +39,7 @@ pub struct Config {
     pub mcp: Vec<McpConfig>,
     pub web_search: Option<WebSearchConfig>,
     pub skills: SkillsConfig,
+    pub budgets: Option<BudgetsConfig>,
     pub log: LogConfig,
     /// Read from the environment only.
     #[serde(skip)]
@@ -66,6 +67,8 @@ pub struct ServerConfig {
     pub listen: String,
     /// How long turns in flight may run on after SIGTERM before the process exits.
     pub shutdown_grace: String,
+    /// Serve the operations page at `GET /` (needs `FANOPS_DASHBOARD_TOKEN` beyond loopback).
+    pub dashboard: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -261,6 +264,39 @@ pub struct SkillsConfig {
     pub installed: Vec<String>,
 }
 
+/// `[budgets]`: monthly credit budgets of the team and of each user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct BudgetsConfig {
+    /// Credits the whole team may spend a calendar month (in the team's zone).
+    pub monthly_credits: Option<f64>,
+    /// Credits each user may spend a calendar month.
+    pub user_monthly_credits: Option<f64>,
+    /// Share of a budget at which the bot warns, once a month.
+    pub warn_at: f64,
+    /// Where the team's warning is posted too.
+    pub notify: Option<NotifyConfig>,
+}
+
+impl Default for BudgetsConfig {
+    fn default() -> Self {
+        BudgetsConfig {
+            monthly_credits: None,
+            user_monthly_credits: None,
+            warn_at: 0.8,
+            notify: None,
+        }
+    }
+}
+
+/// A chat on one platform, e.g. `{ channel = "telegram", to = "-100123" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    pub channel: String,
+    pub to: String,
+}
+
 /// Where log lines go and how they look.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -315,6 +351,7 @@ impl Default for Config {
             mcp: Vec::new(),
             web_search: None,
             skills: SkillsConfig::default(),
+            budgets: None,
             log: LogConfig::default(),
             secrets: Secrets::default(),
             source: None,
@@ -337,6 +374,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: "127.0.0.1:8080".into(),
             shutdown_grace: "30s".into(),
+            dashboard: false,
         }
     }
 }
@@ -580,6 +618,9 @@ impl Config {
                 "ONLYFANSAPI_API_KEY is not set: questions about your accounts will fail".into(),
             );
         }
+        if let Some(why) = self.dashboard_unprotected() {
+            unlocated(why);
+        }
         for (name, provider) in &self.llm.providers {
             if !self
                 .secrets
@@ -630,6 +671,35 @@ impl Config {
             }
         }
         out
+    }
+}
+
+impl Config {
+    /// Whether `[server] listen` accepts connections from other machines.
+    pub fn listens_beyond_loopback(&self) -> bool {
+        self.server
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map_or(true, |a| !a.ip().is_loopback())
+    }
+
+    /// What is wrong with serving the operations page without a token, if it is on and
+    /// `FANOPS_DASHBOARD_TOKEN` is not set.
+    pub fn dashboard_unprotected(&self) -> Option<String> {
+        if !self.server.dashboard || self.secrets.dashboard_token.is_set() {
+            return None;
+        }
+        Some(if self.listens_beyond_loopback() {
+            format!(
+                "[server] dashboard = true needs FANOPS_DASHBOARD_TOKEN when listening on {} (beyond loopback): `fanops run` refuses to start without it",
+                self.server.listen
+            )
+        } else {
+            format!(
+                "FANOPS_DASHBOARD_TOKEN is not set: the operations page on {} is open to anyone on this machine",
+                self.server.listen
+            )
+        })
     }
 }
 

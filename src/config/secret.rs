@@ -48,6 +48,8 @@ pub struct Secrets {
     pub ofauth_webhook_secret: Secret,
     /// Each relay's key, by relay name, read from its `api_key_env`.
     pub relay_keys: BTreeMap<String, Secret>,
+    /// Bearer token (and login) of the operations page.
+    pub dashboard_token: Secret,
     /// Each model provider's key, read from its `api_key_env`.
     pub provider_keys: BTreeMap<String, Secret>,
     /// Keys of integrations (`[web_search] api_key_env`, `[[mcp]] headers_env`), by the
@@ -70,6 +72,7 @@ impl Secrets {
             onlyfansapi_webhook_secret: get("ONLYFANSAPI_WEBHOOK_SECRET"),
             ofauth_webhook_secret: get("OFAUTH_WEBHOOK_SECRET"),
             relay_keys: BTreeMap::new(),
+            dashboard_token: get("FANOPS_DASHBOARD_TOKEN"),
             provider_keys: BTreeMap::new(),
             integration_keys: BTreeMap::new(),
         }

@@ -6,52 +6,41 @@
 use super::locate::{path, Locator, PathPart};
 use super::Warning;
 
-/// One feature this build lacks and the section that would configure it.
+/// One cargo feature this build lacks and the section that would configure it.
+#[cfg_attr(
+    all(feature = "telegram", feature = "slack", feature = "discord"),
+    allow(dead_code)
+)] // never built while every feature is on
 struct Unbuilt {
     keys: &'static [&'static str],
     /// How the section is written in the file.
     label: &'static str,
     feature: &'static str,
-    why: Why,
+    /// The cargo feature that builds it.
+    flag: &'static str,
 }
 
-enum Why {
-    /// Built only with this cargo feature.
-    #[cfg_attr(all(feature = "telegram", feature = "slack"), allow(dead_code))]
-    // unused while every feature is on
-    CargoFeature(&'static str),
-    /// Not part of fanops yet.
-    NotYet,
-}
-
-/// When a feature lands, its line goes.
 const UNBUILT: &[Unbuilt] = &[
     #[cfg(not(feature = "telegram"))]
     Unbuilt {
         keys: &["channels", "telegram"],
         label: "[channels.telegram]",
         feature: "Telegram support",
-        why: Why::CargoFeature("telegram"),
+        flag: "telegram",
     },
     #[cfg(not(feature = "slack"))]
     Unbuilt {
         keys: &["channels", "slack"],
         label: "[channels.slack]",
         feature: "Slack support",
-        why: Why::CargoFeature("slack"),
+        flag: "slack",
     },
     #[cfg(not(feature = "discord"))]
     Unbuilt {
         keys: &["channels", "discord"],
         label: "[channels.discord]",
         feature: "Discord support",
-        why: Why::CargoFeature("discord"),
-    },
-    Unbuilt {
-        keys: &["budgets"],
-        label: "[budgets]",
-        feature: "budgets",
-        why: Why::NotYet,
+        flag: "discord",
     },
 ];
 
@@ -65,17 +54,13 @@ pub(super) fn find(origin: &str, locator: &Locator) -> (Vec<Vec<PathPart>>, Vec<
         let Some(line) = locator.line_if_present(&keys) else {
             continue;
         };
-        let (label, feature) = (unbuilt.label, unbuilt.feature);
-        let message = match unbuilt.why {
-            Why::CargoFeature(flag) => format!(
-                "{label} is ignored: this build has no {feature} (build with the cargo feature `{flag}`)"
-            ),
-            Why::NotYet => format!("{label} is ignored: fanops has no {feature} yet"),
-        };
         warnings.push(Warning {
             origin: Some(origin.to_string()),
             line,
-            message,
+            message: format!(
+                "{} is ignored: this build has no {} (build with the cargo feature `{}`)",
+                unbuilt.label, unbuilt.feature, unbuilt.flag
+            ),
         });
         sections.push(keys);
     }

@@ -154,6 +154,7 @@ pub(super) fn validate(
     );
     validate_integrations(&mut r);
     validate_events(&mut r);
+    validate_budgets(&mut r);
     if LogFormat::parse(&config.log.format).is_none() {
         r.at(
             &["log", "format"],
@@ -548,6 +549,55 @@ fn validate_events(r: &mut Report<'_>) {
             r.at_path(
                 &at("api_key_env"),
                 "api_key_env must name the environment variable holding the relay's key",
+            );
+        }
+    }
+}
+
+fn validate_budgets(r: &mut Report<'_>) {
+    let Some(budgets) = r.config.budgets.clone() else {
+        return;
+    };
+    for (key, credits) in [
+        ("monthly_credits", budgets.monthly_credits),
+        ("user_monthly_credits", budgets.user_monthly_credits),
+    ] {
+        if credits.is_some_and(|c| c.is_nan() || c < 0.0) {
+            r.at(
+                &["budgets", key],
+                format!("{key} must be 0 or more credits"),
+            );
+        }
+    }
+    if budgets.warn_at.is_nan() || budgets.warn_at <= 0.0 || budgets.warn_at > 1.0 {
+        r.at(
+            &["budgets", "warn_at"],
+            format!(
+                "warn_at must be a share of the budget above 0 and at most 1 (e.g. 0.8), not {}",
+                budgets.warn_at
+            ),
+        );
+    }
+    if let Some(notify) = &budgets.notify {
+        let configured = match notify.channel.as_str() {
+            "telegram" => r.config.channels.telegram.is_some(),
+            "slack" => r.config.channels.slack.is_some(),
+            "discord" => r.config.channels.discord.is_some(),
+            _ => false,
+        };
+        if !configured {
+            r.at(
+                &["budgets", "notify", "channel"],
+                format!(
+                    "notify channel `{}` must be a configured channel: telegram, slack or discord with its [channels.*] section",
+                    notify.channel
+                ),
+            );
+        }
+        if notify.to.trim().is_empty() {
+            r.at(
+                &["budgets", "notify", "to"],
+                "notify needs `to`: the chat or channel id to post to",
             );
         }
     }

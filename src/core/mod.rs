@@ -3,6 +3,7 @@
 //! turn their events into [`Inbound`] and render [`Outbound`].
 
 pub mod access;
+mod commands;
 
 use crate::chat::RunKind;
 pub use crate::chat::{
@@ -11,13 +12,12 @@ pub use crate::chat::{
 };
 pub use access::{AccessPolicy, Role};
 
-use crate::agent::{Agent, TurnOutcome};
+use crate::agent::{Agent, AgentError, TurnOutcome};
 use crate::chat::Turn;
 use crate::llm::CallTags;
-use crate::store::{Decision, SharedStore, StoreError, UsageDimension};
+use crate::store::{Decision, SharedStore, StoreError};
 use crate::tasks::TaskBook;
 use crate::tools::gate::{self, Verdict};
-use crate::usage::{self, Period};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,7 +45,8 @@ Anything that changes data (sending a message, editing a link…) is summarised 
 
 Commands:
 /reset — forget this conversation
-/usage — what the assistant has cost in the last 30 days
+/usage — what the assistant has cost in the last 30 days (/usage 7d by user, /usage chart, /usage activity, /usage csv)
+/budget — this month's budgets and what is left (admins: /budget set 80000)
 /tasks — scheduled tasks: schedule, state, last and next run
 /events — real-time events of the last 24 hours and what each alert rule did (/events tip: one kind)
 /whoami — your user id and role
@@ -159,6 +160,10 @@ impl Core {
             return Ok(Outbound::text(HELP));
         }
         if let Some(command) = text.strip_prefix('/') {
+            if command_name(text).as_deref() == Some("budget") {
+                let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+                return self.budget_command(inbound, role, &words).await;
+            }
             return self.command(&conversation, command).await;
         }
         let lowered = text.to_lowercase();
@@ -190,8 +195,8 @@ impl Core {
         }
         let turn = self.turn(inbound, role);
         let progress = || replier.working();
-        let outcome = self.agent.ask(&turn, text, &progress).await?;
-        Ok(render(outcome))
+        let outcome = self.agent.ask(&turn, text, &progress).await;
+        Ok(answer(outcome)?)
     }
 
     async fn command(&self, conversation: &str, command: &str) -> anyhow::Result<Outbound> {
@@ -211,14 +216,10 @@ impl Core {
                 Outbound::text("Done: I've forgotten this conversation.")
             }
             "usage" => {
-                let rows =
-                    usage::report(self.store.as_ref(), Period::Days(30), UsageDimension::Model)
-                        .await?;
-                Outbound::text(usage::render_markdown(
-                    &rows,
-                    UsageDimension::Model,
-                    Period::Days(30),
-                ))
+                let words = command
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, w)| w);
+                self.usage_command(words).await?
             }
             "tasks" => {
                 let lines = crate::tasks::list(
@@ -293,11 +294,26 @@ impl Core {
                 )
                 .await?;
                 gate::settle(&self.store, &action, &result).await?;
+                if gate::from_command(&action) {
+                    // A command asked for it, not the model: its result is the answer.
+                    let text = serde_json::from_str::<String>(&result).unwrap_or(result);
+                    return Ok(Outbound {
+                        text,
+                        decided: Some(note_of(&action, true, inbound)),
+                        ..Outbound::default()
+                    });
+                }
                 let progress = || {};
-                let outcome = self.agent.resume(&turn, &progress).await?;
+                let outcome = match self.agent.resume(&turn, &progress).await {
+                    // The change ran; only the model's summary of it is refused.
+                    Err(AgentError::Budget(spent)) => {
+                        Outbound::text(format!("Confirmed and run: {}\n\n{spent}", action.summary))
+                    }
+                    outcome => answer(outcome)?,
+                };
                 Ok(Outbound {
                     decided: Some(note_of(&action, true, inbound)),
-                    ..render(outcome)
+                    ..outcome
                 })
             }
         }
@@ -318,6 +334,15 @@ impl Core {
             allow_writes: Vec::new(),
             role,
         }
+    }
+}
+
+/// The reply to a turn: its outcome, or the plain answer when a budget is spent.
+fn answer(outcome: Result<TurnOutcome, AgentError>) -> Result<Outbound, AgentError> {
+    match outcome {
+        Ok(outcome) => Ok(render(outcome)),
+        Err(AgentError::Budget(spent)) => Ok(Outbound::text(spent.to_string())),
+        Err(e) => Err(e),
     }
 }
 
@@ -362,7 +387,6 @@ fn note_of(
 /// What a person is told when a turn fails: what failed and what to do, in plain words.
 /// The cause chain goes to the log, never to the chat.
 fn failure_sentence(error: &anyhow::Error) -> String {
-    use crate::agent::AgentError;
     use crate::llm::LlmError;
     let llm =
         error

@@ -6,7 +6,7 @@
 //! it only calls it once a second. A run goes through the agent without a person (kind
 //! `scheduled`, writes refused) and its answer is delivered by code, not by the model.
 
-use crate::agent::{Agent, TurnOutcome};
+use crate::agent::{Agent, AgentError, TurnOutcome};
 use crate::chat::Turn;
 use crate::chat::{Attachment, Deliveries, Role, RunKind};
 pub use crate::chat::{Delivery, DeliveryFailure};
@@ -519,6 +519,12 @@ impl Scheduler {
                 ),
                 Vec::new(),
             ),
+            // Recorded as skipped for the budget, and not posted: the team's notice
+            // (`[budgets] notify`) says the budget is spent, once.
+            Err(AgentError::Budget(spent)) => {
+                tracing::warn!(task = %task.id, "run skipped: {spent}");
+                (RunStatus::SkippedBudget, spent.to_string(), Vec::new())
+            }
             Err(e) => (
                 RunStatus::Failed,
                 format!("The run failed: {e}"),
@@ -550,7 +556,7 @@ impl Scheduler {
         if let Err(e) = self.store.finish_run(&run).await {
             tracing::error!(task = %task.id, error = %e, "could not record a finished run");
         }
-        if deliver != Deliver::No {
+        if deliver != Deliver::No && status != RunStatus::SkippedBudget {
             let retries = deliver == Deliver::WithRetries;
             self.deliver(task, fire, status, &text, &files, retries)
                 .await;

@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod backend;
+mod budgets;
 mod events;
 pub mod holder;
 mod skills;
 mod threads;
 
 pub use backend::{connect, connect_with};
+pub use budgets::{Bucket, BudgetSetting, BudgetStore, OperationsView, SeriesPoint, Spend};
 pub use events::{DedupKey, EventFilter, EventLog, EventOutcome, StoredEvent};
 pub use skills::SkillStore;
 pub use threads::{FollowedThread, FollowedThreads, RefusalNotices};
@@ -424,6 +426,8 @@ pub enum RunStatus {
     Failed,
     /// The process was down at fire time and the grace period had passed.
     Missed,
+    /// The month's budget was spent: no model call was made (or no further one).
+    SkippedBudget,
 }
 
 impl RunStatus {
@@ -433,6 +437,7 @@ impl RunStatus {
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
             RunStatus::Missed => "missed",
+            RunStatus::SkippedBudget => "skipped: budget",
         }
     }
 
@@ -442,6 +447,7 @@ impl RunStatus {
             "succeeded" => RunStatus::Succeeded,
             "failed" => RunStatus::Failed,
             "missed" => RunStatus::Missed,
+            "skipped: budget" => RunStatus::SkippedBudget,
             _ => return None,
         })
     }
@@ -541,6 +547,8 @@ pub trait Store:
     + RefusalNotices
     + EventLog
     + SkillStore
+    + BudgetStore
+    + OperationsView
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

@@ -1,5 +1,5 @@
 //! `make_chart`: a PNG bar or line chart attached to the reply. Drawn with plotters into
-//! memory with an embedded font (DejaVu Sans, `assets/`), so no system fonts are needed.
+//! memory with the embedded font of [`crate::plot`], so no system fonts are needed.
 
 use super::{Access, Plan, Tool, ToolContext, ToolError};
 use crate::chat::{Attachment, AttachmentKind};
@@ -8,12 +8,10 @@ use async_trait::async_trait;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{json, Value};
-use std::sync::Once;
 
 const NAME: &str = "make_chart";
 const WIDTH: u32 = 960;
 const HEIGHT: u32 = 540;
-const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 const COLOURS: [RGBColor; 4] = [
     RGBColor(41, 98, 255),
     RGBColor(255, 112, 67),
@@ -88,10 +86,7 @@ fn spec(args: &Value) -> Result<ChartSpec, ToolError> {
 
 /// Draws the chart as PNG bytes.
 pub fn render(chart: &ChartSpec) -> Result<Vec<u8>, String> {
-    static FONTS: Once = Once::new();
-    FONTS.call_once(|| {
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
-    });
+    crate::plot::ensure_font();
     let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
@@ -163,16 +158,7 @@ pub fn render(chart: &ChartSpec) -> Result<Vec<u8>, String> {
         }
         root.present().map_err(|e| e.to_string())?;
     }
-    let mut png_bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut png_bytes, WIDTH, HEIGHT);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    writer
-        .write_image_data(&pixels)
-        .map_err(|e| e.to_string())?;
-    writer.finish().map_err(|e| e.to_string())?;
-    Ok(png_bytes)
+    crate::plot::encode_png(&pixels, WIDTH, HEIGHT)
 }
 
 #[async_trait]

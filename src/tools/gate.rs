@@ -113,6 +113,46 @@ pub async fn submit(
     Ok(Submitted::Waiting(Box::new(action), note))
 }
 
+/// Tool call ids of actions a command proposed (`/budget set …`): no model asked for them.
+const COMMAND_CALL: &str = "command:";
+
+/// Stores a write a chat command asked for as pending, after the same checks a model's
+/// call gets (the tool plans it: arguments, role); a person confirms it like any other.
+#[allow(clippy::too_many_arguments)]
+pub async fn propose_command(
+    store: &SharedStore,
+    registry: &Registry,
+    ctx: &ToolContext,
+    turn: &Turn,
+    tool: &str,
+    args: &Value,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<Result<PendingAction, String>, StoreError> {
+    let summary = match registry.plan(tool, args, ctx).await {
+        Ok(super::Plan::Write { summary }) => summary,
+        Ok(super::Plan::Read) => return Ok(Err(format!("`{tool}` is not a change"))),
+        Err(super::ToolError::Store(e)) => return Err(e),
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let call = ToolCall {
+        id: format!("{COMMAND_CALL}{}", uuid::Uuid::new_v4().simple()),
+        kind: "function".into(),
+        function: crate::llm::FunctionCall {
+            name: tool.to_string(),
+            arguments: args.to_string(),
+        },
+    };
+    propose(store, turn, &call, args, &summary, ttl, now)
+        .await
+        .map(Ok)
+}
+
+/// Whether a command proposed `action` (so its result is the answer: no model resumes).
+pub fn from_command(action: &PendingAction) -> bool {
+    action.tool_call_id.starts_with(COMMAND_CALL)
+}
+
 /// The tool result the model sees while an action waits.
 fn awaiting_note(action: &PendingAction) -> String {
     format!(
@@ -179,7 +219,7 @@ pub async fn decide(
     }
     if registry.admin_only(&known.tool) && role < Role::Admin {
         return Ok(Verdict::Refused(format!(
-            "Only an admin can decide this change (scheduled tasks, skills); your role is {}. Nothing was changed.",
+            "Only an admin can decide this change (tasks, skills, budgets); your role is {}. Nothing was changed.",
             role.as_str()
         )));
     }

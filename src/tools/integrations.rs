@@ -42,6 +42,8 @@ impl Tool for WebSearchTool {
             .get("count")
             .and_then(Value::as_u64)
             .map_or(5, |c| c as usize);
+        // A search is billed like a model call: not on a spent budget.
+        ctx.budgets.check(&ctx.tags).await?;
         let hits = self.0.search(query, count, &ctx.tags).await?;
         Ok(json!({"query": query, "results": hits}))
     }

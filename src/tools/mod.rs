@@ -6,6 +6,7 @@
 //! So the agent loop cannot run a write even by mistake: it would not type-check.
 
 mod agency_earnings;
+mod budget_admin;
 mod call_endpoint;
 mod catalog_tools;
 pub mod chart;
@@ -17,6 +18,7 @@ mod task_admin;
 mod task_tools;
 
 pub use crate::chat::{Attachment, AttachmentKind};
+pub use budget_admin::NAME as SET_BUDGET;
 
 use crate::llm::{CallTags, ToolSpec};
 use crate::onlyfans::accounts::{Account, AccountsCache, NotConnected};
@@ -45,6 +47,9 @@ pub enum ToolError {
     Forbidden(String),
     #[error("refused, nothing was proposed or changed: {0}")]
     NotConnected(#[from] NotConnected),
+    /// A budget is spent; the text is the plain answer to pass on.
+    #[error("refused: {0}")]
+    BudgetSpent(#[from] crate::budget::Spent),
     #[error("refused, nothing was proposed or changed: the connected accounts could not be listed to check `{account}` ({error})")]
     AccountsUnavailable {
         account: String,
@@ -54,6 +59,15 @@ pub enum ToolError {
     Mcp(#[from] crate::mcp::McpError),
     #[error("web search failed: {0}")]
     WebSearch(#[from] crate::web_search::WebSearchError),
+}
+
+impl From<crate::budget::BudgetError> for ToolError {
+    fn from(e: crate::budget::BudgetError) -> Self {
+        match e {
+            crate::budget::BudgetError::Spent(spent) => ToolError::BudgetSpent(spent),
+            crate::budget::BudgetError::Store(e) => ToolError::Store(e),
+        }
+    }
 }
 
 impl ToolError {
@@ -101,6 +115,9 @@ pub struct ToolContext {
     pub tasks: Option<Arc<dyn crate::tasks::TaskBook>>,
     /// The role of the person the call runs for.
     pub role: crate::chat::Role,
+    /// Budgets: a tool that costs credits (a web search) calls
+    /// `ctx.budgets.check(&ctx.tags).await?` first.
+    pub budgets: Arc<crate::budget::Budgets>,
 }
 
 impl ToolContext {
@@ -195,6 +212,11 @@ pub trait Tool: Send + Sync {
     async fn prompt_note(&self, _ctx: &ToolContext) -> Option<String> {
         None
     }
+
+    /// Whether the model is offered it; a tool only a command proposes (`/budget`) is not.
+    fn offered(&self) -> bool {
+        true
+    }
     /// Runs the call. Writes must check for `Access::Confirmed`.
     async fn run(
         &self,
@@ -287,13 +309,15 @@ fn core_tools() -> Vec<Arc<dyn Tool>> {
         Arc::new(task_admin::PauseTask),
         Arc::new(task_admin::ResumeTask),
         Arc::new(task_admin::DeleteTask),
+        Arc::new(budget_admin::SetBudget),
     ]
 }
 
 impl Registry {
     pub fn with_tools(tools: Vec<Arc<dyn Tool>>) -> Registry {
-        let specs = tools.iter().map(|t| t.spec()).collect();
-        let specs_without_admin = tools
+        let offered: Vec<&Arc<dyn Tool>> = tools.iter().filter(|t| t.offered()).collect();
+        let specs = offered.iter().map(|t| t.spec()).collect();
+        let specs_without_admin = offered
             .iter()
             .filter(|t| !t.admin_only())
             .map(|t| t.spec())

@@ -193,6 +193,8 @@ pub async fn serve_text(origin: &str, text: String) -> Served {
 
 /// The Slack signing secret [`build_app`] gives fanops.
 pub const SLACK_SIGNING_SECRET: &str = "slack-signing-secret";
+/// `FANOPS_DASHBOARD_TOKEN` of every app [`build_app`] builds.
+pub const DASHBOARD_TOKEN: &str = "test-dashboard-token";
 
 /// The real `App` from a config text, with the secrets the fakes accept (the Telegram
 /// ones only when `telegram`) and an adjustable clock. Every end-to-end test that runs
@@ -204,6 +206,7 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
         "FAKE_SEARCH_KEY" => Some("test-search-key".to_string()),
         "FAKE_MCP_AUTH" => Some("Bearer test-mcp-token".to_string()),
+        "FANOPS_DASHBOARD_TOKEN" => Some(DASHBOARD_TOKEN.to_string()),
         "TELEGRAM_BOT_TOKEN" if telegram => Some("123:test-token".to_string()),
         "TELEGRAM_WEBHOOK_SECRET" if telegram => Some("hook-secret".to_string()),
         // Harmless without a `[channels.slack]` table.

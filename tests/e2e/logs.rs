@@ -114,7 +114,7 @@ fn json_format_gives_one_object_per_line_from_run() {
 #[test]
 fn fanops_log_format_from_the_environment() {
     let dir = tempfile::tempdir().unwrap();
-    let path = idle_config(dir.path(), "[budgets]\nmonthly_credits = 5\n");
+    let path = idle_config(dir.path(), "[server]\ndashboard = true\n");
     let mut child = fanops(&["chat"], &path, dir.path())
         .env("FANOPS_LOG_FORMAT", "json")
         .env_remove("RUST_LOG")
@@ -134,7 +134,7 @@ fn fanops_log_format_from_the_environment() {
     assert!(
         messages
             .iter()
-            .any(|m| m.contains("[budgets] is ignored: fanops has no budgets yet")),
+            .any(|m| m.contains("FANOPS_DASHBOARD_TOKEN is not set: the operations page")),
         "{messages:#?}"
     );
     assert!(

@@ -1,8 +1,11 @@
 //! End-to-end tests: one binary, fake servers on 127.0.0.1:0.
 mod support;
 
+mod browser;
+mod budgets;
 mod config_check;
 mod conversation;
+mod dashboard;
 #[cfg(feature = "discord")]
 mod discord;
 #[cfg(feature = "telegram")]

@@ -16,6 +16,7 @@ use actions::pending;
 use conversations::user;
 
 mod actions;
+mod budgets;
 mod conversations;
 mod events;
 mod inbound;
@@ -219,6 +220,8 @@ conformance!(
     events::each_rule_claims_an_event_once_and_digests_close,
     skills::skills_install_once_and_remove_once,
     skills::skills_are_seeded_at_the_first_start_only,
+    budgets::budgets_are_set_replaced_and_spend_is_summed,
+    budgets::operations_reads_cover_every_conversation_and_task,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.

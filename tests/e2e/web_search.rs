@@ -136,3 +136,23 @@ fn a_provider_without_its_key_or_address_is_a_located_problem() {
         "{found}"
     );
 }
+
+#[tokio::test]
+async fn a_spent_budget_stops_a_search_before_the_provider_is_called() {
+    let search = FakeSearch::start().await;
+    let text = format!(
+        "{}\n[budgets]\nuser_monthly_credits = 5\n",
+        config("brave", &search.url())
+    );
+    let t = spawn_app_with(&text).await;
+    // Just under the budget: the model's first call goes out and crosses it.
+    crate::budgets::charge(t.store(), "1", 4.99).await;
+    t.model.push(Reply::tool(
+        "web_search",
+        json!({"query": "creator prices"}),
+    ));
+    let reply = t.say("What do creators charge?").await.last();
+    assert!(reply.text.contains("is spent"), "{reply:?}");
+    assert!(search.requests().is_empty(), "no search on a spent budget");
+    assert_eq!(t.model.request_count(), 1, "and no further model call");
+}

@@ -277,6 +277,7 @@ impl Telegram {
             ("start", "Start over and meet the assistant"),
             ("reset", "Forget this conversation"),
             ("usage", "What the assistant cost in the last 30 days"),
+            ("budget", "This month's budgets and what is left"),
             ("whoami", "Your Telegram user id and role"),
             ("help", "What I can do"),
         ]

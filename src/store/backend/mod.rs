@@ -18,6 +18,7 @@ use sqlx::SqlSafeStr;
 
 use super::{SharedStore, StoreError, StoreResult};
 
+mod budgets;
 mod events;
 mod inbound;
 mod leases;
@@ -104,6 +105,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "skills",
         include_str!("../../../migrations/sqlite/0012_skills.sql"),
     ),
+    (
+        13,
+        "budgets",
+        include_str!("../../../migrations/sqlite/0013_budgets.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -165,6 +171,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         12,
         "skills",
         include_str!("../../../migrations/postgres/0012_skills.sql"),
+    ),
+    (
+        13,
+        "budgets",
+        include_str!("../../../migrations/postgres/0013_budgets.sql"),
     ),
 ];
 
