@@ -246,7 +246,13 @@ mod tests {
                 crate::health::Health::default(),
             ))),
         };
-        let mut offered = Registry::with_integrations(&integrations).names();
+        // What the model is offered (an admin sees every tool a skill may name).
+        let registry = Registry::with_integrations(&integrations);
+        let mut offered: Vec<&str> = registry
+            .specs_for(crate::chat::Role::Admin)
+            .iter()
+            .map(|spec| spec.function.name.as_str())
+            .collect();
         offered.sort();
         let mut known = KNOWN_TOOLS.to_vec();
         known.sort();
