@@ -9,12 +9,19 @@
 
 use crate::clock::Clock;
 use crate::store::{InboundClaim, SharedStore, StoreResult};
+use std::future::Future;
 use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// How long a claim stays with its owner without being renewed.
 pub const LEASE: Duration = Duration::from_secs(20);
 /// How often an owner renews its leases and looks for abandoned claims.
 pub const KEEP_EVERY: Duration = Duration::from_secs(5);
+/// How long answered claims are remembered, so a late redelivery is still known.
+const CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
+/// How often answered claims older than [`CLAIMS_KEPT`] are forgotten.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// An event that failed this many times (its handler kept dying) is given up.
 const MAX_ATTEMPTS: u32 = 3;
 /// Abandoned claims taken over in one look.
@@ -153,6 +160,61 @@ impl InboundLedger {
             ),
             Err(e) => {
                 tracing::warn!(source = self.source, error = %e, "could not prune inbound claims")
+            }
+        }
+    }
+
+    /// Stops new turns and waits for those in flight, up to `grace`. Turns still running
+    /// then are cut off and their claims released, so the next start answers them.
+    pub async fn drain(&self, turns: &TaskTracker, grace: Duration) {
+        turns.close();
+        let running = turns.len();
+        if running == 0 {
+            return;
+        }
+        tracing::info!(
+            source = self.source,
+            turns = running,
+            ?grace,
+            "letting the turns in flight finish"
+        );
+        if tokio::time::timeout(grace, turns.wait()).await.is_err() {
+            let released = self.release().await;
+            tracing::warn!(
+                source = self.source,
+                unfinished = turns.len(),
+                released,
+                "the grace period ended with turns still running; the next start answers them"
+            );
+        }
+    }
+
+    /// Until `drained`, every [`KEEP_EVERY`]: renews this process's claims and, unless
+    /// `stopping`, calls `recover` to handle the events a dead process claimed but never
+    /// answered ([`InboundLedger::take_abandoned`]). Hourly: forgets old answered claims.
+    pub async fn keep<R, F>(
+        &self,
+        drained: CancellationToken,
+        stopping: &CancellationToken,
+        mut recover: R,
+    ) where
+        R: FnMut() -> F,
+        F: Future<Output = ()>,
+    {
+        let mut every = tokio::time::interval(KEEP_EVERY);
+        let mut pruned = tokio::time::Instant::now();
+        loop {
+            tokio::select! {
+                _ = drained.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            self.renew().await;
+            if !stopping.is_cancelled() {
+                recover().await;
+            }
+            if pruned.elapsed() >= PRUNE_EVERY {
+                pruned = tokio::time::Instant::now();
+                self.prune(CLAIMS_KEPT).await;
             }
         }
     }

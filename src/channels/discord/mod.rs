@@ -15,7 +15,7 @@ pub mod markdown;
 mod reply;
 mod rest;
 
-use crate::channels::claims::{InboundLedger, KEEP_EVERY};
+use crate::channels::claims::InboundLedger;
 use crate::channels::holder::SingleHolder;
 use crate::channels::{Channel, ChannelParts};
 use crate::chat::{Attachment, Delivery, DeliveryFailure};
@@ -37,8 +37,6 @@ pub const PLATFORM: &str = "discord";
 const EVENT_CLAIMS: &str = "discord.event";
 /// The lease of the one process that holds the gateway session.
 const GATEWAY_LEASE: &str = "discord.gateway";
-/// Claims are kept a week, far longer than any replay.
-const EVENT_CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
 
 pub struct Discord {
     outbox: Outbox,
@@ -135,47 +133,18 @@ impl Discord {
         served
     }
 
-    /// Waits for the turns in flight, up to the grace period. Turns still running then
-    /// are cut off and their claims released, so the next start answers them.
     async fn drain(&self) {
-        self.turns.close();
-        let running = self.turns.len();
-        if running == 0 {
-            return;
-        }
-        tracing::info!(turns = running, grace = ?self.grace, "letting the Discord turns in flight finish");
-        if tokio::time::timeout(self.grace, self.turns.wait())
-            .await
-            .is_err()
-        {
-            let released = self.claims.release().await;
-            tracing::warn!(
-                unfinished = self.turns.len(),
-                released,
-                "the grace period ended with Discord turns still running; the next start answers them"
-            );
-        }
+        self.claims.drain(&self.turns, self.grace).await;
     }
 
-    /// Every [`KEEP_EVERY`]: renews this process's claims and, unless stopping, takes over
-    /// the events a dead process claimed but never answered. Hourly: prunes.
+    /// Keeps this process's claims and takes over those a dead process left.
     async fn keep_claims(self: Arc<Self>, drained: CancellationToken) {
-        let mut every = tokio::time::interval(KEEP_EVERY);
-        let mut pruned = tokio::time::Instant::now();
-        loop {
-            tokio::select! {
-                _ = drained.cancelled() => return,
-                _ = every.tick() => {}
-            }
-            self.claims.renew().await;
-            if !self.stopping.is_cancelled() {
-                self.recover().await;
-            }
-            if pruned.elapsed() >= Duration::from_secs(3600) {
-                pruned = tokio::time::Instant::now();
-                self.claims.prune(EVENT_CLAIMS_KEPT).await;
-            }
-        }
+        let this = self.clone();
+        let recover = move || {
+            let this = this.clone();
+            async move { this.recover().await }
+        };
+        self.claims.keep(drained, &self.stopping, recover).await;
     }
 }
 

@@ -14,7 +14,7 @@ pub mod mrkdwn;
 mod reply;
 mod socket;
 
-use crate::channels::claims::{InboundLedger, KEEP_EVERY};
+use crate::channels::claims::InboundLedger;
 use crate::channels::holder::SingleHolder;
 use crate::channels::{buttons, Channel, ChannelParts};
 use crate::chat::{Inbound, InboundBody};
@@ -36,8 +36,6 @@ pub const PLATFORM: &str = "slack";
 const EVENT_CLAIMS: &str = "slack.event";
 /// The lease of the one process that holds the Socket Mode connection.
 const SOCKET_LEASE: &str = "slack.socket";
-/// Slack retries an event for about an hour; a claim is kept a week.
-const CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
 
 pub struct Slack {
     client: Arc<Client>,
@@ -204,45 +202,18 @@ impl Slack {
         }
     }
 
-    /// Waits for the turns in flight, up to the grace period; turns still running then
-    /// are cut off and their claims released, so the next start answers them.
     async fn drain(&self) {
-        self.turns.close();
-        if self.turns.is_empty() {
-            return;
-        }
-        if tokio::time::timeout(self.grace, self.turns.wait())
-            .await
-            .is_err()
-        {
-            let released = self.claims.release().await;
-            tracing::warn!(
-                unfinished = self.turns.len(),
-                released,
-                "the grace period ended with Slack turns still running; the next start answers them"
-            );
-        }
+        self.claims.drain(&self.turns, self.grace).await;
     }
 
-    /// Every [`KEEP_EVERY`]: renews this process's claims and, unless stopping, handles
-    /// the events a dead process claimed but never answered. Hourly: prunes.
+    /// Keeps this process's claims and takes over those a dead process left.
     async fn keep_claims(self: Arc<Self>, drained: CancellationToken) {
-        let mut every = tokio::time::interval(KEEP_EVERY);
-        let mut pruned = tokio::time::Instant::now();
-        loop {
-            tokio::select! {
-                _ = drained.cancelled() => return,
-                _ = every.tick() => {}
-            }
-            self.claims.renew().await;
-            if !self.stopping.is_cancelled() {
-                self.recover().await;
-            }
-            if pruned.elapsed() >= Duration::from_secs(3600) {
-                pruned = tokio::time::Instant::now();
-                self.claims.prune(CLAIMS_KEPT).await;
-            }
-        }
+        let this = self.clone();
+        let recover = move || {
+            let this = this.clone();
+            async move { this.recover().await }
+        };
+        self.claims.keep(drained, &self.stopping, recover).await;
     }
 
     async fn recover(self: &Arc<Self>) {

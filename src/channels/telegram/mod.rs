@@ -9,7 +9,7 @@ pub mod html;
 mod polling;
 mod reply;
 
-use crate::channels::claims::{InboundLedger, KEEP_EVERY};
+use crate::channels::claims::InboundLedger;
 use crate::channels::holder::SingleHolder;
 use crate::channels::{buttons, signing, Channel, ChannelParts};
 use crate::chat::{Inbound, InboundBody};
@@ -38,8 +38,6 @@ const OFFSET_STATE: &str = "telegram.offset";
 const UPDATE_CLAIMS: &str = "telegram.update";
 /// The lease of the one process that long-polls the bot token.
 const POLL_LEASE: &str = "telegram.polling";
-/// Telegram keeps an undelivered update for 24 hours; a claim is kept a week.
-const UPDATE_CLAIMS_KEPT: chrono::Duration = chrono::Duration::days(7);
 
 pub struct Telegram {
     /// Sends and edits messages (teloxide's usual client).
@@ -184,47 +182,18 @@ impl Telegram {
         Ok(())
     }
 
-    /// Waits for the turns in flight, up to the grace period. Turns still running then
-    /// are cut off and their claims released, so the next start answers them.
     async fn drain(&self) {
-        self.turns.close();
-        let running = self.turns.len();
-        if running == 0 {
-            return;
-        }
-        tracing::info!(turns = running, grace = ?self.grace, "letting the Telegram turns in flight finish");
-        if tokio::time::timeout(self.grace, self.turns.wait())
-            .await
-            .is_err()
-        {
-            let released = self.claims.release().await;
-            tracing::warn!(
-                unfinished = self.turns.len(),
-                released,
-                "the grace period ended with Telegram turns still running; the next start answers them"
-            );
-        }
+        self.claims.drain(&self.turns, self.grace).await;
     }
 
-    /// Every [`KEEP_EVERY`]: renews this process's claims and, unless stopping, takes over
-    /// and handles the updates a dead process claimed but never answered. Hourly: prunes.
+    /// Keeps this process's claims and takes over those a dead process left.
     async fn keep_claims(self: Arc<Self>, drained: CancellationToken) {
-        let mut every = tokio::time::interval(KEEP_EVERY);
-        let mut pruned = tokio::time::Instant::now();
-        loop {
-            tokio::select! {
-                _ = drained.cancelled() => return,
-                _ = every.tick() => {}
-            }
-            self.claims.renew().await;
-            if !self.stopping.is_cancelled() {
-                self.recover().await;
-            }
-            if pruned.elapsed() >= Duration::from_secs(3600) {
-                pruned = tokio::time::Instant::now();
-                self.claims.prune(UPDATE_CLAIMS_KEPT).await;
-            }
-        }
+        let this = self.clone();
+        let recover = move || {
+            let this = this.clone();
+            async move { this.recover().await }
+        };
+        self.claims.keep(drained, &self.stopping, recover).await;
     }
 
     /// Handles again the updates whose owner died before answering them.
