@@ -187,24 +187,18 @@ impl Rules {
             return self.fire(rule, trigger, event, Some(fire)).await;
         }
         if let Some(cooldown) = trigger.cooldown {
+            // A cooldown is a lease the first matching event takes: one statement, so two
+            // replicas cannot both alert within it. The same event, handled again after a
+            // crash, holds it already.
             let key = cooldown_key(&rule.id, event.account.as_deref());
             let now = Utc::now();
-            let last = self
-                .store
-                .state(&key)
-                .await?
-                .and_then(|ms| ms.parse().ok())
-                .and_then(DateTime::from_timestamp_millis);
-            let wait = Duration::from_std(cooldown).unwrap_or_default();
-            if last.is_some_and(|at| now - at < wait) {
+            let until = now + Duration::from_std(cooldown).unwrap_or_default();
+            if !self.store.hold_lease(&key, &event.id, now, until).await? {
                 self.store
                     .set_event_outcome(&event.id, &rule.id, "skipped: cooldown")
                     .await?;
                 return Ok(true);
             }
-            self.store
-                .set_state(&key, &now.timestamp_millis().to_string())
-                .await?;
         }
         self.fire(rule, trigger, event, None).await
     }

@@ -241,6 +241,32 @@ async fn a_signed_webhook_alerts_once_and_min_amount_filters() {
     assert_eq!(bot.events(&["--kind", "tip"])["total"], 2);
 }
 
+const QUIET_TIPS: &str = r#"name = "Quiet tips"
+[trigger]
+event = "tip"
+cooldown = "10m"
+template = "{fan_name} tipped {amount}"
+[deliver]
+channel = "telegram"
+to = "-100"
+"#;
+
+#[tokio::test]
+async fn a_cooldown_lets_one_alert_through_per_account() {
+    let bot = start(&[("quiet-tips", QUIET_TIPS)], "").await;
+    let hook = format!("{}/webhooks/onlyfansapi", bot.base);
+    let first = tip(11, 20.0, "first");
+    assert_eq!(post(&hook, &first, &signed(&first)).await.0, 200);
+    assert!(bot.wait_outcome("11", "quiet-tips", "sent").await);
+    let second = tip(12, 30.0, "second");
+    assert_eq!(post(&hook, &second, &signed(&second)).await.0, 200);
+    assert!(
+        bot.wait_outcome("12", "quiet-tips", "skipped: cooldown")
+            .await
+    );
+    assert_eq!(bot.alerts("tipped"), 1, "{:?}", bot.tg.sent_texts(CHAT));
+}
+
 #[tokio::test]
 async fn bad_or_missing_signatures_are_refused_and_nothing_is_stored() {
     let bot = start(&[("big-tips", BIG_TIPS)], "").await;
