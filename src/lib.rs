@@ -13,7 +13,7 @@
 //!
 //! - `cli` — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`, `tasks`). May not import: nothing is above it.
 //! - `app` — wires one `App` from a config; `main.rs` only parses the command line. May not import: cli.
-//! - `dashboard` — the operations page (`GET /`, off unless `[server] dashboard`): usage, budgets, tasks, pending confirmations and the audit log, behind `FANOPS_DASHBOARD_TOKEN`; its routes join the listener beside the channels'. May not import: cli, app, channels, server, core, scheduler, agent, tools, llm, onlyfans.
+//! - `dashboard` — the operations page (`GET /`, off unless `[server] dashboard`): usage, budgets, tasks, recent events and what the rules did, pending confirmations and the audit log, behind `FANOPS_DASHBOARD_TOKEN`; its routes join the listener beside the channels'. May not import: cli, app, channels, server, core, scheduler, agent, tools, llm, onlyfans.
 //! - `channels` — thin adapters (terminal, Telegram, Slack, Discord) between a platform and the core, and what every adapter shares: inbound claims, single-holder leases. May not import: cli, app, server, scheduler, agent, tools, tasks, llm, onlyfans, usage.
 //! - `server` — the HTTP listener: health, readiness, metrics. May not import: cli, app, channels, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, chat, dashboard.
 //! - `core` — access, commands, conversations and decisions on pending writes; knows no platform. May not import: cli, app, channels, server, scheduler.

@@ -1,7 +1,8 @@
 //! The operations page (`GET /`, on when `[server] dashboard = true`): usage as a chart
 //! and tables by model, platform, kind or user for a period, budgets and what is left,
-//! scheduled tasks with their last and next run and delivery, recent alerts, writes
-//! waiting for confirmation and the audit log. Server-rendered HTML, no JavaScript.
+//! scheduled tasks with their last and next run and delivery, recent alerts, recent
+//! real-time events and what each alert rule did with them, writes waiting for
+//! confirmation and the audit log. Server-rendered HTML, no JavaScript.
 //!
 //! Behind `FANOPS_DASHBOARD_TOKEN`: as a bearer token, or typed once into the login form,
 //! which sets an HttpOnly session cookie. Without the token the page is served only on a
@@ -13,7 +14,7 @@ mod page;
 use crate::budget::Budgets;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::store::{RunStatus, SharedStore, UsageDimension};
+use crate::store::{EventFilter, RunStatus, SharedStore, UsageDimension};
 use crate::tasks::TaskBook;
 use crate::usage::{self, chart, Period};
 use auth::Gate;
@@ -33,6 +34,9 @@ const PENDING_ROWS: usize = 20;
 /// Latest runs looked through for alerts.
 const RUNS_LOOKED_AT: usize = 200;
 const ALERT_ROWS: usize = 15;
+/// Real-time events shown: the latest this many, received within [`EVENT_HOURS`].
+const EVENT_ROWS: usize = 50;
+const EVENT_HOURS: i64 = 24;
 
 /// What the page reads.
 #[derive(Clone)]
@@ -186,6 +190,15 @@ async fn read(
         })
         .take(ALERT_ROWS)
         .collect();
+    let events = crate::events::log::recent(
+        store,
+        &EventFilter {
+            since: Some(now - chrono::Duration::hours(EVENT_HOURS)),
+            kind: None,
+            limit: EVENT_ROWS,
+        },
+    )
+    .await?;
     Ok(page::PageData {
         period,
         period_text,
@@ -197,6 +210,7 @@ async fn read(
             .await?,
         tasks: crate::tasks::list(store, &state.tasks.workflows(), now).await?,
         alerts,
+        events,
         pending: store.open_actions(now, PENDING_ROWS).await?,
         audit: store.recent_audit(AUDIT_ROWS).await?,
         standing,

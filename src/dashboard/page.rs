@@ -2,6 +2,7 @@
 //! JavaScript. Every value from the store (names, ids, summaries, outputs) is escaped.
 
 use crate::budget::{credits, Line, Standing};
+use crate::events::log::{summary, Listing};
 use crate::store::{
     AuditEntry, PendingAction, RunStatus, TaskRun, UsageDimension, UsageEntry, UsageRow,
 };
@@ -24,6 +25,8 @@ pub struct PageData {
     pub activity: Vec<UsageEntry>,
     pub tasks: Vec<TaskLine>,
     pub alerts: Vec<TaskRun>,
+    /// Recent real-time events with each rule's outcome, newest first.
+    pub events: Listing,
     pub pending: Vec<PendingAction>,
     pub audit: Vec<AuditEntry>,
     /// Whether a login is in force (a logout button is shown).
@@ -385,6 +388,69 @@ fn tasks_section(out: &mut String, data: &PageData) {
     out.push_str("</section>");
 }
 
+/// One rule's outcome as a tag: sent is good, a failure is bad, the rest is neutral.
+fn outcome_tag(rule: &str, outcome: &str) -> String {
+    let kind = if outcome.contains("failed") {
+        "bad"
+    } else if outcome == "sent" || outcome.ends_with(": sent") {
+        "ok"
+    } else {
+        ""
+    };
+    format!(
+        "<span class=\"tag {kind}\">{}: {}</span>",
+        escape(rule),
+        escape(outcome)
+    )
+}
+
+fn events_section(out: &mut String, data: &PageData) {
+    let rows: Vec<Vec<String>> = data
+        .events
+        .events
+        .iter()
+        .map(|(event, outcomes)| {
+            let rules = if outcomes.is_empty() {
+                td("—")
+            } else {
+                let tags: Vec<String> = outcomes
+                    .iter()
+                    .map(|o| outcome_tag(&o.rule, &o.outcome))
+                    .collect();
+                format!("<td>{}</td>", tags.join(" "))
+            };
+            vec![
+                td(&time(event.received_at, data.tz)),
+                td(&event.source),
+                td(&event.kind.replace('_', " ")),
+                td(event.account.as_deref().unwrap_or("—")),
+                td(&summary(event)),
+                rules,
+            ]
+        })
+        .collect();
+    let shown = data.events.events.len() as u64;
+    let more = if data.events.total > shown {
+        format!(
+            " The latest {shown} of {} are shown; <code>fanops events</code> lists them all.",
+            data.events.total
+        )
+    } else {
+        String::new()
+    };
+    let _ = write!(
+        out,
+        "<section id=\"events\"><h2>Recent events</h2><p class=\"muted\">Real-time events received in the last 24 hours and what each alert rule did with them.{more}</p>"
+    );
+    table(
+        out,
+        &["received", "source", "kind", "account", "what", "rules"],
+        &rows,
+        "No events in the last 24 hours.",
+    );
+    out.push_str("</section>");
+}
+
 fn records_section(out: &mut String, data: &PageData) {
     let pending: Vec<Vec<String>> = data
         .pending
@@ -439,6 +505,7 @@ pub fn render(data: &PageData) -> String {
     budgets_section(&mut body, data);
     usage_section(&mut body, data);
     tasks_section(&mut body, data);
+    events_section(&mut body, data);
     records_section(&mut body, data);
     body.push_str("</main>");
     document("fanops operations", &body)

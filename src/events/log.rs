@@ -30,6 +30,12 @@ pub async fn recent(store: &dyn Store, filter: &EventFilter) -> Result<Listing, 
 
 /// A short summary of an event's facts for a table cell.
 fn facts(event: &StoredEvent) -> String {
+    cell(&summary(event))
+}
+
+/// An event's facts in a few words (fan, amount, state, the start of its text), as
+/// received: whoever shows it escapes it for its medium.
+pub fn summary(event: &StoredEvent) -> String {
     let f = &event.fields;
     let mut parts = Vec::new();
     if let Some(name) = f
@@ -58,7 +64,7 @@ fn facts(event: &StoredEvent) -> String {
             format!("“{cut}”")
         });
     }
-    cell(&parts.join(" "))
+    parts.join(" ")
 }
 
 /// Table cells may not hold the column separator or a line break.

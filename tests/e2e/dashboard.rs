@@ -10,7 +10,8 @@ use chrono::{Duration, Utc};
 use fanops::app::App;
 use fanops::budget::Scope;
 use fanops::store::{
-    ActionStatus, PendingAction, RunStatus, SharedStore, TaskRun, UsageEntry, UsageSource,
+    ActionStatus, DedupKey, EventOutcome, PendingAction, RunStatus, SharedStore, StoredEvent,
+    TaskRun, UsageEntry, UsageSource,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -61,8 +62,48 @@ async fn app_with(server: &str) -> (App, (FakeModel, FakeOnlyFans, tempfile::Tem
     (app, (model, api, dir))
 }
 
-/// Usage, two runs, a budget change and a waiting write: what the page must show.
+/// A tip from a fan whose name is markup, which one rule sent and another filtered.
+async fn seed_event(store: &SharedStore) {
+    let now = Utc::now();
+    let event = StoredEvent {
+        id: "ev-1".into(),
+        source: "onlyfansapi".into(),
+        name: "tips.received".into(),
+        kind: "tip".into(),
+        account: Some("acct_42".into()),
+        occurred_at: now - Duration::minutes(5),
+        received_at: now - Duration::minutes(5),
+        fields: serde_json::json!({"fan_name": "<b>x</b>", "amount": 25.0}),
+        raw: "{}".into(),
+    };
+    let key = DedupKey {
+        key: "onlyfansapi:ev-1".into(),
+        until: now + Duration::days(1),
+    };
+    assert!(store.insert_event(&event, &key, now).await.unwrap());
+    for (rule, outcome) in [
+        ("big-tips", "sent"),
+        ("vip-only", "filtered: below min_amount"),
+    ] {
+        let claimed = store
+            .claim_event_rule(
+                &EventOutcome {
+                    event_id: event.id.clone(),
+                    rule: rule.into(),
+                    outcome: outcome.into(),
+                    at: now,
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        assert!(claimed);
+    }
+}
+
+/// Usage, two runs, a budget change, a waiting write and an event: what the page must show.
 async fn seed(app: &App) {
+    seed_event(&app.store).await;
     let store = &app.store;
     charge(store, "1", 84.5).await;
     charge(store, "3", 21.0).await;
@@ -238,12 +279,22 @@ async fn the_token_opens_it_as_a_bearer_or_through_the_login_form() {
         "50,000",
         "2,000",
         "skipped: budget",
+        "Recent events",
+        "acct_42",
+        "$25",
+        "big-tips: sent",
+        "vip-only: filtered: below min_amount",
     ] {
         assert!(html.contains(needle), "{needle} in the page");
     }
     // Data is escaped, never markup.
     assert!(html.contains("Send &lt;b&gt;Thanks for the tip, Jake!&lt;/b&gt;"));
     assert!(!html.contains("<b>Thanks"));
+    assert!(
+        html.contains("&lt;b&gt;x&lt;/b&gt; $25"),
+        "the fan name is escaped"
+    );
+    assert!(!html.contains("<b>x</b>"));
 
     let png = http
         .get(format!("{}/usage.png?period=7d&by=user", page.base))
@@ -333,6 +384,9 @@ async fn a_headless_browser_signs_in_and_sees_tasks_usage_and_audit() {
             "test-model",
             "Waiting for confirmation",
             "Thanks for the tip, Jake!",
+            "Recent events",
+            "<b>x</b> $25",
+            "big-tips: sent",
         ] {
             assert!(text.contains(needle), "{needle} in:\n{text}");
         }
