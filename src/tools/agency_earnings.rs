@@ -152,7 +152,7 @@ impl Tool for AgencyEarnings {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             NAME,
-            "Earnings (net and gross, USD) for a period across all connected creators, or the named ones, in one call: per-account rows and agency totals.",
+            "Net and gross earnings (USD) for a period, all or named creators, in one call: rows per account and totals.",
             json!({
                 "type": "object",
                 "properties": {

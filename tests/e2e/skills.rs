@@ -289,6 +289,7 @@ async fn the_first_request_with_every_integration_stays_within_the_prompt_budget
             t.say_as(user, user, "How much did we earn this week?")
                 .await;
             let request = t.model.requests()[0].clone();
+            std::fs::write(format!("/tmp/prompt-{user}.json"), request.to_string()).unwrap();
             assert!(system_text(&request).contains("sheets (20 tools)"));
             assert!(system_text(&request).contains("- whale-watch: "));
             bpe.encode_ordinary(&request["messages"].to_string()).len()
