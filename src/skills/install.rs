@@ -115,7 +115,7 @@ pub async fn prompt_lines(
         return Ok(None);
     }
     let mut out =
-        String::from("Skills (if one fits the request, read_skill it first and follow it):\n");
+        String::from("Skills (if one fits, read_skill it first and follow it):\n");
     for skill in skills {
         out.push_str(&format!("- {}: {}\n", skill.name, skill.description));
     }

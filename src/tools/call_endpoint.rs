@@ -60,7 +60,7 @@ impl Tool for CallEndpoint {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             NAME,
-            "Call a catalog endpoint found with find_endpoints; params are validated, writes wait for confirmation.",
+            "Call an endpoint found with find_endpoints; writes wait for confirmation.",
             json!({
                 "type": "object",
                 "properties": {

@@ -16,7 +16,7 @@ impl Tool for ListAccounts {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Connected creator accounts: id, username, name, authenticated or not.",
+            "Connected creator accounts and whether each is authenticated.",
             json!({"type": "object", "properties": {}}),
         )
     }
@@ -49,7 +49,7 @@ impl Tool for FindEndpoints {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Search the OnlyFansAPI catalog by words: endpoint ids, method, path, effect, params, notes.",
+            "Search the OnlyFansAPI catalog by words: endpoints for call_endpoint, with their params.",
             json!({
                 "type": "object",
                 "properties": {

@@ -202,7 +202,7 @@ fn schedule_schema() -> Value {
 fn trigger_schema() -> Value {
     let names: Vec<&str> = EVENT_FACTS.iter().chain(EVENT_FIELDS).copied().collect();
     json!({"type": "object", "description": format!(
-        "Alert per event, instead of schedule: event ({}; or a list), optional min_amount (USD), accounts, cooldown (e.g. 10m), batch (e.g. 5m, one digest); then template (posted as is; may use {{name}} for {}) or prompt (agent run per event)",
+        "Alert per event, instead of schedule: event ({}; or a list), min_amount (USD), accounts, cooldown (10m), batch (5m: one digest); then template (posted as is; {{name}} for {}) or prompt",
         crate::tasks::trigger::EventKind::names().join(" "),
         names.join(" ")
     )})
@@ -415,8 +415,8 @@ impl Tool for CreateTask {
                 "name": {"type": "string"},
                 "prompt": {"type": "string", "description": "What each run does, in full"},
                 "schedule": schedule_schema(),
-                "timezone": {"type": "string", "description": "IANA, e.g. Europe/London"},
-                "template": {"type": "string", "description": "Workflow template to start from"},
+                "timezone": {"type": "string", "description": "IANA zone"},
+                "template": {"type": "string", "description": "Workflow template"},
                 "channel": {"type": "string", "enum": CHANNELS},
                 "to": {"type": "string", "description": "Chat id"},
                 "model": {"type": "string"},
@@ -591,14 +591,14 @@ impl Tool for UpdateTask {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Change a task created from chat; only given fields change.",
+            "Change a task made from chat: only given fields, as in create_task.",
             json!({"type": "object", "properties": {
                 "name": {"type": "string"},
                 "new_name": {"type": "string"},
                 "prompt": {"type": "string"},
-                "schedule": {"type": "object", "description": "As in create_task"},
+                "schedule": {"type": "object"},
                 "timezone": {"type": "string"},
-                "channel": {"type": "string", "enum": CHANNELS},
+                "channel": {"type": "string"},
                 "to": {"type": "string"},
                 "model": {"type": "string"},
                 "category": {"type": "string"}
