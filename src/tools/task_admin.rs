@@ -192,7 +192,7 @@ fn short(text: &str, limit: usize) -> String {
 }
 
 /// The shapes of `schedule`, told compactly (a wrong one gets every shape in full back).
-const SCHEDULE_SHAPES: &str = r#"One key: daily "08:00", weekly {days: [mon], at}, monthly {day: 1-28, at}, cron "0 8 * * 1-5", every "30m""#;
+const SCHEDULE_SHAPES: &str = r#"One key: daily "08:00", weekly {days: [mon], at}, monthly {day: 1-28, at}, cron (5 fields), every "30m""#;
 
 fn schedule_schema() -> Value {
     json!({"type": "object", "description": SCHEDULE_SHAPES})

@@ -75,7 +75,7 @@ impl Tool for RunTask {
         ToolSpec::new(
             self.name(),
             "Preview a task or template now: output here, posts nothing.",
-            json!({"type": "object", "properties": {"name": {"type": "string", "description": "Task id or name"}}, "required": ["name"]}),
+            json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
         )
     }
 
