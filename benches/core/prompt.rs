@@ -24,6 +24,10 @@ const SKILLS: &[&str] = &[
     "creator-portfolio-overview",
 ];
 
+/// Put first in `extra`, this lands in the `[channels.telegram]` table the harness writes
+/// last before `extra`: chat 1 becomes an admin, who is also offered the admin-only tools.
+const ADMIN: &str = "roles = { \"1\" = \"admin\" }\n";
+
 /// The first request for [`QUESTION`] from a fresh fanops started with `extra` config.
 async fn first_request(extra: String) -> Value {
     let fakes = Fakes::start().await;
@@ -62,7 +66,7 @@ pub async fn prompt_tokens() {
         mcp.url(),
         search.url()
     );
-    let full = first_request(extra).await;
+    let full = first_request(extra.clone()).await;
     let system = full["messages"][0]["content"].as_str().unwrap_or_default();
     assert!(
         system.contains("sheets (20 tools)") && SKILLS.iter().all(|s| system.contains(s)),
@@ -75,6 +79,14 @@ pub async fn prompt_tokens() {
         SKILLS.len(),
         full_messages + full_tools,
         full["tools"].as_array().map_or(0, Vec::len),
+    );
+    let admin = first_request(format!("{ADMIN}{extra}")).await;
+    let admin_messages = tokens(&admin["messages"]);
+    let admin_tools = tokens(&admin["tools"]);
+    println!(
+        "  the same for an admin (also offered the admin-only tools): {} tokens (messages {admin_messages}, {} tools {admin_tools}) (target <= 2,000)",
+        admin_messages + admin_tools,
+        admin["tools"].as_array().map_or(0, Vec::len),
     );
     let every = every_endpoint_as_a_tool();
     println!(

@@ -152,12 +152,12 @@ impl Tool for AgencyEarnings {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             NAME,
-            "Earnings (net and gross, USD) for a period across all connected creators, or the named ones, in one call: per-account rows and agency totals.",
+            "Net and gross earnings (USD) for a period (dates inclusive) of all or named creators: rows and totals.",
             json!({
                 "type": "object",
                 "properties": {
-                    "start_date": {"type": "string", "description": "YYYY-MM-DD, first day included"},
-                    "end_date": {"type": "string", "description": "YYYY-MM-DD, last day included"},
+                    "start_date": {"type": "string", "description": "YYYY-MM-DD"},
+                    "end_date": {"type": "string", "description": "YYYY-MM-DD"},
                     "accounts": {"type": "array", "items": {"type": "string"}, "description": "acct_… ids; omit for all"}
                 },
                 "required": ["start_date", "end_date"]

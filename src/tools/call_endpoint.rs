@@ -60,7 +60,7 @@ impl Tool for CallEndpoint {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             NAME,
-            "Call one OnlyFansAPI catalog endpoint (find it first with find_endpoints). Parameters are validated against the catalog; writes wait for a person's confirmation.",
+            "Call an endpoint found with find_endpoints; writes wait for confirmation.",
             json!({
                 "type": "object",
                 "properties": {

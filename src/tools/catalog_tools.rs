@@ -16,7 +16,7 @@ impl Tool for ListAccounts {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Connected creator accounts: id (acct_…), username, display name, whether the session is authenticated.",
+            "Connected creator accounts and whether each is authenticated.",
             json!({"type": "object", "properties": {}}),
         )
     }
@@ -49,11 +49,11 @@ impl Tool for FindEndpoints {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Search the OnlyFansAPI catalog by words. Returns endpoint ids with method, path, effect (read/write), params and notes, to use with call_endpoint.",
+            "Search the OnlyFansAPI catalog by words: endpoints for call_endpoint, with their params.",
             json!({
                 "type": "object",
                 "properties": {
-                    "query": {"type": "string", "description": "What you need, in words, e.g. 'top fans' or 'send message'"},
+                    "query": {"type": "string", "description": "In words, e.g. 'top fans'"},
                     "limit": {"type": "integer", "minimum": 1, "maximum": 20}
                 },
                 "required": ["query"]

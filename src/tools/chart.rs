@@ -170,7 +170,7 @@ impl Tool for MakeChart {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             NAME,
-            "Attach a PNG bar or line chart to your reply, from numbers you already have.",
+            "Attach a PNG bar or line chart of numbers you have.",
             json!({
                 "type": "object",
                 "properties": {

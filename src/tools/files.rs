@@ -83,7 +83,7 @@ impl Tool for MakeCsv {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             NAME,
-            "Attach a CSV file to your reply, built from rows you already have from other tools.",
+            "Attach a CSV of rows you already have.",
             json!({
                 "type": "object",
                 "properties": {

@@ -21,7 +21,7 @@ impl Tool for WebSearchTool {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Web search, billed per search; only for outside information.",
+            "Billed per search; only for outside information.",
             json!({"type": "object", "properties": {"query": {"type": "string"}, "count": {"type": "integer", "maximum": MAX_COUNT}}, "required": ["query"]}),
         )
     }
@@ -97,7 +97,7 @@ impl Tool for FindTools {
             })
             .collect();
         Some(format!(
-            "Connected apps (MCP): {}. Use find_tools, then call_tool.\n",
+            "Connected apps (MCP): {}, via find_tools and call_tool.\n",
             apps.join(", ")
         ))
     }

@@ -9,7 +9,7 @@ use crate::chat::Role;
 use crate::llm::ToolSpec;
 use crate::tasks::schedule::ScheduleSpec;
 use crate::tasks::stored;
-use crate::tasks::trigger::{RuleAction, TriggerSpec, EVENT_FIELDS};
+use crate::tasks::trigger::{RuleAction, TriggerSpec, EVENT_FACTS, EVENT_FIELDS};
 use crate::tasks::workflow::{list_or_none, Deliver, Workflow, WorkflowDocument, CHANNELS};
 use crate::tasks::TaskBook;
 use crate::tasks::{self, describe};
@@ -191,17 +191,20 @@ fn short(text: &str, limit: usize) -> String {
     }
 }
 
-const SCHEDULE_SCHEMA: &str = r#"{"type": "object", "description": "Exactly one of: {\"daily\": \"08:00\"}, {\"weekly\": {\"days\": [\"mon\", \"thu\"], \"at\": \"09:00\"}}, {\"monthly\": {\"day\": 1, \"at\": \"09:00\"}} (day 1-28), {\"cron\": \"0 8 * * 1-5\"} (5 fields), {\"every\": \"30m\"}"}"#;
+/// The shapes of `schedule`, told compactly (a wrong one gets every shape in full back).
+const SCHEDULE_SHAPES: &str = r#"One key: daily "08:00", weekly {days: [mon], at}, monthly {day: 1-28, at}, cron (5 fields), every "30m""#;
 
 fn schedule_schema() -> Value {
-    serde_json::from_str(SCHEDULE_SCHEMA).unwrap_or_else(|_| json!({"type": "object"}))
+    json!({"type": "object", "description": SCHEDULE_SHAPES})
 }
 
+/// Every event kind and template name, space-separated: the cheapest way to list them.
 fn trigger_schema() -> Value {
+    let names: Vec<&str> = EVENT_FACTS.iter().chain(EVENT_FIELDS).copied().collect();
     json!({"type": "object", "description": format!(
-        "An event alert instead of a schedule. `event`: one of {} (or a list); optional `min_amount` (USD), `accounts` (acct_ ids), `cooldown` (\"10m\"), `batch` (\"5m\", one digest per period); and `template` (posted as is, no model call; may use {{account}}, {{kind}}, {{occurred_at}}, {}) or `prompt` (an agent run per event).",
-        crate::tasks::trigger::EventKind::names().join(", "),
-        EVENT_FIELDS.iter().map(|f| format!("{{{f}}}")).collect::<Vec<_>>().join(", ")
+        "Alert per event, instead of schedule: event ({}; or a list), min_amount (USD), accounts, cooldown (10m), batch (5m: one digest); then template (posted as is; {{name}} for {}) or prompt",
+        crate::tasks::trigger::EventKind::names().join(" "),
+        names.join(" ")
     )})
 }
 
@@ -407,15 +410,15 @@ impl Tool for CreateTask {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Create a scheduled task that runs a prompt on a schedule and posts the answer (default: to this chat). Needs the user's time zone: ask if unknown. After it is created, offer a preview with run_task. For a real-time alert (\"tell me here whenever someone tips over $50\") give `trigger` instead of `schedule`: no time zone is needed.",
+            "Run a prompt on a schedule and post the answer (default: here). Ask the time zone if unknown; then offer a run_task preview. Alerts: trigger, not schedule.",
             json!({"type": "object", "properties": {
                 "name": {"type": "string"},
-                "prompt": {"type": "string", "description": "What each run should do, in full"},
+                "prompt": {"type": "string", "description": "What each run does, in full"},
                 "schedule": schedule_schema(),
-                "timezone": {"type": "string", "description": "IANA zone the user gave, e.g. Europe/London"},
-                "template": {"type": "string", "description": "Workflow template to start from (prompt and suggested schedule)"},
+                "timezone": {"type": "string", "description": "IANA zone"},
+                "template": {"type": "string", "description": "Workflow template"},
                 "channel": {"type": "string", "enum": CHANNELS},
-                "to": {"type": "string", "description": "Chat id to post to"},
+                "to": {"type": "string", "description": "Chat id"},
                 "model": {"type": "string"},
                 "category": {"type": "string"},
                 "trigger": trigger_schema()
@@ -588,14 +591,14 @@ impl Tool for UpdateTask {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Change a task created from chat: only the fields given change.",
+            "Change a task made from chat: only given fields, as in create_task.",
             json!({"type": "object", "properties": {
-                "name": {"type": "string", "description": "Task id or name"},
+                "name": {"type": "string"},
                 "new_name": {"type": "string"},
                 "prompt": {"type": "string"},
-                "schedule": schedule_schema(),
+                "schedule": {"type": "object"},
                 "timezone": {"type": "string"},
-                "channel": {"type": "string", "enum": CHANNELS},
+                "channel": {"type": "string"},
                 "to": {"type": "string"},
                 "model": {"type": "string"},
                 "category": {"type": "string"}
@@ -765,7 +768,7 @@ macro_rules! verb_tool {
                 ToolSpec::new(
                     self.name(),
                     $description,
-                    json!({"type": "object", "properties": {"name": {"type": "string", "description": "Task id or name"}}, "required": ["name"]}),
+                    json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
                 )
             }
 

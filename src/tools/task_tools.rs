@@ -27,7 +27,7 @@ impl Tool for ListTasks {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Scheduled tasks and workflow templates: schedule, state, last and next run.",
+            "Tasks and workflow templates: schedule, state, runs.",
             json!({"type": "object", "properties": {}}),
         )
     }
@@ -74,8 +74,8 @@ impl Tool for RunTask {
     fn spec(&self) -> ToolSpec {
         ToolSpec::new(
             self.name(),
-            "Run a task or workflow template now as a preview: returns its output here, posts nothing.",
-            json!({"type": "object", "properties": {"name": {"type": "string", "description": "Task id or name"}}, "required": ["name"]}),
+            "Preview a task or template now: output here, posts nothing.",
+            json!({"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}),
         )
     }
 
