@@ -494,6 +494,10 @@ async fn an_event_answered_right_before_kill_9_is_alerted_once_after_restart() {
     .await;
     assert_eq!(status, 200);
     bot.kill();
+    // Processing starts right after the answer, so now and then the alert reaches
+    // Telegram just before the kill and its record does not: the one repeat the README
+    // admits. Otherwise the alert must come exactly once.
+    let posted_before_kill = bot.alerts("lastfan tipped $200");
     bot.run("second");
     assert!(healthy(&bot.base).await);
     // The sweep at start, or the takeover of a run left unfinished, sends it.
@@ -509,7 +513,11 @@ async fn an_event_answered_right_before_kill_9_is_alerted_once_after_restart() {
         bot.wait_outcome_for("6", "big-tips", "sent", Duration::from_secs(100))
             .await
     );
-    assert_eq!(bot.alerts("lastfan tipped $200"), 1);
+    let alerts = bot.alerts("lastfan tipped $200");
+    assert!(
+        alerts == 1 || (posted_before_kill == 1 && alerts == 2),
+        "{alerts} alerts, {posted_before_kill} of them posted before the kill"
+    );
 }
 
 /// What the core answers to Telegram user `user` in chat 100.
