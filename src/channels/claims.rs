@@ -164,9 +164,35 @@ impl InboundLedger {
         }
     }
 
+    /// Runs `serving` while keeping this process's claims (see [`InboundLedger::keep`]),
+    /// then lets the turns in flight finish (see [`InboundLedger::drain`]). Claims are
+    /// kept until every turn is done, not just until `serving` ends.
+    pub async fn serve<T, R, F>(
+        &self,
+        turns: &TaskTracker,
+        grace: Duration,
+        stopping: &CancellationToken,
+        recover: R,
+        serving: impl Future<Output = T>,
+    ) -> T
+    where
+        R: FnMut() -> F,
+        F: Future<Output = ()>,
+    {
+        let drained = CancellationToken::new();
+        let work = async {
+            let served = serving.await;
+            self.drain(turns, grace).await;
+            drained.cancel();
+            served
+        };
+        let (served, ()) = tokio::join!(work, self.keep(drained.clone(), stopping, recover));
+        served
+    }
+
     /// Stops new turns and waits for those in flight, up to `grace`. Turns still running
     /// then are cut off and their claims released, so the next start answers them.
-    pub async fn drain(&self, turns: &TaskTracker, grace: Duration) {
+    async fn drain(&self, turns: &TaskTracker, grace: Duration) {
         turns.close();
         let running = turns.len();
         if running == 0 {
@@ -192,7 +218,7 @@ impl InboundLedger {
     /// Until `drained`, every [`KEEP_EVERY`]: renews this process's claims and, unless
     /// `stopping`, calls `recover` to handle the events a dead process claimed but never
     /// answered ([`InboundLedger::take_abandoned`]). Hourly: forgets old answered claims.
-    pub async fn keep<R, F>(
+    async fn keep<R, F>(
         &self,
         drained: CancellationToken,
         stopping: &CancellationToken,

@@ -123,28 +123,16 @@ impl Discord {
             watched.cancelled().await;
             stopping.cancel();
         });
-        // Renews this process's claims until every turn is done, not just until shutdown.
-        let drained = CancellationToken::new();
-        let keeper = tokio::spawn(self.clone().keep_claims(drained.clone()));
-        let served = self.clone().hold_gateway(shutdown).await;
-        self.drain().await;
-        drained.cancel();
-        let _ = keeper.await;
-        served
-    }
-
-    async fn drain(&self) {
-        self.claims.drain(&self.turns, self.grace).await;
-    }
-
-    /// Keeps this process's claims and takes over those a dead process left.
-    async fn keep_claims(self: Arc<Self>, drained: CancellationToken) {
         let this = self.clone();
         let recover = move || {
             let this = this.clone();
             async move { this.recover().await }
         };
-        self.claims.keep(drained, &self.stopping, recover).await;
+        let serving = self.clone().hold_gateway(shutdown);
+        let (turns, stopping) = (&self.turns, &self.stopping);
+        self.claims
+            .serve(turns, self.grace, stopping, recover, serving)
+            .await
     }
 }
 

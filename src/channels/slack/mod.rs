@@ -161,19 +161,24 @@ impl Slack {
         if !self.connect(&shutdown).await {
             return Ok(());
         }
-        let drained = CancellationToken::new();
-        let keeper = tokio::spawn(self.clone().keep_claims(drained.clone()));
-        let served = if self.socket_mode() {
-            self.clone().socket(shutdown).await
-        } else {
-            self.health.ok(PLATFORM, "events API: waiting for requests");
-            shutdown.cancelled().await;
-            Ok(())
+        let this = self.clone();
+        let recover = move || {
+            let this = this.clone();
+            async move { this.recover().await }
         };
-        self.drain().await;
-        drained.cancel();
-        let _ = keeper.await;
-        served
+        let serving = async {
+            if self.socket_mode() {
+                self.clone().socket(shutdown.clone()).await
+            } else {
+                self.health.ok(PLATFORM, "events API: waiting for requests");
+                shutdown.cancelled().await;
+                Ok(())
+            }
+        };
+        let (turns, stopping) = (&self.turns, &self.stopping);
+        self.claims
+            .serve(turns, self.grace, stopping, recover, serving)
+            .await
     }
 
     /// `auth.test` (retried with backoff) for the bot's member id. False on shutdown.
@@ -200,20 +205,6 @@ impl Slack {
             }
             delay = (delay * 2).min(Duration::from_secs(30));
         }
-    }
-
-    async fn drain(&self) {
-        self.claims.drain(&self.turns, self.grace).await;
-    }
-
-    /// Keeps this process's claims and takes over those a dead process left.
-    async fn keep_claims(self: Arc<Self>, drained: CancellationToken) {
-        let this = self.clone();
-        let recover = move || {
-            let this = this.clone();
-            async move { this.recover().await }
-        };
-        self.claims.keep(drained, &self.stopping, recover).await;
     }
 
     async fn recover(self: &Arc<Self>) {

@@ -150,18 +150,22 @@ impl Telegram {
         if !self.connect(&shutdown).await {
             return Ok(());
         }
-        // Renews this process's claims until every turn is done, not just until shutdown.
-        let drained = CancellationToken::new();
-        let keeper = tokio::spawn(self.clone().keep_claims(drained.clone()));
-        let served = if self.config.mode == "webhook" {
-            self.register_webhook(&shutdown).await
-        } else {
-            self.clone().poll(shutdown).await
+        let this = self.clone();
+        let recover = move || {
+            let this = this.clone();
+            async move { this.recover().await }
         };
-        self.drain().await;
-        drained.cancel();
-        let _ = keeper.await;
-        served
+        let serving = async {
+            if self.config.mode == "webhook" {
+                self.register_webhook(&shutdown).await
+            } else {
+                self.clone().poll(shutdown.clone()).await
+            }
+        };
+        let (turns, stopping) = (&self.turns, &self.stopping);
+        self.claims
+            .serve(turns, self.grace, stopping, recover, serving)
+            .await
     }
 
     async fn register_webhook(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
@@ -180,20 +184,6 @@ impl Telegram {
         self.health.ok(PLATFORM, "webhook registered");
         shutdown.cancelled().await;
         Ok(())
-    }
-
-    async fn drain(&self) {
-        self.claims.drain(&self.turns, self.grace).await;
-    }
-
-    /// Keeps this process's claims and takes over those a dead process left.
-    async fn keep_claims(self: Arc<Self>, drained: CancellationToken) {
-        let this = self.clone();
-        let recover = move || {
-            let this = this.clone();
-            async move { this.recover().await }
-        };
-        self.claims.keep(drained, &self.stopping, recover).await;
     }
 
     /// Handles again the updates whose owner died before answering them.
