@@ -9,6 +9,7 @@ use crate::budget::{BudgetError, Budgets, Spent};
 pub use crate::chat::Turn;
 use crate::llm::{ChatMessage, Llm, LlmError, ModelReply, ToolCall};
 use crate::onlyfans::accounts::AccountsCache;
+use crate::onlyfans::client::ApiError;
 use crate::onlyfans::client::OnlyFansClient;
 use crate::store::{
     MessageRole, PendingAction, SharedStore, StoreError, StoredMessage, StoredToolCall,
@@ -29,6 +30,10 @@ pub enum AgentError {
     /// A budget is spent: no model call was made. The text is the plain answer.
     #[error(transparent)]
     Budget(#[from] Spent),
+    /// The OnlyFansAPI key is missing or refused: the turn ends rather than ask the model
+    /// to work around a key that will not work until someone changes it.
+    #[error(transparent)]
+    Api(#[from] crate::onlyfans::client::ApiError),
 }
 
 /// Settings of the loop, from `[agent]` and `timezone`.
@@ -228,7 +233,13 @@ impl Agent {
         ctx: &ToolContext,
         stored: &[StoredMessage],
     ) -> Result<Vec<ChatMessage>, AgentError> {
-        let accounts = ctx.accounts().await.map_err(|e| e.to_string());
+        let accounts = match ctx.accounts().await {
+            Err(e) if e.api_key_problem().is_some() => {
+                let problem = e.api_key_problem().cloned().expect("checked just above");
+                return Err(self.end_on_key_problem(turn, problem).await);
+            }
+            other => other.map_err(|e| e.to_string()),
+        };
         let facts = prompt::PromptFacts {
             now: self.settings.clock.now(),
             tz: self.settings.tz,
@@ -274,16 +285,23 @@ impl Agent {
             plans.push(self.plan(call, ctx).await);
         }
         let mut pending: Option<PendingAction> = None;
+        let mut key_problem = None;
         let results = futures::future::join_all(reply.tool_calls.iter().zip(&plans).map(
             |(call, plan)| async {
                 match plan {
                     Ok((args, Plan::Read)) => self.run_read(call, args, ctx).await,
-                    Ok((_, Plan::Write { .. })) => String::new(), // filled in below, in order
-                    Err(message) => message.clone(),
+                    Ok((_, Plan::Write { .. })) => (String::new(), None), // filled in below
+                    Err(message) => (message.clone(), None),
                 }
             },
         ))
-        .await;
+        .await
+        .into_iter()
+        .map(|(content, problem)| {
+            key_problem = key_problem.take().or(problem);
+            content
+        })
+        .collect::<Vec<_>>();
 
         let mut messages = Vec::with_capacity(results.len() + 1);
         messages.push(assistant);
@@ -321,6 +339,9 @@ impl Agent {
             .append_messages(&turn.conversation, &messages)
             .await?;
         history.extend(messages);
+        if let Some(problem) = key_problem {
+            return Err(self.end_on_key_problem(turn, problem).await);
+        }
         Ok(pending.map(|action| TurnOutcome::NeedsConfirmation {
             action: Box::new(action),
             text: reply.content,
@@ -346,11 +367,33 @@ impl Agent {
         }
     }
 
-    async fn run_read(&self, call: &ToolCall, args: &Value, ctx: &ToolContext) -> String {
+    /// The result the model reads, and the OnlyFansAPI key problem that ends the turn.
+    async fn run_read(
+        &self,
+        call: &ToolCall,
+        args: &Value,
+        ctx: &ToolContext,
+    ) -> (String, Option<ApiError>) {
         match self.registry.run_read(&call.function.name, args, ctx).await {
-            Ok(value) => self.trim(value.to_string()),
-            Err(e) => format!("Error: {e}"),
+            Ok(value) => (self.trim(value.to_string()), None),
+            Err(e) => (format!("Error: {e}"), e.api_key_problem().cloned()),
         }
+    }
+
+    /// Stores the key problem as the turn's answer, so the history reads as the person
+    /// saw it, and hands it back as the turn's error.
+    async fn end_on_key_problem(&self, turn: &Turn, problem: ApiError) -> AgentError {
+        tracing::warn!(conversation = %turn.conversation, error = %problem, "turn ended: the OnlyFansAPI key does not work");
+        let text = format!("Sorry, I could not answer: {problem}.");
+        let answer = stored(MessageRole::Assistant, Some(text), Vec::new(), None);
+        if let Err(e) = self
+            .store
+            .append_messages(&turn.conversation, &[answer])
+            .await
+        {
+            return e.into();
+        }
+        problem.into()
     }
 
     /// Cuts an oversized tool result and says so, so the model does not mistake it for all of it.

@@ -402,16 +402,12 @@ fn failure_sentence(error: &anyhow::Error) -> String {
         )
         || matches!(llm, Some(LlmError::Store(_)));
     if store {
-        return "Sorry, I could not reach my database, so I could not finish. Try again in a minute; if it keeps happening, an admin can check the logs.".into();
+        return crate::llm::STORE_DOWN.into();
     }
-    match llm {
-        Some(LlmError::UnknownModel { alias, .. }) => format!(
-            "Sorry, the model `{alias}` is not set up here. An admin can add it under [llm.models] in the config."
-        ),
-        Some(LlmError::RateLimited(_)) => "Sorry, the AI model provider is limiting how often I may ask it right now, so I could not finish. Try again in a minute.".into(),
-        Some(LlmError::QuotaSpent(_)) => "Sorry, the AI model provider refused: the account's quota is spent. An admin needs to add credit with the provider; then ask again.".into(),
-        Some(LlmError::Provider(_)) | Some(LlmError::Empty) => "Sorry, the AI model did not answer properly, so I could not finish. Try again in a minute; if it keeps happening, an admin can check the logs.".into(),
-        _ => "Sorry, something went wrong on my side and I could not finish. Try again in a minute; if it keeps happening, an admin can check the logs.".into(),
+    match (llm, error.downcast_ref::<AgentError>()) {
+        (Some(e), _) => e.for_person(),
+        (None, Some(AgentError::Api(e))) => format!("Sorry, I could not answer: {e}."),
+        _ => "Sorry, something went wrong on my side and I could not finish. An admin can find the cause in the logs.".into(),
     }
 }
 

@@ -3,42 +3,23 @@
 //! usage ledger before its reply is returned: from the provider's `usage`, or, when a
 //! provider sends none, from an estimate marked as such.
 
+mod error;
 mod retry;
 pub mod tokens;
 mod wire;
 
 pub use crate::chat::CallTags;
+pub use error::{LlmError, STORE_DOWN};
 pub use retry::MAX_ATTEMPTS;
 pub use wire::{ChatMessage, FunctionCall, ToolCall, ToolSpec};
 
 use crate::config::{Config, ModelConfig};
 use crate::store::{SharedStore, UsageEntry, UsageSource};
-use async_openai::error::OpenAIError;
 use async_openai::{config::OpenAIConfig, Client};
 use chrono::Utc;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
-
-#[derive(Debug, thiserror::Error)]
-pub enum LlmError {
-    #[error("unknown model alias `{alias}` (configured: {known})")]
-    UnknownModel { alias: String, known: String },
-    #[error("the model provider failed: {0}")]
-    Provider(String),
-    /// Still 429 after our retries (or it asked for a longer pause than a turn waits).
-    #[error(
-        "the model provider is rate-limiting requests (429 Too Many Requests) and did not \
-         recover while retrying; try again in a minute ({0})"
-    )]
-    RateLimited(String),
-    #[error("the model provider refused the request because the account's quota is spent ({0})")]
-    QuotaSpent(String),
-    #[error("the model returned no choices")]
-    Empty,
-    #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
-}
 
 /// What the model said.
 #[derive(Debug, Clone, Default)]
@@ -80,6 +61,10 @@ struct ModelEntry {
     client: Client<OpenAIConfig>,
     id: String,
     provider: String,
+    /// The environment variable the provider's key comes from, to name in errors.
+    key_var: String,
+    /// No request is sent without a key: an empty bearer only earns a 401.
+    has_key: bool,
     prices: Prices,
 }
 
@@ -99,11 +84,11 @@ impl Llm {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()
-            .map_err(|e| LlmError::Provider(e.to_string()))?;
+            .map_err(|e| LlmError::Setup(e.to_string()))?;
         let mut models = HashMap::new();
         for (alias, model) in &config.llm.models {
             let provider = config.llm.providers.get(&model.provider).ok_or_else(|| {
-                LlmError::Provider(format!(
+                LlmError::Setup(format!(
                     "model `{alias}` uses unknown provider `{}`",
                     model.provider
                 ))
@@ -124,6 +109,8 @@ impl Llm {
                 client,
                 id: model.id.clone(),
                 provider: model.provider.clone(),
+                key_var: provider.api_key_env.clone(),
+                has_key: key.is_some_and(|k| !k.trim().is_empty()),
                 prices: prices_of(alias, model)?,
             };
             models.insert(alias.clone(), entry);
@@ -170,6 +157,13 @@ impl Llm {
     ) -> Result<ModelReply, LlmError> {
         let alias = self.resolve(alias)?.to_string();
         let entry = &self.models[&alias];
+        if !entry.has_key {
+            crate::metrics::count(&crate::metrics::get().model_calls, "error");
+            return Err(LlmError::KeyMissing {
+                provider: entry.provider.clone(),
+                var: entry.key_var.clone(),
+            });
+        }
         let request = wire::Request {
             model: &entry.id,
             messages,
@@ -183,7 +177,13 @@ impl Llm {
             .await
             .map_err(|e| {
                 crate::metrics::count(&crate::metrics::get().model_calls, "error");
-                failure(&e)
+                let asked = error::Asked {
+                    provider: &entry.provider,
+                    key_var: &entry.key_var,
+                    alias: &alias,
+                    id: &entry.id,
+                };
+                error::classify(&e, &asked)
             })?;
         crate::metrics::count(&crate::metrics::get().model_calls, "ok");
         let message = response.choices.into_iter().next().map(|c| c.message);
@@ -195,7 +195,9 @@ impl Llm {
             message.as_ref(),
         );
         self.meter(&alias, entry.prices, usage, tags).await?;
-        let message = message.ok_or(LlmError::Empty)?;
+        let message = message.ok_or_else(|| LlmError::Empty {
+            alias: alias.clone(),
+        })?;
         Ok(ModelReply {
             content: message.content.filter(|c| !c.trim().is_empty()),
             tool_calls: message.tool_calls.unwrap_or_default(),
@@ -282,30 +284,8 @@ fn prices_of(alias: &str, model: &ModelConfig) -> Result<Prices, LlmError> {
             output,
             cached_input: model.usd_per_mtok_cached_input.unwrap_or(input),
         }),
-        _ => Err(LlmError::Provider(format!(
+        _ => Err(LlmError::Setup(format!(
             "model `{alias}` has no price; refusing to meter it as free"
         ))),
     }
-}
-
-/// What the person is told when the provider fails.
-fn failure(e: &OpenAIError) -> LlmError {
-    if let OpenAIError::ApiError(api) = e {
-        let message = shorten(&api.api_error.message);
-        let quota = [&api.api_error.r#type, &api.api_error.code]
-            .into_iter()
-            .any(|s| s.as_deref() == Some("insufficient_quota"));
-        if quota {
-            return LlmError::QuotaSpent(message);
-        }
-        if api.status_code.as_u16() == 429 {
-            return LlmError::RateLimited(message);
-        }
-    }
-    LlmError::Provider(shorten(&e.to_string()))
-}
-
-/// Deserialization errors embed the whole body; keep the message readable.
-fn shorten(text: &str) -> String {
-    text.chars().take(400).collect()
 }

@@ -8,6 +8,7 @@
 //! [`MAX_ATTEMPTS`] requests, waiting what the provider asks for (`retry-after-ms`,
 //! `Retry-After`) or else an exponential backoff with jitter.
 
+use super::error::Refusal;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -51,8 +52,8 @@ impl tower::Service<HttpRequestFactory> for RetryingHttp {
     }
 }
 
-/// Sends `request` until it succeeds, fails for good, or the attempts run out. The last
-/// response is handed back as it came, so async-openai turns it into its usual error.
+/// Sends `request` until it succeeds, fails for good, or the attempts run out. A final
+/// refusal comes back as a [`Refusal`], so its status is known whatever its body says.
 async fn send(
     http: &reqwest::Client,
     request: &HttpRequestFactory,
@@ -69,7 +70,7 @@ async fn send(
                 let asked = retry_hint(response.headers());
                 let (response, quota_spent) = read_rate_limit(response).await?;
                 if quota_spent {
-                    return Ok(response);
+                    return Err(refusal(response).await);
                 }
                 (Ok(response), asked)
             }
@@ -78,17 +79,18 @@ async fn send(
                 (Ok(response), asked)
             }
             Err(e) if e.is_connect() => (Err(OpenAIError::Reqwest(e)), None),
+            Ok(response) if !response.status().is_success() => return Err(refusal(response).await),
             done => return done.map_err(OpenAIError::Reqwest),
         };
         let Some(wait) = backoff.next().map(|ours| asked.unwrap_or(ours)) else {
-            return last;
+            return given_up(last).await;
         };
         if wait > LONGEST_WAIT {
             tracing::warn!(
                 wait_s = wait.as_secs(),
                 "the model provider asks for a longer pause than a turn waits; not retrying"
             );
-            return last;
+            return given_up(last).await;
         }
         let status = last.as_ref().map(|r| r.status().as_u16()).ok();
         tracing::debug!(
@@ -97,6 +99,24 @@ async fn send(
             "retrying the model request"
         );
         tokio::time::sleep(wait).await;
+    }
+}
+
+/// The last answer once retrying stops: a refusal keeps its status and body.
+async fn given_up(last: Result<Response, OpenAIError>) -> Result<Response, OpenAIError> {
+    match last {
+        Ok(response) if !response.status().is_success() => Err(refusal(response).await),
+        other => other,
+    }
+}
+
+/// A response that is not a success, as an error that keeps its status whatever the
+/// body is (OpenAI's error JSON, a proxy's HTML, a plain-text 404).
+async fn refusal(response: Response) -> OpenAIError {
+    let status = response.status().as_u16();
+    match response.text().await {
+        Ok(body) => OpenAIError::Boxed(Box::new(Refusal { status, body })),
+        Err(e) => OpenAIError::Reqwest(e),
     }
 }
 

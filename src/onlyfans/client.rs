@@ -11,12 +11,15 @@ use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error(transparent)]
     Invalid(#[from] ValidationError),
-    #[error("ONLYFANSAPI_API_KEY is not set, so OnlyFansAPI cannot be reached")]
+    #[error("the OnlyFansAPI key is not set: put it in the environment variable `ONLYFANSAPI_API_KEY` and restart fanops")]
     NoApiKey,
+    /// 401: the key is wrong, revoked or lacks access; waiting will not fix it.
+    #[error("OnlyFansAPI refused the key in `ONLYFANSAPI_API_KEY` ({status}: {message}); put a valid key from the OnlyFansAPI.com dashboard in `ONLYFANSAPI_API_KEY` and restart fanops")]
+    KeyRefused { status: u16, message: String },
     #[error("OnlyFansAPI answered {status}{}: {message}", code.as_deref().map(|c| format!(" ({c})")).unwrap_or_default())]
     Status {
         status: u16,
@@ -33,6 +36,13 @@ pub enum ApiError {
     Unreachable { attempts: u32, message: String },
     #[error("OnlyFansAPI sent a response that is not JSON: {0}")]
     NotJson(String),
+}
+
+impl ApiError {
+    /// The key is missing or refused: nothing OnlyFansAPI does will work until it is fixed.
+    pub fn is_key_problem(&self) -> bool {
+        matches!(self, ApiError::NoApiKey | ApiError::KeyRefused { .. })
+    }
 }
 
 /// A successful response with the envelope taken apart.
@@ -239,6 +249,11 @@ fn interpret(
             after: retry_after,
             error: Failure::Status { status, message },
         });
+    }
+    // 403 can be one endpoint or account the key may not use; 401 is the key itself.
+    if status == 401 {
+        let (_, message) = error_parts(text);
+        return Err(Attempt::Final(ApiError::KeyRefused { status, message }));
     }
     if !(200..300).contains(&status) {
         let (code, message) = error_parts(text);

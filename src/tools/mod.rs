@@ -71,6 +71,15 @@ impl From<crate::budget::BudgetError> for ToolError {
 }
 
 impl ToolError {
+    /// The OnlyFansAPI key is missing or refused, here or behind an account check.
+    pub fn api_key_problem(&self) -> Option<&ApiError> {
+        match self {
+            ToolError::Api(e) if e.is_key_problem() => Some(e),
+            ToolError::AccountsUnavailable { error, .. } => error.api_key_problem(),
+            _ => None,
+        }
+    }
+
     pub fn bad(tool: &str, message: impl Into<String>) -> Self {
         ToolError::BadArguments {
             tool: tool.into(),

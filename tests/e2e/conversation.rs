@@ -222,7 +222,7 @@ async fn a_failing_model_gives_the_person_a_plain_error() {
     let out = t.say("hello").await;
     let text = out.last().text;
     assert!(
-        text.starts_with("Sorry, the AI model did not answer properly")
+        text.starts_with("Sorry, the AI model provider `fake` is not answering right now")
             && text.contains("Try again in a minute"),
         "{text}"
     );

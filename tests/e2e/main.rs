@@ -8,6 +8,7 @@ mod conversation;
 mod dashboard;
 #[cfg(feature = "discord")]
 mod discord;
+mod errors;
 #[cfg(feature = "telegram")]
 mod events;
 #[cfg(feature = "telegram")]
