@@ -81,3 +81,17 @@ pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dy
     }
     Ok(channels)
 }
+
+/// A platform refused the bot's credentials: waiting will not fix that, so the channel
+/// says so once, in the log and on `/readyz`, stops asking, and waits for shutdown (the
+/// rest of fanops keeps serving).
+pub(crate) async fn refused_credentials(
+    health: &Health,
+    platform: &str,
+    sentence: &str,
+    shutdown: &CancellationToken,
+) {
+    health.failing(platform, sentence);
+    tracing::error!(platform, "{sentence}");
+    shutdown.cancelled().await;
+}

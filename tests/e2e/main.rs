@@ -24,6 +24,7 @@ mod mcp;
 mod model_calls;
 mod props;
 mod rate_limits;
+mod refused_tokens;
 #[cfg(feature = "telegram")]
 mod replicas;
 #[cfg(feature = "telegram")]

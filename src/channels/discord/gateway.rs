@@ -3,6 +3,7 @@
 //! every event it hands over goes to [`super::inbound`].
 
 use super::{Discord, PLATFORM};
+use crate::channels::outbox::SendFailure;
 use serenity::all::{
     ClientBuilder, ConnectionStage, Context, EventHandler, GatewayIntents, HttpBuilder,
     Interaction, Message, Ready, ResumedEvent, UserId,
@@ -10,6 +11,13 @@ use serenity::all::{
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// Why the bot's own id is not known.
+enum Unknown {
+    /// Discord will not take the token: waiting will not fix it.
+    TokenRefused(String),
+    Failed(anyhow::Error),
+}
 
 /// What the bot needs to see: servers, their messages and what those say (the last is
 /// privileged: it must be switched on for the bot in the developer portal).
@@ -97,7 +105,17 @@ impl Discord {
         loop {
             let outcome = match self.know_myself().await {
                 Ok(()) => self.clone().session(stop).await,
-                Err(e) => Err(e),
+                Err(Unknown::TokenRefused(why)) => {
+                    let sentence = format!(
+                        "Discord refused the bot token in `DISCORD_BOT_TOKEN` ({why}): put the \
+                         token from the Developer Portal (Bot → Reset Token) in \
+                         `DISCORD_BOT_TOKEN` and restart fanops"
+                    );
+                    super::super::refused_credentials(&self.health, PLATFORM, &sentence, stop)
+                        .await;
+                    return;
+                }
+                Err(Unknown::Failed(e)) => Err(e),
             };
             if stop.is_cancelled() {
                 return;
@@ -118,13 +136,18 @@ impl Discord {
 
     /// Learns the bot's user id before any event arrives: serenity hands READY and the
     /// first messages to concurrent tasks, so READY cannot be relied on to come first.
-    async fn know_myself(&self) -> anyhow::Result<()> {
+    async fn know_myself(&self) -> Result<(), Unknown> {
         if self.me.get().is_none() {
-            let id = self
-                .outbox
-                .bot_user()
-                .await
-                .map_err(|e| anyhow::anyhow!("GET /users/@me failed: {}", e.message()))?;
+            let id = self.outbox.bot_user().await.map_err(|e| {
+                // The REST client words a refusal as "<status> <message> (code …)", and
+                // the outbox puts "Discord refused it: " before it.
+                match e {
+                    SendFailure::Refused(m) if m.contains("refused it: 401 ") => {
+                        Unknown::TokenRefused(m)
+                    }
+                    e => Unknown::Failed(anyhow::anyhow!("GET /users/@me failed: {}", e.message())),
+                }
+            })?;
             let _ = self.me.set(UserId::new(id));
         }
         Ok(())

@@ -193,6 +193,14 @@ impl Slack {
                         let _ = self.me.set(me.user_id.0);
                         return true;
                     }
+                    Err(e) if refuses_token(&e) => {
+                        let sentence = format!(
+                            "Slack refused the bot token in `SLACK_BOT_TOKEN` ({e}): put the \
+                             app's Bot User OAuth Token (xoxb-…) in `SLACK_BOT_TOKEN` and restart fanops"
+                        );
+                        super::refused_credentials(&self.health, PLATFORM, &sentence, shutdown).await;
+                        return false;
+                    }
                     Err(e) => {
                         self.health.failing(PLATFORM, &format!("auth.test failed: {e}"));
                         tracing::warn!(error = %e, "Slack auth.test failed; retrying");
@@ -402,4 +410,16 @@ impl crate::chat::Delivery for Slack {
                 message: failure.message().to_string(),
             })
     }
+}
+
+/// Slack's answers for a token it will not take: waiting will not change them.
+pub(super) fn refuses_token(e: &slack_morphism::errors::SlackClientError) -> bool {
+    const REFUSED: [&str; 5] = [
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+    ];
+    matches!(e, slack_morphism::errors::SlackClientError::ApiError(api) if REFUSED.contains(&api.code.as_str()))
 }

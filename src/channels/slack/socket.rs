@@ -25,6 +25,14 @@ const REPLACE_AFTER: Duration = Duration::from_millis(250);
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// Why no socket was opened.
+enum Unopened {
+    /// The token is missing or refused: waiting will not fix it.
+    Refused(String),
+    /// Worth trying again after a pause.
+    Failed(String),
+}
+
 /// Why a socket was let go.
 enum Ended {
     /// Shutting down, or the lease went to another process.
@@ -89,7 +97,12 @@ impl Slack {
                         delay
                     }
                 },
-                Err(why) => {
+                Err(Unopened::Refused(sentence)) => {
+                    super::super::refused_credentials(&self.health, PLATFORM, &sentence, stop)
+                        .await;
+                    return;
+                }
+                Err(Unopened::Failed(why)) => {
                     self.health.failing(PLATFORM, &why);
                     tracing::warn!(%why, ?delay, "could not open a Slack socket; backing off");
                     delay
@@ -106,20 +119,29 @@ impl Slack {
     }
 
     /// `apps.connections.open`, then the WebSocket it names.
-    async fn open(&self) -> Result<Socket, String> {
-        let token = self
-            .app_token
-            .as_ref()
-            .ok_or("SLACK_APP_TOKEN is not set")?;
+    async fn open(&self) -> Result<Socket, Unopened> {
+        let token = self.app_token.as_ref().ok_or_else(|| {
+            Unopened::Refused(
+                "SLACK_APP_TOKEN is not set: Socket Mode needs the app-level token (xapp-…) \
+                 with the connections:write scope; set it and restart fanops"
+                    .into(),
+            )
+        })?;
         let opened = self
             .client
             .open_session(token)
             .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
             .await
-            .map_err(|e| format!("apps.connections.open failed: {e}"))?;
+            .map_err(|e| match super::refuses_token(&e) {
+                true => Unopened::Refused(format!(
+                    "Slack refused the app-level token in `SLACK_APP_TOKEN` ({e}): put a token \
+                     (xapp-…) with the connections:write scope in `SLACK_APP_TOKEN` and restart fanops"
+                )),
+                false => Unopened::Failed(format!("apps.connections.open failed: {e}")),
+            })?;
         let (socket, _) = tokio_tungstenite::connect_async(opened.url.0.as_str())
             .await
-            .map_err(|e| format!("the Slack socket did not open: {e}"))?;
+            .map_err(|e| Unopened::Failed(format!("the Slack socket did not open: {e}")))?;
         Ok(socket)
     }
 

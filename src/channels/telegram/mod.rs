@@ -220,6 +220,13 @@ impl Telegram {
                         let _ = self.me.set(BotIdentity { id: me.id.0, username: me.username().to_string() });
                         break;
                     }
+                    Err(teloxide::RequestError::Api(teloxide::ApiError::InvalidToken)) => {
+                        let sentence = "Telegram refused the bot token in `TELEGRAM_BOT_TOKEN` \
+                            (401 Unauthorized): put the token @BotFather gave you in \
+                            `TELEGRAM_BOT_TOKEN` and restart fanops";
+                        super::refused_credentials(&self.health, PLATFORM, sentence, shutdown).await;
+                        return false;
+                    }
                     Err(e) => {
                         self.health.failing(PLATFORM, &format!("getMe failed: {e}"));
                         tracing::warn!(error = %e, "Telegram getMe failed; retrying");

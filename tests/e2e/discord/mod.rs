@@ -33,7 +33,7 @@ pub(super) struct Running {
 
 /// A config for the fakes with `[channels.discord]` (plus `discord` in that table) and
 /// `extra` after it; no Telegram.
-pub(super) fn discord_config(
+pub(crate) fn discord_config(
     dc: &FakeDiscord,
     model: &FakeModel,
     api: &FakeOnlyFans,
@@ -50,7 +50,7 @@ pub(super) fn discord_config(
 }
 
 /// The real `App` with the secrets the fakes accept, Discord's token included.
-pub(super) async fn discord_app(text: String) -> (App, Clock) {
+pub(crate) async fn discord_app(text: String) -> (App, Clock) {
     crate::helpers::quiet_logs();
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),

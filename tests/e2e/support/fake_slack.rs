@@ -50,6 +50,8 @@ pub enum SlackFailure {
     RateLimited(u64),
     /// This status with an empty body.
     Status(u16),
+    /// 200 `{"ok": false, "error": <code>}`, as Slack refuses (e.g. `token_revoked`).
+    Error(&'static str),
 }
 
 /// A message the bot posted, edits applied.
@@ -487,6 +489,7 @@ async fn method(
         Some(SlackFailure::Status(code)) => {
             return StatusCode::from_u16(code).unwrap().into_response();
         }
+        Some(SlackFailure::Error(code)) => return refused(code),
         None => {}
     }
     if token.is_empty() {

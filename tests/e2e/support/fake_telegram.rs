@@ -85,6 +85,11 @@ struct TgState {
     failures: Mutex<HashMap<String, VecDeque<TgFailure>>>,
     get_updates: AtomicUsize,
     last_offset: Mutex<Option<i64>>,
+    /// Tokens answered 401 Unauthorized, as Telegram answers a revoked or mistyped one.
+    refused_tokens: Mutex<Vec<String>>,
+    /// Chats Telegram does not know (the bot was never added, or a mistyped id): sends
+    /// to them get 400 "Bad Request: chat not found".
+    unknown_chats: Mutex<Vec<i64>>,
 }
 
 /// The fake Bot API server. Cloning shares the same server and state.
@@ -116,6 +121,8 @@ impl FakeTelegram {
             failures: Mutex::new(HashMap::new()),
             get_updates: AtomicUsize::new(0),
             last_offset: Mutex::new(None),
+            refused_tokens: Mutex::new(Vec::new()),
+            unknown_chats: Mutex::new(Vec::new()),
         });
         let router = Router::new().fallback(handle).with_state(state.clone());
         let addr = super::serve(router).await;
@@ -123,6 +130,16 @@ impl FakeTelegram {
             base: format!("http://{addr}"),
             state,
         }
+    }
+
+    /// Every request made with `token` is answered 401 Unauthorized.
+    pub fn refuse_token(&self, token: &str) {
+        self.state.refused_tokens.lock().unwrap().push(token.into());
+    }
+
+    /// Sends and edits in `chat_id` are answered 400 "Bad Request: chat not found".
+    pub fn forget_chat(&self, chat_id: i64) {
+        self.state.unknown_chats.lock().unwrap().push(chat_id);
     }
 
     /// The API URL, e.g. `http://127.0.0.1:PORT` (teloxide's `api_url`).
@@ -333,6 +350,16 @@ async fn handle(State(state): State<Arc<TgState>>, request: Request) -> Response
         body: body.clone(),
     };
     state.calls.lock().unwrap().push(call);
+    if state.refused_tokens.lock().unwrap().contains(&token) {
+        let body = json!({"ok": false, "error_code": 401, "description": "Unauthorized"});
+        return super::json_response(401, &body);
+    }
+    let chat = int(&body["chat_id"]);
+    if chat.is_some_and(|c| state.unknown_chats.lock().unwrap().contains(&c)) {
+        let body =
+            json!({"ok": false, "error_code": 400, "description": "Bad Request: chat not found"});
+        return super::json_response(400, &body);
+    }
     if method == "getupdates" {
         state.get_updates.fetch_add(1, Ordering::SeqCst);
         *state.last_offset.lock().unwrap() = int(&body["offset"]);
