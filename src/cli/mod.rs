@@ -335,14 +335,11 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
         }
         "run" => {
             let run = scheduler.run_now(&task, true).await?;
-            println!("{} — {}", task.name, run.status.as_str());
+            println!("{} — {}", task.name, run.outcome());
             println!(
                 "{}",
                 crate::channels::render::terminal(run.output.as_deref().unwrap_or(""))
             );
-            if let Some(error) = run.delivery_error {
-                println!("delivery failed: {error}");
-            }
         }
         "pause" | "resume" if task.is_template() => {
             anyhow::bail!(

@@ -186,7 +186,7 @@ async fn read(
             matches!(
                 r.status,
                 RunStatus::Failed | RunStatus::Missed | RunStatus::SkippedBudget
-            ) || r.delivery_error.is_some()
+            ) || r.undelivered()
         })
         .take(ALERT_ROWS)
         .collect();

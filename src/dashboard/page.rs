@@ -308,21 +308,23 @@ fn budgets_section(out: &mut String, data: &PageData) {
     out.push_str("</section>");
 }
 
-fn status_tag(status: RunStatus) -> String {
-    let kind = match status {
+/// The run's outcome, its delivery included: green only when the post reached the chat.
+fn run_tag(run: &TaskRun) -> String {
+    let kind = match run.status {
+        RunStatus::Failed | RunStatus::Missed => "bad",
+        _ if run.delivery_retry.is_some() && run.delivered_at.is_none() => "warn",
+        _ if run.undelivered() => "bad",
         RunStatus::Succeeded => "ok",
         RunStatus::Running => "",
         RunStatus::SkippedBudget => "warn",
-        RunStatus::Failed | RunStatus::Missed => "bad",
     };
-    tag(status.as_str(), kind)
+    tag(&run.outcome(), kind)
 }
 
 fn delivery(run: &TaskRun, tz: Tz) -> String {
-    match (&run.delivered_at, &run.delivery_error) {
-        (Some(at), _) => tag(&format!("delivered {}", time(*at, tz)), "ok"),
-        (None, Some(error)) => tag(error, "bad"),
-        (None, None) => td("—"),
+    match run.delivered_at {
+        Some(at) => td(&format!("delivered {}", time(at, tz))),
+        None => td("—"),
     }
 }
 
@@ -335,7 +337,7 @@ fn tasks_section(out: &mut String, data: &PageData) {
             let (last, status, delivered) = match &t.last {
                 Some(run) => (
                     td(&time(run.scheduled_for, data.tz)),
-                    status_tag(run.status),
+                    run_tag(run),
                     delivery(run, data.tz),
                 ),
                 None => (td("—"), td(""), td("")),
@@ -365,15 +367,12 @@ fn tasks_section(out: &mut String, data: &PageData) {
         .alerts
         .iter()
         .map(|run| {
-            let what = run
-                .delivery_error
-                .clone()
-                .or_else(|| run.output.clone())
-                .unwrap_or_default();
+            // The outcome already says why a post did not arrive; here, what it said.
+            let what = run.output.clone().unwrap_or_default();
             vec![
                 td(&time(run.scheduled_for, data.tz)),
                 td(&run.task),
-                status_tag(run.status),
+                run_tag(run),
                 td(&what.chars().take(200).collect::<String>()),
             ]
         })
@@ -390,7 +389,7 @@ fn tasks_section(out: &mut String, data: &PageData) {
 
 /// One rule's outcome as a tag: sent is good, a failure is bad, the rest is neutral.
 fn outcome_tag(rule: &str, outcome: &str) -> String {
-    let kind = if outcome.contains("failed") {
+    let kind = if outcome.contains("failed") || outcome.contains("not delivered") {
         "bad"
     } else if outcome == "sent" || outcome.ends_with(": sent") {
         "ok"

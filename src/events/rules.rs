@@ -382,8 +382,8 @@ fn outcome_of(run: &crate::store::TaskRun) -> String {
                 .next()
                 .unwrap_or("")
         ),
-        (_, Some(error), _) => format!("delivery failed: {error}"),
-        (_, None, Some(_)) => "sent".into(),
+        _ if run.undelivered() => run.outcome(),
+        (_, _, Some(_)) => "sent".into(),
         _ => "recorded".into(),
     }
 }

@@ -552,6 +552,11 @@ impl Scheduler {
             credits,
             delivered_at: None,
             delivery_error: None,
+            // Not `succeeded` to anyone looking until the post reached the chat.
+            delivery_retry: (deliver != Deliver::No
+                && status != RunStatus::SkippedBudget
+                && task.deliver.is_some())
+            .then_some(0),
         };
         if let Err(e) = self.store.finish_run(&run).await {
             tracing::error!(task = %task.id, error = %e, "could not record a finished run");
@@ -592,19 +597,21 @@ impl Scheduler {
         let Some(deliver) = &task.deliver else { return };
         let Some(channel) = self.deliveries.get(&deliver.channel) else {
             let error = format!("the {} channel is not running", deliver.channel);
-            self.record_delivery(&task.id, fire, Some(&error)).await;
+            self.record_delivery(&task.id, fire, Some(&error), None)
+                .await;
             return;
         };
         // The first try is now; a part the platform certainly did not take is sent again
         // later from the store (see `retry.rs`), never a part it may have taken.
         let failure = match channel.deliver(&deliver.to, &body, files, 0).await {
             Ok(()) => {
-                self.record_delivery(&task.id, fire, None).await;
+                self.record_delivery(&task.id, fire, None, None).await;
                 return;
             }
             Err(failure) => failure,
         };
-        let mut error = failure.message.clone();
+        let error = failure.message.clone();
+        let mut retry = None;
         if retries && failure.retry {
             let wait = self.retry_wait(0);
             let queued = QueuedDelivery {
@@ -619,19 +626,20 @@ impl Scheduler {
                 next_at: Utc::now() + Duration::from_std(wait).unwrap_or_default(),
             };
             match self.store.queue_retry(&queued).await {
-                Ok(()) => {
-                    error = format!(
-                        "{error} (sending again in {})",
-                        humantime::format_duration(wait)
-                    )
-                }
+                Ok(()) => retry = Some(1),
                 Err(e) => {
                     tracing::error!(task = %task.id, error = %e, "could not keep a delivery retry")
                 }
             }
         }
-        tracing::warn!(task = %task.id, error = %error, "delivery failed");
-        self.record_delivery(&task.id, fire, Some(&error)).await;
+        match retry {
+            Some(_) => {
+                tracing::warn!(task = %task.id, %error, wait = %humantime::format_duration(self.retry_wait(0)), "delivery failed; sending again later")
+            }
+            None => tracing::warn!(task = %task.id, %error, "delivery failed"),
+        }
+        self.record_delivery(&task.id, fire, Some(&error), retry)
+            .await;
     }
 
     /// Runs an event rule once: records it as a run of the rule (at the first instant
@@ -694,6 +702,7 @@ impl Scheduler {
                     credits: 0.0,
                     delivered_at: None,
                     delivery_error: None,
+                    delivery_retry: rule.deliver.is_some().then_some(0),
                 };
                 self.store.finish_run(&run).await?;
                 self.post(rule, fire, text, &[], true).await;
@@ -727,16 +736,18 @@ impl Scheduler {
         self.deliveries.get(channel)
     }
 
-    /// Records how a fire's post went (an error that names a re-send, or none: delivered).
+    /// Records how a fire's post went: delivered (no error), refused for good, or refused
+    /// for now with retry number `retry` waiting.
     pub(super) async fn record_delivery(
         &self,
         task: &str,
         fire: DateTime<Utc>,
         error: Option<&str>,
+        retry: Option<u32>,
     ) {
         if let Err(e) = self
             .store
-            .record_delivery(task, fire, Utc::now(), error)
+            .record_delivery(task, fire, Utc::now(), error, retry)
             .await
         {
             tracing::error!(task, error = %e, "could not record a delivery");

@@ -67,26 +67,28 @@ impl Scheduler {
         match outcome {
             Ok(()) => {
                 self.finish(&task, fire).await;
-                self.record_delivery(&task, fire, None).await;
+                self.record_delivery(&task, fire, None, None).await;
             }
             Err((message, retry)) if retry && queued.attempt < DELIVERY_RETRIES => {
                 queued.attempt += 1;
                 let wait = self.retry_wait(queued.attempt);
                 queued.next_at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-                let error = format!(
-                    "{message} (sending again in {})",
-                    humantime::format_duration(wait)
-                );
-                tracing::warn!(task = %task, error = %error, "delivery failed again");
-                if let Err(e) = self.store().queue_retry(&queued).await {
-                    tracing::error!(task = %task, error = %e, "could not keep a delivery retry");
-                }
-                self.record_delivery(&task, fire, Some(&error)).await;
+                tracing::warn!(task = %task, error = %message, wait = %humantime::format_duration(wait), "delivery failed again; sending again later");
+                let retry = match self.store().queue_retry(&queued).await {
+                    Ok(()) => Some(queued.attempt + 1),
+                    Err(e) => {
+                        tracing::error!(task = %task, error = %e, "could not keep a delivery retry");
+                        None
+                    }
+                };
+                self.record_delivery(&task, fire, Some(&message), retry)
+                    .await;
             }
             Err((message, _)) => {
                 tracing::warn!(task = %task, error = %message, "delivery failed; giving up");
                 self.finish(&task, fire).await;
-                self.record_delivery(&task, fire, Some(&message)).await;
+                self.record_delivery(&task, fire, Some(&message), None)
+                    .await;
             }
         }
     }

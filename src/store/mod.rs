@@ -466,6 +466,35 @@ pub struct TaskRun {
     pub credits: f64,
     pub delivered_at: Option<DateTime<Utc>>,
     pub delivery_error: Option<String>,
+    /// While its post is on the way: 0 during the first try, N while retry N waits.
+    pub delivery_retry: Option<u32>,
+}
+
+impl TaskRun {
+    /// How the run went, as people read it: `succeeded` only when its post reached the
+    /// chat (or it posts nothing); else where the post stands.
+    pub fn outcome(&self) -> String {
+        let reason = self.delivery_error.as_deref().unwrap_or("");
+        let delivery = match (self.delivered_at, self.delivery_retry) {
+            (Some(_), _) => None,
+            (None, Some(0)) => Some("delivering".to_string()),
+            (None, Some(n)) if reason.is_empty() => Some(format!("delivering (retry {n})")),
+            (None, Some(n)) => Some(format!("delivering (retry {n}): {reason}")),
+            (None, None) if reason.is_empty() => None,
+            (None, None) => Some(format!("not delivered: {reason}")),
+        };
+        match (self.status, delivery) {
+            (_, None) => self.status.as_str().to_string(),
+            (RunStatus::Succeeded, Some(delivery)) => delivery,
+            (status, Some(delivery)) => format!("{}; {delivery}", status.as_str()),
+        }
+    }
+
+    /// Its post did not reach the chat, or is still on the way.
+    pub fn undelivered(&self) -> bool {
+        self.delivered_at.is_none()
+            && (self.delivery_retry.is_some() || self.delivery_error.is_some())
+    }
 }
 
 /// The record of scheduled fires; a fire is claimed by inserting its row.
@@ -483,13 +512,15 @@ pub trait TaskRunStore: Send + Sync {
     async fn claim_manual_run(&self, task: &str, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Records how a claimed run ended.
     async fn finish_run(&self, run: &TaskRun) -> StoreResult<()>;
-    /// Records the delivery of a run's output (or why it failed).
+    /// Records the delivery of a run's output: delivered (`error` None), refused for good,
+    /// or refused for now with retry number `retry` waiting.
     async fn record_delivery(
         &self,
         task: &str,
         scheduled_for: DateTime<Utc>,
         at: DateTime<Utc>,
         error: Option<&str>,
+        retry: Option<u32>,
     ) -> StoreResult<()>;
     /// The latest scheduled fire recorded for the task, in any status (manual runs aside).
     async fn last_scheduled(&self, task: &str) -> StoreResult<Option<DateTime<Utc>>>;

@@ -145,30 +145,58 @@ pub async fn list(
     Ok(lines)
 }
 
-/// A Markdown table for chat and the terminal.
+/// The list for chat and the terminal: a few short lines per task, so it reads on a
+/// phone, and the templates in one paragraph.
 pub fn render(lines: &[TaskLine]) -> String {
     if lines.is_empty() {
         return "No workflows or tasks.".into();
     }
-    let mut out =
-        String::from("| task | schedule | state | last run | next run | defined in |\n|---|---|---|---|---|---|\n");
-    for l in lines {
-        let last = l.last.as_ref().map_or("—".to_string(), |r| {
-            format!(
-                "{} {}",
-                r.scheduled_for.format("%Y-%m-%d %H:%M UTC"),
-                r.status.as_str()
-            )
-        });
-        let next = l.next.map_or("—".to_string(), |n| {
-            n.format("%Y-%m-%d %H:%M UTC").to_string()
-        });
-        out.push_str(&format!(
-            "| {} ({}) | {} | {} | {} | {} | {} |\n",
-            l.name, l.id, l.schedule, l.state, last, next, l.source
+    let short = |at: DateTime<Utc>| at.format("%-d %b %H:%M UTC").to_string();
+    let mut blocks = Vec::new();
+    for l in lines.iter().filter(|l| l.state != "template") {
+        let mut block = format!("**{}** · {}\n{}", l.name, l.state, l.schedule);
+        if let Some(run) = &l.last {
+            block.push_str(&format!(
+                "\nlast run {}: {}",
+                short(run.scheduled_for),
+                run.outcome()
+            ));
+        }
+        if let Some(next) = l.next {
+            block.push_str(&format!("\nnext run {}", short(next)));
+        }
+        block.push_str(&format!("\nid {}, {}", l.id, defined_in(l.source)));
+        blocks.push(block);
+    }
+    if blocks.is_empty() {
+        blocks.push("No active tasks.".into());
+    }
+    let templates: Vec<String> = lines
+        .iter()
+        .filter(|l| l.state == "template")
+        .map(|l| format!("{} ({})", l.name, l.id))
+        .collect();
+    if !templates.is_empty() {
+        blocks.push(format!(
+            "{} {} to use or copy (no [deliver]): {}",
+            templates.len(),
+            if templates.len() == 1 {
+                "template"
+            } else {
+                "templates"
+            },
+            templates.join(", ")
         ));
     }
-    out
+    blocks.join("\n\n")
+}
+
+fn defined_in(source: &str) -> &'static str {
+    match source {
+        "chat" => "made in chat",
+        "built-in" => "built in",
+        _ => "from a workflow file",
+    }
 }
 
 /// Finds a workflow by id or (case-insensitive) name.

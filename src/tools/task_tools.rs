@@ -54,7 +54,7 @@ impl Tool for ListTasks {
             .map(|l| {
                 json!({
                     "id": l.id, "name": l.name, "schedule": l.schedule, "state": l.state, "defined_in": l.source,
-                    "last_run": l.last.as_ref().map(|r| json!({"at": r.scheduled_for.to_rfc3339(), "status": r.status.as_str()})),
+                    "last_run": l.last.as_ref().map(|r| json!({"at": r.scheduled_for.to_rfc3339(), "outcome": r.outcome()})),
                     "next_run": l.next.map(|n| n.to_rfc3339()),
                 })
             })

@@ -157,10 +157,14 @@ async fn seed(app: &App) {
             credits: 0.5,
             delivered_at: None,
             delivery_error: None,
+            delivery_retry: None,
         };
         store.finish_run(&run).await.unwrap();
         if delivered {
-            store.record_delivery(task, fire, fire, None).await.unwrap();
+            store
+                .record_delivery(task, fire, fire, None, None)
+                .await
+                .unwrap();
         }
     }
     let now = Utc::now();

@@ -241,6 +241,26 @@ async fn a_signed_webhook_alerts_once_and_min_amount_filters() {
     assert_eq!(bot.events(&["--kind", "tip"])["total"], 2);
 }
 
+#[tokio::test]
+async fn an_alert_telegram_refuses_reads_not_delivered() {
+    let bot = start(&[("big-tips", BIG_TIPS)], "").await;
+    bot.tg.forget_chat(CHAT);
+    let hook = format!("{}/webhooks/onlyfansapi", bot.base);
+    let big = tip(7, 120.0, "bigspender");
+    assert_eq!(post(&hook, &big, &signed(&big)).await.0, 200);
+    assert!(
+        bot.wait_outcome(
+            "7",
+            "big-tips",
+            "not delivered: Telegram refused it: Bad Request: chat not found"
+        )
+        .await,
+        "{}",
+        bot.events(&[])
+    );
+    assert_eq!(bot.alerts("tipped"), 0);
+}
+
 const QUIET_TIPS: &str = r#"name = "Quiet tips"
 [trigger]
 event = "tip"
@@ -588,7 +608,7 @@ async fn an_alert_set_up_from_chat_is_confirmed_listed_and_fires_here() {
     assert!(
         tasks
             .text
-            .contains("Big tips here (big-tips-here) | on tip ≥ $50 | active"),
+            .contains("**Big tips here** · active\non tip ≥ $50"),
         "{}",
         tasks.text
     );

@@ -506,13 +506,11 @@ async fn a_delivery_waiting_to_be_sent_again_survives_kill_9() {
     let deadline = Instant::now() + Duration::from_secs(30);
     let waiting = loop {
         let runs = store.recent_runs("digest", 1).await.unwrap();
-        let error = runs.first().and_then(|r| r.delivery_error.clone());
-        if error
-            .as_deref()
-            .is_some_and(|e| e.contains("sending again"))
-            || Instant::now() > deadline
-        {
-            break error;
+        let waiting = runs
+            .first()
+            .filter(|r| r.delivery_retry.is_some_and(|n| n > 0));
+        if waiting.is_some() || Instant::now() > deadline {
+            break waiting.map(|r| r.outcome());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };

@@ -6,6 +6,8 @@ mod budgets;
 mod config_check;
 mod conversation;
 mod dashboard;
+#[cfg(feature = "telegram")]
+mod delivery_outcome;
 #[cfg(feature = "discord")]
 mod discord;
 mod errors;

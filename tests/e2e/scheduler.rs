@@ -39,7 +39,7 @@ pub(crate) async fn fakes() -> (FakeTelegram, FakeModel, FakeOnlyFans, tempfile:
     (fakes.0, fakes.1, fakes.2, tempfile::tempdir().unwrap())
 }
 
-fn config_file(
+pub(crate) fn config_file(
     tg: &FakeTelegram,
     model: &FakeModel,
     api: &FakeOnlyFans,
@@ -409,9 +409,7 @@ async fn tasks_are_listed_run_and_paused_from_the_cli_and_chat() {
     let collector = say(&app, "/tasks").await;
     let listing = collector.last().text;
     assert!(
-        listing.contains(
-            "| Morning digest (morning-digest) | daily at 08:00 (Europe/London) | paused |"
-        ),
+        listing.contains("**Morning digest** · paused\ndaily at 08:00 (Europe/London)"),
         "{listing}"
     );
     app.scheduler

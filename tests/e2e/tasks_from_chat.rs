@@ -151,10 +151,11 @@ async fn a_daily_summary_is_created_from_chat_after_asking_the_zone_and_an_admin
     assert!(task.from_chat);
     let listed = say(&app, ADMIN, "/tasks").await.last().text;
     assert!(
-        listed.contains("Daily earnings summary (daily-earnings-summary) | daily at 08:00 (America/New_York) | active | — |"),
+        listed.contains(
+            "**Daily earnings summary** · active\ndaily at 08:00 (America/New_York)\nnext run "
+        ) && listed.contains("id daily-earnings-summary, made in chat"),
         "{listed}"
     );
-    assert!(listed.contains("| chat |\n"), "{listed}");
 
     // The preview runs the task here and posts nothing to the chat.
     model.push_all([
@@ -300,7 +301,7 @@ async fn tasks_are_changed_paused_resumed_and_deleted_from_chat_by_admins_only()
         .await
         .last()
         .text
-        .contains("| paused |"));
+        .contains("**Top spenders** · paused"));
     let fire = task.schedule.next_after(chrono::Utc::now()).unwrap();
     let tick = app
         .scheduler
@@ -326,7 +327,7 @@ async fn tasks_are_changed_paused_resumed_and_deleted_from_chat_by_admins_only()
         .await
         .last()
         .text
-        .contains("weekly on fri at 17:30 (Europe/Berlin) | active"));
+        .contains("**Top spenders** · active\nweekly on fri at 17:30 (Europe/Berlin)"));
 
     // A file-defined task is paused here but edited and deleted in its file.
     model.push_all([

@@ -33,10 +33,16 @@ fn attempt<T>(result: Result<T, RequestError>) -> Attempt<T> {
         Err(RequestError::RetryAfter(wait)) => Attempt::Wait(wait.duration()),
         Err(RequestError::Network(e)) if e.is_connect() => Attempt::Unreachable(e.to_string()),
         Err(e @ (RequestError::Api(_) | RequestError::MigrateToChatId(_))) => {
-            if !e.to_string().contains("message is not modified") {
-                tracing::warn!(error = %e, "Telegram refused a message");
+            // Telegram's own words ("Bad Request: chat not found"), without teloxide's
+            // "A Telegram's error:" in front: the outbox says "Telegram refused it: …".
+            let why = match &e {
+                RequestError::Api(api) => api.to_string(),
+                other => other.to_string(),
+            };
+            if !why.contains("message is not modified") {
+                tracing::warn!(error = %why, "Telegram refused a message");
             }
-            Attempt::Refused(e.to_string())
+            Attempt::Refused(why)
         }
         Err(other) => Attempt::Lost(other.to_string()),
     }

@@ -50,7 +50,7 @@ const OPEN_ACTIONS: &str = "SELECT id, conversation, platform, requested_by, too
      ORDER BY created_at DESC, id DESC LIMIT $2";
 
 const LATEST_RUNS: &str = "SELECT task, scheduled_for, status, started_at, finished_at, model, \
-     output, credits, delivered_at, delivery_error FROM task_runs \
+     output, credits, delivered_at, delivery_error, delivery_retry FROM task_runs \
      ORDER BY scheduled_for DESC, task LIMIT $1";
 
 const HOUR_MS: i64 = 3_600_000;

@@ -110,6 +110,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "budgets",
         include_str!("../../../migrations/sqlite/0013_budgets.sql"),
     ),
+    (
+        15,
+        "delivery state",
+        include_str!("../../../migrations/sqlite/0015_delivery_state.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -176,6 +181,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         13,
         "budgets",
         include_str!("../../../migrations/postgres/0013_budgets.sql"),
+    ),
+    (
+        15,
+        "delivery state",
+        include_str!("../../../migrations/postgres/0015_delivery_state.sql"),
     ),
 ];
 

@@ -106,10 +106,10 @@ const CLAIM_RUN: &str = "INSERT INTO task_runs (task, scheduled_for, status, sta
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task, scheduled_for) DO NOTHING";
 
 const FINISH_RUN: &str = "UPDATE task_runs SET status = $1, finished_at = $2, model = $3, \
-     output = $4, credits = $5 WHERE task = $6 AND scheduled_for = $7";
+     output = $4, credits = $5, delivery_retry = $6 WHERE task = $7 AND scheduled_for = $8";
 
-const RECORD_DELIVERY: &str = "UPDATE task_runs SET delivered_at = $1, delivery_error = $2 \
-     WHERE task = $3 AND scheduled_for = $4";
+const RECORD_DELIVERY: &str = "UPDATE task_runs SET delivered_at = $1, delivery_error = $2, \
+     delivery_retry = $3 WHERE task = $4 AND scheduled_for = $5";
 
 const LAST_SCHEDULED: &str =
     "SELECT MAX(scheduled_for) FROM task_runs WHERE task = $1 AND manual = 0";
@@ -122,7 +122,7 @@ const FAIL_STALE_RUNS: &str = "UPDATE task_runs SET status = 'failed', finished_
      WHERE status = 'running' AND started_at < $2";
 
 const RECENT_RUNS: &str = "SELECT task, scheduled_for, status, started_at, finished_at, model, \
-     output, credits, delivered_at, delivery_error FROM task_runs WHERE task = $1 \
+     output, credits, delivered_at, delivery_error, delivery_retry FROM task_runs WHERE task = $1 \
      ORDER BY scheduled_for DESC LIMIT $2";
 
 const INSERT_TASK: &str = "INSERT INTO scheduled_tasks \
@@ -550,6 +550,7 @@ macro_rules! portable_store {
                     .bind(run.model.as_deref())
                     .bind(run.output.as_deref())
                     .bind(run.credits)
+                    .bind(run.delivery_retry.map(i64::from))
                     .bind(run.task.as_str())
                     .bind(millis(run.scheduled_for))
                     .execute(&self.pool)
@@ -563,10 +564,12 @@ macro_rules! portable_store {
                 scheduled_for: DateTime<Utc>,
                 at: DateTime<Utc>,
                 error: Option<&str>,
+                retry: Option<u32>,
             ) -> StoreResult<()> {
                 sqlx::query(RECORD_DELIVERY)
                     .bind(error.is_none().then(|| millis(at)))
                     .bind(error)
+                    .bind(retry.map(i64::from))
                     .bind(task)
                     .bind(millis(scheduled_for))
                     .execute(&self.pool)

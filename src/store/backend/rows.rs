@@ -104,6 +104,7 @@ row_type!(
         credits: f64,
         delivered_at: Option<i64>,
         delivery_error: Option<String>,
+        delivery_retry: Option<i64>,
     }
 );
 
@@ -358,6 +359,7 @@ impl TryFrom<TaskRunRow> for TaskRun {
             output: row.output,
             credits: row.credits,
             delivery_error: row.delivery_error,
+            delivery_retry: row.delivery_retry.and_then(|n| u32::try_from(n).ok()),
             task: row.task,
         })
     }

@@ -165,6 +165,7 @@ pub(super) async fn operations_reads_cover_every_conversation_and_task(store: Sh
             credits: 0.0,
             delivered_at: None,
             delivery_error: None,
+            delivery_retry: None,
         })
         .await
         .unwrap();

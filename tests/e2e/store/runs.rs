@@ -66,10 +66,11 @@ pub(super) async fn runs_are_recorded_and_listed_newest_first(store: SharedStore
         credits: 0.42,
         delivered_at: None,
         delivery_error: None,
+        delivery_retry: None,
     };
     store.finish_run(&done).await.unwrap();
     store
-        .record_delivery("digest", fire, at(2, 8, 2), None)
+        .record_delivery("digest", fire, at(2, 8, 2), None, None)
         .await
         .unwrap();
     let runs = store.recent_runs("digest", 10).await.unwrap();
@@ -79,13 +80,38 @@ pub(super) async fn runs_are_recorded_and_listed_newest_first(store: SharedStore
     assert_eq!(runs[0].delivered_at, Some(at(2, 8, 2)));
     assert_eq!(runs[0].credits, 0.42);
     assert_eq!(runs[1].status, RunStatus::Missed);
+    assert_eq!(runs[0].outcome(), "succeeded");
     store
-        .record_delivery("digest", at(1, 8, 0), at(2, 9, 0), Some("chat not found"))
+        .record_delivery(
+            "digest",
+            at(1, 8, 0),
+            at(2, 9, 0),
+            Some("Telegram refused it: Too Many Requests"),
+            Some(2),
+        )
+        .await
+        .unwrap();
+    let runs = store.recent_runs("digest", 10).await.unwrap();
+    assert_eq!(runs[1].delivery_retry, Some(2));
+    assert_eq!(
+        runs[1].outcome(),
+        "missed; delivering (retry 2): Telegram refused it: Too Many Requests"
+    );
+    store
+        .record_delivery(
+            "digest",
+            at(1, 8, 0),
+            at(2, 9, 0),
+            Some("chat not found"),
+            None,
+        )
         .await
         .unwrap();
     let runs = store.recent_runs("digest", 10).await.unwrap();
     assert_eq!(runs[1].delivery_error.as_deref(), Some("chat not found"));
     assert_eq!(runs[1].delivered_at, None);
+    assert_eq!(runs[1].delivery_retry, None);
+    assert_eq!(runs[1].outcome(), "missed; not delivered: chat not found");
 }
 
 pub(super) async fn crashed_runs_are_marked_failed(store: SharedStore) {
