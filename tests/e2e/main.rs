@@ -21,6 +21,7 @@ mod lifecycle;
 mod logs;
 mod mcp;
 mod model_calls;
+mod plain_problems;
 mod props;
 mod rate_limits;
 #[cfg(feature = "telegram")]
