@@ -13,6 +13,7 @@ mod events;
 #[cfg(feature = "telegram")]
 mod fake_telegram_selftest;
 mod fakes_selftest;
+mod first_start;
 mod gate;
 mod helpers;
 mod layering;
