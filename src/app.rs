@@ -208,14 +208,18 @@ impl App {
 /// connect one.
 fn no_chat_platform(config: &Config) -> String {
     let sections = &config.channels;
-    let why = match sections.telegram.is_some() || sections.slack.is_some() || sections.discord.is_some() {
-        true => "no chat platform is running (the warnings above say why)",
-        false => "no chat platform is configured",
-    };
+    let why =
+        match sections.telegram.is_some() || sections.slack.is_some() || sections.discord.is_some()
+        {
+            true => "no chat platform is running (the warnings above say why)",
+            false => "no chat platform is configured",
+        };
     let file = config
         .source
         .as_ref()
-        .map_or(crate::config::DEFAULT_PATH.to_string(), |p| p.display().to_string());
+        .map_or(crate::config::DEFAULT_PATH.to_string(), |p| {
+            p.display().to_string()
+        });
     format!(
         "{why}: nobody can message fanops and scheduled tasks cannot post. To connect Telegram, Slack or Discord, follow that platform's section of README.md (a [channels.…] section in {file} and the bot's token in the environment); meanwhile `fanops chat` talks to it in a terminal"
     )

@@ -119,7 +119,15 @@ impl ScheduleSpec {
         } else if let Some(every) = &self.every {
             let d = crate::config::parse_duration(every)
                 .filter(|d| d.as_secs() >= 60)
-                .ok_or_else(|| err("every", format!("`{}` is not an interval of at least a minute (e.g. \"30m\", \"2h\")", one_line(every))))?;
+                .ok_or_else(|| {
+                    err(
+                        "every",
+                        format!(
+                            "`{}` is not an interval of at least a minute (e.g. \"30m\", \"2h\")",
+                            one_line(every)
+                        ),
+                    )
+                })?;
             Kind::Every(Duration::from_std(d).map_err(|_| err("every", "interval too long"))?)
         } else if let Some(at) = &self.daily {
             let (h, m) = parse_time("daily", at)?;
@@ -130,8 +138,12 @@ impl ScheduleSpec {
                 .days
                 .iter()
                 .map(|d| {
-                    day_name(d)
-                        .ok_or_else(|| err("weekly", format!("`{}` is not a day of the week", one_line(d))))
+                    day_name(d).ok_or_else(|| {
+                        err(
+                            "weekly",
+                            format!("`{}` is not a day of the week", one_line(d)),
+                        )
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             if days.is_empty() {

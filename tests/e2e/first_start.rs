@@ -102,12 +102,14 @@ fn a_platform_that_is_configured_but_not_running_is_told_apart() {
         );
     }
     assert!(
-        seen.iter().any(|l| l
-            .contains("no chat platform is running (the warnings above say why)")),
+        seen.iter()
+            .any(|l| l.contains("no chat platform is running (the warnings above say why)")),
         "{seen:#?}"
     );
     assert!(
-        !seen.iter().any(|l| l.contains("no chat platform is configured")),
+        !seen
+            .iter()
+            .any(|l| l.contains("no chat platform is configured")),
         "{seen:#?}"
     );
 }

@@ -40,4 +40,6 @@ mod store;
 mod tasks_from_chat;
 #[cfg(feature = "telegram")]
 mod telegram;
+#[cfg(unix)]
+mod terminal;
 mod web_search;

@@ -3,8 +3,8 @@
 //! is one plain line (a cron names its field and the field's range), and the README's own
 //! description of a workflow file is enough to write one that loads.
 
-use crate::helpers::{fanops, tool_messages};
-use crate::support::{config_text, Reply};
+use crate::helpers::fanops;
+use crate::support::config_text;
 use fanops::config::{Config, ConfigSource};
 use fanops::tasks::workflow;
 use std::io::BufRead;
@@ -48,7 +48,10 @@ fn assert_one_line_each(stdout: &str, origins: &[&str]) {
         let known = origins.iter().any(|o| line.starts_with(o))
             || line.starts_with("warning: ")
             || line.ends_with("problem(s) found.");
-        assert!(known, "a line that is not a problem of its own: {line:?} in\n{stdout}");
+        assert!(
+            known,
+            "a line that is not a problem of its own: {line:?} in\n{stdout}"
+        );
     }
 }
 
@@ -79,7 +82,10 @@ fn start_run(config: &Path, dir: &Path) -> (Child, Receiver<String>) {
 /// Lines until one contains any of `needles` (or the process's stderr closes).
 fn read_until(child: &mut Child, lines: &Receiver<String>, needles: &[&str]) -> Vec<String> {
     let mut seen = Vec::new();
-    while !seen.iter().any(|l: &String| needles.iter().any(|n| l.contains(n))) {
+    while !seen
+        .iter()
+        .any(|l: &String| needles.iter().any(|n| l.contains(n)))
+    {
         match lines.recv_timeout(HANG_GUARD) {
             Ok(line) => seen.push(line),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
@@ -135,7 +141,11 @@ fn a_mistyped_folder_is_a_problem_at_its_line_and_run_refuses_it() {
 
     // `fanops run` agrees: it names the same problems and starts nothing.
     let (mut child, lines) = start_run(&config, dir.path());
-    let seen = read_until(&mut child, &lines, &["nothing was started", "fanops is ready"]);
+    let seen = read_until(
+        &mut child,
+        &lines,
+        &["nothing was started", "fanops is ready"],
+    );
     let _ = child.kill();
     let status = child.wait().unwrap();
     assert!(!status.success(), "{seen:#?}");
@@ -271,7 +281,8 @@ fn a_reload_refused_for_a_bad_cron_logs_one_line_naming_the_field() {
     child.wait().unwrap();
     let problem = "workflows/morning.toml:5: cron `60 8 * * *`: minute 60 is out of range 0–59";
     assert!(
-        seen.iter().any(|l| l.contains(problem) && l.ends_with("0–59")),
+        seen.iter()
+            .any(|l| l.contains(problem) && l.ends_with("0–59")),
         "the whole problem on one line: {seen:#?}"
     );
     assert!(
@@ -283,9 +294,12 @@ fn a_reload_refused_for_a_bad_cron_logs_one_line_naming_the_field() {
 #[cfg(feature = "telegram")]
 #[tokio::test]
 async fn a_task_asked_for_in_chat_with_a_bad_cron_is_told_the_field_in_one_line() {
+    use crate::helpers::tool_messages;
+    use crate::support::Reply;
     let (tg, model, api, dir) = crate::scheduler::fakes().await;
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
-    let app = crate::scheduler::app_from(crate::tasks_from_chat::config(&tg, &model, &api, &db)).await;
+    let app =
+        crate::scheduler::app_from(crate::tasks_from_chat::config(&tg, &model, &api, &db)).await;
     model.push_all([
         Reply::tool(
             "create_task",
@@ -330,7 +344,10 @@ fn readme_workflows() -> Vec<String> {
 #[test]
 fn the_readme_is_enough_to_write_a_workflow_file() {
     let blocks = readme_workflows();
-    assert!(blocks.len() >= 2, "the least a file needs, and every key: {blocks:#?}");
+    assert!(
+        blocks.len() >= 2,
+        "the least a file needs, and every key: {blocks:#?}"
+    );
     assert!(
         !blocks[0].contains("category"),
         "the first example is the least a file needs:\n{}",
@@ -356,5 +373,7 @@ fn the_readme_is_enough_to_write_a_workflow_file() {
     let least = loaded.iter().find(|w| w.id == "readme-0").unwrap();
     assert_eq!(least.category, "Other");
     assert!(!least.is_template(), "it delivers: an active task");
-    assert!(loaded.iter().any(|w| w.id == "readme-1" && w.category == "Reports"));
+    assert!(loaded
+        .iter()
+        .any(|w| w.id == "readme-1" && w.category == "Reports"));
 }

@@ -117,7 +117,6 @@ pub(super) fn validate_channels(r: &mut Report<'_>) {
     }
 }
 
-
 /// Slack member ids: `U…` or `W…` (Enterprise Grid), upper-case letters and digits.
 fn is_slack_member_id(id: &str) -> bool {
     id.len() >= 3

@@ -55,7 +55,10 @@ mod tests {
         );
         assert!(location("sqlite::memory:").contains("in-memory"));
         let pg = location("postgres://ops:hunter2@db.internal:5433/fanops");
-        assert_eq!(pg, "PostgreSQL database `fanops` on db.internal:5433 as `ops`");
+        assert_eq!(
+            pg,
+            "PostgreSQL database `fanops` on db.internal:5433 as `ops`"
+        );
         assert!(!location("postgres://ops:hunter2@db/x").contains("hunter2"));
     }
 }

@@ -286,21 +286,48 @@ mod tests {
             ("0 8 32 * *", "day of month 32 is out of range 1–31"),
             ("0 8 * 13 *", "month 13 is out of range 1–12 or jan–dec"),
             ("0 8 * * 8", "day of week 8 is out of range 0–7 or sun–sat"),
-            ("0 8 * smarch *", "month `smarch` is neither a number nor a name"),
+            (
+                "0 8 * smarch *",
+                "month `smarch` is neither a number nor a name",
+            ),
             ("0 8 * * funday", "day of week `funday` is neither"),
             ("x 8 * * *", "minute `x` is not a number: use 0–59"),
-            ("*/0 8 * * *", "minute step in `*/0` must be a whole number from 1 to 59"),
-            ("0 */24 * * *", "hour step in `*/24` must be a whole number from 1 to 23"),
-            ("0 8 * * */x", "day of week step in `*/x` must be a whole number of 1 or more"),
+            (
+                "*/0 8 * * *",
+                "minute step in `*/0` must be a whole number from 1 to 59",
+            ),
+            (
+                "0 */24 * * *",
+                "hour step in `*/24` must be a whole number from 1 to 23",
+            ),
+            (
+                "0 8 * * */x",
+                "day of week step in `*/x` must be a whole number of 1 or more",
+            ),
             ("30-10 8 * * *", "minute range `30-10` runs backwards"),
-            ("0 8 * * sat-mon", "day of week range `sat-mon` runs backwards"),
-            ("1,,2 8 * * *", "minute `1,,2` has an empty item between commas"),
-            ("-5 8 * * *", "minute `-5` has a `-` without a value on each side"),
+            (
+                "0 8 * * sat-mon",
+                "day of week range `sat-mon` runs backwards",
+            ),
+            (
+                "1,,2 8 * * *",
+                "minute `1,,2` has an empty item between commas",
+            ),
+            (
+                "-5 8 * * *",
+                "minute `-5` has a `-` without a value on each side",
+            ),
             ("? 8 * * *", "minute cannot be `?`"),
-            ("0 8 * 1-mar *", "month range `1-mar` mixes a number and a name"),
+            (
+                "0 8 * 1-mar *",
+                "month range `1-mar` mixes a number and a name",
+            ),
             ("0 8 * jan/2 *", "a step follows `*`, a number or a range"),
             ("0 8 L * *", "day of month `L` is not a number: use 1–31"),
-            ("99999999999 8 * * *", "minute 99999999999 is out of range 0–59"),
+            (
+                "99999999999 8 * * *",
+                "minute 99999999999 is out of range 0–59",
+            ),
         ] {
             let found = problem(expr);
             assert!(found.contains(said), "{expr}: {found}");

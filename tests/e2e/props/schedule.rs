@@ -136,10 +136,17 @@ proptest! {
 fn cron_ish_field() -> impl Strategy<Value = String> {
     let atom = prop_oneof![
         (0_u32..100).prop_map(|n| n.to_string()),
-        select(vec!["*", "?", "jan", "DEC", "smarch", "mon", "thurs", "sunday", "L", "W", "x", ""]).prop_map(String::from),
+        select(vec![
+            "*", "?", "jan", "DEC", "smarch", "mon", "thurs", "sunday", "L", "W", "x", ""
+        ])
+        .prop_map(String::from),
         "[0-9a-zA-Z*?#]{1,3}",
     ];
-    let element = (atom.clone(), prop::option::of(atom.clone()), prop::option::of(atom))
+    let element = (
+        atom.clone(),
+        prop::option::of(atom.clone()),
+        prop::option::of(atom),
+    )
         .prop_map(|(a, b, step)| {
             let mut text = a;
             if let Some(b) = b {

@@ -242,7 +242,11 @@ fn within_the_file(problem: &Problem, text: &str) -> Result<(), TestCaseError> {
     );
     prop_assert!(!problem.message.trim().is_empty(), "{}", problem);
     // `fanops check` prints each problem on one line, whatever the file held.
-    prop_assert!(!problem.to_string().contains(['\n', '\r']), "{:?}", problem.to_string());
+    prop_assert!(
+        !problem.to_string().contains(['\n', '\r']),
+        "{:?}",
+        problem.to_string()
+    );
     Ok(())
 }
 
