@@ -165,7 +165,11 @@ impl App {
             let stop = shutdown.clone();
             parts.spawn(async move { ("mcp".to_string(), mcp.run(stop).await) });
         }
-        tracing::info!(%address, backend = self.store.backend(), "fanops is ready");
+        if self.channels.is_empty() {
+            tracing::warn!("{}", no_chat_platform(&self.config));
+        }
+        let database = crate::store::location(&self.config.database.url);
+        tracing::info!(%address, backend = self.store.backend(), %database, "fanops is ready");
         let served = server::run(listener, router, shutdown.clone()).await;
         shutdown.cancel();
         // Each part lets its work in flight finish within the grace period; this bound
@@ -198,6 +202,27 @@ impl App {
             .with_context(|| format!("while binding the HTTP listener to {listen}"))?;
         self.serve(listener, shutdown).await
     }
+}
+
+/// Said at start when no chat platform runs: what that means, and where to read how to
+/// connect one.
+fn no_chat_platform(config: &Config) -> String {
+    let sections = &config.channels;
+    let why =
+        match sections.telegram.is_some() || sections.slack.is_some() || sections.discord.is_some()
+        {
+            true => "no chat platform is running (the warnings above say why)",
+            false => "no chat platform is configured",
+        };
+    let file = config
+        .source
+        .as_ref()
+        .map_or(crate::config::DEFAULT_PATH.to_string(), |p| {
+            p.display().to_string()
+        });
+    format!(
+        "{why}: nobody can message fanops and scheduled tasks cannot post. To connect Telegram, Slack or Discord, follow that platform's section of README.md (a [channels.…] section in {file} and the bot's token in the environment); meanwhile `fanops chat` talks to it in a terminal"
+    )
 }
 
 /// A database URL without its password, for messages.

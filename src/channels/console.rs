@@ -1,6 +1,8 @@
 //! `fanops chat`: the terminal channel. Same core as every platform: channel `console`,
 //! user `local`, role admin.
 
+mod line_editor;
+
 use super::render;
 use crate::chat::{Inbound, InboundBody, Outbound, Replier};
 use crate::core::Core;
@@ -100,45 +102,85 @@ impl<W: Write + Send> Replier for ConsoleReplier<W> {
     }
 }
 
-/// Reads lines until end of input or `/quit`, handing each to the core.
+const GREETING: &str = "fanops chat: ask about your agency. /help for commands, /quit to leave.";
+const PROMPT: &str = "you> ";
+
+/// Reads lines until end of input or `/quit`, handing each to the core: a pipe or a file
+/// (one message a line).
 pub async fn run<R, W>(core: &Core, input: R, replier: &ConsoleReplier<W>) -> anyhow::Result<()>
 where
     R: AsyncBufRead + Unpin,
     W: Write + Send,
 {
-    replier.write("fanops chat: ask about your agency. /help for commands, /quit to leave.");
+    replier.write(GREETING);
     let mut lines = input.lines();
     loop {
         replier.write_prompt();
         let Some(line) = lines.next_line().await? else {
             break;
         };
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if matches!(line, "/quit" | "/exit") {
+        if !take(core, &line, replier).await {
             break;
         }
-        let inbound = Inbound {
-            platform: PLATFORM.into(),
-            chat: "terminal".into(),
-            thread: None,
-            user: USER.into(),
-            user_name: USER.into(),
-            body: InboundBody::Text(line.to_string()),
-        };
-        core.handle(inbound, replier).await;
     }
     replier.release_logs();
     Ok(())
+}
+
+/// [`run`] for a person at a terminal: a line editor with history, and a paste (however
+/// long, line breaks and all) is one message.
+pub async fn run_terminal<W: Write + Send>(
+    core: &Core,
+    replier: &ConsoleReplier<W>,
+) -> anyhow::Result<()> {
+    replier.write(GREETING);
+    let mut editor = line_editor::LineEditor::new()?;
+    loop {
+        replier.release_logs();
+        // The editor blocks on the terminal: it reads on a thread of its own.
+        let (back, read) = tokio::task::spawn_blocking(move || {
+            let read = editor.read(PROMPT);
+            (editor, read)
+        })
+        .await?;
+        editor = back;
+        let Some(line) = read? else {
+            break;
+        };
+        if !take(core, &line, replier).await {
+            break;
+        }
+    }
+    replier.release_logs();
+    Ok(())
+}
+
+/// Hands one message to the core; false when it asks to leave.
+async fn take<W: Write + Send>(core: &Core, line: &str, replier: &ConsoleReplier<W>) -> bool {
+    let line = line.trim();
+    if matches!(line, "/quit" | "/exit") {
+        return false;
+    }
+    if line.is_empty() {
+        return true;
+    }
+    let inbound = Inbound {
+        platform: PLATFORM.into(),
+        chat: "terminal".into(),
+        thread: None,
+        user: USER.into(),
+        user_name: USER.into(),
+        body: InboundBody::Text(line.to_string()),
+    };
+    core.handle(inbound, replier).await;
+    true
 }
 
 impl<W: Write + Send> ConsoleReplier<W> {
     fn write_prompt(&self) {
         self.release_logs();
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = write!(out, "you> ");
+        let _ = write!(out, "{PROMPT}");
         let _ = out.flush();
     }
 }

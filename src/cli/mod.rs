@@ -214,6 +214,10 @@ pub async fn chat(config: Config, logs: HeldLogs) -> anyhow::Result<()> {
     let chatted = async {
         let app = App::build(config).await?;
         let replier = ConsoleReplier::new(std::io::stdout()).holding_logs(logs.clone());
+        // A person at a terminal gets a line editor; a pipe is read a line at a time.
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            return console::run_terminal(&app.core, &replier).await;
+        }
         let input = tokio::io::BufReader::new(tokio::io::stdin());
         console::run(&app.core, input, &replier).await
     }

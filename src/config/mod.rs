@@ -12,7 +12,7 @@ mod validate;
 
 pub use locate::{path, Locator, PathPart};
 pub use parse::parse_toml;
-pub use problem::{ConfigError, Problem, Warning};
+pub use problem::{one_line, ConfigError, Problem, Warning};
 pub use secret::{Secret, Secrets};
 
 use serde::Deserialize;

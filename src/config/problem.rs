@@ -1,8 +1,25 @@
 //! What loading a config reports: problems that stop it, warnings that do not.
 
+use std::borrow::Cow;
 use std::fmt;
 
-/// One thing wrong with the configuration, located in its file.
+/// `text` on one line: line breaks, tabs and other control characters written as escapes
+/// (`\n`), so that text from a file or a person never splits a message in two.
+pub fn one_line(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| match c.is_control() {
+                true => c.escape_default().to_string(),
+                false => c.to_string(),
+            })
+            .collect(),
+    )
+}
+
+/// One thing wrong with the configuration, located in its file; shown on one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The file, or `environment` for a variable.
@@ -13,10 +30,11 @@ pub struct Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (origin, message) = (one_line(&self.origin), one_line(&self.message));
         if self.line == 0 {
-            write!(f, "{}: {}", self.origin, self.message)
+            write!(f, "{origin}: {message}")
         } else {
-            write!(f, "{}:{}: {}", self.origin, self.line, self.message)
+            write!(f, "{origin}:{}: {message}", self.line)
         }
     }
 }
@@ -32,12 +50,12 @@ pub struct Warning {
 
 impl fmt::Display for Warning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.origin {
+        match self.origin.as_deref().map(one_line) {
             Some(origin) if self.line > 0 => write!(f, "{origin}:{}: ", self.line)?,
             Some(origin) => write!(f, "{origin}: ")?,
             None => {}
         }
-        write!(f, "warning: {}", self.message)
+        write!(f, "warning: {}", one_line(&self.message))
     }
 }
 

@@ -3,6 +3,11 @@
 use super::{locate::PathPart, parse_duration, path, Config, Locator, LogFormat, Problem};
 use std::time::Duration;
 
+mod channels;
+mod folders;
+
+use channels::validate_channels;
+
 /// A shorter wait would expire a pending write before a person can read it.
 const MIN_CONFIRM_TTL: Duration = Duration::from_secs(30);
 
@@ -152,6 +157,7 @@ pub(super) fn validate(
         &["scheduler", "delivery_retry"],
         &config.scheduler.delivery_retry,
     );
+    folders::validate_folders(&mut r);
     validate_integrations(&mut r);
     validate_events(&mut r);
     validate_budgets(&mut r);
@@ -271,121 +277,6 @@ fn validate_agent(r: &mut Report<'_>) {
     r.duration(&["agent", "accounts_cache"], &agent.accounts_cache);
 }
 
-fn validate_channels(r: &mut Report<'_>) {
-    let channels = r.config.channels.clone();
-    if let Some(tg) = &channels.telegram {
-        r.url(&["channels", "telegram", "api_url"], &tg.api_url);
-        if !matches!(tg.mode.as_str(), "polling" | "webhook") {
-            r.at(
-                &["channels", "telegram", "mode"],
-                format!("mode `{}` must be \"polling\" or \"webhook\"", tg.mode),
-            );
-        }
-        if tg.mode == "webhook" {
-            match &tg.webhook_url {
-                Some(url) => r.url(&["channels", "telegram", "webhook_url"], url),
-                None => r.at(
-                    &["channels", "telegram", "mode"],
-                    "webhook mode needs webhook_url: the public https URL of POST /telegram/webhook",
-                ),
-            }
-        }
-        if !(1..=50).contains(&tg.poll_timeout) {
-            r.at(
-                &["channels", "telegram", "poll_timeout"],
-                "poll_timeout must be 1 to 50 seconds",
-            );
-        }
-        for user in tg.roles.keys() {
-            match user.parse::<i64>() {
-                Ok(id) if !tg.permitted_users.contains(&id) => r.at(
-                    &["channels", "telegram", "roles", user],
-                    format!("user {user} has a role but is not in permitted_users"),
-                ),
-                Ok(_) => {}
-                Err(_) => r.at(
-                    &["channels", "telegram", "roles", user],
-                    format!("`{user}` is not a numeric Telegram user id"),
-                ),
-            }
-        }
-        r.roles("telegram", &tg.roles);
-    }
-    if let Some(slack) = &channels.slack {
-        r.url(&["channels", "slack", "api_url"], &slack.api_url);
-        if !matches!(slack.mode.as_str(), "socket" | "events") {
-            r.at(
-                &["channels", "slack", "mode"],
-                format!("mode `{}` must be \"socket\" or \"events\"", slack.mode),
-            );
-        }
-        r.roles("slack", &slack.roles);
-        r.duration(
-            &["channels", "slack", "socket_watchdog"],
-            &slack.socket_watchdog,
-        );
-        if !matches!(
-            slack.everyone_role.as_str(),
-            "viewer" | "operator" | "admin"
-        ) {
-            r.at(
-                &["channels", "slack", "everyone_role"],
-                format!(
-                    "everyone_role `{}` must be viewer, operator or admin",
-                    slack.everyone_role
-                ),
-            );
-        }
-        for user in slack
-            .permitted_users
-            .iter()
-            .filter(|u| !is_slack_member_id(u))
-        {
-            r.at(
-                &["channels", "slack", "permitted_users"],
-                format!("`{user}` is not a Slack member id (like U012ABCDEF)"),
-            );
-        }
-        for user in slack.roles.keys().filter(|u| !is_slack_member_id(u)) {
-            r.at(
-                &["channels", "slack", "roles", user],
-                format!("`{user}` is not a Slack member id (like U012ABCDEF)"),
-            );
-        }
-    }
-    if let Some(discord) = &channels.discord {
-        r.url(&["channels", "discord", "api_url"], &discord.api_url);
-        r.roles("discord", &discord.roles);
-        if !matches!(
-            discord.everyone_role.as_str(),
-            "viewer" | "operator" | "admin"
-        ) {
-            r.at(
-                &["channels", "discord", "everyone_role"],
-                format!(
-                    "everyone_role `{}` must be viewer, operator or admin",
-                    discord.everyone_role
-                ),
-            );
-        }
-        for member in discord.permitted_members.iter().chain(discord.roles.keys()) {
-            if member.parse::<u64>().is_err() {
-                let at = if discord.roles.contains_key(member) {
-                    vec!["channels", "discord", "roles", member.as_str()]
-                } else {
-                    vec!["channels", "discord", "permitted_members"]
-                };
-                r.at(
-                    &at,
-                    format!(
-                        "`{member}` is not a Discord member id (a number, e.g. 80351110224678912)"
-                    ),
-                );
-            }
-        }
-    }
-}
-
 fn validate_integrations(r: &mut Report<'_>) {
     let mut names = std::collections::BTreeSet::new();
     for (i, mcp) in r.config.mcp.clone().iter().enumerate() {
@@ -481,15 +372,6 @@ fn validate_integrations(r: &mut Report<'_>) {
             );
         }
     }
-}
-
-/// Slack member ids: `U…` or `W…` (Enterprise Grid), upper-case letters and digits.
-fn is_slack_member_id(id: &str) -> bool {
-    id.len() >= 3
-        && id.starts_with(['U', 'W'])
-        && id
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 fn validate_events(r: &mut Report<'_>) {

@@ -17,7 +17,7 @@ pub mod holder;
 mod skills;
 mod threads;
 
-pub use backend::{connect, connect_with};
+pub use backend::{connect, connect_with, location};
 pub use budgets::{Bucket, BudgetSetting, BudgetStore, OperationsView, SeriesPoint, Spend};
 pub use events::{DedupKey, EventFilter, EventLog, EventOutcome, StoredEvent};
 pub use skills::SkillStore;

@@ -6,6 +6,9 @@
 //! the first valid minute after it; a wall time that happens twice (fall back) fires once,
 //! at its first occurrence. So a daily task fires exactly once per local day.
 
+mod cron_fields;
+
+use crate::config::one_line;
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::str::FromStr;
@@ -91,7 +94,8 @@ impl ScheduleSpec {
                 err(
                     "timezone",
                     format!(
-                        "unknown time zone `{name}` (use an IANA name such as \"Europe/London\")"
+                        "unknown time zone `{}` (use an IANA name such as \"Europe/London\")",
+                        one_line(name)
                     ),
                 )
             })?,
@@ -115,7 +119,15 @@ impl ScheduleSpec {
         } else if let Some(every) = &self.every {
             let d = crate::config::parse_duration(every)
                 .filter(|d| d.as_secs() >= 60)
-                .ok_or_else(|| err("every", format!("`{every}` is not an interval of at least a minute (e.g. \"30m\", \"2h\")")))?;
+                .ok_or_else(|| {
+                    err(
+                        "every",
+                        format!(
+                            "`{}` is not an interval of at least a minute (e.g. \"30m\", \"2h\")",
+                            one_line(every)
+                        ),
+                    )
+                })?;
             Kind::Every(Duration::from_std(d).map_err(|_| err("every", "interval too long"))?)
         } else if let Some(at) = &self.daily {
             let (h, m) = parse_time("daily", at)?;
@@ -126,8 +138,12 @@ impl ScheduleSpec {
                 .days
                 .iter()
                 .map(|d| {
-                    day_name(d)
-                        .ok_or_else(|| err("weekly", format!("`{d}` is not a day of the week")))
+                    day_name(d).ok_or_else(|| {
+                        err(
+                            "weekly",
+                            format!("`{}` is not a day of the week", one_line(d)),
+                        )
+                    })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             if days.is_empty() {
@@ -158,7 +174,12 @@ fn day_name(text: &str) -> Option<&'static str> {
 }
 
 fn parse_time(key: &'static str, text: &str) -> Result<(u32, u32), SpecError> {
-    let bad = || err(key, format!("`{text}` is not a time of day like \"08:00\""));
+    let bad = || {
+        err(
+            key,
+            format!("`{}` is not a time of day like \"08:00\"", one_line(text)),
+        )
+    };
     let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
     let (h, m): (u32, u32) = (h.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
     if h > 23 || m > 59 {
@@ -168,48 +189,55 @@ fn parse_time(key: &'static str, text: &str) -> Result<(u32, u32), SpecError> {
 }
 
 fn cron_of(six_fields: &str) -> Result<cron::Schedule, SpecError> {
-    cron::Schedule::from_str(six_fields)
-        .map_err(|e| err("cron", format!("not a valid schedule: {e}")))
+    // Built from checked parts: the engine refusing it would be a fault of this code.
+    cron::Schedule::from_str(six_fields).map_err(|_| {
+        err(
+            "cron",
+            format!("`{six_fields}` could not be made into a schedule"),
+        )
+    })
 }
 
 /// A user's 5-field cron (minute hour day month weekday, weekday 0–7 with Sunday 0 or 7).
 /// As in Unix cron, when both day fields restrict the day (neither starts with `*`), a
 /// day matching either one fires: `0 9 1 * 1` is the 1st of the month and every Monday.
+/// Every refusal is one line naming the field and what it allows.
 fn parse_cron(expr: &str) -> Result<Vec<cron::Schedule>, SpecError> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
-    if fields.len() != 5 {
-        return Err(err(
-            "cron",
-            format!(
-                "`{expr}` has {} fields; write 5: minute hour day-of-month month day-of-week",
-                fields.len()
-            ),
-        ));
-    }
-    let weekday = unix_weekdays(fields[4]).ok_or_else(|| {
+    // As written, on one line: the fields with single spaces between them.
+    let shown = one_line(&fields.join(" ")).into_owned();
+    let Ok(five) = <[&str; 5]>::try_from(fields.as_slice()) else {
+        return Err(err("cron", wrong_field_count(&shown, fields.len())));
+    };
+    cron_fields::check(&five).map_err(|e| err("cron", format!("cron `{shown}`: {e}")))?;
+    let refused = || {
         err(
             "cron",
-            format!("`{}` is not a day-of-week field", fields[4]),
+            format!("cron `{shown}` is not a schedule fanops can read (write 5 fields: minute hour day-of-month month day-of-week, e.g. \"0 8 * * 1-5\")"),
         )
-    })?;
-    let (minute, hour, day, month) = (fields[0], fields[1], fields[2], fields[3]);
-    let either_day = !any_day(day) && !any_day(fields[4]);
+    };
+    let weekday = unix_weekdays(five[4]).ok_or_else(refused)?;
+    let (minute, hour, day, month) = (five[0], five[1], five[2], five[3]);
+    let either_day = !any_day(day) && !any_day(five[4]);
     let days = match either_day {
         true => vec![(day, "*"), ("*", weekday.as_str())],
         false => vec![(day, weekday.as_str())],
     };
     days.into_iter()
         .map(|(day, weekday)| {
-            cron::Schedule::from_str(&format!("0 {minute} {hour} {day} {month} {weekday}")).map_err(
-                |e| {
-                    err(
-                        "cron",
-                        format!("`{expr}` is not a valid cron expression: {e}"),
-                    )
-                },
-            )
+            cron::Schedule::from_str(&format!("0 {minute} {hour} {day} {month} {weekday}"))
+                .map_err(|_| refused())
         })
         .collect()
+}
+
+fn wrong_field_count(shown: &str, count: usize) -> String {
+    let fields = "minute hour day-of-month month day-of-week, e.g. \"0 8 * * 1-5\"";
+    match count {
+        0 => format!("cron is empty: write 5 fields: {fields}"),
+        6 | 7 => format!("cron `{shown}` has {count} fields; write 5 ({fields}): there is no seconds or year field"),
+        _ => format!("cron `{shown}` has {count} fields; write 5: {fields}"),
+    }
 }
 
 /// Whether a day field starts by allowing every day (`*`, `*/2`; `?` as some crons write it).

@@ -62,6 +62,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The category of a workflow file that names none; an event rule's is [`RULE_CATEGORY`].
+pub const DEFAULT_CATEGORY: &str = "Other";
+pub const RULE_CATEGORY: &str = "Alerts";
+
 /// The chat platforms a task can deliver to.
 pub const CHANNELS: &[&str] = &["telegram", "slack", "discord"];
 
@@ -178,12 +182,6 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
         at(&path(&["name"]), "name must not be empty".into());
     }
     let is_rule = file.trigger.is_some();
-    if file.category.trim().is_empty() && !is_rule {
-        at(
-            &path(&["category"]),
-            "category must not be empty (e.g. Analytics, Coaching, Engagement, Reports)".into(),
-        );
-    }
     if file.prompt.trim().is_empty() && !is_rule {
         at(
             &path(&["prompt"]),
@@ -292,10 +290,10 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
             origin: origin.to_string(),
             name: file.name,
             description: file.description,
-            category: if file.category.trim().is_empty() {
-                "Alerts".into()
-            } else {
-                file.category
+            category: match file.category.trim() {
+                "" if is_rule => RULE_CATEGORY.into(),
+                "" => DEFAULT_CATEGORY.into(),
+                _ => file.category,
             },
             skill: file.skill,
             model: file.model,

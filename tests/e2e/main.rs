@@ -16,6 +16,7 @@ mod events;
 #[cfg(feature = "telegram")]
 mod fake_telegram_selftest;
 mod fakes_selftest;
+mod first_start;
 mod gate;
 mod helpers;
 mod layering;
@@ -24,6 +25,7 @@ mod lifecycle;
 mod logs;
 mod mcp;
 mod model_calls;
+mod plain_problems;
 mod props;
 mod rate_limits;
 mod refused_tokens;
@@ -42,4 +44,6 @@ mod store;
 mod tasks_from_chat;
 #[cfg(feature = "telegram")]
 mod telegram;
+#[cfg(unix)]
+mod terminal;
 mod web_search;

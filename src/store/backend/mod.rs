@@ -22,11 +22,14 @@ mod budgets;
 mod events;
 mod inbound;
 mod leases;
+mod location;
 mod portable;
 mod retries;
 mod rows;
 mod skills;
 mod threads;
+
+pub use location::location;
 
 /// Pool size used by [`connect`].
 const DEFAULT_MAX_CONNECTIONS: u32 = 10;

@@ -101,8 +101,16 @@ fn the_host_zone_is_never_used() {
 fn bad_specs_name_their_key() {
     let cases = [
         ("cron = \"0 8 * *\"", "cron", "has 4 fields"),
-        ("cron = \"0 25 * * *\"", "cron", "not a valid cron"),
-        ("cron = \"0 8 * * 9\"", "cron", "day-of-week"),
+        (
+            "cron = \"0 25 * * *\"",
+            "cron",
+            "cron `0 25 * * *`: hour 25 is out of range 0–23",
+        ),
+        (
+            "cron = \"0 8 * * 9\"",
+            "cron",
+            "day of week 9 is out of range 0–7",
+        ),
         ("every = \"10s\"", "every", "at least a minute"),
         ("daily = \"8am\"", "daily", "time of day"),
         (

@@ -116,7 +116,7 @@ allow_writes = ["fans/list-top-fans", "no/such-endpoint"]
         "w.toml:12: unknown channel `whatsapp`",
         "w.toml:16: allow_writes names `fans/list-top-fans`, which is a read",
         "w.toml:16: allow_writes names `no/such-endpoint`, which is not an OnlyFansAPI endpoint",
-        "w.toml:9: `0 8 * *` has 4 fields",
+        "w.toml:9: cron `0 8 * *` has 4 fields",
     ];
     for e in expect {
         assert!(
@@ -173,4 +173,16 @@ fn a_directory_adds_and_overrides_workflows() {
         "{}",
         problems[0]
     );
+}
+
+#[test]
+fn a_category_is_optional() {
+    let w = parse(
+        "w.toml",
+        "w",
+        "name = \"x\"\nprompt = \"p\"\n[schedule]\ndaily = \"08:00\"\n",
+        &known(),
+    )
+    .unwrap();
+    assert_eq!(w.category, DEFAULT_CATEGORY);
 }

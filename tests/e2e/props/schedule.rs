@@ -33,12 +33,34 @@ proptest! {
     ) {
         let after = Utc.timestamp_opt(seconds, 0).unwrap();
         match spec.build(chrono_tz::UTC) {
-            Err(e) => prop_assert!(!e.message.is_empty()),
+            Err(e) => {
+                prop_assert!(!e.message.is_empty());
+                // Shown as one line in `fanops check`, the reload log and chat.
+                prop_assert!(!e.message.contains(['\n', '\r']), "{:?}", e.message);
+            }
             Ok(schedule) => {
                 if let Some(next) = schedule.next_after(after) {
                     prop_assert!(next > after, "{next} is not after {after}");
                 }
             }
+        }
+    }
+
+    /// Five fields of anything are read, or refused in one line that names the field at
+    /// fault and what it allows: never the engine's own text, never "cannot read".
+    #[test]
+    fn a_refused_cron_names_its_field_in_one_line(fields in prop::collection::vec(cron_ish_field(), 5)) {
+        let text = fields.join(" ");
+        let spec = ScheduleSpec { cron: Some(text.clone()), ..ScheduleSpec::default() };
+        if let Err(e) = spec.build(chrono_tz::UTC) {
+            prop_assert!(!e.message.contains(['\n', '\r']), "{:?}", e.message);
+            let prefix = format!("cron `{text}`: ");
+            prop_assert!(e.message.starts_with(&prefix), "{}", e.message);
+            let about = &e.message[prefix.len()..];
+            let named = ["minute ", "hour ", "day of month ", "month ", "day of week "]
+                .iter()
+                .any(|field| about.starts_with(field));
+            prop_assert!(named, "{}", e.message);
         }
     }
 
@@ -107,6 +129,37 @@ proptest! {
             }
         }
     }
+}
+
+/// One cron field as people mistype it: numbers around the ranges, names, steps, ranges
+/// and lists, and stray characters.
+fn cron_ish_field() -> impl Strategy<Value = String> {
+    let atom = prop_oneof![
+        (0_u32..100).prop_map(|n| n.to_string()),
+        select(vec![
+            "*", "?", "jan", "DEC", "smarch", "mon", "thurs", "sunday", "L", "W", "x", ""
+        ])
+        .prop_map(String::from),
+        "[0-9a-zA-Z*?#]{1,3}",
+    ];
+    let element = (
+        atom.clone(),
+        prop::option::of(atom.clone()),
+        prop::option::of(atom),
+    )
+        .prop_map(|(a, b, step)| {
+            let mut text = a;
+            if let Some(b) = b {
+                text = format!("{text}-{b}");
+            }
+            if let Some(step) = step {
+                text = format!("{text}/{step}");
+            }
+            text
+        });
+    prop::collection::vec(element, 1..3)
+        .prop_map(|items| items.join(","))
+        .prop_filter("a field", |f| !f.is_empty())
 }
 
 #[test]

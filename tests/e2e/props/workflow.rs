@@ -200,7 +200,9 @@ pub(super) fn document() -> impl Strategy<Value = WorkflowDocument> {
         to,
     });
     let writes = writes();
-    let texts = (words(), any::<String>(), words(), prose());
+    // A category is optional: left empty, the workflow is filed under "Other".
+    let category = prop_oneof![3 => words(), 1 => Just(String::new())];
+    let texts = (words(), any::<String>(), category, prose());
     let choices = (
         prop::option::of(select(SKILLS.to_vec())),
         prop::option::of(select(MODELS.to_vec())),
@@ -239,6 +241,12 @@ fn within_the_file(problem: &Problem, text: &str) -> Result<(), TestCaseError> {
         problem
     );
     prop_assert!(!problem.message.trim().is_empty(), "{}", problem);
+    // `fanops check` prints each problem on one line, whatever the file held.
+    prop_assert!(
+        !problem.to_string().contains(['\n', '\r']),
+        "{:?}",
+        problem.to_string()
+    );
     Ok(())
 }
 
@@ -270,7 +278,11 @@ proptest! {
         };
         prop_assert_eq!(&task.name, &document.name);
         prop_assert_eq!(&task.description, &document.description);
-        prop_assert_eq!(&task.category, &document.category);
+        let category = match document.category.trim().is_empty() {
+            true => workflow::DEFAULT_CATEGORY,
+            false => document.category.as_str(),
+        };
+        prop_assert_eq!(task.category.as_str(), category);
         prop_assert_eq!(&task.skill, &document.skill);
         prop_assert_eq!(&task.model, &document.model);
         prop_assert_eq!(&task.prompt, &document.prompt);
