@@ -102,14 +102,51 @@ impl Core {
             replier.reply(Outbound::text(text)).await;
             return;
         }
-        let out = match self.dispatch(&inbound, role, replier).await {
-            Ok(out) => out,
+        let (started, since) = (std::time::Instant::now(), chrono::Utc::now());
+        let (out, outcome) = match self.dispatch(&inbound, role, replier).await {
+            Ok(out) => (out, "answered"),
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), conversation = %inbound.conversation(), "turn failed");
-                Outbound::text(failure_sentence(&e))
+                (Outbound::text(failure_sentence(&e)), "failed")
             }
         };
         replier.reply(out).await;
+        self.log_turn(&inbound, outcome, started, since).await;
+    }
+
+    /// One info line per message handled, so an operator can follow the bot: where, what
+    /// kind, how long it took and what it cost.
+    async fn log_turn(
+        &self,
+        inbound: &Inbound,
+        outcome: &str,
+        started: std::time::Instant,
+        since: chrono::DateTime<chrono::Utc>,
+    ) {
+        if !tracing::enabled!(tracing::Level::INFO) {
+            return;
+        }
+        let conversation = inbound.conversation();
+        let credits = self
+            .store
+            .conversation_credits(&conversation, since)
+            .await
+            .unwrap_or(0.0);
+        let kind = turn_kind(&inbound.body);
+        let what = match kind {
+            "decision" => "decided a pending action",
+            "command" => "answered a command",
+            _ => "answered a message",
+        };
+        tracing::info!(
+            platform = %inbound.platform,
+            conversation = %conversation,
+            kind,
+            outcome,
+            duration_ms = started.elapsed().as_millis() as u64,
+            credits = format!("{credits:.2}"),
+            "{what}"
+        );
     }
 
     /// Whether the role lookup admits this user (adapters use it to skip work early).
@@ -408,6 +445,23 @@ fn failure_sentence(error: &anyhow::Error) -> String {
         (Some(e), _) => e.for_person(),
         (None, Some(AgentError::Api(e))) => format!("Sorry, I could not answer: {e}."),
         _ => "Sorry, something went wrong on my side and I could not finish. An admin can find the cause in the logs.".into(),
+    }
+}
+
+/// What a person sent, for the log: a button press or a yes/no is a decision.
+fn turn_kind(body: &InboundBody) -> &'static str {
+    match body {
+        InboundBody::Decision { .. } => "decision",
+        InboundBody::Text(text) if text.trim().starts_with('/') => "command",
+        InboundBody::Text(text) => {
+            let lowered = text.trim().to_lowercase();
+            let lowered = lowered.trim_end_matches(['.', '!']);
+            if YES.contains(&lowered) || NO.contains(&lowered) {
+                "decision"
+            } else {
+                "message"
+            }
+        }
     }
 }
 

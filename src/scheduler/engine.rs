@@ -533,7 +533,7 @@ impl Scheduler {
         };
         let credits = self
             .store
-            .conversation_credits(&conversation)
+            .conversation_credits(&conversation, DateTime::UNIX_EPOCH)
             .await
             .unwrap_or(0.0);
         let model = agent

@@ -291,8 +291,13 @@ pub trait UsageLedger: Send + Sync {
         since: Option<DateTime<Utc>>,
         by: UsageDimension,
     ) -> StoreResult<Vec<UsageRow>>;
-    /// Credits spent on model calls in one conversation (a scheduled run has its own).
-    async fn conversation_credits(&self, conversation: &str) -> StoreResult<f64>;
+    /// Credits spent in one conversation from `since` on (a scheduled run has its own
+    /// conversation; a turn in chat is what was spent since it began).
+    async fn conversation_credits(
+        &self,
+        conversation: &str,
+        since: DateTime<Utc>,
+    ) -> StoreResult<f64>;
 }
 
 #[async_trait]

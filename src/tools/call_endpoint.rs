@@ -120,7 +120,8 @@ async fn account_label(ctx: &ToolContext, id: &str) -> Option<String> {
     accounts.iter().find(|a| a.id == id).map(|a| a.label())
 }
 
-/// One line a person can judge: what, on which account, with which values.
+/// One line a person can judge: what, on which account, with which values, and what it
+/// will do, in plain words (no parameter names with underscores, no catalog shorthand).
 fn summarize(call: &Call<'_>, label: Option<String>) -> String {
     let mut out = call.endpoint.title.clone();
     if let Some(account) = call.account {
@@ -133,23 +134,43 @@ fn summarize(call: &Call<'_>, label: Option<String>) -> String {
         .params
         .iter()
         .filter(|(name, _)| name.as_str() != "account")
-        .map(|(name, value)| format!("{name}: {}", short(value)))
+        .map(|(name, value)| format!("{}: {}", name.replace('_', " "), short(value)))
         .collect();
     if !details.is_empty() {
         out.push_str(&format!(" — {}", details.join(", ")));
     }
     if let Some(warning) = call.endpoint.notes.as_deref().and_then(shouted_warning) {
-        out.push_str(&format!(" ({warning})"));
+        out.push_str(&format!(". {}", consequence(&warning, &call.params)));
     }
     out
 }
 
-/// The catalog marks dangerous effects with a leading upper-case sentence.
+/// The catalog marks dangerous effects with a leading upper-case sentence
+/// ("SENDS A MESSAGE TO A FAN (PPV if price>0)"); its words, without the shorthand.
 fn shouted_warning(notes: &str) -> Option<String> {
     let first = notes.split(". ").next()?.trim_end_matches('.');
     let letters: Vec<char> = first.chars().filter(|c| c.is_alphabetic()).collect();
     let upper = letters.iter().filter(|c| c.is_uppercase()).count();
-    (letters.len() >= 6 && upper * 10 >= letters.len() * 7).then(|| first.to_lowercase())
+    let plain = match first.split_once('(') {
+        Some((words, _)) => words.trim(),
+        None => first.trim(),
+    };
+    (letters.len() >= 6 && upper * 10 >= letters.len() * 7).then(|| plain.to_lowercase())
+}
+
+/// "This sends a message to a fan", and what a price in the request makes of it.
+fn consequence(warning: &str, params: &Map<String, Value>) -> String {
+    let price = params.get("price").and_then(|p| match p {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    });
+    match price {
+        Some(price) if price > 0.0 => {
+            format!("This {warning}, as paid content (PPV) at ${price:.2}.")
+        }
+        _ => format!("This {warning}."),
+    }
 }
 
 fn short(value: &Value) -> String {
@@ -170,12 +191,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn warnings_come_from_shouted_notes() {
+    fn warnings_come_from_shouted_notes_in_plain_words() {
+        let warning = shouted_warning(
+            "SENDS A MESSAGE TO A FAN (PPV if price>0). Supports an Idempotency-Key",
+        )
+        .unwrap();
+        assert_eq!(warning, "sends a message to a fan");
+        let free = Map::new();
         assert_eq!(
-            shouted_warning(
-                "SENDS A MESSAGE TO A FAN (PPV if price>0). Supports an Idempotency-Key"
-            ),
-            Some("sends a message to a fan (ppv if price>0)".into())
+            consequence(&warning, &free),
+            "This sends a message to a fan."
+        );
+        let paid = json!({"price": 9.5});
+        assert_eq!(
+            consequence(&warning, paid.as_object().unwrap()),
+            "This sends a message to a fan, as paid content (PPV) at $9.50."
         );
         assert_eq!(
             shouted_warning("Response data = the created message."),

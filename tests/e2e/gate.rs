@@ -41,6 +41,15 @@ async fn request_write(t: &TestApp) -> String {
         "{}",
         confirm.summary
     );
+    // Plain words: what it does, no parameter names or catalog shorthand.
+    assert!(
+        confirm
+            .summary
+            .ends_with("chat id: 99120455, text: \"Thanks for the tip, Jake!\". This sends a message to a fan."),
+        "{}",
+        confirm.summary
+    );
+    assert!(!confirm.summary.contains("price>0") && !confirm.summary.contains("chat_id"));
     assert_eq!(
         t.api.count("POST", SEND),
         sent_before,
@@ -366,4 +375,23 @@ async fn a_write_on_an_account_that_is_not_connected_is_refused_with_the_connect
     assert!(result.contains("`acct_doesnotexist`"), "{result}");
     assert!(result.contains(&format!("{LUNA} (@lunastarr)")), "{result}");
     assert!(result.contains(&format!("{MIA} (@miamoon)")), "{result}");
+}
+
+#[tokio::test]
+async fn a_paid_message_says_its_price_in_the_confirmation() {
+    let t = spawn_app().await;
+    t.model.push(Reply::tool(
+        "call_endpoint",
+        json!({
+            "endpoint": "chat-messages/send-message",
+            "account": "acct_8f3k2j1h0g9f8e7d",
+            "params": {"chat_id": 99120455, "text": "New set", "price": 9.99}
+        }),
+    ));
+    let out = t.say("Send Jake the new set for $9.99").await;
+    let summary = out.last().confirm.expect("a confirmation prompt").summary;
+    assert!(
+        summary.ends_with("This sends a message to a fan, as paid content (PPV) at $9.99."),
+        "{summary}"
+    );
 }

@@ -248,3 +248,55 @@ fn an_unreachable_database_is_named_with_its_cause() {
     assert!(!stderr.contains("pool timed out"), "{stderr}");
     assert!(!stderr.contains("hunter2"), "never the password: {stderr}");
 }
+
+/// An operator can follow the bot: one info line per answered message, with where it
+/// came from, its kind, how long it took and what it cost.
+// The CLI runs as a child process that calls the fakes: keep them served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_answered_message_is_one_info_line() {
+    let (model, api) = (FakeModel::start().await, FakeOnlyFans::start().await);
+    model.push(Reply::text("Hello there."));
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let path = dir.path().join("fanops.toml");
+    std::fs::write(&path, config_text(&model.url(), &api.url(), &db, "")).unwrap();
+    let mut child = fanops(&["chat"], &path, dir.path())
+        .env("FANOPS_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"Hi\n/help\n/quit\n")
+        .unwrap();
+    assert!(wait_guarded(&mut child).success());
+    let out = child.wait_with_output().unwrap();
+    let logs = assert_json_lines(&String::from_utf8_lossy(&out.stderr));
+    let turns: Vec<&Value> = logs
+        .iter()
+        .filter(|l| l["fields"]["duration_ms"].is_number() || l["duration_ms"].is_number())
+        .collect();
+    assert_eq!(turns.len(), 2, "{logs:#?}");
+    let field = |l: &Value, name: &str| {
+        let v = &l["fields"][name];
+        if v.is_null() {
+            l[name].clone()
+        } else {
+            v.clone()
+        }
+    };
+    let first = turns[0];
+    assert_eq!(first["level"], "INFO");
+    assert_eq!(field(first, "message"), "answered a message");
+    assert_eq!(field(first, "platform"), "console");
+    assert_eq!(field(first, "kind"), "message");
+    assert_eq!(field(first, "outcome"), "answered");
+    let credits: f64 = field(first, "credits").as_str().unwrap().parse().unwrap();
+    assert!(credits > 0.0, "the model call's credits: {first}");
+    assert_eq!(field(turns[1], "kind"), "command");
+}

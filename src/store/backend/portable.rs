@@ -138,7 +138,7 @@ const STORED_TASKS: &str = "SELECT id, definition, created_by, created_at, updat
      FROM scheduled_tasks ORDER BY id";
 
 const CONVERSATION_CREDITS: &str = "SELECT CAST(COALESCE(SUM(credits), 0) AS DOUBLE PRECISION) \
-     FROM usage_ledger WHERE conversation = $1";
+     FROM usage_ledger WHERE conversation = $1 AND at >= $2";
 
 const RECENT_AUDIT: &str = "SELECT at, actor, action, subject, detail FROM audit_log \
      ORDER BY at DESC, id DESC LIMIT $1";
@@ -404,9 +404,14 @@ macro_rules! portable_store {
                 Ok(())
             }
 
-            async fn conversation_credits(&self, conversation: &str) -> StoreResult<f64> {
+            async fn conversation_credits(
+                &self,
+                conversation: &str,
+                since: DateTime<Utc>,
+            ) -> StoreResult<f64> {
                 let (credits,): (f64,) = sqlx::query_as(CONVERSATION_CREDITS)
                     .bind(conversation)
+                    .bind(millis(since))
                     .fetch_one(&self.pool)
                     .await?;
                 Ok(credits)
