@@ -1,0 +1,209 @@
+//! The step: which fires are due at `now`, claimed once across replicas, missed past
+//! the grace period, or left `running` by a crash.
+
+use super::*;
+
+/// Fires looked at per task and tick (an `every = "1m"` task down for a week).
+const MAX_FIRES_PER_TICK: usize = 10_000;
+
+/// Fires recorded as missed are capped, so a long outage does not flood the table.
+const MAX_MISSED_PER_TICK: usize = 100;
+
+/// Above this many tasks to look at in one tick (a start or reload with thousands of
+/// tasks), their facts are read in two queries instead of two per task.
+const PREFETCH_ABOVE: usize = 32;
+
+/// What the store says about the tasks one tick looks at: asked per task, or read up
+/// front when there are many.
+enum Facts {
+    Ask,
+    Read {
+        last: HashMap<String, DateTime<Utc>>,
+        /// The scheduler's state entries (pause states and anchors), by name.
+        states: HashMap<String, String>,
+    },
+}
+
+impl Facts {
+    async fn last_scheduled(
+        &self,
+        store: &dyn Store,
+        task: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        match self {
+            Facts::Ask => store.last_scheduled(task).await,
+            Facts::Read { last, .. } => Ok(last.get(task).copied()),
+        }
+    }
+
+    async fn state(&self, store: &dyn Store, name: &str) -> Result<Option<String>, StoreError> {
+        match self {
+            Facts::Ask => store.state(name).await,
+            Facts::Read { states, .. } => Ok(states.get(name).cloned()),
+        }
+    }
+}
+
+/// How often the store is asked whether tasks were created, edited or deleted from chat
+impl Scheduler {
+    /// One step at `now`.
+    pub async fn tick(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Tick, StoreError> {
+        self.follow_chat_tasks(now).await?;
+        let mut tick = Tick {
+            recovered: self.recover_crashed_runs(now).await?,
+            ..Tick::default()
+        };
+        let earliest = *self.earliest.lock().unwrap_or_else(|e| e.into_inner());
+        if earliest.is_some_and(|at| now < at) {
+            return Ok(tick);
+        }
+        let all = self.tasks();
+        // Idle ticks touch no database: a task is looked at again only when due.
+        let due: Vec<&Workflow> = all
+            .iter()
+            .filter(|task| self.next_due(&task.id).is_none_or(|next| next <= now))
+            .collect();
+        let facts = if due.len() > PREFETCH_ABOVE {
+            Facts::Read {
+                last: self.store.last_scheduled_all().await?.into_iter().collect(),
+                states: self
+                    .store
+                    .states_with_prefix("scheduler.")
+                    .await?
+                    .into_iter()
+                    .collect(),
+            }
+        } else {
+            Facts::Ask
+        };
+        let mut anchors = Vec::new();
+        for task in due {
+            let paused = facts
+                .state(self.store.as_ref(), &tasks::paused_key(&task.id))
+                .await?;
+            if let PauseState::Active { resumed_at } = tasks::parse_pause(paused.as_deref()) {
+                self.tick_task(task, now, resumed_at, &facts, &mut anchors, &mut tick)
+                    .await?;
+            }
+            let next = task.schedule.next_after(now);
+            self.set_next_due(&task.id, next);
+        }
+        let soonest = {
+            let next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+            all.iter()
+                .filter_map(|task| match next.get(&task.id) {
+                    Some(due) => *due,
+                    // Not looked at (cannot happen after the loop): look again now.
+                    None => Some(now),
+                })
+                .min()
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        };
+        // Tasks seen for the first time are anchored together, in one transaction.
+        if !anchors.is_empty() {
+            if let Err(e) = self.store.set_states(&anchors).await {
+                let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+                for (key, _) in &anchors {
+                    next.remove(key.trim_start_matches(ANCHOR_PREFIX));
+                }
+                drop(next);
+                self.forget_earliest();
+                return Err(e);
+            }
+        }
+        *self.earliest.lock().unwrap_or_else(|e| e.into_inner()) = Some(soonest);
+        Ok(tick)
+    }
+
+    async fn tick_task(
+        self: &Arc<Self>,
+        task: &Workflow,
+        now: DateTime<Utc>,
+        resumed_at: Option<DateTime<Utc>>,
+        facts: &Facts,
+        anchors: &mut Vec<(String, String)>,
+        tick: &mut Tick,
+    ) -> Result<(), StoreError> {
+        // Fires are counted from the last recorded one, or from when the task was first
+        // seen, so a restart neither loses nor repeats them.
+        let store = self.store.as_ref();
+        let since = match facts.last_scheduled(store, &task.id).await? {
+            Some(last) => last,
+            None => {
+                let key = anchor_key(&task.id);
+                match facts.state(store, &key).await? {
+                    Some(ms) => ms
+                        .parse()
+                        .ok()
+                        .and_then(DateTime::from_timestamp_millis)
+                        .unwrap_or(now),
+                    None => {
+                        anchors.push((key, now.timestamp_millis().to_string()));
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        // Fires while the task was paused are not owed: count from its resumption.
+        let since = resumed_at.map_or(since, |resumed| since.max(resumed));
+        let mut fires = task.schedule.fires_between(since, now, MAX_FIRES_PER_TICK);
+        let Some(latest) = fires.pop() else {
+            return Ok(());
+        };
+        let skip = fires.len().saturating_sub(MAX_MISSED_PER_TICK);
+        for fire in fires.into_iter().skip(skip) {
+            if self
+                .store
+                .claim_run(&task.id, fire, RunStatus::Missed, now)
+                .await?
+            {
+                tick.missed.push((task.id.clone(), fire));
+            }
+        }
+        if now - latest > self.grace {
+            if self
+                .store
+                .claim_run(&task.id, latest, RunStatus::Missed, now)
+                .await?
+            {
+                tracing::warn!(task = %task.id, fire = %latest, "fire missed beyond the grace period");
+                tick.missed.push((task.id.clone(), latest));
+            }
+            return Ok(());
+        }
+        if self
+            .store
+            .claim_run(&task.id, latest, RunStatus::Running, now)
+            .await?
+        {
+            tracing::info!(task = %task.id, fire = %latest, "fire claimed; running it");
+            let this = self.clone();
+            let task = task.clone();
+            let id = task.id.clone();
+            let handle = tokio::spawn(async move {
+                this.execute(&task, latest, now, Deliver::WithRetries).await
+            });
+            tick.started.push((id, latest, handle));
+        }
+        Ok(())
+    }
+
+    /// Makes the next tick look at every task (after the list or due times changed).
+    pub(super) fn forget_earliest(&self) {
+        *self.earliest.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Marks runs left `running` by a crash as failed; looks once a minute at most.
+    pub(super) async fn recover_crashed_runs(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        {
+            let mut checked = self.stale_checked.lock().unwrap_or_else(|e| e.into_inner());
+            if checked.is_some_and(|at| at <= now && now - at < Duration::minutes(1)) {
+                return Ok(0);
+            }
+            *checked = Some(now);
+        }
+        self.store
+            .fail_stale_runs(now - self.run_timeout, now)
+            .await
+    }
+}
