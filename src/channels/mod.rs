@@ -85,6 +85,7 @@ pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dy
 /// A platform refused the bot's credentials: waiting will not fix that, so the channel
 /// says so once, in the log and on `/readyz`, stops asking, and waits for shutdown (the
 /// rest of fanops keeps serving).
+#[cfg(any(feature = "telegram", feature = "slack", feature = "discord"))]
 pub(crate) async fn refused_credentials(
     health: &Health,
     platform: &str,
