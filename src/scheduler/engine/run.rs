@@ -55,22 +55,8 @@ impl Scheduler {
         started: DateTime<Utc>,
         deliver: Deliver,
     ) {
-        let conversation = format!("task:{}:{}", task.id, fire.timestamp_millis());
-        let channel = task.deliver.as_ref().map_or("none", |d| d.channel.as_str());
-        let turn = Turn {
-            conversation: conversation.clone(),
-            tags: CallTags {
-                platform: channel.to_string(),
-                user: "scheduler".into(),
-                kind,
-                conversation: Some(conversation.clone()),
-                task: Some(task.id.clone()),
-            },
-            model: task.model.clone(),
-            unattended: true,
-            allow_writes: task.allow_writes.clone(),
-            role: Role::Viewer,
-        };
+        let turn = unattended_turn(task, kind, fire);
+        let conversation = turn.conversation.clone();
         let progress = || {};
         let Some(agent) = self.agent.upgrade() else {
             tracing::warn!(task = %task.id, "the process is stopping; the run is left to be marked failed");
@@ -82,28 +68,8 @@ impl Scheduler {
             .as_deref()
             .and_then(|s| agent.registry.playbook_for_run(s));
         let prompt = format!("{prompt}{}", playbook.unwrap_or_default());
-        let (status, text, files) = match agent.ask(&turn, &prompt, &progress).await {
-            Ok(TurnOutcome::Answer(text, files)) => (RunStatus::Succeeded, text, files),
-            Ok(TurnOutcome::NeedsConfirmation { action, .. }) => (
-                RunStatus::Failed,
-                format!(
-                    "Stopped: the run asked for a change that needs a person ({}).",
-                    action.summary
-                ),
-                Vec::new(),
-            ),
-            // Recorded as skipped for the budget, and not posted: the team's notice
-            // (`[budgets] notify`) says the budget is spent, once.
-            Err(AgentError::Budget(spent)) => {
-                tracing::warn!(task = %task.id, "run skipped: {spent}");
-                (RunStatus::SkippedBudget, spent.to_string(), Vec::new())
-            }
-            Err(e) => (
-                RunStatus::Failed,
-                format!("The run failed: {e}"),
-                Vec::new(),
-            ),
-        };
+        let asked = agent.ask(&turn, &prompt, &progress).await;
+        let (status, text, files) = run_outcome(&task.id, asked);
         let credits = self
             .store
             .conversation_credits(&conversation, DateTime::UNIX_EPOCH)
@@ -222,5 +188,55 @@ impl Scheduler {
         runs.into_iter()
             .find(|r| r.scheduled_for.timestamp_millis() == fire.timestamp_millis())
             .ok_or_else(|| StoreError::Corrupt("the rule's run was not recorded".into()))
+    }
+}
+
+/// The turn of an unattended run: its own conversation, no person, writes refused unless
+/// the file allows them.
+fn unattended_turn(task: &Workflow, kind: RunKind, fire: DateTime<Utc>) -> Turn {
+    let conversation = format!("task:{}:{}", task.id, fire.timestamp_millis());
+    let channel = task.deliver.as_ref().map_or("none", |d| d.channel.as_str());
+    Turn {
+        conversation: conversation.clone(),
+        tags: CallTags {
+            platform: channel.to_string(),
+            user: "scheduler".into(),
+            kind,
+            conversation: Some(conversation),
+            task: Some(task.id.clone()),
+        },
+        model: task.model.clone(),
+        unattended: true,
+        allow_writes: task.allow_writes.clone(),
+        role: Role::Viewer,
+    }
+}
+
+/// What a run's turn came to: its status, the text recorded and posted, its files.
+fn run_outcome(
+    task: &str,
+    asked: Result<TurnOutcome, AgentError>,
+) -> (RunStatus, String, Vec<Attachment>) {
+    match asked {
+        Ok(TurnOutcome::Answer(text, files)) => (RunStatus::Succeeded, text, files),
+        Ok(TurnOutcome::NeedsConfirmation { action, .. }) => (
+            RunStatus::Failed,
+            format!(
+                "Stopped: the run asked for a change that needs a person ({}).",
+                action.summary
+            ),
+            Vec::new(),
+        ),
+        // Recorded as skipped for the budget, and not posted: the team's notice
+        // (`[budgets] notify`) says the budget is spent, once.
+        Err(AgentError::Budget(spent)) => {
+            tracing::warn!(task, "run skipped: {spent}");
+            (RunStatus::SkippedBudget, spent.to_string(), Vec::new())
+        }
+        Err(e) => (
+            RunStatus::Failed,
+            format!("The run failed: {e}"),
+            Vec::new(),
+        ),
     }
 }
