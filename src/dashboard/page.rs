@@ -97,13 +97,11 @@ fn document(title: &str, body: &str) -> String {
     )
 }
 
-/// The login form (also the body of a 401), with a note when a token was wrong.
-pub fn login(wrong: bool) -> String {
-    let note = if wrong {
-        "<p class=\"tag bad\">That token is not right.</p>"
-    } else {
-        ""
-    };
+/// The login form (also the body of a 401 or 429), with a note saying what went wrong.
+pub fn login(note: Option<&str>) -> String {
+    let note = note.map_or(String::new(), |note| {
+        format!("<p class=\"tag bad\">{}</p>", escape(note))
+    });
     document(
         "fanops — sign in",
         &format!(
@@ -525,7 +523,7 @@ mod tests {
 
     #[test]
     fn the_login_form_posts_the_token() {
-        let html = login(true);
+        let html = login(Some("That token is not right."));
         assert!(html.contains("action=\"/login\""));
         assert!(html.contains("name=\"token\""));
         assert!(html.contains("not right"));

@@ -6,6 +6,7 @@ mod budgets;
 mod config_check;
 mod conversation;
 mod dashboard;
+mod dashboard_sessions;
 #[cfg(feature = "discord")]
 mod discord;
 #[cfg(feature = "telegram")]

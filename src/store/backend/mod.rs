@@ -25,6 +25,7 @@ mod leases;
 mod portable;
 mod retries;
 mod rows;
+mod sessions;
 mod skills;
 mod threads;
 
@@ -110,6 +111,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "budgets",
         include_str!("../../../migrations/sqlite/0013_budgets.sql"),
     ),
+    (
+        14,
+        "dashboard sessions",
+        include_str!("../../../migrations/sqlite/0014_dashboard_sessions.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -176,6 +182,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         13,
         "budgets",
         include_str!("../../../migrations/postgres/0013_budgets.sql"),
+    ),
+    (
+        14,
+        "dashboard sessions",
+        include_str!("../../../migrations/postgres/0014_dashboard_sessions.sql"),
     ),
 ];
 
