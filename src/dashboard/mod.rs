@@ -67,7 +67,11 @@ pub fn routes(
         tracing::warn!("{why}");
     }
     let state = DashboardState {
-        gate: Gate::new(config.secrets.dashboard_token.clone(), store.clone(), clock.clone()),
+        gate: Gate::new(
+            config.secrets.dashboard_token.clone(),
+            store.clone(),
+            clock.clone(),
+        ),
         store,
         tasks,
         budgets,

@@ -22,7 +22,12 @@ impl Replica {
     /// A replica on the database in `dir`, with `token` as `FANOPS_DASHBOARD_TOKEN`.
     async fn start(model: &FakeModel, api: &FakeOnlyFans, dir: &Path, token: &str) -> Replica {
         let db = format!("sqlite://{}", dir.join("fanops.db").display());
-        let text = config_text(&model.url(), &api.url(), &db, "[server]\ndashboard = true\n");
+        let text = config_text(
+            &model.url(),
+            &api.url(),
+            &db,
+            "[server]\ndashboard = true\n",
+        );
         let (mut app, clock) = build_app("sessions.toml", text, false).await;
         app.config.secrets.dashboard_token = Secret::new(token);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -118,7 +123,8 @@ async fn a_login_is_a_session_that_logout_a_new_token_or_time_ends() {
     assert_eq!(renewed.status_with(&fresh).await, 200);
 
     // Thirty days later the login is over.
-    a.clock.advance(std::time::Duration::from_secs(31 * 24 * 3600));
+    a.clock
+        .advance(std::time::Duration::from_secs(31 * 24 * 3600));
     assert_eq!(a.status_with(&second).await, 401);
     for replica in [a, b, renewed] {
         replica.stop().await;
@@ -141,7 +147,11 @@ async fn wrong_sign_ins_are_throttled_per_client_address() {
         }
         last_body = response.text().await.unwrap();
     }
-    assert_eq!(statuses[..10], [401; 10], "ten wrong guesses are only refused");
+    assert_eq!(
+        statuses[..10],
+        [401; 10],
+        "ten wrong guesses are only refused"
+    );
     assert_eq!(statuses[19], 429, "{statuses:?}");
     assert!(
         last_body.contains("Too many sign-ins from your address. The next one is allowed in"),

@@ -39,4 +39,5 @@ mod store;
 mod tasks_from_chat;
 #[cfg(feature = "telegram")]
 mod telegram;
+mod usage_periods;
 mod web_search;
