@@ -184,6 +184,7 @@ async fn read(
     let now = state.clock.now();
     let standing = state.budgets.standing(None).await?;
     let users = state.budgets.user_lines(&standing.month).await?;
+    let runs = state.budgets.spend_of_runs(&standing.month).await?;
     let alerts = store
         .latest_runs(RUNS_LOOKED_AT)
         .await?
@@ -220,6 +221,7 @@ async fn read(
         pending: store.open_actions(now, PENDING_ROWS).await?,
         audit: store.recent_audit(AUDIT_ROWS).await?,
         standing,
+        runs,
         users,
         logged_in: false,
     })

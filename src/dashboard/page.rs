@@ -19,7 +19,9 @@ pub struct PageData {
     pub by: UsageDimension,
     pub tz: Tz,
     pub standing: Standing,
-    /// Each user with a budget or spend this month.
+    /// What scheduled runs and event rules spent this month, by kind in words.
+    pub runs: Vec<(String, f64)>,
+    /// Each person with a budget or spend this month.
     pub users: Vec<(String, Line)>,
     pub usage: Vec<UsageRow>,
     pub activity: Vec<UsageEntry>,
@@ -292,6 +294,16 @@ fn budgets_section(out: &mut String, data: &PageData) {
         escape(&time(month.end, data.tz))
     );
     let mut rows = vec![budget_row("team", &data.standing.team)];
+    // The team's own spending: in the team's budget, never a user's.
+    rows.extend(data.runs.iter().map(|(kind, used)| {
+        vec![
+            td(&format!("team: {kind}")),
+            num("the team's".into()),
+            num(credits(*used)),
+            num("—".into()),
+            td(""),
+        ]
+    }));
     rows.extend(
         data.users
             .iter()

@@ -37,6 +37,7 @@ mod slack_events;
 mod store;
 #[cfg(feature = "telegram")]
 mod tasks_from_chat;
+mod team_spending;
 #[cfg(feature = "telegram")]
 mod telegram;
 mod usage_periods;
