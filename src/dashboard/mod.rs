@@ -11,6 +11,7 @@
 mod auth;
 mod login;
 mod page;
+mod words;
 
 use crate::budget::Budgets;
 use crate::clock::Clock;

@@ -1,6 +1,7 @@
 //! The operations page as HTML: one server-rendered document with a small stylesheet, no
 //! JavaScript. Every value from the store (names, ids, summaries, outputs) is escaped.
 
+use super::words;
 use crate::budget::{credits, Line, Standing};
 use crate::events::log::{summary, Listing};
 use crate::store::{
@@ -470,7 +471,7 @@ fn records_section(out: &mut String, data: &PageData) {
                 td(&time(a.created_at, data.tz)),
                 td(&a.summary),
                 td(&a.requested_by),
-                td(&a.conversation),
+                td(&words::conversation(&a.conversation)),
                 td(&time(a.expires_at, data.tz)),
             ]
         })
@@ -490,18 +491,12 @@ fn records_section(out: &mut String, data: &PageData) {
             vec![
                 td(&time(a.at, data.tz)),
                 td(&a.actor),
-                td(&a.action),
-                td(a.subject.as_deref().unwrap_or("")),
+                td(&words::audit_action(a)),
             ]
         })
         .collect();
     out.push_str("<section id=\"audit\"><h2>Audit log</h2>");
-    table(
-        out,
-        &["time", "who", "what", "subject"],
-        &audit,
-        "No writes yet.",
-    );
+    table(out, &["time", "who", "what"], &audit, "No writes yet.");
     out.push_str("</section>");
 }
 
