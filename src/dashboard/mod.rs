@@ -5,8 +5,9 @@
 //! confirmation and the audit log. Server-rendered HTML, no JavaScript.
 //!
 //! Behind `FANOPS_DASHBOARD_TOKEN`: as a bearer token, or typed once into the login form,
-//! which sets an HttpOnly session cookie. Without the token the page is served only on a
-//! loopback listener; [`routes`] refuses to build it for one beyond loopback.
+//! which opens a session kept in the store and sets its HttpOnly cookie ([`auth`]).
+//! Without the token the page is served only on a loopback listener; [`routes`] refuses
+//! to build it for one beyond loopback.
 
 mod auth;
 mod login;
