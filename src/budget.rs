@@ -197,7 +197,18 @@ impl Budgets {
         self.store.spend_by_user_since(month.start).await
     }
 
-    /// Each user with a budget of their own or spend in `month`, with their budget.
+    /// What scheduled runs and event rules spent in `month`: the team's own spending,
+    /// bound by the team's budget only. By kind in words, largest first.
+    pub async fn spend_of_runs(&self, month: &Month) -> Result<Vec<(String, f64)>, StoreError> {
+        let spend = self.store.spend_of_runs_since(month.start).await?;
+        Ok(spend
+            .into_iter()
+            .map(|(kind, used)| (kind_in_words(&kind), used))
+            .collect())
+    }
+
+    /// Each person with a budget of their own or spend in `month`, with their budget
+    /// (scheduled runs and event rules are not a user: see [`Budgets::spend_of_runs`]).
     pub async fn user_lines(&self, month: &Month) -> Result<Vec<(String, Line)>, StoreError> {
         let settings = self.settings().await?;
         let every_user = settings.get(&Scope::EveryUser).copied().flatten();
@@ -413,6 +424,20 @@ impl Budgets {
                 tracing::warn!(channel = %notify.channel, error = %e.message, "budget notice not posted");
             }
         });
+    }
+}
+
+/// "scheduled runs", "event rules", or what else a run spent on ("web searches of
+/// scheduled runs and event rules").
+pub fn kind_in_words(kind: &str) -> String {
+    match kind {
+        "scheduled" => "scheduled runs".into(),
+        "event" => "event rules".into(),
+        "web_search" => "web searches of scheduled runs and event rules".into(),
+        other => format!(
+            "{} of scheduled runs and event rules",
+            other.replace('_', " ")
+        ),
     }
 }
 

@@ -73,7 +73,9 @@ pub async fn run(
     router: Router,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router)
+    // The peer's address reaches the handlers (the login throttle is keyed by it).
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
     Ok(())

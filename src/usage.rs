@@ -3,67 +3,13 @@
 //! over time as a chart ([`chart`]).
 
 pub mod chart;
+mod period;
+
+pub use period::{Period, MAX_YEARS};
 
 use crate::store::{StoreError, UsageDimension, UsageEntry, UsageLedger, UsageRow};
-use chrono::{DateTime, Duration, Utc};
+use chrono::Utc;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Cell, CellAlignment, Table};
-
-/// A reporting period, counted back from now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    Today,
-    Days(i64),
-    Months(i64),
-    Years(i64),
-    All,
-}
-
-impl Period {
-    /// `today`, `7d`, `30d`, `6m`, `1y`, `all`.
-    pub fn parse(text: &str) -> Result<Period, String> {
-        let text = text.trim().to_ascii_lowercase();
-        if text == "today" {
-            return Ok(Period::Today);
-        }
-        if text == "all" {
-            return Ok(Period::All);
-        }
-        let (num, unit) = text.split_at(text.len().saturating_sub(1));
-        let n: i64 =
-            num.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
-                format!("unknown period `{text}`: use today, 7d, 30d, 6m, 1y or all")
-            })?;
-        match unit {
-            "d" => Ok(Period::Days(n)),
-            "m" => Ok(Period::Months(n)),
-            "y" => Ok(Period::Years(n)),
-            _ => Err(format!(
-                "unknown period `{text}`: use today, 7d, 30d, 6m, 1y or all"
-            )),
-        }
-    }
-
-    /// The start of the period in UTC (None = all time).
-    pub fn since(self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        match self {
-            Period::Today => now.date_naive().and_hms_opt(0, 0, 0).map(|d| d.and_utc()),
-            Period::Days(n) => Some(now - Duration::days(n)),
-            Period::Months(n) => Some(now - Duration::days(30 * n)),
-            Period::Years(n) => Some(now - Duration::days(365 * n)),
-            Period::All => None,
-        }
-    }
-
-    pub fn label(self) -> String {
-        match self {
-            Period::Today => "today".into(),
-            Period::Days(n) => format!("last {n} days"),
-            Period::Months(n) => format!("last {n} months"),
-            Period::Years(n) => format!("last {n} years"),
-            Period::All => "all time".into(),
-        }
-    }
-}
 
 pub fn parse_dimension(text: &str) -> Result<UsageDimension, String> {
     match text {
@@ -289,7 +235,11 @@ pub fn parse_request(words: &str) -> Result<UsageRequest, String> {
             "chart" | "activity" | "csv" | "table" => verb = Some(word),
             w if parse_dimension(w).is_ok() => by = parse_dimension(w)?,
             w => {
-                period = Period::parse(w).map_err(|_| {
+                period = Period::parse(w).map_err(|why| {
+                    if why.starts_with("the period") {
+                        // A period, but too long or empty: say which.
+                        return why;
+                    }
                     format!(
                         "I don't understand `{w}`. Try /usage, /usage 7d by platform, /usage chart 30d by kind, /usage activity or /usage csv."
                     )
@@ -420,17 +370,6 @@ mod tests {
         assert!(parse_request("fortnight")
             .unwrap_err()
             .contains("fortnight"));
-    }
-
-    #[test]
-    fn periods_parse() {
-        assert_eq!(Period::parse("7d"), Ok(Period::Days(7)));
-        assert_eq!(Period::parse("6m"), Ok(Period::Months(6)));
-        assert_eq!(Period::parse("1y"), Ok(Period::Years(1)));
-        assert_eq!(Period::parse("today"), Ok(Period::Today));
-        assert_eq!(Period::parse("all"), Ok(Period::All));
-        assert!(Period::parse("7w").unwrap_err().contains("7w"));
-        assert!(Period::parse("0d").is_err());
     }
 
     #[test]

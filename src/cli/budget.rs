@@ -23,7 +23,8 @@ async fn open(config: &Config) -> anyhow::Result<Budgets> {
     ))
 }
 
-/// `fanops budget show`: the team's line, then every user with a budget or spend.
+/// `fanops budget show`: the team's line and what its scheduled runs and event rules
+/// spent (by kind), then every person with a budget or spend.
 pub async fn show(config: Config) -> anyhow::Result<()> {
     let budgets = open(&config).await?;
     let standing = budgets.standing(None).await?;
@@ -33,21 +34,32 @@ pub async fn show(config: Config) -> anyhow::Result<()> {
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED);
     table.set_header(["budget", "credits a month", "used", "left"]);
-    let mut row = |name: String, line: Line| {
-        let (limit, left) = match (line.limit, line.left()) {
-            (Some(limit), Some(left)) => (credits(limit), credits(left)),
-            _ => ("none".to_string(), "—".to_string()),
-        };
+    let mut row = |name: String, limit: String, used: f64, left: String| {
         table.add_row(vec![
             Cell::new(name),
             Cell::new(limit).set_alignment(CellAlignment::Right),
-            Cell::new(credits(line.used)).set_alignment(CellAlignment::Right),
+            Cell::new(credits(used)).set_alignment(CellAlignment::Right),
             Cell::new(left).set_alignment(CellAlignment::Right),
         ]);
     };
-    row("team".into(), standing.team);
+    let budget = |line: &Line| match (line.limit, line.left()) {
+        (Some(limit), Some(left)) => (credits(limit), credits(left)),
+        _ => ("none".to_string(), "—".to_string()),
+    };
+    let (limit, left) = budget(&standing.team);
+    row("team".into(), limit, standing.team.used, left);
+    // The team's own spending: counted in the team's budget, never a user's.
+    for (kind, used) in budgets.spend_of_runs(&standing.month).await? {
+        row(
+            format!("team: {kind}"),
+            "the team's".into(),
+            used,
+            "—".into(),
+        );
+    }
     for (id, line) in users {
-        row(format!("user {id}"), line);
+        let (limit, left) = budget(&line);
+        row(format!("user {id}"), limit, line.used, left);
     }
     println!(
         "Budgets for {} ({}); they renew on {}. Each user without a budget of their own: {}.",

@@ -50,6 +50,10 @@ impl Core {
             budgets.tz().name(),
             describe_line(&standing.team)
         );
+        // Scheduled runs and event rules spend the team's budget; they are no user.
+        for (kind, used) in budgets.spend_of_runs(&standing.month).await? {
+            text.push_str(&format!("\n  - of it, {kind}: {} credits", credits(used)));
+        }
         if let Some((id, line)) = &standing.user {
             text.push_str(&format!("\n- You ({id}): {}", describe_line(line)));
         }

@@ -5,11 +5,14 @@
 //! confirmation and the audit log. Server-rendered HTML, no JavaScript.
 //!
 //! Behind `FANOPS_DASHBOARD_TOKEN`: as a bearer token, or typed once into the login form,
-//! which sets an HttpOnly session cookie. Without the token the page is served only on a
-//! loopback listener; [`routes`] refuses to build it for one beyond loopback.
+//! which opens a session kept in the store and sets its HttpOnly cookie ([`auth`]).
+//! Without the token the page is served only on a loopback listener; [`routes`] refuses
+//! to build it for one beyond loopback.
 
 mod auth;
+mod login;
 mod page;
+mod words;
 
 use crate::budget::Budgets;
 use crate::clock::Clock;
@@ -18,7 +21,6 @@ use crate::store::{EventFilter, RunStatus, SharedStore, UsageDimension};
 use crate::tasks::TaskBook;
 use crate::usage::{self, chart, Period};
 use auth::Gate;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -67,18 +69,22 @@ pub fn routes(
         tracing::warn!("{why}");
     }
     let state = DashboardState {
+        gate: Gate::new(
+            config.secrets.dashboard_token.clone(),
+            store.clone(),
+            clock.clone(),
+        ),
         store,
         tasks,
         budgets,
         clock,
-        gate: Gate::new(config.secrets.dashboard_token.expose()),
     };
     let router = Router::new()
         .route("/", get(page))
         .route("/usage.png", get(usage_png))
         .route("/usage.csv", get(usage_csv))
-        .route("/login", get(login_form).post(login))
-        .route("/logout", axum::routing::post(logout))
+        .route("/login", get(login::form).post(login::sign_in))
+        .route("/logout", axum::routing::post(login::sign_out))
         .with_state(state);
     Ok(Some(router))
 }
@@ -112,7 +118,7 @@ fn html(status: StatusCode, body: String) -> Response {
 
 /// 401 with the login form, so a browser can sign in and a script sees the refusal.
 fn unauthorized() -> Response {
-    let mut response = html(StatusCode::UNAUTHORIZED, page::login(false));
+    let mut response = html(StatusCode::UNAUTHORIZED, page::login(None));
     response.headers_mut().insert(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"fanops\""),
@@ -152,16 +158,18 @@ async fn page(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !state.gate.admits(&headers) {
-        return unauthorized();
-    }
+    let admitted = match state.gate.admits(&headers).await {
+        Ok(Some(admitted)) => admitted,
+        Ok(None) => return unauthorized(),
+        Err(e) => return failed(e),
+    };
     let (period, period_text, by) = match choices(&query) {
         Ok(c) => c,
         Err(why) => return bad_request(why),
     };
     match read(&state, period, period_text, by).await {
         Ok(mut data) => {
-            data.logged_in = headers.contains_key(header::COOKIE);
+            data.logged_in = admitted == auth::Admitted::Session;
             html(StatusCode::OK, page::render(&data))
         }
         Err(e) => failed(e),
@@ -178,6 +186,7 @@ async fn read(
     let now = state.clock.now();
     let standing = state.budgets.standing(None).await?;
     let users = state.budgets.user_lines(&standing.month).await?;
+    let runs = state.budgets.spend_of_runs(&standing.month).await?;
     let alerts = store
         .latest_runs(RUNS_LOOKED_AT)
         .await?
@@ -214,6 +223,7 @@ async fn read(
         pending: store.open_actions(now, PENDING_ROWS).await?,
         audit: store.recent_audit(AUDIT_ROWS).await?,
         standing,
+        runs,
         users,
         logged_in: false,
     })
@@ -224,8 +234,10 @@ async fn usage_png(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !state.gate.admits(&headers) {
-        return harden(StatusCode::UNAUTHORIZED.into_response());
+    match state.gate.admits(&headers).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return harden(StatusCode::UNAUTHORIZED.into_response()),
+        Err(e) => return failed(e),
     }
     let (period, _, by) = match choices(&query) {
         Ok(c) => c,
@@ -247,8 +259,10 @@ async fn usage_csv(
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if !state.gate.admits(&headers) {
-        return harden(StatusCode::UNAUTHORIZED.into_response());
+    match state.gate.admits(&headers).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return harden(StatusCode::UNAUTHORIZED.into_response()),
+        Err(e) => return failed(e),
     }
     let (period, _, _) = match choices(&query) {
         Ok(c) => c,
@@ -279,38 +293,4 @@ async fn usage_csv(
         ),
         Err(e) => failed(e),
     }
-}
-
-async fn login_form() -> Response {
-    html(StatusCode::OK, page::login(false))
-}
-
-async fn login(State(state): State<DashboardState>, headers: HeaderMap, body: Bytes) -> Response {
-    let token = url::form_urlencoded::parse(&body)
-        .find(|(key, _)| key == "token")
-        .map(|(_, value)| value.into_owned())
-        .unwrap_or_default();
-    if !state.gate.accepts(&token) {
-        tracing::warn!("operations page: a sign-in with a wrong token was refused");
-        return html(StatusCode::UNAUTHORIZED, page::login(true));
-    }
-    let Some(cookie) = state.gate.login_cookie(&headers) else {
-        return html(StatusCode::UNAUTHORIZED, page::login(true));
-    };
-    redirect(&cookie)
-}
-
-async fn logout(headers: HeaderMap) -> Response {
-    redirect(&auth::logout_cookie(&headers))
-}
-
-/// 303 to the page, setting `cookie`.
-fn redirect(cookie: &str) -> Response {
-    let mut response = StatusCode::SEE_OTHER.into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::LOCATION, HeaderValue::from_static("/"));
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        headers.insert(header::SET_COOKIE, value);
-    }
-    harden(response)
 }

@@ -1,6 +1,7 @@
 //! The operations page as HTML: one server-rendered document with a small stylesheet, no
 //! JavaScript. Every value from the store (names, ids, summaries, outputs) is escaped.
 
+use super::words;
 use crate::budget::{credits, Line, Standing};
 use crate::events::log::{summary, Listing};
 use crate::store::{
@@ -19,7 +20,9 @@ pub struct PageData {
     pub by: UsageDimension,
     pub tz: Tz,
     pub standing: Standing,
-    /// Each user with a budget or spend this month.
+    /// What scheduled runs and event rules spent this month, by kind in words.
+    pub runs: Vec<(String, f64)>,
+    /// Each person with a budget or spend this month.
     pub users: Vec<(String, Line)>,
     pub usage: Vec<UsageRow>,
     pub activity: Vec<UsageEntry>,
@@ -97,13 +100,11 @@ fn document(title: &str, body: &str) -> String {
     )
 }
 
-/// The login form (also the body of a 401), with a note when a token was wrong.
-pub fn login(wrong: bool) -> String {
-    let note = if wrong {
-        "<p class=\"tag bad\">That token is not right.</p>"
-    } else {
-        ""
-    };
+/// The login form (also the body of a 401 or 429), with a note saying what went wrong.
+pub fn login(note: Option<&str>) -> String {
+    let note = note.map_or(String::new(), |note| {
+        format!("<p class=\"tag bad\">{}</p>", escape(note))
+    });
     document(
         "fanops — sign in",
         &format!(
@@ -294,6 +295,16 @@ fn budgets_section(out: &mut String, data: &PageData) {
         escape(&time(month.end, data.tz))
     );
     let mut rows = vec![budget_row("team", &data.standing.team)];
+    // The team's own spending: in the team's budget, never a user's.
+    rows.extend(data.runs.iter().map(|(kind, used)| {
+        vec![
+            td(&format!("team: {kind}")),
+            num("the team's".into()),
+            num(credits(*used)),
+            num("—".into()),
+            td(""),
+        ]
+    }));
     rows.extend(
         data.users
             .iter()
@@ -459,7 +470,7 @@ fn records_section(out: &mut String, data: &PageData) {
                 td(&time(a.created_at, data.tz)),
                 td(&a.summary),
                 td(&a.requested_by),
-                td(&a.conversation),
+                td(&words::conversation(&a.conversation)),
                 td(&time(a.expires_at, data.tz)),
             ]
         })
@@ -479,18 +490,12 @@ fn records_section(out: &mut String, data: &PageData) {
             vec![
                 td(&time(a.at, data.tz)),
                 td(&a.actor),
-                td(&a.action),
-                td(a.subject.as_deref().unwrap_or("")),
+                td(&words::audit_action(a)),
             ]
         })
         .collect();
     out.push_str("<section id=\"audit\"><h2>Audit log</h2>");
-    table(
-        out,
-        &["time", "who", "what", "subject"],
-        &audit,
-        "No writes yet.",
-    );
+    table(out, &["time", "who", "what"], &audit, "No writes yet.");
     out.push_str("</section>");
 }
 
@@ -524,7 +529,7 @@ mod tests {
 
     #[test]
     fn the_login_form_posts_the_token() {
-        let html = login(true);
+        let html = login(Some("That token is not right."));
         assert!(html.contains("action=\"/login\""));
         assert!(html.contains("name=\"token\""));
         assert!(html.contains("not right"));

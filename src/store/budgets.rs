@@ -47,10 +47,15 @@ pub trait BudgetStore: Send + Sync {
     async fn budget_settings(&self) -> StoreResult<Vec<BudgetSetting>>;
     /// Sets (or replaces) the budget of one scope.
     async fn set_budget(&self, setting: &BudgetSetting) -> StoreResult<()>;
-    /// Credits charged since `since`, in all and for `user`, in one read of the ledger.
+    /// Credits charged since `since` in all, and for `user` as a person (never what a
+    /// scheduled run or event rule spent), in one read of the ledger.
     async fn spend_since(&self, since: DateTime<Utc>, user: &str) -> StoreResult<Spend>;
-    /// Credits charged since `since` by each user, largest first.
+    /// Credits people charged since `since`, by user, largest first: scheduled runs and
+    /// event rules are not a user.
     async fn spend_by_user_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, f64)>>;
+    /// Credits scheduled runs and event rules charged since `since` (the team's own
+    /// spending), by the ledger's kind, largest first.
+    async fn spend_of_runs_since(&self, since: DateTime<Utc>) -> StoreResult<Vec<(String, f64)>>;
 }
 
 /// Reads for the operations page and the usage charts.
@@ -78,6 +83,8 @@ pub trait OperationsView: Send + Sync {
         now: DateTime<Utc>,
         limit: usize,
     ) -> StoreResult<Vec<PendingAction>>;
+    /// When the ledger's first row was recorded (None: the ledger is empty).
+    async fn first_usage(&self) -> StoreResult<Option<DateTime<Utc>>>;
     /// The newest runs of every task, newest first.
     async fn latest_runs(&self, limit: usize) -> StoreResult<Vec<TaskRun>>;
 }

@@ -14,12 +14,14 @@ mod backend;
 mod budgets;
 mod events;
 pub mod holder;
+mod sessions;
 mod skills;
 mod threads;
 
 pub use backend::{connect, connect_with, location};
 pub use budgets::{Bucket, BudgetSetting, BudgetStore, OperationsView, SeriesPoint, Spend};
 pub use events::{DedupKey, EventFilter, EventLog, EventOutcome, StoredEvent};
+pub use sessions::{DashboardSession, DashboardSessions};
 pub use skills::SkillStore;
 pub use threads::{FollowedThread, FollowedThreads, RefusalNotices};
 
@@ -585,6 +587,7 @@ pub trait Store:
     + SkillStore
     + BudgetStore
     + OperationsView
+    + DashboardSessions
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

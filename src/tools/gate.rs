@@ -94,7 +94,7 @@ pub async fn submit(
         call.function.name == "call_endpoint" && turn.allow_writes.iter().any(|e| e == endpoint);
     if turn.unattended && allowed {
         let task = turn.tags.task.as_deref().unwrap_or("unattended run");
-        let text = run_allowed(store, registry, ctx, call, args, task).await?;
+        let text = run_allowed(store, registry, ctx, call, args, summary, task).await?;
         return Ok(Submitted::Done(text));
     }
     if turn.unattended {
@@ -363,6 +363,7 @@ async fn audit(
             subject: Some(action.id.clone()),
             detail: json!({
                 "conversation": action.conversation,
+                "summary": action.summary,
                 "tool": action.tool,
                 "arguments": action.arguments,
                 "extra": extra,
@@ -379,6 +380,7 @@ async fn run_allowed(
     ctx: &ToolContext,
     call: &ToolCall,
     args: &Value,
+    summary: &str,
     workflow: &str,
 ) -> Result<String, StoreError> {
     let confirmation = Confirmation {
@@ -397,7 +399,7 @@ async fn run_allowed(
             actor: format!("workflow:{workflow}"),
             action: what.to_string(),
             subject: Some(confirmation.action_id.clone()),
-            detail: json!({"tool": call.function.name, "arguments": args}),
+            detail: json!({"summary": summary, "tool": call.function.name, "arguments": args}),
         })
         .await?;
     Ok(text)

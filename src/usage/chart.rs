@@ -1,16 +1,20 @@
 //! Credits over time, stacked by model, platform, kind or user: the PNG of `/usage chart`,
 //! `fanops usage --chart` and the operations page.
 
-use super::{dimension_name, Period};
+use super::{dimension_name, Period, MAX_YEARS};
 use crate::plot::{encode_png, ensure_font, FAMILY};
 use crate::store::{Bucket, OperationsView, SeriesPoint, StoreError, UsageDimension};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::collections::BTreeMap;
 
 pub const WIDTH: u32 = 1000;
 pub const HEIGHT: u32 = 500;
+
+/// Bars a chart by month has at most: every month of the longest period there is.
+const MAX_MONTHS: usize = (MAX_YEARS as usize) * 12 + 1;
 
 /// Groups drawn each in their own colour; the rest are summed as `other`.
 const MAX_GROUPS: usize = 7;
@@ -39,6 +43,89 @@ impl Series {
     pub fn total(&self) -> f64 {
         self.groups.iter().flat_map(|(_, v)| v).sum()
     }
+
+    /// The tallest stacked bar.
+    fn tallest(&self) -> f64 {
+        (0..self.labels.len())
+            .map(|i| self.groups.iter().map(|(_, v)| v[i]).sum::<f64>())
+            .fold(0.0f64, f64::max)
+    }
+}
+
+/// The credits axis: from 0 to `top` in even steps, every label with the same decimals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YAxis {
+    pub top: f64,
+    pub ticks: Vec<f64>,
+    pub decimals: usize,
+}
+
+impl YAxis {
+    /// The labels as drawn: `0.00, 0.50, 1.00…` or `0, 2,000, 4,000…`.
+    pub fn labels(&self) -> Vec<String> {
+        self.ticks
+            .iter()
+            .map(|t| tick_label(*t, self.decimals))
+            .collect()
+    }
+}
+
+/// Labels on the credits axis, about this many.
+const Y_TICKS: f64 = 5.0;
+
+/// A round step (1, 2, 2.5 or 5 times a power of ten) that cuts the tallest bar, with
+/// room above it, into about [`Y_TICKS`] steps. Below 100 credits every label has two
+/// decimals at least (as credits are written everywhere), more when the step needs them.
+pub fn y_axis(series: &Series) -> YAxis {
+    let tallest = series.tallest();
+    if !(tallest > 0.0 && tallest.is_finite()) {
+        return YAxis {
+            top: 1.0,
+            ticks: vec![0.0, 0.25, 0.5, 0.75, 1.0],
+            decimals: 2,
+        };
+    }
+    let rough = tallest * 1.1 / Y_TICKS;
+    let power = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= rough)
+        .unwrap_or(10.0 * power);
+    let steps = (tallest * 1.1 / step).ceil().max(1.0) as usize;
+    let ticks: Vec<f64> = (0..=steps).map(|i| i as f64 * step).collect();
+    let top = steps as f64 * step;
+    // Decimals the step needs (0.25 needs two, 0.005 three), at most six.
+    let needed = (0..=6)
+        .find(|d| {
+            let scaled = step * 10f64.powi(*d as i32);
+            (scaled - scaled.round()).abs() < 1e-6
+        })
+        .unwrap_or(6);
+    let decimals = if top < 100.0 { needed.max(2) } else { needed };
+    YAxis {
+        top,
+        ticks,
+        decimals,
+    }
+}
+
+/// `1,500` or `0.50`: thousands separated, a fixed number of decimals.
+fn tick_label(value: f64, decimals: usize) -> String {
+    let text = format!("{:.*}", decimals, value.max(0.0));
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let mut out = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if !fraction.is_empty() {
+        out.push('.');
+        out.push_str(fraction);
+    }
+    out
 }
 
 /// The dimensions a chart can stack by.
@@ -59,11 +146,30 @@ enum Step {
     Month,
 }
 
-fn step_of(period: Period) -> Step {
+/// Hours for today; days for a span of up to [`DAILY_UP_TO`] days; months beyond.
+fn step_of(period: Period, start: DateTime<Utc>, now: DateTime<Utc>) -> Step {
     match period {
         Period::Today => Step::Hour,
-        Period::Days(n) if n <= 62 => Step::Day,
+        _ if now - start <= Duration::days(DAILY_UP_TO) => Step::Day,
         _ => Step::Month,
+    }
+}
+
+/// The longest span drawn with a bar a day.
+const DAILY_UP_TO: i64 = 62;
+
+/// Where the chart starts: the period's start, or the ledger's first row when the period
+/// reaches back before it (so a very long period draws what there is, not decades of
+/// nothing). Today always starts at midnight.
+fn start_of(
+    period: Period,
+    since: Option<DateTime<Utc>>,
+    first_row: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    match (period, since, first_row) {
+        (Period::Today, since, _) => since,
+        (_, Some(since), Some(first)) => Some(since.max(first)),
+        (_, since, first) => since.or(first),
     }
 }
 
@@ -74,16 +180,35 @@ pub async fn series(
     by: UsageDimension,
     now: DateTime<Utc>,
 ) -> Result<Series, StoreError> {
-    let step = step_of(period);
+    let since = period.since(now);
+    let first_row = view.first_usage().await?;
+    let Some(start) = start_of(period, since, first_row) else {
+        return Ok(build(title(period, by, None), Step::Day, None, now, &[]));
+    };
+    let step = step_of(period, start, now);
     let bucket = if step == Step::Hour {
         Bucket::Hour
     } else {
         Bucket::Day
     };
-    let since = period.since(now);
+    // The same rows the table sums: everything since the period's start.
     let points = view.usage_series(since, by, bucket).await?;
-    let title = format!("Credits by {}, {}", dimension_name(by), period.label());
-    Ok(build(title, step, since, now, &points))
+    let clamped = since.is_some_and(|since| start > since);
+    let title = title(period, by, clamped.then_some(start));
+    Ok(build(title, step, Some(start), now, &points))
+}
+
+/// "Credits by model, last 7 days", with the day the ledger starts when the period
+/// reaches back before it.
+fn title(period: Period, by: UsageDimension, ledger_starts: Option<DateTime<Utc>>) -> String {
+    let mut title = format!("Credits by {}, {}", dimension_name(by), period.label());
+    if let Some(first) = ledger_starts {
+        title.push_str(&format!(
+            " (the ledger starts {})",
+            first.format("%-d %b %Y")
+        ));
+    }
+    title
 }
 
 /// The bars between `since` (or the first point) and `now`, zeros included.
@@ -173,7 +298,7 @@ fn slots(step: Step, first: DateTime<Utc>, now: DateTime<Utc>) -> (Vec<String>, 
         }
         Step::Month => {
             let (mut year, mut month) = (first.year(), first.month());
-            while (year, month) <= (now.year(), now.month()) && keys.len() < 1200 {
+            while (year, month) <= (now.year(), now.month()) && keys.len() <= MAX_MONTHS {
                 keys.push(format!("{year:04}-{month:02}"));
                 let name = NaiveDate::from_ymd_opt(year, month, 1)
                     .map(|d| d.format("%b %Y").to_string())
@@ -208,30 +333,55 @@ pub fn render(series: &Series) -> Result<Vec<u8>, String> {
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// A light line across the chart and a label left of the axis at each tick.
+fn draw_y_ticks(
+    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    chart: &Chart<'_, '_>,
+    axis: &YAxis,
+    width: f64,
+) -> DrawResult {
+    let grid = RGBColor(228, 231, 236);
+    let style = TextStyle::from((FAMILY, 14).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
+    for (tick, label) in axis.ticks.iter().zip(axis.labels()) {
+        let (left, y) = chart.backend_coord(&(0.0, *tick));
+        let (right, _) = chart.backend_coord(&(width, *tick));
+        if *tick > 0.0 {
+            root.draw(&PathElement::new(vec![(left, y), (right, y)], grid))?;
+        }
+        root.draw(&Text::new(label, (left - 8, y), style.clone()))?;
+    }
+    Ok(())
+}
+
 fn draw(series: &Series, pixels: &mut [u8]) -> DrawResult {
     let root = BitMapBackend::with_buffer(pixels, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
     let n = series.labels.len().max(1);
-    let tallest = (0..series.labels.len())
-        .map(|i| series.groups.iter().map(|(_, v)| v[i]).sum::<f64>())
-        .fold(0.0f64, f64::max);
-    let top = if tallest > 0.0 { tallest * 1.15 } else { 1.0 };
+    let tallest = series.tallest();
+    let axis = y_axis(series);
+    let top = axis.top;
     let mut chart = ChartBuilder::on(&root)
         .caption(&series.title, (FAMILY, 24))
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(80)
         .build_cartesian_2d(0f64..n as f64, 0f64..top)?;
+    // The credits axis's lines and labels are drawn below at `axis.ticks`, so that
+    // every label has the same decimals; the mesh draws only the axes and their titles.
     chart
         .configure_mesh()
         .disable_x_mesh()
+        .disable_y_mesh()
         .x_label_formatter(&|_| String::new())
-        .y_label_formatter(&|v| super::credits(*v))
-        .light_line_style(WHITE)
+        .y_labels(0)
         .y_desc("credits")
         .label_style((FAMILY, 14))
         .axis_desc_style((FAMILY, 15))
         .draw()?;
+    draw_y_ticks(&root, &chart, &axis, n as f64)?;
     // One label under each bar (at most 16, evenly spread).
     let every = series.labels.len().div_ceil(16).max(1);
     let style = TextStyle::from((FAMILY, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
@@ -324,6 +474,52 @@ mod tests {
         let other = series.groups.iter().find(|(k, _)| k == "other").unwrap();
         assert!(other.1[0] > 0.0 && other.1[1] > 0.0);
         assert_eq!(series.total(), 3.0 + (10..19).sum::<i32>() as f64);
+    }
+
+    fn one_bar(credits: f64) -> Series {
+        Series {
+            title: "t".into(),
+            labels: vec!["1 Dec".into()],
+            groups: vec![("gpt".into(), vec![credits])],
+        }
+    }
+
+    #[test]
+    fn every_label_of_the_credits_axis_has_the_same_decimals() {
+        assert_eq!(
+            y_axis(&one_bar(2.2)).labels(),
+            ["0.00", "0.50", "1.00", "1.50", "2.00", "2.50"]
+        );
+        assert_eq!(
+            y_axis(&one_bar(0.011)).labels(),
+            ["0.0000", "0.0025", "0.0050", "0.0075", "0.0100", "0.0125"]
+        );
+        assert_eq!(
+            y_axis(&one_bar(9_000.0)).labels(),
+            ["0", "2,000", "4,000", "6,000", "8,000", "10,000"]
+        );
+        assert_eq!(y_axis(&one_bar(40.0)).labels()[1], "10.00");
+        let empty = y_axis(&Series {
+            groups: Vec::new(),
+            ..one_bar(0.0)
+        });
+        assert_eq!(empty.labels(), ["0.00", "0.25", "0.50", "0.75", "1.00"]);
+    }
+
+    #[test]
+    fn a_period_longer_than_the_ledger_starts_at_its_first_row() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 3, 12, 0, 0).unwrap();
+        let first = Some(now - Duration::days(3));
+        let long = Period::Days(36_500);
+        let start = start_of(long, long.since(now), first).unwrap();
+        assert_eq!(Some(start), first);
+        assert_eq!(step_of(long, start, now), Step::Day);
+        let week = Period::Days(7);
+        assert_eq!(start_of(week, week.since(now), None), week.since(now));
+        assert_eq!(start_of(Period::All, None, first), first);
+        assert_eq!(start_of(Period::All, None, None), None);
+        let today = Period::Today.since(now);
+        assert_eq!(start_of(Period::Today, today, Some(now)), today);
     }
 
     #[test]

@@ -4,14 +4,15 @@
 
 use crate::browser::{chromium, Browser};
 use crate::budgets::charge;
-use crate::helpers::{build_app, DASHBOARD_TOKEN};
+use crate::helpers::{build_app, send_to, DASHBOARD_TOKEN};
 use crate::support::{config_text, FakeModel, FakeOnlyFans};
 use chrono::{Duration, Utc};
 use fanops::app::App;
 use fanops::budget::Scope;
+use fanops::core::InboundBody;
 use fanops::store::{
-    ActionStatus, DedupKey, EventOutcome, PendingAction, RunStatus, SharedStore, StoredEvent,
-    TaskRun, UsageEntry, UsageSource,
+    ActionStatus, Decision, DedupKey, EventOutcome, PendingAction, RunStatus, SharedStore,
+    StoredEvent, TaskRun, UsageEntry, UsageSource,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -278,7 +279,7 @@ async fn the_token_opens_it_as_a_bearer_or_through_the_login_form() {
     let html = shown.text().await.unwrap();
     for needle in [
         "Morning digest",
-        "budget.set",
+        "set the monthly budget of user 1 to 2,000 credits a month",
         "test-model",
         "50,000",
         "2,000",
@@ -384,7 +385,7 @@ async fn a_headless_browser_signs_in_and_sees_tasks_usage_and_audit() {
         for needle in [
             "Morning digest (morning-digest)",
             "skipped: budget",
-            "budget.set",
+            "set the monthly budget of user 1 to 2,000 credits a month",
             "test-model",
             "Waiting for confirmation",
             "Thanks for the tip, Jake!",
@@ -428,4 +429,81 @@ async fn a_headless_browser_signs_in_and_sees_tasks_usage_and_audit() {
         std::fs::write(path.with_file_name("usage-chart.png"), chart).unwrap();
     }
     page.stop().await;
+}
+
+/// Asks for a write in chat 100 as user 1; returns the pending action's id.
+async fn ask_for_a_write(app: &App, model: &FakeModel, text: &str) -> String {
+    model.push(crate::support::Reply::ToolCalls(vec![(
+        "call_endpoint".into(),
+        serde_json::json!({
+            "endpoint": "chat-messages/send-message",
+            "account": "acct_8f3k2j1h0g9f8e7d",
+            "params": {"chat_id": 99120455, "text": text}
+        }),
+    )]));
+    let reply = send_to(app, "1", "100", InboundBody::Text(format!("Say: {text}")))
+        .await
+        .last();
+    reply.confirm.expect("a confirmation prompt").action_id
+}
+
+#[tokio::test]
+async fn the_audit_log_and_waiting_writes_read_in_plain_words() {
+    let (app, fakes) = app_with("dashboard = true").await;
+    let model = &fakes.0;
+    let confirmed = ask_for_a_write(&app, model, "Thanks for the tip, Jake!").await;
+    model.push(crate::support::Reply::text("Sent your thanks to Jake."));
+    let press = InboundBody::Decision {
+        action_id: confirmed.clone(),
+        decision: Decision::Confirm,
+    };
+    send_to(&app, "1", "100", press).await;
+    let waiting = ask_for_a_write(&app, model, "See you tonight!").await;
+    app.agent
+        .budgets
+        .set(&Scope::User("1".into()), Some(2000.0), "3")
+        .await
+        .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(app.serve(listener, shutdown.clone()));
+    let html = client()
+        .get(format!("{base}/"))
+        .bearer_auth(DASHBOARD_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let section = |id: &str| {
+        let start = html.find(&format!("id=\"{id}\"")).unwrap();
+        let end = html[start..].find("</section>").unwrap();
+        html[start..start + end].to_string()
+    };
+    let audit = section("audit");
+    for needle in [
+        "asked for confirmation: Send Message",
+        "confirmed: Send Message",
+        "done: Send Message",
+        "Thanks for the tip, Jake!",
+        "set the monthly budget of user 1 to 2,000 credits a month",
+    ] {
+        assert!(audit.contains(needle), "{needle} in:\n{audit}");
+    }
+    for id in [&confirmed, &waiting] {
+        assert!(!audit.contains(id.as_str()), "no action id in:\n{audit}");
+    }
+    assert!(!audit.contains("budget.set") && !audit.contains("action."));
+    let pending = section("pending");
+    assert!(pending.contains("See you tonight!"), "{pending}");
+    assert!(pending.contains("<td>telegram:100</td>"), "{pending}");
+    assert!(
+        !html.contains("telegram:100:"),
+        "no trailing colon anywhere"
+    );
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
 }

@@ -299,4 +299,78 @@ async fn each_answered_message_is_one_info_line() {
     let credits: f64 = field(first, "credits").as_str().unwrap().parse().unwrap();
     assert!(credits > 0.0, "the model call's credits: {first}");
     assert_eq!(field(turns[1], "kind"), "command");
+/// Reads `fanops run`'s JSON log lines from `child` until `done` holds for one.
+fn read_until(
+    child: &mut Child,
+    lines: &std::sync::mpsc::Receiver<String>,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut seen = Vec::new();
+    loop {
+        match lines.recv_timeout(HANG_GUARD) {
+            Ok(line) => {
+                let value: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+                if done(&value) {
+                    return value;
+                }
+                seen.push(line);
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("not seen: {seen:#?}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_sign_in_to_the_operations_page_is_logged_with_the_client_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = idle_config(
+        dir.path(),
+        "[server]\nlisten = \"127.0.0.1:0\"\ndashboard = true\n\n[log]\nformat = \"json\"\n",
+    );
+    let mut child = fanops(&["run"], &path, dir.path())
+        .env_remove("TELEGRAM_BOT_TOKEN")
+        .env("FANOPS_DASHBOARD_TOKEN", "the-right-token")
+        .env_remove("RUST_LOG")
+        .env_remove("FANOPS_LOG_FORMAT")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let ready = read_until(&mut child, &lines, |l| l["message"] == "fanops is ready");
+    let address = ready["address"].as_str().unwrap().to_string();
+    fanops::app::install_tls_provider();
+    let refused = reqwest::Client::new()
+        .post(format!("http://{address}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("token=a-guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    let warning = read_until(&mut child, &lines, |l| {
+        l["level"] == "WARN"
+            && l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("sign-in with a wrong token"))
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(warning["client"], "127.0.0.1", "{warning}");
+    assert!(
+        !warning.to_string().contains("a-guess"),
+        "the guess is not logged"
+    );
 }

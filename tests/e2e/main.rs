@@ -8,6 +8,7 @@ mod conversation;
 mod dashboard;
 #[cfg(feature = "telegram")]
 mod delivery_outcome;
+mod dashboard_sessions;
 #[cfg(feature = "discord")]
 mod discord;
 mod errors;
@@ -42,8 +43,10 @@ mod slack_events;
 mod store;
 #[cfg(feature = "telegram")]
 mod tasks_from_chat;
+mod team_spending;
 #[cfg(feature = "telegram")]
 mod telegram;
 #[cfg(unix)]
 mod terminal;
+mod usage_periods;
 mod web_search;

@@ -22,6 +22,7 @@ mod events;
 mod inbound;
 mod ledger;
 mod runs;
+mod sessions;
 mod skills;
 mod tasks;
 mod threads;
@@ -222,6 +223,8 @@ conformance!(
     skills::skills_are_seeded_at_the_first_start_only,
     budgets::budgets_are_set_replaced_and_spend_is_summed,
     budgets::operations_reads_cover_every_conversation_and_task,
+    budgets::runs_spend_the_teams_budget_and_are_no_user,
+    sessions::a_session_is_found_until_it_expires_or_ends,
 );
 
 /// A fixed instant in March 2026, so expiry and day boundaries are exact.

@@ -19,14 +19,38 @@ const SET: &str = "INSERT INTO budgets (scope, monthly_credits, set_by, set_at) 
      monthly_credits = excluded.monthly_credits, set_by = excluded.set_by, \
      set_at = excluded.set_at";
 
-// One pass over the month's rows gives both sums.
-const SPEND: &str = "SELECT CAST(COALESCE(SUM(credits), 0) AS DOUBLE PRECISION), \
-     CAST(COALESCE(SUM(CASE WHEN user_name = $2 THEN credits ELSE 0 END), 0) \
-     AS DOUBLE PRECISION) FROM usage_ledger WHERE at >= $1";
+/// A row of the team's own spending: a scheduled run or an event rule (everything such
+/// a run spends carries its task; older rows may only carry the kind). As a literal
+/// `concat!` can splice.
+macro_rules! of_a_run {
+    () => {
+        "(task IS NOT NULL OR kind IN ('scheduled', 'event'))"
+    };
+}
 
-const SPEND_BY_USER: &str = "SELECT user_name, \
-     CAST(SUM(credits) AS DOUBLE PRECISION) AS spent FROM usage_ledger WHERE at >= $1 \
-     GROUP BY user_name ORDER BY spent DESC, user_name";
+// One pass over the month's rows gives both sums; a person's are never a run's.
+const SPEND: &str = concat!(
+    "SELECT CAST(COALESCE(SUM(credits), 0) AS DOUBLE PRECISION), \
+     CAST(COALESCE(SUM(CASE WHEN user_name = $2 AND NOT ",
+    of_a_run!(),
+    " THEN credits ELSE 0 END), 0) AS DOUBLE PRECISION) FROM usage_ledger WHERE at >= $1"
+);
+
+const SPEND_BY_USER: &str = concat!(
+    "SELECT user_name, CAST(SUM(credits) AS DOUBLE PRECISION) AS spent FROM usage_ledger \
+     WHERE at >= $1 AND NOT ",
+    of_a_run!(),
+    " GROUP BY user_name ORDER BY spent DESC, user_name"
+);
+
+const SPEND_OF_RUNS: &str = concat!(
+    "SELECT kind, CAST(SUM(credits) AS DOUBLE PRECISION) AS spent FROM usage_ledger \
+     WHERE at >= $1 AND ",
+    of_a_run!(),
+    " GROUP BY kind ORDER BY spent DESC, kind"
+);
+
+const FIRST_USAGE: &str = "SELECT MIN(at) FROM usage_ledger";
 
 /// The ledger columns `LedgerTuple` decodes, as a literal `concat!` can splice.
 macro_rules! ledger_columns {
@@ -177,6 +201,16 @@ macro_rules! budgets {
                     .fetch_all(&self.pool)
                     .await?)
             }
+
+            async fn spend_of_runs_since(
+                &self,
+                since: DateTime<Utc>,
+            ) -> StoreResult<Vec<(String, f64)>> {
+                Ok(sqlx::query_as(SPEND_OF_RUNS)
+                    .bind(millis(since))
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
         }
 
         #[async_trait]
@@ -235,6 +269,12 @@ macro_rules! budgets {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.into_iter().map(PendingAction::try_from).collect()
+            }
+
+            async fn first_usage(&self) -> StoreResult<Option<DateTime<Utc>>> {
+                let (first,): (Option<i64>,) =
+                    sqlx::query_as(FIRST_USAGE).fetch_one(&self.pool).await?;
+                Ok(first.and_then(DateTime::from_timestamp_millis))
             }
 
             async fn latest_runs(&self, limit: usize) -> StoreResult<Vec<TaskRun>> {

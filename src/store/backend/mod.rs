@@ -26,6 +26,7 @@ mod location;
 mod portable;
 mod retries;
 mod rows;
+mod sessions;
 mod skills;
 mod threads;
 
@@ -114,6 +115,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         include_str!("../../../migrations/sqlite/0013_budgets.sql"),
     ),
     (
+        14,
+        "dashboard sessions",
+        include_str!("../../../migrations/sqlite/0014_dashboard_sessions.sql"),
+    ),
+    (
         15,
         "delivery state",
         include_str!("../../../migrations/sqlite/0015_delivery_state.sql"),
@@ -184,6 +190,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         13,
         "budgets",
         include_str!("../../../migrations/postgres/0013_budgets.sql"),
+    ),
+    (
+        14,
+        "dashboard sessions",
+        include_str!("../../../migrations/postgres/0014_dashboard_sessions.sql"),
     ),
     (
         15,

@@ -227,7 +227,7 @@ pub(super) fn group_expression(by: UsageDimension) -> &'static str {
     }
 }
 
-fn instant(ms: i64, what: impl FnOnce() -> String) -> StoreResult<DateTime<Utc>> {
+pub(super) fn instant(ms: i64, what: impl FnOnce() -> String) -> StoreResult<DateTime<Utc>> {
     DateTime::from_timestamp_millis(ms).ok_or_else(|| {
         StoreError::Corrupt(format!("{}: {ms} is not a valid Unix time in ms", what()))
     })

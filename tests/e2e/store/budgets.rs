@@ -174,3 +174,50 @@ pub(super) async fn operations_reads_cover_every_conversation_and_task(store: Sh
     assert_eq!(runs[0].status, RunStatus::SkippedBudget);
     assert_eq!(runs[1].task, "digest");
 }
+
+/// What a scheduled run or an event rule records: the scheduler's user, the run's task.
+fn of_a_run(at: chrono::DateTime<chrono::Utc>, kind: &str, task: &str, credits: f64) -> UsageEntry {
+    UsageEntry {
+        user: "scheduler".into(),
+        kind: kind.into(),
+        task: Some(task.into()),
+        ..spent(at, "scheduler", "m", credits)
+    }
+}
+
+pub(super) async fn runs_spend_the_teams_budget_and_are_no_user(store: SharedStore) {
+    assert_eq!(store.first_usage().await.unwrap(), None);
+    for entry in [
+        spent(at(2, 9, 0), "1", "m", 2.0),
+        of_a_run(at(2, 8, 0), "scheduled", "morning-digest", 0.5),
+        of_a_run(at(2, 10, 0), "scheduled", "weekly-recap", 0.25),
+        of_a_run(at(2, 11, 0), "event", "big-tips", 0.125),
+        // A web search made by a scheduled run keeps its own kind, and its task.
+        of_a_run(at(2, 12, 0), "web_search", "morning-digest", 0.0625),
+    ] {
+        store.record_usage(&entry).await.unwrap();
+    }
+    assert_eq!(store.first_usage().await.unwrap(), Some(at(2, 8, 0)));
+    let since = at(2, 0, 0);
+    assert_eq!(
+        store.spend_by_user_since(since).await.unwrap(),
+        vec![("1".to_string(), 2.0)],
+        "runs are not a user"
+    );
+    assert_eq!(
+        store.spend_of_runs_since(since).await.unwrap(),
+        vec![
+            ("scheduled".to_string(), 0.75),
+            ("event".to_string(), 0.125),
+            ("web_search".to_string(), 0.0625)
+        ]
+    );
+    assert_eq!(
+        store.spend_since(since, "scheduler").await.unwrap(),
+        Spend {
+            team: 2.9375,
+            user: 0.0
+        },
+        "the team's spend counts the runs; no person's does"
+    );
+}
