@@ -299,6 +299,8 @@ async fn each_answered_message_is_one_info_line() {
     let credits: f64 = field(first, "credits").as_str().unwrap().parse().unwrap();
     assert!(credits > 0.0, "the model call's credits: {first}");
     assert_eq!(field(turns[1], "kind"), "command");
+}
+
 /// Reads `fanops run`'s JSON log lines from `child` until `done` holds for one.
 fn read_until(
     child: &mut Child,

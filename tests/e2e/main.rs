@@ -6,9 +6,9 @@ mod budgets;
 mod config_check;
 mod conversation;
 mod dashboard;
+mod dashboard_sessions;
 #[cfg(feature = "telegram")]
 mod delivery_outcome;
-mod dashboard_sessions;
 #[cfg(feature = "discord")]
 mod discord;
 mod errors;
