@@ -533,7 +533,9 @@ pub trait TaskRunStore: Send + Sync {
     async fn last_scheduled(&self, task: &str) -> StoreResult<Option<DateTime<Utc>>>;
     /// [`TaskRunStore::last_scheduled`] of every task with a recorded fire, in one query.
     async fn last_scheduled_all(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
-    /// Marks runs still `running` that started before `before` as failed (a crash).
+    /// Marks runs still `running` that started before `before` as failed (a crash), and
+    /// posts whose first try was under way when a run finished before `before` as not
+    /// delivered (the process stopped mid-post); returns how many runs were failed.
     async fn fail_stale_runs(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64>;
     /// The newest runs of a task, newest first.
     async fn recent_runs(&self, task: &str, limit: usize) -> StoreResult<Vec<TaskRun>>;

@@ -121,6 +121,10 @@ const FAIL_STALE_RUNS: &str = "UPDATE task_runs SET status = 'failed', finished_
      output = 'The run did not finish (the process stopped or it hung) and was marked failed.' \
      WHERE status = 'running' AND started_at < $2";
 
+const ABANDON_STALE_POSTS: &str = "UPDATE task_runs SET delivery_retry = NULL, \
+     delivery_error = 'the process stopped while posting it, so it may not have arrived' \
+     WHERE delivery_retry = 0 AND delivered_at IS NULL AND finished_at < $1";
+
 const RECENT_RUNS: &str = "SELECT task, scheduled_for, status, started_at, finished_at, model, \
      output, credits, delivered_at, delivery_error, delivery_retry FROM task_runs WHERE task = $1 \
      ORDER BY scheduled_for DESC LIMIT $2";
@@ -607,6 +611,10 @@ macro_rules! portable_store {
             ) -> StoreResult<u64> {
                 let done = sqlx::query(FAIL_STALE_RUNS)
                     .bind(millis(now))
+                    .bind(millis(before))
+                    .execute(&self.pool)
+                    .await?;
+                sqlx::query(ABANDON_STALE_POSTS)
                     .bind(millis(before))
                     .execute(&self.pool)
                     .await?;

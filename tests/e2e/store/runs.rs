@@ -136,4 +136,37 @@ pub(super) async fn crashed_runs_are_marked_failed(store: SharedStore) {
         .as_deref()
         .unwrap()
         .contains("did not finish"));
+
+    // A run that finished and whose first post was under way when the process stopped
+    // reads "not delivered" once it is stale, not "delivering" for ever.
+    for (hour, fire) in [(7, at(1, 7, 0)), (9, at(1, 9, 0))] {
+        store
+            .claim_run("recap", fire, RunStatus::Running, fire)
+            .await
+            .unwrap();
+        let posting = TaskRun {
+            task: "recap".into(),
+            scheduled_for: fire,
+            status: RunStatus::Succeeded,
+            started_at: fire,
+            finished_at: Some(at(2, hour, 1)),
+            model: None,
+            output: Some("Recap".into()),
+            credits: 0.0,
+            delivered_at: None,
+            delivery_error: None,
+            delivery_retry: Some(0),
+        };
+        store.finish_run(&posting).await.unwrap();
+    }
+    store
+        .fail_stale_runs(at(2, 8, 30), at(2, 9, 10))
+        .await
+        .unwrap();
+    let runs = store.recent_runs("recap", 10).await.unwrap();
+    assert_eq!(runs[0].outcome(), "delivering", "still within the cut-off");
+    assert_eq!(
+        runs[1].outcome(),
+        "not delivered: the process stopped while posting it, so it may not have arrived"
+    );
 }
