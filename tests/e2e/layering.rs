@@ -1,6 +1,7 @@
-//! The layout map in `src/lib.rs` says, for every module, what it may not import. This
-//! reads that map and every `crate::` path in `src/` (comments aside) and fails on the
-//! first that breaks it, so data keeps flowing one way.
+//! The layout map in `src/lib.rs` gives every module a rank and says what it may not
+//! import. This reads that map and every `crate::` path in `src/` (comments aside) and
+//! fails on any import of a module of the same or a higher rank (an upward import, or a
+//! circle) and on any the map forbids, so data keeps flowing one way.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -9,8 +10,15 @@ fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
 }
 
-/// `module → modules it may not import`, from the `//! - \`name\` — … May not import: …` lines.
-fn forbidden() -> BTreeMap<String, BTreeSet<String>> {
+/// One module's line of the layout map.
+struct Layer {
+    rank: u32,
+    forbidden: BTreeSet<String>,
+}
+
+/// `module → its rank and the modules it may not import`, from the
+/// `//! - \`name\` (rank) — … May not import: …` lines.
+fn layers() -> BTreeMap<String, Layer> {
     let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
     let mut map = BTreeMap::new();
     for line in lib.lines() {
@@ -18,6 +26,12 @@ fn forbidden() -> BTreeMap<String, BTreeSet<String>> {
             continue;
         };
         let (name, rest) = entry.split_once('`').unwrap();
+        let rank = rest
+            .trim_start()
+            .strip_prefix('(')
+            .and_then(|r| r.split_once(')'))
+            .and_then(|(n, _)| n.parse::<u32>().ok())
+            .unwrap_or_else(|| panic!("the layout line of `{name}` gives its rank: `{name}` (N)"));
         let (_, list) = rest
             .split_once("May not import:")
             .unwrap_or_else(|| panic!("the layout line of `{name}` says what it may not import"));
@@ -27,7 +41,13 @@ fn forbidden() -> BTreeMap<String, BTreeSet<String>> {
         } else {
             list.split(',').map(|m| m.trim().to_string()).collect()
         };
-        map.insert(name.to_string(), names);
+        map.insert(
+            name.to_string(),
+            Layer {
+                rank,
+                forbidden: names,
+            },
+        );
     }
     map
 }
@@ -59,20 +79,26 @@ fn imported(line: &str) -> Vec<String> {
 
 #[test]
 fn every_import_follows_the_layout_map() {
-    let forbidden = forbidden();
+    let layers = layers();
+    let mut ranks = BTreeMap::new();
+    for (module, layer) in &layers {
+        if let Some(other) = ranks.insert(layer.rank, module) {
+            panic!("`{module}` and `{other}` have the same rank {}", layer.rank);
+        }
+    }
     let declared: BTreeSet<String> = std::fs::read_to_string(src().join("lib.rs"))
         .unwrap()
         .lines()
         .filter_map(|l| l.strip_prefix("pub mod "))
         .map(|m| m.trim_end_matches(';').to_string())
         .collect();
-    let mapped: BTreeSet<String> = forbidden.keys().cloned().collect();
+    let mapped: BTreeSet<String> = layers.keys().cloned().collect();
     assert_eq!(
         declared, mapped,
         "every module has one line in the layout map"
     );
-    for (module, names) in &forbidden {
-        for name in names {
+    for (module, layer) in &layers {
+        for name in &layer.forbidden {
             assert!(
                 declared.contains(name),
                 "`{module}` forbids an unknown module `{name}`"
@@ -87,20 +113,31 @@ fn every_import_follows_the_layout_map() {
         let relative = file.strip_prefix(src()).unwrap();
         let first = relative.components().next().unwrap().as_os_str();
         let module = first.to_string_lossy().trim_end_matches(".rs").to_string();
-        let Some(denied) = forbidden.get(&module) else {
+        let Some(layer) = layers.get(&module) else {
             continue; // lib.rs, main.rs
         };
         let text = std::fs::read_to_string(&file).unwrap();
         for (n, line) in text.lines().enumerate() {
             for target in imported(line) {
-                if denied.contains(&target) {
-                    broken.push(format!(
-                        "src/{}:{}: `{module}` may not import `{target}`: {}",
-                        relative.display(),
-                        n + 1,
-                        line.trim()
-                    ));
-                }
+                let Some(below) = layers.get(&target).filter(|_| target != module) else {
+                    continue; // itself, or not a module (`crate::Foo` at the root)
+                };
+                let why = if layer.forbidden.contains(&target) {
+                    format!("`{module}` may not import `{target}`")
+                } else if below.rank >= layer.rank {
+                    format!(
+                        "`{module}` ({}) imports `{target}` ({}), which is not below it",
+                        layer.rank, below.rank
+                    )
+                } else {
+                    continue;
+                };
+                broken.push(format!(
+                    "src/{}:{}: {why}: {}",
+                    relative.display(),
+                    n + 1,
+                    line.trim()
+                ));
             }
         }
     }
