@@ -17,10 +17,10 @@
 //! - `app` (26) — wires one `App` from a config; `main.rs` only parses the command line. May not import: cli.
 //! - `channels` (25) — thin adapters (terminal, Telegram, Slack, Discord) between a platform and the core, and what every adapter shares: inbound claims, single-holder leases. May not import: cli, app, server, scheduler, agent, tools, tasks, llm, onlyfans, usage.
 //! - `dashboard` (24) — the operations page (`GET /`, off unless `[server] dashboard`): usage, budgets, tasks, recent events and what the rules did, pending confirmations and the audit log, behind `FANOPS_DASHBOARD_TOKEN`; its routes join the listener beside the channels'. May not import: cli, app, channels, server, core, scheduler, agent, tools, llm, onlyfans.
-//! - `core` (23) — access, commands, conversations and decisions on pending writes; knows no platform. May not import: cli, app, channels, server, scheduler.
+//! - `core` (23) — access, commands and conversations; routes a decision on a pending write to the agent, which owns it; knows no platform. May not import: cli, app, channels, server, scheduler, tools.
 //! - `events` (22) — real-time events: OnlyFansAPI and OFAuth webhooks, WebSocket relays, one normalised event type, and the rules that turn events into alerts. May not import: cli, app, channels, server, core.
 //! - `scheduler` (21) — fires each task once across replicas, runs it through the agent, delivers it. May not import: cli, app, channels, server, core.
-//! - `agent` (20) — the tool-calling loop; hands every write to the gate. May not import: cli, app, channels, server, core, scheduler.
+//! - `agent` (20) — the tool-calling loop; hands every write to the gate, and owns a pending action from the press to the answer (`Agent::decide`: decide, run once, settle, resume). May not import: cli, app, channels, server, core, scheduler.
 //! - `tools` (19) — the registry of tools the model sees, each declaring its effect in code, and the confirmation gate, the only way a write runs. May not import: cli, app, channels, server, core, scheduler, agent.
 //! - `web_search` (18) — web search through Brave, SearXNG or Tavily, each search metered in the usage ledger. May not import: cli, app, channels, server, core, scheduler, agent, tools, tasks, llm, onlyfans, usage, skills, mcp, health.
 //! - `tasks` (17) — workflow files, schedules, tasks created from chat, the task list, and the `TaskBook` trait the scheduler implements. May not import: cli, app, channels, server, core, scheduler, agent, tools.

@@ -2,8 +2,12 @@
 //! (concurrently), feed the results back, repeat until it answers or the step limit is
 //! reached. A write is never run here: it becomes a pending action and the turn ends.
 
+mod decide;
 pub mod history;
 pub mod prompt;
+
+pub use crate::tools::SET_BUDGET;
+pub use decide::{Decided, DecidedBy};
 
 use crate::budget::{BudgetError, Budgets, Spent};
 pub use crate::chat::Turn;

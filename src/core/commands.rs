@@ -5,7 +5,6 @@ use super::{Core, Outbound, Role};
 use crate::budget::{credits, Line, Scope};
 use crate::chat::{Attachment, AttachmentKind, ConfirmPrompt, Inbound};
 use crate::store::UsageDimension;
-use crate::tools::gate;
 use crate::usage::{self, chart, Period, UsageRequest};
 use serde_json::json;
 
@@ -79,19 +78,11 @@ impl Core {
             )));
         };
         let turn = self.turn(inbound, role);
-        let ctx = self.agent.tool_context(&turn);
         let args = json!({"scope": scope.key(), "monthly_credits": monthly});
-        let proposed = gate::propose_command(
-            &self.store,
-            &self.agent.registry,
-            &ctx,
-            &turn,
-            crate::tools::SET_BUDGET,
-            &args,
-            self.agent.settings.confirm_ttl,
-            self.agent.settings.clock.now(),
-        )
-        .await?;
+        let proposed = self
+            .agent
+            .propose_command(&turn, crate::agent::SET_BUDGET, &args)
+            .await?;
         Ok(match proposed {
             Err(why) => Outbound::text(format!("Not done: {why}")),
             Ok(action) => Outbound {

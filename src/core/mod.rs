@@ -12,12 +12,11 @@ pub use crate::chat::{
 };
 pub use access::{AccessPolicy, Role};
 
-use crate::agent::{Agent, AgentError, TurnOutcome};
+use crate::agent::{Agent, AgentError, Decided, DecidedBy, TurnOutcome};
 use crate::chat::Turn;
 use crate::llm::CallTags;
 use crate::store::{Decision, SharedStore, StoreError};
 use crate::tasks::TaskBook;
-use crate::tools::gate::{self, Verdict};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -215,7 +214,7 @@ impl Core {
         let now = self.agent.settings.clock.now();
         // Before anything reads the history: an action that expired undecided is recorded
         // as expired, so the model never sees it as still waiting.
-        let expired = gate::expire_due(&self.store, &conversation, now).await?;
+        let expired = self.agent.expire_due(&conversation).await?;
         if let Some(decision) = decision {
             if let Some(open) = self.store.open_action(&conversation, now).await? {
                 return self
@@ -224,10 +223,7 @@ impl Core {
             }
             // "yes" to a request that just expired: say so, and do not ask the model.
             if let Some(action) = expired.last() {
-                return Ok(Outbound::text(gate::expired_answer(
-                    action,
-                    self.agent.settings.tz,
-                )));
+                return Ok(Outbound::text(self.agent.expired_answer(action)));
             }
         }
         let turn = self.turn(inbound, role);
@@ -282,6 +278,7 @@ impl Core {
         })
     }
 
+    /// Routes a decision to the agent, which owns it from the press to the answer.
     async fn decide(
         &self,
         inbound: &Inbound,
@@ -290,70 +287,43 @@ impl Core {
         decision: Decision,
         replier: &dyn Replier,
     ) -> anyhow::Result<Outbound> {
-        let conversation = inbound.conversation();
-        let verdict = gate::decide(
-            &self.store,
-            &self.agent.registry,
-            &gate::Decider {
-                conversation: &conversation,
-                user: &inbound.user,
-                role,
-                tz: self.agent.settings.tz,
-            },
-            action_id,
-            decision,
-            self.agent.settings.clock.now(),
-        )
-        .await?;
         let turn = self.turn(inbound, role);
-        match verdict {
-            Verdict::Refused(why) => Ok(Outbound::text(why)),
-            Verdict::Cancelled(action) => {
-                let note = format!("Cancelled by {}; nothing was changed.", inbound.user_name);
-                gate::settle(&self.store, &action, &note).await?;
-                Ok(Outbound {
-                    text: format!("Cancelled: {}. Nothing was changed.", action.summary),
-                    decided: Some(note_of(&action, false, inbound)),
-                    ..Outbound::default()
-                })
-            }
-            Verdict::Run(action, confirmation) => {
-                replier.working();
-                let ctx = self.agent.tool_context(&turn);
-                let limit = self.agent.settings.tool_result_chars;
-                let result = gate::execute(
-                    &self.store,
-                    &self.agent.registry,
-                    &ctx,
-                    &action,
-                    confirmation,
-                    limit,
-                )
-                .await?;
-                gate::settle(&self.store, &action, &result).await?;
-                if gate::from_command(&action) {
-                    // A command asked for it, not the model: its result is the answer.
-                    let text = serde_json::from_str::<String>(&result).unwrap_or(result);
-                    return Ok(Outbound {
-                        text,
-                        decided: Some(note_of(&action, true, inbound)),
-                        ..Outbound::default()
-                    });
-                }
-                let progress = || {};
-                let outcome = match self.agent.resume(&turn, &progress).await {
+        let by = DecidedBy {
+            user: &inbound.user,
+            user_name: &inbound.user_name,
+            role,
+        };
+        let progress = || replier.working();
+        let decided = self
+            .agent
+            .decide(&turn, &by, action_id, decision, &progress)
+            .await?;
+        Ok(match decided {
+            Decided::Refused(why) => Outbound::text(why),
+            Decided::Cancelled(action) => Outbound {
+                text: format!("Cancelled: {}. Nothing was changed.", action.summary),
+                decided: Some(note_of(&action, false, inbound)),
+                ..Outbound::default()
+            },
+            Decided::CommandRan { action, result } => Outbound {
+                text: result,
+                decided: Some(note_of(&action, true, inbound)),
+                ..Outbound::default()
+            },
+            Decided::Ran { action, answer } => {
+                let outcome = match answer {
                     // The change ran; only the model's summary of it is refused.
                     Err(AgentError::Budget(spent)) => {
                         Outbound::text(format!("Confirmed and run: {}\n\n{spent}", action.summary))
                     }
-                    outcome => answer(outcome)?,
+                    outcome => self::answer(outcome)?,
                 };
-                Ok(Outbound {
+                Outbound {
                     decided: Some(note_of(&action, true, inbound)),
                     ..outcome
-                })
+                }
             }
-        }
+        })
     }
 
     fn turn(&self, inbound: &Inbound, role: Role) -> Turn {
