@@ -3,7 +3,6 @@
 
 use crate::helpers::fanops;
 use crate::support::config_text;
-use std::io::BufRead;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -25,16 +24,7 @@ fn start(config: &str, dir: &Path) -> Vec<String> {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
+    let lines = crate::helpers::stderr_lines(&mut child);
     let mut seen: Vec<String> = Vec::new();
     while !seen.iter().any(|l| l.contains("fanops is ready")) {
         match lines.recv_timeout(HANG_GUARD) {

@@ -4,7 +4,7 @@
 use crate::helpers::fanops;
 use crate::support::{config_text, Failure, FakeModel, FakeOnlyFans, Reply, LUNA};
 use serde_json::{json, Value};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -65,16 +65,7 @@ fn json_format_gives_one_object_per_line_from_run() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines = crate::helpers::stderr_lines(&mut child);
     let mut seen = Vec::new();
     while !seen.iter().any(|l: &String| l.contains("fanops is ready")) {
         match lines.recv_timeout(HANG_GUARD) {
@@ -341,16 +332,7 @@ async fn a_wrong_sign_in_to_the_operations_page_is_logged_with_the_client_addres
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines = crate::helpers::stderr_lines(&mut child);
     let ready = read_until(&mut child, &lines, |l| l["message"] == "fanops is ready");
     let address = ready["address"].as_str().unwrap().to_string();
     fanops::app::install_tls_provider();

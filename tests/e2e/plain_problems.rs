@@ -7,7 +7,6 @@ use crate::helpers::fanops;
 use crate::support::config_text;
 use fanops::config::{Config, ConfigSource};
 use fanops::tasks::workflow;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::mpsc::Receiver;
@@ -66,16 +65,7 @@ fn start_run(config: &Path, dir: &Path) -> (Child, Receiver<String>) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (tx, lines) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
+    let lines = crate::helpers::stderr_lines(&mut child);
     (child, lines)
 }
 
