@@ -178,37 +178,58 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
             message,
         })
     };
+    check_fields(&file, known, &mut at);
+    check_allow_writes(&file.permissions.allow_writes, &mut at);
+    let trigger = file
+        .trigger
+        .as_ref()
+        .and_then(|spec| match spec.build(&file.prompt) {
+            Ok(trigger) => Some(trigger),
+            Err(errors) => {
+                for e in errors {
+                    at(&path(&["trigger", e.key]), e.message);
+                }
+                None
+            }
+        });
+    let schedule = schedule_of(&file, known, &mut at);
+    match schedule {
+        Some(schedule) if problems.is_empty() => Ok(workflow(id, origin, file, schedule, trigger)),
+        _ => Err(problems),
+    }
+}
+
+/// Where a problem is reported: the keys it is about, and what is wrong.
+type At<'a> = dyn FnMut(&[PathPart], String) + 'a;
+
+/// The fields that name something: the model, the skill, the destination.
+fn check_fields(file: &WorkflowDocument, known: &Known, at: &mut At<'_>) {
     if file.name.trim().is_empty() {
         at(&path(&["name"]), "name must not be empty".into());
     }
-    let is_rule = file.trigger.is_some();
-    if file.prompt.trim().is_empty() && !is_rule {
+    if file.prompt.trim().is_empty() && file.trigger.is_none() {
         at(
             &path(&["prompt"]),
             "prompt must say what the task should do".into(),
         );
     }
-    if let Some(model) = &file.model {
-        if !known.models.contains(model) {
-            at(
-                &path(&["model"]),
-                format!(
-                    "unknown model alias `{model}` (configured: {})",
-                    known.models.join(", ")
-                ),
-            );
-        }
+    if let Some(model) = file.model.as_ref().filter(|m| !known.models.contains(m)) {
+        at(
+            &path(&["model"]),
+            format!(
+                "unknown model alias `{model}` (configured: {})",
+                known.models.join(", ")
+            ),
+        );
     }
-    if let Some(skill) = &file.skill {
-        if !known.skills.contains(skill) {
-            at(
-                &path(&["skill"]),
-                format!(
-                    "unknown skill `{skill}` (available: {})",
-                    list_or_none(&known.skills)
-                ),
-            );
-        }
+    if let Some(skill) = file.skill.as_ref().filter(|s| !known.skills.contains(s)) {
+        at(
+            &path(&["skill"]),
+            format!(
+                "unknown skill `{skill}` (available: {})",
+                list_or_none(&known.skills)
+            ),
+        );
     }
     if let Some(deliver) = &file.deliver {
         if !CHANNELS.contains(&deliver.channel.as_str()) {
@@ -228,7 +249,11 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
             );
         }
     }
-    for endpoint in &file.permissions.allow_writes {
+}
+
+/// `[permissions] allow_writes` lists only catalog endpoints that write.
+fn check_allow_writes(endpoints: &[String], at: &mut At<'_>) {
+    for endpoint in endpoints {
         let keys = path(&["permissions", "allow_writes"]);
         match Catalog::embedded().get(endpoint) {
             None => at(
@@ -242,19 +267,11 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
             Some(_) => {}
         }
     }
-    let trigger = match &file.trigger {
-        None => None,
-        Some(spec) => match spec.build(&file.prompt) {
-            Ok(trigger) => Some(trigger),
-            Err(errors) => {
-                for e in errors {
-                    at(&path(&["trigger", e.key]), e.message);
-                }
-                None
-            }
-        },
-    };
-    let schedule = match (&file.schedule, &file.trigger) {
+}
+
+/// The schedule: built from `[schedule]`, none for an event rule, or a problem.
+fn schedule_of(file: &WorkflowDocument, known: &Known, at: &mut At<'_>) -> Option<Schedule> {
+    match (&file.schedule, &file.trigger) {
         (Some(_), Some(_)) => {
             at(
                 &path(&["trigger"]),
@@ -283,30 +300,38 @@ pub fn parse(origin: &str, id: &str, text: &str, known: &Known) -> Result<Workfl
                 None
             }
         },
+    }
+}
+
+/// A checked document as the workflow the scheduler runs.
+fn workflow(
+    id: &str,
+    origin: &str,
+    file: WorkflowDocument,
+    schedule: Schedule,
+    trigger: Option<Trigger>,
+) -> Workflow {
+    let category = match file.category.trim() {
+        "" if file.trigger.is_some() => RULE_CATEGORY.into(),
+        "" => DEFAULT_CATEGORY.into(),
+        _ => file.category,
     };
-    match schedule {
-        Some(schedule) if problems.is_empty() => Ok(Workflow {
-            id: id.to_string(),
-            origin: origin.to_string(),
-            name: file.name,
-            description: file.description,
-            category: match file.category.trim() {
-                "" if is_rule => RULE_CATEGORY.into(),
-                "" => DEFAULT_CATEGORY.into(),
-                _ => file.category,
-            },
-            skill: file.skill,
-            model: file.model,
-            prompt: file.prompt,
-            schedule,
-            schedule_spec: file.schedule.unwrap_or_default(),
-            trigger,
-            trigger_spec: file.trigger,
-            deliver: file.deliver,
-            allow_writes: file.permissions.allow_writes,
-            from_chat: false,
-        }),
-        _ => Err(problems),
+    Workflow {
+        id: id.to_string(),
+        origin: origin.to_string(),
+        name: file.name,
+        description: file.description,
+        category,
+        skill: file.skill,
+        model: file.model,
+        prompt: file.prompt,
+        schedule,
+        schedule_spec: file.schedule.unwrap_or_default(),
+        trigger,
+        trigger_spec: file.trigger,
+        deliver: file.deliver,
+        allow_writes: file.permissions.allow_writes,
+        from_chat: false,
     }
 }
 
