@@ -6,7 +6,7 @@ use crate::channels::{self, Channel, ChannelParts};
 use crate::chat::Deliveries;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::core::{AccessPolicy, Core};
+use crate::core::Core;
 use crate::events::EventSources;
 use crate::health::Health;
 use crate::llm::Llm;
@@ -82,7 +82,7 @@ impl App {
         let core = Arc::new(Core::new(
             agent.clone(),
             store.clone(),
-            AccessPolicy::from_config(&config),
+            channels::access(&config),
             scheduler.clone(),
         ));
         let events = EventSources::build(
@@ -207,13 +207,10 @@ impl App {
 /// Said at start when no chat platform runs: what that means, and where to read how to
 /// connect one.
 fn no_chat_platform(config: &Config) -> String {
-    let sections = &config.channels;
-    let why =
-        match sections.telegram.is_some() || sections.slack.is_some() || sections.discord.is_some()
-        {
-            true => "no chat platform is running (the warnings above say why)",
-            false => "no chat platform is configured",
-        };
+    let why = match config.channels.is_empty() {
+        false => "no chat platform is running (the warnings above say why)",
+        true => "no chat platform is configured",
+    };
     let file = config
         .source
         .as_ref()
@@ -221,7 +218,8 @@ fn no_chat_platform(config: &Config) -> String {
             p.display().to_string()
         });
     format!(
-        "{why}: nobody can message fanops and scheduled tasks cannot post. To connect Telegram, Slack or Discord, follow that platform's section of README.md (a [channels.…] section in {file} and the bot's token in the environment); meanwhile `fanops chat` talks to it in a terminal"
+        "{why}: nobody can message fanops and scheduled tasks cannot post. To connect {}, follow that platform's section of README.md (a [channels.…] section in {file} and the bot's token in the environment); meanwhile `fanops chat` talks to it in a terminal",
+        config.platforms.titles()
     )
 }
 

@@ -148,7 +148,7 @@ async fn main() -> ExitCode {
             fanops::cli::init_logging(filter);
             return fanops::cli::check(source);
         }
-        command => match Config::load(source) {
+        command => match Config::load(source, &fanops::channels::configs()) {
             Err(e) => {
                 eprintln!("{e}");
                 eprintln!("fanops: the configuration has problems; nothing was started.");

@@ -4,8 +4,9 @@
 //! per-chat outbound queue and the "On it…" placeholder, the Markdown splitter, the button payload, and
 //! signature checks.
 //!
-//! Adding a platform is a folder and a line: implement [`Channel`] and add it to [`build`],
-//! which holds every platform's cargo feature.
+//! Adding a platform is a folder and a line: the folder implements [`Platform`] (its
+//! section, secrets, checks, people and roles) and [`Channel`], and [`PLATFORMS`] lists
+//! it with its cargo feature. Nothing outside this file and the folder names it.
 
 pub mod buttons;
 pub mod claims;
@@ -15,6 +16,7 @@ pub mod discord;
 pub mod holder;
 pub mod markdown;
 pub mod outbox;
+pub mod platform;
 pub mod render;
 pub mod signing;
 #[cfg(feature = "slack")]
@@ -24,14 +26,54 @@ pub mod telegram;
 
 use crate::chat::Delivery;
 use crate::clock::Clock;
-use crate::config::Config;
-use crate::core::Core;
+use crate::config::{Config, PlatformConfig};
+use crate::core::{AccessPolicy, Core};
 use crate::health::Health;
 use crate::store::SharedStore;
 use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+pub use platform::{Platform, Unbuilt};
+
+/// One registry line per platform: its [`Platform`] (built with the cargo feature of its
+/// name) and its title; without the feature it is [`Unbuilt`].
+macro_rules! platform {
+    ($platform:path, $name:literal, $title:literal) => {{
+        #[cfg(feature = $name)]
+        const PLATFORM: &dyn Platform = &$platform;
+        #[cfg(not(feature = $name))]
+        const PLATFORM: &dyn Platform = &Unbuilt {
+            name: $name,
+            title: $title,
+        };
+        PLATFORM
+    }};
+}
+
+/// Every chat platform fanops knows, in the order they are set up and listed.
+pub static PLATFORMS: &[&dyn Platform] = &[
+    platform!(telegram::TelegramPlatform, "telegram", "Telegram"),
+    platform!(slack::SlackPlatform, "slack", "Slack"),
+    platform!(discord::DiscordPlatform, "discord", "Discord"),
+];
+
+/// The registry as the config sees it: `Config::load(source, &channels::configs())`.
+pub fn configs() -> Vec<&'static dyn PlatformConfig> {
+    PLATFORMS
+        .iter()
+        .map(|p| *p as &'static dyn PlatformConfig)
+        .collect()
+}
+
+/// Who may use each configured platform, with which role.
+pub fn access(config: &Config) -> AccessPolicy {
+    AccessPolicy::new(PLATFORMS.iter().filter_map(|p| {
+        let access = p.access(config)?;
+        Some((p.name().to_string(), access))
+    }))
+}
 
 /// A chat platform fanops serves.
 #[async_trait]
@@ -63,19 +105,10 @@ pub struct ChannelParts {
 /// Every channel the config turns on and this build has; a configured channel whose token
 /// is missing is logged and left out.
 pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
-    #[allow(unused_mut)]
     let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
-    #[cfg(feature = "telegram")]
-    if let Some(channel) = telegram::Telegram::from_config(config, parts)? {
-        channels.push(channel);
+    for platform in PLATFORMS {
+        channels.extend(platform.build(config, parts)?);
     }
-    #[cfg(feature = "slack")]
-    channels.extend(slack::Slack::from_config(config, parts)?);
-    #[cfg(feature = "discord")]
-    if let Some(channel) = discord::Discord::from_config(config, parts)? {
-        channels.push(channel);
-    }
-    let _ = config; // read only by the platform features built in
     for channel in &channels {
         parts.health.register(channel.name(), channel.stale_after());
     }

@@ -67,7 +67,11 @@ fn log_warnings(config: &Config) {
 /// `fanops check`: every problem as `file:line: problem`, then every warning as
 /// `file:line: warning: …`; exit 1 on any problem (warnings alone pass).
 pub fn check(source: ConfigSource) -> ExitCode {
-    let (config, mut problems) = match Config::inspect(source, &|name| std::env::var(name).ok()) {
+    let (config, mut problems) = match Config::inspect(
+        source,
+        &|name| std::env::var(name).ok(),
+        &crate::channels::configs(),
+    ) {
         Ok(found) => found,
         Err(e) => {
             for problem in &e.problems {

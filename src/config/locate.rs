@@ -16,6 +16,11 @@ impl Locator {
         }
     }
 
+    /// The file's text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The 1-based line of the deepest existing part of `path` (1 when nothing matches).
     pub fn line_of(&self, path: &[PathPart]) -> usize {
         let Some(doc) = &self.doc else { return 1 };

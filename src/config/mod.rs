@@ -5,18 +5,22 @@
 
 mod locate;
 mod parse;
+mod platform;
 mod problem;
+mod report;
 mod secret;
 mod sections;
-mod unbuilt;
 mod validate;
 
 pub use locate::{path, Locator, PathPart};
-pub use parse::parse_toml;
+pub use parse::{parse_toml, parse_toml_table};
+pub use platform::{PlatformConfig, Platforms};
 pub use problem::{one_line, ConfigError, Problem, Warning};
+pub use report::Report;
 pub use secret::{Secret, Secrets};
 pub use sections::*;
 
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -55,6 +59,9 @@ pub struct Config {
     /// Sections of the file whose features this build lacks, each located.
     #[serde(skip)]
     pub ignored: Vec<Warning>,
+    /// The chat platforms it was loaded with (the registry's).
+    #[serde(skip)]
+    pub platforms: Platforms,
 }
 
 impl Default for Config {
@@ -78,6 +85,7 @@ impl Default for Config {
             source: None,
             from_env: BTreeMap::new(),
             ignored: Vec::new(),
+            platforms: Platforms::default(),
         }
     }
 }
@@ -94,17 +102,22 @@ pub enum ConfigSource {
 }
 
 impl Config {
-    /// Loads, layers the environment on top, and validates.
-    pub fn load(source: ConfigSource) -> Result<Config, ConfigError> {
-        Self::load_with_env(source, &|name| std::env::var(name).ok())
+    /// Loads, layers the environment on top, and validates, with the chat `platforms`
+    /// of the registry (each checks its own section).
+    pub fn load(
+        source: ConfigSource,
+        platforms: &[&'static dyn PlatformConfig],
+    ) -> Result<Config, ConfigError> {
+        Self::load_with_env(source, &|name| std::env::var(name).ok(), platforms)
     }
 
     /// Like [`Config::load`] with an explicit environment (tests).
     pub fn load_with_env(
         source: ConfigSource,
         env: &dyn Fn(&str) -> Option<String>,
+        platforms: &[&'static dyn PlatformConfig],
     ) -> Result<Config, ConfigError> {
-        let (config, problems) = Self::inspect(source, env)?;
+        let (config, problems) = Self::inspect(source, env, platforms)?;
         match problems.is_empty() {
             true => Ok(config),
             false => Err(ConfigError { problems }),
@@ -117,15 +130,14 @@ impl Config {
     pub fn inspect(
         source: ConfigSource,
         env: &dyn Fn(&str) -> Option<String>,
+        platforms: &[&'static dyn PlatformConfig],
     ) -> Result<(Config, Vec<Problem>), ConfigError> {
         let (origin, text) = read_source(&source)?;
         let locator = Locator::new(text.as_deref().unwrap_or(""));
-        let (unbuilt, ignored) = unbuilt::find(&origin, &locator);
         let mut problems = Vec::new();
         let (mut config, dropped) = match &text {
             Some(text) => {
-                let parsed =
-                    parse::parse_toml_quieting::<Config>(&origin, text, &unbuilt, &mut problems);
+                let parsed = parse::parse_toml_dropping::<Config>(&origin, text, &mut problems);
                 match parsed.value {
                     Some(config) => (config, parsed.dropped),
                     None => return Err(ConfigError { problems }),
@@ -133,13 +145,18 @@ impl Config {
             }
             None => (Config::default(), Vec::new()),
         };
-        config.ignored = ignored;
+        config.platforms = Platforms::new(platforms);
+        config.ignored = unbuilt_sections(&config, &origin, &locator);
         config.source = match &source {
             ConfigSource::Text { .. } => None,
             _ => text.as_ref().map(|_| PathBuf::from(&origin)),
         };
         apply_env(&mut config, env);
         config.secrets = Secrets::from_env(env);
+        for var in config.platforms.iter().flat_map(|p| p.secrets().iter()) {
+            let value = env(var).map(Secret::new).unwrap_or_default();
+            config.secrets.platform_keys.insert(var.to_string(), value);
+        }
         for (name, provider) in &config.llm.providers {
             let key = env(&provider.api_key_env)
                 .map(Secret::new)
@@ -171,6 +188,14 @@ impl Config {
         validate::validate(&config, &origin, &locator, &dropped, &mut problems);
         problems.sort_by_key(|p| p.line);
         Ok((config, problems))
+    }
+
+    /// The section of platform `name` (`[channels.<name>]`) as its folder's type; `None`
+    /// when the file has none. A section `fanops check` found wrong reads as its defaults
+    /// where it is wrong (loading refuses such a file first).
+    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Option<T> {
+        let section = self.channels.get(name)?;
+        Some(T::deserialize(section.clone()).unwrap_or_default())
     }
 
     pub fn tz(&self) -> chrono_tz::Tz {
@@ -362,4 +387,27 @@ fn apply_env(config: &mut Config, env: &dyn Fn(&str) -> Option<String>) {
         *slot = value;
         config.from_env.insert(key, var);
     }
+}
+
+/// A warning for each section of a platform this build lacks: it is read, never run.
+fn unbuilt_sections(config: &Config, origin: &str, locator: &Locator) -> Vec<Warning> {
+    let mut warnings = Vec::new();
+    for platform in config.platforms.iter() {
+        let Some(flag) = platform.unbuilt() else {
+            continue;
+        };
+        let Some(line) = locator.line_if_present(&path(&["channels", platform.name()])) else {
+            continue;
+        };
+        warnings.push(Warning {
+            origin: Some(origin.to_string()),
+            line,
+            message: format!(
+                "[channels.{}] is ignored: this build has no {} support (build with the cargo feature `{flag}`)",
+                platform.name(),
+                platform.title()
+            ),
+        });
+    }
+    warnings
 }

@@ -24,10 +24,38 @@ pub fn parse_toml<T: DeserializeOwned>(
     text: &str,
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
-    parse_toml_quieting(origin, text, &[], problems).value
+    parse_toml_dropping(origin, text, problems).value
 }
 
-/// What [`parse_toml_quieting`] made of a file.
+/// Deserializes the table at `keys` of a TOML file (a platform's section), reporting its
+/// unknown keys and wrong values at their lines, with their full key paths. `None` when
+/// the file has no such table or a required key of it is missing or wrong.
+pub fn parse_toml_table<T: DeserializeOwned>(
+    origin: &str,
+    text: &str,
+    keys: &[&str],
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    let Ok(document) = DeTable::parse(text) else {
+        return None; // the file as a whole is reported as not TOML
+    };
+    let prefix = locate::path(keys);
+    let (mut span, mut root) = (document.span(), document.into_inner());
+    let mut table = &mut root;
+    for key in keys {
+        let value = table.get_mut(*key)?;
+        span = value.span();
+        match value.get_mut() {
+            DeValue::Table(inner) => table = inner,
+            _ => return None,
+        }
+    }
+    let table = Spanned::new(span, std::mem::take(table));
+    let locator = Locator::new(text);
+    deserialize(origin, &locator, table, &prefix, problems).value
+}
+
+/// What [`parse_toml`] made of a file.
 pub(super) struct Parsed<T> {
     pub value: Option<T>,
     /// The keys left out because a value in them had the wrong type, so that later checks
@@ -35,42 +63,54 @@ pub(super) struct Parsed<T> {
     pub dropped: Vec<Vec<PathPart>>,
 }
 
-/// [`parse_toml`] that leaves unknown keys under the `quiet` sections unreported (the
-/// config warns about the sections of features this build does not have instead).
-pub(super) fn parse_toml_quieting<T: DeserializeOwned>(
+/// [`parse_toml`], also saying which keys were dropped for a wrong value.
+pub(super) fn parse_toml_dropping<T: DeserializeOwned>(
     origin: &str,
     text: &str,
-    quiet: &[Vec<PathPart>],
     problems: &mut Vec<Problem>,
 ) -> Parsed<T> {
     let locator = Locator::new(text);
+    match DeTable::parse(text) {
+        Ok(document) => deserialize(origin, &locator, document, &[], problems),
+        Err(e) => {
+            let line = e.span().map_or(1, |s| locator.line_at(s.start));
+            problems.push(Problem {
+                origin: origin.to_string(),
+                line,
+                message: format!("not valid TOML: {}", e.message().trim()),
+            });
+            Parsed {
+                value: None,
+                dropped: Vec::new(),
+            }
+        }
+    }
+}
+
+/// Deserializes `document` (the table at `prefix` of the file), dropping each value of the
+/// wrong type and trying again, until it deserializes or nothing more can be dropped.
+fn deserialize<T: DeserializeOwned>(
+    origin: &str,
+    locator: &Locator,
+    mut document: Spanned<DeTable<'_>>,
+    prefix: &[PathPart],
+    problems: &mut Vec<Problem>,
+) -> Parsed<T> {
     let at = |line: usize, message: String| Problem {
         origin: origin.to_string(),
         line,
         message,
     };
+    let full = |path: &[PathPart]| [prefix, path].concat();
     let mut dropped: Vec<Vec<PathPart>> = Vec::new();
-    let mut document = match DeTable::parse(text) {
-        Ok(document) => document,
-        Err(e) => {
-            let line = e.span().map_or(1, |s| locator.line_at(s.start));
-            problems.push(at(line, format!("not valid TOML: {}", e.message().trim())));
-            return Parsed {
-                value: None,
-                dropped,
-            };
-        }
-    };
     loop {
         let (error, path) = match attempt::<T>(&document) {
             Ok((value, unknown)) => {
-                let loud = unknown
-                    .iter()
-                    .filter(|p| !quiet.iter().any(|q| p.starts_with(q)));
-                for path in loud {
-                    let message = format!("unknown key `{}`", locate::display(path));
-                    problems.push(at(locator.line_of(path), message));
+                for path in unknown.iter().map(|p| full(p)) {
+                    let message = format!("unknown key `{}`", locate::display(&path));
+                    problems.push(at(locator.line_of(&path), message));
                 }
+                let dropped = dropped.iter().map(|p| full(p)).collect();
                 return Parsed {
                     value: Some(value),
                     dropped,
@@ -81,17 +121,18 @@ pub(super) fn parse_toml_quieting<T: DeserializeOwned>(
         if dropped.len() == MAX_WRONG_VALUES {
             let message =
                 format!("more than {MAX_WRONG_VALUES} values have the wrong type; fix these first");
-            problems.push(at(locator.line_of(&path), message));
+            problems.push(at(locator.line_of(&full(&path)), message));
             break;
         }
         if !follows_a_drop(&error, &path, &dropped) {
-            let line = error
-                .span()
-                .map_or_else(|| locator.line_of(&path), |s| locator.line_at(s.start));
+            let line = error.span().map_or_else(
+                || locator.line_of(&full(&path)),
+                |s| locator.line_at(s.start),
+            );
             let message = error.message().trim();
-            let message = match path.is_empty() {
+            let message = match path.is_empty() && prefix.is_empty() {
                 true => message.to_string(),
-                false => format!("`{}`: {message}", locate::display(&path)),
+                false => format!("`{}`: {message}", locate::display(&full(&path))),
             };
             problems.push(at(line, message));
         }
@@ -102,7 +143,7 @@ pub(super) fn parse_toml_quieting<T: DeserializeOwned>(
     }
     Parsed {
         value: None,
-        dropped,
+        dropped: dropped.iter().map(|p| full(p)).collect(),
     }
 }
 

@@ -37,13 +37,9 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone, Default)]
 pub struct Secrets {
     pub onlyfansapi_api_key: Secret,
-    pub telegram_bot_token: Secret,
-    pub slack_bot_token: Secret,
-    pub slack_app_token: Secret,
-    pub slack_signing_secret: Secret,
-    pub discord_bot_token: Secret,
-    /// Optional; by default the webhook secret is derived from the bot token.
-    pub telegram_webhook_secret: Secret,
+    /// The chat platforms' tokens and signing secrets, by the name of the variable each
+    /// platform reads (its folder says which).
+    pub platform_keys: BTreeMap<String, Secret>,
     pub onlyfansapi_webhook_secret: Secret,
     pub ofauth_webhook_secret: Secret,
     /// Each relay's key, by relay name, read from its `api_key_env`.
@@ -58,17 +54,17 @@ pub struct Secrets {
 }
 
 impl Secrets {
+    /// A platform's secret read from variable `var` (unset when it was not).
+    pub fn platform(&self, var: &str) -> Secret {
+        self.platform_keys.get(var).cloned().unwrap_or_default()
+    }
+
     /// Reads every secret through `env` (the process environment outside tests).
     pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
         let get = |name: &str| env(name).map(Secret::new).unwrap_or_default();
         Secrets {
             onlyfansapi_api_key: get("ONLYFANSAPI_API_KEY"),
-            telegram_bot_token: get("TELEGRAM_BOT_TOKEN"),
-            slack_bot_token: get("SLACK_BOT_TOKEN"),
-            slack_app_token: get("SLACK_APP_TOKEN"),
-            slack_signing_secret: get("SLACK_SIGNING_SECRET"),
-            discord_bot_token: get("DISCORD_BOT_TOKEN"),
-            telegram_webhook_secret: get("TELEGRAM_WEBHOOK_SECRET"),
+            platform_keys: BTreeMap::new(),
             onlyfansapi_webhook_secret: get("ONLYFANSAPI_WEBHOOK_SECRET"),
             ofauth_webhook_secret: get("OFAUTH_WEBHOOK_SECRET"),
             relay_keys: BTreeMap::new(),

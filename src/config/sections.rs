@@ -78,51 +78,37 @@ pub struct AgentConfig {
     pub accounts_cache: String,
 }
 
+/// The `[channels.*]` tables as written: each platform's folder reads its own (through
+/// [`Config::section`](super::Config::section)) and checks it.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(transparent)]
 pub struct ChannelsConfig {
-    pub telegram: Option<TelegramConfig>,
-    pub slack: Option<SlackConfig>,
-    pub discord: Option<DiscordConfig>,
+    sections: BTreeMap<String, toml::Value>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct TelegramConfig {
-    pub api_url: String,
-    pub mode: String,
-    pub permitted_users: Vec<i64>,
-    pub roles: BTreeMap<String, String>,
-    /// Webhook mode: the public HTTPS URL Telegram posts to (ending in /telegram/webhook).
-    pub webhook_url: Option<String>,
-    /// Long-polling wait per request, in seconds.
-    pub poll_timeout: u32,
-}
+impl ChannelsConfig {
+    /// The platforms that have a section in the file.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.sections.keys().map(String::as_str)
+    }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct SlackConfig {
-    pub api_url: String,
-    pub mode: String,
-    pub permitted_users: Vec<String>,
-    pub roles: BTreeMap<String, String>,
-    /// The role of a member not named in `roles` while the whole workspace is allowed.
-    pub everyone_role: String,
-    /// Socket Mode: a socket silent this long is pinged, and replaced if it stays silent
-    /// as long again.
-    pub socket_watchdog: String,
-}
+    pub fn contains(&self, name: &str) -> bool {
+        self.sections.contains_key(name)
+    }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct DiscordConfig {
-    /// Base of the REST API; the gateway URL is asked of it (`GET /api/v10/gateway`).
-    pub api_url: String,
-    pub allow_everyone: bool,
-    pub permitted_members: Vec<String>,
-    pub roles: BTreeMap<String, String>,
-    /// Role of a member not named in `roles` while the whole server is allowed.
-    pub everyone_role: String,
+    pub fn is_empty(&self) -> bool {
+        self.sections.is_empty()
+    }
+
+    /// The section of `name` as written.
+    pub fn get(&self, name: &str) -> Option<&toml::Value> {
+        self.sections.get(name)
+    }
+
+    /// Sets a platform's section (tests, and configs built in code).
+    pub fn insert(&mut self, name: &str, section: toml::Value) {
+        self.sections.insert(name.to_string(), section);
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -352,44 +338,6 @@ impl Default for AgentConfig {
             tool_result_chars: 12_000,
             confirm_ttl: "10m".into(),
             accounts_cache: "60s".into(),
-        }
-    }
-}
-
-impl Default for TelegramConfig {
-    fn default() -> Self {
-        TelegramConfig {
-            api_url: "https://api.telegram.org".into(),
-            mode: "polling".into(),
-            permitted_users: Vec::new(),
-            roles: BTreeMap::new(),
-            webhook_url: None,
-            poll_timeout: 25,
-        }
-    }
-}
-
-impl Default for SlackConfig {
-    fn default() -> Self {
-        SlackConfig {
-            api_url: "https://slack.com/api".into(),
-            mode: "socket".into(),
-            permitted_users: Vec::new(),
-            roles: BTreeMap::new(),
-            everyone_role: "viewer".into(),
-            socket_watchdog: "30s".into(),
-        }
-    }
-}
-
-impl Default for DiscordConfig {
-    fn default() -> Self {
-        DiscordConfig {
-            api_url: "https://discord.com".into(),
-            allow_everyone: true,
-            permitted_members: Vec::new(),
-            roles: BTreeMap::new(),
-            everyone_role: "viewer".into(),
         }
     }
 }

@@ -1,87 +1,12 @@
 //! Semantic checks of a loaded config; each problem is located at its key's line.
 
-use super::{locate::PathPart, parse_duration, path, Config, Locator, LogFormat, Problem};
+use super::{locate::PathPart, parse_duration, Config, Locator, LogFormat, Problem, Report};
 use std::time::Duration;
 
-mod channels;
 mod folders;
-
-use channels::validate_channels;
 
 /// A shorter wait would expire a pending write before a person can read it.
 const MIN_CONFIRM_TTL: Duration = Duration::from_secs(30);
-
-struct Report<'a> {
-    origin: &'a str,
-    locator: &'a Locator,
-    config: &'a Config,
-    /// Keys left out for a value of the wrong type, already reported.
-    dropped: &'a [Vec<PathPart>],
-    problems: &'a mut Vec<Problem>,
-}
-
-impl Report<'_> {
-    /// Whether `keys` was defined in the file but left out for a wrong value, so that a
-    /// reference to it is not reported as unknown too.
-    fn dropped(&self, keys: &[&str]) -> bool {
-        self.dropped.contains(&path(keys))
-    }
-
-    fn at(&mut self, keys: &[&str], message: impl Into<String>) {
-        self.at_path(&path(keys), message)
-    }
-
-    fn at_path(&mut self, parts: &[PathPart], message: impl Into<String>) {
-        let dotted = super::locate::display(parts);
-        let problem = match self.config.from_env.get(dotted.as_str()) {
-            Some(var) => Problem {
-                origin: format!("environment variable {var}"),
-                line: 0,
-                message: message.into(),
-            },
-            None => Problem {
-                origin: self.origin.to_string(),
-                line: self.locator.line_of(parts),
-                message: message.into(),
-            },
-        };
-        self.problems.push(problem);
-    }
-
-    fn url(&mut self, keys: &[&str], value: &str) {
-        match url::Url::parse(value) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
-            Ok(u) => self.at(
-                keys,
-                format!(
-                    "`{value}` must be an http:// or https:// URL (got scheme `{}`)",
-                    u.scheme()
-                ),
-            ),
-            Err(e) => self.at(keys, format!("`{value}` is not a valid URL: {e}")),
-        }
-    }
-
-    fn duration(&mut self, keys: &[&str], value: &str) {
-        if parse_duration(value).is_none() {
-            self.at(
-                keys,
-                format!("`{value}` is not a duration (write e.g. \"30s\", \"10m\", \"1h\")"),
-            );
-        }
-    }
-
-    fn roles(&mut self, section: &str, roles: &std::collections::BTreeMap<String, String>) {
-        for (user, role) in roles {
-            if !matches!(role.as_str(), "viewer" | "operator" | "admin") {
-                self.at(
-                    &["channels", section, "roles", user],
-                    format!("role `{role}` of user {user} must be viewer, operator or admin"),
-                );
-            }
-        }
-    }
-}
 
 pub(super) fn validate(
     config: &Config,
@@ -90,13 +15,7 @@ pub(super) fn validate(
     dropped: &[Vec<PathPart>],
     problems: &mut Vec<Problem>,
 ) {
-    let mut r = Report {
-        origin,
-        locator,
-        config,
-        dropped,
-        problems,
-    };
+    let mut r = Report::new(config, origin, locator, dropped, problems);
     if config.timezone.parse::<chrono_tz::Tz>().is_err() {
         r.at(
             &["timezone"],
@@ -151,7 +70,7 @@ pub(super) fn validate(
     }
     validate_llm(&mut r);
     validate_agent(&mut r);
-    validate_channels(&mut r);
+    validate_platforms(&mut r);
     r.duration(&["scheduler", "grace"], &config.scheduler.grace);
     r.duration(
         &["scheduler", "delivery_retry"],
@@ -461,18 +380,18 @@ fn validate_budgets(r: &mut Report<'_>) {
         );
     }
     if let Some(notify) = &budgets.notify {
-        let configured = match notify.channel.as_str() {
-            "telegram" => r.config.channels.telegram.is_some(),
-            "slack" => r.config.channels.slack.is_some(),
-            "discord" => r.config.channels.discord.is_some(),
-            _ => false,
-        };
-        if !configured {
+        if !r.config.channels.contains(&notify.channel) {
+            let configured: Vec<&str> = r.config.channels.names().collect();
             r.at(
                 &["budgets", "notify", "channel"],
                 format!(
-                    "notify channel `{}` must be a configured channel: telegram, slack or discord with its [channels.*] section",
-                    notify.channel
+                    "notify channel `{}` must be a configured channel, one with its [channels.{}] section (configured: {})",
+                    notify.channel,
+                    notify.channel,
+                    match configured.is_empty() {
+                        true => "none".to_string(),
+                        false => configured.join(", "),
+                    }
                 ),
             );
         }
@@ -482,5 +401,37 @@ fn validate_budgets(r: &mut Report<'_>) {
                 "notify needs `to`: the chat or channel id to post to",
             );
         }
+    }
+}
+
+/// Each `[channels.<name>]` section is checked by its platform; a name no platform has is
+/// a mistake, and a platform this build lacks was warned about already.
+fn validate_platforms(r: &mut Report<'_>) {
+    let config = r.config;
+    for name in config.channels.names() {
+        match config.platforms.get(name) {
+            Some(platform) if platform.unbuilt().is_none() => platform.check(r),
+            Some(_) => {}
+            None => r.at(
+                &["channels", name],
+                format!(
+                    "unknown key `channels.{name}`: fanops knows {}",
+                    list_or_none(
+                        &config
+                            .platforms
+                            .iter()
+                            .map(|p| p.name())
+                            .collect::<Vec<_>>()
+                    )
+                ),
+            ),
+        }
+    }
+}
+
+fn list_or_none(names: &[&str]) -> String {
+    match names.is_empty() {
+        true => "no chat platform".to_string(),
+        false => names.join(", "),
     }
 }

@@ -10,7 +10,7 @@ pub use crate::chat::{
     Attachment, AttachmentKind, ConfirmPrompt, DecisionNote, Inbound, InboundBody, Outbound,
     Replier,
 };
-pub use access::{AccessPolicy, Role};
+pub use access::{AccessPolicy, PlatformAccess, Role};
 
 use crate::agent::{Agent, AgentError, Decided, DecidedBy, TurnOutcome};
 use crate::chat::Turn;

@@ -66,9 +66,6 @@ pub const BUILT_IN: &[(&str, &str)] = &[
 pub const DEFAULT_CATEGORY: &str = "Other";
 pub const RULE_CATEGORY: &str = "Alerts";
 
-/// The chat platforms a task can deliver to.
-pub const CHANNELS: &[&str] = &["telegram", "slack", "discord"];
-
 /// A workflow file as written. Tasks created from chat are stored in this form too.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct WorkflowDocument {
@@ -150,6 +147,8 @@ pub struct Known {
     pub models: Vec<String>,
     pub skills: Vec<String>,
     pub default_tz: Tz,
+    /// The chat platforms a task can deliver to: those this build runs.
+    pub channels: Vec<String>,
 }
 
 impl Known {
@@ -160,6 +159,12 @@ impl Known {
             models: config.llm.models.keys().cloned().collect(),
             skills: crate::skills::Library::for_config(config).0.names(),
             default_tz: config.tz(),
+            channels: config
+                .platforms
+                .built()
+                .into_iter()
+                .map(String::from)
+                .collect(),
         }
     }
 }
@@ -232,13 +237,13 @@ fn check_fields(file: &WorkflowDocument, known: &Known, at: &mut At<'_>) {
         );
     }
     if let Some(deliver) = &file.deliver {
-        if !CHANNELS.contains(&deliver.channel.as_str()) {
+        if !known.channels.contains(&deliver.channel) {
             at(
                 &path(&["deliver", "channel"]),
                 format!(
                     "unknown channel `{}` (use {})",
                     deliver.channel,
-                    CHANNELS.join(", ")
+                    list_or_none(&known.channels)
                 ),
             );
         }

@@ -231,6 +231,7 @@ mod tests {
                 text: text.into(),
             },
             &|_| None,
+            &[],
         )
         .unwrap();
         let _ = rustls::crypto::ring::default_provider().install_default();

@@ -373,10 +373,11 @@ fn budget_config_mistakes_are_located() {
         origin: "fanops.toml".into(),
         text: text.into(),
     };
-    let problems: Vec<String> = match Config::load_with_env(source, &|_| None) {
-        Ok(_) => panic!("the mistakes are problems"),
-        Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
-    };
+    let problems: Vec<String> =
+        match Config::load_with_env(source, &|_| None, &fanops::channels::configs()) {
+            Ok(_) => panic!("the mistakes are problems"),
+            Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
+        };
     assert!(
         problems.contains(&"fanops.toml:4: monthly_credits must be 0 or more credits".to_string()),
         "{problems:?}"

@@ -9,7 +9,7 @@ fn problems(text: &str) -> Vec<String> {
         origin: "fanops.toml".into(),
         text: text.into(),
     };
-    match Config::load_with_env(source, &|_| None) {
+    match Config::load_with_env(source, &|_| None, &fanops::channels::configs()) {
         Ok(_) => Vec::new(),
         Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
     }
@@ -82,7 +82,7 @@ fn environment_overrides_are_validated_and_named() {
         text: String::new(),
     };
     let env = |name: &str| (name == "DATABASE_URL").then(|| "mysql://nope".to_string());
-    let err = Config::load_with_env(source, &env).unwrap_err();
+    let err = Config::load_with_env(source, &env, &fanops::channels::configs()).unwrap_err();
     assert_eq!(
         err.problems[0].to_string(),
         "environment variable DATABASE_URL: `mysql://nope` must start with sqlite: or postgres://"
@@ -98,6 +98,7 @@ fn defaults_alone_are_valid_and_secrets_never_print() {
             text: String::new(),
         },
         &env,
+        &fanops::channels::configs(),
     )
     .unwrap();
     assert_eq!(config.llm.default_model, "gpt-4.1-mini");
@@ -109,7 +110,11 @@ fn defaults_alone_are_valid_and_secrets_never_print() {
 #[test]
 fn the_shipped_example_config_is_valid() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fanops.example.toml");
-    let config = Config::load_with_env(ConfigSource::Explicit(path.into()), &|_| None);
+    let config = Config::load_with_env(
+        ConfigSource::Explicit(path.into()),
+        &|_| None,
+        &fanops::channels::configs(),
+    );
     assert!(config.is_ok(), "{}", config.unwrap_err());
 }
 

@@ -221,6 +221,7 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
             text,
         },
         &env,
+        &fanops::channels::configs(),
     )
     .unwrap_or_else(|e| panic!("{origin}: {e}"));
     let clock = Clock::adjustable();

@@ -356,7 +356,12 @@ fn the_readme_is_enough_to_write_a_workflow_file() {
     assert_eq!(code, Some(0), "{stdout}");
 
     // And loaded by the real loader: active tasks, the least one filed under "Other".
-    let config = Config::load_with_env(ConfigSource::Explicit(config), &|_| None).unwrap();
+    let config = Config::load_with_env(
+        ConfigSource::Explicit(config),
+        &|_| None,
+        &fanops::channels::configs(),
+    )
+    .unwrap();
     let known = workflow::Known::for_config(&config);
     let (loaded, problems) = workflow::load_all(Some(&workflows), &known);
     assert!(problems.is_empty(), "{problems:#?}");

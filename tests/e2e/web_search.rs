@@ -109,6 +109,7 @@ fn a_provider_without_its_key_or_address_is_a_located_problem() {
                 text: text.into(),
             },
             &|_| None,
+            &fanops::channels::configs(),
         )
         .err()
         .map(|e| e.to_string())

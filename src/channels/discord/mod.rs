@@ -14,18 +14,20 @@ mod inbound;
 pub mod markdown;
 mod reply;
 mod rest;
+mod section;
 
 use crate::channels::claims::InboundLedger;
 use crate::channels::holder::SingleHolder;
 use crate::channels::{Channel, ChannelParts};
 use crate::chat::{Attachment, Delivery, DeliveryFailure};
 use crate::clock::Clock;
-use crate::config::{Config, DiscordConfig, Secret};
+use crate::config::{Config, Secret};
 use crate::core::Core;
 use crate::health::Health;
 use crate::store::SharedStore;
 use anyhow::Context;
 use reply::Outbox;
+pub use section::{DiscordConfig, DiscordPlatform};
 use serenity::all::{ChannelId, UserId};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -68,15 +70,19 @@ impl Discord {
         config: &Config,
         parts: &ChannelParts,
     ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
-        let Some(discord) = &config.channels.discord else {
+        let Some(discord) = config.section::<DiscordConfig>(PLATFORM) else {
             return Ok(None);
         };
-        if !config.secrets.discord_bot_token.is_set() {
-            tracing::warn!("[channels.discord] is configured but DISCORD_BOT_TOKEN is not set");
+        let token = config.secrets.platform(section::BOT_TOKEN);
+        if !token.is_set() {
+            tracing::warn!(
+                "[channels.{PLATFORM}] is configured but {} is not set",
+                section::BOT_TOKEN
+            );
             return Ok(None);
         }
-        let channel = Discord::new(discord, &config.secrets.discord_bot_token, parts.clone())
-            .context("while setting up Discord")?;
+        let channel =
+            Discord::new(&discord, &token, parts.clone()).context("while setting up Discord")?;
         Ok(Some(channel))
     }
 

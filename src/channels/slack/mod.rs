@@ -12,6 +12,7 @@ mod events;
 mod inbound;
 pub mod mrkdwn;
 mod reply;
+mod section;
 mod socket;
 
 use crate::channels::claims::InboundLedger;
@@ -19,13 +20,14 @@ use crate::channels::holder::SingleHolder;
 use crate::channels::{buttons, Channel, ChannelParts};
 use crate::chat::{Inbound, InboundBody};
 use crate::clock::Clock;
-use crate::config::{Config, Secret, SlackConfig};
+use crate::config::{Config, Secret};
 use crate::core::Core;
 use crate::health::Health;
 use crate::store::{FollowedThread, SharedStore};
 use anyhow::Context;
 use inbound::Request;
 use reply::{Client, Outbox, Press, SlackReplier};
+pub use section::{SlackConfig, SlackPlatform};
 use slack_morphism::prelude::*;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -67,14 +69,19 @@ impl Slack {
         config: &Config,
         parts: &ChannelParts,
     ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
-        let Some(slack) = &config.channels.slack else {
+        let Some(slack) = config.section::<SlackConfig>(PLATFORM) else {
             return Ok(None);
         };
-        let secrets = &config.secrets;
+        let secret = |var| config.secrets.platform(var);
+        let (bot, app, signing) = (
+            secret(section::BOT_TOKEN),
+            secret(section::APP_TOKEN),
+            secret(section::SIGNING_SECRET),
+        );
         let missing = match slack.mode.as_str() {
-            _ if !secrets.slack_bot_token.is_set() => Some("SLACK_BOT_TOKEN"),
-            "events" if !secrets.slack_signing_secret.is_set() => Some("SLACK_SIGNING_SECRET"),
-            "socket" if !secrets.slack_app_token.is_set() => Some("SLACK_APP_TOKEN"),
+            _ if !bot.is_set() => Some(section::BOT_TOKEN),
+            "events" if !signing.is_set() => Some(section::SIGNING_SECRET),
+            "socket" if !app.is_set() => Some(section::APP_TOKEN),
             _ => None,
         };
         if let Some(name) = missing {
@@ -84,14 +91,8 @@ impl Slack {
             );
             return Ok(None);
         }
-        let channel = Slack::new(
-            slack,
-            &secrets.slack_bot_token,
-            &secrets.slack_app_token,
-            &secrets.slack_signing_secret,
-            parts.clone(),
-        )
-        .context("while setting up Slack")?;
+        let channel = Slack::new(&slack, &bot, &app, &signing, parts.clone())
+            .context("while setting up Slack")?;
         Ok(Some(channel))
     }
 

@@ -8,12 +8,13 @@
 pub mod html;
 mod polling;
 mod reply;
+mod section;
 
 use crate::channels::claims::InboundLedger;
 use crate::channels::holder::SingleHolder;
 use crate::channels::{buttons, signing, Channel, ChannelParts};
 use crate::chat::{Inbound, InboundBody};
-use crate::config::{Config, Secret, TelegramConfig};
+use crate::config::{Config, Secret};
 use crate::core::Core;
 use crate::health::Health;
 use crate::store::SharedStore;
@@ -24,6 +25,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use reply::{Outbox, TelegramReplier};
+pub use section::{TelegramConfig, TelegramPlatform};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use teloxide::prelude::*;
@@ -75,17 +77,21 @@ impl Telegram {
         config: &Config,
         parts: &ChannelParts,
     ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
-        let Some(telegram) = &config.channels.telegram else {
+        let Some(telegram) = config.section::<TelegramConfig>(PLATFORM) else {
             return Ok(None);
         };
-        if !config.secrets.telegram_bot_token.is_set() {
-            tracing::warn!("[channels.telegram] is configured but TELEGRAM_BOT_TOKEN is not set");
+        let token = config.secrets.platform(section::BOT_TOKEN);
+        if !token.is_set() {
+            tracing::warn!(
+                "[channels.{PLATFORM}] is configured but {} is not set",
+                section::BOT_TOKEN
+            );
             return Ok(None);
         }
         let channel = Telegram::new(
-            telegram,
-            &config.secrets.telegram_bot_token,
-            &config.secrets.telegram_webhook_secret,
+            &telegram,
+            &token,
+            &config.secrets.platform(section::WEBHOOK_SECRET),
             parts.clone(),
         )
         .context("while setting up Telegram")?;

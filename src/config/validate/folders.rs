@@ -1,7 +1,7 @@
 //! The folders the file names: a mistyped one would leave its tasks or skills silently
 //! unloaded, so a folder set in the file must exist. A built-in default may be absent.
 
-use super::{path, Report};
+use crate::config::{path, Report};
 use std::path::Path;
 
 pub(super) fn validate_folders(r: &mut Report<'_>) {

@@ -5,6 +5,7 @@ fn known() -> Known {
         models: vec!["gpt-4.1-mini".into(), "claude-sonnet".into()],
         skills: crate::skills::Library::load(None).0.names(),
         default_tz: "Europe/London".parse().unwrap(),
+        channels: vec!["team-chat".into()],
     }
 }
 
@@ -45,7 +46,7 @@ fn every_built_in_workflow_is_valid_and_a_template() {
 
 #[test]
 fn a_rule_has_a_trigger_instead_of_a_schedule_and_never_fires_on_the_clock() {
-    let text = "name = \"Big tips\"\n[trigger]\nevent = \"tip\"\nmin_amount = 50\ntemplate = \"{fan_name} tipped {amount}\"\n[deliver]\nchannel = \"telegram\"\nto = \"-100\"\n";
+    let text = "name = \"Big tips\"\n[trigger]\nevent = \"tip\"\nmin_amount = 50\ntemplate = \"{fan_name} tipped {amount}\"\n[deliver]\nchannel = \"team-chat\"\nto = \"-100\"\n";
     let w = parse("w.toml", "big-tips", text, &known()).unwrap();
     assert!(w.is_rule() && !w.is_template());
     assert_eq!(w.category, "Alerts");
@@ -54,7 +55,7 @@ fn a_rule_has_a_trigger_instead_of_a_schedule_and_never_fires_on_the_clock() {
 
 #[test]
 fn rule_problems_point_at_their_lines() {
-    let text = "name = \"Bad\"\n[trigger]\nevent = \"tipz\"\ncooldown = \"soon\"\ntemplate = \"{fan} tipped\"\n[deliver]\nchannel = \"telegram\"\nto = \"-100\"\n";
+    let text = "name = \"Bad\"\n[trigger]\nevent = \"tipz\"\ncooldown = \"soon\"\ntemplate = \"{fan} tipped\"\n[deliver]\nchannel = \"team-chat\"\nto = \"-100\"\n";
     let found = problems(text);
     assert_eq!(found.len(), 3, "{found:#?}");
     assert!(
@@ -81,7 +82,7 @@ fn rule_problems_point_at_their_lines() {
 
 #[test]
 fn an_active_task_has_deliver() {
-    let text = "name = \"Digest\"\ncategory = \"Reports\"\nmodel = \"claude-sonnet\"\nskill = \"earnings-recap\"\nprompt = \"Sum it up\"\n[schedule]\ncron = \"0 8 * * *\"\ntimezone = \"America/New_York\"\n[deliver]\nchannel = \"telegram\"\nto = \"-1001234567890\"\n[permissions]\nallow_writes = [\"chat-messages/send-message\"]\n";
+    let text = "name = \"Digest\"\ncategory = \"Reports\"\nmodel = \"claude-sonnet\"\nskill = \"earnings-recap\"\nprompt = \"Sum it up\"\n[schedule]\ncron = \"0 8 * * *\"\ntimezone = \"America/New_York\"\n[deliver]\nchannel = \"team-chat\"\nto = \"-1001234567890\"\n[permissions]\nallow_writes = [\"chat-messages/send-message\"]\n";
     let w = parse("w.toml", "digest", text, &known()).unwrap();
     assert!(!w.is_template());
     assert_eq!(w.deliver.unwrap().to, "-1001234567890");
@@ -151,7 +152,7 @@ fn a_directory_adds_and_overrides_workflows() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("weekly-recap.toml"),
-        "name = \"Our recap\"\ncategory = \"Reports\"\nprompt = \"p\"\n[schedule]\nweekly = { days = [\"fri\"], at = \"17:00\" }\n[deliver]\nchannel = \"telegram\"\nto = \"42\"\n",
+        "name = \"Our recap\"\ncategory = \"Reports\"\nprompt = \"p\"\n[schedule]\nweekly = { days = [\"fri\"], at = \"17:00\" }\n[deliver]\nchannel = \"team-chat\"\nto = \"42\"\n",
     )
     .unwrap();
     std::fs::write(dir.path().join("broken.toml"), "name = \n").unwrap();

@@ -211,7 +211,7 @@ impl Tool for CreateTask {
                 "schedule": schedule_schema(),
                 "timezone": {"type": "string", "description": "IANA zone"},
                 "template": {"type": "string", "description": "Workflow template"},
-                "channel": {"type": "string", "enum": CHANNELS},
+                "channel": {"type": "string", "description": "Platform (default: this chat's)"},
                 "to": {"type": "string", "description": "Chat id"},
                 "model": {"type": "string"},
                 "category": {"type": "string"},

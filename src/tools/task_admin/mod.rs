@@ -10,7 +10,7 @@ use crate::llm::ToolSpec;
 use crate::tasks::schedule::ScheduleSpec;
 use crate::tasks::stored;
 use crate::tasks::trigger::{RuleAction, TriggerSpec, EVENT_FACTS, EVENT_FIELDS};
-use crate::tasks::workflow::{list_or_none, Deliver, Workflow, WorkflowDocument, CHANNELS};
+use crate::tasks::workflow::{list_or_none, Deliver, Workflow, WorkflowDocument};
 use crate::tasks::TaskBook;
 use crate::tasks::{self, describe};
 use async_trait::async_trait;
@@ -121,7 +121,7 @@ fn destination(tool: &str, args: &Value, ctx: &ToolContext) -> Result<Deliver, T
             tool,
             format!(
                 "say where the task should post: `channel` ({}) and `to` (the chat id). Ask the user if they did not say.",
-                CHANNELS.join(", ")
+                list_or_none(&delivers_to(ctx))
             ),
         ));
     };
@@ -131,12 +131,21 @@ fn destination(tool: &str, args: &Value, ctx: &ToolContext) -> Result<Deliver, T
     })
 }
 
-/// The chat of this conversation (`telegram:<chat>:<thread>`), on a platform tasks post to.
+/// The platforms tasks can post to (this build's).
+fn delivers_to(ctx: &ToolContext) -> Vec<String> {
+    ctx.tasks
+        .as_ref()
+        .map(|tasks| tasks.known().channels.clone())
+        .unwrap_or_default()
+}
+
+/// The chat of this conversation (`<platform>:<chat>:<thread>`), on a platform tasks post
+/// to.
 fn current_chat(ctx: &ToolContext) -> Option<String> {
     let conversation = ctx.tags.conversation.as_deref()?;
     let rest = conversation.strip_prefix(&format!("{}:", ctx.tags.platform))?;
     let chat = rest.rsplit_once(':').map_or(rest, |(chat, _)| chat);
-    (CHANNELS.contains(&ctx.tags.platform.as_str()) && !chat.is_empty()).then(|| chat.to_string())
+    (delivers_to(ctx).contains(&ctx.tags.platform) && !chat.is_empty()).then(|| chat.to_string())
 }
 
 fn deliver_words(deliver: &Deliver, ctx: &ToolContext) -> String {
@@ -157,7 +166,7 @@ fn validated(
     if let Some(deliver) = &document.deliver {
         let running = scheduler.channels();
         let running: Vec<&str> = running.iter().map(String::as_str).collect();
-        if CHANNELS.contains(&deliver.channel.as_str())
+        if scheduler.known().channels.contains(&deliver.channel)
             && !running.contains(&deliver.channel.as_str())
         {
             return Err(ToolError::bad(

@@ -62,7 +62,8 @@ pub(crate) async fn discord_app(text: String) -> (App, Clock) {
         origin: "discord.toml".into(),
         text,
     };
-    let config = Config::load_with_env(source, &env).unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::load_with_env(source, &env, &fanops::channels::configs())
+        .unwrap_or_else(|e| panic!("{e}"));
     let clock = Clock::adjustable();
     let app = App::build_with_clock(config, clock.clone()).await.unwrap();
     (app, clock)

@@ -4,7 +4,7 @@
 use fanops::config::Problem;
 use fanops::onlyfans::catalog::{Catalog, Effect};
 use fanops::tasks::stored;
-use fanops::tasks::workflow::{self, Deliver, Known, Permissions, WorkflowDocument, CHANNELS};
+use fanops::tasks::workflow::{self, Deliver, Known, Permissions, WorkflowDocument};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence, Index};
 
@@ -19,7 +19,17 @@ fn known() -> Known {
         models: MODELS.map(String::from).to_vec(),
         skills: SKILLS.map(String::from).to_vec(),
         default_tz: "Europe/London".parse().unwrap(),
+        channels: channels(),
     }
+}
+
+/// The platforms this build delivers to, from the registry.
+fn channels() -> Vec<String> {
+    fanops::channels::PLATFORMS
+        .iter()
+        .filter(|p| p.unbuilt().is_none())
+        .map(|p| p.name().to_string())
+        .collect()
 }
 
 /// The write endpoints of the catalog: what `allow_writes` may name.
@@ -195,7 +205,7 @@ fn prose() -> impl Strategy<Value = String> {
 }
 
 pub(super) fn document() -> impl Strategy<Value = WorkflowDocument> {
-    let deliver = (select(CHANNELS.to_vec()), words()).prop_map(|(channel, to)| Deliver {
+    let deliver = (select(channels()), words()).prop_map(|(channel, to)| Deliver {
         channel: channel.into(),
         to,
     });

@@ -1,0 +1,106 @@
+//! `[channels.discord]`: its keys and defaults, how `fanops check` checks them, and who
+//! may use the bot with which role.
+
+use super::{Discord, PLATFORM};
+use crate::channels::{Channel, ChannelParts, Platform};
+use crate::config::{Config, PlatformConfig, Report};
+use crate::core::{PlatformAccess, Role};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub(super) const BOT_TOKEN: &str = "DISCORD_BOT_TOKEN";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DiscordConfig {
+    /// Base of the REST API; the gateway URL is asked of it (`GET /api/v10/gateway`).
+    pub api_url: String,
+    pub allow_everyone: bool,
+    pub permitted_members: Vec<String>,
+    pub roles: BTreeMap<String, String>,
+    /// Role of a member not named in `roles` while the whole server is allowed.
+    pub everyone_role: String,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            api_url: "https://discord.com".into(),
+            allow_everyone: true,
+            permitted_members: Vec::new(),
+            roles: BTreeMap::new(),
+            everyone_role: "viewer".into(),
+        }
+    }
+}
+
+/// Discord as the registry lists it.
+pub struct DiscordPlatform;
+
+impl PlatformConfig for DiscordPlatform {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn title(&self) -> &'static str {
+        "Discord"
+    }
+
+    fn secrets(&self) -> &'static [&'static str] {
+        &[BOT_TOKEN]
+    }
+
+    fn check(&self, r: &mut Report<'_>) {
+        if let Some(section) = r.section::<DiscordConfig>(PLATFORM) {
+            check_section(r, &section);
+        }
+    }
+}
+
+impl Platform for DiscordPlatform {
+    /// The whole server may ask as `everyone_role`; only named members may do more.
+    fn access(&self, config: &Config) -> Option<PlatformAccess> {
+        let discord = config.section::<DiscordConfig>(PLATFORM)?;
+        Some(PlatformAccess {
+            allowed: (!discord.allow_everyone)
+                .then(|| discord.permitted_members.iter().cloned().collect()),
+            roles: PlatformAccess::roles_of(&discord.roles),
+            unnamed: match discord.allow_everyone {
+                true => Role::parse(&discord.everyone_role).unwrap_or(Role::Viewer),
+                false => Role::Operator,
+            },
+        })
+    }
+
+    fn build(
+        &self,
+        config: &Config,
+        parts: &ChannelParts,
+    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
+        Discord::from_config(config, parts)
+    }
+}
+
+/// The rules its section must follow beyond its types.
+fn check_section(r: &mut Report<'_>, discord: &DiscordConfig) {
+    r.url(&["channels", PLATFORM, "api_url"], &discord.api_url);
+    r.roles(PLATFORM, &discord.roles);
+    r.role(
+        &["channels", PLATFORM, "everyone_role"],
+        &discord.everyone_role,
+    );
+    for member in discord.permitted_members.iter().chain(discord.roles.keys()) {
+        if member.parse::<u64>().is_err() {
+            let at = if discord.roles.contains_key(member) {
+                vec!["channels", PLATFORM, "roles", member.as_str()]
+            } else {
+                vec!["channels", PLATFORM, "permitted_members"]
+            };
+            r.at(
+                &at,
+                format!("`{member}` is not a Discord member id (a number, e.g. 80351110224678912)"),
+            );
+        }
+    }
+}

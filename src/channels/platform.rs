@@ -1,0 +1,58 @@
+//! A chat platform as the rest of fanops sees it: what its folder tells the config (its
+//! section, its secrets, its checks), how its people map to roles, and the channels it
+//! runs. The registry in `channels/mod.rs` lists one per platform.
+
+use super::{Channel, ChannelParts};
+use crate::config::{Config, PlatformConfig, Report};
+use crate::core::PlatformAccess;
+use std::sync::Arc;
+
+/// A chat platform: its folder implements this once.
+pub trait Platform: PlatformConfig {
+    /// Who may use it and with which role, from its section (`None` when unconfigured).
+    fn access(&self, config: &Config) -> Option<PlatformAccess>;
+    /// Its channel when its section is configured and its secrets are set (a missing
+    /// secret is logged and the platform left out).
+    fn build(
+        &self,
+        config: &Config,
+        parts: &ChannelParts,
+    ) -> anyhow::Result<Option<Arc<dyn Channel>>>;
+}
+
+/// A platform this build was compiled without: its section is accepted and warned about.
+pub struct Unbuilt {
+    pub name: &'static str,
+    pub title: &'static str,
+}
+
+impl PlatformConfig for Unbuilt {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn title(&self) -> &'static str {
+        self.title
+    }
+
+    fn secrets(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Its cargo feature has the platform's name.
+    fn unbuilt(&self) -> Option<&'static str> {
+        Some(self.name)
+    }
+
+    fn check(&self, _: &mut Report<'_>) {}
+}
+
+impl Platform for Unbuilt {
+    fn access(&self, _: &Config) -> Option<PlatformAccess> {
+        None
+    }
+
+    fn build(&self, _: &Config, _: &ChannelParts) -> anyhow::Result<Option<Arc<dyn Channel>>> {
+        Ok(None)
+    }
+}

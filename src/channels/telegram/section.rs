@@ -1,0 +1,123 @@
+//! `[channels.telegram]`: its keys and defaults, how `fanops check` checks them, and
+//! who may use the bot with which role.
+
+use super::{Telegram, PLATFORM};
+use crate::channels::{Channel, ChannelParts, Platform};
+use crate::config::{Config, PlatformConfig, Report};
+use crate::core::{PlatformAccess, Role};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The bot's token; the webhook's secret token (optional: derived from the bot token).
+pub(super) const BOT_TOKEN: &str = "TELEGRAM_BOT_TOKEN";
+pub(super) const WEBHOOK_SECRET: &str = "TELEGRAM_WEBHOOK_SECRET";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct TelegramConfig {
+    pub api_url: String,
+    pub mode: String,
+    pub permitted_users: Vec<i64>,
+    pub roles: BTreeMap<String, String>,
+    /// Webhook mode: the public HTTPS URL Telegram posts to (ending in /telegram/webhook).
+    pub webhook_url: Option<String>,
+    /// Long-polling wait per request, in seconds.
+    pub poll_timeout: u32,
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig {
+            api_url: "https://api.telegram.org".into(),
+            mode: "polling".into(),
+            permitted_users: Vec::new(),
+            roles: BTreeMap::new(),
+            webhook_url: None,
+            poll_timeout: 25,
+        }
+    }
+}
+
+/// Telegram as the registry lists it.
+pub struct TelegramPlatform;
+
+impl PlatformConfig for TelegramPlatform {
+    fn name(&self) -> &'static str {
+        PLATFORM
+    }
+
+    fn title(&self) -> &'static str {
+        "Telegram"
+    }
+
+    fn secrets(&self) -> &'static [&'static str] {
+        &[BOT_TOKEN, WEBHOOK_SECRET]
+    }
+
+    fn check(&self, r: &mut Report<'_>) {
+        if let Some(section) = r.section::<TelegramConfig>(PLATFORM) {
+            check_section(r, &section);
+        }
+    }
+}
+
+impl Platform for TelegramPlatform {
+    /// Locked by default: an empty `permitted_users` allows nobody.
+    fn access(&self, config: &Config) -> Option<PlatformAccess> {
+        let tg = config.section::<TelegramConfig>(PLATFORM)?;
+        Some(PlatformAccess {
+            allowed: Some(tg.permitted_users.iter().map(|id| id.to_string()).collect()),
+            roles: PlatformAccess::roles_of(&tg.roles),
+            unnamed: Role::Operator,
+        })
+    }
+
+    fn build(
+        &self,
+        config: &Config,
+        parts: &ChannelParts,
+    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
+        Telegram::from_config(config, parts)
+    }
+}
+
+/// The rules its section must follow beyond its types.
+fn check_section(r: &mut Report<'_>, tg: &TelegramConfig) {
+    r.url(&["channels", PLATFORM, "api_url"], &tg.api_url);
+    if !matches!(tg.mode.as_str(), "polling" | "webhook") {
+        r.at(
+            &["channels", PLATFORM, "mode"],
+            format!("mode `{}` must be \"polling\" or \"webhook\"", tg.mode),
+        );
+    }
+    if tg.mode == "webhook" {
+        match &tg.webhook_url {
+            Some(url) => r.url(&["channels", PLATFORM, "webhook_url"], url),
+            None => r.at(
+                &["channels", PLATFORM, "mode"],
+                "webhook mode needs webhook_url: the public https URL of POST /telegram/webhook",
+            ),
+        }
+    }
+    if !(1..=50).contains(&tg.poll_timeout) {
+        r.at(
+            &["channels", PLATFORM, "poll_timeout"],
+            "poll_timeout must be 1 to 50 seconds",
+        );
+    }
+    for user in tg.roles.keys() {
+        match user.parse::<i64>() {
+            Ok(id) if !tg.permitted_users.contains(&id) => r.at(
+                &["channels", PLATFORM, "roles", user],
+                format!("user {user} has a role but is not in permitted_users"),
+            ),
+            Ok(_) => {}
+            Err(_) => r.at(
+                &["channels", PLATFORM, "roles", user],
+                format!("`{user}` is not a numeric Telegram user id"),
+            ),
+        }
+    }
+    r.roles(PLATFORM, &tg.roles);
+}
