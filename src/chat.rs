@@ -219,7 +219,7 @@ pub struct DeliveryFailure {
     pub message: String,
 }
 
-/// Every platform this process can post to, by channel name (`telegram`, …). Channels
+/// Every platform this process can post to, by channel name (the platform's). Channels
 /// register as they are built; the scheduler (and next the event rules) posts through it.
 #[derive(Clone, Default)]
 pub struct Deliveries {

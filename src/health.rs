@@ -136,15 +136,15 @@ mod tests {
         let clock = Clock::adjustable();
         let health = Health::with_clock(clock.clone());
         assert!(health.all_ok(), "nothing registered");
-        health.register("telegram", Some(Duration::from_secs(85)));
+        health.register("chat", Some(Duration::from_secs(85)));
         assert!(!health.all_ok());
-        health.ok("telegram", "polling");
+        health.ok("chat", "polling");
         assert!(health.all_ok());
         clock.advance(Duration::from_secs(86));
         let report = health.report();
-        assert!(!report["telegram"].ok);
-        assert_eq!(report["telegram"].detail, "no contact for too long");
-        assert_eq!(report["telegram"].seconds_since_ok, Some(86));
+        assert!(!report["chat"].ok);
+        assert_eq!(report["chat"].detail, "no contact for too long");
+        assert_eq!(report["chat"].seconds_since_ok, Some(86));
     }
 
     #[test]
@@ -156,7 +156,7 @@ mod tests {
         assert!(!report["mcp:sheets"].ok && report["mcp:sheets"].optional);
         assert_eq!(report["mcp:sheets"].detail, "connection refused");
         assert!(health.all_ok());
-        health.register("telegram", None);
+        health.register("chat", None);
         assert!(!health.all_ok(), "a required part still counts");
     }
 

@@ -1,4 +1,4 @@
-//! Secret and signature checks for whatever calls fanops over HTTP (Telegram's webhook
+//! Secret and signature checks for whatever calls fanops over HTTP (a platform's webhook
 //! secret, OnlyFansAPI and OFAuth webhook signatures), in constant time.
 
 use hmac::{Hmac, Mac};

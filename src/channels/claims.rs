@@ -1,6 +1,6 @@
 //! Claims of inbound events, the same for every channel.
 //!
-//! An event (a Telegram update, a webhook delivery) is claimed in the store before it is
+//! An event (a platform's update, a webhook delivery) is claimed in the store before it is
 //! handled, so no replica and no restart handles it twice, and marked answered after, so
 //! a crash in between does not lose it. A claim is a lease its owner keeps extending while
 //! it lives; when the owner dies (kill -9, power loss), the lease runs out and the next

@@ -223,7 +223,7 @@ impl Default for BudgetsConfig {
     }
 }
 
-/// A chat on one platform, e.g. `{ channel = "telegram", to = "-100123" }`.
+/// A chat on one platform, e.g. `{ channel = "<platform>", to = "<chat id>" }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifyConfig {

@@ -443,6 +443,6 @@ fn command_name(text: &str) -> Option<String> {
         .split_whitespace()
         .next()
         .unwrap_or("");
-    // Telegram appends the bot's name in groups: /reset@fanops_bot.
+    // A platform may append the bot's name in groups: /reset@fanops_bot.
     Some(word.split('@').next().unwrap_or(word).to_lowercase())
 }

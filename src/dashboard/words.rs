@@ -1,12 +1,12 @@
 //! Records in the words a person reads: what an audit-log entry did (never an action's
-//! hex id), and a conversation as `telegram:1002` (its thread after a colon only when it
+//! hex id), and a conversation as `chat:1002` (its thread after a colon only when it
 //! has one).
 
 use crate::budget::{credits, Scope};
 use crate::store::AuditEntry;
 use serde_json::Value;
 
-/// `telegram:1002:` → `telegram:1002`; `slack:C1:1700.5` stays as it is.
+/// `chat:1002:` → `chat:1002`; `chat:C1:1700.5` stays as it is.
 pub fn conversation(key: &str) -> String {
     key.strip_suffix(':').unwrap_or(key).to_string()
 }
@@ -90,8 +90,8 @@ mod tests {
 
     #[test]
     fn conversations_lose_an_empty_thread() {
-        assert_eq!(conversation("telegram:1002:"), "telegram:1002");
-        assert_eq!(conversation("slack:C1:1700.5"), "slack:C1:1700.5");
+        assert_eq!(conversation("chat:1002:"), "chat:1002");
+        assert_eq!(conversation("chat:C1:1700.5"), "chat:C1:1700.5");
     }
 
     #[test]

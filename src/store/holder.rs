@@ -1,6 +1,5 @@
-//! Connections only one process may hold at a time: Telegram long polling (Telegram
-//! answers a second poller with 409), and next a Discord gateway session or Slack Socket
-//! Mode. With several replicas on one database, one holds a lease in the store and keeps
+//! Connections only one process may hold at a time: a platform's long polling (a second
+//! poller is refused), its gateway session or its socket. With several replicas on one database, one holds a lease in the store and keeps
 //! extending it; the others stand by and take over once the holder's lease lapses (it
 //! died) or is let go (it stopped).
 
@@ -35,7 +34,7 @@ pub struct SingleHolder {
 }
 
 impl SingleHolder {
-    /// `name` identifies the connection, e.g. `telegram.polling`.
+    /// `name` identifies the connection, e.g. `<platform>.polling`.
     pub fn new(store: SharedStore, name: &'static str, clock: Clock) -> SingleHolder {
         let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "fanops".into());
         let short = uuid::Uuid::new_v4().simple().to_string();

@@ -324,12 +324,12 @@ pub trait ChannelState: Send + Sync {
     async fn prune_claims(&self, scope: &str, before: DateTime<Utc>) -> StoreResult<u64>;
 }
 
-/// An inbound platform event (a Telegram update, a webhook delivery) claimed by one
+/// An inbound platform event (a platform's update, a webhook delivery) claimed by one
 /// process until it is answered. The payload is kept so that another start can handle
 /// it again when the process that claimed it died before answering.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboundClaim {
-    /// What kind of event, e.g. `telegram.update`.
+    /// What kind of event, e.g. `<platform>.update`.
     pub source: String,
     /// The event's own id within its source.
     pub id: String,

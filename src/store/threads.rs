@@ -11,7 +11,7 @@ pub struct FollowedThread {
     pub platform: String,
     /// The channel the thread hangs off (where tasks created in it post by default).
     pub chat: String,
-    /// The thread: Slack's parent message `ts`, Discord's thread channel id.
+    /// The thread: its parent message's id, or the thread's own channel id.
     pub thread: String,
     pub followed_at: DateTime<Utc>,
 }
@@ -23,7 +23,7 @@ pub trait FollowedThreads: Send + Sync {
     async fn follow_thread(&self, thread: &FollowedThread) -> StoreResult<()>;
     async fn is_followed(&self, platform: &str, chat: &str, thread: &str) -> StoreResult<bool>;
     /// The followed thread of `platform` with this id, in whichever chat: for platforms
-    /// whose messages name only the thread (Discord).
+    /// whose messages name only the thread.
     async fn followed_thread(
         &self,
         platform: &str,

@@ -6,7 +6,7 @@ use crate::llm::ToolSpec;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-/// The largest file any platform we serve accepts (Telegram's bot limit).
+/// The largest file every platform fanops serves accepts (the smallest bot limit).
 pub const MAX_FILE_BYTES: usize = 50 * 1024 * 1024;
 
 pub struct MakeCsv;

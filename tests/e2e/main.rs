@@ -27,6 +27,7 @@ mod logs;
 mod mcp;
 mod model_calls;
 mod plain_problems;
+mod platform_folders;
 mod props;
 mod rate_limits;
 mod refused_tokens;

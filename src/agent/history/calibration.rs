@@ -117,7 +117,7 @@ fn system_prompt_text() -> String {
     system_prompt(&PromptFacts {
         now: chrono::Utc.with_ymd_and_hms(2026, 3, 4, 9, 30, 0).unwrap(),
         tz: chrono_tz::Europe::London,
-        platform: "telegram",
+        platform: "chat",
         accounts: Ok(&accounts),
         unattended: false,
     })
