@@ -67,7 +67,21 @@ pub enum TurnOutcome {
 /// Called once, when the model first asks for a tool ("On it…").
 pub type Progress<'a> = &'a (dyn Fn() + Send + Sync);
 
+/// The loop and everything it reaches. Built once from its [`AgentParts`]; nothing
+/// outside reaches into it, so the only ways in are its turns and decisions.
 pub struct Agent {
+    llm: Arc<Llm>,
+    registry: Arc<Registry>,
+    store: SharedStore,
+    client: Arc<OnlyFansClient>,
+    accounts: Arc<AccountsCache>,
+    settings: AgentSettings,
+    tasks: Option<Arc<dyn crate::tasks::TaskBook>>,
+    budgets: Arc<Budgets>,
+}
+
+/// What an [`Agent`] is built from.
+pub struct AgentParts {
     pub llm: Arc<Llm>,
     pub registry: Arc<Registry>,
     pub store: SharedStore,
@@ -81,6 +95,59 @@ pub struct Agent {
 }
 
 impl Agent {
+    pub fn new(parts: AgentParts) -> Agent {
+        let AgentParts {
+            llm,
+            registry,
+            store,
+            client,
+            accounts,
+            settings,
+            tasks,
+            budgets,
+        } = parts;
+        Agent {
+            llm,
+            registry,
+            store,
+            client,
+            accounts,
+            settings,
+            tasks,
+            budgets,
+        }
+    }
+
+    /// What time it is, as the agent judges expiry.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.settings.clock
+    }
+
+    /// The team's time zone.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.settings.tz
+    }
+
+    /// The budgets checked before every model call.
+    pub fn budgets(&self) -> &Arc<Budgets> {
+        &self.budgets
+    }
+
+    /// What a run of a workflow that follows `skill` adds to its prompt.
+    pub fn playbook_for_run(&self, skill: &str) -> Option<String> {
+        self.registry.playbook_for_run(skill)
+    }
+
+    /// The model alias a turn asking for `alias` runs on (the default when None).
+    pub fn resolve_model<'a>(&'a self, alias: Option<&'a str>) -> Result<&'a str, LlmError> {
+        self.llm.resolve(alias)
+    }
+
+    /// How often OnlyFansAPI requests had to wait for a rate limit.
+    pub fn api_waits(&self) -> crate::onlyfans::rate_budget::Waits {
+        self.client.waits()
+    }
+
     pub fn tool_context(&self, turn: &Turn) -> ToolContext {
         ToolContext {
             client: self.client.clone(),

@@ -156,7 +156,7 @@ impl Core {
     /// At most one answer a minute to each stranger, across restarts and replicas (noted
     /// in the store); when the store cannot say, the stranger is not answered.
     async fn may_answer_stranger(&self, inbound: &Inbound) -> bool {
-        let now = self.agent.settings.clock.now();
+        let now = self.agent.clock().now();
         let quiet_since =
             now - chrono::Duration::from_std(STRANGER_REPLY_EVERY).unwrap_or_default();
         self.store
@@ -211,7 +211,7 @@ impl Core {
         } else {
             None
         };
-        let now = self.agent.settings.clock.now();
+        let now = self.agent.clock().now();
         // Before anything reads the history: an action that expired undecided is recorded
         // as expired, so the model never sees it as still waiting.
         let expired = self.agent.expire_due(&conversation).await?;
@@ -258,7 +258,7 @@ impl Core {
                 let lines = crate::tasks::list(
                     self.store.as_ref(),
                     &self.tasks.workflows(),
-                    self.agent.settings.clock.now(),
+                    self.agent.clock().now(),
                 )
                 .await?;
                 Outbound::text(crate::tasks::render(&lines))
@@ -266,7 +266,7 @@ impl Core {
             "events" => {
                 let kind = command.split_whitespace().nth(1).map(str::to_string);
                 let filter = crate::store::EventFilter {
-                    since: Some(self.agent.settings.clock.now() - chrono::Duration::hours(24)),
+                    since: Some(self.agent.clock().now() - chrono::Duration::hours(24)),
                     kind,
                     limit: 20,
                 };
