@@ -185,6 +185,7 @@ async fn seed(app: &App) {
             decided_by: None,
             decided_at: None,
             result: None,
+            prepared: None,
         })
         .await
         .unwrap();
