@@ -147,7 +147,8 @@ impl Agent {
         self.client.waits()
     }
 
-    pub fn tool_context(&self, turn: &Turn) -> ToolContext {
+    /// What the tools of `turn` may use, tagged with who it runs for.
+    fn tool_context(&self, turn: &Turn) -> ToolContext {
         ToolContext {
             client: self.client.clone(),
             accounts: self.accounts.clone(),
@@ -351,7 +352,7 @@ impl Agent {
     }
 
     /// Cuts an oversized tool result and says so, so the model does not mistake it for all of it.
-    pub fn trim(&self, text: String) -> String {
+    fn trim(&self, text: String) -> String {
         trim_result(text, self.settings.tool_result_chars)
     }
 }
