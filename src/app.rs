@@ -1,6 +1,6 @@
 //! Wiring: one [`App`] built from a config. `main.rs` only parses the command line.
 
-use crate::agent::{Agent, AgentSettings};
+use crate::agent::{Agent, AgentParts, AgentSettings};
 use crate::budget::Budgets;
 use crate::channels::{self, Channel, ChannelParts};
 use crate::chat::Deliveries;
@@ -131,8 +131,8 @@ impl App {
             &self.config,
             self.store.clone(),
             self.scheduler.clone(),
-            self.agent.budgets.clone(),
-            self.agent.settings.clock.clone(),
+            self.agent.budgets().clone(),
+            self.agent.clock().clone(),
         )?;
         if let Some(routes) = dashboard {
             router = router.merge(routes);
@@ -318,7 +318,7 @@ fn agent_and_scheduler(
             delivery_retry,
         ));
         built = Some(scheduler.clone());
-        Agent {
+        Agent::new(AgentParts {
             llm,
             registry: Arc::new(Registry::with_integrations(integrations)),
             store: store.clone(),
@@ -327,7 +327,7 @@ fn agent_and_scheduler(
             settings,
             tasks: Some(scheduler),
             budgets,
-        }
+        })
     });
     let scheduler = built.expect("the scheduler is built with the agent");
     Ok((agent, scheduler))

@@ -2,6 +2,7 @@
 //! (concurrently), feed the results back, repeat until it answers or the step limit is
 //! reached. A write is never run here: it becomes a pending action and the turn ends.
 
+mod act;
 mod decide;
 pub mod history;
 pub mod prompt;
@@ -11,17 +12,15 @@ pub use decide::{Decided, DecidedBy};
 
 use crate::budget::{BudgetError, Budgets, Spent};
 pub use crate::chat::Turn;
-use crate::llm::{ChatMessage, Llm, LlmError, ModelReply, ToolCall};
+use crate::llm::{ChatMessage, Llm, LlmError};
 use crate::onlyfans::accounts::AccountsCache;
 use crate::onlyfans::client::ApiError;
 use crate::onlyfans::client::OnlyFansClient;
 use crate::store::{
     MessageRole, PendingAction, SharedStore, StoreError, StoredMessage, StoredToolCall,
 };
-use crate::tools::gate::{self, Submitted};
 use crate::tools::trim_result;
-use crate::tools::{Plan, Registry, ToolContext};
-use serde_json::Value;
+use crate::tools::{Registry, ToolContext};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -67,7 +66,21 @@ pub enum TurnOutcome {
 /// Called once, when the model first asks for a tool ("On it…").
 pub type Progress<'a> = &'a (dyn Fn() + Send + Sync);
 
+/// The loop and everything it reaches. Built once from its [`AgentParts`]; nothing
+/// outside reaches into it, so the only ways in are its turns and decisions.
 pub struct Agent {
+    llm: Arc<Llm>,
+    registry: Arc<Registry>,
+    store: SharedStore,
+    client: Arc<OnlyFansClient>,
+    accounts: Arc<AccountsCache>,
+    settings: AgentSettings,
+    tasks: Option<Arc<dyn crate::tasks::TaskBook>>,
+    budgets: Arc<Budgets>,
+}
+
+/// What an [`Agent`] is built from.
+pub struct AgentParts {
     pub llm: Arc<Llm>,
     pub registry: Arc<Registry>,
     pub store: SharedStore,
@@ -81,7 +94,61 @@ pub struct Agent {
 }
 
 impl Agent {
-    pub fn tool_context(&self, turn: &Turn) -> ToolContext {
+    pub fn new(parts: AgentParts) -> Agent {
+        let AgentParts {
+            llm,
+            registry,
+            store,
+            client,
+            accounts,
+            settings,
+            tasks,
+            budgets,
+        } = parts;
+        Agent {
+            llm,
+            registry,
+            store,
+            client,
+            accounts,
+            settings,
+            tasks,
+            budgets,
+        }
+    }
+
+    /// What time it is, as the agent judges expiry.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.settings.clock
+    }
+
+    /// The team's time zone.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.settings.tz
+    }
+
+    /// The budgets checked before every model call.
+    pub fn budgets(&self) -> &Arc<Budgets> {
+        &self.budgets
+    }
+
+    /// What a run of a workflow that follows `skill` adds to its prompt.
+    pub fn playbook_for_run(&self, skill: &str) -> Option<String> {
+        self.registry.playbook_for_run(skill)
+    }
+
+    /// The model alias a turn asking for `alias` runs on (the default when None).
+    pub fn resolve_model<'a>(&'a self, alias: Option<&'a str>) -> Result<&'a str, LlmError> {
+        self.llm.resolve(alias)
+    }
+
+    /// How often OnlyFansAPI requests had to wait for a rate limit.
+    pub fn api_waits(&self) -> crate::onlyfans::rate_budget::Waits {
+        self.client.waits()
+    }
+
+    /// What the tools of `turn` may use, tagged with who it runs for.
+    fn tool_context(&self, turn: &Turn) -> ToolContext {
         ToolContext {
             client: self.client.clone(),
             accounts: self.accounts.clone(),
@@ -155,44 +222,50 @@ impl Agent {
                 let text = reply
                     .content
                     .unwrap_or_else(|| "(The model gave an empty answer.)".into());
-                let answer = stored(MessageRole::Assistant, Some(text.clone()), Vec::new(), None);
-                self.store
-                    .append_messages(&turn.conversation, &[answer])
-                    .await?;
-                let text = self
-                    .with_budget_notes(turn, with_refusals(text, &ctx))
-                    .await;
-                return Ok(TurnOutcome::Answer(text, ctx.take_attachments()));
+                return self.answer(turn, &ctx, text).await;
             }
             if !announced {
                 progress();
                 announced = true;
             }
-            if let Some(outcome) = self.act(turn, &ctx, reply, &mut history).await? {
-                let TurnOutcome::NeedsConfirmation { action, text } = outcome else {
-                    return Ok(outcome);
-                };
-                let notes = self.with_budget_notes(turn, String::new()).await;
-                let text = match (text, notes.trim()) {
-                    (text, "") => text,
-                    (Some(text), notes) => Some(format!("{text}\n\n{notes}")),
-                    (None, notes) => Some(notes.to_string()),
-                };
-                return Ok(TurnOutcome::NeedsConfirmation { action, text });
+            if let Some(waiting) = self.act(turn, &ctx, reply, &mut history).await? {
+                return Ok(self.awaiting(turn, waiting).await);
             }
         }
         let text = format!(
             "I stopped after {} steps without a final answer. Try asking for something narrower.",
             self.settings.max_steps
         );
+        self.answer(turn, &ctx, text).await
+    }
+
+    /// Ends the turn with `text`: stored as the model's answer, then shown with the
+    /// changes an unattended run was refused and the budget warnings due.
+    async fn answer(
+        &self,
+        turn: &Turn,
+        ctx: &ToolContext,
+        text: String,
+    ) -> Result<TurnOutcome, AgentError> {
         let answer = stored(MessageRole::Assistant, Some(text.clone()), Vec::new(), None);
         self.store
             .append_messages(&turn.conversation, &[answer])
             .await?;
-        let text = self
-            .with_budget_notes(turn, with_refusals(text, &ctx))
-            .await;
+        let text = self.with_budget_notes(turn, with_refusals(text, ctx)).await;
         Ok(TurnOutcome::Answer(text, ctx.take_attachments()))
+    }
+
+    /// Ends the turn on a write that waits for a person: what the model said alongside,
+    /// followed by the budget warnings due.
+    async fn awaiting(&self, turn: &Turn, waiting: act::Waiting) -> TurnOutcome {
+        let act::Waiting { action, text } = waiting;
+        let notes = self.with_budget_notes(turn, String::new()).await;
+        let text = match (text, notes.trim()) {
+            (text, "") => text,
+            (Some(text), notes) => Some(format!("{text}\n\n{notes}")),
+            (None, notes) => Some(notes.to_string()),
+        };
+        TurnOutcome::NeedsConfirmation { action, text }
     }
 
     /// Refuses the next model call when a budget is spent. The refusal is stored as the
@@ -262,128 +335,6 @@ impl Agent {
         Ok(messages)
     }
 
-    /// Runs the reads of one model reply concurrently and gates its first write.
-    /// Returns an outcome when the turn must end here.
-    async fn act(
-        &self,
-        turn: &Turn,
-        ctx: &ToolContext,
-        reply: ModelReply,
-        history: &mut Vec<StoredMessage>,
-    ) -> Result<Option<TurnOutcome>, AgentError> {
-        let calls: Vec<StoredToolCall> = reply
-            .tool_calls
-            .iter()
-            .map(|c| StoredToolCall {
-                id: c.id.clone(),
-                name: c.function.name.clone(),
-                arguments: c.function.arguments.clone(),
-            })
-            .collect();
-        // Stored together with the results below, in one write: a tool call is never
-        // stored without its result, even if the process stops while tools run.
-        let assistant = stored(MessageRole::Assistant, reply.content.clone(), calls, None);
-
-        let mut plans = Vec::with_capacity(reply.tool_calls.len());
-        for call in &reply.tool_calls {
-            plans.push(self.plan(call, ctx).await);
-        }
-        let mut pending: Option<PendingAction> = None;
-        let mut key_problem = None;
-        let results = futures::future::join_all(reply.tool_calls.iter().zip(&plans).map(
-            |(call, plan)| async {
-                match plan {
-                    Ok((args, Plan::Read)) => self.run_read(call, args, ctx).await,
-                    Ok((_, Plan::Write { .. })) => (String::new(), None), // filled in below
-                    Err(message) => (message.clone(), None),
-                }
-            },
-        ))
-        .await
-        .into_iter()
-        .map(|(content, problem)| {
-            key_problem = key_problem.take().or(problem);
-            content
-        })
-        .collect::<Vec<_>>();
-
-        let mut messages = Vec::with_capacity(results.len() + 1);
-        messages.push(assistant);
-        for ((call, plan), mut content) in reply.tool_calls.iter().zip(&plans).zip(results) {
-            if let Ok((args, Plan::Write { summary })) = plan {
-                let submitted = gate::submit(
-                    &self.store,
-                    &self.registry,
-                    ctx,
-                    turn,
-                    call,
-                    args,
-                    summary,
-                    pending.is_some(),
-                    self.settings.confirm_ttl,
-                    self.settings.clock.now(),
-                )
-                .await?;
-                content = match submitted {
-                    Submitted::Done(text) => text,
-                    Submitted::Waiting(action, note) => {
-                        pending = Some(*action);
-                        note
-                    }
-                };
-            }
-            messages.push(stored(
-                MessageRole::Tool,
-                Some(content),
-                Vec::new(),
-                Some(call.id.clone()),
-            ));
-        }
-        self.store
-            .append_messages(&turn.conversation, &messages)
-            .await?;
-        history.extend(messages);
-        if let Some(problem) = key_problem {
-            return Err(self.end_on_key_problem(turn, problem).await);
-        }
-        Ok(pending.map(|action| TurnOutcome::NeedsConfirmation {
-            action: Box::new(action),
-            text: reply.content,
-        }))
-    }
-
-    /// Parses and plans one call; an error becomes the tool result the model sees.
-    async fn plan(&self, call: &ToolCall, ctx: &ToolContext) -> Result<(Value, Plan), String> {
-        let raw = if call.function.arguments.trim().is_empty() {
-            "{}"
-        } else {
-            &call.function.arguments
-        };
-        let args: Value = serde_json::from_str(raw).map_err(|e| {
-            format!(
-                "Error: the arguments of {} are not valid JSON ({e}).",
-                call.function.name
-            )
-        })?;
-        match self.registry.plan(&call.function.name, &args, ctx).await {
-            Ok(plan) => Ok((args, plan)),
-            Err(e) => Err(format!("Error: {e}")),
-        }
-    }
-
-    /// The result the model reads, and the OnlyFansAPI key problem that ends the turn.
-    async fn run_read(
-        &self,
-        call: &ToolCall,
-        args: &Value,
-        ctx: &ToolContext,
-    ) -> (String, Option<ApiError>) {
-        match self.registry.run_read(&call.function.name, args, ctx).await {
-            Ok(value) => (self.trim(value.to_string()), None),
-            Err(e) => (format!("Error: {e}"), e.api_key_problem().cloned()),
-        }
-    }
-
     /// Stores the key problem as the turn's answer, so the history reads as the person
     /// saw it, and hands it back as the turn's error.
     async fn end_on_key_problem(&self, turn: &Turn, problem: ApiError) -> AgentError {
@@ -401,7 +352,7 @@ impl Agent {
     }
 
     /// Cuts an oversized tool result and says so, so the model does not mistake it for all of it.
-    pub fn trim(&self, text: String) -> String {
+    fn trim(&self, text: String) -> String {
         trim_result(text, self.settings.tool_result_chars)
     }
 }

@@ -36,7 +36,7 @@ impl Core {
     }
 
     async fn budget_standing(&self, inbound: &Inbound) -> anyhow::Result<Outbound> {
-        let budgets = &self.agent.budgets;
+        let budgets = self.agent.budgets();
         let standing = budgets.standing(Some(&inbound.user)).await?;
         let month = standing
             .month
@@ -103,7 +103,7 @@ impl Core {
             Ok(request) => request,
             Err(why) => return Ok(Outbound::text(why)),
         };
-        let now = self.agent.settings.clock.now();
+        let now = self.agent.clock().now();
         Ok(match request {
             UsageRequest::Table(period, by) => {
                 let rows = usage::report(self.store.as_ref(), period, by).await?;
@@ -115,11 +115,7 @@ impl Core {
                     .store
                     .recent_usage(period.since(now), ACTIVITY_ROWS, true)
                     .await?;
-                Outbound::text(usage::render_activity(
-                    &rows,
-                    period,
-                    self.agent.settings.tz,
-                ))
+                Outbound::text(usage::render_activity(&rows, period, self.agent.tz()))
             }
             UsageRequest::Csv(period) => {
                 let rows = self

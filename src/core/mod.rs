@@ -156,7 +156,7 @@ impl Core {
     /// At most one answer a minute to each stranger, across restarts and replicas (noted
     /// in the store); when the store cannot say, the stranger is not answered.
     async fn may_answer_stranger(&self, inbound: &Inbound) -> bool {
-        let now = self.agent.settings.clock.now();
+        let now = self.agent.clock().now();
         let quiet_since =
             now - chrono::Duration::from_std(STRANGER_REPLY_EVERY).unwrap_or_default();
         self.store
@@ -168,13 +168,14 @@ impl Core {
             })
     }
 
+    /// Routes one message: a press to the agent's decision, a command to its answer, a
+    /// plain "yes"/"no" to the change that waits, anything else to the agent.
     async fn dispatch(
         &self,
         inbound: &Inbound,
         role: Role,
         replier: &dyn Replier,
     ) -> anyhow::Result<Outbound> {
-        let conversation = inbound.conversation();
         let text = match &inbound.body {
             InboundBody::Decision {
                 action_id,
@@ -186,50 +187,55 @@ impl Core {
             }
             InboundBody::Text(text) => text.trim(),
         };
-        let length = text.chars().count();
-        if length > MAX_MESSAGE_CHARS {
-            return Ok(Outbound::text(format!(
-                "Your message is {length} characters long; the limit is {MAX_MESSAGE_CHARS}. Please shorten it."
-            )));
-        }
-        if text.is_empty() {
-            return Ok(Outbound::text(HELP));
+        if let Some(out) = unfit_message(text) {
+            return Ok(out);
         }
         if let Some(command) = text.strip_prefix('/') {
             if command_name(text).as_deref() == Some("budget") {
                 let words: Vec<&str> = command.split_whitespace().skip(1).collect();
                 return self.budget_command(inbound, role, &words).await;
             }
-            return self.command(&conversation, command).await;
+            return self.command(&inbound.conversation(), command).await;
         }
-        let lowered = text.to_lowercase();
-        let lowered = lowered.trim_end_matches(['.', '!']);
-        let decision = if YES.contains(&lowered) {
-            Some(Decision::Confirm)
-        } else if NO.contains(&lowered) {
-            Some(Decision::Cancel)
-        } else {
-            None
-        };
-        let now = self.agent.settings.clock.now();
         // Before anything reads the history: an action that expired undecided is recorded
         // as expired, so the model never sees it as still waiting.
-        let expired = self.agent.expire_due(&conversation).await?;
-        if let Some(decision) = decision {
-            if let Some(open) = self.store.open_action(&conversation, now).await? {
-                return self
-                    .decide(inbound, role, &open.id, decision, replier)
-                    .await;
-            }
-            // "yes" to a request that just expired: say so, and do not ask the model.
-            if let Some(action) = expired.last() {
-                return Ok(Outbound::text(self.agent.expired_answer(action)));
+        let expired = self.agent.expire_due(&inbound.conversation()).await?;
+        if let Some(decision) = plain_decision(text) {
+            let decided = self
+                .decide_open(inbound, role, decision, &expired, replier)
+                .await?;
+            if let Some(out) = decided {
+                return Ok(out);
             }
         }
         let turn = self.turn(inbound, role);
         let progress = || replier.working();
         let outcome = self.agent.ask(&turn, text, &progress).await;
         Ok(answer(outcome)?)
+    }
+
+    /// A plain "yes" or "no" decides the conversation's open action; one to an action
+    /// that just expired is told so without asking the model. None when nothing waits or
+    /// just expired: the words go to the agent like any message.
+    async fn decide_open(
+        &self,
+        inbound: &Inbound,
+        role: Role,
+        decision: Decision,
+        expired: &[crate::store::PendingAction],
+        replier: &dyn Replier,
+    ) -> anyhow::Result<Option<Outbound>> {
+        let conversation = inbound.conversation();
+        let now = self.agent.clock().now();
+        if let Some(open) = self.store.open_action(&conversation, now).await? {
+            let out = self
+                .decide(inbound, role, &open.id, decision, replier)
+                .await?;
+            return Ok(Some(out));
+        }
+        Ok(expired
+            .last()
+            .map(|action| Outbound::text(self.agent.expired_answer(action))))
     }
 
     async fn command(&self, conversation: &str, command: &str) -> anyhow::Result<Outbound> {
@@ -258,7 +264,7 @@ impl Core {
                 let lines = crate::tasks::list(
                     self.store.as_ref(),
                     &self.tasks.workflows(),
-                    self.agent.settings.clock.now(),
+                    self.agent.clock().now(),
                 )
                 .await?;
                 Outbound::text(crate::tasks::render(&lines))
@@ -266,7 +272,7 @@ impl Core {
             "events" => {
                 let kind = command.split_whitespace().nth(1).map(str::to_string);
                 let filter = crate::store::EventFilter {
-                    since: Some(self.agent.settings.clock.now() - chrono::Duration::hours(24)),
+                    since: Some(self.agent.clock().now() - chrono::Duration::hours(24)),
                     kind,
                     limit: 20,
                 };
@@ -415,6 +421,30 @@ fn failure_sentence(error: &anyhow::Error) -> String {
         (Some(e), _) => e.for_person(),
         (None, Some(AgentError::Api(e))) => format!("Sorry, I could not answer: {e}."),
         _ => "Sorry, something went wrong on my side and I could not finish. An admin can find the cause in the logs.".into(),
+    }
+}
+
+/// The answer to a message that is too long or empty, instead of reading it.
+fn unfit_message(text: &str) -> Option<Outbound> {
+    let length = text.chars().count();
+    if length > MAX_MESSAGE_CHARS {
+        return Some(Outbound::text(format!(
+            "Your message is {length} characters long; the limit is {MAX_MESSAGE_CHARS}. Please shorten it."
+        )));
+    }
+    text.is_empty().then(|| Outbound::text(HELP))
+}
+
+/// The decision a plain "yes" or "no" (and their synonyms) stands for.
+fn plain_decision(text: &str) -> Option<Decision> {
+    let lowered = text.to_lowercase();
+    let lowered = lowered.trim_end_matches(['.', '!']);
+    if YES.contains(&lowered) {
+        Some(Decision::Confirm)
+    } else if NO.contains(&lowered) {
+        Some(Decision::Cancel)
+    } else {
+        None
     }
 }
 

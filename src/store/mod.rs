@@ -130,6 +130,8 @@ pub struct PendingAction {
     pub decided_by: Option<String>,
     pub decided_at: Option<DateTime<Utc>>,
     pub result: Option<String>,
+    /// What the tool prepared at proposal (JSON), run as it is once confirmed.
+    pub prepared: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,10 +1,11 @@
 //! `call_endpoint`: one validated call of any catalog endpoint. Its effect comes from
 //! the catalog entry, so a write endpoint always goes through the confirmation gate.
 
-use super::{Access, Plan, Tool, ToolContext, ToolError};
+use super::{Access, Plan, Planned, Tool, ToolContext, ToolError};
 use crate::llm::ToolSpec;
-use crate::onlyfans::catalog::{Effect, Endpoint};
+use crate::onlyfans::catalog::{Effect, Endpoint, PreparedRequest};
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 pub struct CallEndpoint;
@@ -15,6 +16,15 @@ struct Call<'a> {
     endpoint: &'static Endpoint,
     account: Option<&'a str>,
     params: Map<String, Value>,
+    /// Prepared here, once: it validates the call and is what gets sent.
+    request: PreparedRequest,
+}
+
+/// A write's request as kept with its pending action until a person confirms it.
+#[derive(Debug, Serialize, Deserialize)]
+struct KeptRequest {
+    endpoint: String,
+    request: PreparedRequest,
 }
 
 fn parse<'a>(args: &'a Value, ctx: &ToolContext) -> Result<Call<'a>, ToolError> {
@@ -41,14 +51,38 @@ fn parse<'a>(args: &'a Value, ctx: &ToolContext) -> Result<Call<'a>, ToolError> 
     };
     let account = args.get("account").and_then(Value::as_str);
     // Validate now, so a bad call never waits for a confirmation it cannot use.
-    endpoint
+    let request = endpoint
         .prepare(account, &params)
         .map_err(|e| ToolError::Api(e.into()))?;
     Ok(Call {
         endpoint,
         account,
         params,
+        request,
     })
+}
+
+/// The endpoint and request a write kept from its proposal, read back for its run.
+fn kept(
+    prepared: &Value,
+    ctx: &ToolContext,
+) -> Result<(&'static Endpoint, PreparedRequest), ToolError> {
+    let kept = KeptRequest::deserialize(prepared).map_err(|e| {
+        ToolError::bad(
+            NAME,
+            format!("the request kept with this change cannot be read ({e})"),
+        )
+    })?;
+    let endpoint = ctx.catalog().get(&kept.endpoint).ok_or_else(|| {
+        ToolError::bad(
+            NAME,
+            format!(
+                "the request kept with this change names an unknown endpoint `{}`",
+                kept.endpoint
+            ),
+        )
+    })?;
+    Ok((endpoint, kept.request))
 }
 
 #[async_trait]
@@ -74,17 +108,35 @@ impl Tool for CallEndpoint {
     }
 
     async fn plan(&self, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError> {
+        Ok(self.plan_prepared(args, ctx).await?.plan)
+    }
+
+    /// A write keeps its prepared request: the confirmed run sends it as it is.
+    async fn plan_prepared(&self, args: &Value, ctx: &ToolContext) -> Result<Planned, ToolError> {
         let call = parse(args, ctx)?;
         if call.endpoint.effect == Effect::Read {
-            return Ok(Plan::Read);
+            return Ok(Planned {
+                plan: Plan::Read,
+                prepared: None,
+            });
         }
         let label = match call.account {
             Some(id) => account_label(ctx, id).await,
             None => None,
         };
-        Ok(super::plan_for(call.endpoint.effect, || {
-            summarize(&call, label)
-        }))
+        let plan = Plan::Write {
+            summary: summarize(&call, label),
+        };
+        let kept = KeptRequest {
+            endpoint: call.endpoint.id.clone(),
+            request: call.request,
+        };
+        let prepared = serde_json::to_value(kept)
+            .map_err(|e| ToolError::bad(NAME, format!("the request cannot be kept ({e})")))?;
+        Ok(Planned {
+            plan,
+            prepared: Some(prepared),
+        })
     }
 
     async fn run(
@@ -93,18 +145,26 @@ impl Tool for CallEndpoint {
         ctx: &ToolContext,
         access: Access<'_>,
     ) -> Result<Value, ToolError> {
-        let call = parse(args, ctx)?;
-        let key = match (call.endpoint.effect, &access) {
-            (Effect::Read, _) => None,
-            (Effect::Write, Access::Confirmed(confirmation)) => Some(confirmation.action_id()),
-            (Effect::Write, Access::Read(_)) => {
-                return Err(ToolError::NotConfirmed(call.endpoint.id.clone()))
+        let (endpoint, request, key) = match access {
+            Access::Confirmed(confirmation) => {
+                let (endpoint, request) = match confirmation.prepared() {
+                    Some(prepared) => kept(prepared, ctx)?,
+                    // Proposed before requests were kept: prepared from its arguments.
+                    None => parse(args, ctx).map(|call| (call.endpoint, call.request))?,
+                };
+                let key = (endpoint.effect == Effect::Write).then(|| confirmation.action_id());
+                (endpoint, request, key)
+            }
+            Access::Read(_) => {
+                let call = parse(args, ctx)?;
+                if call.endpoint.effect == Effect::Write {
+                    return Err(ToolError::NotConfirmed(call.endpoint.id.clone()));
+                }
+                (call.endpoint, call.request, None)
             }
         };
-        let response = ctx
-            .send(&call.endpoint.id, call.account, &call.params, key)
-            .await?;
-        let mut out = json!({ "endpoint": call.endpoint.id, "data": response.data });
+        let response = ctx.send_prepared(endpoint, &request, key).await?;
+        let mut out = json!({ "endpoint": endpoint.id, "data": response.data });
         if let Some(p) = response.pagination.filter(|p| !p.is_null()) {
             out["pagination"] = p;
         }

@@ -1,6 +1,7 @@
 //! The confirmation gate (DESIGN §4). A write becomes a stored pending action; only a
 //! permitted operator or admin of the same conversation decides it, in one atomic store
-//! update; a confirmed action runs exactly once, with its id as the idempotency key.
+//! update; a confirmed action runs exactly once, with its id as the idempotency key and
+//! with what its tool prepared when it was proposed (kept with the pending action).
 
 use super::{trim_result, Registry, ToolContext};
 use crate::chat::{Role, Turn};
@@ -18,6 +19,8 @@ use std::time::Duration;
 /// write tool cannot be run from anywhere that did not pass through [`decide`].
 pub struct Confirmation {
     action_id: String,
+    /// What the tool prepared when the write was proposed, kept with the action.
+    prepared: Option<Value>,
 }
 
 impl Confirmation {
@@ -25,18 +28,37 @@ impl Confirmation {
     pub fn action_id(&self) -> &str {
         &self.action_id
     }
+
+    /// What the tool prepared for this run when it was planned (the request a person
+    /// was asked about); the tool runs it as it is.
+    pub fn prepared(&self) -> Option<&Value> {
+        self.prepared.as_ref()
+    }
 }
 
-/// Stores a write as pending and returns it.
+/// A write as planned: the call that asked for it, its arguments, the summary a person
+/// confirms and what its tool prepared for the run.
+pub struct PlannedWrite<'a> {
+    pub call: &'a ToolCall,
+    pub args: &'a Value,
+    pub summary: &'a str,
+    pub prepared: Option<&'a Value>,
+}
+
+/// Stores a write as pending, with what its tool prepared, and returns it.
 async fn propose(
     store: &SharedStore,
     turn: &Turn,
-    call: &ToolCall,
-    args: &Value,
-    summary: &str,
+    write: &PlannedWrite<'_>,
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<PendingAction, StoreError> {
+    let PlannedWrite {
+        call,
+        args,
+        summary,
+        prepared,
+    } = *write;
     let action = PendingAction {
         id: uuid::Uuid::new_v4().simple().to_string(),
         conversation: turn.conversation.clone(),
@@ -52,6 +74,7 @@ async fn propose(
         decided_by: None,
         decided_at: None,
         result: None,
+        prepared: prepared.cloned(),
     };
     store.insert_action(&action).await?;
     audit(
@@ -82,23 +105,25 @@ pub async fn submit(
     registry: &Registry,
     ctx: &ToolContext,
     turn: &Turn,
-    call: &ToolCall,
-    args: &Value,
-    summary: &str,
+    write: &PlannedWrite<'_>,
     already_waiting: bool,
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<Submitted, StoreError> {
-    let endpoint = args.get("endpoint").and_then(Value::as_str).unwrap_or("");
-    let allowed =
-        call.function.name == "call_endpoint" && turn.allow_writes.iter().any(|e| e == endpoint);
+    let endpoint = write
+        .args
+        .get("endpoint")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let allowed = write.call.function.name == "call_endpoint"
+        && turn.allow_writes.iter().any(|e| e == endpoint);
     if turn.unattended && allowed {
         let task = turn.tags.task.as_deref().unwrap_or("unattended run");
-        let text = run_allowed(store, registry, ctx, call, args, summary, task).await?;
+        let text = run_allowed(store, registry, ctx, write, task).await?;
         return Ok(Submitted::Done(text));
     }
     if turn.unattended {
-        ctx.refuse(summary);
+        ctx.refuse(write.summary);
         return Ok(Submitted::Done(
             "Refused: this is an unattended run and nobody can confirm changes. Nothing was changed.".into(),
         ));
@@ -108,7 +133,7 @@ pub async fn submit(
             "Not run: only one change can wait for confirmation at a time. Ask again after it is decided.".into(),
         ));
     }
-    let action = propose(store, turn, call, args, summary, ttl, now).await?;
+    let action = propose(store, turn, write, ttl, now).await?;
     let note = awaiting_note(&action);
     Ok(Submitted::Waiting(Box::new(action), note))
 }
@@ -129,9 +154,12 @@ pub async fn propose_command(
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<Result<PendingAction, String>, StoreError> {
-    let summary = match registry.plan(tool, args, ctx).await {
-        Ok(super::Plan::Write { summary }) => summary,
-        Ok(super::Plan::Read) => return Ok(Err(format!("`{tool}` is not a change"))),
+    let (summary, prepared) = match registry.plan(tool, args, ctx).await {
+        Ok(super::Planned {
+            plan: super::Plan::Write { summary },
+            prepared,
+        }) => (summary, prepared),
+        Ok(_) => return Ok(Err(format!("`{tool}` is not a change"))),
         Err(super::ToolError::Store(e)) => return Err(e),
         Err(e) => return Ok(Err(e.to_string())),
     };
@@ -143,9 +171,13 @@ pub async fn propose_command(
             arguments: args.to_string(),
         },
     };
-    propose(store, turn, &call, args, &summary, ttl, now)
-        .await
-        .map(Ok)
+    let write = PlannedWrite {
+        call: &call,
+        args,
+        summary: &summary,
+        prepared: prepared.as_ref(),
+    };
+    propose(store, turn, &write, ttl, now).await.map(Ok)
 }
 
 /// Whether a command proposed `action` (so its result is the answer: no model resumes).
@@ -200,59 +232,75 @@ pub async fn decide(
     decision: Decision,
     now: DateTime<Utc>,
 ) -> Result<Verdict, StoreError> {
-    let Decider {
-        conversation,
-        user,
-        role,
-        tz,
-    } = *decider;
     let known = store.action(action_id).await?;
-    let Some(known) = known.filter(|a| a.conversation == conversation) else {
-        return Ok(Verdict::Refused(
-            "I don't know that request here. It may belong to another conversation, or the button is not one of mine.".into(),
-        ));
-    };
-    if role == Role::Viewer {
-        return Ok(Verdict::Refused(
-            "Only an operator or an admin can decide changes; your role is viewer. Nothing was changed.".into(),
-        ));
+    if let Some(why) = refusal(registry, decider, known.as_ref()) {
+        return Ok(Verdict::Refused(why));
     }
-    if registry.admin_only(&known.tool) && role < Role::Admin {
-        return Ok(Verdict::Refused(format!(
-            "Only an admin can decide this change (tasks, skills, budgets); your role is {}. Nothing was changed.",
-            role.as_str()
-        )));
-    }
-    match store.decide(action_id, decision, user, now).await? {
-        DecideOutcome::Decided(action) => {
-            if decision == Decision::Cancel {
-                crate::metrics::count(&crate::metrics::get().actions, "cancelled");
-            }
-            let what = if decision == Decision::Confirm {
-                "action.confirmed"
-            } else {
-                "action.cancelled"
-            };
-            audit(store, user, what, &action, json!({})).await?;
-            Ok(match decision {
-                Decision::Confirm => {
-                    let confirmation = Confirmation {
-                        action_id: action.id.clone(),
-                    };
-                    Verdict::Run(action, confirmation)
-                }
-                Decision::Cancel => Verdict::Cancelled(action),
-            })
-        }
+    match store.decide(action_id, decision, decider.user, now).await? {
+        DecideOutcome::Decided(action) => decided(store, decider.user, decision, action).await,
         DecideOutcome::Unchanged(current) => {
             if current.status == ActionStatus::Pending && current.expires_at <= now {
                 // Record it as expired, so the history stops saying it waits.
-                expire_due(store, conversation, now).await?;
+                expire_due(store, decider.conversation, now).await?;
             }
-            Ok(Verdict::Refused(why_unchanged(&current, now, tz)))
+            Ok(Verdict::Refused(why_unchanged(&current, now, decider.tz)))
         }
         DecideOutcome::NotFound => Ok(Verdict::Refused("That request no longer exists.".into())),
     }
+}
+
+/// Why `decider` may not decide `known` at all (nothing is read or changed after this):
+/// it is not an action of their conversation, or their role is too low for it.
+fn refusal(
+    registry: &Registry,
+    decider: &Decider<'_>,
+    known: Option<&PendingAction>,
+) -> Option<String> {
+    let Some(known) = known.filter(|a| a.conversation == decider.conversation) else {
+        return Some(
+            "I don't know that request here. It may belong to another conversation, or the button is not one of mine.".into(),
+        );
+    };
+    if decider.role == Role::Viewer {
+        return Some(
+            "Only an operator or an admin can decide changes; your role is viewer. Nothing was changed.".into(),
+        );
+    }
+    if registry.admin_only(&known.tool) && decider.role < Role::Admin {
+        return Some(format!(
+            "Only an admin can decide this change (tasks, skills, budgets); your role is {}. Nothing was changed.",
+            decider.role.as_str()
+        ));
+    }
+    None
+}
+
+/// What this request decided, audited; a confirmation carries what the tool prepared
+/// when the action was proposed, so the run uses exactly that.
+async fn decided(
+    store: &SharedStore,
+    user: &str,
+    decision: Decision,
+    action: PendingAction,
+) -> Result<Verdict, StoreError> {
+    let what = match decision {
+        Decision::Confirm => "action.confirmed",
+        Decision::Cancel => {
+            crate::metrics::count(&crate::metrics::get().actions, "cancelled");
+            "action.cancelled"
+        }
+    };
+    audit(store, user, what, &action, json!({})).await?;
+    Ok(match decision {
+        Decision::Confirm => {
+            let confirmation = Confirmation {
+                action_id: action.id.clone(),
+                prepared: action.prepared.clone(),
+            };
+            Verdict::Run(action, confirmation)
+        }
+        Decision::Cancel => Verdict::Cancelled(action),
+    })
 }
 
 fn why_unchanged(action: &PendingAction, now: DateTime<Utc>, tz: Tz) -> String {
@@ -378,16 +426,16 @@ async fn run_allowed(
     store: &SharedStore,
     registry: &Registry,
     ctx: &ToolContext,
-    call: &ToolCall,
-    args: &Value,
-    summary: &str,
+    write: &PlannedWrite<'_>,
     workflow: &str,
 ) -> Result<String, StoreError> {
     let confirmation = Confirmation {
         action_id: uuid::Uuid::new_v4().simple().to_string(),
+        prepared: write.prepared.cloned(),
     };
+    let tool = &write.call.function.name;
     let outcome = registry
-        .run_confirmed(&call.function.name, args, ctx, &confirmation)
+        .run_confirmed(tool, write.args, ctx, &confirmation)
         .await;
     let (what, text) = match outcome {
         Ok(value) => ("action.allowed_by_workflow", value.to_string()),
@@ -399,7 +447,7 @@ async fn run_allowed(
             actor: format!("workflow:{workflow}"),
             action: what.to_string(),
             subject: Some(confirmation.action_id.clone()),
-            detail: json!({"summary": summary, "tool": call.function.name, "arguments": args}),
+            detail: json!({"summary": write.summary, "tool": tool, "arguments": write.args}),
         })
         .await?;
     Ok(text)

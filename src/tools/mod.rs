@@ -22,7 +22,7 @@ pub use budget_admin::NAME as SET_BUDGET;
 
 use crate::llm::{CallTags, ToolSpec};
 use crate::onlyfans::accounts::{Account, AccountsCache, NotConnected};
-use crate::onlyfans::catalog::{Catalog, Effect};
+use crate::onlyfans::catalog::{Catalog, Endpoint, PreparedRequest};
 use crate::onlyfans::client::{ApiError, ApiResponse, OnlyFansClient};
 use crate::store::{SharedStore, UsageEntry, UsageSource};
 use async_trait::async_trait;
@@ -107,6 +107,16 @@ pub enum Plan {
     },
 }
 
+/// A call as planned: what it will do and, for a write that prepares its run up front
+/// (`call_endpoint`: the OnlyFansAPI request), what it prepared, as JSON. The gate keeps
+/// that with the pending action and hands it back in the [`Confirmation`], so the
+/// confirmed run uses what was checked and summarised instead of preparing it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    pub plan: Plan,
+    pub prepared: Option<Value>,
+}
+
 /// Everything a tool may use while it runs, tagged with who it runs for.
 #[derive(Clone)]
 pub struct ToolContext {
@@ -186,7 +196,7 @@ impl ToolContext {
         Ok(())
     }
 
-    /// Sends a catalog request and meters it.
+    /// Prepares a catalog request, sends it and meters it.
     pub async fn send(
         &self,
         endpoint_id: &str,
@@ -198,11 +208,19 @@ impl ToolContext {
             ToolError::bad("call_endpoint", format!("unknown endpoint `{endpoint_id}`"))
         })?;
         let request = endpoint.prepare(account, params).map_err(ApiError::from)?;
-        let response = self
-            .client
-            .send(endpoint, &request, idempotency_key)
-            .await?;
-        self.record_api(endpoint_id, response.credits_used).await?;
+        self.send_prepared(endpoint, &request, idempotency_key)
+            .await
+    }
+
+    /// Sends a request already prepared for `endpoint`, as it is, and meters it.
+    pub async fn send_prepared(
+        &self,
+        endpoint: &Endpoint,
+        request: &PreparedRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<ApiResponse, ToolError> {
+        let response = self.client.send(endpoint, request, idempotency_key).await?;
+        self.record_api(&endpoint.id, response.credits_used).await?;
         Ok(response)
     }
 }
@@ -213,6 +231,15 @@ pub trait Tool: Send + Sync {
     fn spec(&self) -> ToolSpec;
     /// Validates the arguments and says whether the call reads or writes.
     async fn plan(&self, args: &Value, ctx: &ToolContext) -> Result<Plan, ToolError>;
+    /// The plan, with what a write prepares now for its confirmed run (handed back in
+    /// the [`Confirmation`]). A tool that prepares nothing ahead keeps this default.
+    async fn plan_prepared(&self, args: &Value, ctx: &ToolContext) -> Result<Planned, ToolError> {
+        let plan = self.plan(args, ctx).await?;
+        Ok(Planned {
+            plan,
+            prepared: None,
+        })
+    }
     /// Only an admin may request it, and only an admin may confirm it.
     fn admin_only(&self) -> bool {
         false
@@ -363,20 +390,21 @@ impl Registry {
             .ok_or_else(|| ToolError::UnknownTool(name.to_string()))
     }
 
-    /// What the call will do. A write that names an `account` must name a connected
-    /// one, so that nobody is asked to confirm a change that cannot happen.
+    /// What the call will do, and what a write prepared for its run. A write that names
+    /// an `account` must name a connected one, so that nobody is asked to confirm a
+    /// change that cannot happen.
     pub async fn plan(
         &self,
         name: &str,
         args: &Value,
         ctx: &ToolContext,
-    ) -> Result<Plan, ToolError> {
-        let plan = self.tool(name)?.plan(args, ctx).await?;
+    ) -> Result<Planned, ToolError> {
+        let planned = self.tool(name)?.plan_prepared(args, ctx).await?;
         let account = args.get("account").filter(|a| !a.is_null());
-        if let (Plan::Write { .. }, Some(account)) = (&plan, account) {
+        if let (Plan::Write { .. }, Some(account)) = (&planned.plan, account) {
             require_connected(account, ctx).await?;
         }
-        Ok(plan)
+        Ok(planned)
     }
 
     /// Runs a call only if its plan is a read.
@@ -393,7 +421,8 @@ impl Registry {
         }
     }
 
-    /// Runs a confirmed write; only the gate holds a [`Confirmation`].
+    /// Runs a confirmed write, with what it prepared when it was planned (carried by the
+    /// confirmation); only the gate holds a [`Confirmation`].
     pub async fn run_confirmed(
         &self,
         name: &str,
@@ -422,14 +451,6 @@ async fn require_connected(account: &Value, ctx: &ToolContext) -> Result<(), Too
         })?;
     crate::onlyfans::accounts::connected(&accounts, &named)?;
     Ok(())
-}
-
-/// Effect of a catalog endpoint as a plan, with its summary for writes.
-pub(crate) fn plan_for(effect: Effect, summary: impl FnOnce() -> String) -> Plan {
-    match effect {
-        Effect::Read => Plan::Read,
-        Effect::Write => Plan::Write { summary: summary() },
-    }
 }
 
 /// Reads a required string argument.

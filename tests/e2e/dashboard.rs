@@ -134,7 +134,7 @@ async fn seed(app: &App) {
         }
     }
     app.agent
-        .budgets
+        .budgets()
         .set(&Scope::User("1".into()), Some(2000.0), "3")
         .await
         .unwrap();
@@ -185,6 +185,7 @@ async fn seed(app: &App) {
             decided_by: None,
             decided_at: None,
             result: None,
+            prepared: None,
         })
         .await
         .unwrap();
@@ -460,7 +461,7 @@ async fn the_audit_log_and_waiting_writes_read_in_plain_words() {
     send_to(&app, "1", "100", press).await;
     let waiting = ask_for_a_write(&app, model, "See you tonight!").await;
     app.agent
-        .budgets
+        .budgets()
         .set(&Scope::User("1".into()), Some(2000.0), "3")
         .await
         .unwrap();

@@ -115,6 +115,53 @@ async fn a_write_waits_and_runs_exactly_once_even_when_confirmed_twice_concurren
 }
 
 #[tokio::test]
+async fn a_confirmed_write_sends_the_request_prepared_when_it_was_proposed() {
+    let t = spawn_app().await;
+    let id = request_write(&t).await;
+    let proposed = t.store().action(&id).await.unwrap().unwrap();
+    let kept = proposed
+        .prepared
+        .clone()
+        .expect("the request is kept with the action");
+    assert_eq!(kept["endpoint"], "chat-messages/send-message");
+    assert_eq!(kept["request"]["method"], "POST");
+    assert_eq!(kept["request"]["path"], SEND);
+    assert_eq!(kept["request"]["body"]["text"], "Thanks for the tip, Jake!");
+
+    // The same kept request beside arguments that would prepare another one: the
+    // confirmed run sends what was kept, and never prepares the arguments again.
+    let mut action = proposed.clone();
+    action.id = "kept0request0sent0as0it0is".into();
+    action.tool_call_id = "call_kept".into();
+    action.arguments = json!({
+        "endpoint": "chat-messages/send-message",
+        "account": "acct_8f3k2j1h0g9f8e7d",
+        "params": {"chat_id": 1, "text": "Prepared again from the arguments"}
+    });
+    t.store().insert_action(&action).await.unwrap();
+    t.model
+        .push(Reply::Text("Sent your thanks to Jake.".into()));
+    let out = t.press("1", "100", &action.id, Decision::Confirm).await;
+    assert_eq!(out.last().text, "Sent your thanks to Jake.");
+
+    let writes: Vec<_> = t
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .collect();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(writes[0].path, SEND);
+    assert_eq!(writes[0].headers["idempotency-key"], action.id);
+    assert_eq!(
+        writes[0].body.as_ref().unwrap()["text"],
+        "Thanks for the tip, Jake!"
+    );
+    let done = t.store().action(&action.id).await.unwrap().unwrap();
+    assert_eq!(done.status, ActionStatus::Executed);
+}
+
+#[tokio::test]
 async fn a_plain_yes_confirms_and_no_cancels() {
     let t = spawn_app().await;
     request_write(&t).await;

@@ -51,7 +51,7 @@ async fn the_client_never_spends_more_than_the_budget_the_api_reports() {
         0,
         "the API never had to refuse a request"
     );
-    let waits = t.app.agent.client.waits();
+    let waits = t.app.agent.api_waits();
     assert!(
         waits.reported_budget > 0,
         "13 requests over a budget of 5 a window had to wait: {waits:?}"
@@ -95,7 +95,7 @@ async fn default_limits_do_not_hold_back_fifty_creators_asked_twice() {
 
     assert_eq!(earnings_requests(&t), 100);
     assert_eq!(t.api.budget_refusals(), 0);
-    let waits = t.app.agent.client.waits();
+    let waits = t.app.agent.api_waits();
     assert_eq!(
         waits.configured_rate, 0,
         "the default requests_per_minute never made a request wait"

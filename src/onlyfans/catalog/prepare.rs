@@ -4,8 +4,8 @@
 use super::{scalar_text, shorten, Endpoint, Method, Param, ParamLocation, ParamType};
 use serde_json::{Map, Value};
 
-/// A validated request with every value in its place, ready to send.
-#[derive(Debug, Clone, PartialEq)]
+/// A validated request with every value in its place, ready to send (or to keep).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PreparedRequest {
     pub method: Method,
     /// Path with every placeholder filled and percent-encoded, e.g. `/api/acct_1/chats/123/messages`.

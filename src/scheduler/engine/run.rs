@@ -66,7 +66,7 @@ impl Scheduler {
         let playbook = task
             .skill
             .as_deref()
-            .and_then(|s| agent.registry.playbook_for_run(s));
+            .and_then(|s| agent.playbook_for_run(s));
         let prompt = format!("{prompt}{}", playbook.unwrap_or_default());
         let asked = agent.ask(&turn, &prompt, &progress).await;
         let (status, text, files) = run_outcome(&task.id, asked);
@@ -76,8 +76,7 @@ impl Scheduler {
             .await
             .unwrap_or(0.0);
         let model = agent
-            .llm
-            .resolve(task.model.as_deref())
+            .resolve_model(task.model.as_deref())
             .ok()
             .map(str::to_string);
         let run = TaskRun {

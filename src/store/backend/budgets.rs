@@ -70,7 +70,7 @@ const RECENT_CHARGED: &str = concat!(
 
 const OPEN_ACTIONS: &str = "SELECT id, conversation, platform, requested_by, tool, \
      tool_call_id, arguments, summary, status, created_at, expires_at, decided_by, decided_at, \
-     result FROM pending_actions WHERE status = 'pending' AND expires_at > $1 \
+     result, prepared FROM pending_actions WHERE status = 'pending' AND expires_at > $1 \
      ORDER BY created_at DESC, id DESC LIMIT $2";
 
 const LATEST_RUNS: &str = "SELECT task, scheduled_for, status, started_at, finished_at, model, \

@@ -124,6 +124,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "delivery state",
         include_str!("../../../migrations/sqlite/0015_delivery_state.sql"),
     ),
+    (
+        16,
+        "prepared requests",
+        include_str!("../../../migrations/sqlite/0016_prepared_requests.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -200,6 +205,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         15,
         "delivery state",
         include_str!("../../../migrations/postgres/0015_delivery_state.sql"),
+    ),
+    (
+        16,
+        "prepared requests",
+        include_str!("../../../migrations/postgres/0016_prepared_requests.sql"),
     ),
 ];
 

@@ -35,14 +35,14 @@ const CLEAR_HISTORY: &str = "DELETE FROM conversation_messages WHERE conversatio
 macro_rules! action_columns {
     () => {
         "id, conversation, platform, requested_by, tool, tool_call_id, arguments, summary, \
-         status, created_at, expires_at, decided_by, decided_at, result"
+         status, created_at, expires_at, decided_by, decided_at, result, prepared"
     };
 }
 
 const INSERT_ACTION: &str = concat!(
     "INSERT INTO pending_actions (",
     action_columns!(),
-    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
 );
 
 const ACTION_BY_ID: &str = concat!(
@@ -284,6 +284,7 @@ macro_rules! portable_store {
                     .bind(action.decided_by.as_deref())
                     .bind(action.decided_at.map(millis))
                     .bind(action.result.as_deref())
+                    .bind(action.prepared.as_ref().map(|p| p.to_string()))
                     .execute(&self.pool)
                     .await?;
                 Ok(())

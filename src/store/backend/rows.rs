@@ -61,6 +61,7 @@ row_type!(
         decided_by: Option<String>,
         decided_at: Option<i64>,
         result: Option<String>,
+        prepared: Option<String>,
     }
 );
 
@@ -270,6 +271,12 @@ impl TryFrom<ActionRow> for PendingAction {
         })?;
         let arguments = serde_json::from_str(&row.arguments)
             .map_err(|e| StoreError::Corrupt(format!("{}: not JSON: {e}", what("arguments"))))?;
+        let prepared = match row.prepared.as_deref() {
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+                StoreError::Corrupt(format!("{}: not JSON: {e}", what("prepared")))
+            })?),
+            None => None,
+        };
         let created_at = instant(row.created_at, || what("created_at"))?;
         let expires_at = instant(row.expires_at, || what("expires_at"))?;
         let decided_at = match row.decided_at {
@@ -291,6 +298,7 @@ impl TryFrom<ActionRow> for PendingAction {
             decided_by: row.decided_by,
             decided_at,
             result: row.result,
+            prepared,
         })
     }
 }

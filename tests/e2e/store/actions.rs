@@ -24,6 +24,7 @@ pub(super) fn pending(id: &str, conversation: &str, created_at: DateTime<Utc>) -
         decided_by: None,
         decided_at: None,
         result: None,
+        prepared: None,
     }
 }
 
@@ -54,6 +55,9 @@ pub(super) async fn pending_actions_round_trip(store: SharedStore) {
     finished.decided_by = Some("bob".into());
     finished.decided_at = Some(at(1, 12, 6));
     finished.result = Some("done".into());
+    // What the tool prepared at proposal comes back as it was kept.
+    finished.prepared =
+        Some(json!({"endpoint": "e", "request": {"path": "/api/x", "query": [["a", "1"]]}}));
     store.insert_action(&finished).await.unwrap();
     assert_eq!(store.action("a2").await.unwrap(), Some(finished));
 
