@@ -18,6 +18,7 @@ pub mod markdown;
 pub mod outbox;
 pub mod platform;
 pub mod render;
+pub mod runtime;
 pub mod signing;
 #[cfg(feature = "slack")]
 pub mod slack;

@@ -3,6 +3,7 @@
 //! repeating it cannot post twice), turns serialised per chat, and posting a reply's parts
 //! in order without ever sending again a part the platform may have taken.
 
+use super::claims::InboundLedger;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -138,9 +139,24 @@ where
 }
 
 /// The "On it…" message a channel posts in the background once a request needs tools, and
-/// edits into the answer's first part.
+/// edits into the answer's first part. Once posted it is noted on the claim of the event
+/// being answered, so a process that takes the event over edits it instead of posting
+/// another.
 pub struct Placeholder<Id> {
     slot: Mutex<Option<Posted<Id>>>,
+    /// The claims and the claim id to note it on.
+    record: Option<(Arc<InboundLedger>, String)>,
+}
+
+/// A platform's message id as it is kept with a claim.
+pub trait PlaceholderId: Send + 'static {
+    fn noted(&self) -> String;
+}
+
+impl PlaceholderId for String {
+    fn noted(&self) -> String {
+        self.clone()
+    }
 }
 
 enum Posted<Id> {
@@ -156,11 +172,17 @@ impl<Id: Send + 'static> Default for Placeholder<Id> {
     fn default() -> Self {
         Placeholder {
             slot: Mutex::new(None),
+            record: None,
         }
     }
 }
 
-impl<Id: Send + 'static> Placeholder<Id> {
+impl<Id: PlaceholderId> Placeholder<Id> {
+    /// Notes the placeholder, once posted, on claim `id` of `claims`.
+    pub fn record_on(&mut self, claims: Arc<InboundLedger>, id: String) {
+        self.record = Some((claims, id));
+    }
+
     /// A placeholder an earlier attempt at this request already posted: the answer is
     /// edited into it, and none is posted again.
     pub fn adopt(&self, id: Id) {
@@ -171,9 +193,18 @@ impl<Id: Send + 'static> Placeholder<Id> {
     /// at once.
     pub fn start(&self, post: impl Future<Output = Option<Id>> + Send + 'static) {
         let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_none() {
-            *slot = Some(Posted::Posting(tokio::spawn(post)));
+        if slot.is_some() {
+            return;
         }
+        let record = self.record.clone();
+        *slot = Some(Posted::Posting(tokio::spawn(async move {
+            let posted = post.await;
+            let noted = posted.as_ref().map(PlaceholderId::noted);
+            if let (Some(message), Some((claims, id))) = (noted, record) {
+                claims.placeholder_posted(&id, &message).await;
+            }
+            posted
+        })));
     }
 
     /// The posted placeholder's id (waiting for the post to finish), if any; once.

@@ -60,7 +60,10 @@ impl EventHandler for Handler {
 impl Discord {
     /// "connected (holds the gateway as host/pid 1/ab12cd34)".
     fn holding(&self, state: &str) -> String {
-        format!("{state} (holds the gateway as {})", self.lease.owner())
+        format!(
+            "{state} (holds the gateway as {})",
+            self.runtime.lease.owner()
+        )
     }
 
     /// Holds the gateway while this process holds the lease, standing by while another
@@ -69,7 +72,7 @@ impl Discord {
         self: Arc<Self>,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
-        let lease = self.lease.clone();
+        let lease = self.runtime.lease.clone();
         loop {
             let standby = |holder: Result<&str, String>| match holder {
                 Ok(holder) => self.health.ok(

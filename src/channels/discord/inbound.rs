@@ -107,7 +107,7 @@ fn name_of(user: &User) -> String {
 impl Discord {
     /// A message from the gateway: bots, direct messages and system messages are ignored.
     pub(super) async fn on_message(self: Arc<Self>, message: Message) {
-        if self.stopping.is_cancelled()
+        if self.runtime.is_stopping()
             || message.author.bot
             || message.webhook_id.is_some()
             || message.guild_id.is_none()
@@ -127,7 +127,7 @@ impl Discord {
 
     /// A button press: acknowledged at once (Discord allows 3 seconds), decided in turn.
     pub(super) async fn on_press(self: Arc<Self>, press: ComponentInteraction) {
-        if self.stopping.is_cancelled() {
+        if self.runtime.is_stopping() {
             return;
         }
         self.outbox.acknowledge(press.id.get(), &press.token).await;
@@ -162,17 +162,8 @@ impl Discord {
             }
             Event::Press(press) => format!("p{}", press.id),
         };
-        let payload = match serde_json::to_string(&event) {
-            Ok(payload) => payload,
-            Err(e) => {
-                tracing::error!(error = %e, "could not store a Discord event; skipping it");
-                return;
-            }
-        };
-        match self.claims.claim(&id, &payload).await {
-            Ok(true) => self.begin(event, id, None).await,
-            Ok(false) => {}
-            Err(e) => tracing::error!(error = %e, "could not claim a Discord event; skipping it"),
+        if self.runtime.claim(&id, &event).await {
+            self.begin(event, id, None).await;
         }
     }
 
@@ -183,25 +174,10 @@ impl Discord {
         if self.me.get().is_none() {
             return;
         }
-        let abandoned = match self.claims.take_abandoned().await {
-            Ok(claims) => claims,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not look for unanswered Discord events");
-                return;
-            }
-        };
-        for claim in abandoned {
-            match serde_json::from_str::<Event>(&claim.payload) {
-                Ok(event) => {
-                    let placeholder = claim.placeholder.as_deref().and_then(|p| p.parse().ok());
-                    self.begin(event, claim.id, placeholder.map(MessageId::new))
-                        .await;
-                }
-                Err(e) => {
-                    tracing::error!(id = %claim.id, error = %e, "a stored Discord event no longer parses; giving it up");
-                    self.claims.answered(&claim.id).await;
-                }
-            }
+        for claim in self.runtime.abandoned::<Event>().await {
+            let placeholder = claim.placeholder.as_deref().and_then(|p| p.parse().ok());
+            self.begin(claim.event, claim.id, placeholder.map(MessageId::new))
+                .await;
         }
     }
 
@@ -224,18 +200,18 @@ impl Discord {
             },
         };
         let Some(place) = place else {
-            self.claims.answered(&id).await;
+            self.runtime.answered(&id).await;
             return;
         };
         let turn = self.outbox.lock_turn(place.reply_in).await;
         let this = self.clone();
-        self.turns.spawn(async move {
+        let claim = id.clone();
+        self.runtime.spawn_turn(claim, async move {
             let _turn = turn;
             let replier = DiscordReplier::new(&this.outbox, place.reply_in, press)
-                .recording(this.claims.clone(), id.clone())
+                .recording(this.runtime.claims.clone(), id)
                 .adopting(placeholder);
             this.core.handle(place.inbound, &replier).await;
-            this.claims.answered(&id).await;
         });
     }
 

@@ -16,8 +16,7 @@ mod reply;
 mod rest;
 mod section;
 
-use crate::channels::claims::InboundLedger;
-use crate::channels::holder::SingleHolder;
+use crate::channels::runtime::Runtime;
 use crate::channels::{Channel, ChannelParts};
 use crate::chat::{Attachment, Delivery, DeliveryFailure};
 use crate::clock::Clock;
@@ -32,7 +31,6 @@ use serenity::all::{ChannelId, UserId};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 pub const PLATFORM: &str = "discord";
 /// Claims of gateway events (messages and button presses).
@@ -51,16 +49,10 @@ pub struct Discord {
     clock: Clock,
     /// The bot's own user id, from READY.
     me: OnceLock<UserId>,
-    claims: Arc<InboundLedger>,
-    /// Only one process holds the gateway session; the others stand by.
-    lease: Arc<SingleHolder>,
+    /// Event claims, and the lease of the gateway: only one process holds the session.
+    runtime: Runtime,
     /// Events waiting for their turn, in order per channel.
     lanes: inbound::Lanes,
-    /// Every turn being handled, so a stopping process can wait for them.
-    turns: TaskTracker,
-    /// Cancelled when the process starts stopping: no new event is taken.
-    stopping: CancellationToken,
-    grace: Duration,
 }
 
 impl Discord {
@@ -98,47 +90,27 @@ impl Discord {
             outbox: Outbox::new(rest),
             token: token.to_string(),
             config: config.clone(),
-            claims: Arc::new(InboundLedger::new(
-                parts.store.clone(),
-                EVENT_CLAIMS,
-                parts.clock.clone(),
-            )),
-            lease: Arc::new(SingleHolder::new(
-                parts.store.clone(),
-                GATEWAY_LEASE,
-                parts.clock.clone(),
-            )),
+            runtime: Runtime::new("Discord", &parts, EVENT_CLAIMS, GATEWAY_LEASE),
             core: parts.core,
             store: parts.store,
             health: parts.health,
             clock: parts.clock,
             me: OnceLock::new(),
             lanes: inbound::Lanes::default(),
-            turns: TaskTracker::new(),
-            stopping: CancellationToken::new(),
-            grace: parts.grace,
         }))
     }
 
     /// Holds the gateway (or stands by) until `shutdown`; then lets the turns in flight
     /// finish for up to the grace period.
     async fn serve(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let stopping = self.stopping.clone();
-        let watched = shutdown.clone();
-        tokio::spawn(async move {
-            watched.cancelled().await;
-            stopping.cancel();
-        });
+        self.runtime.follow(&shutdown);
         let this = self.clone();
         let recover = move || {
             let this = this.clone();
             async move { this.recover().await }
         };
         let serving = self.clone().hold_gateway(shutdown);
-        let (turns, stopping) = (&self.turns, &self.stopping);
-        self.claims
-            .serve(turns, self.grace, stopping, recover, serving)
-            .await
+        self.runtime.serve(recover, serving).await
     }
 }
 

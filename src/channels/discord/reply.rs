@@ -6,7 +6,9 @@ use super::markdown;
 use super::rest::{Body, Rest};
 use crate::channels::buttons;
 use crate::channels::claims::InboundLedger;
-use crate::channels::outbox::{post_parts, Attempt, ChatQueues, Placeholder, SendFailure, ON_IT};
+use crate::channels::outbox::{
+    post_parts, Attempt, ChatQueues, Placeholder, PlaceholderId, SendFailure, ON_IT,
+};
 use crate::chat::{Attachment, Outbound, Replier};
 use crate::store::Decision;
 use async_trait::async_trait;
@@ -275,8 +277,6 @@ pub struct DiscordReplier {
     press: Option<Press>,
     /// The "On it…" message, sent in the background as soon as tools are needed.
     placeholder: Placeholder<MessageId>,
-    /// Where to record the placeholder: the claim of the event being answered.
-    record: Option<(Arc<InboundLedger>, String)>,
 }
 
 impl DiscordReplier {
@@ -286,13 +286,12 @@ impl DiscordReplier {
             channel,
             press,
             placeholder: Placeholder::default(),
-            record: None,
         }
     }
 
     /// Records the "On it…" message with event `id`'s claim once posted.
     pub fn recording(mut self, claims: Arc<InboundLedger>, id: String) -> Self {
-        self.record = Some((claims, id));
+        self.placeholder.record_on(claims, id);
         self
     }
 
@@ -334,14 +333,10 @@ impl DiscordReplier {
 #[async_trait]
 impl Replier for DiscordReplier {
     fn working(&self) {
-        let (outbox, channel, record) = (self.outbox.clone(), self.channel, self.record.clone());
+        let (outbox, channel) = (self.outbox.clone(), self.channel);
         self.placeholder.start(async move {
             outbox.typing(channel).await;
-            let posted = outbox.send_text(channel, ON_IT, None).await.ok();
-            if let (Some(message), Some((claims, id))) = (posted, record) {
-                claims.placeholder_posted(&id, &message.to_string()).await;
-            }
-            posted
+            outbox.send_text(channel, ON_IT, None).await.ok()
         });
     }
 
@@ -375,5 +370,11 @@ impl Replier for DiscordReplier {
         if note.confirmed {
             self.post(&out).await;
         }
+    }
+}
+
+impl PlaceholderId for MessageId {
+    fn noted(&self) -> String {
+        self.to_string()
     }
 }

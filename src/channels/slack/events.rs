@@ -65,7 +65,7 @@ impl Slack {
     /// reaching this one after its restart or another replica), or one that does not yet
     /// know the bot's own id.
     fn unready(&self) -> Option<Response> {
-        (self.stopping.is_cancelled() || self.me.get().is_none())
+        (self.runtime.is_stopping() || self.me.get().is_none())
             .then(|| StatusCode::SERVICE_UNAVAILABLE.into_response())
     }
 }

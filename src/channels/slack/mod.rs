@@ -15,8 +15,7 @@ mod reply;
 mod section;
 mod socket;
 
-use crate::channels::claims::InboundLedger;
-use crate::channels::holder::SingleHolder;
+use crate::channels::runtime::Runtime;
 use crate::channels::{buttons, Channel, ChannelParts};
 use crate::chat::{Inbound, InboundBody};
 use crate::clock::Clock;
@@ -32,7 +31,6 @@ use slack_morphism::prelude::*;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 pub const PLATFORM: &str = "slack";
 const EVENT_CLAIMS: &str = "slack.event";
@@ -52,14 +50,8 @@ pub struct Slack {
     config: SlackConfig,
     /// The bot's own member id, from `auth.test`.
     me: OnceLock<String>,
-    claims: Arc<InboundLedger>,
-    /// Only one process holds the Socket Mode connection; the others stand by.
-    socket_lease: Arc<SingleHolder>,
-    /// Every event being handled, so a stopping process can wait for them.
-    turns: TaskTracker,
-    /// Cancelled when the process starts stopping: no new event is taken.
-    stopping: CancellationToken,
-    grace: Duration,
+    /// Event claims, and the lease of Socket Mode: only one process holds the socket.
+    runtime: Runtime,
 }
 
 impl Slack {
@@ -124,25 +116,13 @@ impl Slack {
             bot_token,
             app_token: token(app_token),
             signing_secret: signing_secret.expose().map(str::to_string),
-            claims: Arc::new(InboundLedger::new(
-                parts.store.clone(),
-                EVENT_CLAIMS,
-                parts.clock.clone(),
-            )),
-            socket_lease: Arc::new(SingleHolder::new(
-                parts.store.clone(),
-                SOCKET_LEASE,
-                parts.clock.clone(),
-            )),
+            runtime: Runtime::new("Slack", &parts, EVENT_CLAIMS, SOCKET_LEASE),
             core: parts.core,
             store: parts.store,
             health: parts.health,
             clock: parts.clock,
             config: config.clone(),
             me: OnceLock::new(),
-            turns: TaskTracker::new(),
-            stopping: CancellationToken::new(),
-            grace: parts.grace,
         }))
     }
 
@@ -153,12 +133,7 @@ impl Slack {
     /// Learns who the bot is, then serves events until `shutdown`; then lets the turns
     /// in flight finish for up to the grace period.
     async fn serve(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let stopping = self.stopping.clone();
-        let watched = shutdown.clone();
-        tokio::spawn(async move {
-            watched.cancelled().await;
-            stopping.cancel();
-        });
+        self.runtime.follow(&shutdown);
         if !self.connect(&shutdown).await {
             return Ok(());
         }
@@ -176,10 +151,7 @@ impl Slack {
                 Ok(())
             }
         };
-        let (turns, stopping) = (&self.turns, &self.stopping);
-        self.claims
-            .serve(turns, self.grace, stopping, recover, serving)
-            .await
+        self.runtime.serve(recover, serving).await
     }
 
     /// `auth.test` (retried with backoff) for the bot's member id. False on shutdown.
@@ -217,50 +189,24 @@ impl Slack {
     }
 
     async fn recover(self: &Arc<Self>) {
-        let abandoned = match self.claims.take_abandoned().await {
-            Ok(claims) => claims,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not look for unanswered Slack events");
-                return;
-            }
-        };
-        for claim in abandoned {
-            match serde_json::from_str::<Request>(&claim.payload) {
-                Ok(request) => self.start_turn(claim.id, request, claim.placeholder),
-                Err(e) => {
-                    tracing::error!(id = %claim.id, error = %e, "a stored Slack event no longer parses; giving it up");
-                    self.claims.answered(&claim.id).await;
-                }
-            }
+        for claim in self.runtime.abandoned::<Request>().await {
+            self.start_turn(claim.id, claim.event, claim.placeholder);
         }
     }
 
     /// Claims a request (so no replica and no restart handles it twice). True when this
     /// process got it and should start its turn.
     async fn claim(&self, id: &str, request: &Request) -> bool {
-        let payload = match serde_json::to_string(request) {
-            Ok(payload) => payload,
-            Err(e) => {
-                tracing::error!(error = %e, "could not store a Slack event; skipping it");
-                return false;
-            }
-        };
-        match self.claims.claim(id, &payload).await {
-            Ok(claimed) => claimed,
-            Err(e) => {
-                tracing::error!(error = %e, "could not claim a Slack event; skipping it");
-                false
-            }
-        }
+        self.runtime.claim(id, request).await
     }
 
     /// Handles a claimed request in the background and records it answered when done.
     /// `placeholder`: the "On it…" an earlier attempt posted, to edit.
     fn start_turn(self: &Arc<Self>, id: String, request: Request, placeholder: Option<String>) {
         let this = self.clone();
-        self.turns.spawn(async move {
+        let claim = id.clone();
+        self.runtime.spawn_turn(claim, async move {
             this.handle(&id, request, placeholder).await;
-            this.claims.answered(&id).await;
         });
     }
 
@@ -308,7 +254,7 @@ impl Slack {
             }
         };
         let replier = SlackReplier::new(&self.outbox, &channel, thread.as_deref(), press)
-            .recording(self.claims.clone(), id.to_string())
+            .recording(self.runtime.claims.clone(), id.to_string())
             .adopting(placeholder);
         let inbound = inbound(&channel, &thread, direct, &user, body);
         let _turn = self.outbox.lock_turn(&inbound.conversation()).await;

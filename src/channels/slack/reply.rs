@@ -328,8 +328,6 @@ pub struct SlackReplier {
     press: Option<Press>,
     /// The "On it…" message, posted in the background as soon as tools are needed.
     placeholder: Placeholder<String>,
-    /// Where to record the placeholder: the claim of the event being answered.
-    record: Option<(Arc<InboundLedger>, String)>,
 }
 
 impl SlackReplier {
@@ -340,13 +338,12 @@ impl SlackReplier {
             thread: thread.map(str::to_string),
             press,
             placeholder: Placeholder::default(),
-            record: None,
         }
     }
 
     /// Records the "On it…" message with event `id`'s claim once posted.
     pub fn recording(mut self, claims: Arc<InboundLedger>, id: String) -> Self {
-        self.record = Some((claims, id));
+        self.placeholder.record_on(claims, id);
         self
     }
 
@@ -396,16 +393,12 @@ fn member(by: &str) -> String {
 impl Replier for SlackReplier {
     fn working(&self) {
         let (outbox, channel) = (self.outbox.clone(), self.channel.clone());
-        let (thread, record) = (self.thread.clone(), self.record.clone());
+        let thread = self.thread.clone();
         self.placeholder.start(async move {
-            let posted = outbox
+            outbox
                 .post(&channel, thread.as_deref(), &Message::text(ON_IT))
                 .await
-                .ok();
-            if let (Some(ts), Some((claims, id))) = (&posted, record) {
-                claims.placeholder_posted(&id, ts).await;
-            }
-            posted
+                .ok()
         });
     }
 

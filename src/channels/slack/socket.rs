@@ -53,7 +53,7 @@ impl Slack {
     /// Holds the socket while this process holds the lease, standing by while another
     /// does, until `shutdown`; then lets the lease go so a standby takes over at once.
     pub(super) async fn socket(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let lease = self.socket_lease.clone();
+        let lease = self.runtime.lease.clone();
         loop {
             let standby = |holder: Result<&str, String>| match holder {
                 Ok(holder) => self.health.ok(
@@ -147,7 +147,7 @@ impl Slack {
 
     /// Reads envelopes until the socket ends or `stop`.
     async fn listen(self: &Arc<Self>, mut socket: Socket, stop: &CancellationToken) -> Ended {
-        let holding = format!("socket mode (holds it as {})", self.socket_lease.owner());
+        let holding = format!("socket mode (holds it as {})", self.runtime.lease.owner());
         let mut greeted = false;
         let mut pinged = false;
         let ended = |greeted: bool, why: String| match greeted {

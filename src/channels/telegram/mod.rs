@@ -10,8 +10,7 @@ mod polling;
 mod reply;
 mod section;
 
-use crate::channels::claims::InboundLedger;
-use crate::channels::holder::SingleHolder;
+use crate::channels::runtime::Runtime;
 use crate::channels::{buttons, signing, Channel, ChannelParts};
 use crate::chat::{Inbound, InboundBody};
 use crate::config::{Config, Secret};
@@ -33,7 +32,6 @@ use teloxide::types::{
     AllowedUpdate, BotCommand, ChatKind, MessageEntityKind, MessageId, Update, UpdateKind,
 };
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 pub const PLATFORM: &str = "telegram";
 const OFFSET_STATE: &str = "telegram.offset";
@@ -53,15 +51,8 @@ pub struct Telegram {
     webhook_secret: String,
     outbox: Outbox,
     me: OnceLock<BotIdentity>,
-    claims: Arc<InboundLedger>,
-    /// Only one process polls a bot token; the others stand by.
-    poll_lease: Arc<SingleHolder>,
-    /// Every update being handled, so a stopping process can wait for them.
-    turns: TaskTracker,
-    /// Cancelled when the process starts stopping: no new update is taken.
-    stopping: CancellationToken,
-    /// How long turns in flight may run on once the process is stopping.
-    grace: Duration,
+    /// Update claims, and the lease of polling: only one process polls a bot token.
+    runtime: Runtime,
 }
 
 #[derive(Debug, Clone)]
@@ -122,37 +113,20 @@ impl Telegram {
             outbox: Outbox::new(bot.clone()),
             bot,
             poller,
-            claims: Arc::new(InboundLedger::new(
-                parts.store.clone(),
-                UPDATE_CLAIMS,
-                parts.clock.clone(),
-            )),
-            poll_lease: Arc::new(SingleHolder::new(
-                parts.store.clone(),
-                POLL_LEASE,
-                parts.clock,
-            )),
+            runtime: Runtime::new("Telegram", &parts, UPDATE_CLAIMS, POLL_LEASE),
             core: parts.core,
             store: parts.store,
             health: parts.health,
             config: config.clone(),
             webhook_secret,
             me: OnceLock::new(),
-            turns: TaskTracker::new(),
-            stopping: CancellationToken::new(),
-            grace: parts.grace,
         }))
     }
 
     /// Connects, then polls (or registers the webhook) until `shutdown`; then lets the
     /// turns in flight finish for up to the grace period.
     async fn serve(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let stopping = self.stopping.clone();
-        let watched = shutdown.clone();
-        tokio::spawn(async move {
-            watched.cancelled().await;
-            stopping.cancel();
-        });
+        self.runtime.follow(&shutdown);
         if !self.connect(&shutdown).await {
             return Ok(());
         }
@@ -168,10 +142,7 @@ impl Telegram {
                 self.clone().poll(shutdown.clone()).await
             }
         };
-        let (turns, stopping) = (&self.turns, &self.stopping);
-        self.claims
-            .serve(turns, self.grace, stopping, recover, serving)
-            .await
+        self.runtime.serve(recover, serving).await
     }
 
     async fn register_webhook(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
@@ -194,24 +165,9 @@ impl Telegram {
 
     /// Handles again the updates whose owner died before answering them.
     async fn recover(self: &Arc<Self>) {
-        let abandoned = match self.claims.take_abandoned().await {
-            Ok(claims) => claims,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not look for unanswered Telegram updates");
-                return;
-            }
-        };
-        for claim in abandoned {
-            match serde_json::from_str::<Update>(&claim.payload) {
-                Ok(update) => {
-                    let placeholder = claim.placeholder.as_deref().and_then(|p| p.parse().ok());
-                    self.start_turn(update, placeholder.map(MessageId));
-                }
-                Err(e) => {
-                    tracing::error!(id = %claim.id, error = %e, "a stored Telegram update no longer parses; giving it up");
-                    self.claims.answered(&claim.id).await;
-                }
-            }
+        for claim in self.runtime.abandoned::<Update>().await {
+            let placeholder = claim.placeholder.as_deref().and_then(|p| p.parse().ok());
+            self.start_turn(claim.event, placeholder.map(MessageId));
         }
     }
 
@@ -263,19 +219,8 @@ impl Telegram {
     /// Claims an update (so no replica and no restart handles it twice) and handles it
     /// in the background, in order per chat.
     async fn accept(self: &Arc<Self>, update: Update) {
-        let payload = match serde_json::to_string(&update) {
-            Ok(payload) => payload,
-            Err(e) => {
-                tracing::error!(error = %e, "could not store a Telegram update; skipping it");
-                return;
-            }
-        };
-        match self.claims.claim(&update.id.0.to_string(), &payload).await {
-            Ok(true) => self.start_turn(update, None),
-            Ok(false) => {}
-            Err(e) => {
-                tracing::error!(error = %e, "could not claim a Telegram update; skipping it");
-            }
+        if self.runtime.claim(&update.id.0.to_string(), &update).await {
+            self.start_turn(update, None);
         }
     }
 
@@ -283,11 +228,9 @@ impl Telegram {
     /// `placeholder`: the "On it…" message an earlier attempt posted, to edit.
     fn start_turn(self: &Arc<Self>, update: Update, placeholder: Option<MessageId>) {
         let this = self.clone();
-        self.turns.spawn(async move {
-            let id = update.id.0.to_string();
-            this.handle(update, placeholder).await;
-            this.claims.answered(&id).await;
-        });
+        let id = update.id.0.to_string();
+        self.runtime
+            .spawn_turn(id, async move { this.handle(update, placeholder).await });
     }
 
     async fn handle(&self, update: Update, placeholder: Option<MessageId>) {
@@ -311,7 +254,7 @@ impl Telegram {
         id: String,
         placeholder: Option<MessageId>,
     ) -> TelegramReplier {
-        let replier = replier.recording(self.claims.clone(), id);
+        let replier = replier.recording(self.runtime.claims.clone(), id);
         match placeholder {
             Some(message) => replier.adopting(message),
             None => replier,
@@ -417,7 +360,7 @@ async fn webhook(State(tg): State<Arc<Telegram>>, headers: HeaderMap, body: Byte
             return StatusCode::BAD_REQUEST;
         }
     };
-    if tg.stopping.is_cancelled() {
+    if tg.runtime.is_stopping() {
         // Telegram delivers it again later, to this process after its restart or to another.
         return StatusCode::SERVICE_UNAVAILABLE;
     }

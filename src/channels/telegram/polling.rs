@@ -21,7 +21,7 @@ impl Telegram {
         if let Err(e) = self.bot.delete_webhook().await {
             tracing::warn!(error = %e, "could not delete a Telegram webhook before polling");
         }
-        let lease = self.poll_lease.clone();
+        let lease = self.runtime.lease.clone();
         loop {
             let standby = |holder: Result<&str, String>| match holder {
                 Ok(holder) => self
@@ -52,7 +52,7 @@ impl Telegram {
             Some(v) => v.parse().unwrap_or(0),
             None => 0,
         };
-        let holding = format!("polling (holds it as {})", self.poll_lease.owner());
+        let holding = format!("polling (holds it as {})", self.runtime.lease.owner());
         let mut delay = Duration::from_secs(1);
         // The first poll asks Telegram not to hold it: its answer proves the connection
         // at once (and picks up what waited), so the channel is ready without a long wait.

@@ -4,7 +4,9 @@
 use super::html;
 use crate::channels::buttons;
 use crate::channels::claims::InboundLedger;
-use crate::channels::outbox::{post_parts, Attempt, ChatQueues, Placeholder, SendFailure, ON_IT};
+use crate::channels::outbox::{
+    post_parts, Attempt, ChatQueues, Placeholder, PlaceholderId, SendFailure, ON_IT,
+};
 use crate::chat::{Attachment, AttachmentKind, Outbound, Replier};
 use crate::store::Decision;
 use async_trait::async_trait;
@@ -206,8 +208,6 @@ pub struct TelegramReplier {
     callback: Option<(CallbackQueryId, MessageId)>,
     /// The "On it…" message, sent in the background as soon as tools are needed.
     placeholder: Placeholder<MessageId>,
-    /// Where to record the placeholder: the claim of the update being answered.
-    record: Option<(Arc<InboundLedger>, String)>,
 }
 
 impl TelegramReplier {
@@ -221,13 +221,12 @@ impl TelegramReplier {
             chat,
             callback,
             placeholder: Placeholder::default(),
-            record: None,
         }
     }
 
     /// Records the "On it…" message with update `id`'s claim once posted.
     pub fn recording(mut self, claims: Arc<InboundLedger>, id: String) -> Self {
-        self.record = Some((claims, id));
+        self.placeholder.record_on(claims, id);
         self
     }
 
@@ -266,14 +265,10 @@ impl TelegramReplier {
 #[async_trait]
 impl Replier for TelegramReplier {
     fn working(&self) {
-        let (outbox, chat, record) = (self.outbox.clone(), self.chat, self.record.clone());
+        let (outbox, chat) = (self.outbox.clone(), self.chat);
         self.placeholder.start(async move {
             outbox.typing(chat).await;
-            let posted = outbox.send_html(chat, ON_IT, None).await;
-            if let (Some(message), Some((claims, id))) = (posted, record) {
-                claims.placeholder_posted(&id, &message.0.to_string()).await;
-            }
-            posted
+            outbox.send_html(chat, ON_IT, None).await
         });
     }
 
@@ -303,5 +298,11 @@ impl Replier for TelegramReplier {
         if note.confirmed {
             self.post(&out).await;
         }
+    }
+}
+
+impl PlaceholderId for MessageId {
+    fn noted(&self) -> String {
+        self.0.to_string()
     }
 }

@@ -206,7 +206,7 @@ fn prose() -> impl Strategy<Value = String> {
 
 pub(super) fn document() -> impl Strategy<Value = WorkflowDocument> {
     let deliver = (select(channels()), words()).prop_map(|(channel, to)| Deliver {
-        channel: channel.into(),
+        channel,
         to,
     });
     let writes = writes();
