@@ -104,3 +104,30 @@ fn check_section(r: &mut Report<'_>, discord: &DiscordConfig) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::AccessPolicy;
+
+    fn policy(text: &str) -> AccessPolicy {
+        let mut config = Config::default();
+        config
+            .channels
+            .insert(PLATFORM, toml::from_str(text).unwrap());
+        let access = DiscordPlatform.access(&config).unwrap();
+        AccessPolicy::new([(PLATFORM.to_string(), access)])
+    }
+
+    #[test]
+    fn serves_the_server_with_everyone_role_or_only_permitted_members() {
+        let open = policy("roles = { \"1\" = \"admin\" }\n");
+        assert_eq!(open.role(PLATFORM, "1"), Some(Role::Admin));
+        assert_eq!(open.role(PLATFORM, "2"), Some(Role::Viewer));
+        let closed = policy(
+            "allow_everyone = false\npermitted_members = [\"2\"]\neveryone_role = \"admin\"\n",
+        );
+        assert_eq!(closed.role(PLATFORM, "2"), Some(Role::Operator));
+        assert_eq!(closed.role(PLATFORM, "3"), None);
+    }
+}

@@ -134,3 +134,28 @@ fn is_slack_member_id(id: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::AccessPolicy;
+
+    fn policy(text: &str) -> AccessPolicy {
+        let mut config = Config::default();
+        config
+            .channels
+            .insert(PLATFORM, toml::from_str(text).unwrap());
+        let access = SlackPlatform.access(&config).unwrap();
+        AccessPolicy::new([(PLATFORM.to_string(), access)])
+    }
+
+    #[test]
+    fn allows_the_workspace_with_everyone_role_or_only_the_listed() {
+        let open = policy("roles = { U1 = \"admin\" }\n");
+        assert_eq!(open.role(PLATFORM, "U1"), Some(Role::Admin));
+        assert_eq!(open.role(PLATFORM, "U2"), Some(Role::Viewer));
+        let listed = policy("permitted_users = [\"U1\", \"U3\"]\neveryone_role = \"operator\"\n");
+        assert_eq!(listed.role(PLATFORM, "U3"), Some(Role::Operator));
+        assert_eq!(listed.role(PLATFORM, "U2"), None);
+    }
+}

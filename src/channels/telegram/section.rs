@@ -121,3 +121,29 @@ fn check_section(r: &mut Report<'_>, tg: &TelegramConfig) {
     }
     r.roles(PLATFORM, &tg.roles);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_section(text: &str) -> Config {
+        let mut config = Config::default();
+        config
+            .channels
+            .insert(PLATFORM, toml::from_str(text).unwrap());
+        config
+    }
+
+    #[test]
+    fn locked_by_default_and_roles_apply() {
+        let config = with_section("permitted_users = [1, 2]\nroles = { \"2\" = \"viewer\" }\n");
+        let access = TelegramPlatform.access(&config).unwrap();
+        let policy = crate::core::AccessPolicy::new([(PLATFORM.to_string(), access)]);
+        assert_eq!(policy.role(PLATFORM, "1"), Some(Role::Operator));
+        assert_eq!(policy.role(PLATFORM, "2"), Some(Role::Viewer));
+        assert_eq!(policy.role(PLATFORM, "3"), None);
+        let empty = TelegramPlatform.access(&with_section("")).unwrap();
+        assert_eq!(empty.allowed.map(|a| a.len()), Some(0), "nobody by default");
+        assert!(TelegramPlatform.access(&Config::default()).is_none());
+    }
+}

@@ -205,10 +205,7 @@ fn prose() -> impl Strategy<Value = String> {
 }
 
 pub(super) fn document() -> impl Strategy<Value = WorkflowDocument> {
-    let deliver = (select(channels()), words()).prop_map(|(channel, to)| Deliver {
-        channel,
-        to,
-    });
+    let deliver = (select(channels()), words()).prop_map(|(channel, to)| Deliver { channel, to });
     let writes = writes();
     // A category is optional: left empty, the workflow is filed under "Other".
     let category = prop_oneof![3 => words(), 1 => Just(String::new())];
