@@ -122,8 +122,8 @@ fn read_fields(fm: &FrontMatter, origin: &str, at: &mut dyn FnMut(usize, String)
     }
 }
 
-/// The values: a name matching the folder, a short description, a known category,
-/// requirements, tools and endpoints that exist.
+/// The values: a name matching the folder, a short description, a known category, a
+/// `compatibility` within the format's limit, then [`check_names`].
 fn check_fields(skill: &Skill, folder: &str, fm: &FrontMatter, at: &mut dyn FnMut(usize, String)) {
     let line = |key: &str| fm.line(key);
     let name = &skill.name;
@@ -163,6 +163,12 @@ fn check_fields(skill: &Skill, folder: &str, fm: &FrontMatter, at: &mut dyn FnMu
             format!("compatibility is longer than {MAX_COMPATIBILITY} characters"),
         );
     }
+    check_names(skill, fm, at);
+}
+
+/// Requirements, tools and endpoints that exist.
+fn check_names(skill: &Skill, fm: &FrontMatter, at: &mut dyn FnMut(usize, String)) {
+    let line = |key: &str| fm.line(key);
     for need in &skill.requires {
         if !REQUIREMENTS.contains(&need.as_str()) && !need.starts_with("mcp:") {
             at(
