@@ -107,8 +107,8 @@ fn harden(mut response: Response) -> Response {
     response
 }
 
-fn html(status: StatusCode, body: String) -> Response {
-    let mut response = (status, body).into_response();
+fn html(status: StatusCode, body: maud::Markup) -> Response {
+    let mut response = (status, body.into_string()).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),

@@ -1,5 +1,7 @@
 //! The operations page as HTML: one server-rendered document with a small stylesheet, no
-//! JavaScript. Every value from the store (names, ids, summaries, outputs) is escaped.
+//! JavaScript, written as maud templates. maud escapes every value put into the markup
+//! (names, ids, summaries, outputs, error texts), so escaping is the default; the only
+//! markup not escaped is this module's own stylesheet.
 
 use super::words;
 use crate::budget::{credits, Line, Standing};
@@ -11,7 +13,7 @@ use crate::tasks::TaskLine;
 use crate::usage::{dimension_name, Period};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use std::fmt::Write as _;
+use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// Everything the page shows, read once per request.
 pub struct PageData {
@@ -74,91 +76,74 @@ const DIMENSIONS: [UsageDimension; 4] = [
     UsageDimension::User,
 ];
 
-/// Text safe inside HTML elements and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+fn document(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="robots" content="noindex";
+                title { (title) }
+                // The stylesheet is this module's constant text, and CSS is not HTML: it
+                // goes in as written.
+                style { (PreEscaped(STYLE)) }
+            }
+            body { (body) }
         }
     }
-    out
-}
-
-fn document(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <meta name=\"robots\" content=\"noindex\"><title>{}</title><style>{STYLE}</style></head>\
-         <body>{body}</body></html>",
-        escape(title)
-    )
 }
 
 /// The login form (also the body of a 401 or 429), with a note saying what went wrong.
-pub fn login(note: Option<&str>) -> String {
-    let note = note.map_or(String::new(), |note| {
-        format!("<p class=\"tag bad\">{}</p>", escape(note))
-    });
-    document(
-        "fanops — sign in",
-        &format!(
-            "<main class=\"login\"><section><h2>fanops operations</h2>\
-             <p class=\"muted\">Sign in with the dashboard token (<code>FANOPS_DASHBOARD_TOKEN</code>).</p>{note}\
-             <form method=\"post\" action=\"/login\"><label for=\"token\">Token</label>\
-             <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"current-password\" required autofocus>\
-             <button type=\"submit\">Sign in</button></form></section></main>"
-        ),
-    )
+pub fn login(note: Option<&str>) -> Markup {
+    let body = html! {
+        main.login {
+            section {
+                h2 { "fanops operations" }
+                p.muted {
+                    "Sign in with the dashboard token (" code { "FANOPS_DASHBOARD_TOKEN" } ")."
+                }
+                @if let Some(note) = note {
+                    p class="tag bad" { (note) }
+                }
+                form method="post" action="/login" {
+                    label for="token" { "Token" }
+                    input #token name="token" type="password" autocomplete="current-password" required autofocus;
+                    button type="submit" { "Sign in" }
+                }
+            }
+        }
+    };
+    document("fanops — sign in", body)
 }
 
 fn time(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%d %b %Y %H:%M").to_string()
 }
 
-fn table(out: &mut String, headers: &[&str], rows: &[Vec<String>], empty: &str) {
-    if rows.is_empty() {
-        let _ = write!(out, "<p class=\"muted\">{}</p>", escape(empty));
-        return;
-    }
-    out.push_str("<div class=\"scroll\"><table><thead><tr>");
-    for h in headers {
-        let _ = write!(out, "<th>{}</th>", escape(h));
-    }
-    out.push_str("</tr></thead><tbody>");
-    for row in rows {
-        out.push_str("<tr>");
-        for cell in row {
-            // Cells are HTML built by this module from escaped values.
-            out.push_str(cell);
+/// A table of `rows` (each the row's cells), or `empty` when there are none.
+fn table(headers: &[&str], rows: &[Markup], empty: &str) -> Markup {
+    html! {
+        @if rows.is_empty() {
+            p.muted { (empty) }
+        } @else {
+            div.scroll {
+                table {
+                    thead { tr { @for header in headers { th { (header) } } } }
+                    tbody { @for row in rows { tr { (row) } } }
+                }
+            }
         }
-        out.push_str("</tr>");
     }
-    out.push_str("</tbody></table></div>");
 }
 
-fn td(text: &str) -> String {
-    format!("<td>{}</td>", escape(text))
-}
-
-fn num(text: String) -> String {
-    format!("<td class=\"n\">{}</td>", escape(&text))
-}
-
-fn tag(text: &str, kind: &str) -> String {
-    format!(
-        "<td><span class=\"tag {kind}\">{}</span></td>",
-        escape(text)
-    )
+/// A cell holding `text` in a coloured tag: `kind` is `bad`, `warn`, `ok` or empty.
+fn tag(text: &str, kind: &str) -> Markup {
+    html! { td { span class={ "tag " (kind) } { (text) } } }
 }
 
 /// A budget line as table cells: name, budget, used, left, a bar.
-fn budget_row(name: &str, line: &Line) -> Vec<String> {
+fn budget_row(name: &str, line: &Line) -> Markup {
     let (limit, left, bar) = match (line.limit, line.left()) {
         (Some(limit), Some(left)) => {
             let share = if limit > 0.0 {
@@ -173,154 +158,152 @@ fn budget_row(name: &str, line: &Line) -> Vec<String> {
             } else {
                 ""
             };
-            let bar = format!(
-                "<td><div class=\"bar\" title=\"{:.0}%\"><i class=\"{class}\" style=\"width:{:.1}%\"></i></div></td>",
-                share * 100.0,
-                share * 100.0
-            );
+            let percent = share * 100.0;
+            let bar = html! {
+                div.bar title=(format!("{percent:.0}%")) {
+                    i class=(class) style=(format!("width:{percent:.1}%")) {}
+                }
+            };
             (credits(limit), credits(left), bar)
         }
-        _ => ("none".into(), "—".into(), "<td></td>".into()),
+        _ => ("none".into(), "—".into(), html! {}),
     };
-    vec![
-        td(name),
-        num(limit),
-        num(credits(line.used)),
-        num(left),
-        bar,
-    ]
+    html! {
+        td { (name) }
+        td.n { (limit) }
+        td.n { (credits(line.used)) }
+        td.n { (left) }
+        td { (bar) }
+    }
 }
 
-fn controls(out: &mut String, data: &PageData) {
-    out.push_str("<form class=\"controls\" method=\"get\" action=\"/\"><label>Period <select name=\"period\">");
-    for (value, label) in PERIODS {
-        let selected = if value == data.period_text {
-            " selected"
-        } else {
-            ""
-        };
-        let _ = write!(out, "<option value=\"{value}\"{selected}>{label}</option>");
+fn controls(data: &PageData) -> Markup {
+    html! {
+        form.controls method="get" action="/" {
+            label {
+                "Period "
+                select name="period" {
+                    @for (value, label) in PERIODS {
+                        option value=(value) selected[value == data.period_text] { (label) }
+                    }
+                }
+            }
+            label {
+                "By "
+                select name="by" {
+                    @for by in DIMENSIONS {
+                        option value=(dimension_name(by)) selected[by == data.by] {
+                            (dimension_name(by))
+                        }
+                    }
+                }
+            }
+            button type="submit" { "Show" }
+        }
     }
-    out.push_str("</select></label><label>By <select name=\"by\">");
-    for by in DIMENSIONS {
-        let name = dimension_name(by);
-        let selected = if by == data.by { " selected" } else { "" };
-        let _ = write!(out, "<option value=\"{name}\"{selected}>{name}</option>");
-    }
-    out.push_str("</select></label><button type=\"submit\">Show</button></form>");
 }
 
-fn usage_section(out: &mut String, data: &PageData) {
-    let query = format!("period={}&by={}", data.period_text, dimension_name(data.by));
-    let _ = write!(
-        out,
-        "<section id=\"usage\"><h2>Usage — {}</h2>",
-        escape(&data.period.label())
-    );
-    controls(out, data);
-    let _ = write!(
-        out,
-        "<img class=\"chart\" src=\"/usage.png?{query}\" alt=\"Credits over time by {}\" width=\"1000\" height=\"500\">",
-        dimension_name(data.by)
-    );
-    let rows: Vec<Vec<String>> = data
+fn usage_section(data: &PageData) -> Markup {
+    let by = dimension_name(data.by);
+    let rows: Vec<Markup> = data
         .usage
         .iter()
         .map(|r| {
-            vec![
-                td(&r.key),
-                num(r.model_calls.to_string()),
-                num(r.api_calls.to_string()),
-                num(format!("{}", r.prompt_tokens + r.completion_tokens)),
-                num(format!("{:.2}", r.credits)),
-                num(format!("{:.4}", r.cost_usd)),
-                num(format!("{:.0}", r.api_credits)),
-            ]
+            html! {
+                td { (r.key) }
+                td.n { (r.model_calls) }
+                td.n { (r.api_calls) }
+                td.n { (r.prompt_tokens + r.completion_tokens) }
+                td.n { (format!("{:.2}", r.credits)) }
+                td.n { (format!("{:.4}", r.cost_usd)) }
+                td.n { (format!("{:.0}", r.api_credits)) }
+            }
         })
         .collect();
-    let by = dimension_name(data.by);
-    table(
-        out,
-        &[
-            by,
-            "model calls",
-            "API calls",
-            "tokens",
-            "credits",
-            "cost USD",
-            "API credits",
-        ],
-        &rows,
-        "No usage recorded in this period.",
-    );
-    let _ = write!(
-        out,
-        "<p class=\"muted\"><a href=\"/usage.csv?period={}\">Download the ledger as CSV</a></p></section>",
-        data.period_text
-    );
-    let activity: Vec<Vec<String>> = data
+    let headers = [
+        by,
+        "model calls",
+        "API calls",
+        "tokens",
+        "credits",
+        "cost USD",
+        "API credits",
+    ];
+    html! {
+        section #usage {
+            h2 { "Usage — " (data.period.label()) }
+            (controls(data))
+            img.chart src=(format!("/usage.png?period={}&by={by}", data.period_text))
+                alt=(format!("Credits over time by {by}")) width="1000" height="500";
+            (table(&headers, &rows, "No usage recorded in this period."))
+            p.muted {
+                a href=(format!("/usage.csv?period={}", data.period_text)) {
+                    "Download the ledger as CSV"
+                }
+            }
+        }
+    }
+}
+
+fn activity_section(data: &PageData) -> Markup {
+    let rows: Vec<Markup> = data
         .activity
         .iter()
         .map(|r| {
-            vec![
-                td(&time(r.at, data.tz)),
-                td(&r.platform),
-                td(r.model.as_deref().unwrap_or("-")),
-                td(&r.user),
-                td(&r.kind),
-                num(format!("{:.2}", r.credits)),
-                num(format!("{:.4}", r.cost_usd)),
-            ]
+            html! {
+                td { (time(r.at, data.tz)) }
+                td { (r.platform) }
+                td { (r.model.as_deref().unwrap_or("-")) }
+                td { (r.user) }
+                td { (r.kind) }
+                td.n { (format!("{:.2}", r.credits)) }
+                td.n { (format!("{:.4}", r.cost_usd)) }
+            }
         })
         .collect();
-    out.push_str("<section id=\"activity\"><h2>Activity</h2>");
-    table(
-        out,
-        &[
-            "time", "platform", "model", "user", "kind", "credits", "cost USD",
-        ],
-        &activity,
-        "Nothing in this period.",
-    );
-    out.push_str("</section>");
+    let headers = [
+        "time", "platform", "model", "user", "kind", "credits", "cost USD",
+    ];
+    html! {
+        section #activity {
+            h2 { "Activity" }
+            (table(&headers, &rows, "Nothing in this period."))
+        }
+    }
 }
 
-fn budgets_section(out: &mut String, data: &PageData) {
+fn budgets_section(data: &PageData) -> Markup {
     let month = &data.standing.month;
-    let _ = write!(
-        out,
-        "<section id=\"budgets\"><h2>Budgets — {}</h2><p class=\"muted\">Calendar month in {}; renews {}.</p>",
-        month.start.with_timezone(&data.tz).format("%B %Y"),
-        escape(data.tz.name()),
-        escape(&time(month.end, data.tz))
-    );
     let mut rows = vec![budget_row("team", &data.standing.team)];
     // The team's own spending: in the team's budget, never a user's.
     rows.extend(data.runs.iter().map(|(kind, used)| {
-        vec![
-            td(&format!("team: {kind}")),
-            num("the team's".into()),
-            num(credits(*used)),
-            num("—".into()),
-            td(""),
-        ]
+        html! {
+            td { "team: " (kind) }
+            td.n { "the team's" }
+            td.n { (credits(*used)) }
+            td.n { "—" }
+            td {}
+        }
     }));
     rows.extend(
         data.users
             .iter()
             .map(|(id, line)| budget_row(&format!("user {id}"), line)),
     );
-    table(
-        out,
-        &["budget", "credits a month", "used", "left", ""],
-        &rows,
-        "",
-    );
-    out.push_str("</section>");
+    let headers = ["budget", "credits a month", "used", "left", ""];
+    html! {
+        section #budgets {
+            h2 { "Budgets — " (month.start.with_timezone(&data.tz).format("%B %Y")) }
+            p.muted {
+                "Calendar month in " (data.tz.name()) "; renews " (time(month.end, data.tz)) "."
+            }
+            (table(&headers, &rows, ""))
+        }
+    }
 }
 
 /// The run's outcome, its delivery included: green only when the post reached the chat.
-fn run_tag(run: &TaskRun) -> String {
+fn run_tag(run: &TaskRun) -> Markup {
     let kind = match run.status {
         RunStatus::Failed | RunStatus::Missed => "bad",
         _ if run.delivery_retry.is_some() && run.delivered_at.is_none() => "warn",
@@ -332,74 +315,83 @@ fn run_tag(run: &TaskRun) -> String {
     tag(&run.outcome(), kind)
 }
 
-fn delivery(run: &TaskRun, tz: Tz) -> String {
+fn delivery(run: &TaskRun, tz: Tz) -> Markup {
     match run.delivered_at {
-        Some(at) => td(&format!("delivered {}", time(at, tz))),
-        None => td("—"),
+        Some(at) => html! { td { "delivered " (time(at, tz)) } },
+        None => html! { td { "—" } },
     }
 }
 
-fn tasks_section(out: &mut String, data: &PageData) {
-    let rows: Vec<Vec<String>> = data
+fn tasks_section(data: &PageData) -> Markup {
+    let rows: Vec<Markup> = data
         .tasks
         .iter()
         .filter(|t| t.state != "template")
         .map(|t| {
-            let (last, status, delivered) = match &t.last {
+            let (last, outcome, delivered) = match &t.last {
                 Some(run) => (
-                    td(&time(run.scheduled_for, data.tz)),
+                    html! { td { (time(run.scheduled_for, data.tz)) } },
                     run_tag(run),
                     delivery(run, data.tz),
                 ),
-                None => (td("—"), td(""), td("")),
+                None => (html! { td { "—" } }, html! { td {} }, html! { td {} }),
             };
-            vec![
-                td(&format!("{} ({})", t.name, t.id)),
-                td(&t.schedule),
-                td(t.state),
-                last,
-                status,
-                td(&t.next.map_or("—".into(), |n| time(n, data.tz))),
-                delivered,
-            ]
+            html! {
+                td { (t.name) " (" (t.id) ")" }
+                td { (t.schedule) }
+                td { (t.state) }
+                (last)
+                (outcome)
+                td { (t.next.map_or("—".into(), |n| time(n, data.tz))) }
+                (delivered)
+            }
         })
         .collect();
-    out.push_str("<section id=\"tasks\"><h2>Scheduled tasks</h2>");
-    table(
-        out,
-        &[
-            "task", "schedule", "state", "last run", "outcome", "next run", "delivery",
-        ],
-        &rows,
-        "No active scheduled tasks.",
-    );
-    out.push_str("</section>");
-    let alerts: Vec<Vec<String>> = data
+    let headers = [
+        "task", "schedule", "state", "last run", "outcome", "next run", "delivery",
+    ];
+    html! {
+        section #tasks {
+            h2 { "Scheduled tasks" }
+            (table(&headers, &rows, "No active scheduled tasks."))
+        }
+    }
+}
+
+fn alerts_section(data: &PageData) -> Markup {
+    let rows: Vec<Markup> = data
         .alerts
         .iter()
         .map(|run| {
             // The outcome already says why a post did not arrive; here, what it said.
-            let what = run.output.clone().unwrap_or_default();
-            vec![
-                td(&time(run.scheduled_for, data.tz)),
-                td(&run.task),
-                run_tag(run),
-                td(&what.chars().take(200).collect::<String>()),
-            ]
+            let what: String = run
+                .output
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect();
+            html! {
+                td { (time(run.scheduled_for, data.tz)) }
+                td { (run.task) }
+                (run_tag(run))
+                td { (what) }
+            }
         })
         .collect();
-    out.push_str("<section id=\"alerts\"><h2>Recent alerts</h2><p class=\"muted\">Runs that failed, were missed or skipped for the budget, and posts that did not go out.</p>");
-    table(
-        out,
-        &["time", "task", "outcome", "detail"],
-        &alerts,
-        "None.",
-    );
-    out.push_str("</section>");
+    html! {
+        section #alerts {
+            h2 { "Recent alerts" }
+            p.muted {
+                "Runs that failed, were missed or skipped for the budget, and posts that did not go out."
+            }
+            (table(&["time", "task", "outcome", "detail"], &rows, "None."))
+        }
+    }
 }
 
 /// One rule's outcome as a tag: sent is good, a failure is bad, the rest is neutral.
-fn outcome_tag(rule: &str, outcome: &str) -> String {
+fn outcome_tag(rule: &str, outcome: &str) -> Markup {
     let kind = if outcome.contains("failed") || outcome.contains("not delivered") {
         "bad"
     } else if outcome == "sent" || outcome.ends_with(": sent") {
@@ -407,131 +399,114 @@ fn outcome_tag(rule: &str, outcome: &str) -> String {
     } else {
         ""
     };
-    format!(
-        "<span class=\"tag {kind}\">{}: {}</span>",
-        escape(rule),
-        escape(outcome)
-    )
+    html! { span class={ "tag " (kind) } { (rule) ": " (outcome) } }
 }
 
-fn events_section(out: &mut String, data: &PageData) {
-    let rows: Vec<Vec<String>> = data
+fn events_section(data: &PageData) -> Markup {
+    let rows: Vec<Markup> = data
         .events
         .events
         .iter()
         .map(|(event, outcomes)| {
-            let rules = if outcomes.is_empty() {
-                td("—")
-            } else {
-                let tags: Vec<String> = outcomes
-                    .iter()
-                    .map(|o| outcome_tag(&o.rule, &o.outcome))
-                    .collect();
-                format!("<td>{}</td>", tags.join(" "))
-            };
-            vec![
-                td(&time(event.received_at, data.tz)),
-                td(&event.source),
-                td(&event.kind.replace('_', " ")),
-                td(event.account.as_deref().unwrap_or("—")),
-                td(&summary(event)),
-                rules,
-            ]
+            html! {
+                td { (time(event.received_at, data.tz)) }
+                td { (event.source) }
+                td { (event.kind.replace('_', " ")) }
+                td { (event.account.as_deref().unwrap_or("—")) }
+                td { (summary(event)) }
+                td {
+                    @for (i, o) in outcomes.iter().enumerate() {
+                        @if i > 0 { " " }
+                        (outcome_tag(&o.rule, &o.outcome))
+                    }
+                    @if outcomes.is_empty() { "—" }
+                }
+            }
         })
         .collect();
     let shown = data.events.events.len() as u64;
-    let more = if data.events.total > shown {
-        format!(
-            " The latest {shown} of {} are shown; <code>fanops events</code> lists them all.",
-            data.events.total
-        )
-    } else {
-        String::new()
-    };
-    let _ = write!(
-        out,
-        "<section id=\"events\"><h2>Recent events</h2><p class=\"muted\">Real-time events received in the last 24 hours and what each alert rule did with them.{more}</p>"
-    );
-    table(
-        out,
-        &["received", "source", "kind", "account", "what", "rules"],
-        &rows,
-        "No events in the last 24 hours.",
-    );
-    out.push_str("</section>");
+    let total = data.events.total;
+    let headers = ["received", "source", "kind", "account", "what", "rules"];
+    html! {
+        section #events {
+            h2 { "Recent events" }
+            p.muted {
+                "Real-time events received in the last 24 hours and what each alert rule did with them."
+                @if total > shown {
+                    " The latest " (shown) " of " (total) " are shown; "
+                    code { "fanops events" } " lists them all."
+                }
+            }
+            (table(&headers, &rows, "No events in the last 24 hours."))
+        }
+    }
 }
 
-fn records_section(out: &mut String, data: &PageData) {
-    let pending: Vec<Vec<String>> = data
+fn pending_section(data: &PageData) -> Markup {
+    let rows: Vec<Markup> = data
         .pending
         .iter()
         .map(|a| {
-            vec![
-                td(&time(a.created_at, data.tz)),
-                td(&a.summary),
-                td(&a.requested_by),
-                td(&words::conversation(&a.conversation)),
-                td(&time(a.expires_at, data.tz)),
-            ]
+            html! {
+                td { (time(a.created_at, data.tz)) }
+                td { (a.summary) }
+                td { (a.requested_by) }
+                td { (words::conversation(&a.conversation)) }
+                td { (time(a.expires_at, data.tz)) }
+            }
         })
         .collect();
-    out.push_str("<section id=\"pending\"><h2>Waiting for confirmation</h2>");
-    table(
-        out,
-        &["asked", "change", "by", "conversation", "expires"],
-        &pending,
-        "Nothing is waiting.",
-    );
-    out.push_str("</section>");
-    let audit: Vec<Vec<String>> = data
+    let headers = ["asked", "change", "by", "conversation", "expires"];
+    html! {
+        section #pending {
+            h2 { "Waiting for confirmation" }
+            (table(&headers, &rows, "Nothing is waiting."))
+        }
+    }
+}
+
+fn audit_section(data: &PageData) -> Markup {
+    let rows: Vec<Markup> = data
         .audit
         .iter()
         .map(|a| {
-            vec![
-                td(&time(a.at, data.tz)),
-                td(&a.actor),
-                td(&words::audit_action(a)),
-            ]
+            html! {
+                td { (time(a.at, data.tz)) }
+                td { (a.actor) }
+                td { (words::audit_action(a)) }
+            }
         })
         .collect();
-    out.push_str("<section id=\"audit\"><h2>Audit log</h2>");
-    table(out, &["time", "who", "what"], &audit, "No writes yet.");
-    out.push_str("</section>");
+    html! {
+        section #audit {
+            h2 { "Audit log" }
+            (table(&["time", "who", "what"], &rows, "No writes yet."))
+        }
+    }
 }
 
 /// The whole page.
-pub fn render(data: &PageData) -> String {
-    let mut body = String::from("<header><h1>fanops operations</h1>");
-    if data.logged_in {
-        body.push_str("<form method=\"post\" action=\"/logout\"><button type=\"submit\">Sign out</button></form>");
-    }
-    body.push_str("</header><main>");
-    budgets_section(&mut body, data);
-    usage_section(&mut body, data);
-    tasks_section(&mut body, data);
-    events_section(&mut body, data);
-    records_section(&mut body, data);
-    body.push_str("</main>");
-    document("fanops operations", &body)
+pub fn render(data: &PageData) -> Markup {
+    let body = html! {
+        header {
+            h1 { "fanops operations" }
+            @if data.logged_in {
+                form method="post" action="/logout" { button type="submit" { "Sign out" } }
+            }
+        }
+        main {
+            (budgets_section(data))
+            (usage_section(data))
+            (activity_section(data))
+            (tasks_section(data))
+            (alerts_section(data))
+            (events_section(data))
+            (pending_section(data))
+            (audit_section(data))
+        }
+    };
+    document("fanops operations", body)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            escape("<script>alert(\"x\")</script> & 'y'"),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
-        );
-    }
-
-    #[test]
-    fn the_login_form_posts_the_token() {
-        let html = login(Some("That token is not right."));
-        assert!(html.contains("action=\"/login\""));
-        assert!(html.contains("name=\"token\""));
-        assert!(html.contains("not right"));
-    }
-}
+mod tests;

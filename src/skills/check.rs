@@ -1,8 +1,8 @@
 //! Turning a `SKILL.md` into a [`Skill`], reporting every problem at its line: the front
 //! matter's keys, the folder it lives in, and every tool and catalog endpoint it names.
 
-use super::front_matter::{self, Entry, FrontMatter, Value};
-use super::{Skill, CATEGORIES};
+use super::front_matter::{self, FrontMatter, KEYS};
+use super::{Skill, CATEGORIES, DEFAULT_CATEGORY};
 use crate::config::Problem;
 use crate::onlyfans::catalog::Catalog;
 
@@ -34,18 +34,11 @@ pub const KNOWN_TOOLS: &[&str] = &[
 /// What `requires` may name besides an MCP server (`mcp:<name>`).
 pub const REQUIREMENTS: &[&str] = &["web_search"];
 
-const KEYS: &[&str] = &[
-    "name",
-    "description",
-    "category",
-    "tags",
-    "requires",
-    "tools",
-    "endpoints",
-];
-
 /// The longest description: it is sent on every turn while the skill is installed.
 const MAX_DESCRIPTION: usize = 100;
+
+/// The longest `compatibility` the Agent Skills format allows.
+const MAX_COMPATIBILITY: usize = 500;
 
 pub(super) fn parse_skill(
     folder: &str,
@@ -54,7 +47,6 @@ pub(super) fn parse_skill(
     problems: &mut Vec<Problem>,
 ) -> Option<Skill> {
     let before = problems.len();
-    let (fm, found) = front_matter::parse(text);
     let mut at = |line: usize, message: String| {
         problems.push(Problem {
             origin: origin.to_string(),
@@ -62,12 +54,13 @@ pub(super) fn parse_skill(
             message,
         })
     };
-    for (line, message) in found {
-        at(line, message);
-    }
-    if fm.body_line == 0 {
-        return None;
-    }
+    let fm = match front_matter::parse(text) {
+        Ok(fm) => fm,
+        Err((line, message)) => {
+            at(line, message);
+            return None;
+        }
+    };
     let skill = read_fields(&fm, origin, &mut at);
     check_fields(&skill, folder, &fm, &mut at);
     check_body(&fm.body, fm.body_line, &mut at);
@@ -80,67 +73,59 @@ pub(super) fn parse_skill(
     (problems.len() == before).then_some(skill)
 }
 
-/// The front matter as a [`Skill`], with a problem for each missing, unknown or
-/// wrongly shaped key.
+/// The front matter as a [`Skill`], with a problem for each missing or unknown key.
 fn read_fields(fm: &FrontMatter, origin: &str, at: &mut dyn FnMut(usize, String)) -> Skill {
-    for (key, entry) in &fm.entries {
-        if !KEYS.contains(&key.as_str()) {
+    for (key, line) in &fm.lines {
+        if !KEYS.iter().any(|(known, _)| known == key) {
+            let known: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
             at(
-                entry.line,
-                format!("unknown key `{key}` (use {})", KEYS.join(", ")),
+                *line,
+                format!("unknown key `{key}` (use {})", known.join(", ")),
             );
         }
     }
-    let mut text_of = |key: &str| match fm.entries.get(key) {
-        Some(Entry {
-            value: Value::Text(t),
-            ..
-        }) => t.clone(),
-        Some(Entry { line, .. }) => {
-            at(
-                *line,
-                format!("`{key}` must be one line of text, not a list"),
-            );
+    let mut required = |key: &str, value: &Option<String>| match value.as_deref().map(str::trim) {
+        Some(text) if !text.is_empty() => text.to_string(),
+        _ if fm.lines.contains_key(key) => {
+            at(fm.line(key), format!("`{key}` is empty"));
             String::new()
         }
-        None => {
+        _ => {
             at(1, format!("`{key}` is missing from the front matter"));
             String::new()
         }
     };
-    let (name, description, category) =
-        (text_of("name"), text_of("description"), text_of("category"));
-    let mut list_of = |key: &str| match fm.entries.get(key) {
-        Some(Entry {
-            value: Value::List(items),
-            ..
-        }) => items.clone(),
-        Some(Entry { line, .. }) => {
-            at(
-                *line,
-                format!("`{key}` must be a list, e.g. `{key}: [a, b]`"),
-            );
-            Vec::new()
-        }
-        None => Vec::new(),
-    };
+    let fields = &fm.fields;
+    let name = required("name", &fields.name);
+    // One line of the prompt: a folded or literal block becomes one line.
+    let description = required("description", &fields.description)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let list = |items: &Option<Vec<String>>| items.clone().unwrap_or_default();
     Skill {
         name,
         description,
-        category,
-        tags: list_of("tags"),
-        requires: list_of("requires"),
-        tools: list_of("tools"),
-        endpoints: list_of("endpoints"),
+        category: fields
+            .category
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .unwrap_or(DEFAULT_CATEGORY)
+            .to_string(),
+        tags: list(&fields.tags),
+        requires: list(&fields.requires),
+        tools: list(&fields.tools),
+        endpoints: list(&fields.endpoints),
         body: fm.body.clone(),
         origin: origin.to_string(),
     }
 }
 
-/// The values: a name matching the folder, a short description, a known category,
-/// requirements, tools and endpoints that exist.
+/// The values: a name matching the folder, a short description, a known category, a
+/// `compatibility` within the format's limit, then [`check_names`].
 fn check_fields(skill: &Skill, folder: &str, fm: &FrontMatter, at: &mut dyn FnMut(usize, String)) {
-    let line = |key: &str| fm.entries.get(key).map_or(1, |e| e.line);
+    let line = |key: &str| fm.line(key);
     let name = &skill.name;
     if !name.is_empty() {
         if !valid_name(name) {
@@ -162,15 +147,28 @@ fn check_fields(skill: &Skill, folder: &str, fm: &FrontMatter, at: &mut dyn FnMu
         );
     }
     let category = &skill.category;
-    if !category.is_empty() && !CATEGORIES.contains(&category.as_str()) {
+    if category != DEFAULT_CATEGORY && !CATEGORIES.contains(&category.as_str()) {
         at(
             line("category"),
             format!(
-                "unknown category `{category}` (use {})",
+                "unknown category `{category}` (use {}, or {DEFAULT_CATEGORY})",
                 CATEGORIES.join(", ")
             ),
         );
     }
+    let compatibility = fm.fields.compatibility.as_deref().unwrap_or_default();
+    if compatibility.chars().count() > MAX_COMPATIBILITY {
+        at(
+            line("compatibility"),
+            format!("compatibility is longer than {MAX_COMPATIBILITY} characters"),
+        );
+    }
+    check_names(skill, fm, at);
+}
+
+/// Requirements, tools and endpoints that exist.
+fn check_names(skill: &Skill, fm: &FrontMatter, at: &mut dyn FnMut(usize, String)) {
+    let line = |key: &str| fm.line(key);
     for need in &skill.requires {
         if !REQUIREMENTS.contains(&need.as_str()) && !need.starts_with("mcp:") {
             at(

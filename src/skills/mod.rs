@@ -29,6 +29,10 @@ pub const CATEGORIES: &[&str] = &[
     "Portfolio",
 ];
 
+/// The category of a skill whose front matter names none (one written for another
+/// Agent Skills tool, say).
+pub const DEFAULT_CATEGORY: &str = "Other";
+
 /// One playbook.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Skill {
