@@ -380,6 +380,39 @@ mod tests {
     }
 
     #[test]
+    fn every_problem_of_the_table_is_named_in_key_order() {
+        let errors = spec(
+            "event = []\nmin_amount = -1\ncooldown = \"soon\"\nbatch = \"0s\"\n\
+             template = \"{amount}\"\nprompt = \"Say thanks\"",
+        )
+        .build("")
+        .unwrap_err();
+        let keys: Vec<&str> = errors.iter().map(|e| e.key).collect();
+        assert_eq!(
+            keys,
+            ["event", "min_amount", "cooldown", "batch", "template"],
+            "{errors:?}"
+        );
+        assert!(errors[2].message.contains("`soon` is not a duration"));
+        assert!(errors[3].message.contains("at least 1s"));
+        assert!(errors[4].message.contains("not both"));
+    }
+
+    #[test]
+    fn a_trigger_without_its_own_prompt_runs_the_workflows() {
+        let t = spec("event = \"new_subscriber\"\ncooldown = \"0s\"")
+            .build("Welcome them")
+            .unwrap();
+        assert_eq!(t.action, RuleAction::Prompt("Welcome them".into()));
+        assert_eq!((t.cooldown, t.batch), (None, None));
+        let own = spec("event = \"tip\"\ncooldown = \"1h\"\nprompt = \"Thank them\"")
+            .build("Welcome them")
+            .unwrap();
+        assert_eq!(own.action, RuleAction::Prompt("Thank them".into()));
+        assert_eq!(own.cooldown, Some(Duration::from_secs(3600)));
+    }
+
+    #[test]
     fn placeholders_skip_what_is_not_a_name() {
         assert_eq!(
             placeholders("{a} {b_c} { x } {} {{d}"),
