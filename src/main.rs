@@ -113,6 +113,26 @@ enum SkillsAction {
     },
 }
 
+impl SkillsAction {
+    /// The command as the library takes it, its format and target checked.
+    fn command(self) -> anyhow::Result<fanops::cli::SkillsCommand> {
+        use fanops::cli::SkillsCommand;
+        Ok(match self {
+            SkillsAction::List { format } => match format.as_str() {
+                "table" => SkillsCommand::List { json: false },
+                "json" => SkillsCommand::List { json: true },
+                other => anyhow::bail!("unknown format `{other}`: use table or json"),
+            },
+            SkillsAction::Install { name, bundle } => {
+                SkillsCommand::Install(SkillsCommand::target(name, bundle)?)
+            }
+            SkillsAction::Remove { name, bundle } => {
+                SkillsCommand::Remove(SkillsCommand::target(name, bundle)?)
+            }
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum TasksAction {
     /// Every workflow and task with its schedule, state, last and next run.
@@ -132,6 +152,19 @@ enum TasksAction {
     Delete {
         name: String,
     },
+}
+
+impl TasksAction {
+    /// The verb `fanops::cli::tasks` takes, and the task it names.
+    fn verb(self) -> (&'static str, Option<String>) {
+        match self {
+            TasksAction::List => ("list", None),
+            TasksAction::Run { name } => ("run", Some(name)),
+            TasksAction::Pause { name } => ("pause", Some(name)),
+            TasksAction::Resume { name } => ("resume", Some(name)),
+            TasksAction::Delete { name } => ("delete", Some(name)),
+        }
+    }
 }
 
 #[tokio::main]
@@ -176,19 +209,14 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Runs a command with its loaded config (`check` is run before, on the config source).
 async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::Result<()> {
     match command {
         Command::Run => fanops::cli::run(config).await,
         Command::Chat => fanops::cli::chat(config, held).await,
         Command::Migrate => fanops::cli::migrate(config).await,
         Command::Tasks { action } => {
-            let (verb, name) = match action {
-                TasksAction::List => ("list", None),
-                TasksAction::Run { name } => ("run", Some(name)),
-                TasksAction::Pause { name } => ("pause", Some(name)),
-                TasksAction::Resume { name } => ("resume", Some(name)),
-                TasksAction::Delete { name } => ("delete", Some(name)),
-            };
+            let (verb, name) = action.verb();
             fanops::cli::tasks(config, verb, name.as_deref()).await
         }
         Command::Usage {
@@ -211,23 +239,7 @@ async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::R
             limit,
             format,
         } => fanops::cli::events(config, &since, kind.as_deref(), limit, &format).await,
-        Command::Skills { action } => {
-            use fanops::cli::SkillsCommand;
-            let command = match action {
-                SkillsAction::List { format } => match format.as_str() {
-                    "table" => SkillsCommand::List { json: false },
-                    "json" => SkillsCommand::List { json: true },
-                    other => anyhow::bail!("unknown format `{other}`: use table or json"),
-                },
-                SkillsAction::Install { name, bundle } => {
-                    SkillsCommand::Install(SkillsCommand::target(name, bundle)?)
-                }
-                SkillsAction::Remove { name, bundle } => {
-                    SkillsCommand::Remove(SkillsCommand::target(name, bundle)?)
-                }
-            };
-            fanops::cli::skills(config, command).await
-        }
+        Command::Skills { action } => fanops::cli::skills(config, action.command()?).await,
         Command::Budget { action } => match action {
             BudgetAction::Show => fanops::cli::budget::show(config).await,
             BudgetAction::Set { monthly, user } => {

@@ -131,29 +131,7 @@ impl WebSearch {
                 self.key_env.clone().unwrap_or_default(),
             ));
         }
-        let request = match self.provider {
-            Provider::Brave => self
-                .http
-                .get(format!("{}/res/v1/web/search", self.api_url))
-                .query(&[("q", query), ("count", &count.to_string())])
-                .header("Accept", "application/json")
-                .header("X-Subscription-Token", key.unwrap_or_default()),
-            Provider::SearXng => {
-                let request = self
-                    .http
-                    .get(format!("{}/search", self.api_url))
-                    .query(&[("q", query), ("format", "json")]);
-                match key {
-                    Some(key) => request.bearer_auth(key),
-                    None => request,
-                }
-            }
-            Provider::Tavily => self
-                .http
-                .post(format!("{}/search", self.api_url))
-                .bearer_auth(key.unwrap_or_default())
-                .json(&json!({"query": query, "max_results": count})),
-        };
+        let request = self.request(query, count, key);
         let response = request
             .send()
             .await
@@ -182,6 +160,34 @@ impl WebSearch {
         Ok(hits)
     }
 
+    /// The provider's search request for `count` results, with its key where it wants it.
+    fn request(&self, query: &str, count: usize, key: Option<&str>) -> reqwest::RequestBuilder {
+        match self.provider {
+            Provider::Brave => self
+                .http
+                .get(format!("{}/res/v1/web/search", self.api_url))
+                .query(&[("q", query), ("count", &count.to_string())])
+                .header("Accept", "application/json")
+                .header("X-Subscription-Token", key.unwrap_or_default()),
+            Provider::SearXng => {
+                let request = self
+                    .http
+                    .get(format!("{}/search", self.api_url))
+                    .query(&[("q", query), ("format", "json")]);
+                match key {
+                    Some(key) => request.bearer_auth(key),
+                    None => request,
+                }
+            }
+            Provider::Tavily => self
+                .http
+                .post(format!("{}/search", self.api_url))
+                .bearer_auth(key.unwrap_or_default())
+                .json(&json!({"query": query, "max_results": count})),
+        }
+    }
+
+    /// Records one search, at the provider's flat price, in the usage ledger.
     async fn record(&self, tags: &CallTags) -> Result<(), WebSearchError> {
         let entry = UsageEntry {
             at: chrono::Utc::now(),

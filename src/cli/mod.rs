@@ -316,60 +316,23 @@ pub async fn usage(
 
 /// `fanops tasks list|run|pause|resume|delete`.
 pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Result<()> {
-    use crate::tasks as task_list;
     let app = App::build(config).await?;
-    let scheduler = app.scheduler.clone();
     if verb == "list" {
-        let lines = task_list::list(
-            app.store.as_ref(),
-            &scheduler.workflows(),
-            chrono::Utc::now(),
-        )
-        .await?;
-        println!(
-            "{}",
-            crate::channels::render::terminal(&task_list::render(&lines))
-        );
-        return Ok(());
+        return print_tasks(&app).await;
     }
     let name = name.unwrap_or_default();
-    let task = task_list::find_or_list(&scheduler.workflows(), name).map_err(anyhow::Error::msg)?;
+    let task =
+        crate::tasks::find_or_list(&app.scheduler.workflows(), name).map_err(anyhow::Error::msg)?;
     match verb {
-        "run" if task.is_rule() => {
-            anyhow::bail!(
-                "`{}` is an event rule: it runs when a matching event arrives (see `fanops events`)",
-                task.id
-            )
-        }
-        "run" => {
-            let run = scheduler.run_now(&task, true).await?;
-            println!("{} — {}", task.name, run.outcome());
-            println!(
-                "{}",
-                crate::channels::render::terminal(run.output.as_deref().unwrap_or(""))
-            );
-        }
-        "pause" | "resume" if task.is_template() => {
-            anyhow::bail!(
-                "`{}` is a template (no [deliver]); only active tasks are scheduled",
-                task.id
-            )
-        }
-        "pause" | "resume" => {
-            let pause = verb == "pause";
-            task_list::set_paused(app.store.as_ref(), &task.id, pause, chrono::Utc::now()).await?;
-            println!(
-                "{} `{}`.",
-                if pause { "Paused" } else { "Resumed" },
-                task.id
-            );
-        }
+        "run" => run_task(&app, &task).await,
+        "pause" | "resume" => pause_task(&app, &task, verb == "pause").await,
         "delete" if task.from_chat => {
             crate::tasks::stored::delete(app.store.as_ref(), &task.id).await?;
             println!(
                 "Deleted `{}` ({}). Its run history is kept.",
                 task.id, task.name
             );
+            Ok(())
         }
         _ => anyhow::bail!(
             "`{}` is defined by {}: edit or remove that file to change or delete it",
@@ -377,5 +340,54 @@ pub async fn tasks(config: Config, verb: &str, name: Option<&str>) -> anyhow::Re
             task.origin
         ),
     }
+}
+
+/// `fanops tasks list`: every task and rule with its schedule and last run.
+async fn print_tasks(app: &App) -> anyhow::Result<()> {
+    let lines = crate::tasks::list(
+        app.store.as_ref(),
+        &app.scheduler.workflows(),
+        chrono::Utc::now(),
+    )
+    .await?;
+    println!(
+        "{}",
+        crate::channels::render::terminal(&crate::tasks::render(&lines))
+    );
+    Ok(())
+}
+
+/// `fanops tasks run`: one run now, its outcome and output printed (an event rule
+/// runs only on its events).
+async fn run_task(app: &App, task: &workflow::Workflow) -> anyhow::Result<()> {
+    if task.is_rule() {
+        anyhow::bail!(
+            "`{}` is an event rule: it runs when a matching event arrives (see `fanops events`)",
+            task.id
+        )
+    }
+    let run = app.scheduler.run_now(task, true).await?;
+    println!("{} — {}", task.name, run.outcome());
+    println!(
+        "{}",
+        crate::channels::render::terminal(run.output.as_deref().unwrap_or(""))
+    );
+    Ok(())
+}
+
+/// `fanops tasks pause|resume` of an active task (a template is never scheduled).
+async fn pause_task(app: &App, task: &workflow::Workflow, pause: bool) -> anyhow::Result<()> {
+    if task.is_template() {
+        anyhow::bail!(
+            "`{}` is a template (no [deliver]); only active tasks are scheduled",
+            task.id
+        )
+    }
+    crate::tasks::set_paused(app.store.as_ref(), &task.id, pause, chrono::Utc::now()).await?;
+    println!(
+        "{} `{}`.",
+        if pause { "Paused" } else { "Resumed" },
+        task.id
+    );
     Ok(())
 }

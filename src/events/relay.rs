@@ -15,8 +15,10 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 const FIRST_WAIT: Duration = Duration::from_secs(1);
@@ -28,6 +30,9 @@ const HEALTHY: Duration = Duration::from_secs(60);
 pub fn is_auth_error(code: &str) -> bool {
     code.ends_with("_API_KEY") || code == "NO_SUBSCRIPTION" || code == "MODEL_NOT_FOUND"
 }
+
+/// An open connection to a relay.
+type Socket = WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// How one connection ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,53 +163,47 @@ impl Relay {
         }
     }
 
+    /// One connection, from the handshake to however it ended.
     async fn connect_once(&self, stop: &CancellationToken) -> Ended {
-        let name = self.health_name();
-        let mut request = match self.config.url.as_str().into_client_request() {
-            Ok(r) => r,
-            Err(e) => {
-                return Ended::Refused {
-                    code: "BAD_URL".into(),
-                    why: e.to_string(),
-                }
-            }
+        let request = match self.request() {
+            Ok(request) => request,
+            Err(ended) => return ended,
         };
-        if let Some(key) = self.key.expose() {
-            match HeaderValue::from_str(key) {
-                Ok(value) => {
-                    request.headers_mut().insert("X-API-Key", value);
-                }
-                Err(_) => {
-                    return Ended::Refused {
-                        code: "INVALID_API_KEY".into(),
-                        why: "the key is not a valid header value".into(),
-                    }
-                }
-            }
-        }
         let connected = tokio::select! {
             _ = stop.cancelled() => return Ended::Shutdown,
             c = tokio_tungstenite::connect_async(request) => c,
         };
-        let mut socket = match connected {
-            Ok((socket, _)) => socket,
-            Err(tokio_tungstenite::tungstenite::Error::Http(response))
-                if matches!(response.status().as_u16(), 401 | 403) =>
-            {
-                return Ended::Refused {
-                    code: "INVALID_API_KEY".into(),
-                    why: format!("the relay answered {}", response.status()),
-                }
-            }
-            Err(e) => {
-                return Ended::Dropped {
-                    why: e.to_string(),
-                    healthy: false,
-                }
-            }
-        };
+        match connected {
+            Ok((socket, _)) => self.listen(socket, stop).await,
+            Err(e) => handshake_failed(e),
+        }
+    }
+
+    /// The handshake request: the relay's URL, with the key in `X-API-Key` when there is one.
+    fn request(&self) -> Result<Request, Ended> {
+        let mut request = self
+            .config
+            .url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| Ended::Refused {
+                code: "BAD_URL".into(),
+                why: e.to_string(),
+            })?;
+        if let Some(key) = self.key.expose() {
+            let value = HeaderValue::from_str(key).map_err(|_| Ended::Refused {
+                code: "INVALID_API_KEY".into(),
+                why: "the key is not a valid header value".into(),
+            })?;
+            request.headers_mut().insert("X-API-Key", value);
+        }
+        Ok(request)
+    }
+
+    /// Reads an open socket until it ends or `stop`, handing each text frame to `handle`.
+    async fn listen(&self, mut socket: Socket, stop: &CancellationToken) -> Ended {
         let opened = tokio::time::Instant::now();
-        self.health.ok(&name, "connected");
+        self.health.ok(&self.health_name(), "connected");
         loop {
             let frame = tokio::select! {
                 _ = stop.cancelled() => {
@@ -213,29 +212,10 @@ impl Relay {
                 }
                 frame = socket.next() => frame,
             };
-            let healthy = opened.elapsed() >= HEALTHY;
-            let text = match frame {
-                None => {
-                    return Ended::Dropped {
-                        why: "the socket closed".into(),
-                        healthy,
-                    }
-                }
-                Some(Err(e)) => {
-                    return Ended::Dropped {
-                        why: e.to_string(),
-                        healthy,
-                    }
-                }
-                Some(Ok(Message::Text(text))) => text.to_string(),
-                Some(Ok(Message::Binary(bytes))) => String::from_utf8_lossy(&bytes).into_owned(),
-                Some(Ok(Message::Close(close))) => {
-                    let why = close.map_or("closed".to_string(), |c| {
-                        format!("closed: {} {}", c.code, c.reason)
-                    });
-                    return Ended::Dropped { why, healthy };
-                }
-                Some(Ok(_)) => continue,
+            let text = match frame_text(frame, opened.elapsed() >= HEALTHY) {
+                Ok(Some(text)) => text,
+                Ok(None) => continue,
+                Err(ended) => return ended,
             };
             if let Some(ended) = self.handle(&text).await {
                 return ended;
@@ -298,6 +278,49 @@ impl Relay {
     }
 }
 
+/// Why the handshake failed: 401 or 403 is the key (stop), anything else is worth a retry.
+fn handshake_failed(error: WsError) -> Ended {
+    match error {
+        WsError::Http(response) if matches!(response.status().as_u16(), 401 | 403) => {
+            Ended::Refused {
+                code: "INVALID_API_KEY".into(),
+                why: format!("the relay answered {}", response.status()),
+            }
+        }
+        e => Ended::Dropped {
+            why: e.to_string(),
+            healthy: false,
+        },
+    }
+}
+
+/// The text of one frame (binary is read as UTF-8), `None` for a frame with none
+/// (ping, pong), or how the connection ended; `healthy` when it had been up long enough.
+fn frame_text(
+    frame: Option<Result<Message, WsError>>,
+    healthy: bool,
+) -> Result<Option<String>, Ended> {
+    match frame {
+        None => Err(Ended::Dropped {
+            why: "the socket closed".into(),
+            healthy,
+        }),
+        Some(Err(e)) => Err(Ended::Dropped {
+            why: e.to_string(),
+            healthy,
+        }),
+        Some(Ok(Message::Text(text))) => Ok(Some(text.to_string())),
+        Some(Ok(Message::Binary(bytes))) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Some(Ok(Message::Close(close))) => {
+            let why = close.map_or("closed".to_string(), |c| {
+                format!("closed: {} {}", c.code, c.reason)
+            });
+            Err(Ended::Dropped { why, healthy })
+        }
+        Some(Ok(_)) => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,5 +342,46 @@ mod tests {
         ] {
             assert!(!is_auth_error(code), "{code}");
         }
+    }
+
+    #[test]
+    fn a_frame_is_text_nothing_or_the_end() {
+        let text = frame_text(Some(Ok(Message::text("{}"))), false);
+        assert_eq!(text, Ok(Some("{}".to_string())));
+        let binary = frame_text(Some(Ok(Message::binary(b"[1]".to_vec()))), false);
+        assert_eq!(binary, Ok(Some("[1]".to_string())));
+        assert_eq!(
+            frame_text(Some(Ok(Message::Ping(Vec::new().into()))), true),
+            Ok(None)
+        );
+        let closed = frame_text(None, true);
+        let why = "the socket closed".to_string();
+        assert_eq!(closed, Err(Ended::Dropped { why, healthy: true }));
+        let Err(Ended::Dropped { why, healthy }) =
+            frame_text(Some(Ok(Message::Close(None))), false)
+        else {
+            panic!("a close frame ends the connection");
+        };
+        assert_eq!((why.as_str(), healthy), ("closed", false));
+    }
+
+    #[test]
+    fn only_a_refused_key_stops_the_handshake_for_good() {
+        let response = |status: u16| {
+            let response = tokio_tungstenite::tungstenite::http::Response::builder()
+                .status(status)
+                .body(None)
+                .unwrap();
+            WsError::Http(Box::new(response))
+        };
+        let refused = handshake_failed(response(403));
+        assert!(matches!(refused, Ended::Refused { ref code, .. } if code == "INVALID_API_KEY"));
+        let dropped = handshake_failed(response(502));
+        assert!(
+            matches!(dropped, Ended::Dropped { healthy: false, .. }),
+            "{dropped:?}"
+        );
+        let dropped = handshake_failed(WsError::ConnectionClosed);
+        assert!(matches!(dropped, Ended::Dropped { healthy: false, .. }));
     }
 }

@@ -30,6 +30,17 @@ const KEEP_EVENTS: Duration = Duration::days(30);
 /// Events processed at the same time.
 const PARALLEL: usize = 16;
 
+/// What a rule finds when its handling of an event was claimed before.
+enum Claimed {
+    /// Handled already, or no outcome of it is found: nothing to do.
+    Settled,
+    /// Still running in the hands of a live process.
+    Held,
+    /// Left `running` by a process that died, now taken over; the instant of the run
+    /// it had started, if it got that far.
+    TakenOver(Option<DateTime<Utc>>),
+}
+
 /// The part that applies the rules.
 pub struct Rules {
     store: SharedStore,
@@ -119,7 +130,37 @@ impl Rules {
         Ok(claimed)
     }
 
+    /// Handles one event for one rule; false when another process still has the rule's
+    /// run of it in hand.
     async fn apply(
+        &self,
+        rule: &Workflow,
+        trigger: &Trigger,
+        event: &StoredEvent,
+    ) -> Result<bool, StoreError> {
+        if self.set_aside(rule, trigger, event).await? {
+            return Ok(true);
+        }
+        let mut run_of_dead = None;
+        if !self.claim(rule, event, "running", None).await? {
+            match self.claimed_before(rule, event).await? {
+                Claimed::Settled => return Ok(true),
+                Claimed::Held => return Ok(false),
+                Claimed::TakenOver(fire) => run_of_dead = fire,
+            }
+        }
+        if let Some(fire) = run_of_dead {
+            return self.resume(rule, trigger, event, fire).await;
+        }
+        if self.cooling_down(rule, trigger, event).await? {
+            return Ok(true);
+        }
+        self.fire(rule, trigger, event, None).await
+    }
+
+    /// Records the outcome of a rule that does not run for the event now: paused,
+    /// filtered out, or batched into a digest. True when it was one of these.
+    async fn set_aside(
         &self,
         rule: &Workflow,
         trigger: &Trigger,
@@ -139,68 +180,90 @@ impl Rules {
             self.claim(rule, event, "batched", Some(window)).await?;
             return Ok(true);
         }
-        let mut run_of_dead = None;
-        if !self.claim(rule, event, "running", None).await? {
-            // Handled, or being handled; or left `running` by a process that died before
-            // finishing it, which is taken over once that is certain.
-            let now = Utc::now();
-            let outcomes = self
-                .store
-                .event_outcomes(std::slice::from_ref(&event.id))
-                .await?;
-            let Some(mine) = outcomes.iter().find(|o| o.rule == rule.id) else {
-                return Ok(true);
-            };
-            if !mine.outcome.starts_with("running") {
-                return Ok(true);
-            }
-            let retaken = self
-                .store
-                .retake_event_rule(&event.id, &rule.id, now - ABANDONED_AFTER, now)
-                .await?;
-            if !retaken {
-                return Ok(false);
-            }
-            tracing::warn!(event = %event.id, rule = %rule.id, "taking over a rule run its process left unfinished");
-            run_of_dead = mine
-                .outcome
+        Ok(false)
+    }
+
+    /// The rule's handling of the event was claimed before: handled, or being handled;
+    /// or left `running` by a process that died before finishing it, which is taken over
+    /// once that is certain.
+    async fn claimed_before(
+        &self,
+        rule: &Workflow,
+        event: &StoredEvent,
+    ) -> Result<Claimed, StoreError> {
+        let now = Utc::now();
+        let outcomes = self
+            .store
+            .event_outcomes(std::slice::from_ref(&event.id))
+            .await?;
+        let Some(mine) = outcomes.iter().find(|o| o.rule == rule.id) else {
+            return Ok(Claimed::Settled);
+        };
+        if !mine.outcome.starts_with("running") {
+            return Ok(Claimed::Settled);
+        }
+        let retaken = self
+            .store
+            .retake_event_rule(&event.id, &rule.id, now - ABANDONED_AFTER, now)
+            .await?;
+        if !retaken {
+            return Ok(Claimed::Held);
+        }
+        tracing::warn!(event = %event.id, rule = %rule.id, "taking over a rule run its process left unfinished");
+        Ok(Claimed::TakenOver(
+            mine.outcome
                 .strip_prefix(RUN_PREFIX)
                 .and_then(|ms| ms.parse().ok())
-                .and_then(DateTime::from_timestamp_millis);
+                .and_then(DateTime::from_timestamp_millis),
+        ))
+    }
+
+    /// Finishes the run a dead process had started at `fire`: if its post went out,
+    /// says so and posts nothing more; otherwise runs it again under the same instant.
+    async fn resume(
+        &self,
+        rule: &Workflow,
+        trigger: &Trigger,
+        event: &StoredEvent,
+        fire: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let runs = self.store.recent_runs(&rule.id, 200).await?;
+        let run = runs
+            .iter()
+            .find(|r| r.scheduled_for.timestamp_millis() == fire.timestamp_millis());
+        if let Some(run) = run.filter(|r| r.delivered_at.is_some() || r.delivery_error.is_some()) {
+            let outcome = outcome_of(run);
+            self.store
+                .set_event_outcome(&event.id, &rule.id, &outcome)
+                .await?;
+            return Ok(true);
         }
-        if let Some(fire) = run_of_dead {
-            // The dead process had started the run: if its post went out, say so and
-            // post nothing more; otherwise run it again under the same instant.
-            let runs = self.store.recent_runs(&rule.id, 200).await?;
-            let run = runs
-                .iter()
-                .find(|r| r.scheduled_for.timestamp_millis() == fire.timestamp_millis());
-            if let Some(run) =
-                run.filter(|r| r.delivered_at.is_some() || r.delivery_error.is_some())
-            {
-                let outcome = outcome_of(run);
-                self.store
-                    .set_event_outcome(&event.id, &rule.id, &outcome)
-                    .await?;
-                return Ok(true);
-            }
-            return self.fire(rule, trigger, event, Some(fire)).await;
+        self.fire(rule, trigger, event, Some(fire)).await
+    }
+
+    /// True (and the outcome recorded) when the rule alerted about the event's account
+    /// within its cooldown. A cooldown is a lease the first matching event takes: one
+    /// statement, so two replicas cannot both alert within it. The same event, handled
+    /// again after a crash, holds it already.
+    async fn cooling_down(
+        &self,
+        rule: &Workflow,
+        trigger: &Trigger,
+        event: &StoredEvent,
+    ) -> Result<bool, StoreError> {
+        let Some(cooldown) = trigger.cooldown else {
+            return Ok(false);
+        };
+        let key = cooldown_key(&rule.id, event.account.as_deref());
+        let now = Utc::now();
+        let until = now + Duration::from_std(cooldown).unwrap_or_default();
+        if self.store.hold_lease(&key, &event.id, now, until).await? {
+            return Ok(false);
         }
-        if let Some(cooldown) = trigger.cooldown {
-            // A cooldown is a lease the first matching event takes: one statement, so two
-            // replicas cannot both alert within it. The same event, handled again after a
-            // crash, holds it already.
-            let key = cooldown_key(&rule.id, event.account.as_deref());
-            let now = Utc::now();
-            let until = now + Duration::from_std(cooldown).unwrap_or_default();
-            if !self.store.hold_lease(&key, &event.id, now, until).await? {
-                self.store
-                    .set_event_outcome(&event.id, &rule.id, "skipped: cooldown")
-                    .await?;
-                return Ok(true);
-            }
-        }
-        self.fire(rule, trigger, event, None).await
+        self.store
+            .set_event_outcome(&event.id, &rule.id, "skipped: cooldown")
+            .await?;
+        Ok(true)
     }
 
     /// Posts (or runs) the rule for the event as a run of the rule: a new one, or the

@@ -116,39 +116,15 @@ pub(super) struct Asked<'a> {
 /// Sorts a failed call by what would fix it.
 pub(super) fn classify(e: &OpenAIError, asked: &Asked<'_>) -> LlmError {
     let provider = asked.provider.to_string();
-    let (status, message, code) = match e {
-        OpenAIError::ApiError(api) => {
-            let code = [&api.api_error.code, &api.api_error.r#type]
-                .into_iter()
-                .flatten()
-                .cloned()
-                .collect::<Vec<_>>();
-            (
-                Some(api.status_code.as_u16()),
-                shorten(&api.api_error.message),
-                code,
-            )
-        }
-        OpenAIError::Boxed(inner) => match inner.downcast_ref::<Refusal>() {
-            Some(r) => (Some(r.status), error_message(&r.body), error_codes(&r.body)),
-            None => (None, shorten(&inner.to_string()), Vec::new()),
-        },
-        OpenAIError::Reqwest(r) => {
-            let what = if r.is_timeout() {
-                "it did not answer in time".to_string()
-            } else if r.is_connect() {
-                format!("it could not be reached: {}", shorten(&r.to_string()))
-            } else {
-                shorten(&r.to_string())
-            };
-            return LlmError::Unavailable {
-                provider,
-                message: what,
-            };
-        }
-        other => (None, shorten(&other.to_string()), Vec::new()),
-    };
-    let has = |c: &str| code.iter().any(|k| k == c);
+    if let Some(message) = unreachable(e) {
+        return LlmError::Unavailable { provider, message };
+    }
+    let Answer {
+        status,
+        message,
+        codes,
+    } = Answer::of(e);
+    let has = |c: &str| codes.iter().any(|k| k == c);
     let message = match status {
         Some(s) => format!("{s}: {message}"),
         None => message,
@@ -180,6 +156,58 @@ pub(super) fn classify(e: &OpenAIError, asked: &Asked<'_>) -> LlmError {
         Some(429) => LlmError::RateLimited { provider, message },
         Some(s) if s >= 500 => LlmError::Unavailable { provider, message },
         _ => LlmError::Refused { provider, message },
+    }
+}
+
+/// Why the provider could not be asked at all (no answer came), if that is what failed.
+fn unreachable(e: &OpenAIError) -> Option<String> {
+    let OpenAIError::Reqwest(r) = e else {
+        return None;
+    };
+    Some(if r.is_timeout() {
+        "it did not answer in time".to_string()
+    } else if r.is_connect() {
+        format!("it could not be reached: {}", shorten(&r.to_string()))
+    } else {
+        shorten(&r.to_string())
+    })
+}
+
+/// What a failed call came back with: the HTTP status when there was one, the message,
+/// and the error's `code` and `type`.
+struct Answer {
+    status: Option<u16>,
+    message: String,
+    codes: Vec<String>,
+}
+
+impl Answer {
+    /// The answer `e` carries; a call that got none is `unreachable`.
+    fn of(e: &OpenAIError) -> Answer {
+        let (status, message, codes) = match e {
+            OpenAIError::ApiError(api) => {
+                let codes = [&api.api_error.code, &api.api_error.r#type]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>();
+                (
+                    Some(api.status_code.as_u16()),
+                    shorten(&api.api_error.message),
+                    codes,
+                )
+            }
+            OpenAIError::Boxed(inner) => match inner.downcast_ref::<Refusal>() {
+                Some(r) => (Some(r.status), error_message(&r.body), error_codes(&r.body)),
+                None => (None, shorten(&inner.to_string()), Vec::new()),
+            },
+            other => (None, shorten(&other.to_string()), Vec::new()),
+        };
+        Answer {
+            status,
+            message,
+            codes,
+        }
     }
 }
 

@@ -1,11 +1,12 @@
 //! The OnlyFansAPI endpoint catalog, embedded in the binary (`data/onlyfansapi-catalog.json`,
 //! see `data/README.md`): what exists, how to find it (`search.rs`) and how to turn a
-//! model's arguments into a request (`prepare.rs`).
+//! model's arguments into a request (`prepare.rs`, after the checks of `arguments.rs`).
 //!
 //! Validation happens before anything is sent, so that a malformed call costs no credits,
 //! never waits for a confirmation it cannot use, and comes back to the model with a
 //! message precise enough to fix the call on the next try.
 
+mod arguments;
 mod prepare;
 mod search;
 

@@ -14,15 +14,21 @@ mod backend;
 mod budgets;
 mod events;
 pub mod holder;
+mod ledger;
 mod sessions;
 mod skills;
+mod tasks;
 mod threads;
 
 pub use backend::{connect, connect_with, location};
 pub use budgets::{Bucket, BudgetSetting, BudgetStore, OperationsView, SeriesPoint, Spend};
 pub use events::{DedupKey, EventFilter, EventLog, EventOutcome, StoredEvent};
+pub use ledger::{
+    AuditEntry, AuditLog, UsageDimension, UsageEntry, UsageLedger, UsageRow, UsageSource,
+};
 pub use sessions::{DashboardSession, DashboardSessions};
 pub use skills::SkillStore;
+pub use tasks::{RunStatus, StoredTask, TaskRun, TaskRunStore, TaskStore};
 pub use threads::{FollowedThread, FollowedThreads, RefusalNotices};
 
 /// Errors at the store boundary.
@@ -150,89 +156,6 @@ pub enum DecideOutcome {
     NotFound,
 }
 
-/// One row of the usage ledger: a model call or an OnlyFansAPI call.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct UsageEntry {
-    pub at: DateTime<Utc>,
-    pub platform: String,
-    pub user: String,
-    /// `chat`, `scheduled`, `event`, `web_search`.
-    pub kind: String,
-    /// Model alias; for an API call, the alias of the turn that made it.
-    pub model: Option<String>,
-    pub task: Option<String>,
-    pub conversation: Option<String>,
-    /// `model` or `api`.
-    pub source: UsageSource,
-    /// For API rows: the catalog endpoint id.
-    pub endpoint: Option<String>,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-    pub cached_tokens: i64,
-    /// Credits charged for the model call (cost × credits_per_usd).
-    pub credits: f64,
-    pub cost_usd: f64,
-    /// OnlyFansAPI credits read from `_meta._credits.used`.
-    pub api_credits: f64,
-    /// The provider sent no token usage: the tokens (and so the cost) are fanops' estimate.
-    pub estimated: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UsageSource {
-    #[default]
-    Model,
-    Api,
-    /// One web search, billed at the provider's flat price.
-    WebSearch,
-}
-
-impl UsageSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UsageSource::Model => "model",
-            UsageSource::Api => "api",
-            UsageSource::WebSearch => "web_search",
-        }
-    }
-}
-
-/// The dimension a usage report groups by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UsageDimension {
-    Model,
-    Platform,
-    Kind,
-    User,
-    Day,
-}
-
-/// One group of a usage report.
-#[derive(Debug, Clone, PartialEq, Default, Serialize)]
-pub struct UsageRow {
-    pub key: String,
-    pub model_calls: i64,
-    pub api_calls: i64,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-    pub cached_tokens: i64,
-    pub credits: f64,
-    pub cost_usd: f64,
-    pub api_credits: f64,
-    /// Model calls whose tokens (and cost) are estimates: the provider sent no usage.
-    pub estimated_calls: i64,
-}
-
-/// One line of the audit log: who did what, when.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditEntry {
-    pub at: DateTime<Utc>,
-    pub actor: String,
-    pub action: String,
-    pub subject: Option<String>,
-    pub detail: serde_json::Value,
-}
-
 #[async_trait]
 pub trait ConversationStore: Send + Sync {
     /// Appends messages at the end of the conversation, in order.
@@ -283,32 +206,6 @@ pub trait PendingActionStore: Send + Sync {
         conversation: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<PendingAction>>;
-}
-
-#[async_trait]
-pub trait UsageLedger: Send + Sync {
-    async fn record_usage(&self, entry: &UsageEntry) -> StoreResult<()>;
-    /// Sums the ledger since `since` (all time when None), grouped by `by`,
-    /// largest credits first. `Day` groups by UTC date `YYYY-MM-DD`, oldest first.
-    async fn usage_report(
-        &self,
-        since: Option<DateTime<Utc>>,
-        by: UsageDimension,
-    ) -> StoreResult<Vec<UsageRow>>;
-    /// Credits spent in one conversation from `since` on (a scheduled run has its own
-    /// conversation; a turn in chat is what was spent since it began).
-    async fn conversation_credits(
-        &self,
-        conversation: &str,
-        since: DateTime<Utc>,
-    ) -> StoreResult<f64>;
-}
-
-#[async_trait]
-pub trait AuditLog: Send + Sync {
-    async fn audit(&self, entry: &AuditEntry) -> StoreResult<()>;
-    /// Newest first.
-    async fn recent_audit(&self, limit: usize) -> StoreResult<Vec<AuditEntry>>;
 }
 
 /// Durable channel facts and once-only claims.
@@ -425,151 +322,6 @@ pub trait Leases: Send + Sync {
     async fn lease_holder(&self, name: &str) -> StoreResult<Option<(String, DateTime<Utc>)>>;
     /// Lets go of lease `name` if `owner` holds it.
     async fn release_lease(&self, name: &str, owner: &str) -> StoreResult<()>;
-}
-
-/// How a scheduled fire ended (or that it is still running).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunStatus {
-    Running,
-    Succeeded,
-    Failed,
-    /// The process was down at fire time and the grace period had passed.
-    Missed,
-    /// The month's budget was spent: no model call was made (or no further one).
-    SkippedBudget,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Succeeded => "succeeded",
-            RunStatus::Failed => "failed",
-            RunStatus::Missed => "missed",
-            RunStatus::SkippedBudget => "skipped: budget",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "running" => RunStatus::Running,
-            "succeeded" => RunStatus::Succeeded,
-            "failed" => RunStatus::Failed,
-            "missed" => RunStatus::Missed,
-            "skipped: budget" => RunStatus::SkippedBudget,
-            _ => return None,
-        })
-    }
-}
-
-/// One fire of a scheduled task.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskRun {
-    pub task: String,
-    pub scheduled_for: DateTime<Utc>,
-    pub status: RunStatus,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub model: Option<String>,
-    pub output: Option<String>,
-    pub credits: f64,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub delivery_error: Option<String>,
-    /// While its post is on the way: 0 during the first try, N while retry N waits.
-    pub delivery_retry: Option<u32>,
-}
-
-impl TaskRun {
-    /// How the run went, as people read it: `succeeded` only when its post reached the
-    /// chat (or it posts nothing); else where the post stands.
-    pub fn outcome(&self) -> String {
-        let reason = self.delivery_error.as_deref().unwrap_or("");
-        let delivery = match (self.delivered_at, self.delivery_retry) {
-            (Some(_), _) => None,
-            (None, Some(0)) => Some("delivering".to_string()),
-            (None, Some(n)) if reason.is_empty() => Some(format!("delivering (retry {n})")),
-            (None, Some(n)) => Some(format!("delivering (retry {n}): {reason}")),
-            (None, None) if reason.is_empty() => None,
-            (None, None) => Some(format!("not delivered: {reason}")),
-        };
-        match (self.status, delivery) {
-            (_, None) => self.status.as_str().to_string(),
-            (RunStatus::Succeeded, Some(delivery)) => delivery,
-            (status, Some(delivery)) => format!("{}; {delivery}", status.as_str()),
-        }
-    }
-
-    /// Its post did not reach the chat, or is still on the way.
-    pub fn undelivered(&self) -> bool {
-        self.delivered_at.is_none()
-            && (self.delivery_retry.is_some() || self.delivery_error.is_some())
-    }
-}
-
-/// The record of scheduled fires; a fire is claimed by inserting its row.
-#[async_trait]
-pub trait TaskRunStore: Send + Sync {
-    /// Inserts (task, scheduled_for) with `status`; true only for the one caller that did.
-    async fn claim_run(
-        &self,
-        task: &str,
-        scheduled_for: DateTime<Utc>,
-        status: RunStatus,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-    /// Records a run started by hand at `at`; it never moves the schedule.
-    async fn claim_manual_run(&self, task: &str, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Records how a claimed run ended.
-    async fn finish_run(&self, run: &TaskRun) -> StoreResult<()>;
-    /// Records the delivery of a run's output: delivered (`error` None), refused for good,
-    /// or refused for now with retry number `retry` waiting.
-    async fn record_delivery(
-        &self,
-        task: &str,
-        scheduled_for: DateTime<Utc>,
-        at: DateTime<Utc>,
-        error: Option<&str>,
-        retry: Option<u32>,
-    ) -> StoreResult<()>;
-    /// The latest scheduled fire recorded for the task, in any status (manual runs aside).
-    async fn last_scheduled(&self, task: &str) -> StoreResult<Option<DateTime<Utc>>>;
-    /// [`TaskRunStore::last_scheduled`] of every task with a recorded fire, in one query.
-    async fn last_scheduled_all(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
-    /// Marks runs still `running` that started before `before` as failed (a crash), and
-    /// posts whose first try was under way when a run finished before `before` as not
-    /// delivered (the process stopped mid-post); returns how many runs were failed.
-    async fn fail_stale_runs(&self, before: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<u64>;
-    /// The newest runs of a task, newest first.
-    async fn recent_runs(&self, task: &str, limit: usize) -> StoreResult<Vec<TaskRun>>;
-}
-
-/// A task created from chat, kept as a workflow document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredTask {
-    pub id: String,
-    /// The task as a workflow file would say it (TOML).
-    pub definition: String,
-    pub created_by: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-/// Tasks created from chat.
-#[async_trait]
-pub trait TaskStore: Send + Sync {
-    /// Inserts a new task; false (and nothing changed) when the id is taken.
-    async fn insert_task(&self, task: &StoredTask) -> StoreResult<bool>;
-    /// Replaces a task's definition; false when there is no such task.
-    async fn update_task(
-        &self,
-        id: &str,
-        definition: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-    /// Removes a task (its run history stays); false when there was none.
-    async fn delete_task(&self, id: &str) -> StoreResult<bool>;
-    /// Every stored task, by id.
-    async fn stored_tasks(&self) -> StoreResult<Vec<StoredTask>>;
 }
 
 /// Everything the application persists.

@@ -89,18 +89,7 @@ const DAYS: [(&str, &str); 7] = [
 impl ScheduleSpec {
     /// Builds the schedule; `default_tz` is the config's team zone.
     pub fn build(&self, default_tz: Tz) -> Result<Schedule, SpecError> {
-        let tz = match &self.timezone {
-            Some(name) => Tz::from_str(name).map_err(|_| {
-                err(
-                    "timezone",
-                    format!(
-                        "unknown time zone `{}` (use an IANA name such as \"Europe/London\")",
-                        one_line(name)
-                    ),
-                )
-            })?,
-            None => default_tz,
-        };
+        let tz = self.zone(default_tz)?;
         let forms = [
             self.cron.is_some(),
             self.every.is_some(),
@@ -117,53 +106,92 @@ impl ScheduleSpec {
         let kind = if let Some(expr) = &self.cron {
             Kind::Cron(parse_cron(expr)?)
         } else if let Some(every) = &self.every {
-            let d = crate::config::parse_duration(every)
-                .filter(|d| d.as_secs() >= 60)
-                .ok_or_else(|| {
-                    err(
-                        "every",
-                        format!(
-                            "`{}` is not an interval of at least a minute (e.g. \"30m\", \"2h\")",
-                            one_line(every)
-                        ),
-                    )
-                })?;
-            Kind::Every(Duration::from_std(d).map_err(|_| err("every", "interval too long"))?)
+            every_kind(every)?
         } else if let Some(at) = &self.daily {
             let (h, m) = parse_time("daily", at)?;
             Kind::Cron(vec![cron_of(&format!("0 {m} {h} * * *"))?])
-        } else if let Some(w) = &self.weekly {
-            let (h, m) = parse_time("weekly", &w.at)?;
-            let days = w
-                .days
-                .iter()
-                .map(|d| {
-                    day_name(d).ok_or_else(|| {
-                        err(
-                            "weekly",
-                            format!("`{}` is not a day of the week", one_line(d)),
-                        )
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            if days.is_empty() {
-                return Err(err("weekly", "weekly needs at least one day"));
-            }
-            Kind::Cron(vec![cron_of(&format!("0 {m} {h} * * {}", days.join(",")))?])
-        } else if let Some(mo) = &self.monthly {
-            let (h, m) = parse_time("monthly", &mo.at)?;
-            if !(1..=28).contains(&mo.day) {
-                return Err(err(
-                    "monthly",
-                    "monthly day must be 1 to 28 so that every month has it",
-                ));
-            }
-            Kind::Cron(vec![cron_of(&format!("0 {m} {h} {} * *", mo.day))?])
+        } else if let Some(weekly) = &self.weekly {
+            weekly_kind(weekly)?
+        } else if let Some(monthly) = &self.monthly {
+            monthly_kind(monthly)?
         } else {
             unreachable!("exactly one form is set")
         };
         Ok(Schedule { kind, tz })
     }
+
+    /// The task's own zone when it names one, else the team's.
+    fn zone(&self, default_tz: Tz) -> Result<Tz, SpecError> {
+        let Some(name) = &self.timezone else {
+            return Ok(default_tz);
+        };
+        Tz::from_str(name).map_err(|_| {
+            err(
+                "timezone",
+                format!(
+                    "unknown time zone `{}` (use an IANA name such as \"Europe/London\")",
+                    one_line(name)
+                ),
+            )
+        })
+    }
+}
+
+/// `every = "30m"`: an interval of at least a minute.
+fn every_kind(every: &str) -> Result<Kind, SpecError> {
+    let d = crate::config::parse_duration(every)
+        .filter(|d| d.as_secs() >= 60)
+        .ok_or_else(|| {
+            err(
+                "every",
+                format!(
+                    "`{}` is not an interval of at least a minute (e.g. \"30m\", \"2h\")",
+                    one_line(every)
+                ),
+            )
+        })?;
+    Ok(Kind::Every(
+        Duration::from_std(d).map_err(|_| err("every", "interval too long"))?,
+    ))
+}
+
+/// `[schedule.weekly]`: at one time on each of at least one named day.
+fn weekly_kind(w: &Weekly) -> Result<Kind, SpecError> {
+    let (h, m) = parse_time("weekly", &w.at)?;
+    let days = w
+        .days
+        .iter()
+        .map(|d| {
+            day_name(d).ok_or_else(|| {
+                err(
+                    "weekly",
+                    format!("`{}` is not a day of the week", one_line(d)),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if days.is_empty() {
+        return Err(err("weekly", "weekly needs at least one day"));
+    }
+    Ok(Kind::Cron(vec![cron_of(&format!(
+        "0 {m} {h} * * {}",
+        days.join(",")
+    ))?]))
+}
+
+/// `[schedule.monthly]`: at one time on a day every month has (1 to 28).
+fn monthly_kind(mo: &Monthly) -> Result<Kind, SpecError> {
+    let (h, m) = parse_time("monthly", &mo.at)?;
+    if !(1..=28).contains(&mo.day) {
+        return Err(err(
+            "monthly",
+            "monthly day must be 1 to 28 so that every month has it",
+        ));
+    }
+    Ok(Kind::Cron(vec![cron_of(&format!(
+        "0 {m} {h} {} * *",
+        mo.day
+    ))?]))
 }
 
 fn day_name(text: &str) -> Option<&'static str> {

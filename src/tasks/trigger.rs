@@ -169,6 +169,35 @@ impl TriggerSpec {
     /// names neither a template nor a prompt.
     pub fn build(&self, prompt: &str) -> Result<Trigger, Vec<TriggerError>> {
         let mut problems = Vec::new();
+        let kinds = self.kinds(&mut problems);
+        if let Some(min) = self.min_amount {
+            if !min.is_finite() || min < 0.0 {
+                problems.push(problem(
+                    "min_amount",
+                    "min_amount must be a positive number of USD",
+                ));
+            }
+        }
+        let cooldown = duration("cooldown", &self.cooldown, &mut problems).filter(|d| !d.is_zero());
+        let batch = duration("batch", &self.batch, &mut problems);
+        if batch.is_some_and(|d| d < Duration::from_secs(1)) {
+            problems.push(problem("batch", "batch must be at least 1s"));
+        }
+        match self.action(prompt, &mut problems) {
+            Some(action) if problems.is_empty() => Ok(Trigger {
+                kinds,
+                accounts: self.accounts.clone(),
+                min_amount: self.min_amount,
+                cooldown,
+                batch,
+                action,
+            }),
+            _ => Err(problems),
+        }
+    }
+
+    /// The event kinds named in `event`: at least one, each a known kind.
+    fn kinds(&self, problems: &mut Vec<TriggerError>) -> Vec<EventKind> {
         let mut kinds = Vec::new();
         for name in self.event.names() {
             match EventKind::parse(&name) {
@@ -185,37 +214,18 @@ impl TriggerSpec {
         if self.event.names().is_empty() {
             problems.push(problem("event", "name at least one event kind"));
         }
-        if let Some(min) = self.min_amount {
-            if !min.is_finite() || min < 0.0 {
-                problems.push(problem(
-                    "min_amount",
-                    "min_amount must be a positive number of USD",
-                ));
-            }
-        }
-        let mut duration = |key: &'static str, value: &Option<String>| match value {
-            None => None,
-            Some(text) => match crate::config::parse_duration(text) {
-                Some(d) => Some(d),
-                None => {
-                    problems.push(problem(
-                        key,
-                        format!("`{text}` is not a duration (write e.g. \"30s\", \"5m\", \"1h\")"),
-                    ));
-                    None
-                }
-            },
-        };
-        let cooldown = duration("cooldown", &self.cooldown).filter(|d| !d.is_zero());
-        let batch = duration("batch", &self.batch);
-        if batch.is_some_and(|d| d < Duration::from_secs(1)) {
-            problems.push(problem("batch", "batch must be at least 1s"));
-        }
+        kinds
+    }
+
+    /// What the rule does: fill `template` in, or run a prompt (the trigger's own, else
+    /// the workflow's `prompt`); exactly one of the two, and a template names only
+    /// known fields.
+    fn action(&self, prompt: &str, problems: &mut Vec<TriggerError>) -> Option<RuleAction> {
         let own_prompt = self
             .prompt
             .clone()
             .or_else(|| (!prompt.trim().is_empty()).then(|| prompt.to_string()));
-        let action = match (&self.template, own_prompt) {
+        match (&self.template, own_prompt) {
             (Some(_), Some(_)) if self.prompt.is_some() => {
                 problems.push(problem(
                     "template",
@@ -243,19 +253,25 @@ impl TriggerSpec {
                 ));
                 None
             }
-        };
-        match action {
-            Some(action) if problems.is_empty() => Ok(Trigger {
-                kinds,
-                accounts: self.accounts.clone(),
-                min_amount: self.min_amount,
-                cooldown,
-                batch,
-                action,
-            }),
-            _ => Err(problems),
         }
     }
+}
+
+/// The duration written under `key`, if any; a problem when it is not one.
+fn duration(
+    key: &'static str,
+    value: &Option<String>,
+    problems: &mut Vec<TriggerError>,
+) -> Option<Duration> {
+    let text = value.as_ref()?;
+    let parsed = crate::config::parse_duration(text);
+    if parsed.is_none() {
+        problems.push(problem(
+            key,
+            format!("`{text}` is not a duration (write e.g. \"30s\", \"5m\", \"1h\")"),
+        ));
+    }
+    parsed
 }
 
 /// Every name a template may use, in braces.
@@ -361,6 +377,39 @@ mod tests {
         );
         let none = spec("event = \"tip\"").build("").unwrap_err();
         assert_eq!(none[0].key, "template");
+    }
+
+    #[test]
+    fn every_problem_of_the_table_is_named_in_key_order() {
+        let errors = spec(
+            "event = []\nmin_amount = -1\ncooldown = \"soon\"\nbatch = \"0s\"\n\
+             template = \"{amount}\"\nprompt = \"Say thanks\"",
+        )
+        .build("")
+        .unwrap_err();
+        let keys: Vec<&str> = errors.iter().map(|e| e.key).collect();
+        assert_eq!(
+            keys,
+            ["event", "min_amount", "cooldown", "batch", "template"],
+            "{errors:?}"
+        );
+        assert!(errors[2].message.contains("`soon` is not a duration"));
+        assert!(errors[3].message.contains("at least 1s"));
+        assert!(errors[4].message.contains("not both"));
+    }
+
+    #[test]
+    fn a_trigger_without_its_own_prompt_runs_the_workflows() {
+        let t = spec("event = \"new_subscriber\"\ncooldown = \"0s\"")
+            .build("Welcome them")
+            .unwrap();
+        assert_eq!(t.action, RuleAction::Prompt("Welcome them".into()));
+        assert_eq!((t.cooldown, t.batch), (None, None));
+        let own = spec("event = \"tip\"\ncooldown = \"1h\"\nprompt = \"Thank them\"")
+            .build("Welcome them")
+            .unwrap();
+        assert_eq!(own.action, RuleAction::Prompt("Thank them".into()));
+        assert_eq!(own.cooldown, Some(Duration::from_secs(3600)));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::{Access, Plan, Tool, ToolContext, ToolError};
 use crate::chat::{Attachment, AttachmentKind};
 use crate::llm::ToolSpec;
 use async_trait::async_trait;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::{json, Value};
@@ -88,77 +89,93 @@ fn spec(args: &Value) -> Result<ChartSpec, ToolError> {
 pub fn render(chart: &ChartSpec) -> Result<Vec<u8>, String> {
     crate::plot::ensure_font();
     let mut pixels = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut pixels, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let max = chart
-            .series
-            .iter()
-            .flat_map(|(_, v)| v.iter().copied())
-            .fold(0.0f64, f64::max);
-        let min = chart
-            .series
-            .iter()
-            .flat_map(|(_, v)| v.iter().copied())
-            .fold(0.0f64, f64::min);
-        let top = if max > 0.0 { max * 1.1 } else { 1.0 };
-        let n = chart.labels.len();
-        let mut ctx = ChartBuilder::on(&root)
-            .caption(&chart.title, ("sans-serif", 26))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(0f64..n as f64, min.min(0.0)..top)
-            .map_err(|e| e.to_string())?;
-        ctx.configure_mesh()
-            .disable_x_mesh()
-            .x_label_formatter(&|_| String::new())
-            .label_style(("sans-serif", 14))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        // One label under the middle of each group (at most 24 shown, evenly spread).
-        let bottom = min.min(0.0);
-        let step = n.div_ceil(24).max(1);
-        let style =
-            TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-        for (i, label) in chart.labels.iter().enumerate().step_by(step) {
-            let (x, y) = ctx.backend_coord(&(i as f64 + 0.5, bottom));
-            let text: String = label.chars().take(16).collect();
-            root.draw(&Text::new(text, (x, y + 8), style.clone()))
-                .map_err(|e| e.to_string())?;
-        }
-        let width = 0.8 / chart.series.len() as f64;
-        for (i, (name, values)) in chart.series.iter().enumerate() {
-            let colour = COLOURS[i];
-            let drawn = if chart.line {
-                ctx.draw_series(LineSeries::new(
-                    values.iter().enumerate().map(|(x, y)| (x as f64 + 0.5, *y)),
-                    colour.stroke_width(3),
-                ))
-            } else {
-                ctx.draw_series(values.iter().enumerate().map(|(x, y)| {
-                    let left = x as f64 + 0.1 + width * i as f64;
-                    Rectangle::new([(left, 0.0), (left + width, *y)], colour.filled())
-                }))
-            }
-            .map_err(|e| e.to_string())?;
-            if !name.is_empty() {
-                drawn.label(name.clone()).legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
-                });
-            }
-        }
-        if chart.series.iter().any(|(n, _)| !n.is_empty()) {
-            ctx.configure_series_labels()
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 14))
-                .draw()
-                .map_err(|e| e.to_string())?;
-        }
-        root.present().map_err(|e| e.to_string())?;
-    }
+    draw(chart, &mut pixels).map_err(|e| e.to_string())?;
     crate::plot::encode_png(&pixels, WIDTH, HEIGHT)
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+type Canvas<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The whole chart into `pixels`: title, axes from the lowest value (or 0) to a tenth
+/// above the highest, a label under each group, then the series and their legend.
+fn draw(chart: &ChartSpec, pixels: &mut [u8]) -> DrawResult {
+    let root = BitMapBackend::with_buffer(pixels, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let values = || chart.series.iter().flat_map(|(_, v)| v.iter().copied());
+    let max = values().fold(0.0f64, f64::max);
+    let bottom = values().fold(0.0f64, f64::min).min(0.0);
+    let top = if max > 0.0 { max * 1.1 } else { 1.0 };
+    let n = chart.labels.len();
+    let mut ctx = ChartBuilder::on(&root)
+        .caption(&chart.title, ("sans-serif", 26))
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0f64..n as f64, bottom..top)?;
+    ctx.configure_mesh()
+        .disable_x_mesh()
+        .x_label_formatter(&|_| String::new())
+        .label_style(("sans-serif", 14))
+        .draw()?;
+    draw_labels(&root, &ctx, &chart.labels, bottom)?;
+    draw_series(&mut ctx, chart)?;
+    root.present()?;
+    Ok(())
+}
+
+/// One label under the middle of each group (at most 24 shown, evenly spread).
+fn draw_labels(
+    root: &Area<'_>,
+    ctx: &Canvas<'_, '_>,
+    labels: &[String],
+    bottom: f64,
+) -> DrawResult {
+    let step = labels.len().div_ceil(24).max(1);
+    let style =
+        TextStyle::from(("sans-serif", 14).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (i, label) in labels.iter().enumerate().step_by(step) {
+        let (x, y) = ctx.backend_coord(&(i as f64 + 0.5, bottom));
+        let text: String = label.chars().take(16).collect();
+        root.draw(&Text::new(text, (x, y + 8), style.clone()))?;
+    }
+    Ok(())
+}
+
+/// Each series as a line, or as bars side by side within each group, in its own
+/// colour; a legend when any series has a name.
+fn draw_series<'a>(ctx: &mut Canvas<'a, 'a>, chart: &ChartSpec) -> DrawResult {
+    let width = 0.8 / chart.series.len() as f64;
+    for (i, (name, values)) in chart.series.iter().enumerate() {
+        let colour = COLOURS[i];
+        let drawn = if chart.line {
+            ctx.draw_series(LineSeries::new(
+                values.iter().enumerate().map(|(x, y)| (x as f64 + 0.5, *y)),
+                colour.stroke_width(3),
+            ))
+        } else {
+            ctx.draw_series(values.iter().enumerate().map(|(x, y)| {
+                let left = x as f64 + 0.1 + width * i as f64;
+                Rectangle::new([(left, 0.0), (left + width, *y)], colour.filled())
+            }))
+        }?;
+        if !name.is_empty() {
+            drawn.label(name.clone()).legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled())
+            });
+        }
+    }
+    if chart.series.iter().any(|(n, _)| !n.is_empty()) {
+        ctx.configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()?;
+    }
+    Ok(())
 }
 
 #[async_trait]

@@ -356,6 +356,8 @@ fn draw_y_ticks(
     Ok(())
 }
 
+/// The whole chart: title, axes, a label under each bar, then the stacked bars and
+/// their legend, or a note that there is nothing to show.
 fn draw(series: &Series, pixels: &mut [u8]) -> DrawResult {
     let root = BitMapBackend::with_buffer(pixels, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -382,13 +384,7 @@ fn draw(series: &Series, pixels: &mut [u8]) -> DrawResult {
         .axis_desc_style((FAMILY, 15))
         .draw()?;
     draw_y_ticks(&root, &chart, &axis, n as f64)?;
-    // One label under each bar (at most 16, evenly spread).
-    let every = series.labels.len().div_ceil(16).max(1);
-    let style = TextStyle::from((FAMILY, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
-    for (i, label) in series.labels.iter().enumerate().step_by(every) {
-        let (x, y) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
-        root.draw(&Text::new(label.clone(), (x, y + 8), style.clone()))?;
-    }
+    draw_x_labels(&root, &chart, series)?;
     if series.groups.is_empty() || tallest <= 0.0 {
         let (x, y) = chart.backend_coord(&(n as f64 / 2.0, top / 2.0));
         let centre =
@@ -401,6 +397,29 @@ fn draw(series: &Series, pixels: &mut [u8]) -> DrawResult {
         root.present()?;
         return Ok(());
     }
+    draw_bars(&mut chart, series)?;
+    root.present()?;
+    Ok(())
+}
+
+/// One label under each bar (at most 16, evenly spread).
+fn draw_x_labels(
+    root: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>,
+    chart: &Chart<'_, '_>,
+    series: &Series,
+) -> DrawResult {
+    let every = series.labels.len().div_ceil(16).max(1);
+    let style = TextStyle::from((FAMILY, 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (i, label) in series.labels.iter().enumerate().step_by(every) {
+        let (x, y) = chart.backend_coord(&(i as f64 + 0.5, 0.0));
+        root.draw(&Text::new(label.clone(), (x, y + 8), style.clone()))?;
+    }
+    Ok(())
+}
+
+/// Each group's bars stacked on the groups before it, in its own colour, and the
+/// legend naming the groups.
+fn draw_bars<'a>(chart: &mut Chart<'a, 'a>, series: &Series) -> DrawResult {
     let mut bottoms = vec![0.0; series.labels.len()];
     for (g, (name, values)) in series.groups.iter().enumerate() {
         let colour = COLOURS[g % COLOURS.len()];
@@ -428,7 +447,6 @@ fn draw(series: &Series, pixels: &mut [u8]) -> DrawResult {
         .border_style(BLACK)
         .label_font((FAMILY, 14))
         .draw()?;
-    root.present()?;
     Ok(())
 }
 

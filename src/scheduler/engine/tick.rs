@@ -44,7 +44,6 @@ impl Facts {
     }
 }
 
-/// How often the store is asked whether tasks were created, edited or deleted from chat
 impl Scheduler {
     /// One step at `now`.
     pub async fn tick(self: &Arc<Self>, now: DateTime<Utc>) -> Result<Tick, StoreError> {
@@ -63,19 +62,7 @@ impl Scheduler {
             .iter()
             .filter(|task| self.next_due(&task.id).is_none_or(|next| next <= now))
             .collect();
-        let facts = if due.len() > PREFETCH_ABOVE {
-            Facts::Read {
-                last: self.store.last_scheduled_all().await?.into_iter().collect(),
-                states: self
-                    .store
-                    .states_with_prefix("scheduler.")
-                    .await?
-                    .into_iter()
-                    .collect(),
-            }
-        } else {
-            Facts::Ask
-        };
+        let facts = self.facts(due.len()).await?;
         let mut anchors = Vec::new();
         for task in due {
             let paused = facts
@@ -88,33 +75,61 @@ impl Scheduler {
             let next = task.schedule.next_after(now);
             self.set_next_due(&task.id, next);
         }
-        let soonest = {
-            let next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            all.iter()
-                .filter_map(|task| match next.get(&task.id) {
-                    Some(due) => *due,
-                    // Not looked at (cannot happen after the loop): look again now.
-                    None => Some(now),
-                })
-                .min()
-                .unwrap_or(DateTime::<Utc>::MAX_UTC)
-        };
-        // Tasks seen for the first time are anchored together, in one transaction.
-        if !anchors.is_empty() {
-            if let Err(e) = self.store.set_states(&anchors).await {
-                let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-                for (key, _) in &anchors {
-                    next.remove(key.trim_start_matches(ANCHOR_PREFIX));
-                }
-                drop(next);
-                self.forget_earliest();
-                return Err(e);
-            }
-        }
+        let soonest = self.soonest_due(&all, now);
+        self.save_anchors(&anchors).await?;
         *self.earliest.lock().unwrap_or_else(|e| e.into_inner()) = Some(soonest);
         Ok(tick)
     }
 
+    /// The store's facts about `due` tasks: read up front when there are many.
+    async fn facts(&self, due: usize) -> Result<Facts, StoreError> {
+        if due <= PREFETCH_ABOVE {
+            return Ok(Facts::Ask);
+        }
+        Ok(Facts::Read {
+            last: self.store.last_scheduled_all().await?.into_iter().collect(),
+            states: self
+                .store
+                .states_with_prefix("scheduler.")
+                .await?
+                .into_iter()
+                .collect(),
+        })
+    }
+
+    /// When the next tick has anything to do: the soonest due time of any task.
+    fn soonest_due(&self, all: &[Workflow], now: DateTime<Utc>) -> DateTime<Utc> {
+        let next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        all.iter()
+            .filter_map(|task| match next.get(&task.id) {
+                Some(due) => *due,
+                // Not looked at (cannot happen after the loop): look again now.
+                None => Some(now),
+            })
+            .min()
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    /// Anchors the tasks seen for the first time together, in one transaction; when
+    /// that fails, they are looked at again by the next tick.
+    async fn save_anchors(&self, anchors: &[(String, String)]) -> Result<(), StoreError> {
+        if anchors.is_empty() {
+            return Ok(());
+        }
+        let Err(e) = self.store.set_states(anchors).await else {
+            return Ok(());
+        };
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, _) in anchors {
+            next.remove(key.trim_start_matches(ANCHOR_PREFIX));
+        }
+        drop(next);
+        self.forget_earliest();
+        Err(e)
+    }
+
+    /// One due, active task: its missed fires recorded, its latest fire claimed and
+    /// started, or missed when it is past the grace period.
     async fn tick_task(
         self: &Arc<Self>,
         task: &Workflow,
@@ -124,25 +139,8 @@ impl Scheduler {
         anchors: &mut Vec<(String, String)>,
         tick: &mut Tick,
     ) -> Result<(), StoreError> {
-        // Fires are counted from the last recorded one, or from when the task was first
-        // seen, so a restart neither loses nor repeats them.
-        let store = self.store.as_ref();
-        let since = match facts.last_scheduled(store, &task.id).await? {
-            Some(last) => last,
-            None => {
-                let key = anchor_key(&task.id);
-                match facts.state(store, &key).await? {
-                    Some(ms) => ms
-                        .parse()
-                        .ok()
-                        .and_then(DateTime::from_timestamp_millis)
-                        .unwrap_or(now),
-                    None => {
-                        anchors.push((key, now.timestamp_millis().to_string()));
-                        return Ok(());
-                    }
-                }
-            }
+        let Some(since) = self.counted_from(task, now, facts, anchors).await? else {
+            return Ok(());
         };
         // Fires while the task was paused are not owed: count from its resumption.
         let since = resumed_at.map_or(since, |resumed| since.max(resumed));
@@ -171,20 +169,63 @@ impl Scheduler {
             }
             return Ok(());
         }
-        if self
+        self.start(task, latest, now, tick).await
+    }
+
+    /// Where the task's fires are counted from: the last recorded one, or when the task
+    /// was first seen, so a restart neither loses nor repeats them. None for a task seen
+    /// for the first time, whose anchor is added to `anchors`.
+    async fn counted_from(
+        &self,
+        task: &Workflow,
+        now: DateTime<Utc>,
+        facts: &Facts,
+        anchors: &mut Vec<(String, String)>,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let store = self.store.as_ref();
+        if let Some(last) = facts.last_scheduled(store, &task.id).await? {
+            return Ok(Some(last));
+        }
+        let key = anchor_key(&task.id);
+        match facts.state(store, &key).await? {
+            Some(ms) => Ok(Some(
+                ms.parse()
+                    .ok()
+                    .and_then(DateTime::from_timestamp_millis)
+                    .unwrap_or(now),
+            )),
+            None => {
+                anchors.push((key, now.timestamp_millis().to_string()));
+                Ok(None)
+            }
+        }
+    }
+
+    /// Claims the fire at `latest` and, when this replica got it, runs it in the
+    /// background.
+    async fn start(
+        self: &Arc<Self>,
+        task: &Workflow,
+        latest: DateTime<Utc>,
+        now: DateTime<Utc>,
+        tick: &mut Tick,
+    ) -> Result<(), StoreError> {
+        if !self
             .store
             .claim_run(&task.id, latest, RunStatus::Running, now)
             .await?
         {
-            tracing::info!(task = %task.id, fire = %latest, "fire claimed; running it");
-            let this = self.clone();
-            let task = task.clone();
-            let id = task.id.clone();
-            let handle = tokio::spawn(async move {
-                this.execute(&task, latest, now, Deliver::WithRetries).await
-            });
-            tick.started.push((id, latest, handle));
+            return Ok(());
         }
+        tracing::info!(task = %task.id, fire = %latest, "fire claimed; running it");
+        let this = self.clone();
+        let task = task.clone();
+        let id = task.id.clone();
+        let handle =
+            tokio::spawn(
+                async move { this.execute(&task, latest, now, Deliver::WithRetries).await },
+            );
+        tick.started.push((id, latest, handle));
         Ok(())
     }
 

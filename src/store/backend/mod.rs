@@ -1,7 +1,8 @@
 //! The two concrete backends behind [`Store`]: a SQLite pool and a PostgreSQL pool.
 //!
-//! Only connecting and migrating differ between them; every query lives once in
-//! `portable.rs` and is expanded for both pool types.
+//! Only connecting and migrating differ between them; every query is written once, in
+//! one file per table family (`portable.rs`, `tasks.rs`, `ledger.rs`, `events.rs`, …),
+//! and expanded for both pool types.
 
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -22,12 +23,14 @@ mod budgets;
 mod events;
 mod inbound;
 mod leases;
+mod ledger;
 mod location;
 mod portable;
 mod retries;
 mod rows;
 mod sessions;
 mod skills;
+mod tasks;
 mod threads;
 
 pub use location::location;

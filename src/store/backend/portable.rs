@@ -1,20 +1,16 @@
-//! Every query of the store, written once in SQL that SQLite and PostgreSQL both run
-//! (`$n` placeholders, BIGINT milliseconds, JSON as TEXT), and the trait impls that
-//! `portable_store!` expands for each pool type.
+//! Conversations (`conversation_messages`), pending actions (`pending_actions`), channel
+//! facts and claims (`channel_state`, `claims`) and the [`Store`] impl itself, in SQL that
+//! SQLite and PostgreSQL both run (`$n` placeholders, BIGINT milliseconds, JSON as TEXT),
+//! expanded by `portable_store!` for each pool type.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::AssertSqlSafe;
 
-use super::rows::{
-    encode_message, group_expression, millis, sql_limit, utc_day, ActionRow, AuditRow, MessageRow,
-    StoredTaskRow, TaskRunRow, UsageGroupRow,
-};
+use super::rows::{encode_message, millis, sql_limit, ActionRow, MessageRow};
 use super::{postgres_migrator, sqlite_migrator, PgStore, SqliteStore};
 use crate::store::{
-    ActionStatus, AuditEntry, AuditLog, ChannelState, ConversationStore, DecideOutcome, Decision,
-    PendingAction, PendingActionStore, RunStatus, Store, StoreResult, StoredMessage, StoredTask,
-    TaskRun, TaskRunStore, TaskStore, UsageDimension, UsageEntry, UsageLedger, UsageRow,
+    ActionStatus, ChannelState, ConversationStore, DecideOutcome, Decision, PendingAction,
+    PendingActionStore, Store, StoreResult, StoredMessage,
 };
 
 const INSERT_MESSAGES: &str = "INSERT INTO conversation_messages \
@@ -81,14 +77,6 @@ const DECIDE_ACTION: &str = concat!(
 const FINISH_ACTION: &str = "UPDATE pending_actions SET status = $1, result = $2 \
      WHERE id = $3 AND status = 'confirmed'";
 
-const INSERT_USAGE: &str = "INSERT INTO usage_ledger (at, day, platform, user_name, kind, \
-     model, task, conversation, source, endpoint, prompt_tokens, completion_tokens, \
-     cached_tokens, credits, cost_usd, api_credits, estimated) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
-
-const INSERT_AUDIT: &str =
-    "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)";
-
 const STATE: &str = "SELECT value FROM channel_state WHERE name = $1";
 
 const SET_STATE: &str = "INSERT INTO channel_state (name, value, updated_at) VALUES ($1, $2, $3) \
@@ -102,74 +90,6 @@ const CLAIM: &str = "INSERT INTO claims (scope, name, claimed_at) VALUES ($1, $2
 
 const PRUNE_CLAIMS: &str = "DELETE FROM claims WHERE scope = $1 AND claimed_at < $2";
 
-const CLAIM_RUN: &str = "INSERT INTO task_runs (task, scheduled_for, status, started_at, manual) \
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task, scheduled_for) DO NOTHING";
-
-const FINISH_RUN: &str = "UPDATE task_runs SET status = $1, finished_at = $2, model = $3, \
-     output = $4, credits = $5, delivery_retry = $6 WHERE task = $7 AND scheduled_for = $8";
-
-const RECORD_DELIVERY: &str = "UPDATE task_runs SET delivered_at = $1, delivery_error = $2, \
-     delivery_retry = $3 WHERE task = $4 AND scheduled_for = $5";
-
-const LAST_SCHEDULED: &str =
-    "SELECT MAX(scheduled_for) FROM task_runs WHERE task = $1 AND manual = 0";
-
-const LAST_SCHEDULED_ALL: &str = "SELECT task, MAX(scheduled_for) FROM task_runs \
-     WHERE manual = 0 GROUP BY task";
-
-const FAIL_STALE_RUNS: &str = "UPDATE task_runs SET status = 'failed', finished_at = $1, \
-     output = 'The run did not finish (the process stopped or it hung) and was marked failed.' \
-     WHERE status = 'running' AND started_at < $2";
-
-const ABANDON_STALE_POSTS: &str = "UPDATE task_runs SET delivery_retry = NULL, \
-     delivery_error = 'the process stopped while posting it, so it may not have arrived' \
-     WHERE delivery_retry = 0 AND delivered_at IS NULL AND finished_at < $1";
-
-const RECENT_RUNS: &str = "SELECT task, scheduled_for, status, started_at, finished_at, model, \
-     output, credits, delivered_at, delivery_error, delivery_retry FROM task_runs WHERE task = $1 \
-     ORDER BY scheduled_for DESC LIMIT $2";
-
-const INSERT_TASK: &str = "INSERT INTO scheduled_tasks \
-     (id, definition, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5) \
-     ON CONFLICT (id) DO NOTHING";
-
-const UPDATE_TASK: &str =
-    "UPDATE scheduled_tasks SET definition = $1, updated_at = $2 WHERE id = $3";
-
-const DELETE_TASK: &str = "DELETE FROM scheduled_tasks WHERE id = $1";
-
-const STORED_TASKS: &str = "SELECT id, definition, created_by, created_at, updated_at \
-     FROM scheduled_tasks ORDER BY id";
-
-const CONVERSATION_CREDITS: &str = "SELECT CAST(COALESCE(SUM(credits), 0) AS DOUBLE PRECISION) \
-     FROM usage_ledger WHERE conversation = $1 AND at >= $2";
-
-const RECENT_AUDIT: &str = "SELECT at, actor, action, subject, detail FROM audit_log \
-     ORDER BY at DESC, id DESC LIMIT $1";
-
-/// The report query for one dimension. The casts pin the aggregate types: PostgreSQL
-/// sums BIGINT into NUMERIC, and SQLite types a result by its value.
-fn usage_report_sql(by: UsageDimension) -> String {
-    let key = group_expression(by);
-    let order = match by {
-        UsageDimension::Day => "group_key",
-        _ => "credits DESC, group_key",
-    };
-    format!(
-        "SELECT {key} AS group_key, \
-         COUNT(CASE WHEN source = 'model' THEN 1 END) AS model_calls, \
-         COUNT(CASE WHEN source = 'api' THEN 1 END) AS api_calls, \
-         CAST(SUM(prompt_tokens) AS BIGINT) AS prompt_tokens, \
-         CAST(SUM(completion_tokens) AS BIGINT) AS completion_tokens, \
-         CAST(SUM(cached_tokens) AS BIGINT) AS cached_tokens, \
-         CAST(SUM(credits) AS DOUBLE PRECISION) AS credits, \
-         CAST(SUM(cost_usd) AS DOUBLE PRECISION) AS cost_usd, \
-         CAST(SUM(api_credits) AS DOUBLE PRECISION) AS api_credits, \
-         COUNT(CASE WHEN source = 'model' AND estimated = 1 THEN 1 END) AS estimated_calls \
-         FROM usage_ledger WHERE at >= $1 GROUP BY {key} ORDER BY {order}"
-    )
-}
-
 fn decided_status(decision: Decision) -> ActionStatus {
     match decision {
         Decision::Confirm => ActionStatus::Confirmed,
@@ -177,8 +97,9 @@ fn decided_status(decision: Decision) -> ActionStatus {
     }
 }
 
-/// Implements every store trait for `$store`, a struct whose `pool` field is an
-/// `sqlx::Pool`; `$backend` names it and `$migrator` builds its migrator.
+/// Implements the conversation, pending-action and channel-state traits and [`Store`] for
+/// `$store`, a struct whose `pool` field is an `sqlx::Pool`; `$backend` names it and
+/// `$migrator` builds its migrator.
 macro_rules! portable_store {
     ($store:ty, $backend:literal, $migrator:path) => {
         #[async_trait]
@@ -384,82 +305,6 @@ macro_rules! portable_store {
         }
 
         #[async_trait]
-        impl UsageLedger for $store {
-            async fn record_usage(&self, entry: &UsageEntry) -> StoreResult<()> {
-                sqlx::query(INSERT_USAGE)
-                    .bind(millis(entry.at))
-                    .bind(utc_day(entry.at))
-                    .bind(entry.platform.as_str())
-                    .bind(entry.user.as_str())
-                    .bind(entry.kind.as_str())
-                    .bind(entry.model.as_deref())
-                    .bind(entry.task.as_deref())
-                    .bind(entry.conversation.as_deref())
-                    .bind(entry.source.as_str())
-                    .bind(entry.endpoint.as_deref())
-                    .bind(entry.prompt_tokens)
-                    .bind(entry.completion_tokens)
-                    .bind(entry.cached_tokens)
-                    .bind(entry.credits)
-                    .bind(entry.cost_usd)
-                    .bind(entry.api_credits)
-                    .bind(i64::from(entry.estimated))
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn conversation_credits(
-                &self,
-                conversation: &str,
-                since: DateTime<Utc>,
-            ) -> StoreResult<f64> {
-                let (credits,): (f64,) = sqlx::query_as(CONVERSATION_CREDITS)
-                    .bind(conversation)
-                    .bind(millis(since))
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(credits)
-            }
-
-            async fn usage_report(
-                &self,
-                since: Option<DateTime<Utc>>,
-                by: UsageDimension,
-            ) -> StoreResult<Vec<UsageRow>> {
-                // The SQL is one of five fixed strings: only the grouping column varies.
-                let rows: Vec<UsageGroupRow> = sqlx::query_as(AssertSqlSafe(usage_report_sql(by)))
-                    .bind(since.map_or(i64::MIN, millis))
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok(rows.into_iter().map(UsageRow::from).collect())
-            }
-        }
-
-        #[async_trait]
-        impl AuditLog for $store {
-            async fn audit(&self, entry: &AuditEntry) -> StoreResult<()> {
-                sqlx::query(INSERT_AUDIT)
-                    .bind(millis(entry.at))
-                    .bind(entry.actor.as_str())
-                    .bind(entry.action.as_str())
-                    .bind(entry.subject.as_deref())
-                    .bind(entry.detail.to_string())
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn recent_audit(&self, limit: usize) -> StoreResult<Vec<AuditEntry>> {
-                let rows: Vec<AuditRow> = sqlx::query_as(RECENT_AUDIT)
-                    .bind(sql_limit(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.into_iter().map(AuditEntry::try_from).collect()
-            }
-        }
-
-        #[async_trait]
         impl ChannelState for $store {
             async fn state(&self, name: &str) -> StoreResult<Option<String>> {
                 let row: Option<(String,)> = sqlx::query_as(STATE)
@@ -518,161 +363,6 @@ macro_rules! portable_store {
                     .execute(&self.pool)
                     .await?;
                 Ok(done.rows_affected() == 1)
-            }
-        }
-
-        #[async_trait]
-        impl TaskRunStore for $store {
-            async fn claim_run(
-                &self,
-                task: &str,
-                scheduled_for: DateTime<Utc>,
-                status: RunStatus,
-                now: DateTime<Utc>,
-            ) -> StoreResult<bool> {
-                let done = sqlx::query(CLAIM_RUN)
-                    .bind(task)
-                    .bind(millis(scheduled_for))
-                    .bind(status.as_str())
-                    .bind(millis(now))
-                    .bind(0i64)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn claim_manual_run(&self, task: &str, at: DateTime<Utc>) -> StoreResult<bool> {
-                let done = sqlx::query(CLAIM_RUN)
-                    .bind(task)
-                    .bind(millis(at))
-                    .bind(RunStatus::Running.as_str())
-                    .bind(millis(at))
-                    .bind(1i64)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn finish_run(&self, run: &TaskRun) -> StoreResult<()> {
-                sqlx::query(FINISH_RUN)
-                    .bind(run.status.as_str())
-                    .bind(run.finished_at.map(millis))
-                    .bind(run.model.as_deref())
-                    .bind(run.output.as_deref())
-                    .bind(run.credits)
-                    .bind(run.delivery_retry.map(i64::from))
-                    .bind(run.task.as_str())
-                    .bind(millis(run.scheduled_for))
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn record_delivery(
-                &self,
-                task: &str,
-                scheduled_for: DateTime<Utc>,
-                at: DateTime<Utc>,
-                error: Option<&str>,
-                retry: Option<u32>,
-            ) -> StoreResult<()> {
-                sqlx::query(RECORD_DELIVERY)
-                    .bind(error.is_none().then(|| millis(at)))
-                    .bind(error)
-                    .bind(retry.map(i64::from))
-                    .bind(task)
-                    .bind(millis(scheduled_for))
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn last_scheduled(&self, task: &str) -> StoreResult<Option<DateTime<Utc>>> {
-                let (max,): (Option<i64>,) = sqlx::query_as(LAST_SCHEDULED)
-                    .bind(task)
-                    .fetch_one(&self.pool)
-                    .await?;
-                Ok(max.and_then(DateTime::from_timestamp_millis))
-            }
-
-            async fn last_scheduled_all(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
-                let rows: Vec<(String, Option<i64>)> = sqlx::query_as(LAST_SCHEDULED_ALL)
-                    .fetch_all(&self.pool)
-                    .await?;
-                Ok(rows
-                    .into_iter()
-                    .filter_map(|(task, ms)| Some((task, DateTime::from_timestamp_millis(ms?)?)))
-                    .collect())
-            }
-
-            async fn fail_stale_runs(
-                &self,
-                before: DateTime<Utc>,
-                now: DateTime<Utc>,
-            ) -> StoreResult<u64> {
-                let done = sqlx::query(FAIL_STALE_RUNS)
-                    .bind(millis(now))
-                    .bind(millis(before))
-                    .execute(&self.pool)
-                    .await?;
-                sqlx::query(ABANDON_STALE_POSTS)
-                    .bind(millis(before))
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected())
-            }
-
-            async fn recent_runs(&self, task: &str, limit: usize) -> StoreResult<Vec<TaskRun>> {
-                let rows: Vec<TaskRunRow> = sqlx::query_as(RECENT_RUNS)
-                    .bind(task)
-                    .bind(sql_limit(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
-                rows.into_iter().map(TaskRun::try_from).collect()
-            }
-        }
-
-        #[async_trait]
-        impl TaskStore for $store {
-            async fn insert_task(&self, task: &StoredTask) -> StoreResult<bool> {
-                let done = sqlx::query(INSERT_TASK)
-                    .bind(task.id.as_str())
-                    .bind(task.definition.as_str())
-                    .bind(task.created_by.as_str())
-                    .bind(millis(task.created_at))
-                    .bind(millis(task.updated_at))
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn update_task(
-                &self,
-                id: &str,
-                definition: &str,
-                now: DateTime<Utc>,
-            ) -> StoreResult<bool> {
-                let done = sqlx::query(UPDATE_TASK)
-                    .bind(definition)
-                    .bind(millis(now))
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn delete_task(&self, id: &str) -> StoreResult<bool> {
-                let done = sqlx::query(DELETE_TASK)
-                    .bind(id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(done.rows_affected() == 1)
-            }
-
-            async fn stored_tasks(&self) -> StoreResult<Vec<StoredTask>> {
-                let rows: Vec<StoredTaskRow> =
-                    sqlx::query_as(STORED_TASKS).fetch_all(&self.pool).await?;
-                rows.into_iter().map(StoredTask::try_from).collect()
             }
         }
 
