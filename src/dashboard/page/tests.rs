@@ -70,7 +70,7 @@ fn hostile_page() -> PageData {
         }],
         activity: vec![UsageEntry {
             at: now,
-            platform: "telegram".into(),
+            platform: "chat".into(),
             user: HOSTILE.into(),
             kind: "chat".into(),
             model: Some(HOSTILE.into()),
@@ -92,8 +92,8 @@ fn hostile_page() -> PageData {
         },
         pending: vec![PendingAction {
             id: "a1".into(),
-            conversation: "telegram:100:".into(),
-            platform: "telegram".into(),
+            conversation: "chat:100:".into(),
+            platform: "chat".into(),
             requested_by: HOSTILE.into(),
             tool: "call_endpoint".into(),
             tool_call_id: "call_1".into(),
@@ -105,6 +105,7 @@ fn hostile_page() -> PageData {
             decided_by: None,
             decided_at: None,
             result: None,
+            prepared: None,
         }],
         audit: vec![AuditEntry {
             at: now,
@@ -144,7 +145,7 @@ fn every_supplied_value_is_escaped_wherever_it_shows() {
         "the rule's name: {events}"
     );
     let pending = section(&html, "pending");
-    assert!(pending.contains("<td>telegram:100</td>"), "{pending}");
+    assert!(pending.contains("<td>chat:100</td>"), "{pending}");
     assert!(html.contains("<form method=\"post\" action=\"/logout\">"));
 }
 
