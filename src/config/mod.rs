@@ -152,42 +152,92 @@ impl Config {
             _ => text.as_ref().map(|_| PathBuf::from(&origin)),
         };
         apply_env(&mut config, env);
-        config.secrets = Secrets::from_env(env);
-        for var in config.platforms.iter().flat_map(|p| p.secrets().iter()) {
+        config.read_secrets(env);
+        validate::validate(&config, &origin, &locator, &dropped, &mut problems);
+        problems.sort_by_key(|p| p.line);
+        Ok((config, problems))
+    }
+
+    /// Every secret the file points at, read from the environment: the fixed ones, each
+    /// platform's, each provider's and relay's key, the integrations' variables.
+    fn read_secrets(&mut self, env: &dyn Fn(&str) -> Option<String>) {
+        self.secrets = Secrets::from_env(env);
+        for var in self.platforms.iter().flat_map(|p| p.secrets().iter()) {
             let value = env(var).map(Secret::new).unwrap_or_default();
-            config.secrets.platform_keys.insert(var.to_string(), value);
+            self.secrets.platform_keys.insert(var.to_string(), value);
         }
-        for (name, provider) in &config.llm.providers {
+        for (name, provider) in &self.llm.providers {
             let key = env(&provider.api_key_env)
                 .map(Secret::new)
                 .unwrap_or_default();
-            config.secrets.provider_keys.insert(name.clone(), key);
+            self.secrets.provider_keys.insert(name.clone(), key);
         }
-        for relay in &config.events.relay {
+        for relay in &self.events.relay {
             let key = env(&relay.api_key_env).map(Secret::new).unwrap_or_default();
-            config.secrets.relay_keys.insert(relay.name.clone(), key);
+            self.secrets.relay_keys.insert(relay.name.clone(), key);
         }
-        let integration_envs = config
+        let integration_envs = self
             .web_search
             .iter()
             .filter_map(|w| w.api_key_env.clone())
             .chain(
-                config
-                    .mcp
+                self.mcp
                     .iter()
                     .flat_map(|m| m.headers_env.values().cloned()),
             );
         for var in integration_envs.collect::<Vec<_>>() {
             if let Some(value) = env(&var) {
-                config
-                    .secrets
+                self.secrets
                     .integration_keys
                     .insert(var, Secret::new(value));
             }
         }
-        validate::validate(&config, &origin, &locator, &dropped, &mut problems);
-        problems.sort_by_key(|p| p.line);
-        Ok((config, problems))
+    }
+
+    /// The keys the file points at whose variables are not set: the providers', the
+    /// relays', the integrations'.
+    fn unset_keys(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut unlocated = |message: String| out.push(message);
+        for (name, provider) in &self.llm.providers {
+            if !self
+                .secrets
+                .provider_keys
+                .get(name)
+                .is_some_and(Secret::is_set)
+            {
+                unlocated(format!(
+                    "{} (key of provider `{name}`) is not set: models of that provider will fail",
+                    provider.api_key_env
+                ));
+            }
+        }
+        for relay in &self.events.relay {
+            if !self
+                .secrets
+                .relay_keys
+                .get(&relay.name)
+                .is_some_and(Secret::is_set)
+            {
+                unlocated(format!(
+                    "{} (key of relay `{}`) is not set: that relay will be refused",
+                    relay.api_key_env, relay.name
+                ));
+            }
+        }
+        for var in self
+            .web_search
+            .iter()
+            .filter_map(|w| w.api_key_env.as_ref())
+            .chain(self.mcp.iter().flat_map(|m| m.headers_env.values()))
+        {
+            if !self.secrets.integration_keys.contains_key(var) {
+                unlocated(format!(
+                    "{var} is not set: the integration that reads it will be refused"
+                ));
+            }
+        }
+        out
     }
 
     /// The section of platform `name` (`[channels.<name>]`) as its folder's type; `None`
@@ -247,19 +297,6 @@ impl Config {
         if let Some(why) = self.dashboard_unprotected() {
             unlocated(why);
         }
-        for (name, provider) in &self.llm.providers {
-            if !self
-                .secrets
-                .provider_keys
-                .get(name)
-                .is_some_and(Secret::is_set)
-            {
-                unlocated(format!(
-                    "{} (key of provider `{name}`) is not set: models of that provider will fail",
-                    provider.api_key_env
-                ));
-            }
-        }
         let unsigned = |source: &Option<WebhookSourceConfig>| {
             source
                 .as_ref()
@@ -271,30 +308,8 @@ impl Config {
         if unsigned(&self.events.ofauth) && !self.secrets.ofauth_webhook_secret.is_set() {
             unlocated("OFAUTH_WEBHOOK_SECRET is not set: POST /webhooks/ofauth is not served (set the signing secret from the OFAuth dashboard)".into());
         }
-        for relay in &self.events.relay {
-            if !self
-                .secrets
-                .relay_keys
-                .get(&relay.name)
-                .is_some_and(Secret::is_set)
-            {
-                unlocated(format!(
-                    "{} (key of relay `{}`) is not set: that relay will be refused",
-                    relay.api_key_env, relay.name
-                ));
-            }
-        }
-        for var in self
-            .web_search
-            .iter()
-            .filter_map(|w| w.api_key_env.as_ref())
-            .chain(self.mcp.iter().flat_map(|m| m.headers_env.values()))
-        {
-            if !self.secrets.integration_keys.contains_key(var) {
-                unlocated(format!(
-                    "{var} is not set: the integration that reads it will be refused"
-                ));
-            }
+        for message in self.unset_keys() {
+            unlocated(message);
         }
         out
     }

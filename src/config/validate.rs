@@ -16,6 +16,25 @@ pub(super) fn validate(
     problems: &mut Vec<Problem>,
 ) {
     let mut r = Report::new(config, origin, locator, dropped, problems);
+    validate_basics(&mut r);
+    validate_llm(&mut r);
+    validate_agent(&mut r);
+    validate_platforms(&mut r);
+    r.duration(&["scheduler", "grace"], &config.scheduler.grace);
+    r.duration(
+        &["scheduler", "delivery_retry"],
+        &config.scheduler.delivery_retry,
+    );
+    folders::validate_folders(&mut r);
+    validate_integrations(&mut r);
+    validate_events(&mut r);
+    validate_budgets(&mut r);
+    validate_log(&mut r);
+}
+
+/// The time zone, the database, the listener and the OnlyFansAPI client.
+fn validate_basics(r: &mut Report<'_>) {
+    let config = r.config;
     if config.timezone.parse::<chrono_tz::Tz>().is_err() {
         r.at(
             &["timezone"],
@@ -68,18 +87,10 @@ pub(super) fn validate(
             "rate_limit_window must be longer than 0s",
         );
     }
-    validate_llm(&mut r);
-    validate_agent(&mut r);
-    validate_platforms(&mut r);
-    r.duration(&["scheduler", "grace"], &config.scheduler.grace);
-    r.duration(
-        &["scheduler", "delivery_retry"],
-        &config.scheduler.delivery_retry,
-    );
-    folders::validate_folders(&mut r);
-    validate_integrations(&mut r);
-    validate_events(&mut r);
-    validate_budgets(&mut r);
+}
+
+fn validate_log(r: &mut Report<'_>) {
+    let config = r.config;
     if LogFormat::parse(&config.log.format).is_none() {
         r.at(
             &["log", "format"],
@@ -89,6 +100,46 @@ pub(super) fn validate(
                 LogFormat::NAMES.join(", ")
             ),
         );
+    }
+}
+
+/// Model alias `alias`: a known provider, the provider's id, its prices.
+fn validate_model(r: &mut Report<'_>, alias: &str, model: &super::ModelConfig) {
+    let llm = &r.config.llm;
+    if !llm.providers.contains_key(&model.provider)
+        && !r.dropped(&["llm", "providers", &model.provider])
+    {
+        let known: Vec<_> = llm.providers.keys().map(String::as_str).collect();
+        r.at(
+            &["llm", "models", alias, "provider"],
+            format!(
+                "model `{alias}` uses unknown provider `{}` (known: {})",
+                model.provider,
+                known.join(", ")
+            ),
+        );
+    }
+    if model.id.trim().is_empty() {
+        r.at(
+            &["llm", "models", alias, "id"],
+            format!("model `{alias}` needs the provider's model id"),
+        );
+    }
+    for (key, price) in [
+        ("usd_per_mtok_input", model.usd_per_mtok_input),
+        ("usd_per_mtok_output", model.usd_per_mtok_output),
+    ] {
+        match price {
+            None => r.at(
+                &["llm", "models", alias, key],
+                format!("model `{alias}` has no price: set {key} (US dollars per million tokens)"),
+            ),
+            Some(p) if p.is_nan() || p < 0.0 => r.at(
+                &["llm", "models", alias, key],
+                format!("{key} must not be negative"),
+            ),
+            Some(_) => {}
+        }
     }
 }
 
@@ -110,43 +161,7 @@ fn validate_llm(r: &mut Report<'_>) {
         }
     }
     for (alias, model) in &llm.models {
-        if !llm.providers.contains_key(&model.provider)
-            && !r.dropped(&["llm", "providers", &model.provider])
-        {
-            let known: Vec<_> = llm.providers.keys().map(String::as_str).collect();
-            r.at(
-                &["llm", "models", alias, "provider"],
-                format!(
-                    "model `{alias}` uses unknown provider `{}` (known: {})",
-                    model.provider,
-                    known.join(", ")
-                ),
-            );
-        }
-        if model.id.trim().is_empty() {
-            r.at(
-                &["llm", "models", alias, "id"],
-                format!("model `{alias}` needs the provider's model id"),
-            );
-        }
-        for (key, price) in [
-            ("usd_per_mtok_input", model.usd_per_mtok_input),
-            ("usd_per_mtok_output", model.usd_per_mtok_output),
-        ] {
-            match price {
-                None => r.at(
-                    &["llm", "models", alias, key],
-                    format!(
-                        "model `{alias}` has no price: set {key} (US dollars per million tokens)"
-                    ),
-                ),
-                Some(p) if p.is_nan() || p < 0.0 => r.at(
-                    &["llm", "models", alias, key],
-                    format!("{key} must not be negative"),
-                ),
-                Some(_) => {}
-            }
-        }
+        validate_model(r, alias, model);
     }
     if !llm.models.contains_key(&llm.default_model)
         && !r.dropped(&["llm", "models", &llm.default_model])
@@ -196,100 +211,117 @@ fn validate_agent(r: &mut Report<'_>) {
     r.duration(&["agent", "accounts_cache"], &agent.accounts_cache);
 }
 
+/// The MCP servers and web search.
 fn validate_integrations(r: &mut Report<'_>) {
     let mut names = std::collections::BTreeSet::new();
     for (i, mcp) in r.config.mcp.clone().iter().enumerate() {
-        let at = |key: &str| {
-            vec![
-                PathPart::Key("mcp".into()),
-                PathPart::Index(i),
-                PathPart::Key(key.into()),
-            ]
-        };
-        if mcp.name.trim().is_empty() || !names.insert(mcp.name.clone()) {
-            r.at_path(
-                &at("name"),
-                format!(
-                    "MCP server name `{}` must be non-empty and unique",
-                    mcp.name
-                ),
-            );
-        }
-        if mcp.name.contains("__")
-            || !mcp
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            r.at_path(
-                &at("name"),
-                format!(
-                    "MCP server name `{}` may use letters, digits, `-` and single `_` only (tools are named mcp__<server>__<tool>)",
-                    mcp.name
-                ),
-            );
-        }
-        match (&mcp.url, &mcp.command) {
-            (Some(url), None) => {
-                if url::Url::parse(url).is_err() {
-                    r.at_path(&at("url"), format!("`{url}` is not a valid URL"));
-                }
-            }
-            (None, Some(cmd)) if !cmd.is_empty() => {}
-            _ => r.at_path(
-                &at("name"),
-                format!(
-                    "MCP server `{}` needs exactly one of url or command",
-                    mcp.name
-                ),
+        validate_mcp(r, i, mcp, &mut names);
+    }
+    let config = r.config;
+    if let Some(ws) = &config.web_search {
+        validate_web_search(r, ws);
+    }
+}
+
+/// `[[mcp]]` number `i`: a unique name fit for tool names, and one of url or command.
+fn validate_mcp(
+    r: &mut Report<'_>,
+    i: usize,
+    mcp: &super::McpConfig,
+    names: &mut std::collections::BTreeSet<String>,
+) {
+    let at = |key: &str| {
+        vec![
+            PathPart::Key("mcp".into()),
+            PathPart::Index(i),
+            PathPart::Key(key.into()),
+        ]
+    };
+    if mcp.name.trim().is_empty() || !names.insert(mcp.name.clone()) {
+        r.at_path(
+            &at("name"),
+            format!(
+                "MCP server name `{}` must be non-empty and unique",
+                mcp.name
             ),
+        );
+    }
+    if mcp.name.contains("__")
+        || !mcp
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        r.at_path(
+            &at("name"),
+            format!(
+                "MCP server name `{}` may use letters, digits, `-` and single `_` only (tools are named mcp__<server>__<tool>)",
+                mcp.name
+            ),
+        );
+    }
+    match (&mcp.url, &mcp.command) {
+        (Some(url), None) => {
+            if url::Url::parse(url).is_err() {
+                r.at_path(&at("url"), format!("`{url}` is not a valid URL"));
+            }
+        }
+        (None, Some(cmd)) if !cmd.is_empty() => {}
+        _ => r.at_path(
+            &at("name"),
+            format!(
+                "MCP server `{}` needs exactly one of url or command",
+                mcp.name
+            ),
+        ),
+    }
+}
+
+/// `[web_search]`: a provider fanops knows, with its key variable or address.
+fn validate_web_search(r: &mut Report<'_>, ws: &super::WebSearchConfig) {
+    if !matches!(ws.provider.as_str(), "brave" | "searxng" | "tavily") {
+        r.at(
+            &["web_search", "provider"],
+            format!(
+                "web search provider `{}` must be brave, searxng or tavily",
+                ws.provider
+            ),
+        );
+    }
+    let keyed = matches!(ws.provider.as_str(), "brave" | "tavily");
+    if keyed
+        && ws
+            .api_key_env
+            .as_deref()
+            .is_none_or(|e| e.trim().is_empty())
+    {
+        r.at(
+            &["web_search", "provider"],
+            format!(
+                "web search provider `{}` needs api_key_env, the environment variable holding its key",
+                ws.provider
+            ),
+        );
+    }
+    if ws.provider == "searxng" && ws.api_url.is_none() {
+        r.at(
+            &["web_search", "provider"],
+            "searxng needs api_url, the address of your instance",
+        );
+    }
+    if let Some(url) = &ws.api_url {
+        if url::Url::parse(url).is_err() {
+            r.at(
+                &["web_search", "api_url"],
+                format!("`{url}` is not a valid URL"),
+            );
         }
     }
-    if let Some(ws) = &r.config.web_search {
-        if !matches!(ws.provider.as_str(), "brave" | "searxng" | "tavily") {
-            r.at(
-                &["web_search", "provider"],
-                format!(
-                    "web search provider `{}` must be brave, searxng or tavily",
-                    ws.provider
-                ),
-            );
-        }
-        let keyed = matches!(ws.provider.as_str(), "brave" | "tavily");
-        if keyed
-            && ws
-                .api_key_env
-                .as_deref()
-                .is_none_or(|e| e.trim().is_empty())
-        {
-            r.at(
-                &["web_search", "provider"],
-                format!(
-                    "web search provider `{}` needs api_key_env, the environment variable holding its key",
-                    ws.provider
-                ),
-            );
-        }
-        if ws.provider == "searxng" && ws.api_url.is_none() {
-            r.at(
-                &["web_search", "provider"],
-                "searxng needs api_url, the address of your instance",
-            );
-        }
-        if let Some(url) = &ws.api_url {
-            if url::Url::parse(url).is_err() {
-                r.at(
-                    &["web_search", "api_url"],
-                    format!("`{url}` is not a valid URL"),
-                );
-            }
-        }
-        if ws.usd_per_search.is_nan() || ws.usd_per_search < 0.0 {
-            r.at(
-                &["web_search", "usd_per_search"],
-                "usd_per_search must not be negative",
-            );
-        }
+    if ws.usd_per_search.is_nan() || ws.usd_per_search < 0.0 {
+        r.at(
+            &["web_search", "usd_per_search"],
+            "usd_per_search must not be negative",
+        );
     }
 }
 
