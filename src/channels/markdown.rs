@@ -1,171 +1,81 @@
-//! The core's Markdown for a chat platform: split into blocks (lines, code, tables as
-//! aligned monospace), rendered with the platform's [`Dialect`] and packed into messages
-//! under its length limit, never cutting through its markup. Every channel uses it with
-//! its own dialect.
+//! The core's Markdown for a chat platform. pulldown-cmark reads it as CommonMark with GFM
+//! tables and strikethrough (`read`); each platform writes the spans and blocks in its own
+//! markup through a [`Dialect`] (`inline`); the lines are packed into messages under the
+//! platform's length limit (`pack`). A line too long for one message is cut between words
+//! with every span closed before the cut and opened again after it, a code block or table
+//! is closed and reopened, and no cut falls inside an escape: every message stands alone.
+//!
+//! Raw HTML in the Markdown is text, escaped like any other: the model's answer carries
+//! fan names and API data, and none of it may become markup.
+
+mod inline;
+mod pack;
+#[cfg(test)]
+mod props;
+mod read;
+mod spans;
+mod table;
+
+pub use inline::Style;
+pub use table::align;
 
 /// How one platform writes the core's Markdown.
 pub trait Dialect {
     /// The longest message, in characters (a little under the platform's own limit).
     fn limit(&self) -> usize;
-    /// Plain text made safe for the platform (entities, mention syntax).
+    /// Plain text made safe for the platform's markup. A preformatted line is escaped one
+    /// character at a time, so that a cut between two results never splits an escape.
     fn escape(&self, text: &str) -> String;
-    /// One Markdown line in the platform's inline markup, escaped.
-    fn inline(&self, line: &str) -> String;
-    /// Escaped preformatted lines (a table, a code block) wrapped as one block.
+    /// Words that would notify people, made harmless (before [`Dialect::escape`]).
+    fn defuse(&self, text: &str) -> String {
+        text.to_string()
+    }
+    /// Inline text: defused and escaped; a platform whose markup is made of plain
+    /// characters also escapes those.
+    fn text(&self, text: &str) -> String {
+        self.escape(&self.defuse(text))
+    }
+    /// Inline code.
+    fn code(&self, code: &str) -> String;
+    /// Bold, italic or struck-through text; `inner` is rendered already.
+    fn styled(&self, style: Style, inner: &str) -> String;
+    /// A link to `url` showing `label` (rendered), or showing the URL when there is no
+    /// label of its own. `None` when the platform does not link such a URL: the label is
+    /// then followed by the URL as text.
+    fn link(&self, url: &str, label: Option<&str>) -> Option<String>;
+    /// A heading of `level` (1 to 6) whose text is `inner`.
+    fn heading(&self, level: u8, inner: &str) -> String;
+    /// A rendered line made safe to begin a line (where some platforms read `#` or `>`).
+    fn line_start(&self, line: String) -> String {
+        line
+    }
+    /// Escaped preformatted lines (a code block, a table) wrapped as one block.
     fn pre(&self, body: &str) -> String;
-    /// A rendered line longer than `limit`, in pieces that each stand alone.
-    fn split_line(&self, line: &str, limit: usize) -> Vec<String>;
+    /// How quoted lines are written.
+    fn quote(&self) -> Quote;
+    /// A thematic break (`---`) as a line; empty for a blank line.
+    fn rule(&self) -> &'static str {
+        ""
+    }
+    /// A table as preformatted lines (unescaped): `rows` start with the header, `right`
+    /// marks the columns aligned right.
+    fn table(&self, rows: &[Vec<String>], right: &[bool]) -> Vec<String> {
+        align(rows, right)
+    }
     /// Whether a message shows anything besides markup and whitespace (platforms refuse
     /// blank messages).
     fn shows_text(&self, message: &str) -> bool;
 }
 
-/// One block of a reply: a Markdown line, or preformatted lines (unescaped).
-enum Block {
-    Line(String),
-    Pre(Vec<String>),
+/// How a platform quotes: a wrapper around the quoted lines, or a prefix on each.
+pub struct Quote {
+    pub open: &'static str,
+    pub close: &'static str,
+    pub line: &'static str,
 }
 
-/// Renders `markdown` in `dialect`, in messages of at most its limit.
+/// Renders `markdown` in `dialect`, in messages of at most its limit: at least one, empty
+/// only when the Markdown shows nothing.
 pub fn split(markdown: &str, dialect: &impl Dialect) -> Vec<String> {
-    pack(blocks(markdown), dialect)
-}
-
-fn blocks(markdown: &str) -> Vec<Block> {
-    let lines: Vec<&str> = markdown.lines().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        if let Some((rows, next)) = crate::channels::render::table_at(&lines, i) {
-            out.push(Block::Pre(align(&rows)));
-            i = next;
-            continue;
-        }
-        if lines[i].trim_start().starts_with("```") {
-            let mut body = Vec::new();
-            i += 1;
-            while i < lines.len() && !lines[i].trim_start().starts_with("```") {
-                body.push(lines[i].to_string());
-                i += 1;
-            }
-            i += 1;
-            out.push(Block::Pre(body));
-            continue;
-        }
-        out.push(Block::Line(lines[i].to_string()));
-        i += 1;
-    }
-    out
-}
-
-/// Pads columns to equal width; a column whose cells are all numbers is right-aligned.
-fn align(rows: &[Vec<String>]) -> Vec<String> {
-    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let cell = |row: &[String], c: usize| row.get(c).map(String::as_str).unwrap_or("").to_string();
-    let numeric = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|ch| ch.is_ascii_digit() || ".,-+$%".contains(ch))
-    };
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            rows.iter()
-                .map(|r| cell(r, c).chars().count())
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let right: Vec<bool> = (0..columns)
-        .map(|c| rows.len() > 1 && rows[1..].iter().all(|r| numeric(&cell(r, c))))
-        .collect();
-    rows.iter()
-        .map(|row| {
-            let cells: Vec<String> = (0..columns)
-                .map(|c| {
-                    let text = cell(row, c);
-                    if right[c] {
-                        format!("{text:>w$}", w = widths[c])
-                    } else {
-                        format!("{text:<w$}", w = widths[c])
-                    }
-                })
-                .collect();
-            cells.join("  ").trim_end().to_string()
-        })
-        .collect()
-}
-
-/// Packs blocks into messages; a block too long for one message is split by lines, and a
-/// single over-long line by characters (entity-safe, since each piece is re-escaped text).
-fn pack(blocks: Vec<Block>, dialect: &impl Dialect) -> Vec<String> {
-    let limit = dialect.limit();
-    let wrapping = dialect.pre("").chars().count();
-    let mut pieces = Vec::new();
-    for block in blocks {
-        match block {
-            Block::Line(line) => {
-                let rendered = dialect.inline(&line);
-                if rendered.chars().count() <= limit {
-                    pieces.push(rendered);
-                } else {
-                    pieces.extend(dialect.split_line(&rendered, limit));
-                }
-            }
-            Block::Pre(lines) => {
-                let mut chunk: Vec<String> = Vec::new();
-                let mut size = wrapping;
-                for line in lines
-                    .iter()
-                    .flat_map(|l| escaped_pieces(dialect, l, limit - wrapping - 1))
-                {
-                    if size + line.chars().count() + 1 > limit && !chunk.is_empty() {
-                        pieces.push(dialect.pre(&chunk.join("\n")));
-                        chunk.clear();
-                        size = wrapping;
-                    }
-                    size += line.chars().count() + 1;
-                    chunk.push(line);
-                }
-                pieces.push(dialect.pre(&chunk.join("\n")));
-            }
-        }
-    }
-    let mut messages = Vec::new();
-    let mut current = String::new();
-    for piece in pieces {
-        let extra = piece.chars().count() + usize::from(!current.is_empty());
-        if !current.is_empty() && current.chars().count() + extra > limit {
-            messages.push(std::mem::take(&mut current));
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(&piece);
-    }
-    messages.push(current);
-    // Platforms refuse a message that shows nothing (a blank line of a code block, say,
-    // left alone at a cut); only whitespace is dropped with it.
-    messages.retain(|m| dialect.shows_text(m));
-    if messages.is_empty() {
-        messages.push(String::new());
-    }
-    messages
-}
-
-/// A preformatted line, escaped, in pieces of at most `max` characters: a line longer
-/// than a message is wrapped, never cut short, and never through an entity.
-fn escaped_pieces(dialect: &impl Dialect, line: &str, max: usize) -> Vec<String> {
-    let mut pieces = vec![String::new()];
-    let mut size = 0;
-    for c in line.chars() {
-        let escaped = dialect.escape(c.encode_utf8(&mut [0; 4]));
-        let width = escaped.chars().count();
-        if size + width > max {
-            pieces.push(String::new());
-            size = 0;
-        }
-        pieces.last_mut().expect("never empty").push_str(&escaped);
-        size += width;
-    }
-    pieces
+    pack::pack(&read::blocks(markdown), dialect)
 }

@@ -1,65 +1,79 @@
-//! Rendering the core's Markdown for platforms without rich text.
+//! The core's Markdown for platforms without rich text: plain lines a person reads at a
+//! terminal. Emphasis and code markers are dropped, links show their URL after the text,
+//! lists are "• item" and "1. item" lines, quotes are ruled on the left, and tables are
+//! box tables with their numbers aligned right. Reading is the shared `channels::markdown`.
 
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use crate::channels::markdown::{self, Dialect, Quote, Style};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
 
-/// Terminal text: Markdown tables become aligned box tables; bold markers are dropped.
+/// Terminal text for `markdown`.
 pub fn terminal(markdown: &str) -> String {
-    let mut out = Vec::new();
-    let lines: Vec<&str> = markdown.lines().collect();
-    let mut i = 0;
-    while i < lines.len() {
-        if let Some((rows, next)) = table_at(&lines, i) {
-            let mut table = Table::new();
-            table.load_style(UTF8_FULL_CONDENSED);
-            let mut rows = rows.into_iter();
-            table.set_header(rows.next().unwrap_or_default());
-            for row in rows {
-                table.add_row(row);
-            }
-            out.push(table.to_string());
-            i = next;
-            continue;
+    markdown::split(markdown, &Terminal).join("\n")
+}
+
+/// Plain text, as a [`Dialect`] without markup or a length limit.
+struct Terminal;
+
+impl Dialect for Terminal {
+    fn limit(&self) -> usize {
+        usize::MAX
+    }
+
+    fn escape(&self, text: &str) -> String {
+        text.to_string()
+    }
+
+    fn code(&self, code: &str) -> String {
+        code.to_string()
+    }
+
+    fn styled(&self, _style: Style, inner: &str) -> String {
+        inner.to_string()
+    }
+
+    fn link(&self, _url: &str, _label: Option<&str>) -> Option<String> {
+        None
+    }
+
+    fn heading(&self, _level: u8, inner: &str) -> String {
+        inner.to_string()
+    }
+
+    fn pre(&self, body: &str) -> String {
+        body.to_string()
+    }
+
+    fn quote(&self) -> Quote {
+        Quote {
+            open: "",
+            close: "",
+            line: "│ ",
         }
-        out.push(lines[i].replace("**", ""));
-        i += 1;
     }
-    out.join("\n")
-}
 
-/// A Markdown table starting at `lines[start]`: its rows (header first, bold markers
-/// dropped) and the index of the first line after it.
-pub(crate) fn table_at(lines: &[&str], start: usize) -> Option<(Vec<Vec<String>>, usize)> {
-    if !is_table_row(lines[start]) || !lines.get(start + 1).is_some_and(|l| is_separator(l)) {
-        return None;
+    fn rule(&self) -> &'static str {
+        "────────────────────────"
     }
-    let mut rows = vec![cells(lines[start])];
-    let mut i = start + 2;
-    while i < lines.len() && is_table_row(lines[i]) {
-        rows.push(cells(lines[i]));
-        i += 1;
+
+    fn table(&self, rows: &[Vec<String>], right: &[bool]) -> Vec<String> {
+        let mut table = Table::new();
+        table.load_style(UTF8_FULL_CONDENSED);
+        let mut rows = rows.iter();
+        table.set_header(rows.next().cloned().unwrap_or_default());
+        for row in rows {
+            table.add_row(row.clone());
+        }
+        for (c, _) in right.iter().enumerate().filter(|(_, right)| **right) {
+            if let Some(column) = table.column_mut(c) {
+                column.set_cell_alignment(CellAlignment::Right);
+            }
+        }
+        table.lines().collect()
     }
-    Some((rows, i))
-}
 
-fn is_table_row(line: &str) -> bool {
-    let t = line.trim();
-    t.starts_with('|') && t.ends_with('|') && t.len() > 1
-}
-
-fn is_separator(line: &str) -> bool {
-    is_table_row(line)
-        && line
-            .trim()
-            .chars()
-            .all(|c| matches!(c, '|' | '-' | ':' | ' '))
-}
-
-fn cells(line: &str) -> Vec<String> {
-    let t = line.trim();
-    t[1..t.len() - 1]
-        .split('|')
-        .map(|c| c.trim().replace("**", ""))
-        .collect()
+    fn shows_text(&self, message: &str) -> bool {
+        !message.trim().is_empty()
+    }
 }
 
 #[cfg(test)]
@@ -74,5 +88,21 @@ mod tests {
         assert!(out.contains("│ Luna    ┆ 1912.40 │"), "{out}");
         assert!(!out.contains("|---"));
         assert!(out.ends_with("Done."));
+    }
+
+    #[test]
+    fn markup_becomes_plain_text() {
+        let md = "# Week\n**Jake** earned _a lot_ ~~less~~ with `code` snake_case_names, see [the report](https://x.io)\n\n> quoted\n\n1. one\n   * sub\n\n```\nfn main() {}\n```\n\n---\nend";
+        assert_eq!(
+            terminal(md),
+            "Week\nJake earned a lot less with code snake_case_names, see the report (https://x.io)\n\n│ quoted\n\n1. one\n   • sub\n\nfn main() {}\n\n────────────────────────\nend"
+        );
+    }
+
+    #[test]
+    fn numbers_in_tables_align_right() {
+        let out = terminal("| creator | net |\n|---|---|\n| Luna | 1912.40 |\n| Mia | 0.00 |");
+        assert!(out.contains("│ Mia     ┆    0.00 │"), "{out}");
+        assert!(out.contains("│ creator ┆     net │"), "{out}");
     }
 }

@@ -1,10 +1,12 @@
-//! The core's Markdown as Discord Markdown: Discord renders `**bold**`, `*italic*`,
-//! `` `code` `` and `#` headings itself, so lines pass through; tables become code blocks;
-//! messages stay under Discord's 2,000 characters and a code block is never cut open.
-//! Text from fans or the API cannot open a code block of its own or show a mass mention
+//! The core's Markdown as Discord Markdown: `**bold**`, `*italic*`, `~~strike~~`,
+//! `` `code` ``, `#` headings, `>` quotes and code blocks in Discord's own syntax, links as
+//! "text (<url>)", tables as code blocks; messages stay under Discord's 2,000 characters
+//! and a code block is never cut open. Text from fans or the API has Discord's markup
+//! characters escaped, so it cannot open a code block of its own or show a mass mention
 //! (and every message is also sent with `allowed_mentions` that permit no ping at all).
+//! Reading and packing are the shared `channels::markdown`.
 
-use crate::channels::markdown::{self, Dialect};
+use crate::channels::markdown::{self, Dialect, Quote, Style};
 
 /// Discord refuses messages over 2,000 characters; stay a little below.
 pub const LIMIT: usize = 1_950;
@@ -24,16 +26,109 @@ impl Dialect for DiscordMarkdown {
         text.replace('`', "`\u{200B}")
     }
 
-    fn inline(&self, line: &str) -> String {
-        inline(line)
+    fn defuse(&self, text: &str) -> String {
+        defuse_mentions(text)
+    }
+
+    /// Text with Discord's markup characters escaped by a backslash (Discord shows the
+    /// character without it); an underscore inside a word is not markup and stays as is.
+    fn text(&self, text: &str) -> String {
+        let text = defuse_mentions(text);
+        let chars: Vec<char> = text.chars().collect();
+        let word = |i: Option<usize>| {
+            i.and_then(|i| chars.get(i))
+                .is_some_and(|c| c.is_alphanumeric())
+        };
+        let mut out = String::with_capacity(text.len() + 8);
+        for (i, &c) in chars.iter().enumerate() {
+            let markup = match c {
+                '\\' | '*' | '`' | '~' | '|' | '<' | '>' | '[' | ']' => true,
+                '_' => !(word(i.checked_sub(1)) && word(Some(i + 1))),
+                _ => false,
+            };
+            if markup {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// A backtick cannot be escaped in code: it is shown as `ˋ`.
+    fn code(&self, code: &str) -> String {
+        match code.is_empty() {
+            true => String::new(),
+            false => format!("`{}`", defuse_mentions(code).replace('`', "ˋ")),
+        }
+    }
+
+    fn styled(&self, style: Style, inner: &str) -> String {
+        let marker = match style {
+            Style::Bold => "**",
+            Style::Italic => "*",
+            Style::Strike => "~~",
+        };
+        format!("{marker}{inner}{marker}")
+    }
+
+    /// Discord shows masked links only in some places: the label is followed by the URL
+    /// in `<…>` (a link without an embed).
+    fn link(&self, url: &str, label: Option<&str>) -> Option<String> {
+        let lower = url.to_ascii_lowercase();
+        let web = lower.starts_with("https://") || lower.starts_with("http://");
+        if !web {
+            return None;
+        }
+        let mut encoded = String::with_capacity(url.len());
+        for c in defuse_mentions(url).chars() {
+            if matches!(c, '<' | '>' | '`') || c.is_whitespace() || c.is_control() {
+                for byte in c.encode_utf8(&mut [0; 4]).bytes() {
+                    encoded.push_str(&format!("%{byte:02X}"));
+                }
+            } else {
+                encoded.push(c);
+            }
+        }
+        let url = encoded;
+        Some(match label {
+            Some(label) => format!("{label} (<{url}>)"),
+            None => format!("<{url}>"),
+        })
+    }
+
+    /// Discord draws `#` to `###` headings; smaller ones are bold lines.
+    fn heading(&self, level: u8, inner: &str) -> String {
+        match level {
+            1..=3 => format!("{} {inner}", "#".repeat(level.into())),
+            _ => format!("**{inner}**"),
+        }
+    }
+
+    /// A line of text beginning like a heading, a quote or a list item is escaped there.
+    fn line_start(&self, line: String) -> String {
+        let body = line.trim_start();
+        let lead = line.len() - body.len();
+        let digits = body.chars().take_while(char::is_ascii_digit).count();
+        let at = if body.starts_with(['#', '-', '+']) {
+            lead
+        } else if digits > 0 && body[digits..].starts_with(['.', ')']) {
+            lead + digits
+        } else {
+            return line;
+        };
+        format!("{}\\{}", &line[..at], &line[at..])
     }
 
     fn pre(&self, body: &str) -> String {
         format!("```\n{body}\n```")
     }
 
-    fn split_line(&self, line: &str, limit: usize) -> Vec<String> {
-        split_plain(line, limit)
+    fn quote(&self) -> Quote {
+        Quote {
+            open: "",
+            close: "",
+            line: "> ",
+        }
     }
 
     fn shows_text(&self, message: &str) -> bool {
@@ -48,48 +143,11 @@ pub fn render(markdown: &str) -> Vec<String> {
     markdown::split(markdown, &DiscordMarkdown)
 }
 
-/// One line of Markdown as Discord shows it: unchanged, except that a stray fence cannot
-/// open a code block and `@everyone` / `@here` show as plain words.
-fn inline(line: &str) -> String {
-    defuse_mentions(&line.replace("```", "`\u{200B}`\u{200B}`"))
-}
-
 /// `@everyone` and `@here` with an invisible break after the `@`, so that even a client
 /// that ignored `allowed_mentions` would not read them as mass mentions.
 pub fn defuse_mentions(text: &str) -> String {
     text.replace("@everyone", "@\u{200B}everyone")
         .replace("@here", "@\u{200B}here")
-}
-
-/// A line longer than a message, cut at spaces where possible.
-fn split_plain(line: &str, limit: usize) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut current = String::new();
-    let mut size = 0;
-    for word in line.split_inclusive(' ') {
-        let width = word.chars().count();
-        if size + width > limit && !current.is_empty() {
-            pieces.push(std::mem::take(&mut current));
-            size = 0;
-        }
-        if width > limit {
-            for c in word.chars() {
-                if size == limit {
-                    pieces.push(std::mem::take(&mut current));
-                    size = 0;
-                }
-                current.push(c);
-                size += 1;
-            }
-            continue;
-        }
-        current.push_str(word);
-        size += width;
-    }
-    if !current.is_empty() {
-        pieces.push(current);
-    }
-    pieces
 }
 
 #[cfg(test)]
@@ -132,5 +190,51 @@ mod tests {
         assert!(!out[0].contains("@everyone") && !out[0].contains("@here"));
         let fenced = render("```\nname ``` @everyone\n```");
         assert_eq!(fenced[0].matches("```").count(), 2, "{}", fenced[0]);
+    }
+
+    #[test]
+    fn each_construct_in_discord_markdown() {
+        let md = "## Week *one*\n#### Small\n**bold** _italic_ ~~gone~~ snake_case_names `a<b`\n\n> **Jake** said\n\n- first\n  1. inner\n\n```\nx\n```";
+        assert_eq!(
+            render(md),
+            vec![
+                "## Week *one*\n**Small**\n**bold** *italic* ~~gone~~ snake_case_names `a<b`\n\n> **Jake** said\n\n• first\n  1. inner\n\n```\nx\n```"
+            ]
+        );
+    }
+
+    #[test]
+    fn links_show_their_url_without_an_embed() {
+        assert_eq!(
+            render("[the report](<https://x.io/a b>) <https://y.io> [x](ftp://z)"),
+            vec!["the report (<https://x.io/a%20b>) <https://y.io> x (ftp://z)"]
+        );
+    }
+
+    #[test]
+    fn markup_in_text_is_escaped() {
+        assert_eq!(
+            render(r"Fan \*VIP\* said \_hi\_ ~ | <@777> and \# not a heading"),
+            vec![r"Fan \*VIP\* said \_hi\_ \~ \| \<@777\> and # not a heading"]
+        );
+        assert_eq!(render(r"\# 1"), vec![r"\# 1"]);
+        assert_eq!(render(r"2024\. was good"), vec![r"2024\. was good"]);
+    }
+
+    #[test]
+    fn a_long_line_is_cut_with_every_piece_italic() {
+        let md = format!("*{}*", "big spender ".repeat(400).trim_end());
+        let out = render(&md);
+        assert!(out.len() > 1);
+        for message in &out {
+            assert!(message.chars().count() <= LIMIT);
+            let body = message.trim_end();
+            assert!(
+                body.starts_with("*b") || body.starts_with("*s"),
+                "{message}"
+            );
+            assert!(body.ends_with('*'), "{message}");
+            assert!(!body[..body.len() - 1].ends_with(' '), "{message}");
+        }
     }
 }

@@ -1,16 +1,22 @@
-//! The core's Markdown as Slack mrkdwn: `*bold*`, `_italic_`, `` `code` ``, `<url|text>`
-//! links, tables and code as ``` blocks, in sections under Slack's 3,000-character limit.
-//! Text from data can never ping anyone: `&`, `<` and `>` are escaped (so `<!here>` and
-//! `<@U…>` stay text), and a bare `@channel`, `@here` or `@everyone` gets an invisible
-//! joiner after its `@`. Blocks and packing are the shared `channels::markdown`.
+//! The core's Markdown as Slack mrkdwn: `*bold*`, `_italic_`, `~strike~`, `` `code` ``,
+//! `<url|text>` links, `>` quotes, headings as bold lines, tables and code as ``` blocks,
+//! in sections under Slack's 3,000-character limit. Text from data can never ping anyone:
+//! `&`, `<` and `>` are escaped (so `<!here>` and `<@U…>` stay text), and a bare
+//! `@channel`, `@here` or `@everyone` gets an invisible joiner after its `@`. Reading and
+//! packing are the shared `channels::markdown`.
 
-use crate::channels::markdown::{self, Dialect};
+use crate::channels::markdown::{self, Dialect, Quote, Style};
 
 /// Slack's limit for a section block's text is 3,000 characters; stay a little below it.
 pub const SECTION_LIMIT: usize = 2_900;
 
 /// Escapes what Slack's mrkdwn reserves, and defuses the words that notify a channel.
 pub fn escape(text: &str) -> String {
+    defuse_broadcasts(&escape_reserved(text))
+}
+
+/// `&`, `<` and `>` as entities.
+fn escape_reserved(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -20,7 +26,7 @@ pub fn escape(text: &str) -> String {
             c => out.push(c),
         }
     }
-    defuse_broadcasts(&out)
+    out
 }
 
 /// `@channel` → `@\u{2060}channel`: shown the same, notifies nobody.
@@ -53,152 +59,81 @@ impl Dialect for Mrkdwn {
         SECTION_LIMIT
     }
 
+    /// A backtick gets an invisible break after it, so that no run of three closes a
+    /// code block.
     fn escape(&self, text: &str) -> String {
-        escape(text)
+        escape_reserved(text).replace('`', "`\u{200B}")
     }
 
-    fn inline(&self, line: &str) -> String {
-        inline(line)
+    fn defuse(&self, text: &str) -> String {
+        defuse_broadcasts(text)
+    }
+
+    /// mrkdwn has no escape for a backtick in code: it is shown as `ˋ`.
+    fn code(&self, code: &str) -> String {
+        match code.is_empty() {
+            true => String::new(),
+            false => format!("`{}`", escape(code).replace('`', "ˋ")),
+        }
+    }
+
+    fn styled(&self, style: Style, inner: &str) -> String {
+        let marker = match style {
+            Style::Bold => '*',
+            Style::Italic => '_',
+            Style::Strike => '~',
+        };
+        format!("{marker}{inner}{marker}")
+    }
+
+    /// Only http(s) URLs become links; the URL's `|`, `<`, `>` and backticks are
+    /// percent-encoded so it cannot close the link early or touch a code block, and a `|`
+    /// in the label is shown as `¦`.
+    fn link(&self, url: &str, label: Option<&str>) -> Option<String> {
+        let lower = url.to_ascii_lowercase();
+        let web = lower.starts_with("https://") || lower.starts_with("http://");
+        if !web || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return None;
+        }
+        let url = url
+            .replace('|', "%7C")
+            .replace('<', "%3C")
+            .replace('>', "%3E")
+            .replace('`', "%60")
+            .replace('&', "&amp;");
+        Some(match label {
+            Some(label) => format!("<{url}|{}>", label.replace('|', "¦")),
+            None => format!("<{url}>"),
+        })
+    }
+
+    fn heading(&self, _level: u8, inner: &str) -> String {
+        format!("*{inner}*")
     }
 
     fn pre(&self, body: &str) -> String {
         format!("```\n{body}\n```")
     }
 
-    fn split_line(&self, line: &str, limit: usize) -> Vec<String> {
-        split_at_spaces(line, limit)
+    fn quote(&self) -> Quote {
+        Quote {
+            open: "",
+            close: "",
+            line: "> ",
+        }
     }
 
     fn shows_text(&self, message: &str) -> bool {
         message
             .replace("```", "")
             .chars()
-            .any(|c| !c.is_whitespace() && c != '\u{2060}')
+            .any(|c| !c.is_whitespace() && c != '\u{2060}' && c != '\u{200B}')
     }
 }
 
 /// Renders Markdown into mrkdwn sections, each at most [`SECTION_LIMIT`] characters.
 pub fn render(markdown: &str) -> Vec<String> {
     markdown::split(markdown, &Mrkdwn)
-}
-
-/// Inline Markdown on one line: `**bold**`, `*italic*`/`_italic_`, `` `code` ``,
-/// `[text](https://…)`, and `#` headings (bold).
-fn inline(line: &str) -> String {
-    let (line, heading) = match line.trim_start().strip_prefix('#') {
-        Some(rest) => (rest.trim_start_matches('#').trim(), true),
-        None => (line, false),
-    };
-    let mut out = String::new();
-    let mut rest = line;
-    while !rest.is_empty() {
-        let Some((at, marker)) = next_marker(rest) else {
-            out.push_str(&escape(rest));
-            break;
-        };
-        out.push_str(&escape(&rest[..at]));
-        let after = &rest[at + marker.len()..];
-        if marker == "[" {
-            if let Some((link, used)) = link(after) {
-                out.push_str(&link);
-                rest = &after[used..];
-                continue;
-            }
-            out.push('[');
-            rest = after;
-            continue;
-        }
-        match after.find(marker) {
-            Some(end) if end > 0 && !after[..end].starts_with(' ') => {
-                let body = escape(&after[..end]);
-                let wrapped = match marker {
-                    "`" => format!("`{body}`"),
-                    "**" | "__" => format!("*{body}*"),
-                    _ => format!("_{body}_"),
-                };
-                out.push_str(&wrapped);
-                rest = &after[end + marker.len()..];
-            }
-            _ => {
-                out.push_str(&escape(marker));
-                rest = after;
-            }
-        }
-    }
-    if heading && !out.is_empty() {
-        format!("*{out}*")
-    } else {
-        out
-    }
-}
-
-/// The first Markdown marker in `text`: its byte offset and the marker.
-fn next_marker(text: &str) -> Option<(usize, &'static str)> {
-    let bytes = text.as_bytes();
-    for (i, &b) in bytes.iter().enumerate() {
-        let marker = match b {
-            b'`' => "`",
-            b'[' => "[",
-            b'*' if bytes.get(i + 1) == Some(&b'*') => "**",
-            b'_' if bytes.get(i + 1) == Some(&b'_') => "__",
-            b'*' => "*",
-            // `snake_case` words are not italics: an underscore must start a word.
-            b'_' if i == 0 || !bytes[i - 1].is_ascii_alphanumeric() => "_",
-            _ => continue,
-        };
-        return Some((i, marker));
-    }
-    None
-}
-
-/// `text](url)` after a `[`: the Slack link and how many bytes it used. Only http(s)
-/// URLs become links; the URL's `|`, `<` and `>` are percent-encoded so it cannot close
-/// the link early.
-fn link(after: &str) -> Option<(String, usize)> {
-    let close = after.find("](")?;
-    let text = &after[..close];
-    let url_start = close + 2;
-    let url_len = after[url_start..].find(')')?;
-    let url = after[url_start..url_start + url_len].trim();
-    if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains(' ') {
-        return None;
-    }
-    let url = url
-        .replace('|', "%7C")
-        .replace('<', "%3C")
-        .replace('>', "%3E")
-        .replace('&', "&amp;");
-    let label = escape(text).replace('|', "¦");
-    Some((format!("<{url}|{label}>"), url_start + url_len + 1))
-}
-
-/// A rendered line longer than `limit`, cut at spaces (or anywhere in a long word,
-/// never inside an `&…;` entity).
-fn split_at_spaces(line: &str, limit: usize) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut count = 0;
-    let mut in_entity = false;
-    for c in line.chars() {
-        current.push(c);
-        count += 1;
-        match c {
-            '&' => in_entity = true,
-            ';' => in_entity = false,
-            _ => {}
-        }
-        if in_entity {
-            continue;
-        }
-        if (c == ' ' && count >= limit - 40) || count >= limit - 10 {
-            out.push(std::mem::take(&mut current));
-            count = 0;
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -248,6 +183,41 @@ mod tests {
         for section in &out {
             assert!(section.chars().count() <= SECTION_LIMIT);
             assert_eq!(section.matches("```").count() % 2, 0, "{section}");
+        }
+    }
+
+    #[test]
+    fn each_construct_in_mrkdwn() {
+        let md = "## Week *one*\n**bold** _italic_ ~~gone~~ snake_case_names `a<b`\n\n> **Jake** said\n> hi\n\n1. first\n   - inner\n2. second\n\n```\nselect 1; -- a ``` b\n```";
+        assert_eq!(
+            render(md),
+            vec![
+                "*Week _one_*\n*bold* _italic_ ~gone~ snake_case_names `a&lt;b`\n\n> *Jake* said\n> hi\n\n1. first\n   • inner\n2. second\n\n```\nselect 1; -- a `\u{200B}`\u{200B}`\u{200B} b\n```"
+            ]
+        );
+    }
+
+    #[test]
+    fn links_are_slack_links_only_for_the_web() {
+        assert_eq!(
+            render("[a](https://x.io/?q=<1>&r=2) [b](mailto:b@x.io) <https://y.io> [**c**](http://z.io)"),
+            vec!["<https://x.io/?q=%3C1%3E&amp;r=2|a> b (mailto:b@x.io) <https://y.io> <http://z.io|*c*>"]
+        );
+    }
+
+    #[test]
+    fn a_long_bold_line_is_cut_with_each_piece_bold() {
+        let md = format!("**{}**", "big spender ".repeat(500).trim_end());
+        let out = render(&md);
+        assert!(out.len() > 1);
+        for section in &out {
+            assert!(section.chars().count() <= SECTION_LIMIT);
+            assert!(
+                section.starts_with("*b") || section.starts_with("*s"),
+                "{section}"
+            );
+            let body = section.trim_end();
+            assert!(body.ends_with('*') && !body[..body.len() - 1].ends_with(' '));
         }
     }
 }

@@ -1,8 +1,10 @@
-//! The core's Markdown as Telegram HTML: escaped text, `<b>`/`<i>`/`<code>`, tables as
-//! `<pre>` blocks, split into messages below Telegram's 4096-character limit without
-//! ever cutting through a tag. Blocks and packing are the shared `channels::markdown`.
+//! The core's Markdown as Telegram HTML: only the tags Telegram accepts (`<b>`, `<i>`,
+//! `<s>`, `<a href>`, `<code>`, `<pre>`, `<blockquote>`), all text escaped, headings as bold
+//! lines, lists as "• item" and "1. item" lines, tables as `<pre>` blocks; split into
+//! messages below Telegram's 4096-character limit without ever cutting through a tag.
+//! Reading and packing are the shared `channels::markdown`.
 
-use crate::channels::markdown::{self, Dialect};
+use crate::channels::markdown::{self, Dialect, Quote, Style};
 
 /// Telegram's limit is 4096 characters of text; stay a little below it.
 pub const LIMIT: usize = 4000;
@@ -33,16 +35,47 @@ impl Dialect for TelegramHtml {
         escape(text)
     }
 
-    fn inline(&self, line: &str) -> String {
-        inline(line)
+    fn code(&self, code: &str) -> String {
+        format!("<code>{}</code>", escape(code))
+    }
+
+    fn styled(&self, style: Style, inner: &str) -> String {
+        let tag = match style {
+            Style::Bold => "b",
+            Style::Italic => "i",
+            Style::Strike => "s",
+        };
+        format!("<{tag}>{inner}</{tag}>")
+    }
+
+    /// Only web and `tg://` links: Telegram refuses a message with a link it cannot open.
+    fn link(&self, url: &str, label: Option<&str>) -> Option<String> {
+        let lower = url.to_ascii_lowercase();
+        let opens = ["http://", "https://", "tg://"]
+            .iter()
+            .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len());
+        if !opens || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return None;
+        }
+        let href = escape(url).replace('"', "&quot;");
+        let label = label.map_or_else(|| escape(url), str::to_string);
+        Some(format!("<a href=\"{href}\">{label}</a>"))
+    }
+
+    fn heading(&self, _level: u8, inner: &str) -> String {
+        format!("<b>{inner}</b>")
     }
 
     fn pre(&self, body: &str) -> String {
         format!("<pre>{body}</pre>")
     }
 
-    fn split_line(&self, line: &str, limit: usize) -> Vec<String> {
-        split_plain(line, limit)
+    fn quote(&self) -> Quote {
+        Quote {
+            open: "<blockquote>",
+            close: "</blockquote>",
+            line: "",
+        }
     }
 
     fn shows_text(&self, message: &str) -> bool {
@@ -53,44 +86,6 @@ impl Dialect for TelegramHtml {
 /// Renders Markdown into HTML messages, each at most [`LIMIT`] characters.
 pub fn render(markdown: &str) -> Vec<String> {
     markdown::split(markdown, &TelegramHtml)
-}
-
-/// Inline Markdown (`**bold**`, `*italic*`/`_italic_`, `` `code` ``) on an escaped line.
-fn inline(line: &str) -> String {
-    let (line, heading) = match line.trim_start().strip_prefix('#') {
-        Some(rest) => (rest.trim_start_matches('#').trim(), true),
-        None => (line, false),
-    };
-    let mut out = String::new();
-    let mut rest = line;
-    while !rest.is_empty() {
-        let next = ["**", "`"]
-            .iter()
-            .filter_map(|m| rest.find(m).map(|at| (at, *m)))
-            .min();
-        let Some((at, marker)) = next else {
-            out.push_str(&escape(rest));
-            break;
-        };
-        let after = &rest[at + marker.len()..];
-        match after.find(marker) {
-            Some(end) if end > 0 => {
-                out.push_str(&escape(&rest[..at]));
-                let tag = if marker == "`" { "code" } else { "b" };
-                out.push_str(&format!("<{tag}>{}</{tag}>", escape(&after[..end])));
-                rest = &after[end + marker.len()..];
-            }
-            _ => {
-                out.push_str(&escape(&rest[..at + marker.len()]));
-                rest = after;
-            }
-        }
-    }
-    if heading {
-        format!("<b>{out}</b>")
-    } else {
-        out
-    }
 }
 
 /// Whether an HTML message shows any text besides whitespace (tags show none; text has
@@ -108,60 +103,6 @@ fn shows_text(html: &str) -> bool {
         }
         c => !in_tag && !c.is_whitespace(),
     })
-}
-
-/// Splits an HTML line longer than `limit` at spaces outside tags and entities (or
-/// anywhere outside them in a long word). The tags open at a cut, nested too, are closed
-/// before it and opened again after it.
-fn split_plain(html: &str, limit: usize) -> Vec<String> {
-    if html.chars().count() <= limit {
-        return vec![html.to_string()];
-    }
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut open: Vec<String> = Vec::new(); // outermost first
-    let mut tag: Option<String> = None; // the tag being read
-    let mut in_entity = false;
-    let mut count = 0;
-    for c in html.chars() {
-        current.push(c);
-        count += 1;
-        match (c, &mut tag) {
-            ('>', Some(name)) => {
-                if name.starts_with('/') {
-                    open.pop();
-                } else {
-                    open.push(name.clone());
-                }
-                tag = None;
-            }
-            (c, Some(name)) => name.push(c),
-            ('<', None) => tag = Some(String::new()),
-            ('&', None) => in_entity = true,
-            (';', None) => in_entity = false,
-            _ => {}
-        }
-        if tag.is_some() || in_entity {
-            continue;
-        }
-        // Room for the closing tags; the margin covers one more tag or entity read
-        // before a cut is possible.
-        let closing: usize = open.iter().map(|t| t.len() + 3).sum();
-        if count + closing >= limit - 40 && c == ' ' || count + closing >= limit - 20 {
-            for t in open.iter().rev() {
-                current.push_str(&format!("</{t}>"));
-            }
-            out.push(std::mem::take(&mut current));
-            for t in &open {
-                current.push_str(&format!("<{t}>"));
-            }
-            count = current.chars().count();
-        }
-    }
-    if !current.is_empty() {
-        out.push(current);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -200,6 +141,105 @@ mod tests {
             assert!(
                 !m.contains("&amp") || !m.ends_with("&amp"),
                 "no entity is cut"
+            );
+        }
+    }
+
+    #[test]
+    fn headings_are_bold_lines_and_emphasis_is_tagged() {
+        assert_eq!(
+            render("## Week *one*\n**bold** _italic_ *also* ~~gone~~ snake_case_names"),
+            vec![
+                "<b>Week <i>one</i></b>\n<b>bold</b> <i>italic</i> <i>also</i> <s>gone</s> snake_case_names"
+            ]
+        );
+    }
+
+    #[test]
+    fn only_web_and_tg_links_are_links() {
+        let out = render(
+            "[report](https://x.io/?a=1&b=\"2\") [me](tg://user?id=1) [file](/tmp/x) [x](javascript:alert(1)) <https://y.io>",
+        );
+        assert_eq!(
+            out,
+            vec![
+                "<a href=\"https://x.io/?a=1&amp;b=&quot;2&quot;\">report</a> <a href=\"tg://user?id=1\">me</a> file (/tmp/x) x (javascript:alert(1)) <a href=\"https://y.io\">https://y.io</a>"
+            ]
+        );
+    }
+
+    #[test]
+    fn code_spans_and_blocks_are_escaped_code() {
+        let out = render("Run `a<b && c`:\n\n```sql\nselect * from fans where x < 3;\n```\n\n    indented <code>");
+        assert_eq!(
+            out,
+            vec![
+                "Run <code>a&lt;b &amp;&amp; c</code>:\n\n<pre>select * from fans where x &lt; 3;</pre>\n\n<pre>indented &lt;code&gt;</pre>"
+            ]
+        );
+    }
+
+    #[test]
+    fn quotes_are_blockquotes_and_nested_ones_join_them() {
+        let out = render("> Fan said:\n> > **hi** there\n\nDone.");
+        assert_eq!(
+            out,
+            vec!["<blockquote>Fan said:\n<b>hi</b> there</blockquote>\n\nDone."]
+        );
+    }
+
+    #[test]
+    fn lists_are_bullets_and_numbers_indented_by_depth() {
+        let out = render(
+            "Top fans:\n\n1. Jake\n   - tips: **$50**\n   - since 2023\n2. Luna\n\n* a\n* b",
+        );
+        assert_eq!(
+            out,
+            vec![
+                "Top fans:\n\n1. Jake\n   • tips: <b>$50</b>\n   • since 2023\n2. Luna\n\n• a\n• b"
+            ]
+        );
+    }
+
+    #[test]
+    fn html_and_references_in_the_markdown_are_text() {
+        let out =
+            render("<b>Jake</b> <script>alert(1)</script>\n\n<div>\nhi\n</div>\n\nR&D &amp; co");
+        assert_eq!(
+            out,
+            vec![
+                "&lt;b&gt;Jake&lt;/b&gt; &lt;script&gt;alert(1)&lt;/script&gt;\n\n&lt;div&gt;\nhi\n&lt;/div&gt;\n\nR&amp;D &amp;amp; co"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_line_under_a_table_is_not_a_row() {
+        let out = render("| fan | net |\n|---|---|\n| Jake | 5 |\nTotal: 5");
+        assert_eq!(out, vec!["<pre>fan   net\nJake    5</pre>\nTotal: 5"]);
+    }
+
+    #[test]
+    fn a_long_bold_link_is_cut_into_closed_and_reopened_pieces() {
+        let md = format!(
+            "[**{}**](https://x.io)",
+            "big spender ".repeat(700).trim_end()
+        );
+        let out = render(&md);
+        assert!(out.len() > 1);
+        for m in &out {
+            assert!(m.chars().count() <= LIMIT);
+            assert!(
+                m.starts_with("<a href=\"https://x.io\"><b>"),
+                "{}",
+                &m[..40]
+            );
+            // A space at the cut stays outside the bold, inside the link.
+            let end = m.strip_suffix("</a>").map(str::trim_end);
+            assert!(
+                end.is_some_and(|e| e.ends_with("</b>")),
+                "{}",
+                &m[m.len() - 40..]
             );
         }
     }

@@ -9,10 +9,29 @@ use proptest::sample::select;
 
 use super::config;
 
-/// Characters that are markup in the core's Markdown, or table padding: they may be
-/// dropped (`**`, a fence, a table's `|` and `|---|`) or added (padding) by rendering.
+/// Characters that are markup in the core's Markdown (CommonMark), or table padding and
+/// list bullets: they may be dropped (`**`, `_x_`, a fence, a `>` quote, a backslash
+/// escape, a `+` item, a `===` heading line, a table's `|` and `|---|`) or added (padding,
+/// `•`) by rendering.
 fn is_markup(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '*' | '`' | '|' | '#' | '-' | ':')
+    c.is_whitespace()
+        || matches!(
+            c,
+            '*' | '`'
+                | '|'
+                | '#'
+                | '-'
+                | ':'
+                | '_'
+                | '~'
+                | '>'
+                | '\\'
+                | '['
+                | ']'
+                | '•'
+                | '='
+                | '+'
+        )
 }
 
 /// What a reader sees of a message: its text without tags, entities unescaped.
@@ -47,14 +66,25 @@ fn visible(html: &str) -> String {
 }
 
 /// What must survive rendering: the text's characters other than markup, in order. A
-/// line opening or closing a code fence is markup whole (its info string is not shown).
+/// code fence is markup whole (its info string is not shown); which lines open and close
+/// one is CommonMark's reading (a line "```x`" opens none), so pulldown-cmark finds them.
 fn content(markdown: &str) -> String {
-    markdown
-        .lines()
-        .filter(|line| !line.trim_start().starts_with("```"))
-        .flat_map(str::chars)
-        .filter(|c| !is_markup(*c))
-        .collect()
+    use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
+    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH;
+    let (mut kept, mut after, mut fenced) = (String::new(), 0, false);
+    for (event, range) in Parser::new_ext(markdown, options).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(_))) => {
+                kept.push_str(&markdown[after..range.start]);
+                (after, fenced) = (range.end, true);
+            }
+            Event::Text(code) if fenced => kept.push_str(&code),
+            Event::End(TagEnd::CodeBlock) => fenced = false,
+            _ => {}
+        }
+    }
+    kept.push_str(&markdown[after..]);
+    kept.chars().filter(|c| !is_markup(*c)).collect()
 }
 
 /// What a reader sees of all the messages, as [`content`] counts it.
@@ -62,6 +92,18 @@ fn content_shown(messages: &[String]) -> String {
     let shown: String = messages.iter().map(|m| visible(m)).collect();
     shown.chars().filter(|c| !is_markup(*c)).collect()
 }
+
+/// The tags Telegram's HTML mode accepts (and `<a href="…">`).
+const TAGS: &[&str] = &[
+    "b",
+    "i",
+    "u",
+    "s",
+    "code",
+    "pre",
+    "blockquote",
+    "tg-spoiler",
+];
 
 /// Why `html` would not stand alone as one Telegram HTML message, if it would not: a tag
 /// Telegram does not know, a tag closed that is not open or left open, a `<`, `>` or `&`
@@ -81,7 +123,8 @@ fn malformed(html: &str) -> Option<String> {
                         open.pop();
                     }
                     Some(name) => return Some(format!("</{name}> closes {:?}", open.last())),
-                    None if ["b", "i", "code", "pre"].contains(&tag) => open.push(tag),
+                    None if TAGS.contains(&tag) => open.push(tag),
+                    None if tag.starts_with("a href=\"") && tag.ends_with('"') => open.push("a"),
                     None => return Some(format!("unknown tag <{tag}>")),
                 }
                 rest = &rest[end + 1..];
