@@ -123,6 +123,28 @@ impl App {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let address = listener.local_addr()?;
+        let router = self.router()?;
+        let grace = self.config.shutdown_grace();
+        let unreachable = self
+            .channels
+            .is_empty()
+            .then(|| no_chat_platform(&self.config));
+        let backend = self.store.backend();
+        let database = crate::store::location(&self.config.database.url);
+        let parts = self.start(&shutdown);
+        if let Some(warning) = unreachable {
+            tracing::warn!("{warning}");
+        }
+        tracing::info!(%address, backend, %database, "fanops is ready");
+        let served = server::run(listener, router, shutdown.clone()).await;
+        shutdown.cancel();
+        stop(parts, grace).await;
+        served
+    }
+
+    /// The routes of the shared listener: health and metrics, the dashboard when enabled,
+    /// each platform's webhooks and the event sources' webhooks.
+    fn router(&mut self) -> anyhow::Result<axum::Router> {
         let mut router = server::router(ServerState {
             store: self.store.clone(),
             health: self.health.clone(),
@@ -137,17 +159,24 @@ impl App {
         if let Some(routes) = dashboard {
             router = router.merge(routes);
         }
-        let mut parts: tokio::task::JoinSet<(String, anyhow::Result<()>)> =
-            tokio::task::JoinSet::new();
         for channel in &self.channels {
             if let Some(routes) = channel.clone().routes() {
                 router = router.merge(routes);
             }
-            let (channel, stop) = (channel.clone(), shutdown.clone());
-            parts.spawn(async move { (channel.name().to_string(), channel.run(stop).await) });
         }
         if let Some(routes) = self.events.routes() {
             router = router.merge(routes);
+        }
+        Ok(router)
+    }
+
+    /// Starts every long-running part under `shutdown`: each channel, the event sources,
+    /// the scheduler and the MCP servers.
+    fn start(self, shutdown: &CancellationToken) -> Parts {
+        let mut parts = Parts::new();
+        for channel in &self.channels {
+            let (channel, stop) = (channel.clone(), shutdown.clone());
+            parts.spawn(async move { (channel.name().to_string(), channel.run(stop).await) });
         }
         for (name, part) in self.events.parts(shutdown.clone()) {
             parts.spawn(async move { (name, part.await) });
@@ -165,33 +194,7 @@ impl App {
             let stop = shutdown.clone();
             parts.spawn(async move { ("mcp".to_string(), mcp.run(stop).await) });
         }
-        if self.channels.is_empty() {
-            tracing::warn!("{}", no_chat_platform(&self.config));
-        }
-        let database = crate::store::location(&self.config.database.url);
-        tracing::info!(%address, backend = self.store.backend(), %database, "fanops is ready");
-        let served = server::run(listener, router, shutdown.clone()).await;
-        shutdown.cancel();
-        // Each part lets its work in flight finish within the grace period; this bound
-        // only guards against a part that ignores it.
-        let deadline = self.config.shutdown_grace() + std::time::Duration::from_secs(5);
-        let stopped = tokio::time::timeout(deadline, async {
-            while let Some(done) = parts.join_next().await {
-                match done {
-                    Ok((name, Err(e))) => {
-                        tracing::error!(part = %name, error = %format!("{e:#}"), "stopped with an error")
-                    }
-                    Ok((name, Ok(()))) => tracing::info!(part = %name, "stopped"),
-                    Err(e) => tracing::error!(error = %e, "a part panicked"),
-                }
-            }
-        })
-        .await;
-        if stopped.is_err() {
-            tracing::warn!("some parts did not stop within the grace period; leaving them");
-            parts.abort_all();
-        }
-        served
+        parts
     }
 
     /// Binds `[server].listen` and serves.
@@ -201,6 +204,33 @@ impl App {
             .await
             .with_context(|| format!("while binding the HTTP listener to {listen}"))?;
         self.serve(listener, shutdown).await
+    }
+}
+
+/// The long-running parts of a serving process, each ending with its name and result.
+type Parts = tokio::task::JoinSet<(String, anyhow::Result<()>)>;
+
+/// Waits for the parts to stop after shutdown, logging how each ended; a part still
+/// running after `grace` and a margin is left behind.
+async fn stop(mut parts: Parts, grace: std::time::Duration) {
+    // Each part lets its work in flight finish within the grace period; this bound
+    // only guards against a part that ignores it.
+    let deadline = grace + std::time::Duration::from_secs(5);
+    let stopped = tokio::time::timeout(deadline, async {
+        while let Some(done) = parts.join_next().await {
+            match done {
+                Ok((name, Err(e))) => {
+                    tracing::error!(part = %name, error = %format!("{e:#}"), "stopped with an error")
+                }
+                Ok((name, Ok(()))) => tracing::info!(part = %name, "stopped"),
+                Err(e) => tracing::error!(error = %e, "a part panicked"),
+            }
+        }
+    })
+    .await;
+    if stopped.is_err() {
+        tracing::warn!("some parts did not stop within the grace period; leaving them");
+        parts.abort_all();
     }
 }
 

@@ -32,81 +32,65 @@ pub(super) enum Request {
     },
 }
 
+/// A person's message in a Slack event, before fanops decides whether it is for it.
+struct Said {
+    channel: String,
+    ts: String,
+    /// The thread it was posted in, if any.
+    thread: Option<String>,
+    user: String,
+    text: String,
+    direct: bool,
+}
+
 impl Slack {
-    /// The request in an event for fanops, if it is one .
+    /// The request in an event for fanops, if it is one.
     pub(super) async fn request_of(
         &self,
         event: &SlackEventCallbackBody,
     ) -> Option<(String, Request)> {
         let me = self.me.get()?;
-        let (channel, ts, thread, user, text, direct) = match event {
-            SlackEventCallbackBody::Message(m) => {
-                // Edits, joins, bot posts and the like have a subtype; a person's message
-                // with a file, or a thread reply also sent to the channel, is still theirs.
-                let by_a_person = matches!(
-                    m.subtype,
-                    None | Some(SlackMessageEventType::FileShare)
-                        | Some(SlackMessageEventType::ThreadBroadcast)
-                );
-                if !by_a_person || m.sender.bot_id.is_some() || m.hidden == Some(true) {
-                    return None;
-                }
-                let channel = m.origin.channel.as_ref()?.0.clone();
-                let direct = m
-                    .origin
-                    .channel_type
-                    .as_ref()
-                    .map_or(channel.starts_with('D'), |t| t.0 == "im");
-                (
-                    channel,
-                    m.origin.ts.0.clone(),
-                    m.origin.thread_ts.as_ref().map(|t| t.0.clone()),
-                    m.sender.user.as_ref()?.0.clone(),
-                    m.content.as_ref()?.text.clone()?,
-                    direct,
-                )
-            }
-            SlackEventCallbackBody::AppMention(m) => (
-                m.channel.0.clone(),
-                m.origin.ts.0.clone(),
-                m.origin.thread_ts.as_ref().map(|t| t.0.clone()),
-                m.user.0.clone(),
-                m.content.text.clone()?,
-                false,
-            ),
-            _ => return None,
-        };
-        if &user == me {
+        let said = said_in(event)?;
+        if &said.user == me {
             return None;
         }
-        let mentioned = mentions(&text, me);
-        let thread = if direct {
-            thread
-        } else if mentioned {
-            Some(thread.unwrap_or_else(|| ts.clone()))
-        } else {
-            // Chatter in a channel: only a thread fanops follows is for it.
-            let thread = thread?;
-            match self.store.is_followed(PLATFORM, &channel, &thread).await {
-                Ok(true) => Some(thread),
-                Ok(false) => return None,
-                Err(e) => {
-                    tracing::warn!(error = %e, "could not tell whether a Slack thread is followed; ignoring a message in it");
-                    return None;
-                }
-            }
-        };
-        let id = format!("msg:{channel}:{ts}");
-        let text = unescape(&without_mention(&text, me));
+        let thread = self.answer_thread(&said, mentions(&said.text, me)).await?;
+        let id = format!("msg:{}:{}", said.channel, said.ts);
+        let text = unescape(&without_mention(&said.text, me));
         let request = Request::Message {
-            channel,
-            ts,
+            channel: said.channel,
+            ts: said.ts,
             thread,
-            direct,
-            user,
+            direct: said.direct,
+            user: said.user,
             text,
         };
         Some((id, request))
+    }
+
+    /// Where to answer a message, if it is for fanops: a DM where it was said, a mention
+    /// in its thread (starting one), channel chatter only in a thread fanops follows.
+    /// `None` when the message is not for fanops; `Some(None)` answers outside a thread.
+    async fn answer_thread(&self, said: &Said, mentioned: bool) -> Option<Option<String>> {
+        if said.direct {
+            return Some(said.thread.clone());
+        }
+        if mentioned {
+            return Some(Some(said.thread.clone().unwrap_or_else(|| said.ts.clone())));
+        }
+        let thread = said.thread.clone()?;
+        match self
+            .store
+            .is_followed(PLATFORM, &said.channel, &thread)
+            .await
+        {
+            Ok(true) => Some(Some(thread)),
+            Ok(false) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not tell whether a Slack thread is followed; ignoring a message in it");
+                None
+            }
+        }
     }
 
     /// The press in an interaction, if it is one of a message's buttons.
@@ -140,6 +124,50 @@ impl Slack {
         };
         Some((id, request))
     }
+}
+
+/// The person's message in an event: a message or a mention of the bot.
+fn said_in(event: &SlackEventCallbackBody) -> Option<Said> {
+    match event {
+        SlackEventCallbackBody::Message(m) => said_in_message(m),
+        SlackEventCallbackBody::AppMention(m) => Some(Said {
+            channel: m.channel.0.clone(),
+            ts: m.origin.ts.0.clone(),
+            thread: m.origin.thread_ts.as_ref().map(|t| t.0.clone()),
+            user: m.user.0.clone(),
+            text: m.content.text.clone()?,
+            direct: false,
+        }),
+        _ => None,
+    }
+}
+
+/// A message event, if a person posted it.
+fn said_in_message(m: &SlackMessageEvent) -> Option<Said> {
+    // Edits, joins, bot posts and the like have a subtype; a person's message
+    // with a file, or a thread reply also sent to the channel, is still theirs.
+    let by_a_person = matches!(
+        m.subtype,
+        None | Some(SlackMessageEventType::FileShare)
+            | Some(SlackMessageEventType::ThreadBroadcast)
+    );
+    if !by_a_person || m.sender.bot_id.is_some() || m.hidden == Some(true) {
+        return None;
+    }
+    let channel = m.origin.channel.as_ref()?.0.clone();
+    let direct = m
+        .origin
+        .channel_type
+        .as_ref()
+        .map_or(channel.starts_with('D'), |t| t.0 == "im");
+    Some(Said {
+        channel,
+        ts: m.origin.ts.0.clone(),
+        thread: m.origin.thread_ts.as_ref().map(|t| t.0.clone()),
+        user: m.sender.user.as_ref()?.0.clone(),
+        text: m.content.as_ref()?.text.clone()?,
+        direct,
+    })
 }
 
 /// Whether an event's raw JSON says a bot sent it (`bot_id`), which slack-morphism's

@@ -68,53 +68,73 @@ fn hostile_page() -> PageData {
             model_calls: 2,
             ..UsageRow::default()
         }],
-        activity: vec![UsageEntry {
-            at: now,
-            platform: "chat".into(),
-            user: HOSTILE.into(),
-            kind: "chat".into(),
-            model: Some(HOSTILE.into()),
-            ..UsageEntry::default()
-        }],
-        tasks: vec![TaskLine {
-            id: "digest".into(),
-            name: HOSTILE.into(),
-            schedule: "daily 08:00".into(),
-            state: "active",
-            source: "file",
-            last: Some(run("digest", RunStatus::Succeeded, now)),
-            next: Some(now + Duration::hours(1)),
-        }],
+        activity: vec![activity(now)],
+        tasks: vec![task(now)],
         alerts: vec![run(HOSTILE, RunStatus::Failed, now)],
         events: Listing {
             total: 1,
             events: vec![event(now)],
         },
-        pending: vec![PendingAction {
-            id: "a1".into(),
-            conversation: "chat:100:".into(),
-            platform: "chat".into(),
-            requested_by: HOSTILE.into(),
-            tool: "call_endpoint".into(),
-            tool_call_id: "call_1".into(),
-            arguments: serde_json::json!({}),
-            summary: HOSTILE.into(),
-            status: crate::store::ActionStatus::Pending,
-            created_at: now,
-            expires_at: now + Duration::minutes(10),
-            decided_by: None,
-            decided_at: None,
-            result: None,
-            prepared: None,
-        }],
-        audit: vec![AuditEntry {
-            at: now,
-            actor: HOSTILE.into(),
-            action: "action.confirmed".into(),
-            subject: Some("a1".into()),
-            detail: serde_json::json!({"summary": HOSTILE}),
-        }],
+        pending: vec![pending(now)],
+        audit: vec![audit(now)],
         logged_in: true,
+    }
+}
+
+/// A chat's use of the model by a hostile user, with a hostile model name.
+fn activity(at: DateTime<Utc>) -> UsageEntry {
+    UsageEntry {
+        at,
+        platform: "chat".into(),
+        user: HOSTILE.into(),
+        kind: "chat".into(),
+        model: Some(HOSTILE.into()),
+        ..UsageEntry::default()
+    }
+}
+
+/// A file task with a hostile name, last run at `at` and due an hour later.
+fn task(at: DateTime<Utc>) -> TaskLine {
+    TaskLine {
+        id: "digest".into(),
+        name: HOSTILE.into(),
+        schedule: "daily 08:00".into(),
+        state: "active",
+        source: "file",
+        last: Some(run("digest", RunStatus::Succeeded, at)),
+        next: Some(at + Duration::hours(1)),
+    }
+}
+
+/// A write waiting for confirmation, asked for by a hostile user with a hostile summary.
+fn pending(at: DateTime<Utc>) -> PendingAction {
+    PendingAction {
+        id: "a1".into(),
+        conversation: "chat:100:".into(),
+        platform: "chat".into(),
+        requested_by: HOSTILE.into(),
+        tool: "call_endpoint".into(),
+        tool_call_id: "call_1".into(),
+        arguments: serde_json::json!({}),
+        summary: HOSTILE.into(),
+        status: crate::store::ActionStatus::Pending,
+        created_at: at,
+        expires_at: at + Duration::minutes(10),
+        decided_by: None,
+        decided_at: None,
+        result: None,
+        prepared: None,
+    }
+}
+
+/// A confirmation by a hostile actor of a hostile summary.
+fn audit(at: DateTime<Utc>) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: HOSTILE.into(),
+        action: "action.confirmed".into(),
+        subject: Some("a1".into()),
+        detail: serde_json::json!({"summary": HOSTILE}),
     }
 }
 

@@ -14,6 +14,8 @@ struct Draft {
 }
 
 impl CreateTask {
+    /// The new task the arguments describe: an event alert when there is a trigger (given
+    /// or from the template), otherwise a scheduled task.
     async fn draft(&self, args: &Value, ctx: &ToolContext) -> Result<Draft, ToolError> {
         let tool = self.name();
         admin_only(tool, ctx)?;
@@ -33,70 +35,21 @@ impl CreateTask {
         if let Some(trigger) = trigger {
             return self.draft_rule(args, ctx, name, template, trigger).await;
         }
-        let prompt = match (optional_str(tool, args, "prompt")?, &template) {
-            (Some(p), _) => p.to_string(),
-            (None, Some(t)) => t.prompt.clone(),
-            (None, None) => {
-                return Err(ToolError::bad(
-                    tool,
-                    "`prompt` is required: say in full what the task should do on each run, or name a workflow `template`",
-                ))
-            }
-        };
-        let mut schedule = match (schedule_arg(tool, args)?, &template) {
-            (Some(s), _) => s,
-            (None, Some(t)) => t.schedule_spec.clone(),
-            (None, None) => {
-                return Err(ToolError::bad(
-                    tool,
-                    "`schedule` is required: when should the task run? Ask the user if they did not say.",
-                ))
-            }
-        };
-        let zone = optional_str(tool, args, "timezone")?.or(schedule.timezone.as_deref());
-        let Some(zone) = zone.map(str::to_string) else {
-            let remembered = ctx.store.state(&zone_key(ctx)).await?;
-            let hint = remembered
-                .map(|z| format!(" Their last task used {z}; if they confirm that, pass it."))
-                .unwrap_or_default();
-            return Err(ToolError::bad(
-                tool,
-                format!(
-                    "no time zone given. Ask the user which time zone the schedule is in (an IANA name such as Europe/London; the team's zone is {}) unless they already said, then call again with `timezone`.{hint}",
-                    scheduler.known().default_tz.name()
-                ),
-            ));
-        };
-        schedule.timezone = Some(zone);
+        let template = template.as_ref();
+        let prompt = scheduled_prompt(tool, args, template)?;
+        let schedule = zoned_schedule(tool, args, ctx, scheduler.as_ref(), template).await?;
         let deliver = destination(tool, args, ctx)?;
-        let document = WorkflowDocument {
-            name: name.clone(),
-            description: template
-                .as_ref()
-                .map(|t| t.description.clone())
-                .unwrap_or_default(),
-            category: optional_str(tool, args, "category")?
-                .map(str::to_string)
-                .or_else(|| template.as_ref().map(|t| t.category.clone()))
-                .unwrap_or_else(|| "Reports".into()),
-            skill: template.as_ref().and_then(|t| t.skill.clone()),
-            model: optional_str(tool, args, "model")?
-                .map(str::to_string)
-                .or_else(|| template.as_ref().and_then(|t| t.model.clone())),
+        let document = scheduled_document(
+            tool,
+            args,
+            template,
+            name,
             prompt,
-            schedule: Some(schedule),
-            trigger: None,
-            deliver: Some(deliver.clone()),
-            permissions: Default::default(),
-        };
+            schedule,
+            deliver.clone(),
+        )?;
         let (text, workflow) = validated(tool, scheduler.as_ref(), "new-task", &document)?;
-        let summary = format!(
-            "create the scheduled task “{name}”, {schedule}, posting to {to}; first run {first}. Each run: “{what}”",
-            schedule = describe(&workflow.schedule_spec, workflow.schedule.tz.name()),
-            to = deliver_words(&deliver, ctx),
-            first = next_run_words(&workflow),
-            what = short(&workflow.prompt, 160),
-        );
+        let summary = scheduled_summary(&document.name, &workflow, &deliver, ctx);
         Ok(Draft {
             document,
             text,
@@ -104,6 +57,104 @@ impl CreateTask {
             summary,
         })
     }
+}
+
+/// What each run of a scheduled task does: the `prompt` argument, else the template's.
+fn scheduled_prompt(
+    tool: &str,
+    args: &Value,
+    template: Option<&Workflow>,
+) -> Result<String, ToolError> {
+    match (optional_str(tool, args, "prompt")?, template) {
+        (Some(p), _) => Ok(p.to_string()),
+        (None, Some(t)) => Ok(t.prompt.clone()),
+        (None, None) => Err(ToolError::bad(
+            tool,
+            "`prompt` is required: say in full what the task should do on each run, or name a workflow `template`",
+        )),
+    }
+}
+
+/// When a scheduled task runs, in a time zone the user named: the `schedule` argument (else
+/// the template's) with the `timezone` argument (else the schedule's own). With no zone,
+/// the model is told to ask, and reminded of the zone this chat's last task used.
+async fn zoned_schedule(
+    tool: &str,
+    args: &Value,
+    ctx: &ToolContext,
+    scheduler: &dyn TaskBook,
+    template: Option<&Workflow>,
+) -> Result<ScheduleSpec, ToolError> {
+    let mut schedule = match (schedule_arg(tool, args)?, template) {
+        (Some(s), _) => s,
+        (None, Some(t)) => t.schedule_spec.clone(),
+        (None, None) => return Err(ToolError::bad(
+            tool,
+            "`schedule` is required: when should the task run? Ask the user if they did not say.",
+        )),
+    };
+    let zone = optional_str(tool, args, "timezone")?.or(schedule.timezone.as_deref());
+    let Some(zone) = zone.map(str::to_string) else {
+        let remembered = ctx.store.state(&zone_key(ctx)).await?;
+        let hint = remembered
+            .map(|z| format!(" Their last task used {z}; if they confirm that, pass it."))
+            .unwrap_or_default();
+        return Err(ToolError::bad(
+            tool,
+            format!(
+                "no time zone given. Ask the user which time zone the schedule is in (an IANA name such as Europe/London; the team's zone is {}) unless they already said, then call again with `timezone`.{hint}",
+                scheduler.known().default_tz.name()
+            ),
+        ));
+    };
+    schedule.timezone = Some(zone);
+    Ok(schedule)
+}
+
+/// The document of a scheduled task: category and model from the arguments, else the
+/// template's; description and skill from the template.
+fn scheduled_document(
+    tool: &str,
+    args: &Value,
+    template: Option<&Workflow>,
+    name: String,
+    prompt: String,
+    schedule: ScheduleSpec,
+    deliver: Deliver,
+) -> Result<WorkflowDocument, ToolError> {
+    Ok(WorkflowDocument {
+        name,
+        description: template.map(|t| t.description.clone()).unwrap_or_default(),
+        category: optional_str(tool, args, "category")?
+            .map(str::to_string)
+            .or_else(|| template.map(|t| t.category.clone()))
+            .unwrap_or_else(|| "Reports".into()),
+        skill: template.and_then(|t| t.skill.clone()),
+        model: optional_str(tool, args, "model")?
+            .map(str::to_string)
+            .or_else(|| template.and_then(|t| t.model.clone())),
+        prompt,
+        schedule: Some(schedule),
+        trigger: None,
+        deliver: Some(deliver),
+        permissions: Default::default(),
+    })
+}
+
+/// The confirmation's words for a new scheduled task: when, where, first run, and what.
+fn scheduled_summary(
+    name: &str,
+    workflow: &Workflow,
+    deliver: &Deliver,
+    ctx: &ToolContext,
+) -> String {
+    format!(
+        "create the scheduled task “{name}”, {schedule}, posting to {to}; first run {first}. Each run: “{what}”",
+        schedule = describe(&workflow.schedule_spec, workflow.schedule.tz.name()),
+        to = deliver_words(deliver, ctx),
+        first = next_run_words(workflow),
+        what = short(&workflow.prompt, 160),
+    )
 }
 
 impl CreateTask {
