@@ -11,7 +11,7 @@
 mod inline;
 mod pack;
 #[cfg(test)]
-mod props;
+pub(crate) mod props;
 mod read;
 mod spans;
 mod table;

@@ -12,6 +12,8 @@
 mod gateway;
 mod inbound;
 pub mod markdown;
+#[cfg(test)]
+mod props;
 mod reply;
 mod rest;
 mod section;

@@ -102,7 +102,7 @@ fn render(spans: &[Span], dialect: &impl Dialect, active: &mut Vec<Style>) -> St
 }
 
 /// `body` styled, with its leading and trailing whitespace outside the markup (where
-/// mrkdwn and Discord would not read a marker next to a space as one).
+/// some dialects would not read a marker next to a space as one).
 fn wrap(dialect: &impl Dialect, style: Style, body: &str) -> String {
     let core = body.trim();
     if core.is_empty() {

@@ -35,7 +35,7 @@ pub(super) struct Block {
     pub blank_before: bool,
 }
 
-/// A URL some platform links: the web, or Telegram's own.
+/// A URL some platform links: the web, or a platform's own scheme.
 fn is_web(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
     ["http://", "https://", "tg://"]

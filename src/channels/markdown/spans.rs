@@ -40,7 +40,7 @@ impl Spans {
         }
     }
 
-    /// Code inside a link is shown as text (Telegram refuses code in a link).
+    /// Code inside a link is shown as text (a platform may refuse code in a link).
     pub(super) fn code(&mut self, code: &str) {
         match self.in_link() {
             true => self.text(code),

@@ -11,6 +11,8 @@
 mod events;
 mod inbound;
 pub mod mrkdwn;
+#[cfg(test)]
+mod props;
 mod reply;
 mod section;
 mod socket;

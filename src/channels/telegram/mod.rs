@@ -7,6 +7,8 @@
 
 pub mod html;
 mod polling;
+#[cfg(test)]
+mod props;
 mod reply;
 mod section;
 
