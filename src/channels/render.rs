@@ -1,7 +1,8 @@
 //! The core's Markdown for platforms without rich text: plain lines a person reads at a
-//! terminal. Emphasis and code markers are dropped, links show their URL after the text,
-//! lists are "• item" and "1. item" lines, quotes are ruled on the left, and tables are
-//! box tables with their numbers aligned right. Reading is the shared `channels::markdown`.
+//! terminal. Emphasis markers are dropped (inline code keeps its backticks, as quotes),
+//! links show their URL after the text, lists are "• item" and "1. item" lines, quotes
+//! are ruled on the left, and tables are box tables with their numbers aligned right.
+//! Reading is the shared `channels::markdown`.
 
 use crate::channels::markdown::{self, Dialect, Quote, Style};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
@@ -23,8 +24,10 @@ impl Dialect for Terminal {
         text.to_string()
     }
 
+    /// Inline code keeps its backticks: at a terminal they quote a name as a command's
+    /// messages do (`FANOPS_…`), and a name can be copied whole.
     fn code(&self, code: &str) -> String {
-        code.to_string()
+        format!("`{code}`")
     }
 
     fn styled(&self, _style: Style, inner: &str) -> String {
@@ -95,7 +98,7 @@ mod tests {
         let md = "# Week\n**Jake** earned _a lot_ ~~less~~ with `code` snake_case_names, see [the report](https://x.io)\n\n> quoted\n\n1. one\n   * sub\n\n```\nfn main() {}\n```\n\n---\nend";
         assert_eq!(
             terminal(md),
-            "Week\nJake earned a lot less with code snake_case_names, see the report (https://x.io)\n\n│ quoted\n\n1. one\n   • sub\n\nfn main() {}\n\n────────────────────────\nend"
+            "Week\nJake earned a lot less with `code` snake_case_names, see the report (https://x.io)\n\n│ quoted\n\n1. one\n   • sub\n\nfn main() {}\n\n────────────────────────\nend"
         );
     }
 
