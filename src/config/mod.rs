@@ -13,7 +13,7 @@ mod sections;
 mod validate;
 
 pub use locate::{path, Locator, PathPart};
-pub use parse::{parse_toml, parse_toml_table};
+pub use parse::parse_toml;
 pub use platform::{PlatformConfig, Platforms};
 pub use problem::{one_line, ConfigError, Problem, Warning};
 pub use report::Report;

@@ -27,16 +27,16 @@ pub fn parse_toml<T: DeserializeOwned>(
     parse_toml_dropping(origin, text, problems).value
 }
 
-/// Deserializes the table at `keys` of a TOML file (a platform's section), reporting its
+/// Deserializes the table at `keys` of the file `locator` holds (a platform's section), reporting its
 /// unknown keys and wrong values at their lines, with their full key paths. `None` when
 /// the file has no such table or a required key of it is missing or wrong.
-pub fn parse_toml_table<T: DeserializeOwned>(
+pub(super) fn parse_toml_table<T: DeserializeOwned>(
     origin: &str,
-    text: &str,
+    locator: &Locator,
     keys: &[&str],
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
-    let Ok(document) = DeTable::parse(text) else {
+    let Ok(document) = DeTable::parse(locator.text()) else {
         return None; // the file as a whole is reported as not TOML
     };
     let prefix = locate::path(keys);
@@ -51,8 +51,7 @@ pub fn parse_toml_table<T: DeserializeOwned>(
         }
     }
     let table = Spanned::new(span, std::mem::take(table));
-    let locator = Locator::new(text);
-    deserialize(origin, &locator, table, &prefix, problems).value
+    deserialize(origin, locator, table, &prefix, problems).value
 }
 
 /// What [`parse_toml`] made of a file.

@@ -41,7 +41,7 @@ impl<'a> Report<'a> {
     /// has no such table or a required key is missing.
     pub fn section<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
         let keys = ["channels", name];
-        super::parse::parse_toml_table(self.origin, self.locator.text(), &keys, self.problems)
+        super::parse::parse_toml_table(self.origin, self.locator, &keys, self.problems)
     }
 
     /// Whether `keys` was defined in the file but left out for a wrong value, so that a
