@@ -90,7 +90,7 @@ pub fn render(markdown: &str) -> Vec<String> {
 
 /// Whether an HTML message shows any text besides whitespace (tags show none; text has
 /// its `<` and `>` escaped).
-fn shows_text(html: &str) -> bool {
+pub(super) fn shows_text(html: &str) -> bool {
     let mut in_tag = false;
     html.chars().any(|c| match c {
         '<' => {

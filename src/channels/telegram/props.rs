@@ -2,7 +2,7 @@
 //! checker of Telegram's HTML mode accepts, under the limit, with raw HTML shown as text.
 
 use crate::channels::markdown::props::{config, markdown as any_markdown, some_shown};
-use crate::channels::telegram::html::{render, LIMIT};
+use crate::channels::telegram::html::{render, shows_text, LIMIT};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -103,21 +103,6 @@ fn href(attributes: &str) -> bool {
         .any(|s| url.to_ascii_lowercase().starts_with(s))
 }
 
-fn visible(html: &str) -> bool {
-    let mut in_tag = false;
-    html.chars().any(|c| match c {
-        '<' => {
-            in_tag = true;
-            false
-        }
-        '>' => {
-            in_tag = false;
-            false
-        }
-        c => !in_tag && !c.is_whitespace(),
-    })
-}
-
 fn check(markdown: &str) -> Result<(), String> {
     let messages = render(markdown);
     for (i, m) in messages.iter().enumerate() {
@@ -128,7 +113,7 @@ fn check(markdown: &str) -> Result<(), String> {
             return Err(format!("message {i}: {problem}"));
         }
     }
-    some_shown(&messages, visible)
+    some_shown(&messages, shows_text)
 }
 
 proptest! {
