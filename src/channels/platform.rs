@@ -56,3 +56,15 @@ impl Platform for Unbuilt {
         Ok(None)
     }
 }
+
+/// The policy `platform` makes of its section written as `text` (its folder's tests).
+#[cfg(test)]
+pub(crate) fn policy_of(platform: &dyn Platform, text: &str) -> crate::core::AccessPolicy {
+    let mut config = Config::default();
+    let section = toml::from_str(text).expect("the test's section is TOML");
+    config.channels.insert(platform.name(), section);
+    let access = platform
+        .access(&config)
+        .expect("a configured section has a policy");
+    crate::core::AccessPolicy::new([(platform.name().to_string(), access)])
+}

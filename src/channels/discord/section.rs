@@ -108,15 +108,11 @@ fn check_section(r: &mut Report<'_>, discord: &DiscordConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::platform::policy_of;
     use crate::core::AccessPolicy;
 
     fn policy(text: &str) -> AccessPolicy {
-        let mut config = Config::default();
-        config
-            .channels
-            .insert(PLATFORM, toml::from_str(text).unwrap());
-        let access = DiscordPlatform.access(&config).unwrap();
-        AccessPolicy::new([(PLATFORM.to_string(), access)])
+        policy_of(&DiscordPlatform, text)
     }
 
     #[test]

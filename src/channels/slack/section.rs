@@ -138,15 +138,11 @@ fn is_slack_member_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::channels::platform::policy_of;
     use crate::core::AccessPolicy;
 
     fn policy(text: &str) -> AccessPolicy {
-        let mut config = Config::default();
-        config
-            .channels
-            .insert(PLATFORM, toml::from_str(text).unwrap());
-        let access = SlackPlatform.access(&config).unwrap();
-        AccessPolicy::new([(PLATFORM.to_string(), access)])
+        policy_of(&SlackPlatform, text)
     }
 
     #[test]

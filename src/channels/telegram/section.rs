@@ -136,9 +136,10 @@ mod tests {
 
     #[test]
     fn locked_by_default_and_roles_apply() {
-        let config = with_section("permitted_users = [1, 2]\nroles = { \"2\" = \"viewer\" }\n");
-        let access = TelegramPlatform.access(&config).unwrap();
-        let policy = crate::core::AccessPolicy::new([(PLATFORM.to_string(), access)]);
+        let policy = crate::channels::platform::policy_of(
+            &TelegramPlatform,
+            "permitted_users = [1, 2]\nroles = { \"2\" = \"viewer\" }\n",
+        );
         assert_eq!(policy.role(PLATFORM, "1"), Some(Role::Operator));
         assert_eq!(policy.role(PLATFORM, "2"), Some(Role::Viewer));
         assert_eq!(policy.role(PLATFORM, "3"), None);
