@@ -119,6 +119,22 @@ pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dy
 /// A platform refused the bot's credentials: waiting will not fix that, so the channel
 /// says so once, in the log and on `/readyz`, stops asking, and waits for shutdown (the
 /// rest of fanops keeps serving).
+#[cfg(any(feature = "telegram", feature = "discord"))]
+/// The secret in `var` that configured `platform` needs; `None` (logged, the platform
+/// left out) when it is not set.
+pub(crate) fn needed_secret(
+    config: &Config,
+    platform: &str,
+    var: &str,
+) -> Option<crate::config::Secret> {
+    let secret = config.secrets.platform(var);
+    if !secret.is_set() {
+        tracing::warn!("[channels.{platform}] is configured but {var} is not set");
+        return None;
+    }
+    Some(secret)
+}
+
 #[cfg(any(feature = "telegram", feature = "slack", feature = "discord"))]
 pub(crate) async fn refused_credentials(
     health: &Health,

@@ -67,14 +67,9 @@ impl Discord {
         let Some(discord) = config.section::<DiscordConfig>(PLATFORM) else {
             return Ok(None);
         };
-        let token = config.secrets.platform(section::BOT_TOKEN);
-        if !token.is_set() {
-            tracing::warn!(
-                "[channels.{PLATFORM}] is configured but {} is not set",
-                section::BOT_TOKEN
-            );
+        let Some(token) = super::needed_secret(config, PLATFORM, section::BOT_TOKEN) else {
             return Ok(None);
-        }
+        };
         let channel =
             Discord::new(&discord, &token, parts.clone()).context("while setting up Discord")?;
         Ok(Some(channel))

@@ -73,14 +73,9 @@ impl Telegram {
         let Some(telegram) = config.section::<TelegramConfig>(PLATFORM) else {
             return Ok(None);
         };
-        let token = config.secrets.platform(section::BOT_TOKEN);
-        if !token.is_set() {
-            tracing::warn!(
-                "[channels.{PLATFORM}] is configured but {} is not set",
-                section::BOT_TOKEN
-            );
+        let Some(token) = super::needed_secret(config, PLATFORM, section::BOT_TOKEN) else {
             return Ok(None);
-        }
+        };
         let channel = Telegram::new(
             &telegram,
             &token,
