@@ -1,5 +1,5 @@
-//! Property tests of the parsers: schedules, workflow files and the Telegram message
-//! splitter. Each property runs on [`CASES`] generated inputs; a failure prints the
+//! Property tests of the parsers: schedules, workflow files and events (the chat
+//! platforms' renderers are property-tested in their folders). Each property runs on [`CASES`] generated inputs; a failure prints the
 //! smallest input proptest could shrink it to.
 
 use proptest::test_runner::Config;
@@ -7,8 +7,6 @@ use proptest::test_runner::Config;
 mod events;
 mod schedule;
 mod specs;
-#[cfg(feature = "telegram")]
-mod telegram_html;
 mod workflow;
 
 /// Enough cases to find the edges, few enough to keep the suite quick on two cores.

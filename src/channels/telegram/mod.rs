@@ -11,6 +11,8 @@ mod polling;
 mod props;
 mod reply;
 mod section;
+#[cfg(test)]
+mod split_props;
 
 use crate::channels::runtime::Runtime;
 use crate::channels::{buttons, signing, Channel, ChannelParts};

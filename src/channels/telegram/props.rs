@@ -18,8 +18,9 @@ const TAGS: &[&str] = &[
     "tg-spoiler",
 ];
 
-/// Why `html` is not one message Telegram accepts, if it is not.
-fn malformed(html: &str) -> Option<String> {
+/// Why `html` is not one message Telegram accepts, if it is not (the strict checker the
+/// splitter's property uses too).
+pub(super) fn malformed(html: &str) -> Option<String> {
     let mut open: Vec<&str> = Vec::new();
     let mut rest = html;
     while let Some(c) = rest.chars().next() {

@@ -3,11 +3,12 @@
 //! alone as HTML (every tag closed in the message that opens it, no entity cut), and
 //! together show every character the Markdown had.
 
-use fanops::channels::telegram::html::{render, LIMIT};
+use super::html::{render, LIMIT};
+use super::props::malformed;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use super::config;
+use crate::channels::markdown::props::config;
 
 /// Characters that are markup in the core's Markdown (CommonMark), or table padding and
 /// list bullets: they may be dropped (`**`, `_x_`, a fence, a `>` quote, a backslash
@@ -91,61 +92,6 @@ fn content(markdown: &str) -> String {
 fn content_shown(messages: &[String]) -> String {
     let shown: String = messages.iter().map(|m| visible(m)).collect();
     shown.chars().filter(|c| !is_markup(*c)).collect()
-}
-
-/// The tags Telegram's HTML mode accepts (and `<a href="…">`).
-const TAGS: &[&str] = &[
-    "b",
-    "i",
-    "u",
-    "s",
-    "code",
-    "pre",
-    "blockquote",
-    "tg-spoiler",
-];
-
-/// Why `html` would not stand alone as one Telegram HTML message, if it would not: a tag
-/// Telegram does not know, a tag closed that is not open or left open, a `<`, `>` or `&`
-/// that is not part of a tag or entity.
-fn malformed(html: &str) -> Option<String> {
-    let mut open: Vec<&str> = Vec::new();
-    let mut rest = html;
-    while let Some(c) = rest.chars().next() {
-        match c {
-            '<' => {
-                let Some(end) = rest.find('>') else {
-                    return Some(format!("a tag is cut: {:?}", short(rest)));
-                };
-                let tag = &rest[1..end];
-                match tag.strip_prefix('/') {
-                    Some(name) if open.last() == Some(&name) => {
-                        open.pop();
-                    }
-                    Some(name) => return Some(format!("</{name}> closes {:?}", open.last())),
-                    None if TAGS.contains(&tag) => open.push(tag),
-                    None if tag.starts_with("a href=\"") && tag.ends_with('"') => open.push("a"),
-                    None => return Some(format!("unknown tag <{tag}>")),
-                }
-                rest = &rest[end + 1..];
-            }
-            '>' => return Some(format!("a bare `>` at {:?}", short(rest))),
-            '&' => {
-                let entity = ["&amp;", "&lt;", "&gt;", "&quot;"]
-                    .into_iter()
-                    .find(|e| rest.starts_with(e));
-                let Some(entity) = entity else {
-                    return Some(format!("an entity is cut: {:?}", short(rest)));
-                };
-                rest = &rest[entity.len()..];
-            }
-            c => rest = &rest[c.len_utf8()..],
-        }
-    }
-    match open.is_empty() {
-        true => None,
-        false => Some(format!("{open:?} left open")),
-    }
 }
 
 fn short(text: &str) -> String {
