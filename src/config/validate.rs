@@ -420,10 +420,7 @@ fn validate_budgets(r: &mut Report<'_>) {
                     "notify channel `{}` must be a configured channel, one with its [channels.{}] section (configured: {})",
                     notify.channel,
                     notify.channel,
-                    match configured.is_empty() {
-                        true => "none".to_string(),
-                        false => configured.join(", "),
-                    }
+                    listed(&configured, "none")
                 ),
             );
         }
@@ -448,12 +445,13 @@ fn validate_platforms(r: &mut Report<'_>) {
                 &["channels", name],
                 format!(
                     "unknown key `channels.{name}`: fanops knows {}",
-                    list_or_none(
+                    listed(
                         &config
                             .platforms
                             .iter()
                             .map(|p| p.name())
-                            .collect::<Vec<_>>()
+                            .collect::<Vec<_>>(),
+                        "no chat platform"
                     )
                 ),
             ),
@@ -461,9 +459,10 @@ fn validate_platforms(r: &mut Report<'_>) {
     }
 }
 
-fn list_or_none(names: &[&str]) -> String {
+/// `names` as a list, or `none` when there are none.
+fn listed(names: &[&str], none: &str) -> String {
     match names.is_empty() {
-        true => "no chat platform".to_string(),
+        true => none.to_string(),
         false => names.join(", "),
     }
 }
