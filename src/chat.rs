@@ -99,7 +99,11 @@ pub struct Turn {
 /// A platform event, reduced to what the core needs.
 #[derive(Debug, Clone)]
 pub struct Inbound {
+    /// The platform's name: what usage and metrics report by.
     pub platform: String,
+    /// The bot it came through: the platform's name for the top-level one, or
+    /// `<platform>:<account>` (DESIGN §12.3). People, roles and conversations are its own.
+    pub connection: String,
     pub chat: String,
     pub thread: Option<String>,
     pub user: String,
@@ -115,14 +119,26 @@ pub enum InboundBody {
         action_id: String,
         decision: Decision,
     },
+    /// A press on an access request's buttons.
+    Access {
+        request_id: String,
+        choice: AccessChoice,
+    },
+}
+
+/// What an admin decided on an access request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessChoice {
+    Allow(Role),
+    Ignore,
 }
 
 impl Inbound {
-    /// Conversations are keyed by platform, chat and thread.
+    /// Conversations are keyed by connection, chat and thread.
     pub fn conversation(&self) -> String {
         format!(
             "{}:{}:{}",
-            self.platform,
+            self.connection,
             self.chat,
             self.thread.as_deref().unwrap_or("")
         )
@@ -139,6 +155,9 @@ pub struct Outbound {
     pub decided: Option<DecisionNote>,
     /// Files to send after the text.
     pub attachments: Vec<Attachment>,
+    /// The access request whose Allow as viewer / operator / admin and Ignore buttons go
+    /// on this message.
+    pub access: Option<String>,
 }
 
 impl Outbound {
@@ -150,12 +169,16 @@ impl Outbound {
     }
 }
 
+/// How a prompt with buttons was decided, so the platform can mark it: its summary, then
+/// `<verdict> by <by>`; the reply's text follows it when `confirmed`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecisionNote {
     pub action_id: String,
     pub summary: String,
     pub confirmed: bool,
     pub by: String,
+    /// "✅ Confirmed", "✖️ Cancelled", "✅ Allowed as operator", "🚫 Ignored".
+    pub verdict: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +230,18 @@ pub trait Delivery: Send + Sync {
         files: &[Attachment],
         skip: usize,
     ) -> Result<(), DeliveryFailure>;
+
+    /// Posts one message with its buttons (an access request, the news that a person is
+    /// in) to `to`.
+    async fn notify(&self, to: Recipient<'_>, out: &Outbound) -> Result<(), DeliveryFailure>;
+}
+
+/// Where a notice goes: a person, in the private chat the platform has with the bot, or
+/// a chat (the platform's id of a group or channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient<'a> {
+    Person(&'a str),
+    Chat(&'a str),
 }
 
 /// Why a delivery stopped.

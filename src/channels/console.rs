@@ -166,6 +166,7 @@ async fn take<W: Write + Send>(core: &Core, line: &str, replier: &ConsoleReplier
     }
     let inbound = Inbound {
         platform: PLATFORM.into(),
+        connection: PLATFORM.into(),
         chat: "terminal".into(),
         thread: None,
         user: USER.into(),

@@ -68,19 +68,17 @@ pub fn configs() -> Vec<&'static dyn PlatformConfig> {
         .collect()
 }
 
-/// Who may use each configured platform, with which role.
+/// Who may use each configured connection, with which role (the config file's seed; the
+/// team in the store adds to it).
 pub fn access(config: &Config) -> AccessPolicy {
-    AccessPolicy::new(PLATFORMS.iter().filter_map(|p| {
-        let access = p.access(config)?;
-        Some((p.name().to_string(), access))
-    }))
+    AccessPolicy::new(PLATFORMS.iter().flat_map(|p| p.access(config)))
 }
 
 /// A chat platform fanops serves.
 #[async_trait]
 pub trait Channel: Send + Sync {
-    /// Its name in config, deliveries and `/readyz` (`telegram`, …).
-    fn name(&self) -> &'static str;
+    /// Its connection's name in deliveries and `/readyz` (`telegram`, `telegram:managers`).
+    fn name(&self) -> &str;
     /// How its health goes stale: down when unheard of this long, or `None` when silence
     /// is normal (a webhook).
     fn stale_after(&self) -> Option<Duration>;
@@ -116,25 +114,25 @@ pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dy
     Ok(channels)
 }
 
-/// A platform refused the bot's credentials: waiting will not fix that, so the channel
-/// says so once, in the log and on `/readyz`, stops asking, and waits for shutdown (the
-/// rest of fanops keeps serving).
-#[cfg(any(feature = "telegram", feature = "discord"))]
-/// The secret in `var` that configured `platform` needs; `None` (logged, the platform
+#[cfg(any(feature = "telegram", feature = "slack", feature = "discord"))]
+/// The secret in `var` that configured `connection` needs; `None` (logged, the connection
 /// left out) when it is not set.
 pub(crate) fn needed_secret(
     config: &Config,
-    platform: &str,
+    connection: &crate::config::ConnectionName,
     var: &str,
 ) -> Option<crate::config::Secret> {
     let secret = config.secrets.platform(var);
     if !secret.is_set() {
-        tracing::warn!("[channels.{platform}] is configured but {var} is not set");
+        tracing::warn!("{} is configured but {var} is not set", connection.table());
         return None;
     }
     Some(secret)
 }
 
+/// A platform refused the bot's credentials: waiting will not fix that, so the channel
+/// says so once, in the log and on `/readyz`, stops asking, and waits for shutdown (the
+/// rest of fanops keeps serving).
 #[cfg(any(feature = "telegram", feature = "slack", feature = "discord"))]
 pub(crate) async fn refused_credentials(
     health: &Health,

@@ -9,15 +9,13 @@ use std::sync::Arc;
 
 /// A chat platform: its folder implements this once.
 pub trait Platform: PlatformConfig {
-    /// Who may use it and with which role, from its section (`None` when unconfigured).
-    fn access(&self, config: &Config) -> Option<PlatformAccess>;
-    /// Its channel when its section is configured and its secrets are set (a missing
-    /// secret is logged and the platform left out).
-    fn build(
-        &self,
-        config: &Config,
-        parts: &ChannelParts,
-    ) -> anyhow::Result<Option<Arc<dyn Channel>>>;
+    /// Who may use each of its connections and with which role, by connection name
+    /// (none when its section is not configured).
+    fn access(&self, config: &Config) -> Vec<(String, PlatformAccess)>;
+    /// A channel for each connection configured whose secrets are set (a missing secret
+    /// is logged and that connection left out).
+    fn build(&self, config: &Config, parts: &ChannelParts)
+        -> anyhow::Result<Vec<Arc<dyn Channel>>>;
 }
 
 /// A platform this build was compiled without: its section is accepted and warned about.
@@ -48,12 +46,12 @@ impl PlatformConfig for Unbuilt {
 }
 
 impl Platform for Unbuilt {
-    fn access(&self, _: &Config) -> Option<PlatformAccess> {
-        None
+    fn access(&self, _: &Config) -> Vec<(String, PlatformAccess)> {
+        Vec::new()
     }
 
-    fn build(&self, _: &Config, _: &ChannelParts) -> anyhow::Result<Option<Arc<dyn Channel>>> {
-        Ok(None)
+    fn build(&self, _: &Config, _: &ChannelParts) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
+        Ok(Vec::new())
     }
 }
 
@@ -63,8 +61,7 @@ pub(crate) fn policy_of(platform: &dyn Platform, text: &str) -> crate::core::Acc
     let mut config = Config::default();
     let section = toml::from_str(text).expect("the test's section is TOML");
     config.channels.insert(platform.name(), section);
-    let access = platform
-        .access(&config)
-        .expect("a configured section has a policy");
-    crate::core::AccessPolicy::new([(platform.name().to_string(), access)])
+    let access = platform.access(&config);
+    assert!(!access.is_empty(), "a configured section has a policy");
+    crate::core::AccessPolicy::new(access)
 }

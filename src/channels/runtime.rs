@@ -36,13 +36,12 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    /// Claims are kept under `claims`, the single-holder connection under `lease`.
-    pub fn new(
-        title: &'static str,
-        parts: &ChannelParts,
-        claims: &'static str,
-        lease: &'static str,
-    ) -> Runtime {
+    /// Claims are kept under `claims`, the single-holder connection under `lease` (each a
+    /// connection's key: `chat.update`, `chat:managers.update`).
+    pub fn new(title: &'static str, parts: &ChannelParts, claims: &str, lease: &str) -> Runtime {
+        // One name of each per configured connection, for the life of the process.
+        let claims: &'static str = Box::leak(claims.to_string().into_boxed_str());
+        let lease: &'static str = Box::leak(lease.to_string().into_boxed_str());
         Runtime {
             title,
             claims: Arc::new(InboundLedger::new(

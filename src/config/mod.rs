@@ -3,6 +3,7 @@
 //! Secrets never live in the file: they are read from the environment into [`Secret`]s.
 //! Every problem found is reported as `file:line: problem` (see [`Problem`]).
 
+mod connection;
 mod locate;
 mod parse;
 mod platform;
@@ -12,6 +13,7 @@ mod secret;
 mod sections;
 mod validate;
 
+pub use connection::{Connection, ConnectionName};
 pub use locate::{path, Locator, PathPart};
 pub use parse::parse_toml;
 pub use platform::{PlatformConfig, Platforms};
@@ -165,6 +167,10 @@ impl Config {
         for var in self.platforms.iter().flat_map(|p| p.secrets().iter()) {
             let value = env(var).map(Secret::new).unwrap_or_default();
             self.secrets.platform_keys.insert(var.to_string(), value);
+        }
+        for var in self.connection_secret_vars() {
+            let value = env(&var).map(Secret::new).unwrap_or_default();
+            self.secrets.platform_keys.insert(var, value);
         }
         for (name, provider) in &self.llm.providers {
             let key = env(&provider.api_key_env)

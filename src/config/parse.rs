@@ -27,13 +27,15 @@ pub fn parse_toml<T: DeserializeOwned>(
     parse_toml_dropping(origin, text, problems).value
 }
 
-/// Deserializes the table at `keys` of the file `locator` holds (a platform's section), reporting its
+/// Deserializes the table at `keys` of the file `locator` holds (a platform's section),
+/// without its `skip` keys (read by someone else), reporting its
 /// unknown keys and wrong values at their lines, with their full key paths. `None` when
 /// the file has no such table or a required key of it is missing or wrong.
 pub(super) fn parse_toml_table<T: DeserializeOwned>(
     origin: &str,
     locator: &Locator,
     keys: &[&str],
+    skip: &[&str],
     problems: &mut Vec<Problem>,
 ) -> Option<T> {
     let Ok(document) = DeTable::parse(locator.text()) else {
@@ -49,6 +51,9 @@ pub(super) fn parse_toml_table<T: DeserializeOwned>(
             DeValue::Table(inner) => table = inner,
             _ => return None,
         }
+    }
+    for key in skip {
+        table.remove(*key);
     }
     let table = Spanned::new(span, std::mem::take(table));
     deserialize(origin, locator, table, &prefix, problems).value

@@ -1,6 +1,8 @@
 //! Where a config's problems go: each at its key's line.
 
-use super::{locate::PathPart, parse_duration, path, Config, Locator, Problem};
+use super::{
+    locate::PathPart, parse_duration, path, Config, Connection, ConnectionName, Locator, Problem,
+};
 use serde::de::DeserializeOwned;
 
 /// The problems found in a config file, each located at its key's line (or at the
@@ -41,7 +43,59 @@ impl<'a> Report<'a> {
     /// has no such table or a required key is missing.
     pub fn section<T: DeserializeOwned>(&mut self, name: &str) -> Option<T> {
         let keys = ["channels", name];
-        super::parse::parse_toml_table(self.origin, self.locator, &keys, self.problems)
+        super::parse::parse_toml_table(self.origin, self.locator, &keys, &[], self.problems)
+    }
+
+    /// Every connection of `platform` (DESIGN §12.3) as `T`: the top-level table and each
+    /// account, their unknown keys and wrong values reported at their lines, and each
+    /// account's name and `token_env` checked. `platform_token` is the variable the
+    /// top-level bot's token is read from by default.
+    pub fn connections<T: DeserializeOwned + Default>(
+        &mut self,
+        platform: &str,
+        platform_token: &str,
+    ) -> Vec<Connection<T>> {
+        use super::connection::{ACCOUNTS, TOKEN_ENV};
+        let skip = [ACCOUNTS, TOKEN_ENV];
+        let top = ConnectionName::top(platform);
+        super::parse::parse_toml_table::<T>(
+            self.origin,
+            self.locator,
+            &top.keys(),
+            &skip,
+            self.problems,
+        );
+        let all = self.config.connections::<T>(platform);
+        let mut tokens: Vec<(String, String)> = Vec::new();
+        for connection in &all {
+            let name = &connection.name;
+            if let Some(account) = name.account_name() {
+                let keys = name.keys();
+                super::parse::parse_toml_table::<T>(
+                    self.origin,
+                    self.locator,
+                    &keys,
+                    &[TOKEN_ENV],
+                    self.problems,
+                );
+                if !account
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+                    || account.is_empty()
+                {
+                    self.at(&keys, format!("account name `{account}` may use only a-z, 0-9, _ and - (it is part of `{name}` and of its webhook routes)"));
+                }
+                if connection.token_env.is_none() {
+                    self.at(&keys, format!("{} needs token_env: the environment variable that holds this bot's token", name.table()));
+                }
+            }
+            let var = connection.token_var(platform_token).to_string();
+            if let Some((other, _)) = tokens.iter().find(|(_, v)| *v == var) {
+                self.at(&name.at(&[TOKEN_ENV]), format!("`{name}` reads its token from {var} like `{other}`: each bot needs its own token variable"));
+            }
+            tokens.push((name.to_string(), var));
+        }
+        all
     }
 
     /// Whether `keys` was defined in the file but left out for a wrong value, so that a
@@ -94,12 +148,16 @@ impl<'a> Report<'a> {
         }
     }
 
-    /// Each of a platform's `roles` must name a role.
-    pub fn roles(&mut self, section: &str, roles: &std::collections::BTreeMap<String, String>) {
+    /// Each of a connection's `roles` must name a role.
+    pub fn roles(
+        &mut self,
+        connection: &ConnectionName,
+        roles: &std::collections::BTreeMap<String, String>,
+    ) {
         for (user, role) in roles {
             if !matches!(role.as_str(), "viewer" | "operator" | "admin") {
                 self.at(
-                    &["channels", section, "roles", user],
+                    &connection.at(&["roles", user]),
                     format!("role `{role}` of user {user} must be viewer, operator or admin"),
                 );
             }

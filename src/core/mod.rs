@@ -185,6 +185,9 @@ impl Core {
                     .decide(inbound, role, action_id, *decision, replier)
                     .await;
             }
+            InboundBody::Access { request_id, choice } => {
+                return self.decide_access(inbound, role, request_id, *choice).await;
+            }
             InboundBody::Text(text) => text.trim(),
         };
         if let Some(out) = unfit_message(text) {
@@ -282,6 +285,17 @@ impl Core {
             "help" => Outbound::text(HELP),
             other => Outbound::text(format!("I don't know the command /{other}.\n\n{HELP}")),
         })
+    }
+
+    /// An admin's press on an access request's buttons.
+    async fn decide_access(
+        &self,
+        _inbound: &Inbound,
+        _role: Role,
+        _request_id: &str,
+        _choice: crate::chat::AccessChoice,
+    ) -> anyhow::Result<Outbound> {
+        Ok(Outbound::text("Access requests are decided here soon."))
     }
 
     /// Routes a decision to the agent, which owns it from the press to the answer.
@@ -394,6 +408,12 @@ fn note_of(
         summary: action.summary.clone(),
         confirmed,
         by: inbound.user_name.clone(),
+        verdict: if confirmed {
+            "✅ Confirmed"
+        } else {
+            "✖️ Cancelled"
+        }
+        .into(),
     }
 }
 
@@ -451,7 +471,7 @@ fn plain_decision(text: &str) -> Option<Decision> {
 /// What a person sent, for the log: a button press or a yes/no is a decision.
 fn turn_kind(body: &InboundBody) -> &'static str {
     match body {
-        InboundBody::Decision { .. } => "decision",
+        InboundBody::Decision { .. } | InboundBody::Access { .. } => "decision",
         InboundBody::Text(text) if text.trim().starts_with('/') => "command",
         InboundBody::Text(text) => {
             let lowered = text.trim().to_lowercase();

@@ -548,6 +548,7 @@ async fn say_in_chat(
 ) -> fanops::chat::Outbound {
     let inbound = fanops::chat::Inbound {
         platform: "telegram".into(),
+        connection: "telegram".into(),
         chat: "100".into(),
         thread: None,
         user: user.into(),

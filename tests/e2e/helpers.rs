@@ -126,6 +126,7 @@ impl TestApp {
 pub async fn send_to(app: &App, user: &str, chat: &str, body: InboundBody) -> Collector {
     let inbound = Inbound {
         platform: "telegram".into(),
+        connection: "telegram".into(),
         chat: chat.into(),
         thread: None,
         user: user.into(),

@@ -299,6 +299,7 @@ impl Discord {
         let user = message.author.id.to_string();
         let inbound = |chat: String, thread: Option<ChannelId>| Inbound {
             platform: PLATFORM.into(),
+            connection: PLATFORM.into(),
             chat,
             thread: thread.map(|t| t.to_string()),
             user: user.clone(),
@@ -397,6 +398,7 @@ impl Discord {
         Some(Place {
             inbound: Inbound {
                 platform: PLATFORM.into(),
+                connection: PLATFORM.into(),
                 chat,
                 thread,
                 user: press.user.id.to_string(),

@@ -67,7 +67,11 @@ impl Discord {
         let Some(discord) = config.section::<DiscordConfig>(PLATFORM) else {
             return Ok(None);
         };
-        let Some(token) = super::needed_secret(config, PLATFORM, section::BOT_TOKEN) else {
+        let Some(token) = super::needed_secret(
+            config,
+            &crate::config::ConnectionName::top(PLATFORM),
+            section::BOT_TOKEN,
+        ) else {
             return Ok(None);
         };
         let channel =
@@ -113,7 +117,7 @@ impl Discord {
 
 #[async_trait::async_trait]
 impl Channel for Discord {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         PLATFORM
     }
 
@@ -141,6 +145,18 @@ impl Channel for Discord {
 /// gateway (`fanops tasks run` included).
 #[async_trait::async_trait]
 impl Delivery for Discord {
+    async fn notify(
+        &self,
+        _to: crate::chat::Recipient<'_>,
+        _out: &crate::chat::Outbound,
+    ) -> Result<(), crate::chat::DeliveryFailure> {
+        Err(crate::chat::DeliveryFailure {
+            posted: 0,
+            retry: false,
+            message: "notices are not posted here yet".into(),
+        })
+    }
+
     async fn deliver(
         &self,
         to: &str,

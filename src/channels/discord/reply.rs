@@ -352,11 +352,7 @@ impl Replier for DiscordReplier {
                 .await;
             return;
         };
-        let verdict = if note.confirmed {
-            "✅ Confirmed"
-        } else {
-            "✖️ Cancelled"
-        };
+        let verdict = note.verdict.as_str();
         // The summary and the name are data: rendered like any text, never as markup.
         let marked = markdown::render(&format!(
             "{}\n\n**{verdict} by {}**",

@@ -60,9 +60,11 @@ impl PlatformConfig for DiscordPlatform {
 
 impl Platform for DiscordPlatform {
     /// The whole server may ask as `everyone_role`; only named members may do more.
-    fn access(&self, config: &Config) -> Option<PlatformAccess> {
-        let discord = config.section::<DiscordConfig>(PLATFORM)?;
-        Some(PlatformAccess {
+    fn access(&self, config: &Config) -> Vec<(String, PlatformAccess)> {
+        let Some(discord) = config.section::<DiscordConfig>(PLATFORM) else {
+            return Vec::new();
+        };
+        let access = PlatformAccess {
             allowed: (!discord.allow_everyone)
                 .then(|| discord.permitted_members.iter().cloned().collect()),
             roles: PlatformAccess::roles_of(&discord.roles),
@@ -70,22 +72,26 @@ impl Platform for DiscordPlatform {
                 true => Role::parse(&discord.everyone_role).unwrap_or(Role::Viewer),
                 false => Role::Operator,
             },
-        })
+        };
+        vec![(PLATFORM.to_string(), access)]
     }
 
     fn build(
         &self,
         config: &Config,
         parts: &ChannelParts,
-    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
-        Discord::from_config(config, parts)
+    ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
+        Ok(Discord::from_config(config, parts)?.into_iter().collect())
     }
 }
 
 /// The rules its section must follow beyond its types.
 fn check_section(r: &mut Report<'_>, discord: &DiscordConfig) {
     r.url(&["channels", PLATFORM, "api_url"], &discord.api_url);
-    r.roles(PLATFORM, &discord.roles);
+    r.roles(
+        &crate::config::ConnectionName::top(PLATFORM),
+        &discord.roles,
+    );
     r.role(
         &["channels", PLATFORM, "everyone_role"],
         &discord.everyone_role,

@@ -291,6 +291,7 @@ fn inbound(
 ) -> Inbound {
     Inbound {
         platform: PLATFORM.into(),
+        connection: PLATFORM.into(),
         chat: channel.to_string(),
         thread: if direct { None } else { thread.clone() },
         user: user.to_string(),
@@ -302,7 +303,7 @@ fn inbound(
 
 #[async_trait::async_trait]
 impl Channel for Slack {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         PLATFORM
     }
 
@@ -329,6 +330,18 @@ impl Channel for Slack {
 
 #[async_trait::async_trait]
 impl crate::chat::Delivery for Slack {
+    async fn notify(
+        &self,
+        _to: crate::chat::Recipient<'_>,
+        _out: &crate::chat::Outbound,
+    ) -> Result<(), crate::chat::DeliveryFailure> {
+        Err(crate::chat::DeliveryFailure {
+            posted: 0,
+            retry: false,
+            message: "notices are not posted here yet".into(),
+        })
+    }
+
     /// Posts to a channel id (`C…`) or, for a DM, a member id (`U…`).
     async fn deliver(
         &self,

@@ -415,11 +415,7 @@ impl Replier for SlackReplier {
                 .await;
             return;
         };
-        let verdict = if note.confirmed {
-            "✅ Confirmed"
-        } else {
-            "✖️ Cancelled"
-        };
+        let verdict = note.verdict.as_str();
         let marked = Message {
             sections: vec![format!(
                 "{}\n\n*{verdict} by {}*",

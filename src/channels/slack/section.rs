@@ -68,25 +68,28 @@ impl PlatformConfig for SlackPlatform {
 impl Platform for SlackPlatform {
     /// A listed member is an operator; anyone of a whole allowed workspace gets
     /// `everyone_role`.
-    fn access(&self, config: &Config) -> Option<PlatformAccess> {
-        let slack = config.section::<SlackConfig>(PLATFORM)?;
+    fn access(&self, config: &Config) -> Vec<(String, PlatformAccess)> {
+        let Some(slack) = config.section::<SlackConfig>(PLATFORM) else {
+            return Vec::new();
+        };
         let listed = !slack.permitted_users.is_empty();
-        Some(PlatformAccess {
+        let access = PlatformAccess {
             allowed: listed.then(|| slack.permitted_users.iter().cloned().collect()),
             roles: PlatformAccess::roles_of(&slack.roles),
             unnamed: match listed {
                 true => Role::Operator,
                 false => Role::parse(&slack.everyone_role).unwrap_or(Role::Viewer),
             },
-        })
+        };
+        vec![(PLATFORM.to_string(), access)]
     }
 
     fn build(
         &self,
         config: &Config,
         parts: &ChannelParts,
-    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
-        Slack::from_config(config, parts)
+    ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
+        Ok(Slack::from_config(config, parts)?.into_iter().collect())
     }
 }
 
@@ -99,7 +102,7 @@ fn check_section(r: &mut Report<'_>, slack: &SlackConfig) {
             format!("mode `{}` must be \"socket\" or \"events\"", slack.mode),
         );
     }
-    r.roles(PLATFORM, &slack.roles);
+    r.roles(&crate::config::ConnectionName::top(PLATFORM), &slack.roles);
     r.duration(
         &["channels", PLATFORM, "socket_watchdog"],
         &slack.socket_watchdog,

@@ -17,7 +17,7 @@ mod split_props;
 use crate::channels::runtime::Runtime;
 use crate::channels::{buttons, signing, Channel, ChannelParts};
 use crate::chat::{Inbound, InboundBody};
-use crate::config::{Config, Secret};
+use crate::config::{Config, Connection, ConnectionName, Secret};
 use crate::core::Core;
 use crate::health::Health;
 use crate::store::SharedStore;
@@ -38,12 +38,15 @@ use teloxide::types::{
 use tokio_util::sync::CancellationToken;
 
 pub const PLATFORM: &str = "telegram";
-const OFFSET_STATE: &str = "telegram.offset";
-const UPDATE_CLAIMS: &str = "telegram.update";
-/// The lease of the one process that long-polls the bot token.
-const POLL_LEASE: &str = "telegram.polling";
 
 pub struct Telegram {
+    /// Which bot this is (`telegram`, `telegram:managers`), and its name as a string.
+    connection: ConnectionName,
+    name: String,
+    /// Where the update offset is kept (`telegram.offset`).
+    offset_state: String,
+    /// The variable its token is read from, for sentences.
+    token_var: String,
     /// Sends and edits messages (teloxide's usual client).
     bot: Bot,
     /// Long polls: its HTTP timeout outlasts the poll Telegram holds open.
@@ -66,36 +69,43 @@ struct BotIdentity {
 }
 
 impl Telegram {
-    /// The Telegram channel when `[channels.telegram]` is configured and the bot token is
-    /// set; `None` (logged) when the token is missing.
+    /// A channel for each Telegram bot configured whose token is set; one whose token is
+    /// missing is logged and left out.
     pub fn from_config(
         config: &Config,
         parts: &ChannelParts,
-    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
-        let Some(telegram) = config.section::<TelegramConfig>(PLATFORM) else {
-            return Ok(None);
-        };
-        let Some(token) = super::needed_secret(config, PLATFORM, section::BOT_TOKEN) else {
-            return Ok(None);
-        };
-        let channel = Telegram::new(
-            &telegram,
-            &token,
-            &config.secrets.platform(section::WEBHOOK_SECRET),
-            parts.clone(),
-        )
-        .context("while setting up Telegram")?;
-        Ok(Some(channel))
+    ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
+        let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+        for connection in config.connections::<TelegramConfig>(PLATFORM) {
+            let var = connection.token_var(section::BOT_TOKEN);
+            let Some(token) = super::needed_secret(config, &connection.name, var) else {
+                continue;
+            };
+            // The top-level bot's webhook secret may be set; an account's is derived.
+            let webhook_secret = match connection.name.account_name() {
+                None => config.secrets.platform(section::WEBHOOK_SECRET),
+                Some(_) => Secret::default(),
+            };
+            let name = connection.name.clone();
+            let channel = Telegram::new(connection, &token, &webhook_secret, parts.clone())
+                .with_context(|| format!("while setting up {}", name.table()))?;
+            channels.push(channel);
+        }
+        Ok(channels)
     }
 
     pub fn new(
-        config: &TelegramConfig,
+        connection: Connection<TelegramConfig>,
         token: &Secret,
         webhook_secret: &Secret,
         parts: ChannelParts,
     ) -> anyhow::Result<Arc<Telegram>> {
-        let token = token.expose().context("TELEGRAM_BOT_TOKEN is not set")?;
-        let api_url = url::Url::parse(&config.api_url).context("channels.telegram.api_url")?;
+        let token_var = connection.token_var(section::BOT_TOKEN).to_string();
+        let config = connection.section;
+        let name = connection.name;
+        let token = token.expose().context("the bot token is not set")?;
+        let api_url =
+            url::Url::parse(&config.api_url).with_context(|| name.at(&["api_url"]).join("."))?;
         let bot = Bot::new(token).set_api_url(api_url.clone());
         // teloxide's client gives up after 17 s, sooner than Telegram holds an idle poll.
         let hold = Duration::from_secs(u64::from(config.poll_timeout));
@@ -112,11 +122,21 @@ impl Telegram {
             outbox: Outbox::new(bot.clone()),
             bot,
             poller,
-            runtime: Runtime::new("Telegram", &parts, UPDATE_CLAIMS, POLL_LEASE),
+            // The lease of the one process that long-polls the bot token.
+            runtime: Runtime::new(
+                "Telegram",
+                &parts,
+                &name.key("update"),
+                &name.key("polling"),
+            ),
+            offset_state: name.key("offset"),
+            token_var,
+            name: name.to_string(),
+            connection: name,
             core: parts.core,
             store: parts.store,
             health: parts.health,
-            config: config.clone(),
+            config,
             webhook_secret,
             me: OnceLock::new(),
         }))
@@ -150,14 +170,15 @@ impl Telegram {
             .webhook_url
             .clone()
             .context("webhook mode needs webhook_url")?;
-        let url = url::Url::parse(&url).context("channels.telegram.webhook_url")?;
+        let url = url::Url::parse(&url)
+            .with_context(|| self.connection.at(&["webhook_url"]).join("."))?;
         self.bot
             .set_webhook(url)
             .secret_token(self.webhook_secret.clone())
             .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery])
             .await
             .context("while registering the Telegram webhook")?;
-        self.health.ok(PLATFORM, "webhook registered");
+        self.health.ok(&self.name, "webhook registered");
         shutdown.cancelled().await;
         Ok(())
     }
@@ -182,14 +203,15 @@ impl Telegram {
                         break;
                     }
                     Err(teloxide::RequestError::Api(teloxide::ApiError::InvalidToken)) => {
-                        let sentence = "Telegram refused the bot token in `TELEGRAM_BOT_TOKEN` \
+                        let var = &self.token_var;
+                        let sentence = format!("Telegram refused the bot token in `{var}` \
                             (401 Unauthorized): put the token @BotFather gave you in \
-                            `TELEGRAM_BOT_TOKEN` and restart fanops";
-                        super::refused_credentials(&self.health, PLATFORM, sentence, shutdown).await;
+                            `{var}` and restart fanops");
+                        super::refused_credentials(&self.health, &self.name, &sentence, shutdown).await;
                         return false;
                     }
                     Err(e) => {
-                        self.health.failing(PLATFORM, &format!("getMe failed: {e}"));
+                        self.health.failing(&self.name, &format!("getMe failed: {e}"));
                         tracing::warn!(error = %e, "Telegram getMe failed; retrying");
                     }
                 }
@@ -276,6 +298,7 @@ impl Telegram {
         };
         let inbound = Inbound {
             platform: PLATFORM.into(),
+            connection: self.name.clone(),
             chat: message.chat.id.0.to_string(),
             thread: None,
             user: from.id.0.to_string(),
@@ -318,8 +341,7 @@ impl Telegram {
         let chat = message.chat().id;
         let prompt = message.id();
         let data = query.data.as_deref().unwrap_or("");
-        let decision = buttons::parse(data);
-        let Some((action_id, decision)) = decision else {
+        let Some(body) = buttons::pressed(data) else {
             self.outbox
                 .answer_callback(query.id.clone(), "That button is not one of mine.")
                 .await;
@@ -327,14 +349,12 @@ impl Telegram {
         };
         let inbound = Inbound {
             platform: PLATFORM.into(),
+            connection: self.name.clone(),
             chat: chat.0.to_string(),
             thread: None,
             user: query.from.id.0.to_string(),
             user_name: display_name(&query.from),
-            body: InboundBody::Decision {
-                action_id: action_id.to_string(),
-                decision,
-            },
+            body,
         };
         let replier = TelegramReplier::new(&self.outbox, chat, Some((query.id.clone(), prompt)));
         let replier = self.tracked(replier, id, placeholder);
@@ -363,7 +383,7 @@ async fn webhook(State(tg): State<Arc<Telegram>>, headers: HeaderMap, body: Byte
         // Telegram delivers it again later, to this process after its restart or to another.
         return StatusCode::SERVICE_UNAVAILABLE;
     }
-    tg.health.ok(PLATFORM, "webhook receiving");
+    tg.health.ok(&tg.name, "webhook receiving");
     tg.accept(update).await;
     StatusCode::OK
 }
@@ -393,8 +413,8 @@ fn utf16_slice(text: &str, offset: usize, length: usize) -> String {
 
 #[async_trait::async_trait]
 impl Channel for Telegram {
-    fn name(&self) -> &'static str {
-        PLATFORM
+    fn name(&self) -> &str {
+        &self.name
     }
 
     /// A poller that stops completing polls is down; a webhook is merely quiet.
@@ -403,11 +423,11 @@ impl Channel for Telegram {
         (self.config.mode != "webhook").then(|| hold + Duration::from_secs(60))
     }
 
-    /// `POST /telegram/webhook` in webhook mode.
+    /// `POST /telegram/webhook` (an account's: `/telegram/<name>/webhook`) in webhook mode.
     fn routes(self: Arc<Self>) -> Option<Router> {
         (self.config.mode == "webhook").then(|| {
             Router::new()
-                .route("/telegram/webhook", post(webhook))
+                .route(&self.connection.route("webhook"), post(webhook))
                 .with_state(self)
         })
     }
@@ -438,6 +458,30 @@ impl crate::chat::Delivery for Telegram {
         })?;
         self.outbox
             .post(ChatId(chat), text, files, skip)
+            .await
+            .map_err(|(posted, failure)| DeliveryFailure {
+                posted,
+                retry: matches!(failure, crate::channels::outbox::SendFailure::Later(_)),
+                message: failure.message().to_string(),
+            })
+    }
+
+    /// A person's private chat with the bot has their user id as its chat id (they must
+    /// have started the bot once).
+    async fn notify(
+        &self,
+        to: crate::chat::Recipient<'_>,
+        out: &crate::chat::Outbound,
+    ) -> Result<(), crate::chat::DeliveryFailure> {
+        use crate::chat::{DeliveryFailure, Recipient};
+        let (Recipient::Person(id) | Recipient::Chat(id)) = to;
+        let chat: i64 = id.trim().parse().map_err(|_| DeliveryFailure {
+            posted: 0,
+            retry: false,
+            message: format!("`{id}` is not a Telegram chat or user id"),
+        })?;
+        self.outbox
+            .notify(ChatId(chat), out)
             .await
             .map_err(|(posted, failure)| DeliveryFailure {
                 posted,

@@ -2,7 +2,7 @@
 //! others stand by and take over when the poller dies or stops. Each poll is held open
 //! by Telegram for `poll_timeout` seconds when there is nothing to deliver.
 
-use super::{Telegram, OFFSET_STATE, PLATFORM};
+use super::Telegram;
 use std::sync::Arc;
 use std::time::Duration;
 use teloxide::prelude::*;
@@ -26,8 +26,8 @@ impl Telegram {
             let standby = |holder: Result<&str, String>| match holder {
                 Ok(holder) => self
                     .health
-                    .ok(PLATFORM, &format!("standby: polling is held by {holder}")),
-                Err(e) => self.health.failing(PLATFORM, &e),
+                    .ok(&self.name, &format!("standby: polling is held by {holder}")),
+                Err(e) => self.health.failing(&self.name, &e),
             };
             if !lease.wait_to_hold(&shutdown, standby).await {
                 return Ok(());
@@ -48,7 +48,7 @@ impl Telegram {
 
     /// The polling loop proper, from the stored offset, until `stop`.
     async fn poll_while_holding(self: &Arc<Self>, stop: &CancellationToken) -> anyhow::Result<()> {
-        let mut offset: i32 = match self.store.state(OFFSET_STATE).await? {
+        let mut offset: i32 = match self.store.state(&self.offset_state).await? {
             Some(v) => v.parse().unwrap_or(0),
             None => 0,
         };
@@ -65,13 +65,13 @@ impl Telegram {
             };
             let pause = match outcome {
                 Ok(Ok(updates)) => {
-                    self.health.ok(PLATFORM, &holding);
+                    self.health.ok(&self.name, &holding);
                     delay = Duration::from_secs(1);
                     for update in updates {
                         offset = offset.max(update.id.0 as i32 + 1);
                         self.accept(update).await;
                         self.store
-                            .set_state(OFFSET_STATE, &offset.to_string())
+                            .set_state(&self.offset_state, &offset.to_string())
                             .await?;
                     }
                     continue;
@@ -79,13 +79,13 @@ impl Telegram {
                 Ok(Err(teloxide::RequestError::RetryAfter(wait))) => wait.duration(),
                 Ok(Err(e)) => {
                     self.health
-                        .failing(PLATFORM, &format!("getUpdates failed: {e}"));
+                        .failing(&self.name, &format!("getUpdates failed: {e}"));
                     tracing::warn!(error = %e, ?delay, "Telegram polling failed; backing off");
                     delay
                 }
                 Err(_) => {
                     self.health
-                        .failing(PLATFORM, "getUpdates hung; reconnecting");
+                        .failing(&self.name, "getUpdates hung; reconnecting");
                     tracing::warn!("Telegram did not answer a poll in time; reconnecting");
                     Duration::ZERO
                 }
@@ -125,7 +125,7 @@ impl Telegram {
             return Some(Ok(done));
         }
         self.health
-            .ok(PLATFORM, &format!("{holding}; waiting for messages"));
+            .ok(&self.name, &format!("{holding}; waiting for messages"));
         tokio::select! {
             _ = stop.cancelled() => None,
             outcome = tokio::time::timeout(watchdog - POLL_HELD_AFTER, &mut request) => Some(outcome),

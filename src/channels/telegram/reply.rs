@@ -8,7 +8,6 @@ use crate::channels::outbox::{
     post_parts, Attempt, ChatQueues, Placeholder, PlaceholderId, SendFailure, ON_IT,
 };
 use crate::chat::{Attachment, AttachmentKind, Outbound, Replier};
-use crate::store::Decision;
 use async_trait::async_trait;
 use std::sync::Arc;
 use teloxide::prelude::*;
@@ -173,6 +172,20 @@ impl Outbox {
         .await
     }
 
+    /// Posts one notice (its text, its buttons on the last part) to `chat`.
+    pub async fn notify(&self, chat: ChatId, out: &Outbound) -> Result<(), (usize, SendFailure)> {
+        let texts = html::render(&out.text);
+        let last = texts.len() - 1;
+        let texts = &texts;
+        post_parts(texts.len(), 0, |index| async move {
+            let markup = (index == last).then(|| keyboard(out)).flatten();
+            self.try_send_html(chat, &texts[index], markup)
+                .await
+                .map(|_| ())
+        })
+        .await
+    }
+
     pub async fn typing(&self, chat: ChatId) {
         self.deliver(chat, self.0.bot.send_chat_action(chat, ChatAction::Typing))
             .await;
@@ -191,14 +204,18 @@ impl Outbox {
     }
 }
 
-fn keyboard(action_id: &str) -> InlineKeyboardMarkup {
-    InlineKeyboardMarkup::new([[
-        InlineKeyboardButton::callback(
-            "✅ Confirm",
-            buttons::payload(action_id, Decision::Confirm),
-        ),
-        InlineKeyboardButton::callback("✖️ Cancel", buttons::payload(action_id, Decision::Cancel)),
-    ]])
+/// The reply's buttons, two to a row; `None` when it has none.
+pub(super) fn keyboard(out: &Outbound) -> Option<InlineKeyboardMarkup> {
+    let buttons = buttons::of(out);
+    let rows: Vec<Vec<InlineKeyboardButton>> = buttons
+        .chunks(2)
+        .map(|row| {
+            row.iter()
+                .map(|b| InlineKeyboardButton::callback(b.label, b.payload.clone()))
+                .collect()
+        })
+        .collect();
+    (!rows.is_empty()).then(|| InlineKeyboardMarkup::new(rows))
 }
 
 /// Replies to one chat; when the request came from a button, also to that button press.
@@ -242,9 +259,7 @@ impl TelegramReplier {
         let last = parts.len() - 1;
         let mut placeholder = self.placeholder.take().await;
         for (i, part) in parts.iter().enumerate() {
-            let markup = (i == last)
-                .then(|| out.confirm.as_ref().map(|c| keyboard(&c.action_id)))
-                .flatten();
+            let markup = (i == last).then(|| keyboard(out)).flatten();
             if let Some(id) = placeholder.take() {
                 if self
                     .outbox
@@ -281,11 +296,7 @@ impl Replier for TelegramReplier {
             self.outbox.answer_callback(query, &out.text).await;
             return;
         };
-        let verdict = if note.confirmed {
-            "✅ Confirmed"
-        } else {
-            "✖️ Cancelled"
-        };
+        let verdict = note.verdict.as_str();
         self.outbox.answer_callback(query, verdict).await;
         let marked = format!(
             "{}\n\n<b>{verdict} by {}</b>",

@@ -3,7 +3,7 @@
 
 use super::{Telegram, PLATFORM};
 use crate::channels::{Channel, ChannelParts, Platform};
-use crate::config::{Config, PlatformConfig, Report};
+use crate::config::{Config, ConnectionName, PlatformConfig, Report};
 use crate::core::{PlatformAccess, Role};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -56,70 +56,80 @@ impl PlatformConfig for TelegramPlatform {
     }
 
     fn check(&self, r: &mut Report<'_>) {
-        if let Some(section) = r.section::<TelegramConfig>(PLATFORM) {
-            check_section(r, &section);
+        for connection in r.connections::<TelegramConfig>(PLATFORM, BOT_TOKEN) {
+            check_section(r, &connection.name, &connection.section);
         }
     }
 }
 
 impl Platform for TelegramPlatform {
     /// Locked by default: an empty `permitted_users` allows nobody.
-    fn access(&self, config: &Config) -> Option<PlatformAccess> {
-        let tg = config.section::<TelegramConfig>(PLATFORM)?;
-        Some(PlatformAccess {
-            allowed: Some(tg.permitted_users.iter().map(|id| id.to_string()).collect()),
-            roles: PlatformAccess::roles_of(&tg.roles),
-            unnamed: Role::Operator,
-        })
+    fn access(&self, config: &Config) -> Vec<(String, PlatformAccess)> {
+        let connections = config.connections::<TelegramConfig>(PLATFORM);
+        connections
+            .into_iter()
+            .map(|c| {
+                let tg = c.section;
+                let access = PlatformAccess {
+                    allowed: Some(tg.permitted_users.iter().map(|id| id.to_string()).collect()),
+                    roles: PlatformAccess::roles_of(&tg.roles),
+                    unnamed: Role::Operator,
+                };
+                (c.name.to_string(), access)
+            })
+            .collect()
     }
 
     fn build(
         &self,
         config: &Config,
         parts: &ChannelParts,
-    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
+    ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
         Telegram::from_config(config, parts)
     }
 }
 
 /// The rules its section must follow beyond its types.
-fn check_section(r: &mut Report<'_>, tg: &TelegramConfig) {
-    r.url(&["channels", PLATFORM, "api_url"], &tg.api_url);
+fn check_section(r: &mut Report<'_>, name: &ConnectionName, tg: &TelegramConfig) {
+    r.url(&name.at(&["api_url"]), &tg.api_url);
     if !matches!(tg.mode.as_str(), "polling" | "webhook") {
         r.at(
-            &["channels", PLATFORM, "mode"],
+            &name.at(&["mode"]),
             format!("mode `{}` must be \"polling\" or \"webhook\"", tg.mode),
         );
     }
     if tg.mode == "webhook" {
         match &tg.webhook_url {
-            Some(url) => r.url(&["channels", PLATFORM, "webhook_url"], url),
+            Some(url) => r.url(&name.at(&["webhook_url"]), url),
             None => r.at(
-                &["channels", PLATFORM, "mode"],
-                "webhook mode needs webhook_url: the public https URL of POST /telegram/webhook",
+                &name.at(&["mode"]),
+                format!(
+                    "webhook mode needs webhook_url: the public https URL of POST {}",
+                    name.route("webhook")
+                ),
             ),
         }
     }
     if !(1..=50).contains(&tg.poll_timeout) {
         r.at(
-            &["channels", PLATFORM, "poll_timeout"],
+            &name.at(&["poll_timeout"]),
             "poll_timeout must be 1 to 50 seconds",
         );
     }
     for user in tg.roles.keys() {
         match user.parse::<i64>() {
             Ok(id) if !tg.permitted_users.contains(&id) => r.at(
-                &["channels", PLATFORM, "roles", user],
+                &name.at(&["roles", user]),
                 format!("user {user} has a role but is not in permitted_users"),
             ),
             Ok(_) => {}
             Err(_) => r.at(
-                &["channels", PLATFORM, "roles", user],
+                &name.at(&["roles", user]),
                 format!("`{user}` is not a numeric Telegram user id"),
             ),
         }
     }
-    r.roles(PLATFORM, &tg.roles);
+    r.roles(name, &tg.roles);
 }
 
 #[cfg(test)]
@@ -143,8 +153,12 @@ mod tests {
         assert_eq!(policy.role(PLATFORM, "1"), Some(Role::Operator));
         assert_eq!(policy.role(PLATFORM, "2"), Some(Role::Viewer));
         assert_eq!(policy.role(PLATFORM, "3"), None);
-        let empty = TelegramPlatform.access(&with_section("")).unwrap();
-        assert_eq!(empty.allowed.map(|a| a.len()), Some(0), "nobody by default");
-        assert!(TelegramPlatform.access(&Config::default()).is_none());
+        let empty = TelegramPlatform.access(&with_section(""));
+        assert_eq!(
+            empty[0].1.allowed.as_ref().map(|a| a.len()),
+            Some(0),
+            "nobody by default"
+        );
+        assert!(TelegramPlatform.access(&Config::default()).is_empty());
     }
 }
