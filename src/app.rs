@@ -84,6 +84,15 @@ impl App {
             store.clone(),
             channels::access(&config),
             scheduler.clone(),
+            crate::core::TeamParts {
+                deliveries: deliveries.clone(),
+                requests_to: config.team.requests_to.clone(),
+                titles: config
+                    .platforms
+                    .iter()
+                    .map(|p| (p.name().to_string(), p.title().to_string()))
+                    .collect(),
+            },
         ));
         let events = EventSources::build(
             &config,

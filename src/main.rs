@@ -70,6 +70,14 @@ enum Command {
         #[arg(long, default_value = "table")]
         format: String,
     },
+    /// The team of each bot: list | allow ID ROLE | remove ID [--channel NAME].
+    Team {
+        #[command(subcommand)]
+        action: TeamCommand,
+        /// The connection (`<platform>` or `<platform>:<account>`); needed when several are configured.
+        #[arg(long, global = true)]
+        channel: Option<String>,
+    },
     /// Skills: list | install NAME | remove NAME (or --bundle NAME).
     Skills {
         #[command(subcommand)]
@@ -89,6 +97,16 @@ enum BudgetAction {
         #[arg(long)]
         user: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum TeamCommand {
+    /// Everyone who may use each bot, with their role and where it comes from, and who waits.
+    List,
+    /// Let a person in with a role (viewer, operator or admin), on every replica at once.
+    Allow { id: String, role: String },
+    /// Take away a role granted from chat or the command line.
+    Remove { id: String },
 }
 
 #[derive(Subcommand)]
@@ -246,6 +264,15 @@ async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::R
                 fanops::cli::budget::set(config, &monthly, user.as_deref()).await
             }
         },
+        Command::Team { action, channel } => {
+            use fanops::cli::team::TeamAction;
+            let action = match action {
+                TeamCommand::List => TeamAction::List,
+                TeamCommand::Allow { id, role } => TeamAction::Allow { user: id, role },
+                TeamCommand::Remove { id } => TeamAction::Remove { user: id },
+            };
+            fanops::cli::team::run(config, action, channel.as_deref()).await
+        }
         Command::Check => unreachable!("handled above"),
     }
 }

@@ -7,7 +7,7 @@ mod decide;
 pub mod history;
 pub mod prompt;
 
-pub use crate::tools::SET_BUDGET;
+pub use crate::tools::{SET_BUDGET, SET_ROLE};
 pub use decide::{Decided, DecidedBy};
 
 use crate::budget::{BudgetError, Budgets, Spent};

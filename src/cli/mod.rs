@@ -2,6 +2,7 @@
 
 pub mod budget;
 mod skills;
+pub mod team;
 
 pub use skills::{skills, SkillsCommand};
 

@@ -206,6 +206,21 @@ impl Config {
         names
     }
 
+    /// What a task, a budget notice or an event rule may post through: every platform
+    /// this build runs (by its top-level name, configured or not) and every account
+    /// configured under one of them (`<platform>:<account>`).
+    pub fn deliverable(&self) -> Vec<String> {
+        let built = self.platforms.built();
+        let mut names: Vec<String> = built.iter().map(|p| p.to_string()).collect();
+        for name in self.connection_names() {
+            let platform = ConnectionName::parse(&name);
+            if built.contains(&platform.platform()) && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// The variables every connection's `*_env` keys name (their secrets).
     pub(super) fn connection_secret_vars(&self) -> Vec<String> {
         let mut vars = Vec::new();

@@ -48,6 +48,7 @@ pub struct Config {
     pub web_search: Option<WebSearchConfig>,
     pub skills: SkillsConfig,
     pub budgets: Option<BudgetsConfig>,
+    pub team: TeamConfig,
     pub log: LogConfig,
     /// Read from the environment only.
     #[serde(skip)]
@@ -82,6 +83,7 @@ impl Default for Config {
             web_search: None,
             skills: SkillsConfig::default(),
             budgets: None,
+            team: TeamConfig::default(),
             log: LogConfig::default(),
             secrets: Secrets::default(),
             source: None,

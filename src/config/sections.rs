@@ -223,6 +223,14 @@ impl Default for BudgetsConfig {
     }
 }
 
+/// `[team]`: how the team is managed from chat.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct TeamConfig {
+    /// Where access requests go instead of each admin's private chat with the bot.
+    pub requests_to: Option<NotifyConfig>,
+}
+
 /// A chat on one platform, e.g. `{ channel = "<platform>", to = "<chat id>" }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

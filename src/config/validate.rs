@@ -29,7 +29,33 @@ pub(super) fn validate(
     validate_integrations(&mut r);
     validate_events(&mut r);
     validate_budgets(&mut r);
+    validate_team(&mut r);
     validate_log(&mut r);
+}
+
+/// `[team] requests_to` names a configured connection and a chat on it.
+fn validate_team(r: &mut Report<'_>) {
+    let Some(to) = &r.config.team.requests_to else {
+        return;
+    };
+    let configured = r.config.connection_names();
+    if !configured.contains(&to.channel) {
+        let names: Vec<&str> = configured.iter().map(String::as_str).collect();
+        r.at(
+            &["team", "requests_to", "channel"],
+            format!(
+                "requests_to channel `{}` must be a configured connection (configured: {})",
+                to.channel,
+                listed(&names, "none")
+            ),
+        );
+    }
+    if to.to.trim().is_empty() {
+        r.at(
+            &["team", "requests_to", "to"],
+            "requests_to needs `to`: the chat or channel id where access requests are posted",
+        );
+    }
 }
 
 /// The time zone, the database, the listener and the OnlyFansAPI client.
@@ -412,15 +438,15 @@ fn validate_budgets(r: &mut Report<'_>) {
         );
     }
     if let Some(notify) = &budgets.notify {
-        if !r.config.channels.contains(&notify.channel) {
-            let configured: Vec<&str> = r.config.channels.names().collect();
+        let configured = r.config.connection_names();
+        if !configured.contains(&notify.channel) {
+            let names: Vec<&str> = configured.iter().map(String::as_str).collect();
             r.at(
                 &["budgets", "notify", "channel"],
                 format!(
-                    "notify channel `{}` must be a configured channel, one with its [channels.{}] section (configured: {})",
+                    "notify channel `{}` must be a configured connection: a [channels.<platform>] section or one of its accounts (configured: {})",
                     notify.channel,
-                    notify.channel,
-                    listed(&configured, "none")
+                    listed(&names, "none")
                 ),
             );
         }

@@ -40,18 +40,54 @@ impl AccessPolicy {
         }
     }
 
-    /// The user's role, or None when they are not permitted.
-    pub fn role(&self, platform: &str, user: &str) -> Option<Role> {
-        if platform == CONSOLE {
+    /// The user's role by the config file alone, or None when it does not permit them.
+    pub fn role(&self, connection: &str, user: &str) -> Option<Role> {
+        self.named(connection, user)
+            .or_else(|| self.open_role(connection))
+    }
+
+    /// The role the file gives `user` by name (listed, or in `roles`): the seed, which
+    /// chat cannot change.
+    pub fn named(&self, connection: &str, user: &str) -> Option<Role> {
+        if connection == CONSOLE {
             return Some(Role::Admin);
         }
-        let rule = self.rules.get(platform)?;
-        if let Some(allowed) = &rule.allowed {
-            if !allowed.contains(user) {
-                return None;
-            }
+        let rule = self.rules.get(connection)?;
+        if let Some(role) = rule.roles.get(user) {
+            let listed = rule.allowed.as_ref().is_none_or(|a| a.contains(user));
+            return listed.then_some(*role);
         }
-        Some(rule.roles.get(user).copied().unwrap_or(rule.unnamed))
+        let allowed = rule.allowed.as_ref()?;
+        allowed.contains(user).then_some(rule.unnamed)
+    }
+
+    /// The role of anyone at all on a connection open to everyone; None when it is listed.
+    pub fn open_role(&self, connection: &str) -> Option<Role> {
+        let rule = self.rules.get(connection)?;
+        rule.allowed.is_none().then_some(rule.unnamed)
+    }
+
+    /// Whether `connection` is configured.
+    pub fn knows(&self, connection: &str) -> bool {
+        self.rules.contains_key(connection)
+    }
+
+    /// The connections configured, by name.
+    pub fn connections(&self) -> impl Iterator<Item = &str> {
+        self.rules.keys().map(String::as_str)
+    }
+
+    /// The people the file names on `connection`, with their roles, by id.
+    pub fn seed(&self, connection: &str) -> Vec<(String, Role)> {
+        let Some(rule) = self.rules.get(connection) else {
+            return Vec::new();
+        };
+        let mut people: BTreeSet<&String> = rule.roles.keys().collect();
+        people.extend(rule.allowed.iter().flatten());
+        people
+            .into_iter()
+            .filter_map(|user| Some((user.clone(), self.named(connection, user)?)))
+            .collect()
     }
 }
 

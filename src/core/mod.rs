@@ -4,6 +4,8 @@
 
 pub mod access;
 mod commands;
+mod team;
+mod team_commands;
 
 use crate::chat::RunKind;
 pub use crate::chat::{
@@ -26,9 +28,22 @@ pub const MAX_MESSAGE_CHARS: usize = 8_000;
 pub struct Core {
     pub agent: Arc<Agent>,
     pub store: SharedStore,
+    /// Who the config file lets in (the seed); the store's grants add to it.
     pub access: AccessPolicy,
     /// The scheduled tasks, for `/tasks`.
     pub tasks: Arc<dyn TaskBook>,
+    team: TeamParts,
+}
+
+/// What managing the team from chat needs beyond the core's own parts.
+#[derive(Clone, Default)]
+pub struct TeamParts {
+    /// Every connection this process runs, to send access requests and tell people.
+    pub deliveries: crate::chat::Deliveries,
+    /// `[team] requests_to`.
+    pub requests_to: Option<crate::config::NotifyConfig>,
+    /// Each platform's title, by platform name, for the requests' words.
+    pub titles: std::collections::BTreeMap<String, String>,
 }
 
 /// A stranger is answered at most this often.
@@ -47,6 +62,8 @@ Commands:
 /usage — what the assistant has cost in the last 30 days (/usage 7d by user, /usage chart, /usage activity, /usage csv)
 /budget — this month's budgets and what is left (admins: /budget set 80000)
 /tasks — scheduled tasks: schedule, state, last and next run
+/team — who may use this bot, with their roles, and who is waiting
+/role — change someone's role (admins): /role 123456789 operator, /role 123456789 remove
 /events — real-time events of the last 24 hours and what each alert rule did (/events tip: one kind)
 /whoami — your user id and role
 /help — this message";
@@ -62,12 +79,14 @@ impl Core {
         store: SharedStore,
         access: AccessPolicy,
         tasks: Arc<dyn TaskBook>,
+        team: TeamParts,
     ) -> Core {
         Core {
             agent,
             store,
             access,
             tasks,
+            team,
         }
     }
 
@@ -77,20 +96,16 @@ impl Core {
         };
         crate::metrics::get().messages.get_or_create(&label).inc();
         let whoami = matches!(&inbound.body, InboundBody::Text(t) if command_name(t).as_deref() == Some("whoami"));
-        let Some(role) = self.access.role(&inbound.platform, &inbound.user) else {
-            // No model call, no API call, no history; and one answer a minute at most.
-            if self.may_answer_stranger(&inbound).await {
-                let text = if whoami {
-                    format!("Your user id is {}.", inbound.user)
-                } else {
-                    format!(
-                        "You're not allowed to use this bot. Your user id is {}: an admin can add it to the permitted users.",
-                        inbound.user
-                    )
-                };
-                replier.reply(Outbound::text(text)).await;
+        let role = match self.role_of(&inbound.connection, &inbound.user).await {
+            Ok(role) => role,
+            Err(e) => {
+                tracing::error!(error = %e, "could not read the team from the store");
+                replier.reply(Outbound::text(crate::llm::STORE_DOWN)).await;
+                return;
             }
-            return;
+        };
+        let Some(role) = role else {
+            return self.stranger(&inbound, whoami, replier).await;
         };
         if whoami {
             let text = format!(
@@ -111,6 +126,25 @@ impl Core {
         };
         replier.reply(out).await;
         self.log_turn(&inbound, outcome, started, since).await;
+    }
+
+    /// A stranger is told their id (one answer a minute at most) and their request goes
+    /// to the admins; no model call, no API call, no history.
+    async fn stranger(&self, inbound: &Inbound, whoami: bool, replier: &dyn Replier) {
+        if self.may_answer_stranger(inbound).await {
+            let text = if whoami {
+                format!("Your user id is {}.", inbound.user)
+            } else {
+                format!(
+                    "You're not allowed to use this bot yet. Your user id is {}: I've asked the admins, and you'll hear from me here when one lets you in.",
+                    inbound.user
+                )
+            };
+            replier.reply(Outbound::text(text)).await;
+        }
+        if let Err(e) = self.request_access(inbound).await {
+            tracing::warn!(error = %format!("{e:#}"), connection = %inbound.connection, "could not open an access request");
+        }
     }
 
     /// One info line per message handled, so an operator can follow the bot: where, what
@@ -148,11 +182,6 @@ impl Core {
         );
     }
 
-    /// Whether the role lookup admits this user (adapters use it to skip work early).
-    pub fn is_permitted(&self, platform: &str, user: &str) -> bool {
-        self.access.role(platform, user).is_some()
-    }
-
     /// At most one answer a minute to each stranger, across restarts and replicas (noted
     /// in the store); when the store cannot say, the stranger is not answered.
     async fn may_answer_stranger(&self, inbound: &Inbound) -> bool {
@@ -160,7 +189,7 @@ impl Core {
         let quiet_since =
             now - chrono::Duration::from_std(STRANGER_REPLY_EVERY).unwrap_or_default();
         self.store
-            .note_refusal(&inbound.platform, &inbound.user, now, quiet_since)
+            .note_refusal(&inbound.connection, &inbound.user, now, quiet_since)
             .await
             .unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "could not note a refusal; not answering the stranger");
@@ -194,9 +223,12 @@ impl Core {
             return Ok(out);
         }
         if let Some(command) = text.strip_prefix('/') {
-            if command_name(text).as_deref() == Some("budget") {
-                let words: Vec<&str> = command.split_whitespace().skip(1).collect();
-                return self.budget_command(inbound, role, &words).await;
+            let words: Vec<&str> = command.split_whitespace().skip(1).collect();
+            match command_name(text).as_deref() {
+                Some("budget") => return self.budget_command(inbound, role, &words).await,
+                Some("team") => return self.team_command(inbound).await,
+                Some("role") => return self.role_command(inbound, role, &words).await,
+                _ => {}
             }
             return self.command(&inbound.conversation(), command).await;
         }
@@ -285,17 +317,6 @@ impl Core {
             "help" => Outbound::text(HELP),
             other => Outbound::text(format!("I don't know the command /{other}.\n\n{HELP}")),
         })
-    }
-
-    /// An admin's press on an access request's buttons.
-    async fn decide_access(
-        &self,
-        _inbound: &Inbound,
-        _role: Role,
-        _request_id: &str,
-        _choice: crate::chat::AccessChoice,
-    ) -> anyhow::Result<Outbound> {
-        Ok(Outbound::text("Access requests are decided here soon."))
     }
 
     /// Routes a decision to the agent, which owns it from the press to the answer.

@@ -17,6 +17,11 @@ pub fn audit_action(entry: &AuditEntry) -> String {
     if entry.action == "budget.set" {
         return budget_set(entry);
     }
+    if entry.action.starts_with("team.") {
+        if let Some(summary) = entry.detail.get("summary").and_then(Value::as_str) {
+            return summary.to_string();
+        }
+    }
     let Some(stage) = entry.action.strip_prefix("action.") else {
         return fallback(entry);
     };

@@ -18,6 +18,7 @@ mod ledger;
 mod sessions;
 mod skills;
 mod tasks;
+pub mod team;
 mod threads;
 
 pub use backend::{connect, connect_with, location};
@@ -29,6 +30,7 @@ pub use ledger::{
 pub use sessions::{DashboardSession, DashboardSessions};
 pub use skills::SkillStore;
 pub use tasks::{RunStatus, StoredTask, TaskRun, TaskRunStore, TaskStore};
+pub use team::{AccessRequest, RequestState, TeamMember, TeamStore};
 pub use threads::{FollowedThread, FollowedThreads, RefusalNotices};
 
 /// Errors at the store boundary.
@@ -344,6 +346,7 @@ pub trait Store:
     + BudgetStore
     + OperationsView
     + DashboardSessions
+    + TeamStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

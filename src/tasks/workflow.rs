@@ -147,7 +147,8 @@ pub struct Known {
     pub models: Vec<String>,
     pub skills: Vec<String>,
     pub default_tz: Tz,
-    /// The chat platforms a task can deliver to: those this build runs.
+    /// The connections a task can deliver to: the platforms this build runs and their
+    /// configured accounts (`<platform>:<account>`).
     pub channels: Vec<String>,
 }
 
@@ -159,12 +160,7 @@ impl Known {
             models: config.llm.models.keys().cloned().collect(),
             skills: crate::skills::Library::for_config(config).0.names(),
             default_tz: config.tz(),
-            channels: config
-                .platforms
-                .built()
-                .into_iter()
-                .map(String::from)
-                .collect(),
+            channels: config.deliverable(),
         }
     }
 }

@@ -16,9 +16,11 @@ mod integrations;
 mod skill_tools;
 mod task_admin;
 mod task_tools;
+mod team_admin;
 
 pub use crate::chat::{Attachment, AttachmentKind};
 pub use budget_admin::NAME as SET_BUDGET;
+pub use team_admin::NAME as SET_ROLE;
 
 use crate::llm::{CallTags, ToolSpec};
 use crate::onlyfans::accounts::{Account, AccountsCache, NotConnected};
@@ -346,6 +348,7 @@ fn core_tools() -> Vec<Arc<dyn Tool>> {
         Arc::new(task_admin::ResumeTask),
         Arc::new(task_admin::DeleteTask),
         Arc::new(budget_admin::SetBudget),
+        Arc::new(team_admin::SetRole),
     ]
 }
 

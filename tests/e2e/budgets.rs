@@ -389,10 +389,8 @@ fn budget_config_mistakes_are_located() {
         "{problems:?}"
     );
     assert!(
-        problems
-            .iter()
-            .any(|p| p
-                .starts_with("fanops.toml:6: notify channel `slack` must be a configured channel")),
+        problems.iter().any(|p| p
+            .starts_with("fanops.toml:6: notify channel `slack` must be a configured connection")),
         "{problems:?}"
     );
     assert!(

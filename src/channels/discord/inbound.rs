@@ -313,7 +313,7 @@ impl Discord {
         if let Some(followed) = self.followed(channel).await {
             return Some(in_thread(followed));
         }
-        if !self.core.is_permitted(PLATFORM, &user) {
+        if !self.core.is_permitted(PLATFORM, &user).await {
             return Some(Place {
                 inbound: inbound(channel.to_string(), None),
                 reply_in: channel,

@@ -223,7 +223,7 @@ impl Slack {
                 text,
                 ..
             } => {
-                if !direct && self.core.is_permitted(PLATFORM, &user) {
+                if !direct && self.core.is_permitted(PLATFORM, &user).await {
                     self.follow(&channel, thread.as_deref()).await;
                 }
                 (channel, thread, direct, user, InboundBody::Text(text), None)

@@ -31,6 +31,7 @@ mod rows;
 mod sessions;
 mod skills;
 mod tasks;
+mod team;
 mod threads;
 
 pub use location::location;
@@ -132,6 +133,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "prepared requests",
         include_str!("../../../migrations/sqlite/0016_prepared_requests.sql"),
     ),
+    (
+        17,
+        "team",
+        include_str!("../../../migrations/sqlite/0017_team.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -213,6 +219,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         16,
         "prepared requests",
         include_str!("../../../migrations/postgres/0016_prepared_requests.sql"),
+    ),
+    (
+        17,
+        "team",
+        include_str!("../../../migrations/postgres/0017_team.sql"),
     ),
 ];
 
