@@ -163,7 +163,8 @@ pub fn fanops(
         .current_dir(dir)
         .env("ONLYFANSAPI_API_KEY", "k")
         .env("FAKE_MODEL_KEY", "k")
-        .env("TELEGRAM_BOT_TOKEN", "123:k");
+        .env("TELEGRAM_BOT_TOKEN", "123:k")
+        .env(MANAGERS_TOKEN_VAR, MANAGERS_TOKEN);
     command
 }
 
@@ -192,6 +193,10 @@ pub async fn serve_text(origin: &str, text: String) -> Served {
     }
 }
 
+/// The variable and token of a second Telegram bot (`[channels.telegram.accounts.managers]`).
+pub const MANAGERS_TOKEN_VAR: &str = "TELEGRAM_MANAGERS_BOT_TOKEN";
+pub const MANAGERS_TOKEN: &str = "456:managers-token";
+
 /// The Slack signing secret [`build_app`] gives fanops.
 pub const SLACK_SIGNING_SECRET: &str = "slack-signing-secret";
 /// `FANOPS_DASHBOARD_TOKEN` of every app [`build_app`] builds.
@@ -210,6 +215,8 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "FANOPS_DASHBOARD_TOKEN" => Some(DASHBOARD_TOKEN.to_string()),
         "TELEGRAM_BOT_TOKEN" if telegram => Some("123:test-token".to_string()),
         "TELEGRAM_WEBHOOK_SECRET" if telegram => Some("hook-secret".to_string()),
+        // The second bot of the configs that name a `managers` account.
+        MANAGERS_TOKEN_VAR if telegram => Some(MANAGERS_TOKEN.to_string()),
         // Harmless without a `[channels.slack]` table.
         "SLACK_BOT_TOKEN" => Some("xoxb-test-token".to_string()),
         "SLACK_APP_TOKEN" => Some("xapp-test-token".to_string()),

@@ -44,6 +44,8 @@ mod slack_events;
 mod store;
 #[cfg(feature = "telegram")]
 mod tasks_from_chat;
+#[cfg(feature = "telegram")]
+mod team;
 mod team_spending;
 #[cfg(feature = "telegram")]
 mod telegram;

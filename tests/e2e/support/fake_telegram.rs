@@ -232,6 +232,17 @@ impl FakeTelegram {
             .collect()
     }
 
+    /// The id of the last message the bot sent to `chat_id` whose text contains
+    /// `needle` (edits applied).
+    pub fn message_id(&self, chat_id: i64, needle: &str) -> Option<i64> {
+        let messages = self.state.messages.lock().unwrap();
+        messages
+            .iter()
+            .rev()
+            .find(|m| m.chat_id == chat_id && m.text.as_deref().is_some_and(|t| t.contains(needle)))
+            .map(|m| m.message_id)
+    }
+
     /// The current text (edits applied) of every text message the bot sent
     /// to `chat_id` and did not delete, in send order.
     pub fn sent_texts(&self, chat_id: i64) -> Vec<String> {
