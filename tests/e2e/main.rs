@@ -4,6 +4,8 @@ mod support;
 mod browser;
 mod budgets;
 mod config_check;
+#[cfg(feature = "telegram")]
+mod connections;
 mod conversation;
 mod dashboard;
 mod dashboard_sessions;
