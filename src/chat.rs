@@ -75,6 +75,8 @@ impl RunKind {
 #[derive(Debug, Clone, Default)]
 pub struct CallTags {
     pub platform: String,
+    /// The bot: `<platform>` or `<platform>:<account>`.
+    pub connection: String,
     pub user: String,
     pub kind: RunKind,
     pub conversation: Option<String>,

@@ -36,7 +36,7 @@ enum Command {
         /// today, 7d, 30d, 6m, 1y or all.
         #[arg(long, default_value = "30d")]
         period: String,
-        /// model, platform, kind, user or day.
+        /// model, platform, connection, kind, user or day.
         #[arg(long, default_value = "model")]
         by: String,
         /// table, csv or json.

@@ -1,4 +1,4 @@
-//! Usage reports over the ledger: by model, platform, kind, user or day, for a period,
+//! Usage reports over the ledger: by model, platform, connection, kind, user or day, for a period,
 //! as a table, CSV or JSON; the latest rows (activity), the ledger as CSV, and credits
 //! over time as a chart ([`chart`]).
 
@@ -15,11 +15,12 @@ pub fn parse_dimension(text: &str) -> Result<UsageDimension, String> {
     match text {
         "model" => Ok(UsageDimension::Model),
         "platform" => Ok(UsageDimension::Platform),
+        "connection" => Ok(UsageDimension::Connection),
         "kind" => Ok(UsageDimension::Kind),
         "user" => Ok(UsageDimension::User),
         "day" => Ok(UsageDimension::Day),
         other => Err(format!(
-            "cannot group by `{other}`: use model, platform, kind, user or day"
+            "cannot group by `{other}`: use model, platform, connection, kind, user or day"
         )),
     }
 }
@@ -28,6 +29,7 @@ pub fn dimension_name(by: UsageDimension) -> &'static str {
     match by {
         UsageDimension::Model => "model",
         UsageDimension::Platform => "platform",
+        UsageDimension::Connection => "connection",
         UsageDimension::Kind => "kind",
         UsageDimension::User => "user",
         UsageDimension::Day => "day",

@@ -192,6 +192,7 @@ impl WebSearch {
         let entry = UsageEntry {
             at: chrono::Utc::now(),
             platform: tags.platform.clone(),
+            connection: tags.connection.clone(),
             user: tags.user.clone(),
             kind: "web_search".into(),
             task: tags.task.clone(),

@@ -1,5 +1,6 @@
-//! `/budget` and `/usage` in chat: budgets shown to anyone and changed by an admin through
-//! the confirmation gate; usage as a table, a chart, the latest activity or a CSV file.
+//! `/budget`, `/usage` and `/tasks` in chat: budgets shown to anyone and changed by an
+//! admin through the confirmation gate; usage as a table, a chart, the latest activity or
+//! a CSV file; every scheduled task, or those the person made.
 
 use super::{Core, Outbound, Role};
 use crate::budget::{credits, Line, Scope};
@@ -98,6 +99,36 @@ impl Core {
     }
 
     /// `/usage …`; `words` follow the command's name.
+    /// `/tasks` (all of them) or `/tasks mine` (those this person made in chat, on this
+    /// connection).
+    pub(super) async fn tasks_command(
+        &self,
+        command: &str,
+        inbound: &Inbound,
+    ) -> anyhow::Result<Outbound> {
+        let lines = crate::tasks::list(
+            self.store.as_ref(),
+            &self.tasks.workflows(),
+            self.agent.clock().now(),
+        )
+        .await?;
+        match command.split_whitespace().nth(1) {
+            None | Some("all") => Ok(Outbound::text(crate::tasks::render(&lines))),
+            Some("mine") => {
+                let me = format!("{}:{}", inbound.connection, inbound.user);
+                let mine = crate::tasks::made_by(lines, &me);
+                Ok(Outbound::text(match mine.is_empty() {
+                    true => "You have made no tasks in chat here yet. Ask me for one, e.g. \"send me an earnings digest every morning at 8\"; /tasks lists everyone's.".to_string(),
+                    false => crate::tasks::render(&mine),
+                }))
+            }
+            Some(other) => Ok(Outbound::text(format!(
+                "I don't know `/tasks {}`: /tasks lists every task, /tasks mine those you made.",
+                super::team::plain(other)
+            ))),
+        }
+    }
+
     pub(super) async fn usage_command(&self, words: &str) -> anyhow::Result<Outbound> {
         let request = match usage::parse_request(words) {
             Ok(request) => request,

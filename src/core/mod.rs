@@ -61,7 +61,7 @@ Commands:
 /reset — forget this conversation
 /usage — what the assistant has cost in the last 30 days (/usage 7d by user, /usage chart, /usage activity, /usage csv)
 /budget — this month's budgets and what is left (admins: /budget set 80000)
-/tasks — scheduled tasks: schedule, state, last and next run
+/tasks — scheduled tasks: schedule, state, last and next run (/tasks mine: those you made)
 /team — who may use this bot, with their roles, and who is waiting
 /role — change someone's role (admins): /role 123456789 operator, /role 123456789 remove
 /events — real-time events of the last 24 hours and what each alert rule did (/events tip: one kind)
@@ -228,6 +228,7 @@ impl Core {
                 Some("budget") => return self.budget_command(inbound, role, &words).await,
                 Some("team") => return self.team_command(inbound).await,
                 Some("role") => return self.role_command(inbound, role, &words).await,
+                Some("tasks") => return self.tasks_command(command, inbound).await,
                 _ => {}
             }
             return self.command(&inbound.conversation(), command).await;
@@ -294,15 +295,6 @@ impl Core {
                     .split_once(char::is_whitespace)
                     .map_or("", |(_, w)| w);
                 self.usage_command(words).await?
-            }
-            "tasks" => {
-                let lines = crate::tasks::list(
-                    self.store.as_ref(),
-                    &self.tasks.workflows(),
-                    self.agent.clock().now(),
-                )
-                .await?;
-                Outbound::text(crate::tasks::render(&lines))
             }
             "events" => {
                 let kind = command.split_whitespace().nth(1).map(str::to_string);
@@ -372,6 +364,7 @@ impl Core {
             conversation: inbound.conversation(),
             tags: CallTags {
                 platform: inbound.platform.clone(),
+                connection: inbound.connection.clone(),
                 user: inbound.user.clone(),
                 kind: RunKind::Chat,
                 conversation: Some(inbound.conversation()),

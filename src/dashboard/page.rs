@@ -69,9 +69,10 @@ const PERIODS: [(&str, &str); 6] = [
     ("all", "All time"),
 ];
 
-const DIMENSIONS: [UsageDimension; 4] = [
+const DIMENSIONS: [UsageDimension; 5] = [
     UsageDimension::Model,
     UsageDimension::Platform,
+    UsageDimension::Connection,
     UsageDimension::Kind,
     UsageDimension::User,
 ];
@@ -322,6 +323,15 @@ fn delivery(run: &TaskRun, tz: Tz) -> Markup {
     }
 }
 
+/// Who made a task in chat (`<connection>:<user id>`), else where it is defined.
+fn made_by(task: &crate::tasks::TaskLine) -> String {
+    match (&task.created_by, task.source) {
+        (Some(by), _) => by.clone(),
+        (None, "built-in") => "built in".into(),
+        (None, _) => "workflow file".into(),
+    }
+}
+
 fn tasks_section(data: &PageData) -> Markup {
     let rows: Vec<Markup> = data
         .tasks
@@ -338,6 +348,7 @@ fn tasks_section(data: &PageData) -> Markup {
             };
             html! {
                 td { (t.name) " (" (t.id) ")" }
+                td { (made_by(t)) }
                 td { (t.schedule) }
                 td { (t.state) }
                 (last)
@@ -348,7 +359,7 @@ fn tasks_section(data: &PageData) -> Markup {
         })
         .collect();
     let headers = [
-        "task", "schedule", "state", "last run", "outcome", "next run", "delivery",
+        "task", "made by", "schedule", "state", "last run", "outcome", "next run", "delivery",
     ];
     html! {
         section #tasks {

@@ -257,6 +257,7 @@ impl Llm {
         let entry = UsageEntry {
             at: Utc::now(),
             platform: tags.platform.clone(),
+            connection: tags.connection.clone(),
             user: tags.user.clone(),
             kind: tags.kind.as_str().to_string(),
             model: Some(alias.to_string()),

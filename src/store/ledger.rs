@@ -11,6 +11,8 @@ use serde::Serialize;
 pub struct UsageEntry {
     pub at: DateTime<Utc>,
     pub platform: String,
+    /// The bot it came through: `<platform>` or `<platform>:<account>` (empty for none).
+    pub connection: String,
     pub user: String,
     /// `chat`, `scheduled`, `event`, `web_search`.
     pub kind: String,
@@ -58,6 +60,8 @@ impl UsageSource {
 pub enum UsageDimension {
     Model,
     Platform,
+    /// The bot: `<platform>` or `<platform>:<account>`.
+    Connection,
     Kind,
     User,
     Day,

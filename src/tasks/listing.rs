@@ -16,6 +16,8 @@ pub struct TaskLine {
     pub state: &'static str,
     /// `chat`, `file` or `built-in`: where the task is defined (and so edited).
     pub source: &'static str,
+    /// Who made it in chat: `<connection>:<user id>`.
+    pub created_by: Option<String>,
     pub last: Option<TaskRun>,
     pub next: Option<DateTime<Utc>>,
 }
@@ -137,12 +139,21 @@ pub async fn list(
             schedule: when(w),
             state,
             source: source(w),
+            created_by: w.created_by.clone(),
             last,
             next,
         });
     }
     lines.sort_by_key(|l| (l.state == "template", l.id.clone()));
     Ok(lines)
+}
+
+/// The tasks `person` (`<connection>:<user id>`) made in chat: `/tasks mine`.
+pub fn made_by(lines: Vec<TaskLine>, person: &str) -> Vec<TaskLine> {
+    lines
+        .into_iter()
+        .filter(|l| l.created_by.as_deref() == Some(person))
+        .collect()
 }
 
 /// The list for chat and the terminal: a few short lines per task, so it reads on a
@@ -165,7 +176,12 @@ pub fn render(lines: &[TaskLine]) -> String {
         if let Some(next) = l.next {
             block.push_str(&format!("\nnext run {}", short(next)));
         }
-        block.push_str(&format!("\nid {}, {}", l.id, defined_in(l.source)));
+        let by = l
+            .created_by
+            .as_deref()
+            .map(|by| format!(" by {by}"))
+            .unwrap_or_default();
+        block.push_str(&format!("\nid {}, {}{by}", l.id, defined_in(l.source)));
         blocks.push(block);
     }
     if blocks.is_empty() {

@@ -32,6 +32,7 @@ fn parse(stored: &StoredTask, known: &Known) -> Result<Workflow, Vec<Problem>> {
     let mut task = workflow::parse(&origin, &stored.id, &stored.definition, known)?;
     task.origin = format!("chat (created by {})", stored.created_by);
     task.from_chat = true;
+    task.created_by = Some(stored.created_by.clone());
     Ok(task)
 }
 

@@ -128,6 +128,8 @@ pub struct Workflow {
     pub allow_writes: Vec<String>,
     /// Created from chat and kept in the store (not a file).
     pub from_chat: bool,
+    /// Who created it from chat: `<connection>:<user id>` (None for a file's task).
+    pub created_by: Option<String>,
 }
 
 impl Workflow {
@@ -333,6 +335,7 @@ fn workflow(
         deliver: file.deliver,
         allow_writes: file.permissions.allow_writes,
         from_chat: false,
+        created_by: None,
     }
 }
 

@@ -184,6 +184,7 @@ impl ToolContext {
         let entry = UsageEntry {
             at: chrono::Utc::now(),
             platform: self.tags.platform.clone(),
+            connection: self.tags.connection.clone(),
             user: self.tags.user.clone(),
             kind: self.tags.kind.as_str().to_string(),
             model: self.model.clone(),

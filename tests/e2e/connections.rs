@@ -108,6 +108,25 @@ async fn two_telegram_bots_keep_their_people_and_their_posts_apart() {
         .iter()
         .any(|t| t.contains("$1,912.40")));
 
+    // Usage keeps the platform and adds the bot.
+    let (ok, out) = run(&["usage", "--by", "connection", "--format", "csv"]);
+    assert!(ok, "{out}");
+    let keys: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert!(
+        keys.contains(&"telegram:managers") && keys.contains(&"telegram"),
+        "{out}"
+    );
+    let (ok, out) = run(&["usage", "--by", "platform", "--format", "csv"]);
+    assert!(ok, "{out}");
+    assert!(
+        !out.contains("telegram:managers") && out.contains("telegram"),
+        "{out}"
+    );
+
     // The command line: a change needs --channel when there are two bots; a grant holds
     // on the running process at once; the file's people cannot be removed.
     let (ok, out) = run(&["team", "allow", "1", "viewer"]);

@@ -202,6 +202,7 @@ conformance!(
     inbound::an_event_is_claimed_once_and_taken_over_when_its_lease_lapses,
     inbound::a_stopping_owner_releases_its_unanswered_events_oldest_first,
     ledger::usage_report_groups_by_every_dimension,
+    ledger::usage_report_groups_by_connection,
     ledger::usage_report_since_filters,
     ledger::estimated_calls_are_kept_and_counted,
     ledger::audit_log_newest_first,

@@ -153,9 +153,17 @@ async fn a_daily_summary_is_created_from_chat_after_asking_the_zone_and_an_admin
     assert!(
         listed.contains(
             "**Daily earnings summary** · active\ndaily at 08:00 (America/New_York)\nnext run "
-        ) && listed.contains("id daily-earnings-summary, made in chat"),
+        ) && listed.contains("id daily-earnings-summary, made in chat by telegram:3"),
         "{listed}"
     );
+    // My tasks: the admin made it; the operator made none; files' tasks are nobody's.
+    let mine = say(&app, ADMIN, "/tasks mine").await.last().text;
+    assert!(mine.contains("Daily earnings summary"), "{mine}");
+    assert!(!mine.contains("from a workflow file"), "{mine}");
+    let theirs = say(&app, OPERATOR, "/tasks mine").await.last().text;
+    assert!(theirs.starts_with("You have made no tasks"), "{theirs}");
+    let unknown = say(&app, OPERATOR, "/tasks `yours`").await.last().text;
+    assert!(unknown.contains("/tasks mine"), "{unknown}");
 
     // The preview runs the task here and posts nothing to the chat.
     model.push_all([

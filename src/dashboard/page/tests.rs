@@ -101,6 +101,7 @@ fn task(at: DateTime<Utc>) -> TaskLine {
         schedule: "daily 08:00".into(),
         state: "active",
         source: "file",
+        created_by: None,
         last: Some(run("digest", RunStatus::Succeeded, at)),
         next: Some(at + Duration::hours(1)),
     }

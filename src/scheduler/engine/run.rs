@@ -198,7 +198,10 @@ fn unattended_turn(task: &Workflow, kind: RunKind, fire: DateTime<Utc>) -> Turn 
     Turn {
         conversation: conversation.clone(),
         tags: CallTags {
-            platform: channel.to_string(),
+            platform: crate::config::ConnectionName::parse(channel)
+                .platform()
+                .to_string(),
+            connection: channel.to_string(),
             user: "scheduler".into(),
             kind,
             conversation: Some(conversation),

@@ -55,7 +55,7 @@ const FIRST_USAGE: &str = "SELECT MIN(at) FROM usage_ledger";
 /// The ledger columns `LedgerTuple` decodes, as a literal `concat!` can splice.
 macro_rules! ledger_columns {
     () => {
-        "SELECT at, platform, user_name, kind, model, task, conversation, source, endpoint, \
+        "SELECT at, CASE WHEN connection = '' THEN platform ELSE connection END, user_name, kind, model, task, conversation, source, endpoint, \
          prompt_tokens, completion_tokens, cached_tokens, credits, cost_usd, api_credits, \
          estimated FROM usage_ledger WHERE at >= $1 "
     };
@@ -116,13 +116,16 @@ type LedgerTuple = (
 );
 
 fn entry(row: LedgerTuple) -> StoreResult<UsageEntry> {
-    let (at, platform, user, kind, model, task, conversation, source) =
+    let (at, connection, user, kind, model, task, conversation, source) =
         (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
+    // The connection is `<platform>` or `<platform>:<account>`.
+    let platform = connection.split(':').next().unwrap_or_default().to_string();
     let at = DateTime::from_timestamp_millis(at)
         .ok_or_else(|| StoreError::Corrupt(format!("usage row: bad time {at}")))?;
     Ok(UsageEntry {
         at,
         platform,
+        connection,
         user,
         kind,
         model,

@@ -13,8 +13,8 @@ use crate::store::{
 
 const INSERT_USAGE: &str = "INSERT INTO usage_ledger (at, day, platform, user_name, kind, \
      model, task, conversation, source, endpoint, prompt_tokens, completion_tokens, \
-     cached_tokens, credits, cost_usd, api_credits, estimated) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+     cached_tokens, credits, cost_usd, api_credits, estimated, connection) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
 
 const INSERT_AUDIT: &str =
     "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)";
@@ -71,6 +71,7 @@ macro_rules! ledger {
                     .bind(entry.cost_usd)
                     .bind(entry.api_credits)
                     .bind(i64::from(entry.estimated))
+                    .bind(entry.connection.as_str())
                     .execute(&self.pool)
                     .await?;
                 Ok(())
@@ -94,7 +95,7 @@ macro_rules! ledger {
                 since: Option<DateTime<Utc>>,
                 by: UsageDimension,
             ) -> StoreResult<Vec<UsageRow>> {
-                // The SQL is one of five fixed strings: only the grouping column varies.
+                // The SQL is one of six fixed strings: only the grouping column varies.
                 let rows: Vec<UsageGroupRow> = sqlx::query_as(AssertSqlSafe(usage_report_sql(by)))
                     .bind(since.map_or(i64::MIN, millis))
                     .fetch_all(&self.pool)

@@ -138,6 +138,11 @@ const SQLITE_MIGRATIONS: &[EmbeddedMigration] = &[
         "team",
         include_str!("../../../migrations/sqlite/0017_team.sql"),
     ),
+    (
+        18,
+        "connections",
+        include_str!("../../../migrations/sqlite/0018_connections.sql"),
+    ),
 ];
 const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
     (
@@ -224,6 +229,11 @@ const POSTGRES_MIGRATIONS: &[EmbeddedMigration] = &[
         17,
         "team",
         include_str!("../../../migrations/postgres/0017_team.sql"),
+    ),
+    (
+        18,
+        "connections",
+        include_str!("../../../migrations/postgres/0018_connections.sql"),
     ),
 ];
 

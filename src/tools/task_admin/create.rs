@@ -287,7 +287,11 @@ impl Tool for CreateTask {
         confirmed(self.name(), &access)?;
         let draft = self.draft(args, ctx).await?;
         let scheduler = scheduler(self.name(), ctx)?;
-        let by = format!("{}:{}", ctx.tags.platform, ctx.tags.user);
+        let connection = match ctx.tags.connection.as_str() {
+            "" => ctx.tags.platform.as_str(),
+            named => named,
+        };
+        let by = format!("{connection}:{}", ctx.tags.user);
         let mut id = String::new();
         for _ in 0..3 {
             let candidate = stored::new_id(&draft.document.name, |c| async move {

@@ -240,3 +240,42 @@ pub(super) async fn audit_log_newest_first(store: SharedStore) {
     assert_eq!(all[2], entries[0]);
     assert!(store.recent_audit(0).await.unwrap().is_empty());
 }
+
+/// Rows name their bot; rows written before there were several (no connection) read as
+/// their platform's top-level bot, and by platform both bots sum into one row.
+pub(super) async fn usage_report_groups_by_connection(store: SharedStore) {
+    let managers = UsageEntry {
+        connection: "telegram:managers".into(),
+        ..model_call(at(1, 10, 0), ("telegram", "3003", "chat"), "fast", 4.0)
+    };
+    let top = UsageEntry {
+        connection: "telegram".into(),
+        ..model_call(at(1, 11, 0), ("telegram", "1", "chat"), "fast", 1.0)
+    };
+    let older = model_call(at(1, 12, 0), ("telegram", "2", "chat"), "fast", 0.5);
+    for entry in [&managers, &top, &older] {
+        store.record_usage(entry).await.unwrap();
+    }
+    let by_connection = store
+        .usage_report(None, UsageDimension::Connection)
+        .await
+        .unwrap();
+    assert_eq!(keys(&by_connection), ["telegram:managers", "telegram"]);
+    assert_eq!(by_connection[1].credits, 1.5);
+    assert_eq!(by_connection[1].model_calls, 2);
+    let by_platform = store
+        .usage_report(None, UsageDimension::Platform)
+        .await
+        .unwrap();
+    assert_eq!(keys(&by_platform), ["telegram"]);
+    assert_eq!(by_platform[0].credits, 5.5);
+    let recent = store.recent_usage(None, 10, false).await.unwrap();
+    let managers_row = recent.iter().find(|e| e.user == "3003").unwrap();
+    assert_eq!(
+        (
+            managers_row.platform.as_str(),
+            managers_row.connection.as_str()
+        ),
+        ("telegram", "telegram:managers")
+    );
+}
