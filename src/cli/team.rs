@@ -70,7 +70,7 @@ pub async fn run(config: Config, action: TeamAction, channel: Option<&str>) -> a
     }
 }
 
-/// Grants the role; a pending request of that person is decided with it.
+/// Grants the role (a request of theirs still waiting is decided with it).
 async fn allow(
     store: &SharedStore,
     connection: &str,
@@ -79,20 +79,7 @@ async fn allow(
 ) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let request = store.last_access_request(connection, user).await?;
-    let name = request
-        .as_ref()
-        .map_or(user.to_string(), |r| r.user_name.clone());
-    if let Some(r) = request.filter(|r| r.state == RequestState::Pending) {
-        store
-            .decide_access_request(
-                &r.id,
-                RequestState::Allowed,
-                Some(role.as_str()),
-                ACTOR,
-                now,
-            )
-            .await?;
-    }
+    let name = request.map_or(user.to_string(), |r| r.user_name);
     let member = TeamMember {
         connection: connection.to_string(),
         user_id: user.to_string(),

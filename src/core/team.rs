@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration, Utc};
 const REQUEST_EVERY: Duration = Duration::hours(24);
 /// An ignored person asks again no sooner than this.
 const IGNORED_FOR: Duration = Duration::days(30);
-/// Requests sent to the admins of one connection an hour at most; later ones wait in
-/// `/team` (a flood of strangers cannot flood the admins).
+/// Requests sent to the admins of one connection in one clock hour at most; later ones
+/// wait in `/team` (a flood of strangers cannot flood the admins).
 pub(super) const NOTICES_PER_HOUR: usize = 20;
 
 impl Core {
@@ -83,11 +83,6 @@ impl Core {
         {
             return Ok(());
         }
-        let recent = self
-            .store
-            .access_requests_since(connection, now - Duration::hours(1))
-            .await?
-            .len();
         let request = AccessRequest {
             id: uuid::Uuid::new_v4().simple().to_string(),
             connection: connection.to_string(),
@@ -101,14 +96,32 @@ impl Core {
             decided_at: None,
         };
         self.store.open_access_request(&request).await?;
-        let notice = match recent {
-            n if n < NOTICES_PER_HOUR => self.notice(&request),
-            n if n == NOTICES_PER_HOUR => Outbound::text(format!(
-                "More than {NOTICES_PER_HOUR} people asked to use {connection} in the last hour, so I have stopped sending each request. /team lists everyone waiting; /role <id> viewer lets one in."
+        let notice = match self.notice_slot(connection, now).await? {
+            Some(n) if n < NOTICES_PER_HOUR => self.notice(&request),
+            Some(_) => Outbound::text(format!(
+                "{NOTICES_PER_HOUR} people asked to use {connection} this hour, so I have stopped sending each request until the next hour. /team lists everyone waiting; /role <id> viewer lets one in."
             )),
-            _ => return Ok(()),
+            None => return Ok(()),
         };
         self.send_to_admins(connection, &notice).await
+    }
+
+    /// Which of this hour's notices to the admins of `connection` this one is (claimed in
+    /// the store, so replicas racing on a flood share the same few); the one after the
+    /// last request says the rest wait in `/team`; None once that was sent.
+    async fn notice_slot(
+        &self,
+        connection: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<usize>> {
+        let hour = now.format("%Y-%m-%dT%H");
+        for slot in 0..=NOTICES_PER_HOUR {
+            let key = format!("{connection}:{hour}:{slot}");
+            if self.store.claim("access-notice", &key).await? {
+                return Ok(Some(slot));
+            }
+        }
+        Ok(None)
     }
 
     /// The message that asks the admins about `request`.

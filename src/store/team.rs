@@ -102,12 +102,27 @@ pub trait TeamStore: Send + Sync {
 
 /// Grants `member` their role and writes it to the audit log, as `actor` (a display
 /// name, or `command line`): the one way a grant is made, from a press, `/role` or the
-/// command line.
+/// command line. A request of theirs still waiting is decided with it.
 pub async fn grant(store: &dyn super::Store, member: &TeamMember, actor: &str) -> StoreResult<()> {
     let before = store
         .team_member(&member.connection, &member.user_id)
         .await?;
     store.set_team_member(member).await?;
+    let waiting = store
+        .last_access_request(&member.connection, &member.user_id)
+        .await?
+        .filter(|r| r.state == RequestState::Pending);
+    if let Some(request) = waiting {
+        store
+            .decide_access_request(
+                &request.id,
+                RequestState::Allowed,
+                Some(&member.role),
+                actor,
+                member.granted_at,
+            )
+            .await?;
+    }
     let summary = match before {
         Some(b) if b.role != member.role => format!(
             "changed the role of {} ({}) on {} from {} to {}",

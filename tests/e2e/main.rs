@@ -48,6 +48,7 @@ mod store;
 mod tasks_from_chat;
 #[cfg(feature = "telegram")]
 mod team;
+mod team_commands;
 mod team_spending;
 #[cfg(feature = "telegram")]
 mod telegram;
