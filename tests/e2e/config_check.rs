@@ -332,3 +332,49 @@ fn a_required_key_of_the_wrong_type_is_reported_once() {
         "{found:#?}"
     );
 }
+
+/// Several bots per platform and `[team] requests_to`: each account is checked like the
+/// top-level table, at its own lines, and whatever names a connection must name one.
+#[cfg(feature = "telegram")]
+#[test]
+fn connections_and_where_requests_go_are_checked_at_their_lines() {
+    let text = r#"[channels.telegram]
+permitted_users = [1]
+
+[channels.telegram.accounts.managers]
+token_env = "TELEGRAM_MANAGERS_BOT_TOKEN"
+permitted_users = [3003]
+roles = { "3003" = "boss", "4" = "admin" }
+pol_timeout = 3
+
+[channels.telegram.accounts."bad name"]
+
+[team]
+requests_to = { channel = "telegram:nope", to = "" }
+
+[budgets]
+notify = { channel = "telegram:managers", to = "5" }
+"#;
+    let found = problems(text);
+    let expect = [
+        "fanops.toml:7: user 4 has a role but is not in permitted_users",
+        "fanops.toml:7: role `boss` of user 3003 must be viewer, operator or admin",
+        "fanops.toml:8: unknown key `channels.telegram.accounts.managers.pol_timeout`",
+        "fanops.toml:10: account name `bad name` may use only a-z, 0-9, _ and -",
+        "fanops.toml:10: [channels.telegram.accounts.bad name] needs token_env",
+        "fanops.toml:10: `telegram:bad name` reads its token from TELEGRAM_BOT_TOKEN like `telegram`",
+        "fanops.toml:13: requests_to channel `telegram:nope` must be a configured connection (configured: telegram, telegram:bad name, telegram:managers)",
+        "fanops.toml:13: requests_to needs `to`",
+    ];
+    for e in expect {
+        assert!(
+            found.iter().any(|p| p.starts_with(e)),
+            "missing {e:?} in {found:#?}"
+        );
+    }
+    assert_eq!(
+        found.len(),
+        expect.len(),
+        "budgets.notify may name an account: {found:#?}"
+    );
+}

@@ -25,19 +25,18 @@ struct Bot {
 
 impl Bot {
     async fn start(db: &str) -> Bot {
+        Bot::start_with(db, "").await
+    }
+
+    /// With `extra` tables after the `[channels.telegram]` one.
+    async fn start_with(db: &str, extra: &str) -> Bot {
         let (tg, model, api) = (
             FakeTelegram::start().await,
             FakeModel::start().await,
             FakeOnlyFans::start().await,
         );
-        let text = telegram_config(
-            &tg,
-            &model,
-            &api,
-            db,
-            PEOPLE,
-            "[server]\ndashboard = true\n",
-        );
+        let extra = format!("[server]\ndashboard = true\n\n{extra}");
+        let text = telegram_config(&tg, &model, &api, db, PEOPLE, &extra);
         let served = serve_text("team.toml", text.clone()).await;
         Bot {
             tg,
@@ -73,11 +72,15 @@ impl Bot {
 
     /// The buttons of the access request the admin got: (label, callback data).
     fn request_buttons(&self) -> Vec<(String, String)> {
+        self.buttons_in(ADMIN)
+    }
+
+    fn buttons_in(&self, chat: i64) -> Vec<(String, String)> {
         let call = self
             .tg
             .calls_of("sendmessage")
             .into_iter()
-            .find(|c| c.body["chat_id"] == ADMIN && c.body["reply_markup"].is_object())
+            .find(|c| c.body["chat_id"] == chat && c.body["reply_markup"].is_object())
             .expect("the admin got a message with buttons");
         let rows = call.body["reply_markup"]["inline_keyboard"]
             .as_array()
@@ -362,5 +365,43 @@ async fn a_grant_holds_in_a_second_process(db: String) {
         .push(Reply::Text("Answered by the second process.".into()));
     let answered = send_to(&second, "4242", "4242", InboundBody::Text("hi".into())).await;
     assert_eq!(answered.last().text, "Answered by the second process.");
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn requests_go_to_the_chat_team_requests_to_names() {
+    const MANAGERS_GROUP: i64 = -500;
+    let dir = tempfile::tempdir().unwrap();
+    let extra =
+        format!("[team]\nrequests_to = {{ channel = \"telegram\", to = \"{MANAGERS_GROUP}\" }}\n");
+    let bot = Bot::start_with(&sqlite(&dir), &extra).await;
+    bot.tg.push_text(STRANGER, STRANGER, "hello");
+    assert!(bot.wait_text(MANAGERS_GROUP, "Access request").await);
+    assert!(
+        bot.tg.sent_texts(ADMIN).is_empty(),
+        "not in the admin's private chat"
+    );
+    let notice = bot.tg.message_id(MANAGERS_GROUP, "Access request").unwrap();
+    let buttons = bot.buttons_in(MANAGERS_GROUP);
+    let data = |word: &str| {
+        buttons
+            .iter()
+            .find(|(label, _)| label.contains(word))
+            .map(|(_, data)| data.clone())
+            .unwrap()
+    };
+    // In the group, a viewer's press changes nothing; the admin's lets them in.
+    bot.tg
+        .push_callback(2, MANAGERS_GROUP, notice, &data("admin"));
+    bot.wait_answers(1).await;
+    assert!(
+        bot.press_answers()[0].contains("Only an admin"),
+        "{:?}",
+        bot.press_answers()
+    );
+    bot.tg
+        .push_callback(ADMIN, MANAGERS_GROUP, notice, &data("operator"));
+    assert!(bot.wait_text(STRANGER, "You're in").await);
+    assert!(bot.wait_text(MANAGERS_GROUP, "Allowed as operator").await);
     bot.stop().await;
 }
