@@ -262,7 +262,7 @@ impl Tool for CreateTask {
                 "schedule": schedule_schema(),
                 "timezone": {"type": "string", "description": "IANA zone"},
                 "template": {"type": "string", "description": "Workflow template"},
-                "channel": {"type": "string", "description": "Platform (default: this chat's)"},
+                "channel": {"type": "string", "description": "Connection: a platform, or <platform>:<account> (default: this chat's)"},
                 "to": {"type": "string", "description": "Chat id"},
                 "model": {"type": "string"},
                 "category": {"type": "string"},
@@ -287,11 +287,7 @@ impl Tool for CreateTask {
         confirmed(self.name(), &access)?;
         let draft = self.draft(args, ctx).await?;
         let scheduler = scheduler(self.name(), ctx)?;
-        let connection = match ctx.tags.connection.as_str() {
-            "" => ctx.tags.platform.as_str(),
-            named => named,
-        };
-        let by = format!("{connection}:{}", ctx.tags.user);
+        let by = format!("{}:{}", super::connection(ctx), ctx.tags.user);
         let mut id = String::new();
         for _ in 0..3 {
             let candidate = stored::new_id(&draft.document.name, |c| async move {

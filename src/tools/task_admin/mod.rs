@@ -28,7 +28,7 @@ pub use verbs::{DeleteTask, PauseTask, ResumeTask};
 
 /// The remembered zone of a user, from the last task they created.
 fn zone_key(ctx: &ToolContext) -> String {
-    format!("user.timezone.{}:{}", ctx.tags.platform, ctx.tags.user)
+    format!("user.timezone.{}:{}", connection(ctx), ctx.tags.user)
 }
 
 fn admin_only(tool: &str, ctx: &ToolContext) -> Result<(), ToolError> {
@@ -110,10 +110,19 @@ fn schedule_arg(tool: &str, args: &Value) -> Result<Option<ScheduleSpec>, ToolEr
     }
 }
 
+/// The bot this conversation is on (`<platform>` or `<platform>:<account>`): where a task
+/// made here posts unless told otherwise, and whom it is recorded as made by.
+pub(super) fn connection(ctx: &ToolContext) -> &str {
+    match ctx.tags.connection.as_str() {
+        "" => ctx.tags.platform.as_str(),
+        named => named,
+    }
+}
+
 /// Where a task posts: the named chat, or else the chat this conversation is in.
 fn destination(tool: &str, args: &Value, ctx: &ToolContext) -> Result<Deliver, ToolError> {
-    let channel = optional_str(tool, args, "channel")?.unwrap_or(&ctx.tags.platform);
-    let here = (channel == ctx.tags.platform)
+    let channel = optional_str(tool, args, "channel")?.unwrap_or(connection(ctx));
+    let here = (channel == connection(ctx))
         .then(|| current_chat(ctx))
         .flatten();
     let Some(to) = optional_str(tool, args, "to")?.map(str::to_string).or(here) else {
@@ -131,7 +140,7 @@ fn destination(tool: &str, args: &Value, ctx: &ToolContext) -> Result<Deliver, T
     })
 }
 
-/// The platforms tasks can post to (this build's).
+/// The connections tasks can post to (this build's platforms and configured accounts).
 fn delivers_to(ctx: &ToolContext) -> Vec<String> {
     ctx.tasks
         .as_ref()
@@ -139,17 +148,18 @@ fn delivers_to(ctx: &ToolContext) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The chat of this conversation (`<platform>:<chat>:<thread>`), on a platform tasks post
-/// to.
+/// The chat of this conversation (`<connection>:<chat>:<thread>`), on a connection tasks
+/// post to.
 fn current_chat(ctx: &ToolContext) -> Option<String> {
     let conversation = ctx.tags.conversation.as_deref()?;
-    let rest = conversation.strip_prefix(&format!("{}:", ctx.tags.platform))?;
+    let here = connection(ctx);
+    let rest = conversation.strip_prefix(&format!("{here}:"))?;
     let chat = rest.rsplit_once(':').map_or(rest, |(chat, _)| chat);
-    (delivers_to(ctx).contains(&ctx.tags.platform) && !chat.is_empty()).then(|| chat.to_string())
+    (delivers_to(ctx).iter().any(|c| c == here) && !chat.is_empty()).then(|| chat.to_string())
 }
 
 fn deliver_words(deliver: &Deliver, ctx: &ToolContext) -> String {
-    if deliver.channel == ctx.tags.platform && Some(deliver.to.clone()) == current_chat(ctx) {
+    if deliver.channel == connection(ctx) && Some(deliver.to.clone()) == current_chat(ctx) {
         "this chat".to_string()
     } else {
         format!("{} chat {}", deliver.channel, deliver.to)
