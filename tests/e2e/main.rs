@@ -41,6 +41,8 @@ mod skills;
 mod slack;
 #[cfg(feature = "slack")]
 mod slack_events;
+#[cfg(feature = "slack")]
+mod slack_team;
 mod store;
 #[cfg(feature = "telegram")]
 mod tasks_from_chat;
