@@ -3,7 +3,9 @@
 //! lets them in at once, and two workspaces (two connections, each with its own tokens)
 //! answer only their own people and post with their own bot token.
 
-use crate::support::{message_event, press, FakeModel, FakeOnlyFans, FakeSlack, Reply};
+use crate::support::{
+    message_event, press, slack_signature, FakeModel, FakeOnlyFans, FakeSlack, Reply,
+};
 use fanops::app::App;
 use fanops::clock::Clock;
 use fanops::config::{Config, ConfigSource};
@@ -29,7 +31,9 @@ const TOKENS: &[(&str, &str)] = &[
     ("SLACK_APP_TOKEN", "xapp-ws1"),
     ("SLACK_WS2_BOT_TOKEN", "xoxb-ws2"),
     ("SLACK_WS2_APP_TOKEN", "xapp-ws2"),
+    ("SLACK_WS2_SIGNING_SECRET", WS2_SIGNING_SECRET),
 ];
+const WS2_SIGNING_SECRET: &str = "ws2-signing-secret";
 
 /// The app built from `text`, reading the fakes' keys and [`TOKENS`].
 async fn build(text: String) -> (App, Clock) {
@@ -465,4 +469,111 @@ async fn the_fake_opens_a_dm_like_slack_and_refuses_another_workspaces_token() {
     assert_eq!(nobody, json!({"ok": false, "error": "user_not_found"}));
     let foreign = call("xoxb-ws2", json!({"users": "UADMIN"})).await;
     assert_eq!(foreign, json!({"ok": false, "error": "invalid_auth"}));
+}
+
+/// Posts `body` as JSON to fanops's `path`, signed now with `secret`.
+async fn post_signed(r: &Running, path: &str, body: &str, secret: &str) -> reqwest::StatusCode {
+    let at = r.clock.now().timestamp();
+    reqwest::Client::new()
+        .post(format!("{}{path}", r.base))
+        .header("X-Slack-Request-Timestamp", at.to_string())
+        .header("X-Slack-Signature", slack_signature(secret, at, body))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn an_accounts_events_api_has_its_own_routes_and_signing_secret() {
+    let ws1 = FakeSlack::workspace("xoxb-ws1", "xapp-ws1").await;
+    let ws2 = FakeSlack::workspace("xoxb-ws2", "xapp-ws2").await;
+    let tables = format!(
+        "{}mode = \"events\"\nsigning_secret_env = \"SLACK_WS2_SIGNING_SECRET\"\n",
+        two_workspaces(&ws1, &ws2)
+    );
+    let r = serve(ws1.clone(), &tables).await;
+    let listening = |ready: &Value| {
+        let entry = &ready["channels"]["slack:ws2"];
+        entry["ok"] == true
+            && entry["detail"]
+                .as_str()
+                .unwrap_or("")
+                .contains("events API")
+    };
+    let mut ready = r.ready().await;
+    for _ in 0..500 {
+        if listening(&ready) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        ready = r.ready().await;
+    }
+    assert!(listening(&ready), "{ready}");
+
+    let event = message_event(WS2_MEMBER, WS2_DM, "hi", &ts(20), None).to_string();
+    let wrong = post_signed(
+        &r,
+        "/slack/ws2/events",
+        &event,
+        crate::helpers::SLACK_SIGNING_SECRET,
+    );
+    assert_eq!(
+        wrong.await,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "another app's secret"
+    );
+    r.model.push(Reply::Text("answer over HTTP".into()));
+    let right = post_signed(&r, "/slack/ws2/events", &event, WS2_SIGNING_SECRET).await;
+    assert_eq!(right, reqwest::StatusCode::OK);
+    assert!(
+        ws2.wait_text(WS2_DM, "answer over HTTP", WAIT).await,
+        "{:?}",
+        ws2.texts(WS2_DM)
+    );
+    // The top-level app keeps its socket; the account has no socket of its own.
+    assert_eq!(ws2.sockets_opened(), 0);
+    assert!(ws1.sockets_opened() >= 1);
+    assert_eq!(r.model.request_count(), 1);
+    r.stop().await;
+}
+
+#[test]
+fn fanops_check_reads_each_slack_account_at_its_own_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fanops.toml");
+    let check = |text: &str| {
+        std::fs::write(&path, text).unwrap();
+        let out = crate::helpers::fanops(&["check"], &path, dir.path())
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let good = "[channels.slack]\npermitted_users = [\"U012ABCDEF\"]\n\n\
+                [channels.slack.accounts.ws2]\ntoken_env = \"SLACK_WS2_BOT_TOKEN\"\napp_token_env = \"SLACK_WS2_APP_TOKEN\"\npermitted_users = [\"U0WS2\"]\n";
+    let (code, stdout) = check(good);
+    assert_eq!(code, Some(0), "{stdout}");
+
+    let bad = "[channels.slack]\npermitted_users = [\"U012ABCDEF\"]\n\n\
+               [channels.slack.accounts.ws2]\npermitted_users = [\"bob\"]\n\n\
+               [channels.slack.accounts.ws3]\ntoken_env = \"SLACK_WS3_BOT_TOKEN\"\napp_token_env = \"SLACK_APP_TOKEN\"\nmode = \"rtm\"\n";
+    let (code, stdout) = check(bad);
+    assert_eq!(code, Some(1), "{stdout}");
+    let file = path.display().to_string();
+    for expected in [
+        format!("{file}:4: [channels.slack.accounts.ws2] needs token_env"),
+        format!("{file}:5: `bob` is not a Slack member id"),
+        format!(
+            "{file}:9: [channels.slack.accounts.ws3] reads `SLACK_APP_TOKEN` like [channels.slack]"
+        ),
+        format!("{file}:10: mode `rtm` must be \"socket\" or \"events\""),
+    ] {
+        assert!(stdout.contains(&expected), "{expected:?} in\n{stdout}");
+    }
 }
