@@ -4,7 +4,7 @@
 //! answer only their own people and post with their own bot token.
 
 use crate::support::{
-    message_event, press, slack_signature, FakeModel, FakeOnlyFans, FakeSlack, Reply,
+    message_event, press, slack_signature, FakeModel, FakeOnlyFans, FakeSlack, Reply, SlackFailure,
 };
 use fanops::app::App;
 use fanops::clock::Clock;
@@ -576,4 +576,117 @@ fn fanops_check_reads_each_slack_account_at_its_own_lines() {
     ] {
         assert!(stdout.contains(&expected), "{expected:?} in\n{stdout}");
     }
+}
+
+#[tokio::test]
+async fn notices_reach_a_members_dm_or_a_channel_and_slacks_refusals_are_failures() {
+    use fanops::chat::{Outbound, Recipient};
+    let (slack, model, api) = (
+        FakeSlack::workspace("xoxb-ws1", "xapp-ws1").await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let tables = format!(
+        "[channels.slack]\napi_url = \"{}\"\npermitted_users = [\"{ADMIN}\"]\n",
+        slack.api_url()
+    );
+    let (app, _) = build(crate::support::config_text(
+        &model.url(),
+        &api.url(),
+        &db,
+        &tables,
+    ))
+    .await;
+    let channel = app.channels.iter().find(|c| c.name() == "slack").unwrap();
+    let delivery = channel.clone().delivery();
+    let notice = Outbound {
+        text: "**Access request** on Slack".into(),
+        access: Some("r1".into()),
+        ..Outbound::default()
+    };
+
+    // A person: their DM is opened (a 429 waited out), then the notice with its buttons.
+    slack.fail_next("conversations.open", vec![SlackFailure::RateLimited(1)]);
+    delivery
+        .notify(Recipient::Person(ADMIN), &notice)
+        .await
+        .unwrap();
+    assert_eq!(slack.calls_of("conversations.open").len(), 2);
+    let posted = slack.messages(ADMIN_DM);
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(buttons(&posted[0].blocks).len(), 4);
+
+    // A chat: posted there, no DM opened.
+    delivery
+        .notify(Recipient::Chat("C0REQUESTS"), &Outbound::text("You're in"))
+        .await
+        .unwrap();
+    assert_eq!(slack.texts("C0REQUESTS"), ["You're in"]);
+    assert_eq!(slack.calls_of("conversations.open").len(), 2);
+
+    // Slack's refusals are failures that waiting will not fix, in Slack's words.
+    slack.fail_next(
+        "conversations.open",
+        vec![SlackFailure::Error("user_disabled")],
+    );
+    let gone = delivery.notify(Recipient::Person("UGONE"), &notice).await;
+    let gone = gone.unwrap_err();
+    assert!(gone.message.contains("user_disabled"), "{gone:?}");
+    assert!(!gone.retry);
+    assert_eq!(gone.posted, 0);
+    slack.fail_next(
+        "chat.postMessage",
+        vec![SlackFailure::Error("channel_not_found")],
+    );
+    let missing = delivery.notify(Recipient::Chat("C0GONE"), &notice).await;
+    let missing = missing.unwrap_err();
+    assert!(missing.message.contains("channel_not_found"), "{missing:?}");
+    assert!(!missing.retry);
+    let nobody = delivery.notify(Recipient::Person("bob"), &notice).await;
+    assert!(nobody
+        .unwrap_err()
+        .message
+        .contains("not a Slack channel or member id"));
+    assert!(slack.messages("UGONE").is_empty() && slack.messages("C0GONE").is_empty());
+}
+
+#[tokio::test]
+async fn requests_to_a_slack_channel_are_posted_there_and_decided_there() {
+    let slack = FakeSlack::workspace("xoxb-ws1", "xapp-ws1").await;
+    let table = format!(
+        "[channels.slack]\napi_url = \"{}\"\npermitted_users = [\"{ADMIN}\"]\nroles = {{ \"{ADMIN}\" = \"admin\" }}\n\n\
+         [team]\nrequests_to = {{ channel = \"slack\", to = \"C0REQUESTS\" }}\n",
+        slack.api_url()
+    );
+    let r = serve(slack, &table).await;
+    r.slack
+        .push_event(message_event(STRANGER, STRANGER_DM, "hi", &ts(30), None));
+    assert!(
+        r.slack.wait_text("C0REQUESTS", STRANGER, WAIT).await,
+        "{:?}",
+        r.slack.calls()
+    );
+    assert!(r.slack.calls_of("conversations.open").is_empty(), "no DM");
+    let notice = r.slack.messages("C0REQUESTS").remove(0);
+    let found = buttons(&notice.blocks);
+    let (_, operator) = found.iter().find(|(l, _)| l.contains("operator")).unwrap();
+    r.slack.push_interaction(press(
+        ADMIN,
+        "C0REQUESTS",
+        &notice.ts,
+        None,
+        operator,
+        "trigger-channel",
+    ));
+    assert!(r.slack.wait_text(STRANGER_DM, "You're in", WAIT).await);
+    assert!(
+        r.slack
+            .wait_text("C0REQUESTS", "Allowed as operator by <@UADMIN>", WAIT)
+            .await,
+        "{:?}",
+        r.slack.texts("C0REQUESTS")
+    );
+    r.stop().await;
 }
