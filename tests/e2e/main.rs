@@ -40,6 +40,8 @@ mod skills;
 #[cfg(feature = "slack")]
 mod slack;
 #[cfg(feature = "slack")]
+mod slack_accounts;
+#[cfg(feature = "slack")]
 mod slack_events;
 #[cfg(feature = "slack")]
 mod slack_team;

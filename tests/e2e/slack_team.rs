@@ -1,10 +1,10 @@
 //! Slack's team end to end: a stranger's DM becomes an access request in each admin's DM
-//! (`conversations.open`, then the notice with a button for each role), an admin's press
-//! lets them in at once, and two workspaces (two connections, each with its own tokens)
-//! answer only their own people and post with their own bot token.
+//! (`conversations.open`, then the notice with a button for each role) or in `[team]
+//! requests_to`, and an admin's press lets them in at once. The app builder here, with
+//! each workspace's tokens, serves `slack_accounts` too.
 
 use crate::support::{
-    message_event, press, slack_signature, FakeModel, FakeOnlyFans, FakeSlack, Reply, SlackFailure,
+    message_event, press, FakeModel, FakeOnlyFans, FakeSlack, Reply, SlackFailure,
 };
 use fanops::app::App;
 use fanops::clock::Clock;
@@ -13,17 +13,17 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-const WAIT: Duration = Duration::from_secs(10);
-const ADMIN: &str = "UADMIN";
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const ADMIN: &str = "UADMIN";
 /// The admin's DM with the bot, as the fake's `conversations.open` names it.
 const ADMIN_DM: &str = "DADMIN";
-const OPERATOR: &str = "U1OPERATOR";
-const OPERATOR_DM: &str = "D1OPERATOR";
+pub(crate) const OPERATOR: &str = "U1OPERATOR";
+pub(crate) const OPERATOR_DM: &str = "D1OPERATOR";
 const STRANGER: &str = "U9STRANGER";
 const STRANGER_DM: &str = "D9STRANGER";
 /// The second workspace's member, and their DM with its bot.
-const WS2_MEMBER: &str = "U2WSTWO";
-const WS2_DM: &str = "D2WSTWO";
+pub(crate) const WS2_MEMBER: &str = "U2WSTWO";
+pub(crate) const WS2_DM: &str = "D2WSTWO";
 
 /// Each workspace's tokens, in the variables the config names.
 const TOKENS: &[(&str, &str)] = &[
@@ -33,10 +33,10 @@ const TOKENS: &[(&str, &str)] = &[
     ("SLACK_WS2_APP_TOKEN", "xapp-ws2"),
     ("SLACK_WS2_SIGNING_SECRET", WS2_SIGNING_SECRET),
 ];
-const WS2_SIGNING_SECRET: &str = "ws2-signing-secret";
+pub(crate) const WS2_SIGNING_SECRET: &str = "ws2-signing-secret";
 
 /// The app built from `text`, reading the fakes' keys and [`TOKENS`].
-async fn build(text: String) -> (App, Clock) {
+pub(crate) async fn build(text: String) -> (App, Clock) {
     crate::helpers::quiet_logs();
     let env = |name: &str| {
         let fixed = match name {
@@ -60,11 +60,11 @@ async fn build(text: String) -> (App, Clock) {
     (app, clock)
 }
 
-struct Running {
-    slack: FakeSlack,
-    model: FakeModel,
-    base: String,
-    clock: Clock,
+pub(crate) struct Running {
+    pub(crate) slack: FakeSlack,
+    pub(crate) model: FakeModel,
+    pub(crate) base: String,
+    pub(crate) clock: Clock,
     shutdown: CancellationToken,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
     _api: FakeOnlyFans,
@@ -72,12 +72,12 @@ struct Running {
 }
 
 impl Running {
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.server.await.unwrap().unwrap();
     }
 
-    async fn ready(&self) -> Value {
+    pub(crate) async fn ready(&self) -> Value {
         reqwest::get(format!("{}/readyz", self.base))
             .await
             .unwrap()
@@ -88,7 +88,7 @@ impl Running {
 }
 
 /// Serves `slack_tables` (with the first workspace's fake at `slack`) and `extra`.
-async fn serve(slack: FakeSlack, slack_tables: &str) -> Running {
+pub(crate) async fn serve(slack: FakeSlack, slack_tables: &str) -> Running {
     let (model, api) = (FakeModel::start().await, FakeOnlyFans::start().await);
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
@@ -120,7 +120,7 @@ async fn one_workspace() -> Running {
     serve(slack, &table).await
 }
 
-fn ts(n: u32) -> String {
+pub(crate) fn ts(n: u32) -> String {
     format!("1700000000.{n:06}")
 }
 
@@ -332,119 +332,6 @@ async fn an_admins_press_lets_the_stranger_in_at_once_and_other_presses_change_n
     r.stop().await;
 }
 
-/// Two workspaces: the first at `ws1` (tokens `SLACK_BOT_TOKEN`, `SLACK_APP_TOKEN`), the
-/// second, `slack:ws2`, at `ws2` with its own variables and people.
-fn two_workspaces(ws1: &FakeSlack, ws2: &FakeSlack) -> String {
-    format!(
-        "[channels.slack]\napi_url = \"{}\"\npermitted_users = [\"{ADMIN}\", \"{OPERATOR}\"]\nroles = {{ \"{ADMIN}\" = \"admin\" }}\n\n\
-         [channels.slack.accounts.ws2]\napi_url = \"{}\"\ntoken_env = \"SLACK_WS2_BOT_TOKEN\"\napp_token_env = \"SLACK_WS2_APP_TOKEN\"\npermitted_users = [\"{WS2_MEMBER}\"]\nroles = {{ \"{WS2_MEMBER}\" = \"admin\" }}\n",
-        ws1.api_url(),
-        ws2.api_url()
-    )
-}
-
-/// Every call `slack` received carried one of `tokens`.
-fn only_tokens(slack: &FakeSlack, tokens: [&str; 2]) {
-    let calls = slack.calls();
-    assert!(!calls.is_empty());
-    for call in calls {
-        assert!(
-            tokens.contains(&call.token.as_str()),
-            "{} with {}",
-            call.method,
-            call.token
-        );
-    }
-}
-
-#[tokio::test]
-async fn two_workspaces_answer_only_their_own_people_and_post_with_their_own_bot_token() {
-    let ws1 = FakeSlack::workspace("xoxb-ws1", "xapp-ws1").await;
-    let ws2 = FakeSlack::workspace("xoxb-ws2", "xapp-ws2").await;
-    let tables = two_workspaces(&ws1, &ws2);
-    let r = serve(ws1.clone(), &tables).await;
-
-    r.model.push(Reply::Text("answer in the first".into()));
-    ws1.push_event(message_event(OPERATOR, OPERATOR_DM, "hi", &ts(10), None));
-    assert!(
-        ws1.wait_text(OPERATOR_DM, "answer in the first", WAIT)
-            .await
-    );
-    r.model.push(Reply::Text("answer in the second".into()));
-    ws2.push_event(message_event(WS2_MEMBER, WS2_DM, "hi", &ts(11), None));
-    assert!(
-        ws2.wait_text(WS2_DM, "answer in the second", WAIT).await,
-        "{:?}",
-        ws2.texts(WS2_DM)
-    );
-    assert_eq!(r.model.request_count(), 2);
-
-    // The first workspace's operator is a stranger to the second: refused there, and
-    // the second's admin is asked there.
-    ws2.push_event(message_event(OPERATOR, OPERATOR_DM, "hi", &ts(12), None));
-    assert!(
-        ws2.wait_text(OPERATOR_DM, "not allowed", WAIT).await,
-        "{:?}",
-        ws2.texts(OPERATOR_DM)
-    );
-    assert!(ws2.texts(OPERATOR_DM)[0].contains(OPERATOR));
-    assert!(ws2.wait_text("D2WSTWO", "Access request", WAIT).await);
-    assert_eq!(r.model.request_count(), 2, "no model call for a stranger");
-    assert!(ws1.calls_of("conversations.open").is_empty());
-    assert_eq!(ws1.texts(OPERATOR_DM).len(), 1, "nothing more in the first");
-
-    let ready = r.ready().await;
-    assert_eq!(ready["channels"]["slack"]["ok"], true, "{ready}");
-    assert_eq!(ready["channels"]["slack:ws2"]["ok"], true, "{ready}");
-    let (model, api) = (r.model.clone(), FakeOnlyFans::start().await);
-    r.stop().await;
-
-    // A task delivered to `slack:ws2` goes through the second app's bot only.
-    let dir = tempfile::tempdir().unwrap();
-    let workflows = dir.path().join("workflows");
-    std::fs::create_dir_all(&workflows).unwrap();
-    std::fs::write(
-        workflows.join("digest.toml"),
-        "name = \"Morning digest\"\ncategory = \"Reports\"\nprompt = \"Summarise yesterday.\"\n\n[schedule]\ndaily = \"08:00\"\ntimezone = \"UTC\"\n\n[deliver]\nchannel = \"slack:ws2\"\nto = \"C2DIGEST\"\n",
-    )
-    .unwrap();
-    let tables = format!(
-        "{tables}\n[scheduler]\nworkflows_dir = \"{}\"\n",
-        workflows.display()
-    );
-    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
-    let text = crate::support::config_text(&model.url(), &api.url(), &db, &tables);
-    let (app, _) = build(text).await;
-    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
-    app.scheduler
-        .tick(at("2026-11-22T07:00:00Z"))
-        .await
-        .unwrap();
-    model.push(Reply::Text("Yesterday: **$1,912.40** net.".into()));
-    let tick = app
-        .scheduler
-        .tick(at("2026-11-22T08:00:20Z"))
-        .await
-        .unwrap();
-    assert_eq!(tick.started.len(), 1);
-    for (_, _, handle) in tick.started {
-        handle.await.unwrap();
-    }
-    let posted = ws2.messages("C2DIGEST");
-    assert_eq!(posted.len(), 1, "{posted:?}");
-    assert!(posted[0].text.contains("*$1,912.40*"), "{}", posted[0].text);
-    assert!(ws1.messages("C2DIGEST").is_empty());
-    let digest_posts: Vec<_> = ws2
-        .calls_of("chat.postMessage")
-        .into_iter()
-        .filter(|c| c.body["channel"] == "C2DIGEST")
-        .collect();
-    assert_eq!(digest_posts.len(), 1);
-    assert_eq!(digest_posts[0].token, "xoxb-ws2");
-    only_tokens(&ws1, ["xoxb-ws1", "xapp-ws1"]);
-    only_tokens(&ws2, ["xoxb-ws2", "xapp-ws2"]);
-}
-
 #[tokio::test]
 async fn the_fake_opens_a_dm_like_slack_and_refuses_another_workspaces_token() {
     let slack = FakeSlack::workspace("xoxb-ws1", "xapp-ws1").await;
@@ -469,113 +356,6 @@ async fn the_fake_opens_a_dm_like_slack_and_refuses_another_workspaces_token() {
     assert_eq!(nobody, json!({"ok": false, "error": "user_not_found"}));
     let foreign = call("xoxb-ws2", json!({"users": "UADMIN"})).await;
     assert_eq!(foreign, json!({"ok": false, "error": "invalid_auth"}));
-}
-
-/// Posts `body` as JSON to fanops's `path`, signed now with `secret`.
-async fn post_signed(r: &Running, path: &str, body: &str, secret: &str) -> reqwest::StatusCode {
-    let at = r.clock.now().timestamp();
-    reqwest::Client::new()
-        .post(format!("{}{path}", r.base))
-        .header("X-Slack-Request-Timestamp", at.to_string())
-        .header("X-Slack-Signature", slack_signature(secret, at, body))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
-#[tokio::test]
-async fn an_accounts_events_api_has_its_own_routes_and_signing_secret() {
-    let ws1 = FakeSlack::workspace("xoxb-ws1", "xapp-ws1").await;
-    let ws2 = FakeSlack::workspace("xoxb-ws2", "xapp-ws2").await;
-    let tables = format!(
-        "{}mode = \"events\"\nsigning_secret_env = \"SLACK_WS2_SIGNING_SECRET\"\n",
-        two_workspaces(&ws1, &ws2)
-    );
-    let r = serve(ws1.clone(), &tables).await;
-    let listening = |ready: &Value| {
-        let entry = &ready["channels"]["slack:ws2"];
-        entry["ok"] == true
-            && entry["detail"]
-                .as_str()
-                .unwrap_or("")
-                .contains("events API")
-    };
-    let mut ready = r.ready().await;
-    for _ in 0..500 {
-        if listening(&ready) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        ready = r.ready().await;
-    }
-    assert!(listening(&ready), "{ready}");
-
-    let event = message_event(WS2_MEMBER, WS2_DM, "hi", &ts(20), None).to_string();
-    let wrong = post_signed(
-        &r,
-        "/slack/ws2/events",
-        &event,
-        crate::helpers::SLACK_SIGNING_SECRET,
-    );
-    assert_eq!(
-        wrong.await,
-        reqwest::StatusCode::UNAUTHORIZED,
-        "another app's secret"
-    );
-    r.model.push(Reply::Text("answer over HTTP".into()));
-    let right = post_signed(&r, "/slack/ws2/events", &event, WS2_SIGNING_SECRET).await;
-    assert_eq!(right, reqwest::StatusCode::OK);
-    assert!(
-        ws2.wait_text(WS2_DM, "answer over HTTP", WAIT).await,
-        "{:?}",
-        ws2.texts(WS2_DM)
-    );
-    // The top-level app keeps its socket; the account has no socket of its own.
-    assert_eq!(ws2.sockets_opened(), 0);
-    assert!(ws1.sockets_opened() >= 1);
-    assert_eq!(r.model.request_count(), 1);
-    r.stop().await;
-}
-
-#[test]
-fn fanops_check_reads_each_slack_account_at_its_own_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fanops.toml");
-    let check = |text: &str| {
-        std::fs::write(&path, text).unwrap();
-        let out = crate::helpers::fanops(&["check"], &path, dir.path())
-            .env_remove("DATABASE_URL")
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
-    };
-    let good = "[channels.slack]\npermitted_users = [\"U012ABCDEF\"]\n\n\
-                [channels.slack.accounts.ws2]\ntoken_env = \"SLACK_WS2_BOT_TOKEN\"\napp_token_env = \"SLACK_WS2_APP_TOKEN\"\npermitted_users = [\"U0WS2\"]\n";
-    let (code, stdout) = check(good);
-    assert_eq!(code, Some(0), "{stdout}");
-
-    let bad = "[channels.slack]\npermitted_users = [\"U012ABCDEF\"]\n\n\
-               [channels.slack.accounts.ws2]\npermitted_users = [\"bob\"]\n\n\
-               [channels.slack.accounts.ws3]\ntoken_env = \"SLACK_WS3_BOT_TOKEN\"\napp_token_env = \"SLACK_APP_TOKEN\"\nmode = \"rtm\"\n";
-    let (code, stdout) = check(bad);
-    assert_eq!(code, Some(1), "{stdout}");
-    let file = path.display().to_string();
-    for expected in [
-        format!("{file}:4: [channels.slack.accounts.ws2] needs token_env"),
-        format!("{file}:5: `bob` is not a Slack member id"),
-        format!(
-            "{file}:9: [channels.slack.accounts.ws3] reads `SLACK_APP_TOKEN` like [channels.slack]"
-        ),
-        format!("{file}:10: mode `rtm` must be \"socket\" or \"events\""),
-    ] {
-        assert!(stdout.contains(&expected), "{expected:?} in\n{stdout}");
-    }
 }
 
 #[tokio::test]
