@@ -42,7 +42,11 @@ mod skills;
 #[cfg(feature = "slack")]
 mod slack;
 #[cfg(feature = "slack")]
+mod slack_accounts;
+#[cfg(feature = "slack")]
 mod slack_events;
+#[cfg(feature = "slack")]
+mod slack_team;
 mod store;
 #[cfg(feature = "telegram")]
 mod tasks_from_chat;

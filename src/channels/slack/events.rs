@@ -1,10 +1,10 @@
-//! The Events API over HTTP: `POST /slack/events` and `POST /slack/interactions` on the
-//! shared listener. Every request is signed (`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`
+//! The Events API over HTTP: `POST /slack/events` and `POST /slack/interactions` (an
+//! account's under `/slack/<name>/`) on the shared listener. Every request is signed (`v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`
 //! with the signing secret, timestamp within 5 minutes) or answered 401. The answer goes
 //! back at once; the turn runs after it. Works on every replica: the claim in the store
 //! decides which one handles an event.
 
-use super::{Request, Slack, PLATFORM};
+use super::{Request, Slack};
 use crate::channels::signing;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,10 +18,11 @@ use std::sync::Arc;
 /// Slack refuses requests whose timestamp is further than this from now.
 const WINDOW_SECS: i64 = 5 * 60;
 
+/// `/slack/events` and `/slack/interactions`; an account's under `/slack/<name>/`.
 pub(super) fn routes(slack: Arc<Slack>) -> Router {
     Router::new()
-        .route("/slack/events", post(events))
-        .route("/slack/interactions", post(interactions))
+        .route(&slack.connection.route("events"), post(events))
+        .route(&slack.connection.route("interactions"), post(interactions))
         .with_state(slack)
 }
 
@@ -94,7 +95,7 @@ async fn events(State(slack): State<Arc<Slack>>, headers: HeaderMap, body: Bytes
             if let Some(unready) = slack.unready() {
                 return unready;
             }
-            slack.health.ok(PLATFORM, "events API: receiving");
+            slack.health.ok(&slack.name, "events API: receiving");
             let request = match from_bot {
                 true => None,
                 false => slack.request_of(&callback.event).await,

@@ -2,7 +2,7 @@
 //! thread it follows; never a bot's, an edit or a join), which presses are its buttons,
 //! and the text without the mention.
 
-use super::{Slack, PLATFORM};
+use super::Slack;
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
 
@@ -21,7 +21,7 @@ pub(super) enum Request {
         user: String,
         text: String,
     },
-    /// A Confirm / Cancel press.
+    /// A press of one of fanops's buttons (Confirm / Cancel, or an access request's).
     Press {
         channel: String,
         thread: Option<String>,
@@ -81,7 +81,7 @@ impl Slack {
         let thread = said.thread.clone()?;
         match self
             .store
-            .is_followed(PLATFORM, &said.channel, &thread)
+            .is_followed(&self.name, &said.channel, &thread)
             .await
         {
             Ok(true) => Some(Some(thread)),

@@ -21,7 +21,7 @@ use crate::channels::runtime::Runtime;
 use crate::channels::{buttons, Channel, ChannelParts};
 use crate::chat::{Inbound, InboundBody};
 use crate::clock::Clock;
-use crate::config::{Config, Secret};
+use crate::config::{Config, Connection, ConnectionName, Secret};
 use crate::core::Core;
 use crate::health::Health;
 use crate::store::{FollowedThread, SharedStore};
@@ -35,15 +35,58 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub const PLATFORM: &str = "slack";
-const EVENT_CLAIMS: &str = "slack.event";
-/// The lease of the one process that holds the Socket Mode connection.
-const SOCKET_LEASE: &str = "slack.socket";
+
+/// One connection's credentials, with the variables they are read from (for sentences).
+pub struct Credentials {
+    pub bot: Secret,
+    pub bot_var: String,
+    /// Socket Mode's app-level token.
+    pub app: Secret,
+    pub app_var: String,
+    /// The Events API's signing secret.
+    pub signing: Secret,
+}
+
+impl Credentials {
+    /// What `connection` reads; `None` (logged) when one it needs is not set: the bot
+    /// token always, the app token in Socket Mode, the signing secret for the Events API.
+    fn of(config: &Config, connection: &Connection<SlackConfig>) -> Option<Credentials> {
+        let slack = &connection.section;
+        let name = &connection.name;
+        let bot_var = connection.token_var(section::BOT_TOKEN);
+        let (app_var, signing_var) = (slack.app_token_var(), slack.signing_secret_var());
+        let bot = super::needed_secret(config, name, bot_var)?;
+        let (app, signing) = match slack.socket_mode() {
+            true => (
+                super::needed_secret(config, name, app_var)?,
+                config.secrets.platform(signing_var),
+            ),
+            false => (
+                config.secrets.platform(app_var),
+                super::needed_secret(config, name, signing_var)?,
+            ),
+        };
+        Some(Credentials {
+            bot,
+            bot_var: bot_var.to_string(),
+            app,
+            app_var: app_var.to_string(),
+            signing,
+        })
+    }
+}
 
 pub struct Slack {
+    /// Which app this is (`slack`, `slack:ws2`), and its name as a string.
+    connection: ConnectionName,
+    name: String,
     client: Arc<Client>,
     bot_token: SlackApiToken,
     app_token: Option<SlackApiToken>,
     signing_secret: Option<String>,
+    /// The variables its tokens are read from, for sentences.
+    bot_var: String,
+    app_var: String,
     outbox: Outbox,
     core: Arc<Core>,
     store: SharedStore,
@@ -57,50 +100,36 @@ pub struct Slack {
 }
 
 impl Slack {
-    /// The Slack channel when `[channels.slack]` is configured and its tokens are set;
-    /// `None` (logged) when one is missing.
+    /// A channel for each Slack app configured (`[channels.slack]` and each account)
+    /// whose secrets are set; one whose secret is missing is logged and left out.
     pub fn from_config(
         config: &Config,
         parts: &ChannelParts,
-    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
-        let Some(slack) = config.section::<SlackConfig>(PLATFORM) else {
-            return Ok(None);
-        };
-        let secret = |var| config.secrets.platform(var);
-        let (bot, app, signing) = (
-            secret(section::BOT_TOKEN),
-            secret(section::APP_TOKEN),
-            secret(section::SIGNING_SECRET),
-        );
-        let missing = match slack.mode.as_str() {
-            _ if !bot.is_set() => Some(section::BOT_TOKEN),
-            "events" if !signing.is_set() => Some(section::SIGNING_SECRET),
-            "socket" if !app.is_set() => Some(section::APP_TOKEN),
-            _ => None,
-        };
-        if let Some(name) = missing {
-            tracing::warn!(
-                mode = %slack.mode,
-                "[channels.slack] is configured but {name} is not set; Slack is off"
-            );
-            return Ok(None);
+    ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
+        let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+        for connection in config.connections::<SlackConfig>(PLATFORM) {
+            let Some(credentials) = Credentials::of(config, &connection) else {
+                continue;
+            };
+            let name = connection.name.clone();
+            let channel = Slack::new(connection, &credentials, parts.clone())
+                .with_context(|| format!("while setting up {}", name.table()))?;
+            channels.push(channel);
         }
-        let channel = Slack::new(&slack, &bot, &app, &signing, parts.clone())
-            .context("while setting up Slack")?;
-        Ok(Some(channel))
+        Ok(channels)
     }
 
     pub fn new(
-        config: &SlackConfig,
-        bot_token: &Secret,
-        app_token: &Secret,
-        signing_secret: &Secret,
+        connection: Connection<SlackConfig>,
+        credentials: &Credentials,
         parts: ChannelParts,
     ) -> anyhow::Result<Arc<Slack>> {
+        let (config, name) = (connection.section, connection.name);
         let token = |s: &Secret| s.expose().map(|t| SlackApiToken::new(t.to_string().into()));
-        let bot_token = token(bot_token).context("SLACK_BOT_TOKEN is not set")?;
+        let bot_token = token(&credentials.bot)
+            .with_context(|| format!("{} is not set", credentials.bot_var))?;
         let api_url = config.api_url.trim_end_matches('/').to_string();
-        url::Url::parse(&api_url).context("channels.slack.api_url")?;
+        url::Url::parse(&api_url).with_context(|| name.at(&["api_url"]).join("."))?;
         // HTTPS for Slack itself; plain HTTP too, for a local stand-in.
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
@@ -116,20 +145,25 @@ impl Slack {
             outbox: Outbox::new(client.clone(), bot_token.clone()),
             client,
             bot_token,
-            app_token: token(app_token),
-            signing_secret: signing_secret.expose().map(str::to_string),
-            runtime: Runtime::new("Slack", &parts, EVENT_CLAIMS, SOCKET_LEASE),
+            app_token: token(&credentials.app),
+            signing_secret: credentials.signing.expose().map(str::to_string),
+            bot_var: credentials.bot_var.clone(),
+            app_var: credentials.app_var.clone(),
+            // The top-level app keeps `slack.event` and `slack.socket`, as before accounts.
+            runtime: Runtime::new("Slack", &parts, &name.key("event"), &name.key("socket")),
+            name: name.to_string(),
+            connection: name,
             core: parts.core,
             store: parts.store,
             health: parts.health,
             clock: parts.clock,
-            config: config.clone(),
+            config,
             me: OnceLock::new(),
         }))
     }
 
     fn socket_mode(&self) -> bool {
-        self.config.mode != "events"
+        self.config.socket_mode()
     }
 
     /// Learns who the bot is, then serves events until `shutdown`; then lets the turns
@@ -148,7 +182,8 @@ impl Slack {
             if self.socket_mode() {
                 self.clone().socket(shutdown.clone()).await
             } else {
-                self.health.ok(PLATFORM, "events API: waiting for requests");
+                self.health
+                    .ok(&self.name, "events API: waiting for requests");
                 shutdown.cancelled().await;
                 Ok(())
             }
@@ -169,15 +204,16 @@ impl Slack {
                         return true;
                     }
                     Err(e) if refuses_token(&e) => {
+                        let var = &self.bot_var;
                         let sentence = format!(
-                            "Slack refused the bot token in `SLACK_BOT_TOKEN` ({e}): put the \
-                             app's Bot User OAuth Token (xoxb-…) in `SLACK_BOT_TOKEN` and restart fanops"
+                            "Slack refused the bot token in `{var}` ({e}): put the \
+                             app's Bot User OAuth Token (xoxb-…) in `{var}` and restart fanops"
                         );
-                        super::refused_credentials(&self.health, PLATFORM, &sentence, shutdown).await;
+                        super::refused_credentials(&self.health, &self.name, &sentence, shutdown).await;
                         return false;
                     }
                     Err(e) => {
-                        self.health.failing(PLATFORM, &format!("auth.test failed: {e}"));
+                        self.health.failing(&self.name, &format!("auth.test failed: {e}"));
                         tracing::warn!(error = %e, "Slack auth.test failed; retrying");
                     }
                 }
@@ -223,7 +259,7 @@ impl Slack {
                 text,
                 ..
             } => {
-                if !direct && self.core.is_permitted(PLATFORM, &user).await {
+                if !direct && self.core.is_permitted(&self.name, &user).await {
                     self.follow(&channel, thread.as_deref()).await;
                 }
                 (channel, thread, direct, user, InboundBody::Text(text), None)
@@ -236,17 +272,14 @@ impl Slack {
                 user,
                 value,
             } => {
-                let Some((action_id, decision)) = buttons::parse(&value) else {
+                // A Confirm / Cancel or an access request's button: the core routes it.
+                let Some(body) = buttons::pressed(&value) else {
                     let foreign = "That button is not one of mine.";
                     let thread = thread.as_deref();
                     self.outbox
                         .ephemeral(&channel, &user, thread, foreign)
                         .await;
                     return;
-                };
-                let body = InboundBody::Decision {
-                    action_id: action_id.to_string(),
-                    decision,
                 };
                 let press = Press {
                     user: user.clone(),
@@ -258,7 +291,7 @@ impl Slack {
         let replier = SlackReplier::new(&self.outbox, &channel, thread.as_deref(), press)
             .recording(self.runtime.claims.clone(), id.to_string())
             .adopting(placeholder);
-        let inbound = inbound(&channel, &thread, direct, &user, body);
+        let inbound = self.inbound(&channel, &thread, direct, &user, body);
         let _turn = self.outbox.lock_turn(&inbound.conversation()).await;
         self.core.handle(inbound, &replier).await;
     }
@@ -268,8 +301,9 @@ impl Slack {
         let Some(thread) = thread else {
             return;
         };
+        // Kept under the connection's name (`slack` for the top-level app, as before).
         let followed = FollowedThread {
-            platform: PLATFORM.into(),
+            platform: self.name.clone(),
             chat: channel.to_string(),
             thread: thread.to_string(),
             followed_at: self.clock.now(),
@@ -278,33 +312,34 @@ impl Slack {
             tracing::warn!(error = %e, "could not record a followed Slack thread");
         }
     }
-}
 
-/// The core's view of a Slack request: a DM is one conversation; in a channel, each
-/// thread is one.
-fn inbound(
-    channel: &str,
-    thread: &Option<String>,
-    direct: bool,
-    user: &str,
-    body: InboundBody,
-) -> Inbound {
-    Inbound {
-        platform: PLATFORM.into(),
-        connection: PLATFORM.into(),
-        chat: channel.to_string(),
-        thread: if direct { None } else { thread.clone() },
-        user: user.to_string(),
-        // Rendered as a mention (`<@U…>`), which Slack shows as the member's name.
-        user_name: user.to_string(),
-        body,
+    /// The core's view of a Slack request: a DM is one conversation; in a channel, each
+    /// thread is one.
+    fn inbound(
+        &self,
+        channel: &str,
+        thread: &Option<String>,
+        direct: bool,
+        user: &str,
+        body: InboundBody,
+    ) -> Inbound {
+        Inbound {
+            platform: PLATFORM.into(),
+            connection: self.name.clone(),
+            chat: channel.to_string(),
+            thread: if direct { None } else { thread.clone() },
+            user: user.to_string(),
+            // Rendered as a mention (`<@U…>`), which Slack shows as the member's name.
+            user_name: user.to_string(),
+            body,
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl Channel for Slack {
     fn name(&self) -> &str {
-        PLATFORM
+        &self.name
     }
 
     /// A socket that stops hearing anything (events, pongs) is down; the Events API is
@@ -314,7 +349,8 @@ impl Channel for Slack {
             .then(|| self.quiet() * 2 + Duration::from_secs(30))
     }
 
-    /// `POST /slack/events` and `POST /slack/interactions` in Events API mode.
+    /// `POST /slack/events` and `POST /slack/interactions` (an account's:
+    /// `/slack/<name>/events`, `/slack/<name>/interactions`) in Events API mode.
     fn routes(self: Arc<Self>) -> Option<axum::Router> {
         (!self.socket_mode()).then(|| events::routes(self))
     }
@@ -330,16 +366,36 @@ impl Channel for Slack {
 
 #[async_trait::async_trait]
 impl crate::chat::Delivery for Slack {
+    /// A person gets it in their DM with the bot (`conversations.open`), a chat in that
+    /// channel; either way with its buttons.
     async fn notify(
         &self,
-        _to: crate::chat::Recipient<'_>,
-        _out: &crate::chat::Outbound,
+        to: crate::chat::Recipient<'_>,
+        out: &crate::chat::Outbound,
     ) -> Result<(), crate::chat::DeliveryFailure> {
-        Err(crate::chat::DeliveryFailure {
-            posted: 0,
-            retry: false,
-            message: "notices are not posted here yet".into(),
-        })
+        use crate::chat::{DeliveryFailure, Recipient};
+        let failed = |posted, failure: crate::channels::outbox::SendFailure| DeliveryFailure {
+            posted,
+            retry: matches!(failure, crate::channels::outbox::SendFailure::Later(_)),
+            message: failure.message().to_string(),
+        };
+        let (Recipient::Person(id) | Recipient::Chat(id)) = to;
+        let id = id.trim();
+        if !slack_id(id) {
+            return Err(DeliveryFailure {
+                posted: 0,
+                retry: false,
+                message: format!("`{id}` is not a Slack channel or member id"),
+            });
+        }
+        let channel = match to {
+            Recipient::Person(_) => self.outbox.open_dm(id).await.map_err(|f| failed(0, f))?,
+            Recipient::Chat(_) => id.to_string(),
+        };
+        self.outbox
+            .notify(&channel, out)
+            .await
+            .map_err(|(posted, failure)| failed(posted, failure))
     }
 
     /// Posts to a channel id (`C…`) or, for a DM, a member id (`U…`).
@@ -352,11 +408,7 @@ impl crate::chat::Delivery for Slack {
     ) -> Result<(), crate::chat::DeliveryFailure> {
         use crate::chat::DeliveryFailure;
         let to = to.trim();
-        let plausible = to.len() > 1
-            && to
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-        if !plausible {
+        if !slack_id(to) {
             return Err(DeliveryFailure {
                 posted: skip,
                 retry: false,
@@ -372,6 +424,14 @@ impl crate::chat::Delivery for Slack {
                 message: failure.message().to_string(),
             })
     }
+}
+
+/// Whether `id` looks like a Slack channel (`C…`, `D…`, `G…`) or member (`U…`) id.
+fn slack_id(id: &str) -> bool {
+    id.len() > 1
+        && id
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
 }
 
 /// Slack's answers for a token it will not take: waiting will not change them.

@@ -3,11 +3,10 @@
 //! that turns the core's replies into posts, edits, button prompts and ephemeral notes.
 
 use super::mrkdwn;
-use crate::channels::buttons;
+use crate::channels::buttons::{self, Button, Style};
 use crate::channels::claims::InboundLedger;
 use crate::channels::outbox::{post_parts, Attempt, ChatQueues, Placeholder, SendFailure, ON_IT};
 use crate::chat::{Attachment, Outbound, Replier};
-use crate::store::Decision;
 use async_trait::async_trait;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
@@ -38,15 +37,15 @@ struct Inner {
 #[derive(Debug, Clone)]
 pub struct Message {
     pub sections: Vec<String>,
-    /// Confirm / Cancel buttons for this pending action.
-    pub confirm: Option<String>,
+    /// The buttons under it ([`buttons::of`] the reply), if any.
+    pub buttons: Vec<Button>,
 }
 
 impl Message {
     pub fn text(text: &str) -> Message {
         Message {
             sections: vec![text.to_string()],
-            confirm: None,
+            buttons: Vec::new(),
         }
     }
 
@@ -60,8 +59,8 @@ impl Message {
                     .into()
             })
             .collect();
-        if let Some(action_id) = &self.confirm {
-            blocks.push(confirm_buttons(action_id));
+        if !self.buttons.is_empty() {
+            blocks.push(actions(&self.buttons));
         }
         let first = self.sections.first().map(String::as_str).unwrap_or("");
         let mut preview: String = first.chars().take(PREVIEW_CHARS).collect();
@@ -74,45 +73,40 @@ impl Message {
     }
 }
 
-fn confirm_buttons(action_id: &str) -> SlackBlock {
-    let button = |id: &str, label: &str, decision, style| {
-        SlackActionBlockElement::Button(
-            SlackBlockButtonElement::new(label.into())
-                .with_action_id(id.into())
-                .with_value(buttons::payload(action_id, decision))
-                .with_style(style),
-        )
-    };
-    SlackActionsBlock::new(vec![
-        button(
-            "fo_confirm",
-            "Confirm",
-            Decision::Confirm,
-            SlackBlockButtonStyle::Primary,
-        ),
-        button(
-            "fo_cancel",
-            "Cancel",
-            Decision::Cancel,
-            SlackBlockButtonStyle::Danger,
-        ),
-    ])
-    .into()
+/// An actions block of `buttons`; each carries its payload as its value (its action id
+/// only needs to be unique in the block).
+fn actions(buttons: &[Button]) -> SlackBlock {
+    let elements = buttons
+        .iter()
+        .enumerate()
+        .map(|(index, b)| {
+            let button = SlackBlockButtonElement::new(b.label.into())
+                .with_action_id(format!("fo_{index}").into())
+                .with_value(b.payload.clone());
+            let button = match b.style {
+                Style::Primary => button.with_style(SlackBlockButtonStyle::Primary),
+                Style::Danger => button.with_style(SlackBlockButtonStyle::Danger),
+                Style::Plain => button,
+            };
+            SlackActionBlockElement::Button(button)
+        })
+        .collect();
+    SlackActionsBlock::new(elements).into()
 }
 
 /// Markdown as Slack messages of up to [`SECTIONS_PER_MESSAGE`] sections; the buttons,
 /// if any, go on the last.
-pub fn messages(markdown: &str, confirm: Option<&str>) -> Vec<Message> {
+pub fn messages(markdown: &str, buttons: Vec<Button>) -> Vec<Message> {
     let sections = mrkdwn::render(markdown);
     let mut out: Vec<Message> = sections
         .chunks(SECTIONS_PER_MESSAGE)
         .map(|chunk| Message {
             sections: chunk.to_vec(),
-            confirm: None,
+            buttons: Vec::new(),
         })
         .collect();
     if let Some(last) = out.last_mut() {
-        last.confirm = confirm.map(str::to_string);
+        last.buttons = buttons;
     }
     out
 }
@@ -295,7 +289,7 @@ impl Outbox {
         files: &[Attachment],
         skip: usize,
     ) -> Result<(), (usize, SendFailure)> {
-        let texts = messages(markdown, None);
+        let texts = messages(markdown, Vec::new());
         let total = texts.len() + files.len();
         let texts = &texts;
         post_parts(total, skip, |index| async move {
@@ -304,6 +298,34 @@ impl Outbox {
                 None => {
                     self.upload(channel, thread, &files[index - texts.len()])
                         .await
+                }
+            }
+        })
+        .await
+    }
+
+    /// The DM channel of the bot with member `user` (`conversations.open`).
+    pub async fn open_dm(&self, user: &str) -> Result<String, SendFailure> {
+        let request = SlackApiConversationsOpenRequest::new().with_users(vec![user.into()]);
+        let request = &request;
+        self.call(user, || async move {
+            self.session().conversations_open(request).await
+        })
+        .await
+        .map(|r| r.channel.id.0)
+    }
+
+    /// Posts a notice in `channel` as a reply is posted, with its buttons; files after.
+    pub async fn notify(&self, channel: &str, out: &Outbound) -> Result<(), (usize, SendFailure)> {
+        let texts = messages(&out.text, buttons::of(out));
+        let total = texts.len() + out.attachments.len();
+        let texts = &texts;
+        post_parts(total, 0, |index| async move {
+            match texts.get(index) {
+                Some(message) => self.post(channel, None, message).await.map(|_| ()),
+                None => {
+                    let file = &out.attachments[index - texts.len()];
+                    self.upload(channel, None, file).await
                 }
             }
         })
@@ -357,10 +379,9 @@ impl SlackReplier {
 
     /// The answer, editing "On it…" into its first message; files after.
     async fn post(&self, out: &Outbound) {
-        let confirm = out.confirm.as_ref().map(|c| c.action_id.as_str());
         let thread = self.thread.as_deref();
         let mut placeholder = self.placeholder.take().await;
-        for message in messages(&out.text, confirm) {
+        for message in messages(&out.text, buttons::of(out)) {
             if let Some(ts) = placeholder.take() {
                 if self.outbox.update(&self.channel, &ts, &message).await {
                     continue;
@@ -422,7 +443,7 @@ impl Replier for SlackReplier {
                 mrkdwn::escape(&note.summary),
                 member(&note.by)
             )],
-            confirm: None,
+            buttons: Vec::new(),
         };
         self.outbox
             .update(&self.channel, &press.prompt_ts, &marked)
@@ -439,7 +460,16 @@ mod tests {
 
     #[test]
     fn a_prompt_carries_confirm_and_cancel_buttons_on_its_last_message() {
-        let out = messages("I'm about to: send $5\n\nShould I go ahead?", Some("a1"));
+        let prompt = Outbound {
+            text: "I'm about to: send $5\n\nShould I go ahead?".into(),
+            confirm: Some(crate::chat::ConfirmPrompt {
+                action_id: "a1".into(),
+                summary: "send $5".into(),
+                expires_at: chrono::Utc::now(),
+            }),
+            ..Outbound::default()
+        };
+        let out = messages(&prompt.text, buttons::of(&prompt));
         assert_eq!(out.len(), 1);
         let json = serde_json::to_value(out[0].content()).unwrap();
         let actions = &json["blocks"][1];
@@ -451,9 +481,46 @@ mod tests {
     }
 
     #[test]
+    fn an_access_request_carries_a_button_for_each_role_and_one_to_ignore() {
+        let notice = Outbound {
+            text: "**Access request** on Slack".into(),
+            access: Some("r1".into()),
+            ..Outbound::default()
+        };
+        let out = messages(&notice.text, buttons::of(&notice));
+        let json = serde_json::to_value(out[0].content()).unwrap();
+        let elements = json["blocks"][1]["elements"].as_array().unwrap().clone();
+        let labels: Vec<&str> = elements
+            .iter()
+            .map(|e| e["text"]["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "Allow as viewer",
+                "Allow as operator",
+                "Allow as admin",
+                "Ignore"
+            ]
+        );
+        let values: Vec<&str> = elements
+            .iter()
+            .map(|e| e["value"].as_str().unwrap())
+            .collect();
+        assert_eq!(values, ["fo:a:v:r1", "fo:a:o:r1", "fo:a:a:r1", "fo:a:i:r1"]);
+        let ids: std::collections::BTreeSet<&str> = elements
+            .iter()
+            .map(|e| e["action_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), 4, "action ids are unique in the block");
+        assert!(elements[0].get("style").is_none());
+        assert_eq!(elements[3]["style"], "danger");
+    }
+
+    #[test]
     fn long_answers_become_several_messages_of_sections() {
         let text = "word ".repeat(30_000);
-        let out = messages(&text, None);
+        let out = messages(&text, Vec::new());
         assert!(out.len() > 1);
         for m in &out {
             assert!(m.sections.len() <= SECTIONS_PER_MESSAGE);

@@ -3,7 +3,7 @@
 
 use super::{Slack, PLATFORM};
 use crate::channels::{Channel, ChannelParts, Platform};
-use crate::config::{Config, PlatformConfig, Report};
+use crate::config::{Config, Connection, ConnectionName, PlatformConfig, Report};
 use crate::core::{PlatformAccess, Role};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -27,6 +27,12 @@ pub struct SlackConfig {
     /// Socket Mode: a socket silent this long is pinged, and replaced if it stays silent
     /// as long again.
     pub socket_watchdog: String,
+    /// The variable of this connection's app-level token (Socket Mode); `SLACK_APP_TOKEN`
+    /// when unset. Never inherited by an account.
+    pub app_token_env: Option<String>,
+    /// The variable of this connection's signing secret (Events API);
+    /// `SLACK_SIGNING_SECRET` when unset. Never inherited by an account.
+    pub signing_secret_env: Option<String>,
 }
 
 impl Default for SlackConfig {
@@ -38,12 +44,31 @@ impl Default for SlackConfig {
             roles: BTreeMap::new(),
             everyone_role: "viewer".into(),
             socket_watchdog: "30s".into(),
+            app_token_env: None,
+            signing_secret_env: None,
         }
     }
 }
 
 /// Slack as the registry lists it.
 pub struct SlackPlatform;
+
+impl SlackConfig {
+    /// The variable its app-level token is read from.
+    pub fn app_token_var(&self) -> &str {
+        self.app_token_env.as_deref().unwrap_or(APP_TOKEN)
+    }
+
+    /// The variable its signing secret is read from.
+    pub fn signing_secret_var(&self) -> &str {
+        self.signing_secret_env.as_deref().unwrap_or(SIGNING_SECRET)
+    }
+
+    /// Whether it holds a Socket Mode connection (else it takes Events API requests).
+    pub fn socket_mode(&self) -> bool {
+        self.mode != "events"
+    }
+}
 
 impl PlatformConfig for SlackPlatform {
     fn name(&self) -> &'static str {
@@ -59,9 +84,11 @@ impl PlatformConfig for SlackPlatform {
     }
 
     fn check(&self, r: &mut Report<'_>) {
-        if let Some(section) = r.section::<SlackConfig>(PLATFORM) {
-            check_section(r, &section);
+        let connections = r.connections::<SlackConfig>(PLATFORM, BOT_TOKEN);
+        for connection in &connections {
+            check_section(r, &connection.name, &connection.section);
         }
+        shared_secrets(r, &connections);
     }
 }
 
@@ -69,19 +96,11 @@ impl Platform for SlackPlatform {
     /// A listed member is an operator; anyone of a whole allowed workspace gets
     /// `everyone_role`.
     fn access(&self, config: &Config) -> Vec<(String, PlatformAccess)> {
-        let Some(slack) = config.section::<SlackConfig>(PLATFORM) else {
-            return Vec::new();
-        };
-        let listed = !slack.permitted_users.is_empty();
-        let access = PlatformAccess {
-            allowed: listed.then(|| slack.permitted_users.iter().cloned().collect()),
-            roles: PlatformAccess::roles_of(&slack.roles),
-            unnamed: match listed {
-                true => Role::Operator,
-                false => Role::parse(&slack.everyone_role).unwrap_or(Role::Viewer),
-            },
-        };
-        vec![(PLATFORM.to_string(), access)]
+        let connections = config.connections::<SlackConfig>(PLATFORM);
+        connections
+            .into_iter()
+            .map(|c| (c.name.to_string(), access_of(&c.section)))
+            .collect()
     }
 
     fn build(
@@ -89,43 +108,75 @@ impl Platform for SlackPlatform {
         config: &Config,
         parts: &ChannelParts,
     ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
-        Ok(Slack::from_config(config, parts)?.into_iter().collect())
+        Slack::from_config(config, parts)
     }
 }
 
-/// The rules its section must follow beyond its types.
-fn check_section(r: &mut Report<'_>, slack: &SlackConfig) {
-    r.url(&["channels", PLATFORM, "api_url"], &slack.api_url);
+/// Who may use one connection: a listed member is an operator; anyone of a whole allowed
+/// workspace gets `everyone_role`.
+fn access_of(slack: &SlackConfig) -> PlatformAccess {
+    let listed = !slack.permitted_users.is_empty();
+    PlatformAccess {
+        allowed: listed.then(|| slack.permitted_users.iter().cloned().collect()),
+        roles: PlatformAccess::roles_of(&slack.roles),
+        unnamed: match listed {
+            true => Role::Operator,
+            false => Role::parse(&slack.everyone_role).unwrap_or(Role::Viewer),
+        },
+    }
+}
+
+/// The rules a connection's table must follow beyond its types.
+fn check_section(r: &mut Report<'_>, name: &ConnectionName, slack: &SlackConfig) {
+    r.url(&name.at(&["api_url"]), &slack.api_url);
     if !matches!(slack.mode.as_str(), "socket" | "events") {
         r.at(
-            &["channels", PLATFORM, "mode"],
+            &name.at(&["mode"]),
             format!("mode `{}` must be \"socket\" or \"events\"", slack.mode),
         );
     }
-    r.roles(&crate::config::ConnectionName::top(PLATFORM), &slack.roles);
-    r.duration(
-        &["channels", PLATFORM, "socket_watchdog"],
-        &slack.socket_watchdog,
-    );
-    r.role(
-        &["channels", PLATFORM, "everyone_role"],
-        &slack.everyone_role,
-    );
+    r.roles(name, &slack.roles);
+    r.duration(&name.at(&["socket_watchdog"]), &slack.socket_watchdog);
+    r.role(&name.at(&["everyone_role"]), &slack.everyone_role);
     for user in slack
         .permitted_users
         .iter()
         .filter(|u| !is_slack_member_id(u))
     {
         r.at(
-            &["channels", PLATFORM, "permitted_users"],
+            &name.at(&["permitted_users"]),
             format!("`{user}` is not a Slack member id (like U012ABCDEF)"),
         );
     }
     for user in slack.roles.keys().filter(|u| !is_slack_member_id(u)) {
         r.at(
-            &["channels", PLATFORM, "roles", user],
+            &name.at(&["roles", user]),
             format!("`{user}` is not a Slack member id (like U012ABCDEF)"),
         );
+    }
+}
+
+/// Two connections of one transport reading one app token (or signing secret) would be
+/// one Slack app answered twice: each connection needs its own.
+fn shared_secrets(r: &mut Report<'_>, connections: &[Connection<SlackConfig>]) {
+    let mut seen: Vec<(&str, &ConnectionName)> = Vec::new();
+    for connection in connections {
+        let slack = &connection.section;
+        let (key, var) = match slack.socket_mode() {
+            true => ("app_token_env", slack.app_token_var()),
+            false => ("signing_secret_env", slack.signing_secret_var()),
+        };
+        match seen.iter().find(|(v, _)| *v == var) {
+            Some((_, first)) => r.at(
+                &connection.name.at(&[key]),
+                format!(
+                    "{} reads `{var}` like {}: give each Slack app its own {key}",
+                    connection.name.table(),
+                    first.table()
+                ),
+            ),
+            None => seen.push((var, &connection.name)),
+        }
     }
 }
 

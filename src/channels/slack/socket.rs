@@ -9,7 +9,7 @@
 //! its handler returns and reports no liveness; this loop uses its Web API client and
 //! event types, and tokio-tungstenite for the socket.
 
-use super::{Slack, PLATFORM};
+use super::Slack;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use slack_morphism::prelude::*;
@@ -57,15 +57,15 @@ impl Slack {
         loop {
             let standby = |holder: Result<&str, String>| match holder {
                 Ok(holder) => self.health.ok(
-                    PLATFORM,
+                    &self.name,
                     &format!("standby: Socket Mode is held by {holder}"),
                 ),
-                Err(e) => self.health.failing(PLATFORM, &e),
+                Err(e) => self.health.failing(&self.name, &e),
             };
             if !lease.wait_to_hold(&shutdown, standby).await {
                 return Ok(());
             }
-            tracing::info!(owner = lease.owner(), "this process holds the Slack socket");
+            tracing::info!(owner = lease.owner(), connection = %self.name, "this process holds the Slack socket");
             let (done, lost) = (CancellationToken::new(), shutdown.child_token());
             let keeper = tokio::spawn(lease.clone().keep(done.clone(), lost.clone()));
             self.sockets_while_holding(&lost).await;
@@ -75,7 +75,7 @@ impl Slack {
                 lease.release().await;
                 return Ok(());
             }
-            tracing::warn!("lost the Slack socket lease; standing by");
+            tracing::warn!(connection = %self.name, "lost the Slack socket lease; standing by");
         }
     }
 
@@ -93,17 +93,17 @@ impl Slack {
                         REPLACE_AFTER
                     }
                     Ended::Failed(why) => {
-                        self.health.failing(PLATFORM, &why);
+                        self.health.failing(&self.name, &why);
                         delay
                     }
                 },
                 Err(Unopened::Refused(sentence)) => {
-                    super::super::refused_credentials(&self.health, PLATFORM, &sentence, stop)
+                    super::super::refused_credentials(&self.health, &self.name, &sentence, stop)
                         .await;
                     return;
                 }
                 Err(Unopened::Failed(why)) => {
-                    self.health.failing(PLATFORM, &why);
+                    self.health.failing(&self.name, &why);
                     tracing::warn!(%why, ?delay, "could not open a Slack socket; backing off");
                     delay
                 }
@@ -120,12 +120,12 @@ impl Slack {
 
     /// `apps.connections.open`, then the WebSocket it names.
     async fn open(&self) -> Result<Socket, Unopened> {
+        let var = &self.app_var;
         let token = self.app_token.as_ref().ok_or_else(|| {
-            Unopened::Refused(
-                "SLACK_APP_TOKEN is not set: Socket Mode needs the app-level token (xapp-…) \
+            Unopened::Refused(format!(
+                "{var} is not set: Socket Mode needs the app-level token (xapp-…) \
                  with the connections:write scope; set it and restart fanops"
-                    .into(),
-            )
+            ))
         })?;
         let opened = self
             .client
@@ -134,8 +134,8 @@ impl Slack {
             .await
             .map_err(|e| match super::refuses_token(&e) {
                 true => Unopened::Refused(format!(
-                    "Slack refused the app-level token in `SLACK_APP_TOKEN` ({e}): put a token \
-                     (xapp-…) with the connections:write scope in `SLACK_APP_TOKEN` and restart fanops"
+                    "Slack refused the app-level token in `{var}` ({e}): put a token \
+                     (xapp-…) with the connections:write scope in `{var}` and restart fanops"
                 )),
                 false => Unopened::Failed(format!("apps.connections.open failed: {e}")),
             })?;
@@ -177,7 +177,7 @@ impl Slack {
             };
             pinged = false;
             if greeted {
-                self.health.ok(PLATFORM, &holding);
+                self.health.ok(&self.name, &holding);
             }
             let text = match frame {
                 Frame::Text(text) => text,
@@ -191,7 +191,7 @@ impl Slack {
             match envelope["type"].as_str().unwrap_or_default() {
                 "hello" => {
                     greeted = true;
-                    self.health.ok(PLATFORM, &holding);
+                    self.health.ok(&self.name, &holding);
                 }
                 "disconnect" => {
                     let reason = envelope["reason"].as_str().unwrap_or("unknown");

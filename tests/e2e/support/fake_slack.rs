@@ -6,6 +6,11 @@
 //! `Retry-After`, or another status) and the method itself. The bot is `UBOT` (`BBOT`).
 //! Posted messages get `ts` values `1700000100.000001` upward and keep their edits.
 //!
+//! `conversations.open` with one member id opens the bot's DM with them: `D` and the id
+//! without its first letter (`UADMIN` → `DADMIN`), the same each time, as Slack keeps one.
+//! A fake of one workspace ([`FakeSlack::workspace`]) takes only that workspace's bot and
+//! app tokens and refuses any other with `invalid_auth`, as Slack does.
+//!
 //! Socket Mode: `apps.connections.open` (app token, `xapp-…`) answers
 //! `ws://…/socket`; each connection is greeted with the full `hello`, gets the envelopes
 //! pushed with [`FakeSlack::push_event`] / [`FakeSlack::push_interaction`] (queued until
@@ -87,6 +92,8 @@ enum ToSocket {
 #[derive(Default)]
 struct SlackState {
     base: String,
+    /// The workspace's bot and app tokens, when only they are taken.
+    tokens: Option<(String, String)>,
     calls: Mutex<Vec<SlackCall>>,
     failures: Mutex<HashMap<String, VecDeque<SlackFailure>>>,
     messages: Mutex<Vec<Posted>>,
@@ -114,10 +121,20 @@ pub struct FakeSlack {
 
 impl FakeSlack {
     pub async fn start() -> FakeSlack {
+        FakeSlack::start_with(None).await
+    }
+
+    /// A fake of one workspace: only `bot_token` (xoxb-…) and `app_token` (xapp-…) work.
+    pub async fn workspace(bot_token: &str, app_token: &str) -> FakeSlack {
+        FakeSlack::start_with(Some((bot_token.to_string(), app_token.to_string()))).await
+    }
+
+    async fn start_with(tokens: Option<(String, String)>) -> FakeSlack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(SlackState {
             base: format!("http://{addr}"),
+            tokens,
             next_ts: AtomicU64::new(1),
             next_id: AtomicU64::new(1),
             ..SlackState::default()
@@ -495,6 +512,11 @@ async fn method(
     if token.is_empty() {
         return refused("not_authed");
     }
+    if let Some((bot, app)) = &state.tokens {
+        if token != *bot && token != *app {
+            return refused("invalid_auth");
+        }
+    }
     let is_app_token = token.starts_with("xapp-");
     if (method == "apps.connections.open") != is_app_token {
         return refused("invalid_auth");
@@ -533,6 +555,7 @@ fn handle(state: &SlackState, method: &str, body: Value) -> Response {
                 json!({"channel": channel, "ts": ts, "message": {"type": "message", "ts": ts, "text": text, "bot_id": "BBOT", "user": BOT_USER, "thread_ts": thread_ts}}),
             )
         }
+        "conversations.open" => open_conversation(state, &body),
         "chat.update" => {
             let (channel, ts) = (text_of(&body), body["ts"].as_str().unwrap_or_default());
             let mut messages = state.messages.lock().unwrap();
@@ -587,6 +610,39 @@ fn handle(state: &SlackState, method: &str, body: Value) -> Response {
         }
         _ => refused("unknown_method"),
     }
+}
+
+/// `conversations.open`: `users` as Slack takes it (comma-separated, or a JSON list).
+fn open_conversation(state: &SlackState, body: &Value) -> Response {
+    let users: Vec<String> = match &body["users"] {
+        Value::String(list) => list.split(',').map(|u| u.trim().to_string()).collect(),
+        Value::Array(list) => list
+            .iter()
+            .filter_map(|u| u.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let users: Vec<String> = users.into_iter().filter(|u| !u.is_empty()).collect();
+    if users.is_empty() {
+        return match body["channel"].as_str() {
+            Some(channel) => ok(json!({"channel": {"id": channel}, "already_open": true})),
+            None => refused("users_list_not_supplied"),
+        };
+    }
+    let member = |u: &String| {
+        u.len() > 1
+            && u.starts_with(['U', 'W'])
+            && u.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    if !users.iter().all(member) {
+        return refused("user_not_found");
+    }
+    let id = match users.as_slice() {
+        [one] => format!("D{}", &one[1..]),
+        _ => format!("G{}", state.next_id.fetch_add(1, Ordering::SeqCst)),
+    };
+    ok(json!({"channel": {"id": id}}))
 }
 
 async fn upload(
