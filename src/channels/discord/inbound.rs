@@ -249,7 +249,7 @@ impl Discord {
         }
         match self
             .store
-            .followed_thread(PLATFORM, &channel.to_string())
+            .followed_thread(&self.name, &channel.to_string())
             .await
         {
             Ok(Some(thread)) => {
@@ -267,7 +267,7 @@ impl Discord {
     /// Follows a thread from now on (store first, so every replica knows it).
     async fn follow(&self, thread: ChannelId, parent: ChannelId) -> FollowedThread {
         let followed = FollowedThread {
-            platform: PLATFORM.into(),
+            platform: self.name.clone(),
             chat: parent.to_string(),
             thread: thread.to_string(),
             followed_at: self.clock.now(),
@@ -299,7 +299,7 @@ impl Discord {
         let user = message.author.id.to_string();
         let inbound = |chat: String, thread: Option<ChannelId>| Inbound {
             platform: PLATFORM.into(),
-            connection: PLATFORM.into(),
+            connection: self.name.clone(),
             chat,
             thread: thread.map(|t| t.to_string()),
             user: user.clone(),
@@ -313,7 +313,7 @@ impl Discord {
         if let Some(followed) = self.followed(channel).await {
             return Some(in_thread(followed));
         }
-        if !self.core.is_permitted(PLATFORM, &user).await {
+        if !self.core.is_permitted(&self.name, &user).await {
             return Some(Place {
                 inbound: inbound(channel.to_string(), None),
                 reply_in: channel,
@@ -374,13 +374,15 @@ impl Discord {
         }
     }
 
-    /// A button press as a decision of the conversation the prompt is in; a foreign
-    /// button is answered (to the presser alone) and goes no further.
+    /// A button press (a decision, or an answer to an access request) in the
+    /// conversation the pressed message is in: a thread, a server channel, or an admin's
+    /// direct messages. A foreign button is answered (to the presser alone) and goes no
+    /// further.
     async fn place_press(&self, press: &ComponentInteraction) -> Option<Place> {
         if press.user.bot {
             return None;
         }
-        let Some((action_id, decision)) = buttons::parse(&press.data.custom_id) else {
+        let Some(body) = buttons::pressed(&press.data.custom_id) else {
             self.outbox
                 .tell_presser(
                     press.application_id.get(),
@@ -398,15 +400,12 @@ impl Discord {
         Some(Place {
             inbound: Inbound {
                 platform: PLATFORM.into(),
-                connection: PLATFORM.into(),
+                connection: self.name.clone(),
                 chat,
                 thread,
                 user: press.user.id.to_string(),
                 user_name: name_of(&press.user),
-                body: InboundBody::Decision {
-                    action_id: action_id.to_string(),
-                    decision,
-                },
+                body,
             },
             reply_in: channel,
         })

@@ -1,8 +1,10 @@
 //! The Discord channel end to end: the real `fanops run` wiring (serenity's gateway client
 //! included) against a fake Discord (REST and gateway), the fake model and the fake
-//! OnlyFansAPI. `session` holds what concerns the gateway session and posting without one.
+//! OnlyFansAPI. `session` holds what concerns the gateway session and posting without one;
+//! `team` access requests and several bots.
 
 mod session;
+mod team;
 
 use crate::support::{
     config_text, DcFailure, FakeDiscord, FakeModel, FakeOnlyFans, Reply, BOT_ID, GENERAL,
@@ -19,7 +21,7 @@ const SEND: &str = "/api/acct_8f3k2j1h0g9f8e7d/chats/99120455/messages";
 /// Members: a viewer (the server's everyone role), an operator, an admin.
 const VIEWER: u64 = 111;
 pub(super) const OPERATOR: u64 = 222;
-const ADMIN: u64 = 333;
+pub(super) const ADMIN: u64 = 333;
 
 pub(super) struct Running {
     pub(super) dc: FakeDiscord,
@@ -51,12 +53,20 @@ pub(crate) fn discord_config(
 
 /// The real `App` with the secrets the fakes accept, Discord's token included.
 pub(crate) async fn discord_app(text: String) -> (App, Clock) {
+    discord_app_with(text, &[]).await
+}
+
+/// [`discord_app`] with `more` variables set (other bots' tokens).
+pub(super) async fn discord_app_with(text: String, more: &[(&str, &str)]) -> (App, Clock) {
     crate::helpers::quiet_logs();
     let env = |name: &str| match name {
         "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
         "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
         "DISCORD_BOT_TOKEN" => Some("discord-test-token".to_string()),
-        _ => None,
+        _ => more
+            .iter()
+            .find(|(var, _)| *var == name)
+            .map(|(_, value)| value.to_string()),
     };
     let source = ConfigSource::Text {
         origin: "discord.toml".into(),
@@ -127,7 +137,7 @@ impl Running {
     }
 
     /// Ephemeral follow-ups to button presses, their texts.
-    fn told_pressers(&self) -> Vec<String> {
+    pub(super) fn told_pressers(&self) -> Vec<String> {
         self.dc
             .calls()
             .into_iter()
@@ -318,9 +328,15 @@ async fn prompt(r: &Running) -> (u64, u64, String) {
     let confirm = buttons[0]["custom_id"].as_str().unwrap().to_string();
     assert!(confirm.starts_with("fo:c:"));
     assert_eq!(buttons[1]["custom_id"], format!("fo:x:{}", &confirm[5..]));
+    assert!(
+        buttons[0]["label"].as_str().unwrap().contains("Confirm")
+            && buttons[1]["label"].as_str().unwrap().contains("Cancel"),
+        "{buttons}"
+    );
     assert_eq!(
-        (buttons[0]["label"].as_str(), buttons[1]["label"].as_str()),
-        (Some("Confirm"), Some("Cancel"))
+        (&buttons[0]["style"], &buttons[1]["style"]),
+        (&json!(1), &json!(4)),
+        "primary, danger"
     );
     (thread, prompt.id, confirm[5..].to_string())
 }

@@ -4,8 +4,9 @@
 //! URL), `GET /channels/{id}`, `POST /channels/{id}/messages` (JSON or multipart with a
 //! file), `PATCH /channels/{id}/messages/{id}`, `POST /channels/{id}/messages/{id}/threads`
 //! (the thread gets the message's id; a second one is refused with code 160004),
-//! `POST /channels/{id}/typing`, `POST /interactions/{id}/{token}/callback` and
-//! `POST /webhooks/{app}/{token}` (follow-ups). Every call is recorded. A route can be
+//! `POST /channels/{id}/typing`, `POST /interactions/{id}/{token}/callback`,
+//! `POST /webhooks/{app}/{token}` (follow-ups) and `POST /users/@me/channels` (a person's
+//! direct-message channel, type 1: the same one each time). Every call is recorded. A route can be
 //! made to answer 429 (per route or global, with `Retry-After` and Discord's JSON) or an
 //! error status.
 //!
@@ -79,6 +80,8 @@ pub(super) struct DcState {
     /// Channel id → (type, parent).
     channels: Mutex<HashMap<u64, (u64, Option<u64>)>>,
     threads_started: Mutex<HashSet<u64>>,
+    /// Person → their direct-message channel with the bot.
+    direct: Mutex<HashMap<u64, u64>>,
     failures: Mutex<HashMap<String, VecDeque<DcFailure>>>,
     next_id: AtomicU64,
     gateway: Mutex<Gateway>,
@@ -102,6 +105,7 @@ impl FakeDiscord {
             messages: Mutex::default(),
             channels: Mutex::new(HashMap::from([(GENERAL, (0, None))])),
             threads_started: Mutex::default(),
+            direct: Mutex::default(),
             failures: Mutex::default(),
             next_id: AtomicU64::new(1_000_000_000_000_000_000),
             gateway: Mutex::default(),
@@ -181,35 +185,68 @@ impl FakeDiscord {
     /// Pushes an INTERACTION_CREATE: `user` pressed the button `custom_id` of the bot's
     /// message `prompt` in `channel`; returns the interaction id.
     pub fn press(&self, channel: u64, prompt: u64, user: u64, custom_id: &str) -> u64 {
+        self.press_where(channel, prompt, user, custom_id, true)
+    }
+
+    /// Pushes an INTERACTION_CREATE from a direct-message channel (no server: `user`
+    /// instead of `member`, no `guild_id`, context 1).
+    pub fn press_in_dm(&self, channel: u64, prompt: u64, user: u64, custom_id: &str) -> u64 {
+        self.press_where(channel, prompt, user, custom_id, false)
+    }
+
+    fn press_where(
+        &self,
+        channel: u64,
+        prompt: u64,
+        user: u64,
+        custom_id: &str,
+        in_server: bool,
+    ) -> u64 {
         let id = self.next_id();
-        let prompt = message(prompt, channel, BOT_ID, true, "Should I go ahead?", &[]);
-        self.dispatch(
-            "INTERACTION_CREATE",
-            json!({
-                "id": id.to_string(),
-                "application_id": BOT_ID.to_string(),
-                "type": 3,
-                "data": { "custom_id": custom_id, "component_type": 2 },
-                "guild_id": GUILD_ID.to_string(),
-                "channel_id": channel.to_string(),
-                "member": {
-                    "user": user_json(user, false),
-                    "roles": [], "joined_at": "2025-01-01T00:00:00.000000+00:00",
-                    "deaf": false, "mute": false, "flags": 0,
-                },
-                "token": format!("token-{id}"),
-                "version": 1,
-                "message": prompt,
-                "app_permissions": "0",
-                "locale": "en-US",
-                "guild_locale": "en-US",
-                "entitlements": [],
-                "authorizing_integration_owners": {},
-                "context": 0,
-                "attachment_size_limit": 10_485_760,
-            }),
-        );
+        let (content, components) = self
+            .messages_in(channel)
+            .into_iter()
+            .find(|m| m.id == prompt)
+            .map_or(("Should I go ahead?".to_string(), json!([])), |m| {
+                (m.content, m.components)
+            });
+        let mut prompt = message(prompt, channel, BOT_ID, true, &content, &[]);
+        prompt["components"] = components;
+        let mut press = json!({
+            "id": id.to_string(),
+            "application_id": BOT_ID.to_string(),
+            "type": 3,
+            "data": { "custom_id": custom_id, "component_type": 2 },
+            "channel_id": channel.to_string(),
+            "token": format!("token-{id}"),
+            "version": 1,
+            "message": prompt,
+            "app_permissions": "0",
+            "locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {},
+            "context": if in_server { 0 } else { 1 },
+            "attachment_size_limit": 10_485_760,
+        });
+        if in_server {
+            press["guild_id"] = json!(GUILD_ID.to_string());
+            press["guild_locale"] = json!("en-US");
+            press["member"] = json!({
+                "user": user_json(user, false),
+                "roles": [], "joined_at": "2025-01-01T00:00:00.000000+00:00",
+                "deaf": false, "mute": false, "flags": 0,
+            });
+        } else {
+            press["user"] = user_json(user, false);
+            press["message"].as_object_mut().unwrap().remove("guild_id");
+        }
+        self.dispatch("INTERACTION_CREATE", press);
         id
+    }
+
+    /// The direct-message channel the bot opened with `user`, if it did.
+    pub fn direct_channel(&self, user: u64) -> Option<u64> {
+        self.state.direct.lock().unwrap().get(&user).copied()
     }
 
     /// Sends a dispatch on the live session, or keeps it for the next one.
@@ -462,14 +499,17 @@ fn route(
                 .get(&channel)
                 .copied()
                 .unwrap_or((0, None));
-            axum::Json(json!({
+            let mut info = json!({
                 "id": channel.to_string(),
                 "type": kind,
-                "guild_id": GUILD_ID.to_string(),
                 "parent_id": parent.map(|p| p.to_string()),
-            }))
-            .into_response()
+            });
+            if kind != DM {
+                info["guild_id"] = json!(GUILD_ID.to_string());
+            }
+            axum::Json(info).into_response()
         }
+        ("POST", ["users", "@me", "channels"]) => open_direct(state, &body),
         ("POST", ["channels", _, "messages"]) => {
             let channel = id(1).unwrap_or(0);
             let message = DcMessage {
@@ -545,6 +585,39 @@ fn route(
         )
             .into_response(),
     }
+}
+
+/// Channel type of a direct-message channel.
+const DM: u64 = 1;
+
+/// `POST /users/@me/channels {"recipient_id": "…"}`: the person's direct-message channel
+/// with the bot, opened the first time and the same one after.
+fn open_direct(state: &DcState, body: &Value) -> Response {
+    let Some(user) = body["recipient_id"]
+        .as_str()
+        .and_then(|id| id.parse::<u64>().ok())
+    else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({ "message": "Invalid Form Body", "code": 50035 })),
+        )
+            .into_response();
+    };
+    let channel = *state
+        .direct
+        .lock()
+        .unwrap()
+        .entry(user)
+        .or_insert_with(|| state.next_id.fetch_add(1, Ordering::SeqCst));
+    state.channels.lock().unwrap().insert(channel, (DM, None));
+    axum::Json(json!({
+        "id": channel.to_string(),
+        "type": DM,
+        "last_message_id": null,
+        "flags": 0,
+        "recipients": [user_json(user, false)],
+    }))
+    .into_response()
 }
 
 fn message_answer(message: &DcMessage) -> Response {
