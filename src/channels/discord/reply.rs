@@ -49,7 +49,7 @@ pub fn components(out: &Outbound) -> Option<Value> {
             json!({ "type": 1, "components": row })
         })
         .collect();
-    (!rows.is_empty()).then(|| Value::Array(rows))
+    (!rows.is_empty()).then_some(Value::Array(rows))
 }
 
 /// Discord's button styles: primary (blurple), secondary (grey), danger (red).

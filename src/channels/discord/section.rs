@@ -132,4 +132,21 @@ mod tests {
         assert_eq!(closed.role(PLATFORM, "2"), Some(Role::Operator));
         assert_eq!(closed.role(PLATFORM, "3"), None);
     }
+
+    #[test]
+    fn each_bot_serves_its_own_people() {
+        let mut config = Config::default();
+        let section = "allow_everyone = false\npermitted_members = [\"1\"]\n\n[accounts.b]\ntoken_env = \"B_TOKEN\"\nallow_everyone = false\npermitted_members = [\"2\"]\nroles = { \"2\" = \"admin\" }\n";
+        config
+            .channels
+            .insert(PLATFORM, toml::from_str(section).unwrap());
+        let access = DiscordPlatform.access(&config);
+        let names: Vec<&str> = access.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["discord", "discord:b"]);
+        let policy = AccessPolicy::new(access);
+        assert_eq!(policy.role("discord", "1"), Some(Role::Operator));
+        assert_eq!(policy.role("discord", "2"), None);
+        assert_eq!(policy.role("discord:b", "2"), Some(Role::Admin));
+        assert_eq!(policy.role("discord:b", "1"), None);
+    }
 }

@@ -285,3 +285,32 @@ async fn two_bots_answer_their_own_people_and_deliver_with_their_own_token() {
         }
     }
 }
+
+#[tokio::test]
+async fn fanops_check_names_the_account_whose_keys_are_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fanops.toml");
+    std::fs::write(
+        &config,
+        "[channels.discord]\npermitted_members = [\"80351110224678912\"]\n\n[channels.discord.accounts.b]\ntoken_env = \"DISCORD_B_TOKEN\"\neveryone_role = \"boss\"\npermitted_members = [\"me\"]\n",
+    )
+    .unwrap();
+    let out = crate::helpers::fanops(&["check"], &config, dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    let file = config.display().to_string();
+    assert!(
+        stdout.contains(&format!("{file}:6: everyone_role `boss`")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{file}:7: `me` is not a Discord member id")),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains(&format!("{file}:2:")),
+        "the top-level bot is fine: {stdout}"
+    );
+}
