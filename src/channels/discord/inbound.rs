@@ -97,11 +97,13 @@ struct Place {
     reply_in: ChannelId,
 }
 
-/// How a person is named in notes ("Confirmed by …").
+/// How a person is named in notes ("Confirmed by …") and access requests: their display
+/// name and their username, `Ana (@ana.k)`, or the username alone.
 fn name_of(user: &User) -> String {
-    user.global_name
-        .clone()
-        .unwrap_or_else(|| user.name.clone())
+    match &user.global_name {
+        Some(shown) if *shown != user.name => format!("{shown} (@{})", user.name),
+        _ => user.name.clone(),
+    }
 }
 
 impl Discord {
@@ -357,7 +359,8 @@ impl Discord {
     /// Discord refuses (a missing permission, say).
     async fn start_thread(&self, message: &Message, text: &str) -> Option<ChannelId> {
         let channel = message.channel_id;
-        let name = thread_name(text, &name_of(&message.author));
+        let asker = message.author.global_name.as_ref();
+        let name = thread_name(text, asker.unwrap_or(&message.author.name));
         match self.outbox.start_thread(channel, message.id, &name).await {
             Ok(thread) => Some(thread),
             // Started by an earlier attempt at this message: it has the message's id.
@@ -434,6 +437,15 @@ fn thread_name(text: &str, asker: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn people_are_named_by_display_name_and_username() {
+        let mut user = User::default();
+        user.name = "ana.k".into();
+        assert_eq!(name_of(&user), "ana.k");
+        user.global_name = Some("Ana".into());
+        assert_eq!(name_of(&user), "Ana (@ana.k)");
+    }
 
     #[test]
     fn threads_are_named_from_the_question() {

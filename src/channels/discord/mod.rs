@@ -8,6 +8,12 @@
 //! every event is claimed before it is handled, so a resumed session that replays one
 //! does not answer it twice. Replies go through one queue per channel that waits out
 //! Discord's 429s ([`rest`]).
+//!
+//! Each configured bot (`[channels.discord]`, and each `[channels.discord.accounts.<name>]`
+//! with its own `token_env`) is one connection with its own people, gateway session,
+//! claims, followed threads and `/readyz` entry. Notices (an access request to an admin)
+//! go to the person's direct messages with the bot; a press there is handled like any
+//! other (messages in direct messages are not).
 
 mod gateway;
 mod inbound;

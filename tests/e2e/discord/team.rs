@@ -65,9 +65,15 @@ async fn a_stranger_gets_their_id_and_the_admin_a_direct_message_with_four_butto
     assert_eq!(opened.len(), 1, "one admin, one direct channel");
     assert_eq!(opened[0].body, json!({ "recipient_id": ADMIN.to_string() }));
     assert_eq!(r.dc.messages_in(dm).len(), 1, "one notice");
+    let named = [
+        "Member 444 (@member444)",
+        "id `444`",
+        "Discord",
+        &GENERAL.to_string(),
+    ];
     assert!(
-        notice.content.contains("Member 444") && notice.content.contains("444"),
-        "the notice names the stranger: {}",
+        named.iter().all(|part| notice.content.contains(part)),
+        "the notice names the stranger, the platform and where they wrote: {}",
         notice.content
     );
     let post = r.dc.calls_to("POST", &format!("/channels/{dm}/messages"));
