@@ -2,7 +2,7 @@
 //! (identify, heartbeats, resume after a drop, a fresh session when one goes quiet), and
 //! every event it hands over goes to [`super::inbound`].
 
-use super::{Discord, PLATFORM};
+use super::Discord;
 use crate::channels::outbox::SendFailure;
 use serenity::all::{
     ClientBuilder, ConnectionStage, Context, EventHandler, GatewayIntents, HttpBuilder,
@@ -37,13 +37,13 @@ struct Handler(Arc<Discord>);
 impl EventHandler for Handler {
     async fn ready(&self, _ctx: Context, ready: Ready) {
         let _ = self.0.me.set(ready.user.id);
-        tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "the Discord gateway session is ready");
-        self.0.health.ok(PLATFORM, &self.0.holding("connected"));
+        tracing::info!(connection = %self.0.name, bot = %ready.user.name, guilds = ready.guilds.len(), "the Discord gateway session is ready");
+        self.0.health.ok(&self.0.name, &self.0.holding("connected"));
     }
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
-        tracing::info!("the Discord gateway session resumed");
-        self.0.health.ok(PLATFORM, &self.0.holding("resumed"));
+        tracing::info!(connection = %self.0.name, "the Discord gateway session resumed");
+        self.0.health.ok(&self.0.name, &self.0.holding("resumed"));
     }
 
     async fn message(&self, _ctx: Context, message: Message) {
@@ -76,15 +76,16 @@ impl Discord {
         loop {
             let standby = |holder: Result<&str, String>| match holder {
                 Ok(holder) => self.health.ok(
-                    PLATFORM,
+                    &self.name,
                     &format!("standby: the gateway is held by {holder}"),
                 ),
-                Err(e) => self.health.failing(PLATFORM, &e),
+                Err(e) => self.health.failing(&self.name, &e),
             };
             if !lease.wait_to_hold(&shutdown, standby).await {
                 return Ok(());
             }
             tracing::info!(
+                connection = %self.name,
                 owner = lease.owner(),
                 "this process holds the Discord gateway"
             );
@@ -97,7 +98,7 @@ impl Discord {
                 lease.release().await;
                 return Ok(());
             }
-            tracing::warn!("lost the Discord gateway lease; standing by");
+            tracing::warn!(connection = %self.name, "lost the Discord gateway lease; standing by");
         }
     }
 
@@ -109,12 +110,13 @@ impl Discord {
             let outcome = match self.know_myself().await {
                 Ok(()) => self.clone().session(stop).await,
                 Err(Unknown::TokenRefused(why)) => {
+                    let var = &self.token_var;
                     let sentence = format!(
-                        "Discord refused the bot token in `DISCORD_BOT_TOKEN` ({why}): put the \
-                         token from the Developer Portal (Bot → Reset Token) in \
-                         `DISCORD_BOT_TOKEN` and restart fanops"
+                        "Discord refused the bot token in `{var}` ({why}): put the token \
+                         from the Developer Portal (Bot → Reset Token) in `{var}` and \
+                         restart fanops"
                     );
-                    super::super::refused_credentials(&self.health, PLATFORM, &sentence, stop)
+                    super::super::refused_credentials(&self.health, &self.name, &sentence, stop)
                         .await;
                     return;
                 }
@@ -127,8 +129,8 @@ impl Discord {
                 Ok(()) => "the gateway session ended".to_string(),
                 Err(e) => format!("the gateway session failed: {e}"),
             };
-            self.health.failing(PLATFORM, &why);
-            tracing::warn!(error = %why, ?delay, "reconnecting to the Discord gateway");
+            self.health.failing(&self.name, &why);
+            tracing::warn!(connection = %self.name, error = %why, ?delay, "reconnecting to the Discord gateway");
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(delay) => {}
@@ -182,14 +184,15 @@ impl Discord {
                     .collect();
                 if stages.contains(&ConnectionStage::Connected) {
                     away_since = tokio::time::Instant::now();
-                    self.health.ok(PLATFORM, &self.holding("connected"));
+                    self.health.ok(&self.name, &self.holding("connected"));
                 } else if away_since.elapsed() >= RECONNECTING_FOR_TOO_LONG {
                     return;
                 } else {
                     let stage = stages
                         .first()
                         .map_or("starting".to_string(), |s| s.to_string());
-                    self.health.failing(PLATFORM, &format!("gateway: {stage}"));
+                    self.health
+                        .failing(&self.name, &format!("gateway: {stage}"));
                 }
             }
         };

@@ -97,11 +97,13 @@ struct Place {
     reply_in: ChannelId,
 }
 
-/// How a person is named in notes ("Confirmed by …").
+/// How a person is named in notes ("Confirmed by …") and access requests: their display
+/// name and their username, `Ana (@ana.k)`, or the username alone.
 fn name_of(user: &User) -> String {
-    user.global_name
-        .clone()
-        .unwrap_or_else(|| user.name.clone())
+    match &user.global_name {
+        Some(shown) if *shown != user.name => format!("{shown} (@{})", user.name),
+        _ => user.name.clone(),
+    }
 }
 
 impl Discord {
@@ -249,7 +251,7 @@ impl Discord {
         }
         match self
             .store
-            .followed_thread(PLATFORM, &channel.to_string())
+            .followed_thread(&self.name, &channel.to_string())
             .await
         {
             Ok(Some(thread)) => {
@@ -267,7 +269,7 @@ impl Discord {
     /// Follows a thread from now on (store first, so every replica knows it).
     async fn follow(&self, thread: ChannelId, parent: ChannelId) -> FollowedThread {
         let followed = FollowedThread {
-            platform: PLATFORM.into(),
+            platform: self.name.clone(),
             chat: parent.to_string(),
             thread: thread.to_string(),
             followed_at: self.clock.now(),
@@ -299,7 +301,7 @@ impl Discord {
         let user = message.author.id.to_string();
         let inbound = |chat: String, thread: Option<ChannelId>| Inbound {
             platform: PLATFORM.into(),
-            connection: PLATFORM.into(),
+            connection: self.name.clone(),
             chat,
             thread: thread.map(|t| t.to_string()),
             user: user.clone(),
@@ -313,7 +315,7 @@ impl Discord {
         if let Some(followed) = self.followed(channel).await {
             return Some(in_thread(followed));
         }
-        if !self.core.is_permitted(PLATFORM, &user).await {
+        if !self.core.is_permitted(&self.name, &user).await {
             return Some(Place {
                 inbound: inbound(channel.to_string(), None),
                 reply_in: channel,
@@ -357,7 +359,8 @@ impl Discord {
     /// Discord refuses (a missing permission, say).
     async fn start_thread(&self, message: &Message, text: &str) -> Option<ChannelId> {
         let channel = message.channel_id;
-        let name = thread_name(text, &name_of(&message.author));
+        let asker = message.author.global_name.as_ref();
+        let name = thread_name(text, asker.unwrap_or(&message.author.name));
         match self.outbox.start_thread(channel, message.id, &name).await {
             Ok(thread) => Some(thread),
             // Started by an earlier attempt at this message: it has the message's id.
@@ -374,13 +377,15 @@ impl Discord {
         }
     }
 
-    /// A button press as a decision of the conversation the prompt is in; a foreign
-    /// button is answered (to the presser alone) and goes no further.
+    /// A button press (a decision, or an answer to an access request) in the
+    /// conversation the pressed message is in: a thread, a server channel, or an admin's
+    /// direct messages. A foreign button is answered (to the presser alone) and goes no
+    /// further.
     async fn place_press(&self, press: &ComponentInteraction) -> Option<Place> {
         if press.user.bot {
             return None;
         }
-        let Some((action_id, decision)) = buttons::parse(&press.data.custom_id) else {
+        let Some(body) = buttons::pressed(&press.data.custom_id) else {
             self.outbox
                 .tell_presser(
                     press.application_id.get(),
@@ -398,15 +403,12 @@ impl Discord {
         Some(Place {
             inbound: Inbound {
                 platform: PLATFORM.into(),
-                connection: PLATFORM.into(),
+                connection: self.name.clone(),
                 chat,
                 thread,
                 user: press.user.id.to_string(),
                 user_name: name_of(&press.user),
-                body: InboundBody::Decision {
-                    action_id: action_id.to_string(),
-                    decision,
-                },
+                body,
             },
             reply_in: channel,
         })
@@ -435,6 +437,15 @@ fn thread_name(text: &str, asker: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn people_are_named_by_display_name_and_username() {
+        let mut user = User::default();
+        user.name = "ana.k".into();
+        assert_eq!(name_of(&user), "ana.k");
+        user.global_name = Some("Ana".into());
+        assert_eq!(name_of(&user), "Ana (@ana.k)");
+    }
 
     #[test]
     fn threads_are_named_from_the_question() {

@@ -8,6 +8,12 @@
 //! every event is claimed before it is handled, so a resumed session that replays one
 //! does not answer it twice. Replies go through one queue per channel that waits out
 //! Discord's 429s ([`rest`]).
+//!
+//! Each configured bot (`[channels.discord]`, and each `[channels.discord.accounts.<name>]`
+//! with its own `token_env`) is one connection with its own people, gateway session,
+//! claims, followed threads and `/readyz` entry. Notices (an access request to an admin)
+//! go to the person's direct messages with the bot; a press there is handled like any
+//! other (messages in direct messages are not).
 
 mod gateway;
 mod inbound;
@@ -18,11 +24,12 @@ mod reply;
 mod rest;
 mod section;
 
+use crate::channels::outbox::SendFailure;
 use crate::channels::runtime::Runtime;
 use crate::channels::{Channel, ChannelParts};
-use crate::chat::{Attachment, Delivery, DeliveryFailure};
+use crate::chat::{Attachment, Delivery, DeliveryFailure, Outbound, Recipient};
 use crate::clock::Clock;
-use crate::config::{Config, Secret};
+use crate::config::{Config, Connection, Secret};
 use crate::core::Core;
 use crate::health::Health;
 use crate::store::SharedStore;
@@ -35,12 +42,13 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub const PLATFORM: &str = "discord";
-/// Claims of gateway events (messages and button presses).
-const EVENT_CLAIMS: &str = "discord.event";
-/// The lease of the one process that holds the gateway session.
-const GATEWAY_LEASE: &str = "discord.gateway";
 
 pub struct Discord {
+    /// Which bot this is (`discord`, `discord:moderators`): health, people, threads and
+    /// deliveries go by it.
+    name: String,
+    /// The variable its token is read from, for sentences.
+    token_var: String,
     outbox: Outbox,
     /// Builds each gateway session's client; never logged.
     token: String,
@@ -58,40 +66,47 @@ pub struct Discord {
 }
 
 impl Discord {
-    /// The Discord channel when `[channels.discord]` is configured and the bot token is
-    /// set; `None` (logged) when the token is missing.
+    /// A channel for each Discord bot configured whose token is set; one whose token is
+    /// missing is logged and left out.
     pub fn from_config(
         config: &Config,
         parts: &ChannelParts,
-    ) -> anyhow::Result<Option<Arc<dyn Channel>>> {
-        let Some(discord) = config.section::<DiscordConfig>(PLATFORM) else {
-            return Ok(None);
-        };
-        let Some(token) = super::needed_secret(
-            config,
-            &crate::config::ConnectionName::top(PLATFORM),
-            section::BOT_TOKEN,
-        ) else {
-            return Ok(None);
-        };
-        let channel =
-            Discord::new(&discord, &token, parts.clone()).context("while setting up Discord")?;
-        Ok(Some(channel))
+    ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
+        let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+        for connection in config.connections::<DiscordConfig>(PLATFORM) {
+            let var = connection.token_var(section::BOT_TOKEN);
+            let Some(token) = super::needed_secret(config, &connection.name, var) else {
+                continue;
+            };
+            let table = connection.name.table();
+            let channel = Discord::new(connection, &token, parts.clone())
+                .with_context(|| format!("while setting up {table}"))?;
+            channels.push(channel);
+        }
+        Ok(channels)
     }
 
     pub fn new(
-        config: &DiscordConfig,
+        connection: Connection<DiscordConfig>,
         token: &Secret,
         parts: ChannelParts,
     ) -> anyhow::Result<Arc<Discord>> {
-        let token = token.expose().context("DISCORD_BOT_TOKEN is not set")?;
-        url::Url::parse(&config.api_url).context("channels.discord.api_url")?;
+        let token_var = connection.token_var(section::BOT_TOKEN).to_string();
+        let (name, config) = (connection.name, connection.section);
+        let token = token
+            .expose()
+            .with_context(|| format!("{token_var} is not set"))?;
+        url::Url::parse(&config.api_url).with_context(|| name.at(&["api_url"]).join("."))?;
         let rest = rest::Rest::new(&config.api_url, token)?;
         Ok(Arc::new(Discord {
             outbox: Outbox::new(rest),
             token: token.to_string(),
-            config: config.clone(),
-            runtime: Runtime::new("Discord", &parts, EVENT_CLAIMS, GATEWAY_LEASE),
+            config,
+            // Event claims, and the lease of the one process that holds the gateway
+            // session: `discord.event` and `discord.gateway` for the top-level bot.
+            runtime: Runtime::new("Discord", &parts, &name.key("event"), &name.key("gateway")),
+            name: name.to_string(),
+            token_var,
             core: parts.core,
             store: parts.store,
             health: parts.health,
@@ -118,7 +133,7 @@ impl Discord {
 #[async_trait::async_trait]
 impl Channel for Discord {
     fn name(&self) -> &str {
-        PLATFORM
+        &self.name
     }
 
     /// A gateway session that has not reported in a minute is down (a held session
@@ -145,16 +160,23 @@ impl Channel for Discord {
 /// gateway (`fanops tasks run` included).
 #[async_trait::async_trait]
 impl Delivery for Discord {
-    async fn notify(
-        &self,
-        _to: crate::chat::Recipient<'_>,
-        _out: &crate::chat::Outbound,
-    ) -> Result<(), crate::chat::DeliveryFailure> {
-        Err(crate::chat::DeliveryFailure {
-            posted: 0,
-            retry: false,
-            message: "notices are not posted here yet".into(),
-        })
+    /// A person gets the notice in their direct messages with the bot (opened, or found,
+    /// by `POST /users/@me/channels`); a chat gets it in that channel.
+    async fn notify(&self, to: Recipient<'_>, out: &Outbound) -> Result<(), DeliveryFailure> {
+        let channel = match to {
+            Recipient::Chat(id) => ChannelId::new(snowflake(id, "channel")?),
+            Recipient::Person(id) => {
+                let user = snowflake(id, "user")?;
+                self.outbox
+                    .direct_channel(user)
+                    .await
+                    .map_err(|failure| delivery_failure(0, failure))?
+            }
+        };
+        self.outbox
+            .notify(channel, out)
+            .await
+            .map_err(|(posted, failure)| delivery_failure(posted, failure))
     }
 
     async fn deliver(
@@ -164,24 +186,34 @@ impl Delivery for Discord {
         files: &[Attachment],
         skip: usize,
     ) -> Result<(), DeliveryFailure> {
-        let channel = to
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|id| *id != 0)
-            .map(ChannelId::new)
-            .ok_or_else(|| DeliveryFailure {
-                posted: skip,
-                retry: false,
-                message: format!("`{to}` is not a Discord channel id"),
-            })?;
+        let channel = ChannelId::new(
+            snowflake(to, "channel").map_err(|e| DeliveryFailure { posted: skip, ..e })?,
+        );
         self.outbox
             .post(channel, text, files, skip)
             .await
-            .map_err(|(posted, failure)| DeliveryFailure {
-                posted,
-                retry: matches!(failure, crate::channels::outbox::SendFailure::Later(_)),
-                message: failure.message().to_string(),
-            })
+            .map_err(|(posted, failure)| delivery_failure(posted, failure))
+    }
+}
+
+/// A Discord id (`kind`: "channel", "user") as written in a delivery or a notice.
+fn snowflake(text: &str, kind: &str) -> Result<u64, DeliveryFailure> {
+    text.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|id| *id != 0)
+        .ok_or_else(|| DeliveryFailure {
+            posted: 0,
+            retry: false,
+            message: format!("`{text}` is not a Discord {kind} id"),
+        })
+}
+
+/// A send that failed after `posted` parts, in a delivery's terms.
+fn delivery_failure(posted: usize, failure: SendFailure) -> DeliveryFailure {
+    DeliveryFailure {
+        posted,
+        retry: matches!(failure, SendFailure::Later(_)),
+        message: failure.message().to_string(),
     }
 }

@@ -1,6 +1,7 @@
 //! Sending to Discord: one ordered queue per channel (the shared [`ChatQueues`]), every
 //! message with `allowed_mentions` that permit no ping, and the [`Replier`] that turns the
-//! core's replies into messages, edits, Confirm / Cancel buttons and attachments.
+//! core's replies into messages, edits, buttons (Confirm / Cancel, or an access request's)
+//! and attachments.
 
 use super::markdown;
 use super::rest::{Body, Rest};
@@ -10,7 +11,6 @@ use crate::channels::outbox::{
     post_parts, Attempt, ChatQueues, Placeholder, PlaceholderId, SendFailure, ON_IT,
 };
 use crate::chat::{Attachment, Outbound, Replier};
-use crate::store::Decision;
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -29,17 +29,36 @@ pub fn no_pings() -> Value {
     json!({ "parse": [] })
 }
 
-/// Confirm / Cancel buttons carrying the shared payload (an action row of two buttons).
-pub fn buttons_for(action_id: &str) -> Value {
-    json!([{
-        "type": 1,
-        "components": [
-            { "type": 2, "style": 3, "label": "Confirm",
-              "custom_id": buttons::payload(action_id, Decision::Confirm) },
-            { "type": 2, "style": 4, "label": "Cancel",
-              "custom_id": buttons::payload(action_id, Decision::Cancel) },
-        ],
-    }])
+/// Buttons in one action row at most.
+const ROW: usize = 5;
+
+/// The reply's buttons ([`buttons::of`]) as message components: action rows (type 1) of
+/// buttons (type 2) carrying the shared payloads; `None` when it has none.
+pub fn components(out: &Outbound) -> Option<Value> {
+    let all = buttons::of(out);
+    let rows: Vec<Value> = all
+        .chunks(ROW)
+        .map(|row| {
+            let row: Vec<Value> = row
+                .iter()
+                .map(|b| {
+                    json!({ "type": 2, "style": style(b.style), "label": b.label,
+                            "custom_id": b.payload })
+                })
+                .collect();
+            json!({ "type": 1, "components": row })
+        })
+        .collect();
+    (!rows.is_empty()).then_some(Value::Array(rows))
+}
+
+/// Discord's button styles: primary (blurple), secondary (grey), danger (red).
+fn style(style: buttons::Style) -> u64 {
+    match style {
+        buttons::Style::Primary => 1,
+        buttons::Style::Plain => 2,
+        buttons::Style::Danger => 4,
+    }
 }
 
 /// The note posted instead of a file Discord would refuse.
@@ -107,15 +126,16 @@ impl Outbox {
         Err("Discord kept asking to wait".into())
     }
 
+    /// Posts `text`, with `components` (buttons) when given.
     pub async fn send_text(
         &self,
         channel: ChannelId,
         text: &str,
-        buttons: Option<&str>,
+        components: Option<&Value>,
     ) -> Result<MessageId, SendFailure> {
         let mut message = json!({ "content": text, "allowed_mentions": no_pings() });
-        if let Some(action) = buttons {
-            message["components"] = buttons_for(action);
+        if let Some(components) = components {
+            message["components"] = components.clone();
         }
         let path = format!("/channels/{channel}/messages");
         let created = self
@@ -126,21 +146,16 @@ impl Outbox {
         })
     }
 
-    /// Replaces a message's text; `buttons` sets (Some(Some)), removes (Some(None)) or
-    /// keeps (None) its Confirm / Cancel buttons.
+    /// Replaces a message's text and its buttons with `components` (none: removed).
     pub async fn edit_text(
         &self,
         channel: ChannelId,
         message: MessageId,
         text: &str,
-        buttons: Option<Option<&str>>,
+        components: Option<&Value>,
     ) -> bool {
         let mut edit = json!({ "content": text, "allowed_mentions": no_pings() });
-        match buttons {
-            Some(Some(action)) => edit["components"] = buttons_for(action),
-            Some(None) => edit["components"] = json!([]),
-            None => {}
-        }
+        edit["components"] = components.cloned().unwrap_or_else(|| json!([]));
         let path = format!("/channels/{channel}/messages/{message}");
         self.call(channel, Method::PATCH, &path, Body::Json(edit))
             .await
@@ -195,6 +210,43 @@ impl Outbox {
             }
         })
         .await
+    }
+
+    /// Posts one notice to `channel`: its text in parts, its buttons on the last part. On
+    /// failure, says how many parts are posted and why the next one was not.
+    pub async fn notify(
+        &self,
+        channel: ChannelId,
+        out: &Outbound,
+    ) -> Result<(), (usize, SendFailure)> {
+        let texts = markdown::render(&out.text);
+        let last = texts.len() - 1;
+        let (texts, components) = (&texts, &components(out));
+        post_parts(texts.len(), 0, |index| async move {
+            let buttons = components.as_ref().filter(|_| index == last);
+            self.send_text(channel, &texts[index], buttons)
+                .await
+                .map(|_| ())
+        })
+        .await
+    }
+
+    /// The direct-message channel between the bot and `user` (`POST
+    /// /users/@me/channels`; Discord answers the same channel each time).
+    pub async fn direct_channel(&self, user: u64) -> Result<ChannelId, SendFailure> {
+        let body = Body::Json(json!({ "recipient_id": user.to_string() }));
+        // Queued with the person's id: their direct channel's id is not known yet.
+        let opened = self
+            .call(
+                ChannelId::new(user),
+                Method::POST,
+                "/users/@me/channels",
+                body,
+            )
+            .await?;
+        id_of(&opened).map(ChannelId::new).ok_or_else(|| {
+            SendFailure::Unknown("Discord did not say which direct channel it opened".into())
+        })
     }
 
     pub async fn typing(&self, channel: ChannelId) {
@@ -308,21 +360,16 @@ impl DiscordReplier {
     async fn post(&self, out: &Outbound) {
         let parts = markdown::render(&out.text);
         let last = parts.len() - 1;
+        let components = components(out);
         let mut placeholder = self.placeholder.take().await;
         for (i, part) in parts.iter().enumerate() {
-            let action = (i == last)
-                .then(|| out.confirm.as_ref().map(|c| c.action_id.as_str()))
-                .flatten();
+            let buttons = components.as_ref().filter(|_| i == last);
             if let Some(id) = placeholder.take() {
-                if self
-                    .outbox
-                    .edit_text(self.channel, id, part, Some(action))
-                    .await
-                {
+                if self.outbox.edit_text(self.channel, id, part, buttons).await {
                     continue;
                 }
             }
-            let _ = self.outbox.send_text(self.channel, part, action).await;
+            let _ = self.outbox.send_text(self.channel, part, buttons).await;
         }
         for file in &out.attachments {
             let _ = self.outbox.send_file(self.channel, file).await;
@@ -361,7 +408,7 @@ impl Replier for DiscordReplier {
         ))
         .swap_remove(0);
         self.outbox
-            .edit_text(self.channel, press.prompt, &marked, Some(None))
+            .edit_text(self.channel, press.prompt, &marked, None)
             .await;
         if note.confirmed {
             self.post(&out).await;

@@ -3,7 +3,7 @@
 
 use super::{Discord, PLATFORM};
 use crate::channels::{Channel, ChannelParts, Platform};
-use crate::config::{Config, PlatformConfig, Report};
+use crate::config::{Config, ConnectionName, PlatformConfig, Report};
 use crate::core::{PlatformAccess, Role};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -52,28 +52,21 @@ impl PlatformConfig for DiscordPlatform {
     }
 
     fn check(&self, r: &mut Report<'_>) {
-        if let Some(section) = r.section::<DiscordConfig>(PLATFORM) {
-            check_section(r, &section);
+        for connection in r.connections::<DiscordConfig>(PLATFORM, BOT_TOKEN) {
+            check_section(r, &connection.name, &connection.section);
         }
     }
 }
 
 impl Platform for DiscordPlatform {
-    /// The whole server may ask as `everyone_role`; only named members may do more.
+    /// Each bot's whole server may ask as `everyone_role`; only named members may do
+    /// more. An account names its own people (none are inherited).
     fn access(&self, config: &Config) -> Vec<(String, PlatformAccess)> {
-        let Some(discord) = config.section::<DiscordConfig>(PLATFORM) else {
-            return Vec::new();
-        };
-        let access = PlatformAccess {
-            allowed: (!discord.allow_everyone)
-                .then(|| discord.permitted_members.iter().cloned().collect()),
-            roles: PlatformAccess::roles_of(&discord.roles),
-            unnamed: match discord.allow_everyone {
-                true => Role::parse(&discord.everyone_role).unwrap_or(Role::Viewer),
-                false => Role::Operator,
-            },
-        };
-        vec![(PLATFORM.to_string(), access)]
+        let connections = config.connections::<DiscordConfig>(PLATFORM);
+        connections
+            .into_iter()
+            .map(|c| (c.name.to_string(), access_of(&c.section)))
+            .collect()
     }
 
     fn build(
@@ -81,27 +74,34 @@ impl Platform for DiscordPlatform {
         config: &Config,
         parts: &ChannelParts,
     ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
-        Ok(Discord::from_config(config, parts)?.into_iter().collect())
+        Discord::from_config(config, parts)
     }
 }
 
-/// The rules its section must follow beyond its types.
-fn check_section(r: &mut Report<'_>, discord: &DiscordConfig) {
-    r.url(&["channels", PLATFORM, "api_url"], &discord.api_url);
-    r.roles(
-        &crate::config::ConnectionName::top(PLATFORM),
-        &discord.roles,
-    );
-    r.role(
-        &["channels", PLATFORM, "everyone_role"],
-        &discord.everyone_role,
-    );
+/// Who may use one bot, with which role.
+fn access_of(discord: &DiscordConfig) -> PlatformAccess {
+    PlatformAccess {
+        allowed: (!discord.allow_everyone)
+            .then(|| discord.permitted_members.iter().cloned().collect()),
+        roles: PlatformAccess::roles_of(&discord.roles),
+        unnamed: match discord.allow_everyone {
+            true => Role::parse(&discord.everyone_role).unwrap_or(Role::Viewer),
+            false => Role::Operator,
+        },
+    }
+}
+
+/// The rules a bot's section must follow beyond its types.
+fn check_section(r: &mut Report<'_>, name: &ConnectionName, discord: &DiscordConfig) {
+    r.url(&name.at(&["api_url"]), &discord.api_url);
+    r.roles(name, &discord.roles);
+    r.role(&name.at(&["everyone_role"]), &discord.everyone_role);
     for member in discord.permitted_members.iter().chain(discord.roles.keys()) {
         if member.parse::<u64>().is_err() {
             let at = if discord.roles.contains_key(member) {
-                vec!["channels", PLATFORM, "roles", member.as_str()]
+                name.at(&["roles", member.as_str()])
             } else {
-                vec!["channels", PLATFORM, "permitted_members"]
+                name.at(&["permitted_members"])
             };
             r.at(
                 &at,
@@ -131,5 +131,22 @@ mod tests {
         );
         assert_eq!(closed.role(PLATFORM, "2"), Some(Role::Operator));
         assert_eq!(closed.role(PLATFORM, "3"), None);
+    }
+
+    #[test]
+    fn each_bot_serves_its_own_people() {
+        let mut config = Config::default();
+        let section = "allow_everyone = false\npermitted_members = [\"1\"]\n\n[accounts.b]\ntoken_env = \"B_TOKEN\"\nallow_everyone = false\npermitted_members = [\"2\"]\nroles = { \"2\" = \"admin\" }\n";
+        config
+            .channels
+            .insert(PLATFORM, toml::from_str(section).unwrap());
+        let access = DiscordPlatform.access(&config);
+        let names: Vec<&str> = access.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["discord", "discord:b"]);
+        let policy = AccessPolicy::new(access);
+        assert_eq!(policy.role("discord", "1"), Some(Role::Operator));
+        assert_eq!(policy.role("discord", "2"), None);
+        assert_eq!(policy.role("discord:b", "2"), Some(Role::Admin));
+        assert_eq!(policy.role("discord:b", "1"), None);
     }
 }

@@ -1,144 +1,23 @@
 //! The Discord channel end to end: the real `fanops run` wiring (serenity's gateway client
 //! included) against a fake Discord (REST and gateway), the fake model and the fake
-//! OnlyFansAPI. `session` holds what concerns the gateway session and posting without one.
+//! OnlyFansAPI. `session` holds what concerns the gateway session and posting without one;
+//! `team` access requests and several bots.
 
+mod harness;
 mod session;
+mod team;
 
-use crate::support::{
-    config_text, DcFailure, FakeDiscord, FakeModel, FakeOnlyFans, Reply, BOT_ID, GENERAL,
+use crate::support::{DcFailure, Reply, BOT_ID, GENERAL};
+pub(crate) use harness::{
+    discord_app, discord_app_with, discord_config, running, serve, Running, ADMIN, OPERATOR,
 };
-use fanops::app::App;
-use fanops::clock::Clock;
-use fanops::config::{Config, ConfigSource};
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 pub(super) const WAIT: Duration = Duration::from_secs(15);
 const SEND: &str = "/api/acct_8f3k2j1h0g9f8e7d/chats/99120455/messages";
 /// Members: a viewer (the server's everyone role), an operator, an admin.
 const VIEWER: u64 = 111;
-pub(super) const OPERATOR: u64 = 222;
-const ADMIN: u64 = 333;
-
-pub(super) struct Running {
-    pub(super) dc: FakeDiscord,
-    pub(super) model: FakeModel,
-    pub(super) api: FakeOnlyFans,
-    pub(super) clock: Clock,
-    shutdown: CancellationToken,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
-    pub(super) _dir: tempfile::TempDir,
-}
-
-/// A config for the fakes with `[channels.discord]` (plus `discord` in that table) and
-/// `extra` after it; no Telegram.
-pub(crate) fn discord_config(
-    dc: &FakeDiscord,
-    model: &FakeModel,
-    api: &FakeOnlyFans,
-    db: &str,
-    discord: &str,
-    extra: &str,
-) -> String {
-    let base = config_text(&model.url(), &api.url(), db, "");
-    let base = &base[..base.find("[channels.telegram]").unwrap()];
-    format!(
-        "{base}\n[channels.discord]\napi_url = \"{}\"\nroles = {{ \"{OPERATOR}\" = \"operator\", \"{ADMIN}\" = \"admin\" }}\n{discord}\n\n{extra}\n",
-        dc.url()
-    )
-}
-
-/// The real `App` with the secrets the fakes accept, Discord's token included.
-pub(crate) async fn discord_app(text: String) -> (App, Clock) {
-    crate::helpers::quiet_logs();
-    let env = |name: &str| match name {
-        "ONLYFANSAPI_API_KEY" => Some("test-ofapi-key".to_string()),
-        "FAKE_MODEL_KEY" => Some("test-model-key".to_string()),
-        "DISCORD_BOT_TOKEN" => Some("discord-test-token".to_string()),
-        _ => None,
-    };
-    let source = ConfigSource::Text {
-        origin: "discord.toml".into(),
-        text,
-    };
-    let config = Config::load_with_env(source, &env, &fanops::channels::configs())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let clock = Clock::adjustable();
-    let app = App::build_with_clock(config, clock.clone()).await.unwrap();
-    (app, clock)
-}
-
-pub(super) async fn serve(
-    app: App,
-) -> (
-    CancellationToken,
-    tokio::task::JoinHandle<anyhow::Result<()>>,
-) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app.serve(listener, shutdown.clone()));
-    (shutdown, server)
-}
-
-pub(super) async fn running(discord: &str) -> Running {
-    let (dc, model, api) = (
-        FakeDiscord::start().await,
-        FakeModel::start().await,
-        FakeOnlyFans::start().await,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
-    let (app, clock) = discord_app(discord_config(&dc, &model, &api, &db, discord, "")).await;
-    let (shutdown, server) = serve(app).await;
-    assert!(
-        dc.wait_for(|dc| dc.connected(), WAIT).await,
-        "the gateway session starts"
-    );
-    Running {
-        dc,
-        model,
-        api,
-        clock,
-        shutdown,
-        server,
-        _dir: dir,
-    }
-}
-
-impl Running {
-    pub(super) async fn stop(self) {
-        self.shutdown.cancel();
-        self.server.await.unwrap().unwrap();
-    }
-
-    /// Waits for a bot message containing `needle` in `channel`.
-    pub(super) async fn wait_text(&self, channel: u64, needle: &str) -> bool {
-        self.dc.wait_text(channel, needle, WAIT).await
-    }
-
-    /// Posts to the bot's messages (`POST /channels/*/messages`) in `channel`.
-    fn posts_to(&self, channel: u64) -> Vec<Value> {
-        self.dc
-            .calls_to("POST", &format!("/channels/{channel}/messages"))
-            .into_iter()
-            .map(|c| c.body)
-            .collect()
-    }
-
-    /// Ephemeral follow-ups to button presses, their texts.
-    fn told_pressers(&self) -> Vec<String> {
-        self.dc
-            .calls()
-            .into_iter()
-            .filter(|c| c.method == "POST" && c.path.starts_with("/webhooks/"))
-            .map(|c| {
-                assert_eq!(c.body["flags"], 64, "only the presser sees it: {}", c.body);
-                c.body["content"].as_str().unwrap_or("").to_string()
-            })
-            .collect()
-    }
-}
 
 fn earnings_then(text: &str) -> [Reply; 2] {
     [
@@ -318,9 +197,15 @@ async fn prompt(r: &Running) -> (u64, u64, String) {
     let confirm = buttons[0]["custom_id"].as_str().unwrap().to_string();
     assert!(confirm.starts_with("fo:c:"));
     assert_eq!(buttons[1]["custom_id"], format!("fo:x:{}", &confirm[5..]));
+    assert!(
+        buttons[0]["label"].as_str().unwrap().contains("Confirm")
+            && buttons[1]["label"].as_str().unwrap().contains("Cancel"),
+        "{buttons}"
+    );
     assert_eq!(
-        (buttons[0]["label"].as_str(), buttons[1]["label"].as_str()),
-        (Some("Confirm"), Some("Cancel"))
+        (&buttons[0]["style"], &buttons[1]["style"]),
+        (&json!(1), &json!(4)),
+        "primary, danger"
     );
     (thread, prompt.id, confirm[5..].to_string())
 }

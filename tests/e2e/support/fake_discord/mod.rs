@@ -4,10 +4,11 @@
 //! URL), `GET /channels/{id}`, `POST /channels/{id}/messages` (JSON or multipart with a
 //! file), `PATCH /channels/{id}/messages/{id}`, `POST /channels/{id}/messages/{id}/threads`
 //! (the thread gets the message's id; a second one is refused with code 160004),
-//! `POST /channels/{id}/typing`, `POST /interactions/{id}/{token}/callback` and
-//! `POST /webhooks/{app}/{token}` (follow-ups). Every call is recorded. A route can be
-//! made to answer 429 (per route or global, with `Retry-After` and Discord's JSON) or an
-//! error status.
+//! `POST /channels/{id}/typing`, `POST /interactions/{id}/{token}/callback`,
+//! `POST /webhooks/{app}/{token}` (follow-ups) and `POST /users/@me/channels` (a person's
+//! direct-message channel, type 1: the same one each time). Every call is recorded. A
+//! route can be made to answer 429 (per route or global, with `Retry-After` and Discord's
+//! JSON) or an error status ([`rest`]).
 //!
 //! Gateway: Hello (op 10) → Identify (op 2) → READY, then the dispatches a test pushes
 //! (MESSAGE_CREATE, INTERACTION_CREATE) with growing sequence numbers; heartbeats (op 1)
@@ -16,15 +17,12 @@
 //! dispatch after the client's sequence number — or, with `replay_all_on_resume`, every
 //! dispatch of the session again, as a client that lost its place would — then RESUMED.
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 
 mod gateway;
+mod rest;
 use gateway::{accept_gateway, send_dispatch, Command, Gateway};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -79,6 +77,8 @@ pub(super) struct DcState {
     /// Channel id → (type, parent).
     channels: Mutex<HashMap<u64, (u64, Option<u64>)>>,
     threads_started: Mutex<HashSet<u64>>,
+    /// Person → their direct-message channel with the bot.
+    direct: Mutex<HashMap<u64, u64>>,
     failures: Mutex<HashMap<String, VecDeque<DcFailure>>>,
     next_id: AtomicU64,
     gateway: Mutex<Gateway>,
@@ -102,6 +102,7 @@ impl FakeDiscord {
             messages: Mutex::default(),
             channels: Mutex::new(HashMap::from([(GENERAL, (0, None))])),
             threads_started: Mutex::default(),
+            direct: Mutex::default(),
             failures: Mutex::default(),
             next_id: AtomicU64::new(1_000_000_000_000_000_000),
             gateway: Mutex::default(),
@@ -112,7 +113,9 @@ impl FakeDiscord {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         *state.ws_url.lock().unwrap() = format!("ws://{}", listener.local_addr().unwrap());
         tokio::spawn(accept_gateway(listener, state.clone()));
-        let router = Router::new().fallback(handle).with_state(state.clone());
+        let router = Router::new()
+            .fallback(rest::handle)
+            .with_state(state.clone());
         let addr = super::serve(router).await;
         FakeDiscord {
             base: format!("http://{addr}"),
@@ -181,35 +184,68 @@ impl FakeDiscord {
     /// Pushes an INTERACTION_CREATE: `user` pressed the button `custom_id` of the bot's
     /// message `prompt` in `channel`; returns the interaction id.
     pub fn press(&self, channel: u64, prompt: u64, user: u64, custom_id: &str) -> u64 {
+        self.press_where(channel, prompt, user, custom_id, true)
+    }
+
+    /// Pushes an INTERACTION_CREATE from a direct-message channel (no server: `user`
+    /// instead of `member`, no `guild_id`, context 1).
+    pub fn press_in_dm(&self, channel: u64, prompt: u64, user: u64, custom_id: &str) -> u64 {
+        self.press_where(channel, prompt, user, custom_id, false)
+    }
+
+    fn press_where(
+        &self,
+        channel: u64,
+        prompt: u64,
+        user: u64,
+        custom_id: &str,
+        in_server: bool,
+    ) -> u64 {
         let id = self.next_id();
-        let prompt = message(prompt, channel, BOT_ID, true, "Should I go ahead?", &[]);
-        self.dispatch(
-            "INTERACTION_CREATE",
-            json!({
-                "id": id.to_string(),
-                "application_id": BOT_ID.to_string(),
-                "type": 3,
-                "data": { "custom_id": custom_id, "component_type": 2 },
-                "guild_id": GUILD_ID.to_string(),
-                "channel_id": channel.to_string(),
-                "member": {
-                    "user": user_json(user, false),
-                    "roles": [], "joined_at": "2025-01-01T00:00:00.000000+00:00",
-                    "deaf": false, "mute": false, "flags": 0,
-                },
-                "token": format!("token-{id}"),
-                "version": 1,
-                "message": prompt,
-                "app_permissions": "0",
-                "locale": "en-US",
-                "guild_locale": "en-US",
-                "entitlements": [],
-                "authorizing_integration_owners": {},
-                "context": 0,
-                "attachment_size_limit": 10_485_760,
-            }),
-        );
+        let (content, components) = self
+            .messages_in(channel)
+            .into_iter()
+            .find(|m| m.id == prompt)
+            .map_or(("Should I go ahead?".to_string(), json!([])), |m| {
+                (m.content, m.components)
+            });
+        let mut prompt = message(prompt, channel, BOT_ID, true, &content, &[]);
+        prompt["components"] = components;
+        let mut press = json!({
+            "id": id.to_string(),
+            "application_id": BOT_ID.to_string(),
+            "type": 3,
+            "data": { "custom_id": custom_id, "component_type": 2 },
+            "channel_id": channel.to_string(),
+            "token": format!("token-{id}"),
+            "version": 1,
+            "message": prompt,
+            "app_permissions": "0",
+            "locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": {},
+            "context": if in_server { 0 } else { 1 },
+            "attachment_size_limit": 10_485_760,
+        });
+        if in_server {
+            press["guild_id"] = json!(GUILD_ID.to_string());
+            press["guild_locale"] = json!("en-US");
+            press["member"] = json!({
+                "user": user_json(user, false),
+                "roles": [], "joined_at": "2025-01-01T00:00:00.000000+00:00",
+                "deaf": false, "mute": false, "flags": 0,
+            });
+        } else {
+            press["user"] = user_json(user, false);
+            press["message"].as_object_mut().unwrap().remove("guild_id");
+        }
+        self.dispatch("INTERACTION_CREATE", press);
         id
+    }
+
+    /// The direct-message channel the bot opened with `user`, if it did.
+    pub fn direct_channel(&self, user: u64) -> Option<u64> {
+        self.state.direct.lock().unwrap().get(&user).copied()
     }
 
     /// Sends a dispatch on the live session, or keeps it for the next one.
@@ -361,246 +397,4 @@ fn message(
         "flags": 0,
         "components": [],
     })
-}
-
-/// The route without ids, for failures set by kind: `"POST messages"`.
-fn route_kind(method: &Method, path: &str) -> String {
-    let last = path
-        .rsplit('/')
-        .find(|part| part.parse::<u64>().is_err() && !part.starts_with("token-"))
-        .unwrap_or("");
-    format!("{method} {last}")
-}
-
-async fn handle(
-    State(state): State<Arc<DcState>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Some(path) = uri.path().strip_prefix("/api/v10") else {
-        return (StatusCode::NOT_FOUND, "no such route").into_response();
-    };
-    let path = path.to_string();
-    if path == "/gateway" || path == "/gateway/bot" {
-        let url = state.ws_url.lock().unwrap().clone();
-        return axum::Json(json!({
-            "url": url,
-            "shards": 1,
-            "session_start_limit": { "total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1 },
-        }))
-        .into_response();
-    }
-    let (json_body, files) = parse_body(&headers, &body);
-    state.calls.lock().unwrap().push(DcCall {
-        method: method.to_string(),
-        path: path.clone(),
-        body: json_body.clone(),
-        files: files.clone(),
-        authorization: headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string(),
-        at: Instant::now(),
-    });
-    if let Some(failure) = next_failure(&state, &method, &path) {
-        return failure;
-    }
-    route(&state, &method, &path, json_body, files)
-}
-
-fn next_failure(state: &DcState, method: &Method, path: &str) -> Option<Response> {
-    let mut failures = state.failures.lock().unwrap();
-    let failure = [format!("{method} {path}"), route_kind(method, path)]
-        .iter()
-        .find_map(|key| failures.get_mut(key).and_then(VecDeque::pop_front))?;
-    Some(match failure {
-        DcFailure::RateLimited { seconds, global } => {
-            let mut response = (
-                StatusCode::TOO_MANY_REQUESTS,
-                axum::Json(json!({
-                    "message": "You are being rate limited.",
-                    "retry_after": seconds,
-                    "global": global,
-                })),
-            )
-                .into_response();
-            let headers = response.headers_mut();
-            headers.insert("retry-after", seconds.to_string().parse().unwrap());
-            if global {
-                headers.insert("x-ratelimit-global", "true".parse().unwrap());
-            }
-            response
-        }
-        DcFailure::Status(code) => (
-            StatusCode::from_u16(code).unwrap(),
-            axum::Json(json!({ "message": "failure set by the test", "code": 0 })),
-        )
-            .into_response(),
-    })
-}
-
-fn route(
-    state: &DcState,
-    method: &Method,
-    path: &str,
-    body: Value,
-    files: Vec<(String, usize)>,
-) -> Response {
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let id = |i: usize| parts.get(i).and_then(|p| p.parse::<u64>().ok());
-    match (method.as_str(), parts.as_slice()) {
-        ("GET", ["users", "@me"]) => axum::Json(user_json(BOT_ID, true)).into_response(),
-        ("GET", ["channels", _]) => {
-            let channel = id(1).unwrap_or(0);
-            let (kind, parent) = state
-                .channels
-                .lock()
-                .unwrap()
-                .get(&channel)
-                .copied()
-                .unwrap_or((0, None));
-            axum::Json(json!({
-                "id": channel.to_string(),
-                "type": kind,
-                "guild_id": GUILD_ID.to_string(),
-                "parent_id": parent.map(|p| p.to_string()),
-            }))
-            .into_response()
-        }
-        ("POST", ["channels", _, "messages"]) => {
-            let channel = id(1).unwrap_or(0);
-            let message = DcMessage {
-                id: state.next_id.fetch_add(1, Ordering::SeqCst),
-                channel,
-                content: body["content"].as_str().unwrap_or("").to_string(),
-                components: body["components"].clone(),
-                files,
-            };
-            let answer = message_answer(&message);
-            state.messages.lock().unwrap().push(message);
-            answer
-        }
-        ("PATCH", ["channels", _, "messages", _]) => {
-            let (channel, message) = (id(1).unwrap_or(0), id(3).unwrap_or(0));
-            let mut messages = state.messages.lock().unwrap();
-            let Some(found) = messages
-                .iter_mut()
-                .find(|m| m.id == message && m.channel == channel)
-            else {
-                return (
-                    StatusCode::NOT_FOUND,
-                    axum::Json(json!({ "message": "Unknown Message", "code": 10008 })),
-                )
-                    .into_response();
-            };
-            if let Some(content) = body["content"].as_str() {
-                found.content = content.to_string();
-            }
-            if !body["components"].is_null() {
-                found.components = body["components"].clone();
-            }
-            message_answer(found)
-        }
-        ("POST", ["channels", _, "messages", _, "threads"]) => {
-            let (channel, message) = (id(1).unwrap_or(0), id(3).unwrap_or(0));
-            if !state.threads_started.lock().unwrap().insert(message) {
-                return (
-                    StatusCode::BAD_REQUEST,
-                    axum::Json(json!({ "message": "A thread has already been created for this message", "code": 160004 })),
-                )
-                    .into_response();
-            }
-            state
-                .channels
-                .lock()
-                .unwrap()
-                .insert(message, (11, Some(channel)));
-            axum::Json(json!({
-                "id": message.to_string(),
-                "type": 11,
-                "guild_id": GUILD_ID.to_string(),
-                "parent_id": channel.to_string(),
-                "name": body["name"],
-            }))
-            .into_response()
-        }
-        ("POST", ["channels", _, "typing"]) => StatusCode::NO_CONTENT.into_response(),
-        ("POST", ["interactions", _, _, "callback"]) => StatusCode::NO_CONTENT.into_response(),
-        ("POST", ["webhooks", _, _]) => {
-            let message = DcMessage {
-                id: state.next_id.fetch_add(1, Ordering::SeqCst),
-                channel: 0,
-                content: body["content"].as_str().unwrap_or("").to_string(),
-                components: Value::Null,
-                files,
-            };
-            message_answer(&message)
-        }
-        _ => (
-            StatusCode::NOT_FOUND,
-            axum::Json(json!({ "message": "404: Not Found", "code": 0 })),
-        )
-            .into_response(),
-    }
-}
-
-fn message_answer(message: &DcMessage) -> Response {
-    axum::Json(json!({
-        "id": message.id.to_string(),
-        "channel_id": message.channel.to_string(),
-        "content": message.content,
-    }))
-    .into_response()
-}
-
-/// The JSON body, or a multipart's `payload_json` and its files (name, size).
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> (Value, Vec<(String, usize)>) {
-    let kind = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Some(boundary) = kind.split("boundary=").nth(1) else {
-        return (
-            serde_json::from_slice(body).unwrap_or(Value::Null),
-            Vec::new(),
-        );
-    };
-    let delimiter = format!("--{}", boundary.trim_matches('"'));
-    let mut payload = Value::Null;
-    let mut files = Vec::new();
-    for part in split_bytes(body, delimiter.as_bytes()) {
-        let Some(split) = find(part, b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&part[..split]);
-        let mut content = &part[split + 4..];
-        if content.ends_with(b"\r\n") {
-            content = &content[..content.len() - 2];
-        }
-        if head.contains("name=\"payload_json\"") {
-            payload = serde_json::from_slice(content).unwrap_or(Value::Null);
-        } else if let Some(name) = head.split("filename=\"").nth(1) {
-            let name = name.split('"').next().unwrap_or("").to_string();
-            files.push((name, content.len()));
-        }
-    }
-    (payload, files)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-fn split_bytes<'a>(body: &'a [u8], delimiter: &[u8]) -> Vec<&'a [u8]> {
-    let mut parts = Vec::new();
-    let mut rest = body;
-    while let Some(at) = find(rest, delimiter) {
-        parts.push(&rest[..at]);
-        rest = &rest[at + delimiter.len()..];
-    }
-    parts.push(rest);
-    parts
 }
