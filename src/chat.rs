@@ -110,6 +110,8 @@ pub struct Inbound {
     pub thread: Option<String>,
     pub user: String,
     pub user_name: String,
+    /// Written in the person's private chat with the bot (a DM), not in a group.
+    pub private: bool,
     pub body: InboundBody,
 }
 

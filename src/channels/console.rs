@@ -171,6 +171,7 @@ async fn take<W: Write + Send>(core: &Core, line: &str, replier: &ConsoleReplier
         thread: None,
         user: USER.into(),
         user_name: USER.into(),
+        private: true,
         body: InboundBody::Text(line.to_string()),
     };
     core.handle(inbound, replier).await;

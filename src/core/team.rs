@@ -97,7 +97,7 @@ impl Core {
         };
         self.store.open_access_request(&request).await?;
         let notice = match self.notice_slot(connection, now).await? {
-            Some(n) if n < NOTICES_PER_HOUR => self.notice(&request),
+            Some(n) if n < NOTICES_PER_HOUR => self.notice(&request, inbound.private),
             Some(_) => Outbound::text(format!(
                 "{NOTICES_PER_HOUR} people asked to use {connection} this hour, so I have stopped sending each request until the next hour. /team lists everyone waiting; /role <id> viewer lets one in."
             )),
@@ -125,9 +125,9 @@ impl Core {
     }
 
     /// The message that asks the admins about `request`.
-    fn notice(&self, request: &AccessRequest) -> Outbound {
+    fn notice(&self, request: &AccessRequest, private: bool) -> Outbound {
         let title = self.platform_title(&request.connection);
-        let place = if request.chat == request.user_id {
+        let place = if private {
             "in a private chat with the bot".to_string()
         } else {
             format!("in chat `{}`", plain(&request.chat))

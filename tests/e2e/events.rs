@@ -553,6 +553,7 @@ async fn say_in_chat(
         thread: None,
         user: user.into(),
         user_name: format!("user{user}"),
+        private: false,
         body,
     };
     let collector = crate::helpers::Collector::default();

@@ -131,6 +131,7 @@ pub async fn send_to(app: &App, user: &str, chat: &str, body: InboundBody) -> Co
         thread: None,
         user: user.into(),
         user_name: format!("user{user}"),
+        private: chat == user,
         body,
     };
     let collector = Collector::default();

@@ -195,6 +195,19 @@ async fn a_strangers_dm_asks_the_admin_in_their_dm_with_a_button_for_each_role()
         "{}",
         notices[0].text
     );
+    // Named as Slack names them (users.info), with their id and where they wrote.
+    for part in [
+        "Member 9STRANGER (@member9stranger)",
+        STRANGER,
+        "Slack",
+        "private chat",
+    ] {
+        assert!(
+            notices[0].text.contains(part),
+            "names {part}: {}",
+            notices[0].text
+        );
+    }
     let labels: Vec<&str> = found.iter().map(|(label, _)| label.as_str()).collect();
     assert_eq!(labels.len(), 4, "{labels:?}");
     for (button, word) in labels.iter().zip(["viewer", "operator", "admin", "Ignore"]) {

@@ -306,6 +306,7 @@ impl Discord {
             thread: thread.map(|t| t.to_string()),
             user: user.clone(),
             user_name: name_of(&message.author),
+            private: message.guild_id.is_none(),
             body: InboundBody::Text(text.clone()),
         };
         let in_thread = |followed: FollowedThread| Place {
@@ -408,6 +409,7 @@ impl Discord {
                 thread,
                 user: press.user.id.to_string(),
                 user_name: name_of(&press.user),
+                private: press.guild_id.is_none(),
                 body,
             },
             reply_in: channel,

@@ -210,6 +210,20 @@ fn unescape(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
+/// How a member reads in an access request: their display name (else real name), and
+/// their handle; None when Slack gave neither name.
+pub(super) fn describe_member(user: &slack_morphism::prelude::SlackUser) -> Option<String> {
+    let filled = |name: &Option<String>| name.clone().filter(|n| !n.trim().is_empty());
+    let profile = user.profile.as_ref();
+    let shown = profile
+        .and_then(|p| filled(&p.display_name).or_else(|| filled(&p.real_name)))
+        .or_else(|| filled(&user.real_name))?;
+    Some(match filled(&user.name) {
+        Some(handle) => format!("{shown} (@{handle})"),
+        None => shown,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

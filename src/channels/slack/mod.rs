@@ -250,7 +250,7 @@ impl Slack {
 
     /// Runs one request's turn through the core, in order per conversation.
     async fn handle(&self, id: &str, request: Request, placeholder: Option<String>) {
-        let (channel, thread, direct, user, body, press) = match request {
+        let (channel, thread, direct, user, body, press, name) = match request {
             Request::Message {
                 channel,
                 thread,
@@ -259,10 +259,24 @@ impl Slack {
                 text,
                 ..
             } => {
-                if !direct && self.core.is_permitted(&self.name, &user).await {
+                let permitted = self.core.is_permitted(&self.name, &user).await;
+                if !direct && permitted {
                     self.follow(&channel, thread.as_deref()).await;
                 }
-                (channel, thread, direct, user, InboundBody::Text(text), None)
+                // A stranger's access request names them to the admins.
+                let name = match permitted {
+                    true => None,
+                    false => Some(self.member_name(&user).await),
+                };
+                (
+                    channel,
+                    thread,
+                    direct,
+                    user,
+                    InboundBody::Text(text),
+                    None,
+                    name,
+                )
             }
             Request::Press {
                 channel,
@@ -285,15 +299,32 @@ impl Slack {
                     user: user.clone(),
                     prompt_ts,
                 };
-                (channel, thread, direct, user, body, Some(press))
+                (channel, thread, direct, user, body, Some(press), None)
             }
         };
         let replier = SlackReplier::new(&self.outbox, &channel, thread.as_deref(), press)
             .recording(self.runtime.claims.clone(), id.to_string())
             .adopting(placeholder);
-        let inbound = self.inbound(&channel, &thread, direct, &user, body);
+        let mut inbound = self.inbound(&channel, &thread, direct, &user, body);
+        if let Some(name) = name {
+            inbound.user_name = name;
+        }
         let _turn = self.outbox.lock_turn(&inbound.conversation()).await;
         self.core.handle(inbound, &replier).await;
+    }
+
+    /// "Member 42 (@member42)" from `users.info` (scope `users:read`); the member id when
+    /// Slack will not say (an app without that scope, Slack unreachable).
+    async fn member_name(&self, user: &str) -> String {
+        let session = self.client.open_session(&self.bot_token);
+        let request = SlackApiUsersInfoRequest::new(SlackUserId(user.to_string()));
+        match session.users_info(&request).await {
+            Ok(info) => inbound::describe_member(&info.user).unwrap_or_else(|| user.to_string()),
+            Err(e) => {
+                tracing::debug!(connection = %self.name, error = %e, "users.info did not name a member; the access request shows their id");
+                user.to_string()
+            }
+        }
     }
 
     /// Remembers that fanops answers in this channel thread without a mention.
@@ -331,6 +362,7 @@ impl Slack {
             user: user.to_string(),
             // Rendered as a mention (`<@U…>`), which Slack shows as the member's name.
             user_name: user.to_string(),
+            private: direct,
             body,
         }
     }

@@ -303,6 +303,7 @@ impl Telegram {
             thread: None,
             user: from.id.0.to_string(),
             user_name: display_name(from),
+            private: message.chat.is_private(),
             body: InboundBody::Text(text),
         };
         let _turn = self.outbox.lock_chat(message.chat.id).await;
@@ -354,6 +355,7 @@ impl Telegram {
             thread: None,
             user: query.from.id.0.to_string(),
             user_name: display_name(&query.from),
+            private: chat.0 == query.from.id.0 as i64,
             body,
         };
         let replier = TelegramReplier::new(&self.outbox, chat, Some((query.id.clone(), prompt)));

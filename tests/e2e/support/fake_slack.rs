@@ -6,6 +6,7 @@
 //! `Retry-After`, or another status) and the method itself. The bot is `UBOT` (`BBOT`).
 //! Posted messages get `ts` values `1700000100.000001` upward and keep their edits.
 //!
+//! `users.info` names member `U42` "Member 42" (`@member42`).
 //! `conversations.open` with one member id opens the bot's DM with them: `D` and the id
 //! without its first letter (`UADMIN` → `DADMIN`), the same each time, as Slack keeps one.
 //! A fake of one workspace ([`FakeSlack::workspace`]) takes only that workspace's bot and
@@ -556,6 +557,7 @@ fn handle(state: &SlackState, method: &str, body: Value) -> Response {
             )
         }
         "conversations.open" => open_conversation(state, &body),
+        "users.info" => user_info(&body),
         "chat.update" => {
             let (channel, ts) = (text_of(&body), body["ts"].as_str().unwrap_or_default());
             let mut messages = state.messages.lock().unwrap();
@@ -613,6 +615,23 @@ fn handle(state: &SlackState, method: &str, body: Value) -> Response {
 }
 
 /// `conversations.open`: `users` as Slack takes it (comma-separated, or a JSON list).
+/// `users.info`: every member id `U…` is a person; `U42` is "Member 42" with the handle
+/// `member42` (both, as Slack's `profile.display_name` and `name`).
+fn user_info(body: &Value) -> Response {
+    let id = body["user"].as_str().unwrap_or_default();
+    let Some(number) = id.strip_prefix(['U', 'W']).filter(|n| !n.is_empty()) else {
+        return refused("user_not_found");
+    };
+    ok(json!({"user": {
+        "id": id,
+        "team_id": "T1",
+        "name": format!("member{}", number.to_lowercase()),
+        "real_name": format!("Member {number}"),
+        "profile": {"display_name": format!("Member {number}"), "real_name": format!("Member {number}")},
+        "is_bot": false,
+    }}))
+}
+
 fn open_conversation(state: &SlackState, body: &Value) -> Response {
     let users: Vec<String> = match &body["users"] {
         Value::String(list) => list.split(',').map(|u| u.trim().to_string()).collect(),
