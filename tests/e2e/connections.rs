@@ -157,3 +157,61 @@ async fn two_telegram_bots_keep_their_people_and_their_posts_apart() {
     served.shutdown.cancel();
     served.server.await.unwrap().unwrap();
 }
+
+/// In webhook mode a named bot registers and serves its own route with its own secret;
+/// the top-level bot's route refuses that secret.
+#[tokio::test]
+async fn a_named_bot_in_webhook_mode_has_its_own_route_and_secret() {
+    crate::helpers::quiet_logs();
+    let (chatters, managers) = (FakeTelegram::start().await, FakeTelegram::start().await);
+    let (model, api) = (FakeModel::start().await, FakeOnlyFans::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let accounts = format!(
+        "[channels.telegram.accounts.managers]\ntoken_env = \"{MANAGERS_TOKEN_VAR}\"\napi_url = \"{}\"\nmode = \"webhook\"\nwebhook_url = \"https://bot.example.com/telegram/managers/webhook\"\npermitted_users = [{MANAGER}]\n",
+        managers.url()
+    );
+    let text = telegram_config(&chatters, &model, &api, &db, "poll_timeout = 1", &accounts);
+    let served = serve_text("hooks.toml", text).await;
+    let probe = managers.clone();
+    assert!(
+        managers
+            .wait_for(move |_| !probe.calls_of("setwebhook").is_empty(), WAIT)
+            .await
+    );
+    let registered = managers.calls_of("setwebhook").pop().unwrap().body;
+    assert_eq!(
+        registered["url"],
+        "https://bot.example.com/telegram/managers/webhook"
+    );
+    let secret = registered["secret_token"].as_str().unwrap().to_string();
+    assert_ne!(
+        secret, "hook-secret",
+        "its own secret, not the top-level one"
+    );
+    assert!(
+        chatters.calls_of("setwebhook").is_empty(),
+        "the top-level bot still polls"
+    );
+    let update = serde_json::json!({"update_id": 9, "message": {"message_id": 5, "date": 0, "chat": {"id": MANAGER, "type": "private", "first_name": "Manager"}, "from": {"id": MANAGER, "is_bot": false, "first_name": "Manager"}, "text": "numbers?"}});
+    let http = reqwest::Client::new();
+    let post = |route: &str, secret: &str| {
+        http.post(format!("{}{route}", served.base))
+            .header("X-Telegram-Bot-Api-Secret-Token", secret.to_string())
+            .json(&update)
+            .send()
+    };
+    let top = post("/telegram/webhook", &secret).await.unwrap();
+    assert_ne!(
+        top.status(),
+        200,
+        "the top-level route is not the managers'"
+    );
+    model.push(Reply::Text("Managers, by webhook.".into()));
+    let ok = post("/telegram/managers/webhook", &secret).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(wait_text(&managers, MANAGER, "Managers, by webhook.").await);
+    assert!(chatters.sent_texts(MANAGER).is_empty());
+    served.shutdown.cancel();
+    served.server.await.unwrap().unwrap();
+}
