@@ -78,12 +78,21 @@ impl Core {
                 "I don't understand that. Budgets:\n{BUDGET_HELP}"
             )));
         };
-        let turn = self.turn(inbound, role);
         let args = json!({"scope": scope.key(), "monthly_credits": monthly});
-        let proposed = self
-            .agent
-            .propose_command(&turn, crate::agent::SET_BUDGET, &args)
-            .await?;
+        self.propose(inbound, role, crate::agent::SET_BUDGET, &args)
+            .await
+    }
+
+    /// A command's change (`tool` with `args`), waiting for a press like any write.
+    pub(super) async fn propose(
+        &self,
+        inbound: &Inbound,
+        role: Role,
+        tool: &str,
+        args: &serde_json::Value,
+    ) -> anyhow::Result<Outbound> {
+        let turn = self.turn(inbound, role);
+        let proposed = self.agent.propose_command(&turn, tool, args).await?;
         Ok(match proposed {
             Err(why) => Outbound::text(format!("Not done: {why}")),
             Ok(action) => Outbound {

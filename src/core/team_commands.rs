@@ -3,7 +3,6 @@
 
 use super::team::plain;
 use super::{Core, Inbound, Outbound, Role};
-use crate::chat::ConfirmPrompt;
 use crate::store::{RequestState, TeamMember};
 use chrono::Duration;
 use serde_json::json;
@@ -134,23 +133,8 @@ impl Core {
                 seeded.as_str()
             )));
         }
-        let turn = self.turn(inbound, role);
         let args = json!({"connection": connection, "user": user, "role": new});
-        let proposed = self
-            .agent
-            .propose_command(&turn, crate::agent::SET_ROLE, &args)
-            .await?;
-        Ok(match proposed {
-            Err(why) => Outbound::text(format!("Not done: {why}")),
-            Ok(action) => Outbound {
-                text: format!("I'm about to: {}\n\nShould I go ahead?", action.summary),
-                confirm: Some(ConfirmPrompt {
-                    action_id: action.id,
-                    summary: action.summary,
-                    expires_at: action.expires_at,
-                }),
-                ..Outbound::default()
-            },
-        })
+        self.propose(inbound, role, crate::agent::SET_ROLE, &args)
+            .await
     }
 }
