@@ -317,6 +317,7 @@ impl Agent {
             }
             other => other.map_err(|e| e.to_string()),
         };
+        let notes = self.registry.prompt_notes(ctx).await;
         let facts = prompt::PromptFacts {
             now: self.settings.clock.now(),
             tz: self.settings.tz,
@@ -326,11 +327,10 @@ impl Agent {
                 .map(|a| a.as_slice())
                 .map_err(Clone::clone),
             unattended: turn.unattended,
+            notes: &notes,
         };
         let kept = history::fit(stored, self.settings.history_tokens);
-        let mut system = prompt::system_prompt(&facts);
-        system.push_str(&self.registry.prompt_notes(ctx).await);
-        let mut messages = vec![ChatMessage::system(system)];
+        let mut messages = vec![ChatMessage::system(prompt::system_prompt(&facts))];
         messages.extend(history::to_wire(&kept));
         Ok(messages)
     }

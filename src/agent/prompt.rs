@@ -1,5 +1,5 @@
-//! The system prompt: who the assistant is, today's date in the team's zone, the
-//! accounts, and the rules. Kept short: every token of it is paid on every call.
+//! The system prompt: who the assistant is, the rules, the installed skills and apps, the
+//! accounts, and today's date in the team's zone. Kept short: every token of it is paid on every call.
 
 use crate::onlyfans::accounts::Account;
 use chrono::{DateTime, Datelike, Utc};
@@ -13,21 +13,24 @@ pub struct PromptFacts<'a> {
     pub accounts: Result<&'a [Account], String>,
     /// Set for unattended runs (scheduled tasks).
     pub unattended: bool,
+    /// What the tools add (installed skills, connected apps).
+    pub notes: &'a str,
 }
 
+/// The prompt in the order a provider's prompt cache rewards: what never changes (who it
+/// is, the rules) first, then what changes slowly (installed skills and apps, the
+/// accounts), and the date and time last, so two turns a minute or a day apart share
+/// everything before it byte for byte.
 pub fn system_prompt(facts: &PromptFacts<'_>) -> String {
-    let local = facts.now.with_timezone(&facts.tz);
-    let monday = local.date_naive()
-        - chrono::Duration::days(i64::from(local.weekday().num_days_from_monday()));
     let mut out = format!(
-        "You are fanops, the assistant of an OnlyFans agency team, answering in {platform}.\n\
-         Today is {weekday} {date}, {time} in {tz} (team time zone); this week began Monday {monday}.\n",
-        platform = facts.platform,
-        weekday = local.format("%A"),
-        date = local.format("%Y-%m-%d"),
-        time = local.format("%H:%M"),
-        tz = facts.tz.name(),
+        "You are fanops, the assistant of an OnlyFans agency team, answering in {}.\n",
+        facts.platform
     );
+    out.push_str(RULES);
+    if facts.unattended {
+        out.push_str("This is an unattended scheduled run: nobody can confirm changes, so do not request any.\n");
+    }
+    out.push_str(facts.notes);
     match &facts.accounts {
         Ok([]) => out.push_str("No creator accounts are connected to the OnlyFansAPI key.\n"),
         Ok(accounts) => {
@@ -43,10 +46,16 @@ pub fn system_prompt(facts: &PromptFacts<'_>) -> String {
         }
         Err(why) => out.push_str(&format!("The account list could not be loaded: {why}\n")),
     }
-    out.push_str(RULES);
-    if facts.unattended {
-        out.push_str("This is an unattended scheduled run: nobody can confirm changes, so do not request any.\n");
-    }
+    let local = facts.now.with_timezone(&facts.tz);
+    let monday = local.date_naive()
+        - chrono::Duration::days(i64::from(local.weekday().num_days_from_monday()));
+    out.push_str(&format!(
+        "Today is {weekday} {date}, {time} in {tz} (team time zone); this week began Monday {monday}.\n",
+        weekday = local.format("%A"),
+        date = local.format("%Y-%m-%d"),
+        time = local.format("%H:%M"),
+        tz = facts.tz.name(),
+    ));
     out
 }
 
@@ -78,11 +87,45 @@ mod tests {
             platform: "console",
             accounts: Ok(&accounts),
             unattended: false,
+            notes: "Installed skills: vip-birthdays.\n",
         };
         let text = system_prompt(&facts);
         assert!(text.contains("Monday 2026-11-23"), "{text}");
         assert!(text.contains("00:30 in Europe/Berlin"));
         assert!(text.contains("acct_1 Luna (@luna) [needs re-authentication]"));
         assert!(text.contains("Never invent"));
+    }
+
+    #[test]
+    fn turns_a_minute_or_a_day_apart_differ_only_in_the_last_line() {
+        let accounts = vec![Account {
+            id: "acct_1".into(),
+            username: "luna".into(),
+            display_name: "Luna".into(),
+            is_authenticated: true,
+        }];
+        let at = |now| {
+            system_prompt(&PromptFacts {
+                now,
+                tz: "America/New_York".parse().unwrap(),
+                platform: "chat",
+                accounts: Ok(&accounts),
+                unattended: false,
+                notes: "Installed skills: vip-birthdays.\n",
+            })
+        };
+        let first = Utc.with_ymd_and_hms(2026, 12, 4, 19, 14, 0).unwrap();
+        let stable = |text: &str| text.trim_end().rsplit_once('\n').unwrap().0.to_string();
+        for later in [chrono::Duration::seconds(61), chrono::Duration::days(1)] {
+            let (a, b) = (at(first), at(first + later));
+            assert_ne!(a, b);
+            assert_eq!(stable(&a), stable(&b), "all but the date line is shared");
+            assert!(b
+                .trim_end()
+                .rsplit_once('\n')
+                .unwrap()
+                .1
+                .starts_with("Today is"));
+        }
     }
 }

@@ -30,6 +30,7 @@ mod mcp;
 mod model_calls;
 mod plain_problems;
 mod platform_folders;
+mod prompt_cache;
 mod props;
 mod rate_limits;
 mod refused_tokens;

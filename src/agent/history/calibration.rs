@@ -120,6 +120,7 @@ fn system_prompt_text() -> String {
         platform: "chat",
         accounts: Ok(&accounts),
         unattended: false,
+        notes: "",
     })
 }
 

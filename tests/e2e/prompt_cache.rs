@@ -1,0 +1,62 @@
+//! Requests a provider's prompt cache can reuse (DESIGN §12.5): two turns a minute or a
+//! day apart send the same tools and a first system message that differs only at its end
+//! (the date and time), and the conversation follows it.
+
+use crate::helpers::spawn_app;
+use crate::support::Reply;
+use serde_json::Value;
+use std::time::Duration;
+
+fn first_system(request: &Value) -> String {
+    request["messages"][0]["content"]
+        .as_str()
+        .expect("the first message is the system prompt")
+        .to_string()
+}
+
+/// How many leading characters two texts share.
+fn shared_prefix(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+#[tokio::test]
+async fn turns_a_minute_and_a_day_apart_share_their_prefix() {
+    let t = spawn_app().await;
+    t.model.respond_with(|_| Reply::text("Fine."));
+    t.say("How much did we earn this week?").await;
+    t.clock.advance(Duration::from_secs(61));
+    t.say("And the week before?").await;
+    t.clock.advance(Duration::from_secs(24 * 3600));
+    t.say("And today?").await;
+    let requests = t.model.requests();
+    assert_eq!(requests.len(), 3);
+    let systems: Vec<String> = requests.iter().map(first_system).collect();
+    for later in &systems[1..] {
+        assert_ne!(&systems[0], later, "the time moved");
+        assert_eq!(
+            requests[0]["tools"], requests[1]["tools"],
+            "the tools are the same"
+        );
+        let shared = shared_prefix(&systems[0], later);
+        let tail = &later[later.char_indices().nth(shared).unwrap().0..];
+        assert!(
+            !tail.trim_end().contains('\n'),
+            "only the last line differs, after {shared} shared characters: {tail:?}"
+        );
+        assert!(
+            later
+                .trim_end()
+                .rsplit('\n')
+                .next()
+                .unwrap()
+                .starts_with("Today is"),
+            "{later}"
+        );
+        let last_line = systems[0].trim_end().rfind('\n').unwrap() + 1;
+        assert!(shared >= last_line, "{shared} of {}", systems[0].len());
+    }
+    // The conversation follows the system prompt: the second turn's request starts
+    // with the first turn's messages.
+    let (one, two) = (&requests[0]["messages"], &requests[1]["messages"]);
+    assert_eq!(one[1], two[1], "the first question is carried as it was");
+}
