@@ -60,6 +60,9 @@ pub struct ModelConfig {
     pub usd_per_mtok_output: Option<f64>,
     /// Price of cached input tokens; defaults to the input price.
     pub usd_per_mtok_cached_input: Option<f64>,
+    /// Aliases that answer, in order, when this model's provider keeps failing.
+    #[serde(default)]
+    pub fallbacks: Vec<String>,
 }
 
 /// Knobs of the agent loop (beyond the contract's example; all optional).
@@ -327,6 +330,7 @@ impl Default for LlmConfig {
                 usd_per_mtok_input: Some(0.40),
                 usd_per_mtok_output: Some(1.60),
                 usd_per_mtok_cached_input: Some(0.10),
+                fallbacks: Vec::new(),
             },
         );
         LlmConfig {

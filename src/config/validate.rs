@@ -189,6 +189,7 @@ fn validate_llm(r: &mut Report<'_>) {
     for (alias, model) in &llm.models {
         validate_model(r, alias, model);
     }
+    validate_fallbacks(r);
     if !llm.models.contains_key(&llm.default_model)
         && !r.dropped(&["llm", "models", &llm.default_model])
     {
@@ -202,6 +203,69 @@ fn validate_llm(r: &mut Report<'_>) {
             ),
         );
     }
+}
+
+/// Each fallback is a model alias, and following fallbacks never leads back to where it
+/// started (`a` → `b` → `a`): a loop would only ask the failing providers again.
+fn validate_fallbacks(r: &mut Report<'_>) {
+    let models = &r.config.llm.models;
+    for (alias, model) in models {
+        for (i, next) in model.fallbacks.iter().enumerate() {
+            let at = ["llm", "models", alias.as_str(), "fallbacks"];
+            if !models.contains_key(next) {
+                let known: Vec<&str> = models.keys().map(String::as_str).collect();
+                r.at(
+                    &at,
+                    format!(
+                        "fallback `{next}` of model `{alias}` is not a model alias (known: {})",
+                        listed(&known, "none")
+                    ),
+                );
+            } else if let Some(path) = back_to(models, alias, next) {
+                r.at(
+                    &at,
+                    format!(
+                        "fallbacks of model `{alias}` go round in a circle: {}",
+                        path.join(" → ")
+                    ),
+                );
+            } else if model.fallbacks[..i].contains(next) {
+                r.at(
+                    &at,
+                    format!("fallback `{next}` of model `{alias}` is listed twice"),
+                );
+            }
+        }
+    }
+}
+
+/// The path `from` → `next` → … → `from`, if following fallbacks from `next` reaches `from`.
+fn back_to<'a>(
+    models: &'a std::collections::BTreeMap<String, super::ModelConfig>,
+    from: &'a str,
+    next: &'a str,
+) -> Option<Vec<&'a str>> {
+    let mut stack = vec![vec![from, next]];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(path) = stack.pop() {
+        let last = *path.last().expect("a path has a start");
+        if last == from && path.len() > 1 {
+            return Some(path);
+        }
+        if !seen.insert(last) {
+            continue;
+        }
+        for following in models
+            .get(last)
+            .map(|m| m.fallbacks.as_slice())
+            .unwrap_or_default()
+        {
+            let mut longer = path.clone();
+            longer.push(following.as_str());
+            stack.push(longer);
+        }
+    }
+    None
 }
 
 fn validate_agent(r: &mut Report<'_>) {

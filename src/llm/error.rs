@@ -84,6 +84,21 @@ impl LlmError {
         }
     }
 
+    /// The model's provider keeps failing, whatever is asked: another model may answer
+    /// (a provider down or limiting, a key it refuses or that is unset, a model id it does
+    /// not know, a spent quota). A request it refuses as such, or our own store, is not.
+    pub fn calls_for_fallback(&self) -> bool {
+        matches!(
+            self,
+            LlmError::RateLimited { .. }
+                | LlmError::Unavailable { .. }
+                | LlmError::KeyRefused { .. }
+                | LlmError::KeyMissing { .. }
+                | LlmError::ModelNotFound { .. }
+                | LlmError::QuotaSpent { .. }
+        )
+    }
+
     /// Waiting (and asking again) can fix it.
     pub fn is_temporary(&self) -> bool {
         matches!(

@@ -4,6 +4,7 @@
 //! provider sends none, from an estimate marked as such.
 
 mod error;
+mod fallback;
 mod retry;
 pub mod tokens;
 mod wire;
@@ -66,6 +67,8 @@ struct ModelEntry {
     /// No request is sent without a key: an empty bearer only earns a 401.
     has_key: bool,
     prices: Prices,
+    /// The aliases that answer, in order, when this one's provider keeps failing.
+    fallbacks: Vec<String>,
 }
 
 /// All configured model aliases.
@@ -76,6 +79,8 @@ pub struct Llm {
     ledger: SharedStore,
     /// Providers already reported as sending no usage (one warning each, not one per call).
     without_usage: Mutex<HashSet<String>>,
+    /// Which alias answers for each alias that has fallbacks, to log each switch once.
+    answering: fallback::Switches,
 }
 
 impl Llm {
@@ -112,6 +117,7 @@ impl Llm {
                 key_var: provider.api_key_env.clone(),
                 has_key: key.is_some_and(|k| !k.trim().is_empty()),
                 prices: prices_of(alias, model)?,
+                fallbacks: model.fallbacks.clone(),
             };
             models.insert(alias.clone(), entry);
         }
@@ -121,6 +127,7 @@ impl Llm {
             credits_per_usd: config.llm.credits_per_usd,
             ledger,
             without_usage: Mutex::new(HashSet::new()),
+            answering: fallback::Switches::default(),
         })
     }
 
@@ -134,20 +141,28 @@ impl Llm {
         if self.models.contains_key(alias) {
             Ok(alias)
         } else {
-            let mut known: Vec<_> = self.models.keys().cloned().collect();
-            known.sort();
             Err(LlmError::UnknownModel {
                 alias: alias.to_string(),
-                known: known.join(", "),
+                known: self.known(),
             })
         }
+    }
+
+    /// The configured aliases, sorted, as a list in words.
+    fn known(&self) -> String {
+        let mut known: Vec<_> = self.models.keys().cloned().collect();
+        known.sort();
+        known.join(", ")
     }
 
     pub fn credits_per_usd(&self) -> f64 {
         self.credits_per_usd
     }
 
-    /// One chat completion, retried on 429/5xx/network errors, metered into the ledger.
+    /// One chat completion, retried on 429/5xx/network errors, metered into the ledger
+    /// under the alias that answered: when the model's provider keeps failing (see
+    /// [`LlmError::calls_for_fallback`]), its `fallbacks` are asked the same request in
+    /// order. The first model's failure is returned when none answers.
     pub async fn complete(
         &self,
         alias: Option<&str>,
@@ -155,8 +170,49 @@ impl Llm {
         tools: &[ToolSpec],
         tags: &CallTags,
     ) -> Result<ModelReply, LlmError> {
-        let alias = self.resolve(alias)?.to_string();
-        let entry = &self.models[&alias];
+        let first = self.resolve(alias)?.to_string();
+        let chain = std::iter::once(&first).chain(&self.models[&first].fallbacks);
+        let mut failure: Option<LlmError> = None;
+        for candidate in chain {
+            match self.complete_with(candidate, messages, tools, tags).await {
+                Ok(reply) => {
+                    self.answering.answered(&first, candidate, failure.as_ref());
+                    return Ok(reply);
+                }
+                Err(e) if e.calls_for_fallback() && candidate != self.last_of(&first) => {
+                    tracing::debug!(model = %candidate, error = %e, "asking the next fallback");
+                    failure.get_or_insert(e);
+                }
+                Err(e) => return Err(failure.unwrap_or(e)),
+            }
+        }
+        Err(failure.expect("the chain has at least the model itself"))
+    }
+
+    /// The last alias `first` would try.
+    fn last_of<'a>(&'a self, first: &'a str) -> &'a str {
+        self.models[first]
+            .fallbacks
+            .last()
+            .map_or(first, String::as_str)
+    }
+
+    /// One alias's attempt: its provider, its retries, its meter.
+    async fn complete_with(
+        &self,
+        alias: &str,
+        messages: &[ChatMessage],
+        tools: &[ToolSpec],
+        tags: &CallTags,
+    ) -> Result<ModelReply, LlmError> {
+        let alias = alias.to_string();
+        let entry = self
+            .models
+            .get(&alias)
+            .ok_or_else(|| LlmError::UnknownModel {
+                alias: alias.clone(),
+                known: self.known(),
+            })?;
         if !entry.has_key {
             crate::metrics::count(&crate::metrics::get().model_calls, "error");
             return Err(LlmError::KeyMissing {

@@ -378,3 +378,33 @@ notify = { channel = "telegram:managers", to = "5" }
         "budgets.notify may name an account: {found:#?}"
     );
 }
+
+#[test]
+fn fallbacks_must_name_models_and_never_go_round_in_a_circle() {
+    let model = |alias: &str, fallbacks: &str| {
+        format!(
+            "[llm.models.\"{alias}\"]\nprovider = \"openai\"\nid = \"{alias}\"\nusd_per_mtok_input = 1.0\nusd_per_mtok_output = 2.0\nfallbacks = {fallbacks}\n\n"
+        )
+    };
+    let text = format!(
+        "[llm]\ndefault_model = \"a\"\n\n{}{}{}{}",
+        model("a", "[\"b\"]"),
+        model("b", "[\"a\"]"),
+        model("c", "[\"nope\", \"c\"]"),
+        model("d", "[\"b\", \"b\"]"),
+    );
+    let found = problems(&text);
+    let expect = [
+        "fanops.toml:9: fallbacks of model `a` go round in a circle: a → b → a",
+        "fanops.toml:16: fallbacks of model `b` go round in a circle: b → a → b",
+        "fanops.toml:23: fallback `nope` of model `c` is not a model alias (known: a, b, c, d)",
+        "fanops.toml:23: fallbacks of model `c` go round in a circle: c → c",
+        "fanops.toml:30: fallback `b` of model `d` is listed twice",
+    ];
+    for e in expect {
+        assert!(
+            found.iter().any(|p| p.starts_with(e)),
+            "missing {e:?} in {found:#?}"
+        );
+    }
+}

@@ -19,6 +19,7 @@ mod events;
 #[cfg(feature = "telegram")]
 mod fake_telegram_selftest;
 mod fakes_selftest;
+mod fallbacks;
 mod first_start;
 mod gate;
 mod helpers;
