@@ -262,7 +262,7 @@ impl Tool for CreateTask {
                 "schedule": schedule_schema(),
                 "timezone": {"type": "string", "description": "IANA zone"},
                 "template": {"type": "string", "description": "Workflow template"},
-                "channel": {"type": "string", "description": "Connection: a platform, or <platform>:<account> (default: this chat's)"},
+                "channel": {"type": "string", "description": "Platform, or <platform>:<account> (default: this chat's)"},
                 "to": {"type": "string", "description": "Chat id"},
                 "model": {"type": "string"},
                 "category": {"type": "string"},
