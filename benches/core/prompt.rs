@@ -44,9 +44,52 @@ async fn first_request(extra: String) -> Value {
     fakes.model.requests()[0].clone()
 }
 
+/// What the model reads of each response example (`call_endpoint`'s result): the whole
+/// body as OnlyFansAPI sends it, the data with the pagination block as it was read
+/// before, and the compact data with its one-line "more pages" note.
+fn tool_result_tokens(tokens: &dyn Fn(&Value) -> usize) {
+    let (mut raw, mut before, mut after) = (0, 0, 0);
+    let names = crate::support::fixture_names();
+    for name in &names {
+        let body = crate::support::fixture(name);
+        let (data, pagination) = match body.as_object() {
+            Some(map) if map.contains_key("data") => {
+                (map["data"].clone(), map.get("_pagination").cloned())
+            }
+            Some(map) => {
+                let mut rest = map.clone();
+                rest.remove("_meta");
+                let pagination = rest.remove("_pagination");
+                (Value::Object(rest), pagination)
+            }
+            None => (body.clone(), None),
+        };
+        let mut old = json!({ "endpoint": name, "data": data });
+        if let Some(p) = pagination.clone().filter(|p| !p.is_null()) {
+            old["pagination"] = p;
+        }
+        let mut new = json!({ "endpoint": name, "data": fanops::onlyfans::compact::compact(data) });
+        if let Some(more) = pagination
+            .as_ref()
+            .and_then(fanops::onlyfans::compact::more_pages)
+        {
+            new["more"] = json!(more);
+        }
+        raw += tokens(&body);
+        before += tokens(&old);
+        after += tokens(&new);
+    }
+    println!(
+        "tool results of the {} OnlyFansAPI response examples: {raw} tokens as sent by the API, {before} as the model read them before (no envelope), {after} compact (no nulls or empty values, pagination as one line): {:.0}% of the raw",
+        names.len(),
+        after as f64 * 100.0 / raw as f64
+    );
+}
+
 pub async fn prompt_tokens() {
     let bpe = tiktoken_rs::o200k_base().expect("o200k_base is embedded");
     let tokens = |value: &Value| bpe.encode_ordinary(&value.to_string()).len();
+    tool_result_tokens(&tokens);
     let request = first_request(String::new()).await;
     let messages = tokens(&request["messages"]);
     let tools = tokens(&request["tools"]);

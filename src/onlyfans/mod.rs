@@ -5,4 +5,5 @@
 pub mod accounts;
 pub mod catalog;
 pub mod client;
+pub mod compact;
 pub mod rate_budget;

@@ -4,6 +4,7 @@
 use super::{Access, Plan, Planned, Tool, ToolContext, ToolError};
 use crate::llm::ToolSpec;
 use crate::onlyfans::catalog::{Effect, Endpoint, PreparedRequest};
+use crate::onlyfans::compact;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -164,9 +165,10 @@ impl Tool for CallEndpoint {
             }
         };
         let response = ctx.send_prepared(endpoint, &request, key).await?;
-        let mut out = json!({ "endpoint": endpoint.id, "data": response.data });
-        if let Some(p) = response.pagination.filter(|p| !p.is_null()) {
-            out["pagination"] = p;
+        let data = compact::compact(response.data);
+        let mut out = json!({ "endpoint": endpoint.id, "data": data });
+        if let Some(more) = response.pagination.as_ref().and_then(compact::more_pages) {
+            out["more"] = json!(more);
         }
         if response.replayed {
             out["note"] = json!("OnlyFansAPI had already done this request; it was not repeated.");

@@ -60,3 +60,39 @@ async fn turns_a_minute_and_a_day_apart_share_their_prefix() {
     let (one, two) = (&requests[0]["messages"], &requests[1]["messages"]);
     assert_eq!(one[1], two[1], "the first question is carried as it was");
 }
+
+/// A tool result carries the data without nulls or empty values, and the pagination as
+/// one "more pages" sentence the model can act on.
+#[tokio::test]
+async fn tool_results_are_compact_and_say_how_to_get_more() {
+    let t = spawn_app().await;
+    let chats =
+        serde_json::json!({"endpoint": "chats/list-chats", "account": "acct_8f3k2j1h0g9f8e7d"});
+    t.model.push_all([
+        Reply::ToolCalls(vec![("call_endpoint".into(), chats)]),
+        Reply::Text("Jake wrote last.".into()),
+    ]);
+    assert_eq!(
+        t.say("Who wrote last?").await.last().text,
+        "Jake wrote last."
+    );
+    let results = crate::helpers::tool_messages(&t.model.requests()[1]);
+    let result: Value = serde_json::from_str(results.last().unwrap()).unwrap();
+    let text = result.to_string();
+    assert!(text.contains("\"name\":\"Jake\""), "{text}");
+    for gone in [
+        "null",
+        "\"\"",
+        "[]",
+        "{}",
+        "_meta",
+        "_pagination",
+        "next_page",
+    ] {
+        assert!(!text.contains(gone), "no {gone}: {text}");
+    }
+    assert_eq!(
+        result["more"], "More pages: call again with offset=10 (and limit=10, filter=unread).",
+        "{text}"
+    );
+}
