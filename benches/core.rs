@@ -11,6 +11,7 @@
 //!   after 1,000 turns in 50 Telegram chats; the first turn against later ones.
 //! - `turn`: the bot's own time per turn through Telegram with a 20-turn history.
 //! - `prompt`: tokens of the first model request for a plain question.
+//! - `conversation`: tokens, cache reuse and credits of a 20-question conversation.
 //! - `earnings`: `agency_earnings` over 50 creators with a 300 ms API, asked twice.
 //! - `scheduler`: fire lateness of 10,000 active tasks under the real timer loop.
 //! - `slack`: time from a Slack event to the first post, through Socket Mode.
@@ -25,6 +26,8 @@ mod support;
 
 #[path = "core/channel.rs"]
 mod channel;
+#[path = "core/conversation.rs"]
+mod conversation;
 #[cfg(feature = "discord")]
 #[path = "core/discord.rs"]
 mod discord;
@@ -47,6 +50,7 @@ const PARTS: &[&str] = &[
     "memory",
     "turn",
     "prompt",
+    "conversation",
     "earnings",
     "scheduler",
     "slack",
@@ -89,6 +93,9 @@ fn main() {
         }
         if wanted("prompt") {
             prompt::prompt_tokens().await;
+        }
+        if wanted("conversation") {
+            conversation::conversation().await;
         }
         if wanted("earnings") {
             earnings::earnings_twice().await;

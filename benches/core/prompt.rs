@@ -142,7 +142,7 @@ pub async fn prompt_tokens() {
 
 /// Every endpoint of the embedded catalog as an OpenAI function tool, parameters typed
 /// and described as in the catalog.
-fn every_endpoint_as_a_tool() -> Value {
+pub fn every_endpoint_as_a_tool() -> Value {
     let tools: Vec<Value> = Catalog::embedded()
         .endpoints()
         .iter()

@@ -332,6 +332,8 @@ impl Agent {
         let kept = history::fit(stored, self.settings.history_tokens);
         let mut messages = vec![ChatMessage::system(prompt::system_prompt(&facts))];
         messages.extend(history::to_wire(&kept));
+        // Last: it changes every minute, and what follows it would miss a prompt cache.
+        messages.push(ChatMessage::system(prompt::time_note(facts.now, facts.tz)));
         Ok(messages)
     }
 

@@ -19,8 +19,8 @@ pub struct PromptFacts<'a> {
 
 /// The prompt in the order a provider's prompt cache rewards: what never changes (who it
 /// is, the rules) first, then what changes slowly (installed skills and apps, the
-/// accounts), and the date and time last, so two turns a minute or a day apart share
-/// everything before it byte for byte.
+/// accounts), and the date last, so two turns a day apart share everything before it byte
+/// for byte and turns of one day share all of it (the time of day is [`time_note`]).
 pub fn system_prompt(facts: &PromptFacts<'_>) -> String {
     let mut out = format!(
         "You are fanops, the assistant of an OnlyFans agency team, answering in {}.\n",
@@ -50,13 +50,19 @@ pub fn system_prompt(facts: &PromptFacts<'_>) -> String {
     let monday = local.date_naive()
         - chrono::Duration::days(i64::from(local.weekday().num_days_from_monday()));
     out.push_str(&format!(
-        "Today is {weekday} {date}, {time} in {tz} (team time zone); this week began Monday {monday}.\n",
+        "Today is {weekday} {date} in {tz} (team time zone); this week began Monday {monday}.\n",
         weekday = local.format("%A"),
         date = local.format("%Y-%m-%d"),
-        time = local.format("%H:%M"),
         tz = facts.tz.name(),
     ));
     out
+}
+
+/// The time of day, sent after the conversation: it changes every minute, and anything
+/// after it in a request would miss a provider's prompt cache.
+pub fn time_note(now: DateTime<Utc>, tz: Tz) -> String {
+    let local = now.with_timezone(&tz);
+    format!("Time now: {}.", local.format("%H:%M"))
 }
 
 const RULES: &str = "\
@@ -91,13 +97,17 @@ mod tests {
         };
         let text = system_prompt(&facts);
         assert!(text.contains("Monday 2026-11-23"), "{text}");
-        assert!(text.contains("00:30 in Europe/Berlin"));
+        assert!(
+            text.contains("Monday 2026-11-23 in Europe/Berlin"),
+            "{text}"
+        );
+        assert_eq!(time_note(facts.now, facts.tz), "Time now: 00:30.");
         assert!(text.contains("acct_1 Luna (@luna) [needs re-authentication]"));
         assert!(text.contains("Never invent"));
     }
 
     #[test]
-    fn turns_a_minute_or_a_day_apart_differ_only_in_the_last_line() {
+    fn turns_of_a_day_are_the_same_and_a_day_apart_differ_in_the_last_line() {
         let accounts = vec![Account {
             id: "acct_1".into(),
             username: "luna".into(),
@@ -115,17 +125,16 @@ mod tests {
             })
         };
         let first = Utc.with_ymd_and_hms(2026, 12, 4, 19, 14, 0).unwrap();
+        assert_eq!(at(first), at(first + chrono::Duration::seconds(61)));
+        let (a, b) = (at(first), at(first + chrono::Duration::days(1)));
         let stable = |text: &str| text.trim_end().rsplit_once('\n').unwrap().0.to_string();
-        for later in [chrono::Duration::seconds(61), chrono::Duration::days(1)] {
-            let (a, b) = (at(first), at(first + later));
-            assert_ne!(a, b);
-            assert_eq!(stable(&a), stable(&b), "all but the date line is shared");
-            assert!(b
-                .trim_end()
-                .rsplit_once('\n')
-                .unwrap()
-                .1
-                .starts_with("Today is"));
-        }
+        assert_ne!(a, b);
+        assert_eq!(stable(&a), stable(&b), "all but the date line is shared");
+        assert!(b
+            .trim_end()
+            .rsplit_once('\n')
+            .unwrap()
+            .1
+            .starts_with("Today is"));
     }
 }

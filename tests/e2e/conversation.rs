@@ -293,8 +293,16 @@ async fn history_carries_over_and_reset_clears_it() {
     t.say("third question").await;
     let third = &t.model.requests()[2];
     let messages = third["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 2, "system prompt and the new question only");
+    assert_eq!(
+        messages.len(),
+        3,
+        "system prompt, the new question and the time only"
+    );
     assert_eq!(messages[1]["content"], "third question");
+    assert!(messages[2]["content"]
+        .as_str()
+        .unwrap()
+        .starts_with("Time now: "));
 }
 
 #[tokio::test]

@@ -19,6 +19,11 @@ fn shared_prefix(a: &str, b: &str) -> usize {
     a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
 }
 
+/// The request's messages as JSON text.
+fn messages_of(request: &Value) -> String {
+    request["messages"].to_string()
+}
+
 #[tokio::test]
 async fn turns_a_minute_and_a_day_apart_share_their_prefix() {
     let t = spawn_app().await;
@@ -31,34 +36,50 @@ async fn turns_a_minute_and_a_day_apart_share_their_prefix() {
     let requests = t.model.requests();
     assert_eq!(requests.len(), 3);
     let systems: Vec<String> = requests.iter().map(first_system).collect();
-    for later in &systems[1..] {
-        assert_ne!(&systems[0], later, "the time moved");
-        assert_eq!(
-            requests[0]["tools"], requests[1]["tools"],
-            "the tools are the same"
-        );
-        let shared = shared_prefix(&systems[0], later);
-        let tail = &later[later.char_indices().nth(shared).unwrap().0..];
-        assert!(
-            !tail.trim_end().contains('\n'),
-            "only the last line differs, after {shared} shared characters: {tail:?}"
-        );
-        assert!(
-            later
-                .trim_end()
-                .rsplit('\n')
-                .next()
-                .unwrap()
-                .starts_with("Today is"),
-            "{later}"
-        );
-        let last_line = systems[0].trim_end().rfind('\n').unwrap() + 1;
-        assert!(shared >= last_line, "{shared} of {}", systems[0].len());
-    }
-    // The conversation follows the system prompt: the second turn's request starts
-    // with the first turn's messages.
+    assert_eq!(requests[0]["tools"], requests[1]["tools"]);
+    assert_eq!(requests[0]["tools"], requests[2]["tools"]);
+    // A minute later: the same first system message, and the earlier request, all but its
+    // closing note of the time, is where the new one starts.
+    assert_eq!(
+        systems[0], systems[1],
+        "within a day the system prompt is the same"
+    );
     let (one, two) = (&requests[0]["messages"], &requests[1]["messages"]);
-    assert_eq!(one[1], two[1], "the first question is carried as it was");
+    let kept = one.as_array().unwrap().len() - 1;
+    assert_eq!(
+        one.as_array().unwrap()[..kept],
+        two.as_array().unwrap()[..kept]
+    );
+    for request in &requests {
+        let last = request["messages"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["role"], "system");
+        assert!(
+            last["content"].as_str().unwrap().starts_with("Time now: "),
+            "{last}"
+        );
+    }
+    assert_ne!(
+        requests[0]["messages"].as_array().unwrap().last(),
+        requests[1]["messages"].as_array().unwrap().last(),
+        "the minute moved"
+    );
+    // A day later: the first system message differs only in its last line, the date.
+    let shared = shared_prefix(&systems[0], &systems[2]);
+    let last_line = systems[0].trim_end().rfind('\n').unwrap() + 1;
+    assert_ne!(systems[0], systems[2], "the day moved");
+    assert!(shared >= last_line, "{shared} of {}", systems[0].len());
+    assert!(systems[2]
+        .trim_end()
+        .rsplit('\n')
+        .next()
+        .unwrap()
+        .starts_with("Today is"));
+    assert!(messages_of(&requests[2]).contains("And the week before?"));
 }
 
 /// A tool result carries the data without nulls or empty values, and the pagination as

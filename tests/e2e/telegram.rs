@@ -293,7 +293,8 @@ async fn start_clears_history_and_introduces_the_bot_once() {
     assert!(r.wait_text(1, "second answer").await);
     let last = r.model.requests().pop().unwrap();
     let messages = last["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 2, "no earlier turns: {messages:?}");
+    // The system prompt, the question and the time: no earlier turns.
+    assert_eq!(messages.len(), 3, "no earlier turns: {messages:?}");
     r.tg.push_text(1, 1, "/start");
     assert!(
         r.wait_text(1, "Fresh start").await,

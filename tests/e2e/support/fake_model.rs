@@ -177,11 +177,12 @@ pub fn last_user_text(request: &Value) -> &str {
         .unwrap_or("")
 }
 
-/// Whether a request answers tool calls (its last message is a tool result).
+/// Whether a request answers tool calls (its last message, past the system note of the
+/// time that ends every request, is a tool result).
 pub fn after_tool(request: &Value) -> bool {
     request["messages"]
         .as_array()
-        .and_then(|m| m.last())
+        .and_then(|m| m.iter().rev().find(|m| m["role"] != "system"))
         .is_some_and(|m| m["role"] == "tool")
 }
 
