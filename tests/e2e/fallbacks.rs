@@ -1,6 +1,7 @@
-//! Model fallbacks (DESIGN §12.5): when a model's provider keeps failing, the next alias
-//! answers the same request, metered under the model that answered; `fanops check`
-//! refuses fallbacks that name no model or go round in a circle.
+//! Which model answers and what it is metered at (DESIGN §12.5): when a model's provider
+//! keeps failing, the next alias answers the same request, metered under the model that
+//! answered (`fanops check` refuses fallbacks that name no model or go round in a
+//! circle); cached input tokens are priced as cached.
 
 use crate::helpers::{build_app, send_to};
 use crate::support::{config_text, FakeModel, FakeOnlyFans, Reply};
@@ -115,4 +116,45 @@ async fn when_every_model_fails_the_person_is_told_why_the_first_did() {
         "names the first model's provider: {answer}"
     );
     assert_eq!((main.request_count(), spare.request_count()), (1, 1));
+}
+
+/// Cached input tokens the provider reports are recorded and priced at
+/// `usd_per_mtok_cached_input`, not at the full input price.
+#[tokio::test]
+async fn cached_tokens_are_recorded_and_priced_as_cached() {
+    let (model, api) = (FakeModel::start().await, FakeOnlyFans::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let text = config_text(&model.url(), &api.url(), &db, "").replacen(
+        "usd_per_mtok_output = 2.0\n",
+        "usd_per_mtok_output = 2.0\nusd_per_mtok_cached_input = 0.25\n",
+        1,
+    );
+    let (app, _) = build_app("cached.toml", text, false).await;
+    model.push(Reply::text("Noted."));
+    // A long question: the fake reports 1,024 of the prompt's tokens as cached.
+    ask(&app, &"Tell me about the week. ".repeat(160)).await;
+    let request = model.last_request().unwrap();
+    let usage = crate::support::usage_for(&request, "Noted.".len());
+    let (prompt, cached) = (
+        usage["prompt_tokens"].as_i64().unwrap(),
+        usage["prompt_tokens_details"]["cached_tokens"]
+            .as_i64()
+            .unwrap(),
+    );
+    assert_eq!(cached, 1024, "{usage}");
+    let rows = app
+        .store
+        .usage_report(None, UsageDimension::Model)
+        .await
+        .unwrap();
+    let row = rows.iter().find(|r| r.model_calls == 1).unwrap();
+    assert_eq!((row.prompt_tokens, row.cached_tokens), (prompt, cached));
+    let completion = usage["completion_tokens"].as_f64().unwrap();
+    let expected = ((prompt - cached) as f64 * 1.0 + cached as f64 * 0.25 + completion * 2.0) / 1e6;
+    assert!(
+        (row.cost_usd - expected).abs() < 1e-12,
+        "{} vs {expected}",
+        row.cost_usd
+    );
 }
