@@ -11,6 +11,7 @@ mod dashboard;
 mod dashboard_sessions;
 #[cfg(feature = "telegram")]
 mod delivery_outcome;
+mod deploy;
 #[cfg(feature = "discord")]
 mod discord;
 mod errors;
