@@ -507,16 +507,14 @@ fn digest_to(number: &'static str) -> impl Fn(&std::path::Path) -> String {
 }
 
 impl Running {
-    /// Fires the digest once and reads how its run ended.
-    async fn fire_digest(&self, day: &str) -> String {
-        let at = |t: &str| {
-            chrono::DateTime::parse_from_rfc3339(&format!("{day}T{t}Z"))
-                .unwrap()
-                .to_utc()
-        };
-        self.scheduler.tick(at("07:00:00")).await.unwrap();
-        let tick = self.scheduler.tick(at("08:00:05")).await.unwrap();
-        assert_eq!(tick.started.len(), 1);
+    /// Fires the digest of the day `days` after the clock's today (a day the serving
+    /// scheduler has not reached) and reads how its run ended.
+    async fn fire_digest(&self, days: i64) -> String {
+        let day = (self.clock.now() + chrono::Duration::days(days)).date_naive();
+        let at = |h, m, s| day.and_hms_opt(h, m, s).unwrap().and_utc();
+        self.scheduler.tick(at(7, 0, 0)).await.unwrap();
+        let tick = self.scheduler.tick(at(8, 0, 5)).await.unwrap();
+        assert_eq!(tick.started.len(), 1, "{:?}", tick.missed);
         for (_, _, handle) in tick.started {
             handle.await.unwrap();
         }
@@ -533,25 +531,26 @@ async fn a_scheduled_post_inside_the_window_is_text_and_outside_it_the_template(
     r.say(OPERATOR, "wamid.O1", "hi").await;
     assert!(r.wait_text(OPERATOR, "1,912.40").await);
     let answered = r.wa.messages_to(OPERATOR).len();
-    assert_eq!(r.fire_digest("2026-11-22").await, "succeeded");
+    assert_eq!(r.fire_digest(1).await, "succeeded");
     let posted = r.wa.messages_to(OPERATOR);
     assert_eq!(posted.len(), answered + 1);
     assert_eq!(posted[answered]["type"], "text");
     assert_eq!(
         posted[answered]["text"]["body"],
-        "Yesterday: *$1,912.40* net."
+        "*Morning digest*\n\nYesterday: *$1,912.40* net."
     );
 
     // Thirty hours on, the operator has not written again: the approved template.
     r.clock.advance(Duration::from_secs(30 * 3600));
-    assert_eq!(r.fire_digest("2026-11-23").await, "succeeded");
+    assert_eq!(r.fire_digest(2).await, "succeeded");
     let template = r.wa.messages_to(OPERATOR).pop().unwrap();
     assert_eq!(template["type"], "template");
     assert_eq!(template["template"]["name"], "morning_digest");
     assert_eq!(template["template"]["language"]["code"], "en_US");
     assert_eq!(
         template["template"]["components"][0]["parameters"][0]["text"],
-        "Yesterday: *$1,912.40* net."
+        "*Morning digest* Yesterday: *$1,912.40* net.",
+        "one line, as a template parameter must be"
     );
     r.stop().await;
 }
@@ -562,7 +561,7 @@ async fn without_a_template_a_post_outside_the_window_is_recorded_not_delivered(
     r.model
         .respond_with(|_| Reply::text("Yesterday: $1,912.40 net."));
     assert_eq!(
-        r.fire_digest("2026-11-22").await,
+        r.fire_digest(1).await,
         "not delivered: outside WhatsApp's 24-hour window"
     );
     assert!(
@@ -704,7 +703,8 @@ fn check_names_wrong_numbers_and_ids_at_their_lines() {
         "fanops.toml:3: `+447700900001` is not a WhatsApp id",
         "fanops.toml:4: number 447700900002 has a role but is not in permitted_numbers",
         "fanops.toml:5: digest_template `Morning Digest` is not a template name",
-        "fanops.toml:7: [channels.whatsapp.accounts.managers] needs phone_number_id",
+        // An account inherits the top-level number unless it names its own.
+        "fanops.toml:7: [channels.whatsapp.accounts.managers] has the phone_number_id of [channels.whatsapp]",
     ];
     for e in expect {
         assert!(

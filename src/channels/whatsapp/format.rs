@@ -63,7 +63,8 @@ impl Dialect for WhatsAppText {
     fn code(&self, code: &str) -> String {
         match code.trim().is_empty() {
             true => String::new(),
-            false => format!("`{}`", code.replace('`', "ˋ")),
+            // Markers inside are made harmless too: not every WhatsApp shows them as code.
+            false => format!("`{}`", escape(code)),
         }
     }
 
