@@ -141,12 +141,7 @@ pub(crate) fn needed_secret(
 /// A platform refused the bot's credentials: waiting will not fix that, so the channel
 /// says so once, in the log and on `/readyz`, stops asking, and waits for shutdown (the
 /// rest of fanops keeps serving).
-#[cfg(any(
-    feature = "telegram",
-    feature = "slack",
-    feature = "discord",
-    feature = "whatsapp"
-))]
+#[cfg(any(feature = "telegram", feature = "slack", feature = "discord"))]
 pub(crate) async fn refused_credentials(
     health: &Health,
     platform: &str,
