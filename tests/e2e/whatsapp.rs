@@ -713,3 +713,88 @@ fn check_names_wrong_numbers_and_ids_at_their_lines() {
         );
     }
 }
+
+#[tokio::test]
+async fn replicas_sharing_a_database_answer_a_message_once() {
+    let (wa, model, api) = (
+        FakeWhatsApp::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let text = config(&wa, &model, &api, &db, "", "");
+    let shutdown = CancellationToken::new();
+    let (mut bases, mut servers) = (Vec::new(), Vec::new());
+    for n in 0..2 {
+        let (app, _) =
+            crate::helpers::build_app(&format!("replica{n}.toml"), text.clone(), false).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        bases.push(format!("http://{}", listener.local_addr().unwrap()));
+        servers.push(tokio::spawn(app.serve(listener, shutdown.clone())));
+    }
+    model.push(Reply::Text("answered by one".into()));
+    let now = chrono::Utc::now().timestamp();
+    let body = text_message(OPERATOR, "Kerry", "wamid.R1", now, "which replica?").to_string();
+    for base in &bases {
+        let answer = reqwest::Client::new()
+            .post(format!("{base}{HOOK}"))
+            .header(
+                "X-Hub-Signature-256",
+                wa_signature(WHATSAPP_APP_SECRET, &body),
+            )
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    assert!(wa.wait_text(OPERATOR, "answered by one", WAIT).await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(model.request_count(), 1);
+    assert_eq!(wa.texts_to(OPERATOR).len(), 1);
+    shutdown.cancel();
+    for server in servers {
+        server.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_message_a_killed_process_claimed_is_answered_by_the_next() {
+    let (wa, model, api) = (
+        FakeWhatsApp::start().await,
+        FakeModel::start().await,
+        FakeOnlyFans::start().await,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
+    let text = config(&wa, &model, &api, &db, "", "");
+    let (app, clock) = crate::helpers::build_app("next.toml", text, false).await;
+    // What a process killed (kill -9) mid-turn leaves: a claim whose lease ran out.
+    let now = clock.now();
+    let claim = fanops::store::InboundClaim {
+        source: "whatsapp.message".into(),
+        id: "wamid.K1".into(),
+        payload: json!({"kind": "message", "id": "wamid.K1", "from": OPERATOR, "name": "Kerry", "text": "still there?"}).to_string(),
+        owner: "a-killed-process".into(),
+        claimed_at: now - chrono::Duration::minutes(2),
+        lease_until: now - chrono::Duration::minutes(1),
+        attempts: 1,
+        placeholder: None,
+    };
+    assert!(app.store.claim_inbound(&claim).await.unwrap());
+    model.push(Reply::Text("yes, answered after the restart".into()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(app.serve(listener, shutdown.clone()));
+    assert!(
+        wa.wait_text(OPERATOR, "answered after the restart", WAIT)
+            .await
+    );
+    assert_eq!(
+        model.requests()[0]["messages"][1]["content"],
+        "still there?"
+    );
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}
