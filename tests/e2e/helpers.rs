@@ -230,6 +230,8 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "WHATSAPP_TOKEN" => Some(crate::support::WHATSAPP_TOKEN.to_string()),
         "WHATSAPP_APP_SECRET" => Some(WHATSAPP_APP_SECRET.to_string()),
         "WHATSAPP_VERIFY_TOKEN" => Some(WHATSAPP_VERIFY_TOKEN.to_string()),
+        // A second number of the same app (`[channels.whatsapp.accounts.sales]`).
+        "WHATSAPP_SALES_TOKEN" => Some(crate::support::WHATSAPP_TOKEN.to_string()),
         _ => None,
     };
     let config = Config::load_with_env(

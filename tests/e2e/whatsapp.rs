@@ -3,8 +3,8 @@
 
 use crate::helpers::{WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN};
 use crate::support::{
-    button_reply, list_reply, text_message, wa_signature, wa_status, FakeModel, FakeOnlyFans,
-    FakeWhatsApp, Reply, WaFailure, WA_PHONE_NUMBER_ID,
+    button_reply, for_number, list_reply, text_message, wa_signature, wa_status, FakeModel,
+    FakeOnlyFans, FakeWhatsApp, Reply, WaFailure, WA_PHONE_NUMBER_ID, WA_SECOND_NUMBER_ID,
 };
 use fanops::channels::Channel;
 use fanops::chat::{Attachment, AttachmentKind};
@@ -797,4 +797,61 @@ async fn a_message_a_killed_process_claimed_is_answered_by_the_next() {
     );
     shutdown.cancel();
     server.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_second_number_is_an_account_with_its_own_route_and_people() {
+    const SALES: &str = "447700900050";
+    let account = format!(
+        "[channels.whatsapp.accounts.sales]\ntoken_env = \"WHATSAPP_SALES_TOKEN\"\nphone_number_id = \"{WA_SECOND_NUMBER_ID}\"\npermitted_numbers = [\"{SALES}\"]\n"
+    );
+    let r = running_with("", move |_| account.clone()).await;
+    let to_sales = |id: &str, text: &str| {
+        for_number(
+            text_message(SALES, "Sam", id, r.now(), text),
+            WA_SECOND_NUMBER_ID,
+        )
+    };
+    // At the account's own route.
+    r.model.push(Reply::Text("sales answer one".into()));
+    let body = to_sales("wamid.S1", "first").to_string();
+    let answer = reqwest::Client::new()
+        .post(format!("{}/whatsapp/sales/webhook", r.base))
+        .header(
+            "X-Hub-Signature-256",
+            wa_signature(WHATSAPP_APP_SECRET, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(r.wait_text(SALES, "sales answer one").await);
+    // Meta posts every number of one app to the app's one URL: handed to the account.
+    r.model.push(Reply::Text("sales answer two".into()));
+    r.deliver(to_sales("wamid.S2", "second")).await;
+    assert!(r.wait_text(SALES, "sales answer two").await);
+    let sent = r.wa.messages_to(SALES);
+    assert_eq!(sent.len(), 2);
+    assert!(
+        sent.iter().all(|m| m["from_number"] == WA_SECOND_NUMBER_ID),
+        "{sent:?}"
+    );
+    // The account's people are its own: on the top-level number Sam is a stranger.
+    r.deliver(text_message(SALES, "Sam", "wamid.S3", r.now(), "hi"))
+        .await;
+    assert!(r.wait_text(SALES, "not allowed").await);
+    assert_eq!(
+        r.wa.messages_to(SALES)[2]["from_number"],
+        WA_PHONE_NUMBER_ID
+    );
+    assert_eq!(r.model.request_count(), 2);
+    let ready: Value = reqwest::get(format!("{}/readyz", r.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["channels"]["whatsapp:sales"]["ok"], true, "{ready}");
+    r.stop().await;
 }

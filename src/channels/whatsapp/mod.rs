@@ -28,12 +28,17 @@ use anyhow::Context;
 use graph::Graph;
 use reply::WhatsAppReplier;
 pub use section::{WhatsAppConfig, WhatsAppPlatform};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use webhook::Request;
 
 pub const PLATFORM: &str = "whatsapp";
+
+/// The numbers this process serves, by phone number id. Meta posts the events of every
+/// number of one app to that app's one callback URL: a connection hands another's on.
+type Numbers = std::sync::Mutex<HashMap<String, Weak<WhatsApp>>>;
 
 pub struct WhatsApp {
     /// Which number this is (`whatsapp`, `whatsapp:managers`), and its name as a string.
@@ -50,6 +55,8 @@ pub struct WhatsApp {
     config: WhatsAppConfig,
     /// Message claims.
     runtime: Runtime,
+    /// Every connection of this platform in this process.
+    numbers: Arc<Numbers>,
 }
 
 impl WhatsApp {
@@ -60,6 +67,7 @@ impl WhatsApp {
         parts: &ChannelParts,
     ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
         let mut channels: Vec<Arc<dyn Channel>> = Vec::new();
+        let numbers = Arc::new(Numbers::default());
         for connection in config.connections::<WhatsAppConfig>(PLATFORM) {
             let name = connection.name.clone();
             let section = &connection.section;
@@ -78,8 +86,14 @@ impl WhatsApp {
             let Some(secrets) = secrets else {
                 continue;
             };
-            let channel = WhatsApp::new(connection, &secrets, parts.clone())
+            let channel = WhatsApp::new(connection, &secrets, parts.clone(), numbers.clone())
                 .with_context(|| format!("while setting up {}", name.table()))?;
+            let mut known = numbers.lock().unwrap_or_else(|e| e.into_inner());
+            known.insert(
+                channel.config.phone_number_id.clone(),
+                Arc::downgrade(&channel),
+            );
+            drop(known);
             channels.push(channel);
         }
         Ok(channels)
@@ -90,6 +104,7 @@ impl WhatsApp {
         connection: Connection<WhatsAppConfig>,
         secrets: &[String],
         parts: ChannelParts,
+        numbers: Arc<Numbers>,
     ) -> anyhow::Result<Arc<WhatsApp>> {
         let (config, name) = (&connection.section, &connection.name);
         url::Url::parse(&config.api_url).with_context(|| name.at(&["api_url"]).join("."))?;
@@ -119,6 +134,7 @@ impl WhatsApp {
             store: parts.store,
             health: parts.health,
             clock: parts.clock,
+            numbers,
         }))
     }
 
@@ -126,6 +142,15 @@ impl WhatsApp {
         for claim in self.runtime.abandoned::<Request>().await {
             self.start_turn(claim.event);
         }
+    }
+
+    /// The connection of this process that serves `phone_number_id`, if any.
+    fn serving(self: &Arc<Self>, phone_number_id: &str) -> Option<Arc<WhatsApp>> {
+        if phone_number_id == self.config.phone_number_id {
+            return Some(self.clone());
+        }
+        let known = self.numbers.lock().unwrap_or_else(|e| e.into_inner());
+        known.get(phone_number_id).and_then(Weak::upgrade)
     }
 
     /// Records what one webhook delivery says and starts a turn for each message this

@@ -149,21 +149,42 @@ async fn deliveries(
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     whatsapp.health.ok(&whatsapp.name, "webhook: receiving");
-    let delivery = read(&payload, &whatsapp.config.phone_number_id);
-    whatsapp.take(delivery).await;
+    for number in numbers(&payload) {
+        match whatsapp.serving(&number) {
+            Some(connection) => connection.take(read(&payload, &number)).await,
+            None => {
+                tracing::debug!(connection = %whatsapp.name, phone_number_id = %number, "a webhook for a number this process does not serve")
+            }
+        }
+    }
     StatusCode::OK.into_response()
+}
+
+/// The business numbers a webhook payload has messages or statuses for.
+pub(super) fn numbers(payload: &Value) -> Vec<String> {
+    let mut out: Vec<String> = changes(payload)
+        .filter(|change| change["field"] == "messages")
+        .filter_map(|change| change["value"]["metadata"]["phone_number_id"].as_str())
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn changes(payload: &Value) -> impl Iterator<Item = &Value> {
+    payload["entry"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|entry| entry["changes"].as_array().into_iter().flatten())
 }
 
 /// What a webhook payload carries for business number `phone_number_id` (changes for
 /// other numbers of the same app are not this connection's).
 pub(super) fn read(payload: &Value, phone_number_id: &str) -> Delivery {
     let mut out = Delivery::default();
-    let changes = payload["entry"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|entry| entry["changes"].as_array().into_iter().flatten());
-    for change in changes {
+    for change in changes(payload) {
         let value = &change["value"];
         if change["field"] != "messages"
             || value["metadata"]["phone_number_id"].as_str() != Some(phone_number_id)
@@ -297,6 +318,7 @@ mod tests {
             Some("Re-engagement message (code 131047)")
         );
         assert_eq!(read.seen.len(), 3);
+        assert_eq!(numbers(&payload), ["1065"]);
         let other = read_other(&payload);
         assert!(other.requests.is_empty() && other.statuses.is_empty());
     }

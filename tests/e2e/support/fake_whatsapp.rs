@@ -10,6 +10,9 @@
 //! (throughput) / 131056 (pair rate) / 131047 (outside the 24-hour window). Every request
 //! is recorded before failures apply.
 //!
+//! [`SECOND_NUMBER_ID`] is a second number of the same app, taking the same token; each
+//! accepted message records the number it was sent from as `from_number`.
+//!
 //! The webhook side: [`signature`] is `sha256=` and the hex HMAC-SHA256 of the body under
 //! the app secret; [`text_message`], [`button_reply`], [`list_reply`] and [`status`] build
 //! Meta's payloads.
@@ -31,6 +34,8 @@ use sha2::Sha256;
 
 /// The business number's id the fake serves.
 pub const PHONE_NUMBER_ID: &str = "106540352242922";
+/// A second business number of the same app and token.
+pub const SECOND_NUMBER_ID: &str = "106540352242923";
 /// The access token the fake takes.
 pub const TOKEN: &str = "wa-test-token";
 
@@ -221,7 +226,7 @@ async fn graph(
             "Invalid OAuth access token - Cannot parse access token",
         );
     }
-    if number != PHONE_NUMBER_ID {
+    if number != PHONE_NUMBER_ID && number != SECOND_NUMBER_ID {
         return graph_error(
             400,
             100,
@@ -232,12 +237,12 @@ async fn graph(
     match endpoint.as_str() {
         "media" => Json(json!({"id": format!("media-{n}")})).into_response(),
         "messages" if parsed["status"] == "read" => Json(json!({"success": true})).into_response(),
-        "messages" => message(&state, &parsed, n),
+        "messages" => message(&state, &parsed, n, &number),
         _ => graph_error(400, 100, "Unknown path components"),
     }
 }
 
-fn message(state: &WaState, body: &Value, n: u64) -> Response {
+fn message(state: &WaState, body: &Value, n: u64, number: &str) -> Response {
     if body["messaging_product"] != "whatsapp" || !body["to"].is_string() {
         return graph_error(400, 100, "(#100) Invalid parameter");
     }
@@ -265,6 +270,7 @@ fn message(state: &WaState, body: &Value, n: u64) -> Response {
     let id = format!("wamid.OUT{n}");
     let mut kept = body.clone();
     kept["id"] = json!(id);
+    kept["from_number"] = json!(number);
     state.sent.lock().unwrap().push(kept);
     Json(json!({
         "messaging_product": "whatsapp",
@@ -288,6 +294,13 @@ pub fn change(value: Value) -> Value {
     value["metadata"] =
         json!({"display_phone_number": "15550100", "phone_number_id": PHONE_NUMBER_ID});
     json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}]})
+}
+
+/// `payload` as a delivery for business number `phone_number_id`.
+pub fn for_number(mut payload: Value, phone_number_id: &str) -> Value {
+    payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] =
+        json!(phone_number_id);
+    payload
 }
 
 fn contacts(from: &str, name: &str) -> Value {
