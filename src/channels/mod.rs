@@ -24,6 +24,8 @@ pub mod signing;
 pub mod slack;
 #[cfg(feature = "telegram")]
 pub mod telegram;
+#[cfg(feature = "whatsapp")]
+pub mod whatsapp;
 
 use crate::chat::Delivery;
 use crate::clock::Clock;
@@ -58,6 +60,7 @@ pub static PLATFORMS: &[&dyn Platform] = &[
     platform!(telegram::TelegramPlatform, "telegram", "Telegram"),
     platform!(slack::SlackPlatform, "slack", "Slack"),
     platform!(discord::DiscordPlatform, "discord", "Discord"),
+    platform!(whatsapp::WhatsAppPlatform, "whatsapp", "WhatsApp"),
 ];
 
 /// The registry as the config sees it: `Config::load(source, &channels::configs())`.
@@ -114,7 +117,12 @@ pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dy
     Ok(channels)
 }
 
-#[cfg(any(feature = "telegram", feature = "slack", feature = "discord"))]
+#[cfg(any(
+    feature = "telegram",
+    feature = "slack",
+    feature = "discord",
+    feature = "whatsapp"
+))]
 /// The secret in `var` that configured `connection` needs; `None` (logged, the connection
 /// left out) when it is not set.
 pub(crate) fn needed_secret(

@@ -200,6 +200,10 @@ pub const MANAGERS_TOKEN: &str = "456:managers-token";
 
 /// The Slack signing secret [`build_app`] gives fanops.
 pub const SLACK_SIGNING_SECRET: &str = "slack-signing-secret";
+/// The WhatsApp app secret and verify token [`build_app`] gives fanops (its access token
+/// is the one the fake Graph API takes).
+pub const WHATSAPP_APP_SECRET: &str = "wa-app-secret";
+pub const WHATSAPP_VERIFY_TOKEN: &str = "wa-verify-token";
 /// `FANOPS_DASHBOARD_TOKEN` of every app [`build_app`] builds.
 pub const DASHBOARD_TOKEN: &str = "test-dashboard-token";
 
@@ -222,6 +226,12 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "SLACK_BOT_TOKEN" => Some("xoxb-test-token".to_string()),
         "SLACK_APP_TOKEN" => Some("xapp-test-token".to_string()),
         "SLACK_SIGNING_SECRET" => Some(SLACK_SIGNING_SECRET.to_string()),
+        // Harmless without a `[channels.whatsapp]` table.
+        "WHATSAPP_TOKEN" => Some(crate::support::WHATSAPP_TOKEN.to_string()),
+        "WHATSAPP_APP_SECRET" => Some(WHATSAPP_APP_SECRET.to_string()),
+        "WHATSAPP_VERIFY_TOKEN" => Some(WHATSAPP_VERIFY_TOKEN.to_string()),
+        // A second number of the same app (`[channels.whatsapp.accounts.sales]`).
+        "WHATSAPP_SALES_TOKEN" => Some(crate::support::WHATSAPP_TOKEN.to_string()),
         _ => None,
     };
     let config = Config::load_with_env(

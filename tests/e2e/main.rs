@@ -63,3 +63,5 @@ mod telegram;
 mod terminal;
 mod usage_periods;
 mod web_search;
+#[cfg(feature = "whatsapp")]
+mod whatsapp;

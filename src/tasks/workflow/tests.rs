@@ -103,7 +103,7 @@ colour = "red"
 cron = "0 8 * *"
 
 [deliver]
-channel = "whatsapp"
+channel = "pigeon"
 to = "1"
 
 [permissions]
@@ -114,7 +114,7 @@ allow_writes = ["fans/list-top-fans", "no/such-endpoint"]
         "w.toml:6: unknown key `colour`",
         "w.toml:3: unknown model alias `gpt-9`",
         "w.toml:4: unknown skill `nope`",
-        "w.toml:12: unknown channel `whatsapp`",
+        "w.toml:12: unknown channel `pigeon`",
         "w.toml:16: allow_writes names `fans/list-top-fans`, which is a read",
         "w.toml:16: allow_writes names `no/such-endpoint`, which is not an OnlyFansAPI endpoint",
         "w.toml:9: cron `0 8 * *` has 4 fields",

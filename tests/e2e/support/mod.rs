@@ -26,6 +26,7 @@ mod fake_relay;
 mod fake_search;
 mod fake_slack;
 mod fake_telegram;
+mod fake_whatsapp;
 
 pub use config::config_text;
 
@@ -47,6 +48,12 @@ pub use fake_slack::{
 };
 #[allow(unused_imports)]
 pub use fake_telegram::{FakeTelegram, TgCall, TgFailure};
+#[allow(unused_imports)]
+pub use fake_whatsapp::{
+    button_reply, for_number, list_reply, signature as wa_signature, status as wa_status,
+    text_message, FakeWhatsApp, WaFailure, PHONE_NUMBER_ID as WA_PHONE_NUMBER_ID,
+    SECOND_NUMBER_ID as WA_SECOND_NUMBER_ID, TOKEN as WHATSAPP_TOKEN,
+};
 
 /// `(file stem, contents)` of every fixture, copied from
 /// `/work/shared/onlyfansapi/response-examples.json` (one file per example,

@@ -1,0 +1,242 @@
+//! The Graph API calls fanops makes for one business number: `POST
+//! {api_url}/{phone_number_id}/messages` (text, interactive buttons and lists, templates,
+//! media by id, read receipts) and `POST …/media` (uploads), each through the shared
+//! per-chat queue that waits out 429s and Graph's rate-limit codes (130429 throughput,
+//! 131056 pair rate, 4 and 80007 app limits) before sending again.
+
+use crate::channels::outbox::{Attempt, ChatQueues, SendFailure};
+use crate::chat::{Attachment, AttachmentKind};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Graph error codes that ask to slow down: nothing was sent.
+const SLOW_DOWN: [i64; 4] = [130429, 131056, 4, 80007];
+/// Graph's code for a message outside the 24-hour customer-service window.
+pub const OUTSIDE_WINDOW: i64 = 131047;
+/// Graph's code for an access token it does not take.
+const TOKEN_REFUSED: i64 = 190;
+/// How long to wait when Graph asks to slow down without saying how long.
+const DEFAULT_WAIT: Duration = Duration::from_secs(2);
+/// WhatsApp's limits for media: images 5 MB, documents 100 MB.
+const IMAGE_LIMIT: usize = 5 * 1024 * 1024;
+const DOCUMENT_LIMIT: usize = 100 * 1024 * 1024;
+
+/// One business number's Graph API client.
+pub struct Graph {
+    http: reqwest::Client,
+    /// `{api_url}/{phone_number_id}`.
+    base: String,
+    /// Never logged.
+    token: String,
+    queues: ChatQueues,
+    /// Where a refused token is said: the connection's `/readyz` entry.
+    health: crate::health::Health,
+    connection: String,
+    /// The variable the token is read from, for that sentence.
+    token_var: String,
+}
+
+/// A refusal Graph gave, in its words.
+#[derive(Debug, Clone)]
+struct Refusal {
+    code: i64,
+    message: String,
+}
+
+impl Graph {
+    /// `token` is read from `token_var`; a refusal of it is reported on `health` as
+    /// `connection`'s.
+    pub fn new(
+        api_url: &str,
+        phone_number_id: &str,
+        token: &str,
+        token_var: &str,
+        health: crate::health::Health,
+        connection: &str,
+    ) -> anyhow::Result<Graph> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        Ok(Graph {
+            http,
+            base: format!("{}/{phone_number_id}", api_url.trim_end_matches('/')),
+            token: token.to_string(),
+            queues: ChatQueues::new("WhatsApp"),
+            health,
+            connection: connection.to_string(),
+            token_var: token_var.to_string(),
+        })
+    }
+
+    /// Held while a turn of this conversation runs.
+    pub async fn lock_turn(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.queues.turn(key).await
+    }
+
+    /// Sends `message` (its `type` and content) to `to`; the message's id (`wamid.…`).
+    pub async fn send(&self, to: &str, message: Value) -> Result<String, SendFailure> {
+        let mut body = json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": to,
+        });
+        if let (Some(body), Value::Object(fields)) = (body.as_object_mut(), message) {
+            body.extend(fields);
+        }
+        let body = &body;
+        let answer = self
+            .queues
+            .send(
+                to,
+                || async move { self.attempt(self.post_json(body)).await },
+            )
+            .await?;
+        answer["messages"][0]["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SendFailure::Unknown("WhatsApp did not say the message's id".into()))
+    }
+
+    /// Marks message `id` from `to` read and shows them the typing indicator (until the
+    /// answer is sent, or 25 seconds). Best effort: a failure is only logged.
+    pub async fn typing(&self, to: &str, id: &str) {
+        let body = json!({
+            "messaging_product": "whatsapp",
+            "status": "read",
+            "message_id": id,
+            "typing_indicator": { "type": "text" },
+        });
+        let body = &body;
+        let sent = self
+            .queues
+            .send(
+                to,
+                || async move { self.attempt(self.post_json(body)).await },
+            )
+            .await;
+        if let Err(e) = sent {
+            tracing::debug!(error = %e.message(), "WhatsApp did not take a read receipt");
+        }
+    }
+
+    /// Uploads `file` for a message to `to`; its media id. A file over WhatsApp's limit
+    /// for its kind is refused here, with a sentence saying so.
+    pub async fn upload(&self, to: &str, file: &Attachment) -> Result<String, SendFailure> {
+        let limit = match file.kind {
+            AttachmentKind::Image => IMAGE_LIMIT,
+            AttachmentKind::Document => DOCUMENT_LIMIT,
+        };
+        if file.bytes.len() > limit {
+            return Err(SendFailure::Refused(format!(
+                "{} is {} MB, over WhatsApp's {} MB limit for such files",
+                file.name,
+                file.bytes.len().div_ceil(1024 * 1024),
+                limit / (1024 * 1024)
+            )));
+        }
+        let answer = self
+            .queues
+            .send(to, || async move {
+                let part = reqwest::multipart::Part::bytes(file.bytes.clone())
+                    .file_name(file.name.clone())
+                    .mime_str(file.mime);
+                let part = match part {
+                    Ok(part) => part,
+                    Err(e) => return Attempt::Refused(e.to_string()),
+                };
+                let form = reqwest::multipart::Form::new()
+                    .text("messaging_product", "whatsapp")
+                    .text("type", file.mime)
+                    .part("file", part);
+                let request = self
+                    .http
+                    .post(format!("{}/media", self.base))
+                    .bearer_auth(&self.token)
+                    .multipart(form);
+                self.attempt(request.send()).await
+            })
+            .await;
+        // Until a message names it nobody sees an upload: a lost answer is worth
+        // trying again.
+        let answer = answer.map_err(|failure| match failure {
+            SendFailure::Unknown(m) => SendFailure::Later(m),
+            other => other,
+        })?;
+        answer["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| SendFailure::Later("WhatsApp did not say the upload's id".into()))
+    }
+
+    fn post_json(
+        &self,
+        body: &Value,
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+        self.http
+            .post(format!("{}/messages", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+    }
+
+    /// One answer of Graph's, in the shared queue's terms.
+    async fn attempt(
+        &self,
+        sent: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+    ) -> Attempt<Value> {
+        let response = match sent.await {
+            Ok(response) => response,
+            Err(e) if e.is_connect() => return Attempt::Unreachable(e.to_string()),
+            Err(e) => return Attempt::Lost(e.without_url().to_string()),
+        };
+        let status = response.status();
+        let wait = crate::retry_after::from_headers(response.headers());
+        let body: Value = match response.bytes().await {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            Err(e) => return Attempt::Lost(e.without_url().to_string()),
+        };
+        if status.is_success() {
+            return Attempt::Sent(body);
+        }
+        let refusal = refusal_of(&body);
+        let slow_down = refusal
+            .as_ref()
+            .is_some_and(|r| SLOW_DOWN.contains(&r.code));
+        if status.as_u16() == 429 || slow_down {
+            return Attempt::Wait(wait.unwrap_or(DEFAULT_WAIT));
+        }
+        if status.is_server_error() {
+            return Attempt::Lost(format!("HTTP {status}"));
+        }
+        let said = match refusal {
+            Some(r) if r.code == OUTSIDE_WINDOW => {
+                "outside WhatsApp's 24-hour window (code 131047)".to_string()
+            }
+            Some(r) if r.code == TOKEN_REFUSED => {
+                let var = &self.token_var;
+                let sentence = format!("WhatsApp refused the access token in `{var}` ({}): put a system user's token with whatsapp_business_messaging in `{var}` and restart fanops", r.message);
+                self.health.failing(&self.connection, &sentence);
+                tracing::error!(connection = %self.connection, "{sentence}");
+                format!("{} (code {})", r.message, r.code)
+            }
+            Some(r) => format!("{} (code {})", r.message, r.code),
+            None => format!("HTTP {status}"),
+        };
+        tracing::warn!(error = %said, "WhatsApp refused a request");
+        Attempt::Refused(said)
+    }
+}
+
+/// Graph's `{"error": {"message", "code"}}`.
+fn refusal_of(body: &Value) -> Option<Refusal> {
+    let error = body.get("error")?;
+    Some(Refusal {
+        code: error["code"].as_i64().unwrap_or(0),
+        message: error["message"]
+            .as_str()
+            .unwrap_or("no reason given")
+            .chars()
+            .take(300)
+            .collect(),
+    })
+}
