@@ -222,6 +222,8 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "SLACK_BOT_TOKEN" => Some("xoxb-test-token".to_string()),
         "SLACK_APP_TOKEN" => Some("xapp-test-token".to_string()),
         "SLACK_SIGNING_SECRET" => Some(SLACK_SIGNING_SECRET.to_string()),
+        // Harmless without a `[channels.teams]` table.
+        "TEAMS_APP_PASSWORD" => Some(crate::support::TEAMS_APP_PASSWORD.to_string()),
         _ => None,
     };
     let config = Config::load_with_env(

@@ -54,6 +54,8 @@ mod tasks_from_chat;
 mod team;
 mod team_commands;
 mod team_spending;
+#[cfg(feature = "teams")]
+mod teams;
 #[cfg(feature = "telegram")]
 mod telegram;
 #[cfg(unix)]
