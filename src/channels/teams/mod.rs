@@ -275,10 +275,9 @@ impl Teams {
             let foreign = crate::chat::Outbound::text("That button is not one of mine.");
             return crate::chat::Replier::reply(&replier, foreign).await;
         }
-        if matches!(body, InboundBody::Text(_)) && request.place == Place::Channel {
-            if self.core.is_permitted(&self.name, &request.user).await {
-                self.follow(&request).await;
-            }
+        let in_channel = matches!(body, InboundBody::Text(_)) && request.place == Place::Channel;
+        if in_channel && self.core.is_permitted(&self.name, &request.user).await {
+            self.follow(&request).await;
         }
         let inbound = Inbound {
             platform: PLATFORM.into(),

@@ -434,14 +434,14 @@ fn issued(state: &TeamsState, headers: &HeaderMap) -> Option<String> {
         .then_some(token)
 }
 
-/// Records a connector call; the injected failure to answer with, if any.
+/// Records a connector call; the refusal or injected failure to answer with, if any.
 fn record(
     state: &TeamsState,
     method: &str,
     conversation: &str,
     headers: &HeaderMap,
     body: &Value,
-) -> Result<String, Response> {
+) -> Option<Response> {
     let token = issued(state, headers);
     state.calls.lock().unwrap().push(ConnectorCall {
         method: method.to_string(),
@@ -449,10 +449,10 @@ fn record(
         token: token.clone().unwrap_or_default(),
         body: body.clone(),
     });
-    let Some(token) = token else {
+    if token.is_none() {
         let refusal = json!({"error": {"code": "Unauthorized", "message": "Authorization has been denied for this request."}});
-        return Err(super::json_response(401, &refusal));
-    };
+        return Some(super::json_response(401, &refusal));
+    }
     match state.failures.lock().unwrap().pop_front() {
         Some(TeamsFailure::RateLimited(secs)) => {
             let mut response =
@@ -460,10 +460,10 @@ fn record(
             response
                 .headers_mut()
                 .insert("Retry-After", secs.to_string().parse().unwrap());
-            Err(response)
+            Some(response)
         }
-        Some(TeamsFailure::Status(status)) => Err(super::json_response(status, &json!({}))),
-        None => Ok(token),
+        Some(TeamsFailure::Status(status)) => Some(super::json_response(status, &json!({}))),
+        None => None,
     }
 }
 
@@ -474,7 +474,7 @@ async fn post_activity(
     body: Bytes,
 ) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Err(refusal) = record(&state, "POST", &conversation, &headers, &body) {
+    if let Some(refusal) = record(&state, "POST", &conversation, &headers, &body) {
         return refusal;
     }
     let id = format!("act-{}", state.next_id.fetch_add(1, Ordering::SeqCst));
@@ -495,7 +495,7 @@ async fn update_activity(
     body: Bytes,
 ) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Err(refusal) = record(&state, "PUT", &conversation, &headers, &body) {
+    if let Some(refusal) = record(&state, "PUT", &conversation, &headers, &body) {
         return refusal;
     }
     let mut sent = state.sent.lock().unwrap();
@@ -520,7 +520,7 @@ async fn open_conversation(
     body: Bytes,
 ) -> Response {
     let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Err(refusal) = record(&state, "POST", "", &headers, &body) {
+    if let Some(refusal) = record(&state, "POST", "", &headers, &body) {
         return refusal;
     }
     state.opened.lock().unwrap().push(body.clone());
