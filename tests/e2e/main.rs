@@ -56,6 +56,8 @@ mod team_commands;
 mod team_spending;
 #[cfg(feature = "teams")]
 mod teams;
+#[cfg(feature = "teams")]
+mod teams_delivery;
 #[cfg(feature = "telegram")]
 mod telegram;
 #[cfg(unix)]

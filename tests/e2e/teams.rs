@@ -11,43 +11,43 @@ use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-const WAIT: Duration = Duration::from_secs(10);
-const SEND: &str = "/api/acct_8f3k2j1h0g9f8e7d/chats/99120455/messages";
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const SEND: &str = "/api/acct_8f3k2j1h0g9f8e7d/chats/99120455/messages";
 
-const OPERATOR: Person = Person {
+pub(crate) const OPERATOR: Person = Person {
     aad: "0a0a0a0a-0000-4000-8000-000000000001",
     member: "29:1operator",
     name: "Olive Operator",
 };
-const ADMIN: Person = Person {
+pub(crate) const ADMIN: Person = Person {
     aad: "0a0a0a0a-0000-4000-8000-00000000000a",
     member: "29:1admin",
     name: "Ada Admin",
 };
-const STRANGER: Person = Person {
+pub(crate) const STRANGER: Person = Person {
     aad: "0a0a0a0a-0000-4000-8000-000000000009",
     member: "29:1stranger",
     name: "Sam <at>Stranger</at>",
 };
-const OPERATOR_CHAT: &str = "a:1operator-personal";
-const ADMIN_CHAT: &str = "a:1admin-personal";
-const STRANGER_CHAT: &str = "a:1stranger-personal";
-const CHANNEL: &str = "19:general@thread.tacv2";
+pub(crate) const OPERATOR_CHAT: &str = "a:1operator-personal";
+pub(crate) const ADMIN_CHAT: &str = "a:1admin-personal";
+pub(crate) const STRANGER_CHAT: &str = "a:1stranger-personal";
+pub(crate) const CHANNEL: &str = "19:general@thread.tacv2";
 
-struct Running {
-    teams: FakeTeams,
-    model: FakeModel,
-    api: FakeOnlyFans,
-    url: String,
-    base: String,
-    clock: Clock,
-    text: String,
-    shutdown: CancellationToken,
-    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+pub(crate) struct Running {
+    pub(crate) teams: FakeTeams,
+    pub(crate) model: FakeModel,
+    pub(crate) api: FakeOnlyFans,
+    pub(crate) url: String,
+    pub(crate) base: String,
+    pub(crate) clock: Clock,
+    pub(crate) text: String,
+    pub(crate) shutdown: CancellationToken,
+    pub(crate) server: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: tempfile::TempDir,
 }
 
-fn config(
+pub(crate) fn config(
     teams: &FakeTeams,
     model: &FakeModel,
     api: &FakeOnlyFans,
@@ -65,7 +65,7 @@ fn config(
     crate::support::config_text(&model.url(), &api.url(), db, &table)
 }
 
-async fn running(extra: &str) -> Running {
+pub(crate) async fn running(extra: &str) -> Running {
     let (teams, model, api) = (
         FakeTeams::start().await,
         FakeModel::start().await,
@@ -96,7 +96,7 @@ async fn running(extra: &str) -> Running {
 }
 
 impl Running {
-    async fn ready(&self) -> Value {
+    pub(crate) async fn ready(&self) -> Value {
         reqwest::get(format!("{}/readyz", self.base))
             .await
             .unwrap()
@@ -106,7 +106,7 @@ impl Running {
     }
 
     /// Waits until `/readyz` says the bot has its token and keys.
-    async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         let until = tokio::time::Instant::now() + WAIT;
         loop {
             let ready = self.ready().await;
@@ -119,23 +119,23 @@ impl Running {
     }
 
     /// Posts `activity` signed with a good token; fanops must take it.
-    async fn send(&self, activity: &Value) {
+    pub(crate) async fn send(&self, activity: &Value) {
         let token = Signer::good(&self.teams.service_url());
         let answer = send_activity(&self.url, activity, Some(&token)).await;
         assert_eq!(answer.status(), 200, "{activity}");
     }
 
-    async fn wait_text(&self, conversation: &str, needle: &str) -> bool {
+    pub(crate) async fn wait_text(&self, conversation: &str, needle: &str) -> bool {
         self.teams.wait_text(conversation, needle, WAIT).await
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.shutdown.cancel();
         self.server.await.unwrap().unwrap();
     }
 }
 
-fn send_call() -> Reply {
+pub(crate) fn send_call() -> Reply {
     Reply::ToolCalls(vec![(
         "call_endpoint".into(),
         json!({"endpoint": "chat-messages/send-message", "account": "acct_8f3k2j1h0g9f8e7d", "params": {"chat_id": 99120455, "text": "Thanks Jake!"}}),
@@ -143,7 +143,7 @@ fn send_call() -> Reply {
 }
 
 /// The titles and payloads of the Adaptive Card buttons on an activity.
-fn card_buttons(attachments: &Value) -> Vec<(String, String)> {
+pub(crate) fn card_buttons(attachments: &Value) -> Vec<(String, String)> {
     let mut found = Vec::new();
     for attachment in attachments.as_array().into_iter().flatten() {
         assert_eq!(
@@ -478,35 +478,6 @@ async fn a_stranger_gets_their_id_and_the_admin_an_access_request_in_their_chat(
 }
 
 #[tokio::test]
-async fn an_admin_known_only_from_a_channel_gets_a_personal_chat_opened() {
-    let r = running("").await;
-    r.model.push(Reply::Text("Channel answer.".into()));
-    r.send(&r.teams.channel(ADMIN, CHANNEL, None, "1900", "hello", true))
-        .await;
-    assert!(
-        r.wait_text(&format!("{CHANNEL};messageid=1900"), "Channel answer.")
-            .await
-    );
-    r.send(
-        &r.teams
-            .personal(STRANGER, STRANGER_CHAT, "s-1", "let me in"),
-    )
-    .await;
-    let opened_chat = format!("a:personal-{}", ADMIN.member);
-    assert!(
-        r.wait_text(&opened_chat, "Access request").await,
-        "{:?}",
-        r.teams.calls()
-    );
-    let opened = r.teams.opened();
-    assert_eq!(opened.len(), 1);
-    assert_eq!(opened[0]["members"][0]["id"], ADMIN.member);
-    assert_eq!(opened[0]["bot"]["id"], format!("28:{TEAMS_APP_ID}"));
-    assert_eq!(opened[0]["tenantId"], "tenant-1");
-    r.stop().await;
-}
-
-#[tokio::test]
 async fn a_redelivered_activity_is_answered_once() {
     let r = running("").await;
     r.model.push(Reply::Text("Once.".into()));
@@ -524,156 +495,4 @@ async fn a_redelivered_activity_is_answered_once() {
     assert_eq!(r.model.request_count(), 2);
     assert_eq!(r.teams.texts(OPERATOR_CHAT), ["Once.", "Next."]);
     r.stop().await;
-}
-
-const TASK: &str = r#"name = "Morning digest"
-prompt = "Summarise yesterday's earnings."
-
-[schedule]
-daily = "08:00"
-timezone = "Europe/London"
-
-[deliver]
-channel = "teams"
-to = "19:general@thread.tacv2"
-"#;
-
-#[tokio::test]
-async fn a_scheduled_post_reaches_a_channel_through_its_stored_reference_from_another_process() {
-    let r = running("").await;
-    // Someone wrote in the channel once: fanops keeps where it is.
-    r.model.push(Reply::Text("Noted.".into()));
-    r.send(&r.teams.channel(OPERATOR, CHANNEL, None, "2000", "hi", true))
-        .await;
-    assert!(
-        r.wait_text(&format!("{CHANNEL};messageid=2000"), "Noted.")
-            .await
-    );
-
-    // A second process (the scheduler's) on the same database posts the digest.
-    let dir = tempfile::tempdir().unwrap();
-    let workflows = dir.path().join("workflows");
-    std::fs::create_dir_all(&workflows).unwrap();
-    std::fs::write(workflows.join("morning-digest.toml"), TASK).unwrap();
-    let text = format!(
-        "{}\n[scheduler]\nworkflows_dir = \"{}\"\n",
-        r.text,
-        workflows.display()
-    );
-    let (app, _) = crate::helpers::build_app("scheduler.toml", text, false).await;
-    let scheduler = app.scheduler.clone();
-    let utc = |s: &str| {
-        chrono::DateTime::parse_from_rfc3339(s)
-            .unwrap()
-            .with_timezone(&chrono::Utc)
-    };
-    scheduler.tick(utc("2026-11-22T07:00:00Z")).await.unwrap();
-    r.teams.fail_next(vec![TeamsFailure::RateLimited(1)]);
-    r.model
-        .push(Reply::Text("Yesterday: **$1,912.40**.".into()));
-    let tick = scheduler.tick(utc("2026-11-22T08:00:20Z")).await.unwrap();
-    assert_eq!(tick.started.len(), 1);
-    for (_, _, handle) in tick.started {
-        handle.await.unwrap();
-    }
-    let again = scheduler.tick(utc("2026-11-22T08:00:40Z")).await.unwrap();
-    assert!(again.started.is_empty());
-    let posted = r.teams.texts(CHANNEL);
-    assert_eq!(posted.len(), 1, "posted once, after the 429: {posted:?}");
-    assert!(posted[0].contains("Morning digest") && posted[0].contains("<b>$1,912.40</b>"));
-    let runs = app.store.recent_runs("morning-digest", 10).await.unwrap();
-    assert!(runs[0].delivered_at.is_some());
-
-    // Nowhere to post: recorded, not lost.
-    let nowhere = app
-        .channels
-        .iter()
-        .find(|c| c.name() == "teams")
-        .unwrap()
-        .clone()
-        .delivery();
-    let failure = nowhere
-        .deliver("19:unknown@thread.tacv2", "hi", &[], 0)
-        .await
-        .unwrap_err();
-    assert!(
-        failure.message.contains("write to the bot there"),
-        "{failure:?}"
-    );
-    r.stop().await;
-}
-
-#[tokio::test]
-async fn a_refused_app_password_is_said_on_readyz() {
-    let (teams, model, api) = (
-        FakeTeams::start().await,
-        FakeModel::start().await,
-        FakeOnlyFans::start().await,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("fanops.db").display());
-    // Another app id: the fake's token endpoint refuses it.
-    let text = config(&teams, &model, &api, &db, "").replace(
-        &format!("app_id = \"{TEAMS_APP_ID}\""),
-        "app_id = \"99999999-0000-4000-8000-000000000000\"",
-    );
-    let (app, _) = crate::helpers::build_app("teams.toml", text, false).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let shutdown = CancellationToken::new();
-    let server = tokio::spawn(app.serve(listener, shutdown.clone()));
-    let said = teams
-        .wait_for(|t| !t.token_requests().is_empty(), WAIT)
-        .await;
-    assert!(said);
-    let until = tokio::time::Instant::now() + WAIT;
-    let ready = loop {
-        let ready: Value = reqwest::get(format!("{base}/readyz"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if ready["channels"]["teams"]["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("TEAMS_APP_PASSWORD"))
-            || tokio::time::Instant::now() > until
-        {
-            break ready;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert_eq!(ready["channels"]["teams"]["ok"], false, "{ready}");
-    let detail = ready["channels"]["teams"]["detail"].as_str().unwrap();
-    assert!(detail.contains("TEAMS_APP_PASSWORD"), "{detail}");
-    assert!(!detail.contains(crate::support::TEAMS_APP_PASSWORD));
-    shutdown.cancel();
-    server.await.unwrap().unwrap();
-}
-
-#[test]
-fn fanops_check_locates_teams_problems() {
-    let text = "[channels.teams]\napp_id = \"not-a-guid\"\npermitted_users = [\"29:1abc\"]\ntoken_url = \"nope\"\n";
-    let source = fanops::config::ConfigSource::Text {
-        origin: "fanops.toml".into(),
-        text: text.into(),
-    };
-    let problems: Vec<String> = match fanops::config::Config::load_with_env(
-        source,
-        &|_| None,
-        &fanops::channels::configs(),
-    ) {
-        Ok(_) => Vec::new(),
-        Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
-    };
-    let joined = problems.join("\n");
-    assert!(
-        joined.contains("fanops.toml:2:") && joined.contains("not a Microsoft App ID"),
-        "{joined}"
-    );
-    assert!(
-        joined.contains("fanops.toml:3:") && joined.contains("Microsoft Entra object id"),
-        "{joined}"
-    );
-    assert!(joined.contains("fanops.toml:4:"), "{joined}");
 }
