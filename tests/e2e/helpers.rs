@@ -224,6 +224,7 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "SLACK_SIGNING_SECRET" => Some(SLACK_SIGNING_SECRET.to_string()),
         // Harmless without a `[channels.teams]` table.
         "TEAMS_APP_PASSWORD" => Some(crate::support::TEAMS_APP_PASSWORD.to_string()),
+        "TEAMS_OPS_APP_PASSWORD" => Some(crate::support::TEAMS_OPS_APP_PASSWORD.to_string()),
         _ => None,
     };
     let config = Config::load_with_env(

@@ -4,7 +4,7 @@
 
 use crate::support::{
     send_activity, FakeModel, FakeOnlyFans, FakeTeams, Person, Reply, Signer, TeamsFailure,
-    TestKey, TEAMS_APP_ID,
+    TestKey, TEAMS_APP_ID, TEAMS_OPS_APP_ID,
 };
 use fanops::clock::Clock;
 use serde_json::{json, Value};
@@ -494,5 +494,57 @@ async fn a_redelivered_activity_is_answered_once() {
     assert!(r.wait_text(OPERATOR_CHAT, "Next.").await);
     assert_eq!(r.model.request_count(), 2);
     assert_eq!(r.teams.texts(OPERATOR_CHAT), ["Once.", "Next."]);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_bot_is_its_own_connection_with_its_own_route_token_and_people() {
+    let extra = format!(
+        "[channels.teams.accounts.ops]\ntoken_env = \"TEAMS_OPS_APP_PASSWORD\"\napp_id = \"{TEAMS_OPS_APP_ID}\"\npermitted_users = [\"{}\"]\n",
+        ADMIN.aad
+    );
+    let r = running(&extra).await;
+    let until = tokio::time::Instant::now() + WAIT;
+    while r.ready().await["channels"]["teams:ops"]["ok"] != true {
+        assert!(tokio::time::Instant::now() < until, "{}", r.ready().await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let service = r.teams.service_url();
+    let ops_url = format!("{}/teams/ops/messages", r.base);
+    let activity = FakeTeams::to_bot(
+        &r.teams.personal(ADMIN, ADMIN_CHAT, "o-1", "hello ops"),
+        TEAMS_OPS_APP_ID,
+    );
+    // A token for the first bot is not one for the second.
+    let theirs = Signer::good(&service);
+    let refused = send_activity(&ops_url, &activity, Some(&theirs)).await;
+    assert_eq!(refused.status(), 401);
+    r.model.push(Reply::Text("From the ops bot.".into()));
+    let ours = Signer::token(
+        TestKey::A,
+        TestKey::A.kid(),
+        TEAMS_OPS_APP_ID,
+        3600,
+        &service,
+    );
+    let taken = send_activity(&ops_url, &activity, Some(&ours)).await;
+    assert_eq!(taken.status(), 200);
+    assert!(r.wait_text(ADMIN_CHAT, "From the ops bot.").await);
+    let calls = r.teams.calls();
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.token.starts_with("fake-teams-ops-token")),
+        "posted with the second bot's own token: {calls:?}"
+    );
+    // The operator is one of the first bot's people, not of the second's.
+    let stranger_here = FakeTeams::to_bot(
+        &r.teams.personal(OPERATOR, OPERATOR_CHAT, "o-2", "and me?"),
+        TEAMS_OPS_APP_ID,
+    );
+    let taken = send_activity(&ops_url, &stranger_here, Some(&ours)).await;
+    assert_eq!(taken.status(), 200);
+    assert!(r.wait_text(OPERATOR_CHAT, "not allowed").await);
+    assert_eq!(r.model.request_count(), 1);
     r.stop().await;
 }

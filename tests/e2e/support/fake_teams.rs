@@ -2,7 +2,8 @@
 //! activities as the Bot Framework does.
 //!
 //! - `POST /token`: client credentials; only [`APP_ID`] with [`APP_PASSWORD`] gets a token
-//!   (`fake-teams-token-N`, an hour), anything else 401 `invalid_client`.
+//!   (`fake-teams-token-N`, an hour), and [`OPS_APP_ID`] with [`OPS_APP_PASSWORD`]
+//!   (`fake-teams-ops-token-N`); anything else 401 `invalid_client`.
 //! - `GET /openid`: OpenID metadata naming `GET /keys`, the JWKS of the published test
 //!   keys ([`FakeTeams::publish`]; key A at start). The keys are fixed RSA keys kept as PEM
 //!   fixtures under `fixtures/teams/`.
@@ -31,6 +32,9 @@ use serde_json::{json, Value};
 /// The bot's Microsoft App ID, and the password its token is granted for.
 pub const APP_ID: &str = "5f0c9a4e-1b2d-4c3e-8f70-123456789abc";
 pub const APP_PASSWORD: &str = "teams-app-password";
+/// A second bot (an account of its own), with its password.
+pub const OPS_APP_ID: &str = "0b0b0b0b-1111-4222-8333-444444444444";
+pub const OPS_APP_PASSWORD: &str = "teams-ops-app-password";
 pub const ISSUER: &str = "https://api.botframework.com";
 
 const KEY_A: &str = include_str!("fixtures/teams/key_a.pem");
@@ -331,6 +335,13 @@ impl FakeTeams {
         activity
     }
 
+    /// `activity` addressed to bot `app_id` instead.
+    pub fn to_bot(activity: &Value, app_id: &str) -> Value {
+        let mut activity = activity.clone();
+        activity["recipient"]["id"] = json!(format!("28:{app_id}"));
+        activity
+    }
+
     fn activity(
         &self,
         from: Person,
@@ -380,16 +391,22 @@ async fn token(State(state): State<Arc<TeamsState>>, body: Bytes) -> Response {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
+    let app = [
+        (APP_ID, APP_PASSWORD, "fake-teams-token"),
+        (OPS_APP_ID, OPS_APP_PASSWORD, "fake-teams-ops-token"),
+    ]
+    .into_iter()
+    .find(|(id, password, _)| {
+        field("client_id") == Some(id) && field("client_secret") == Some(password)
+    });
     let granted = field("grant_type") == Some("client_credentials")
-        && field("client_id") == Some(APP_ID)
-        && field("client_secret") == Some(APP_PASSWORD)
         && field("scope") == Some("https://api.botframework.com/.default");
-    if !granted {
+    let (Some((_, _, prefix)), true) = (app, granted) else {
         let refusal = json!({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."});
         return super::json_response(401, &refusal);
-    }
+    };
     let mut tokens = state.tokens.lock().unwrap();
-    let token = format!("fake-teams-token-{}", tokens.len() + 1);
+    let token = format!("{prefix}-{}", tokens.len() + 1);
     tokens.push(token.clone());
     super::json_response(
         200,

@@ -49,7 +49,8 @@ pub use fake_slack::{
 #[allow(unused_imports)]
 pub use fake_teams::{
     send_activity, ConnectorCall, FakeTeams, Person, Sent, Signer, TeamsFailure, TestKey,
-    APP_ID as TEAMS_APP_ID, APP_PASSWORD as TEAMS_APP_PASSWORD,
+    APP_ID as TEAMS_APP_ID, APP_PASSWORD as TEAMS_APP_PASSWORD, OPS_APP_ID as TEAMS_OPS_APP_ID,
+    OPS_APP_PASSWORD as TEAMS_OPS_APP_PASSWORD,
 };
 #[allow(unused_imports)]
 pub use fake_telegram::{FakeTelegram, TgCall, TgFailure};
