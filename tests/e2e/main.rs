@@ -58,6 +58,8 @@ mod team_spending;
 mod teams;
 #[cfg(feature = "teams")]
 mod teams_delivery;
+#[cfg(feature = "teams")]
+mod teams_replicas;
 #[cfg(feature = "telegram")]
 mod telegram;
 #[cfg(unix)]
