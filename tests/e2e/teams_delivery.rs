@@ -4,7 +4,7 @@
 
 use crate::support::{FakeModel, FakeOnlyFans, FakeTeams, Reply, TeamsFailure, TEAMS_APP_ID};
 use crate::teams::{config, running, ADMIN, CHANNEL, OPERATOR, STRANGER, STRANGER_CHAT, WAIT};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -187,4 +187,23 @@ fn fanops_check_locates_teams_problems() {
         "{joined}"
     );
     assert!(joined.contains("fanops.toml:4:"), "{joined}");
+}
+
+#[tokio::test]
+async fn an_admin_who_only_installed_the_bot_gets_access_requests_in_that_chat() {
+    let r = running("").await;
+    let mut install = r.teams.personal(ADMIN, "a:admin-installed", "i-1", "");
+    install["type"] = json!("conversationUpdate");
+    install["membersAdded"] = json!([{"id": format!("28:{TEAMS_APP_ID}")}]);
+    install.as_object_mut().unwrap().remove("text");
+    r.send(&install).await;
+    r.send(
+        &r.teams
+            .personal(STRANGER, STRANGER_CHAT, "s-1", "let me in"),
+    )
+    .await;
+    assert!(r.wait_text("a:admin-installed", "Access request").await);
+    assert!(r.teams.opened().is_empty(), "no chat needed opening");
+    assert_eq!(r.model.request_count(), 0, "an install is not a question");
+    r.stop().await;
 }

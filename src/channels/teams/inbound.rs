@@ -91,6 +91,16 @@ pub(super) enum Said {
     },
 }
 
+impl Request {
+    /// Whether it asks anything of fanops: a press, or a message with words in it.
+    pub(super) fn asks(&self) -> bool {
+        match &self.said {
+            Said::Press { .. } => true,
+            Said::Text { text, .. } => !text.is_empty(),
+        }
+    }
+}
+
 impl Activity {
     /// The tenant the activity came from.
     fn tenant(&self) -> Option<String> {
@@ -101,12 +111,9 @@ impl Activity {
         })
     }
 
-    /// What fanops reads of a person's message or press; `None` for anything else
-    /// (typing, reactions, installs, the bot's own messages).
+    /// What fanops reads of a person's activity (a message, a press, an install that
+    /// tells where they are); `None` for the bot's own and for anything without a person.
     pub(super) fn request(&self) -> Option<(String, Request)> {
-        if self.kind != "message" {
-            return None;
-        }
         let from = self.from.as_ref()?;
         let me = self.recipient.as_ref()?;
         if from.id.is_empty() || from.id == me.id {

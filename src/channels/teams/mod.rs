@@ -211,14 +211,16 @@ impl Teams {
         }
     }
 
-    /// Keeps the activity's reference, decides whether it is for fanops, claims it and
-    /// starts its turn. The caller answers the Bot Framework right after.
+    /// Keeps the activity's conversation reference, decides whether it is for fanops,
+    /// claims it and starts its turn. The caller answers the Bot Framework right after.
     async fn take(self: &Arc<Self>, activity: &Activity) {
         let Some((id, request)) = activity.request() else {
             return;
         };
+        // An install or a message: either way fanops now knows where the person is.
         self.references.keep(&request).await;
-        if !self.for_me(&request).await {
+        let asks = activity.kind == "message" && request.asks();
+        if !asks || !self.for_me(&request).await {
             return;
         }
         if self.runtime.claim(&id, &request).await {
@@ -313,17 +315,11 @@ impl Teams {
 /// `POST /teams/messages`: verified, answered at once, handled after.
 async fn messages(State(teams): State<Arc<Teams>>, headers: HeaderMap, body: Bytes) -> StatusCode {
     // The token is checked against the activity's own service URL and channel, so the
-    // body is read first; nothing of it is acted on before the check.
-    let activity: Activity = match serde_json::from_slice(&body) {
-        Ok(activity) => activity,
-        Err(_) => {
-            let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
-            if teams.verifier.verify(authorization, "", "").await.is_err() {
-                return StatusCode::UNAUTHORIZED;
-            }
-            tracing::warn!("a Teams request with a valid token is not an activity");
-            return StatusCode::BAD_REQUEST;
-        }
+    // body is read first; nothing of it is acted on before the check. A body that is not
+    // an activity cannot be checked, and is refused like a bad token.
+    let Ok(activity) = serde_json::from_slice::<Activity>(&body) else {
+        tracing::warn!("refused a Teams request that is not an activity");
+        return StatusCode::UNAUTHORIZED;
     };
     let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
     let checked = teams
