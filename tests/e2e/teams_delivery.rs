@@ -111,6 +111,14 @@ async fn a_scheduled_post_reaches_a_channel_through_its_stored_reference_from_an
         failure.message.contains("write to the bot there"),
         "{failure:?}"
     );
+    // To a person by their object id: their personal chat, opened since they only wrote
+    // in the channel.
+    nowhere
+        .deliver(OPERATOR.aad, "A note for you.", &[], 0)
+        .await
+        .unwrap();
+    let chat = format!("a:personal-{}", OPERATOR.member);
+    assert_eq!(r.teams.texts(&chat), ["A note for you."]);
     r.stop().await;
 }
 
