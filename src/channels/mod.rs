@@ -22,6 +22,8 @@ pub mod runtime;
 pub mod signing;
 #[cfg(feature = "slack")]
 pub mod slack;
+#[cfg(feature = "teams")]
+pub mod teams;
 #[cfg(feature = "telegram")]
 pub mod telegram;
 #[cfg(feature = "whatsapp")]
@@ -61,6 +63,7 @@ pub static PLATFORMS: &[&dyn Platform] = &[
     platform!(slack::SlackPlatform, "slack", "Slack"),
     platform!(discord::DiscordPlatform, "discord", "Discord"),
     platform!(whatsapp::WhatsAppPlatform, "whatsapp", "WhatsApp"),
+    platform!(teams::TeamsPlatform, "teams", "Microsoft Teams"),
 ];
 
 /// The registry as the config sees it: `Config::load(source, &channels::configs())`.
@@ -121,7 +124,8 @@ pub fn build(config: &Config, parts: &ChannelParts) -> anyhow::Result<Vec<Arc<dy
     feature = "telegram",
     feature = "slack",
     feature = "discord",
-    feature = "whatsapp"
+    feature = "whatsapp",
+    feature = "teams"
 ))]
 /// The secret in `var` that configured `connection` needs; `None` (logged, the connection
 /// left out) when it is not set.
@@ -141,7 +145,12 @@ pub(crate) fn needed_secret(
 /// A platform refused the bot's credentials: waiting will not fix that, so the channel
 /// says so once, in the log and on `/readyz`, stops asking, and waits for shutdown (the
 /// rest of fanops keeps serving).
-#[cfg(any(feature = "telegram", feature = "slack", feature = "discord"))]
+#[cfg(any(
+    feature = "telegram",
+    feature = "slack",
+    feature = "discord",
+    feature = "teams"
+))]
 pub(crate) async fn refused_credentials(
     health: &Health,
     platform: &str,

@@ -30,7 +30,7 @@ pub use ledger::{
 pub use sessions::{DashboardSession, DashboardSessions};
 pub use skills::SkillStore;
 pub use tasks::{RunStatus, StoredTask, TaskRun, TaskRunStore, TaskStore};
-pub use team::{AccessRequest, RequestState, TeamMember, TeamStore};
+pub use team::{AccessRequest, RequestState, RosterStore, TeamMember};
 pub use threads::{FollowedThread, FollowedThreads, RefusalNotices};
 
 /// Errors at the store boundary.
@@ -346,7 +346,7 @@ pub trait Store:
     + BudgetStore
     + OperationsView
     + DashboardSessions
-    + TeamStore
+    + RosterStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

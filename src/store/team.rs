@@ -64,7 +64,7 @@ pub struct AccessRequest {
 }
 
 #[async_trait]
-pub trait TeamStore: Send + Sync {
+pub trait RosterStore: Send + Sync {
     /// The person's grant on `connection`, if an admin made one.
     async fn team_member(&self, connection: &str, user: &str) -> StoreResult<Option<TeamMember>>;
     /// Everyone granted a role on `connection` (every connection when `None`), by id.

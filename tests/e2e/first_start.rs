@@ -56,7 +56,7 @@ fn with_no_chat_platform_it_says_so_where_to_read_and_where_the_data_is() {
         .iter()
         .find(|l| l.contains("no chat platform is configured"))
         .unwrap_or_else(|| panic!("{seen:#?}"));
-    // Every platform of the registry, as a list in words ("A, B or C").
+    // Every platform of the registry, in its order: "Telegram, Slack, … or …".
     let titles: Vec<&str> = fanops::channels::PLATFORMS
         .iter()
         .map(|p| p.title())

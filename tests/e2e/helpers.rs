@@ -232,6 +232,9 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "WHATSAPP_VERIFY_TOKEN" => Some(WHATSAPP_VERIFY_TOKEN.to_string()),
         // A second number of the same app (`[channels.whatsapp.accounts.sales]`).
         "WHATSAPP_SALES_TOKEN" => Some(crate::support::WHATSAPP_TOKEN.to_string()),
+        // Harmless without a `[channels.teams]` table.
+        "TEAMS_APP_PASSWORD" => Some(crate::support::TEAMS_APP_PASSWORD.to_string()),
+        "TEAMS_OPS_APP_PASSWORD" => Some(crate::support::TEAMS_OPS_APP_PASSWORD.to_string()),
         _ => None,
     };
     let config = Config::load_with_env(

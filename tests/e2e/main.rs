@@ -57,6 +57,12 @@ mod tasks_from_chat;
 mod team;
 mod team_commands;
 mod team_spending;
+#[cfg(feature = "teams")]
+mod teams;
+#[cfg(feature = "teams")]
+mod teams_delivery;
+#[cfg(feature = "teams")]
+mod teams_replicas;
 #[cfg(feature = "telegram")]
 mod telegram;
 #[cfg(unix)]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::rows::{instant, millis};
 use super::{PgStore, SqliteStore};
-use crate::store::{AccessRequest, RequestState, StoreError, StoreResult, TeamMember, TeamStore};
+use crate::store::{AccessRequest, RequestState, RosterStore, StoreError, StoreResult, TeamMember};
 
 macro_rules! member_select {
     ($where:literal) => {
@@ -105,7 +105,7 @@ fn request(row: RequestTuple) -> StoreResult<AccessRequest> {
 macro_rules! team {
     ($store:ty) => {
         #[async_trait]
-        impl TeamStore for $store {
+        impl RosterStore for $store {
             async fn team_member(
                 &self,
                 connection: &str,

@@ -25,6 +25,7 @@ mod fake_rate_limit;
 mod fake_relay;
 mod fake_search;
 mod fake_slack;
+mod fake_teams;
 mod fake_telegram;
 mod fake_whatsapp;
 
@@ -45,6 +46,12 @@ pub use fake_search::{FakeSearch, SearchRequest};
 pub use fake_slack::{
     callback, mention_event, message_event, press, slack_signature, FakeSlack, Posted,
     SlackFailure, BOT_USER,
+};
+#[allow(unused_imports)]
+pub use fake_teams::{
+    send_activity, ConnectorCall, FakeTeams, Person, Sent, Signer, TeamsFailure, TestKey,
+    APP_ID as TEAMS_APP_ID, APP_PASSWORD as TEAMS_APP_PASSWORD, OPS_APP_ID as TEAMS_OPS_APP_ID,
+    OPS_APP_PASSWORD as TEAMS_OPS_APP_PASSWORD,
 };
 #[allow(unused_imports)]
 pub use fake_telegram::{FakeTelegram, TgCall, TgFailure};
