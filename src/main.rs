@@ -18,6 +18,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write a first fanops.toml from a few answers (or flags, with --non-interactive).
+    Init {
+        /// Take every answer from the flags below; ask nothing.
+        #[arg(long)]
+        non_interactive: bool,
+        /// Replace the file when it exists.
+        #[arg(long)]
+        force: bool,
+        /// The team's IANA time zone (default UTC).
+        #[arg(long)]
+        timezone: Option<String>,
+        /// openai or openrouter (default openai).
+        #[arg(long)]
+        provider: Option<String>,
+        /// The provider's model id.
+        #[arg(long)]
+        model: Option<String>,
+        /// A chat platform to set up (repeatable).
+        #[arg(long = "platform", value_name = "NAME")]
+        platforms: Vec<String>,
+        /// A platform's answer: <platform>.<key>=VALUE (repeatable), e.g. its admin's id.
+        #[arg(long = "answer", value_name = "PLATFORM.KEY=VALUE")]
+        answers: Vec<String>,
+    },
     /// Start the HTTP server and every configured part.
     Run,
     /// Talk to the assistant in this terminal (as admin).
@@ -190,11 +214,35 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let quiet = !matches!(cli.command, Command::Run | Command::Migrate);
     let filter = if quiet { "warn" } else { "info" };
+    let init_path = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("fanops.toml"));
     let source = match cli.config {
         Some(path) => ConfigSource::Explicit(path),
         None => ConfigSource::Default,
     };
     let result = match cli.command {
+        Command::Init {
+            non_interactive,
+            force,
+            timezone,
+            provider,
+            model,
+            platforms,
+            answers,
+        } => {
+            let args = fanops::cli::init::InitArgs {
+                non_interactive,
+                force,
+                timezone,
+                provider,
+                model,
+                platforms,
+                answers,
+            };
+            fanops::cli::init::run(&init_path, args, &fanops::channels::configs())
+        }
         Command::Check => {
             fanops::cli::init_logging(filter);
             return fanops::cli::check(source);
@@ -230,6 +278,7 @@ async fn main() -> ExitCode {
 /// Runs a command with its loaded config (`check` is run before, on the config source).
 async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::Result<()> {
     match command {
+        Command::Init { .. } => unreachable!("init runs before any config is loaded"),
         Command::Run => fanops::cli::run(config).await,
         Command::Chat => fanops::cli::chat(config, held).await,
         Command::Migrate => fanops::cli::migrate(config).await,

@@ -1,6 +1,7 @@
 //! The command-line commands, each a thin call into the library.
 
 pub mod budget;
+pub mod init;
 mod skills;
 pub mod team;
 

@@ -11,6 +11,7 @@ mod problem;
 mod report;
 mod secret;
 mod sections;
+pub mod setup;
 mod validate;
 
 pub use connection::{Connection, ConnectionName};
@@ -21,6 +22,7 @@ pub use problem::{one_line, ConfigError, Problem, Warning};
 pub use report::Report;
 pub use secret::{Secret, Secrets};
 pub use sections::*;
+pub use setup::{Setup, SetupQuestion};
 
 use serde::de::DeserializeOwned;
 use serde::Deserialize;

@@ -20,6 +20,10 @@ pub trait PlatformConfig: Sync {
     }
     /// Checks its section (present in the file), each problem at its line.
     fn check(&self, r: &mut Report<'_>);
+    /// What `fanops init` asks to set it up, and the section it writes.
+    fn setup(&self) -> Option<&'static super::Setup> {
+        None
+    }
 }
 
 /// The platforms a config was loaded with (the registry's), in its order.

@@ -23,6 +23,7 @@ mod props;
 mod reply;
 mod rest;
 mod section;
+mod setup;
 
 use crate::channels::outbox::SendFailure;
 use crate::channels::runtime::Runtime;

@@ -51,6 +51,10 @@ impl PlatformConfig for DiscordPlatform {
         &[BOT_TOKEN]
     }
 
+    fn setup(&self) -> Option<&'static crate::config::Setup> {
+        Some(&super::setup::SETUP)
+    }
+
     fn check(&self, r: &mut Report<'_>) {
         for connection in r.connections::<DiscordConfig>(PLATFORM, BOT_TOKEN) {
             check_section(r, &connection.name, &connection.section);

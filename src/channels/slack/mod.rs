@@ -15,6 +15,7 @@ pub mod mrkdwn;
 mod props;
 mod reply;
 mod section;
+mod setup;
 mod socket;
 
 use crate::channels::runtime::Runtime;

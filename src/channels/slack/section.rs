@@ -83,6 +83,10 @@ impl PlatformConfig for SlackPlatform {
         &[BOT_TOKEN, APP_TOKEN, SIGNING_SECRET]
     }
 
+    fn setup(&self) -> Option<&'static crate::config::Setup> {
+        Some(&super::setup::SETUP)
+    }
+
     fn check(&self, r: &mut Report<'_>) {
         let connections = r.connections::<SlackConfig>(PLATFORM, BOT_TOKEN);
         for connection in &connections {

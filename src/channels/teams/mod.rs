@@ -17,6 +17,7 @@ mod inbound;
 mod reference;
 mod reply;
 mod section;
+mod setup;
 
 use crate::channels::runtime::Runtime;
 use crate::channels::{buttons, Channel, ChannelParts};

@@ -60,6 +60,10 @@ impl PlatformConfig for TeamsPlatform {
         &[APP_PASSWORD]
     }
 
+    fn setup(&self) -> Option<&'static crate::config::Setup> {
+        Some(&super::setup::SETUP)
+    }
+
     fn check(&self, r: &mut Report<'_>) {
         let connections = r.connections::<TeamsConfig>(PLATFORM, APP_PASSWORD);
         let mut apps: Vec<(String, ConnectionName)> = Vec::new();

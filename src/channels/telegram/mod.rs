@@ -11,6 +11,7 @@ mod polling;
 mod props;
 mod reply;
 mod section;
+mod setup;
 #[cfg(test)]
 mod split_props;
 

@@ -55,6 +55,10 @@ impl PlatformConfig for TelegramPlatform {
         &[BOT_TOKEN, WEBHOOK_SECRET]
     }
 
+    fn setup(&self) -> Option<&'static crate::config::Setup> {
+        Some(&super::setup::SETUP)
+    }
+
     fn check(&self, r: &mut Report<'_>) {
         for connection in r.connections::<TelegramConfig>(PLATFORM, BOT_TOKEN) {
             check_section(r, &connection.name, &connection.section);

@@ -14,6 +14,7 @@ mod format;
 mod graph;
 mod reply;
 mod section;
+mod setup;
 mod webhook;
 
 use crate::channels::runtime::Runtime;

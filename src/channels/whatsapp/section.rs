@@ -80,6 +80,10 @@ impl PlatformConfig for WhatsAppPlatform {
         &[TOKEN, APP_SECRET, VERIFY_TOKEN]
     }
 
+    fn setup(&self) -> Option<&'static crate::config::Setup> {
+        Some(&super::setup::SETUP)
+    }
+
     fn check(&self, r: &mut Report<'_>) {
         let connections = r.connections::<WhatsAppConfig>(PLATFORM, TOKEN);
         for connection in &connections {
