@@ -266,11 +266,11 @@ impl Teams {
                 None => (InboundBody::Text(String::new()), true, None),
             },
         };
-        let place = reply::Place {
+        let target = reply::Target {
             service_url: request.service_url.clone(),
             conversation: request.conversation.clone(),
         };
-        let replier = TeamsReplier::new(&self.connector, place, pressed, prompt)
+        let replier = TeamsReplier::new(&self.connector, target, pressed, prompt)
             .recording(self.runtime.claims.clone(), id.to_string())
             .adopting(placeholder);
         if pressed && matches!(body, InboundBody::Text(_)) {

@@ -107,14 +107,14 @@ pub fn file(file: &Attachment) -> Value {
     message(&html::plain(&note), &[])
 }
 
-/// Where replies go: a conversation at its service URL.
+/// Where posts go: a conversation at its service URL.
 #[derive(Debug, Clone)]
-pub struct Place {
+pub struct Target {
     pub service_url: String,
     pub conversation: String,
 }
 
-impl Place {
+impl Target {
     /// Posts `out` (its text, buttons, then files), skipping the first `skip` parts.
     pub async fn post_all(
         &self,
@@ -142,7 +142,7 @@ impl Place {
 /// Replies in one conversation; when the request was a press, also to its card.
 pub struct TeamsReplier {
     connector: Connector,
-    place: Place,
+    target: Target,
     /// The activity that carries the pressed card.
     prompt: Option<String>,
     pressed: bool,
@@ -150,10 +150,15 @@ pub struct TeamsReplier {
 }
 
 impl TeamsReplier {
-    pub fn new(connector: &Connector, place: Place, pressed: bool, prompt: Option<String>) -> Self {
+    pub fn new(
+        connector: &Connector,
+        target: Target,
+        pressed: bool,
+        prompt: Option<String>,
+    ) -> Self {
         TeamsReplier {
             connector: connector.clone(),
-            place,
+            target,
             prompt,
             pressed,
             placeholder: Placeholder::default(),
@@ -176,7 +181,7 @@ impl TeamsReplier {
 
     /// The answer, updating "On it…" into its first message; files after.
     async fn post(&self, out: &Outbound) {
-        let (service_url, conversation) = (&self.place.service_url, &self.place.conversation);
+        let (service_url, conversation) = (&self.target.service_url, &self.target.conversation);
         let mut placeholder = self.placeholder.take().await;
         for activity in messages(&out.text, buttons::of(out)) {
             if let Some(id) = placeholder.take() {
@@ -210,12 +215,12 @@ impl TeamsReplier {
 impl Replier for TeamsReplier {
     fn working(&self) {
         let connector = self.connector.clone();
-        let place = self.place.clone();
+        let target = self.target.clone();
         self.placeholder.start(async move {
             connector
                 .post(
-                    &place.service_url,
-                    &place.conversation,
+                    &target.service_url,
+                    &target.conversation,
                     &message(ON_IT, &[]),
                 )
                 .await
@@ -237,7 +242,7 @@ impl Replier for TeamsReplier {
             html::escape(&note.verdict),
             html::escape(&note.by)
         );
-        let (service_url, conversation) = (&self.place.service_url, &self.place.conversation);
+        let (service_url, conversation) = (&self.target.service_url, &self.target.conversation);
         self.connector
             .update(service_url, conversation, prompt, &message(&marked, &[]))
             .await;
