@@ -552,8 +552,11 @@ async fn a_second_bot_is_its_own_connection_with_its_own_route_token_and_people(
 #[tokio::test]
 async fn a_chart_is_shown_inline_as_an_image() {
     let r = running("").await;
-    r.send(&r.teams.personal(OPERATOR, OPERATOR_CHAT, "c-1", "/usage chart"))
-        .await;
+    r.send(
+        &r.teams
+            .personal(OPERATOR, OPERATOR_CHAT, "c-1", "/usage chart"),
+    )
+    .await;
     let shown = r
         .teams
         .wait_for(

@@ -30,6 +30,7 @@ impl Teams {
     async fn place_of_chat(&self, to: &str) -> Result<Target, String> {
         if let Some(reference) = self.references.conversation(to).await {
             return Ok(Target {
+                shelf: reference.personal.then(|| self.shelf.clone()),
                 service_url: reference.service_url,
                 conversation: to.to_string(),
             });
@@ -54,6 +55,7 @@ impl Teams {
             return Ok(Target {
                 service_url: reference.service_url.clone(),
                 conversation: conversation.clone(),
+                shelf: Some(self.shelf.clone()),
             });
         }
         let member = reference.member.clone().unwrap_or_default();
@@ -75,6 +77,7 @@ impl Teams {
         Ok(Target {
             service_url: reference.service_url,
             conversation: opened,
+            shelf: Some(self.shelf.clone()),
         })
     }
 }

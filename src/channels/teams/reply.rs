@@ -3,6 +3,7 @@
 //! posts "On it…", updates it into the answer and marks a decided prompt.
 
 use super::connector::Connector;
+use super::files::Shelf;
 use super::html;
 use crate::channels::buttons::{self, Button, Style};
 use crate::channels::claims::InboundLedger;
@@ -107,14 +108,32 @@ pub fn file(file: &Attachment) -> Value {
     message(&html::plain(&note), &[])
 }
 
+/// Files offered in a personal chat up to this size (OneDrive takes one upload of it).
+pub const OFFER_LIMIT: usize = 50 * 1024 * 1024;
+
 /// Where posts go: a conversation at its service URL.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Target {
     pub service_url: String,
     pub conversation: String,
+    /// In a personal chat: where files wait for the person's consent.
+    pub shelf: Option<Arc<Shelf>>,
 }
 
 impl Target {
+    /// `file` as an activity here: offered on a consent card in a personal chat (an image
+    /// too large to show, any other file), else shown as [`file`] shows it.
+    pub async fn file(&self, attachment: &Attachment) -> Result<Value, SendFailure> {
+        let inline =
+            attachment.kind == AttachmentKind::Image && attachment.bytes.len() <= IMAGE_LIMIT;
+        match &self.shelf {
+            Some(shelf) if !inline && attachment.bytes.len() <= OFFER_LIMIT => {
+                shelf.offer(attachment).await
+            }
+            _ => Ok(file(attachment)),
+        }
+    }
+
     /// Posts `out` (its text, buttons, then files), skipping the first `skip` parts.
     pub async fn post_all(
         &self,
@@ -128,7 +147,7 @@ impl Target {
         post_parts(total, skip, |index| async move {
             let activity = match texts.get(index) {
                 Some(activity) => activity.clone(),
-                None => file(&out.attachments[index - texts.len()]),
+                None => self.file(&out.attachments[index - texts.len()]).await?,
             };
             connector
                 .post(&self.service_url, &self.conversation, &activity)
@@ -199,12 +218,15 @@ impl TeamsReplier {
                 .await;
         }
         for attachment in &out.attachments {
-            let activity = file(attachment);
-            if let Err(e) = self
-                .connector
-                .post(service_url, conversation, &activity)
-                .await
-            {
+            let posted = match self.target.file(attachment).await {
+                Ok(activity) => {
+                    self.connector
+                        .post(service_url, conversation, &activity)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = posted {
                 tracing::warn!(file = %attachment.name, error = %e.message(), "could not send a file to Teams");
             }
         }

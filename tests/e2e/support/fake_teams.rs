@@ -154,6 +154,15 @@ struct TeamsState {
     sent: Mutex<Vec<Sent>>,
     next_id: AtomicU64,
     opened: Mutex<Vec<Value>>,
+    uploads: Mutex<Vec<Uploaded>>,
+}
+
+/// A file fanops put at an upload URL (the person's OneDrive).
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub name: String,
+    pub content_range: String,
+    pub bytes: Vec<u8>,
 }
 
 /// The fake Bot Framework. Cloning shares the same server and state.
@@ -187,6 +196,7 @@ impl FakeTeams {
                 "/v3/conversations/{conversation}/activities/{id}",
                 put(update_activity),
             )
+            .route("/upload/{name}", put(upload))
             .with_state(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -248,6 +258,41 @@ impl FakeTeams {
             .into_iter()
             .map(|s| s.text)
             .collect()
+    }
+
+    /// Every file put at an upload URL.
+    pub fn uploads(&self) -> Vec<Uploaded> {
+        self.state.uploads.lock().unwrap().clone()
+    }
+
+    /// The person's answer to the file consent card whose context is `context`: accepted
+    /// (with an upload URL at this fake) or declined.
+    pub fn consent(
+        &self,
+        from: Person,
+        conversation: &str,
+        id: &str,
+        context: &Value,
+        accept: bool,
+    ) -> Value {
+        let chat = json!({"id": conversation, "conversationType": "personal"});
+        let mut activity = self.activity(from, chat, id, "", json!([]));
+        activity["type"] = json!("invoke");
+        activity["name"] = json!("fileConsent/invoke");
+        activity["value"] = json!({
+            "type": "fileUpload",
+            "action": if accept { "accept" } else { "decline" },
+            "context": context,
+            "uploadInfo": {
+                "contentUrl": "https://contoso.sharepoint.com/personal/usage.csv",
+                "name": "usage.csv",
+                "uploadUrl": format!("{}/upload/usage.csv", self.state.base),
+                "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C8C",
+                "fileType": "csv",
+            },
+        });
+        activity.as_object_mut().unwrap().remove("text");
+        activity
     }
 
     /// Every `POST /v3/conversations` body.
@@ -543,4 +588,23 @@ async fn open_conversation(
     state.opened.lock().unwrap().push(body.clone());
     let member = body["members"][0]["id"].as_str().unwrap_or_default();
     super::json_response(200, &json!({ "id": format!("a:personal-{member}") }))
+}
+
+async fn upload(
+    State(state): State<Arc<TeamsState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let range = headers
+        .get("content-range")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    state.uploads.lock().unwrap().push(Uploaded {
+        name: name.clone(),
+        content_range: range,
+        bytes: body.to_vec(),
+    });
+    super::json_response(201, &json!({ "id": "drive-item-1", "name": name }))
 }

@@ -48,7 +48,7 @@ pub use fake_slack::{
 };
 #[allow(unused_imports)]
 pub use fake_teams::{
-    send_activity, ConnectorCall, FakeTeams, Person, Sent, Signer, TeamsFailure, TestKey,
+    send_activity, ConnectorCall, FakeTeams, Person, Sent, Signer, TeamsFailure, TestKey, Uploaded,
     APP_ID as TEAMS_APP_ID, APP_PASSWORD as TEAMS_APP_PASSWORD, OPS_APP_ID as TEAMS_OPS_APP_ID,
     OPS_APP_PASSWORD as TEAMS_OPS_APP_PASSWORD,
 };
