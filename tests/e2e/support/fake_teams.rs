@@ -13,8 +13,7 @@
 //!   `POST /v3/conversations` (a personal chat `a:personal-<member>`). Each needs a token
 //!   the fake issued; [`FakeTeams::fail_next`] injects 429 with `Retry-After` or a status.
 //!
-//! [`Signer`] makes the `Authorization` tokens: RS256 with a test key and its `kid`,
-//! issuer `https://api.botframework.com`, the chosen audience and expiry.
+//! `fake_teams_signer` makes the `Authorization` tokens the fake's keys verify.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -29,6 +28,8 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Value};
 
+pub use super::fake_teams_signer::{Signer, TestKey};
+
 /// The bot's Microsoft App ID, and the password its token is granted for.
 pub const APP_ID: &str = "5f0c9a4e-1b2d-4c3e-8f70-123456789abc";
 pub const APP_PASSWORD: &str = "teams-app-password";
@@ -36,76 +37,6 @@ pub const APP_PASSWORD: &str = "teams-app-password";
 pub const OPS_APP_ID: &str = "0b0b0b0b-1111-4222-8333-444444444444";
 pub const OPS_APP_PASSWORD: &str = "teams-ops-app-password";
 pub const ISSUER: &str = "https://api.botframework.com";
-
-const KEY_A: &str = include_str!("fixtures/teams/key_a.pem");
-const KEY_B: &str = include_str!("fixtures/teams/key_b.pem");
-const JWK_A: &str = include_str!("fixtures/teams/jwk_a.json");
-const JWK_B: &str = include_str!("fixtures/teams/jwk_b.json");
-
-/// One of the two test keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TestKey {
-    A,
-    B,
-}
-
-impl TestKey {
-    pub fn kid(self) -> &'static str {
-        match self {
-            TestKey::A => "test-key-a",
-            TestKey::B => "test-key-b",
-        }
-    }
-
-    fn pem(self) -> &'static str {
-        match self {
-            TestKey::A => KEY_A,
-            TestKey::B => KEY_B,
-        }
-    }
-
-    fn jwk(self) -> Value {
-        let text = match self {
-            TestKey::A => JWK_A,
-            TestKey::B => JWK_B,
-        };
-        serde_json::from_str(text).expect("the JWK fixture is JSON")
-    }
-}
-
-/// Signs Bot Framework tokens.
-pub struct Signer;
-
-impl Signer {
-    /// A token signed by `key` under key id `kid`, for `audience`, expiring `expires_in`
-    /// seconds from now (negative: already expired), naming `service_url`.
-    pub fn token(
-        key: TestKey,
-        kid: &str,
-        audience: &str,
-        expires_in: i64,
-        service_url: &str,
-    ) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = json!({
-            "iss": ISSUER,
-            "aud": audience,
-            "exp": now + expires_in,
-            "nbf": now - 60,
-            "serviceurl": service_url,
-        });
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-        header.kid = Some(kid.to_string());
-        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.pem().as_bytes())
-            .expect("the test key is an RSA PEM");
-        jsonwebtoken::encode(&header, &claims, &key).expect("the token signs")
-    }
-
-    /// A good token: key A, for [`APP_ID`], an hour.
-    pub fn good(service_url: &str) -> String {
-        Signer::token(TestKey::A, TestKey::A.kid(), APP_ID, 3600, service_url)
-    }
-}
 
 /// A person in Teams: their Entra object id, their `29:` id and their name.
 #[derive(Debug, Clone, Copy)]

@@ -26,6 +26,7 @@ mod fake_relay;
 mod fake_search;
 mod fake_slack;
 mod fake_teams;
+mod fake_teams_signer;
 mod fake_telegram;
 
 pub use config::config_text;
