@@ -2,12 +2,13 @@
 //! threads that @mention it (followed afterwards without a mention).
 //!
 //! The Bot Framework posts each activity to `POST /teams/messages` (an account's:
-//! `/teams/<name>/messages`) with a JWT that is verified before anything is read
-//! (`auth`), answered at once and claimed in the store by conversation and activity id,
-//! so a redelivery is answered once and any replica may take it. Replies go to the
+//! `/teams/<name>/messages`) with a JWT that is verified before anything in it is acted
+//! on (`auth`), answered at once and claimed in the store by conversation and activity
+//! id, so a redelivery is answered once and any replica may take it. Replies go to the
 //! activity's `serviceUrl` through the Bot Connector (`connector`) with a cached
 //! client-credentials token; every conversation's reference is kept (`reference`) for
-//! scheduled posts and notices.
+//! scheduled posts and notices; files in a personal chat wait in the store for the
+//! person's consent (`files`).
 
 mod auth;
 mod connector;
