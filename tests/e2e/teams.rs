@@ -211,6 +211,13 @@ async fn tokens_that_are_missing_expired_for_another_app_or_wrongly_signed_are_r
             "https://elsewhere.example/",
         )),
     ];
+    // Without the service URL claim: where replies would go is not vouched for.
+    let unvouched = json!({"iss": "https://api.botframework.com", "aud": TEAMS_APP_ID,
+        "exp": now.timestamp() + 3600});
+    let refused: Vec<Option<String>> = refused
+        .into_iter()
+        .chain([Some(Signer::sign(TestKey::A, TestKey::A.kid(), &unvouched))])
+        .collect();
     for token in &refused {
         let answer = send_activity(&r.url, &activity, token.as_deref()).await;
         assert_eq!(answer.status(), 401, "{token:?}");

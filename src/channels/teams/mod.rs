@@ -95,17 +95,7 @@ impl Teams {
         parts: ChannelParts,
     ) -> anyhow::Result<Arc<Teams>> {
         let (config, name) = (connection.section, connection.name);
-        anyhow::ensure!(
-            section::is_guid(config.app_id.trim()),
-            "{} needs app_id: the Microsoft App ID of the Azure Bot",
-            name.table()
-        );
-        for (key, url) in [
-            ("openid_url", &config.openid_url),
-            ("token_url", &config.token_url),
-        ] {
-            url::Url::parse(url).with_context(|| name.at(&[key]).join("."))?;
-        }
+        section::usable(&config, &name)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

@@ -64,11 +64,16 @@ impl Signer {
             "nbf": now - 60,
             "serviceurl": service_url,
         });
+        Signer::sign(key, kid, &claims)
+    }
+
+    /// `claims` as they are, signed by `key` under key id `kid`.
+    pub fn sign(key: TestKey, kid: &str, claims: &Value) -> String {
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = Some(kid.to_string());
         let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.pem().as_bytes())
             .expect("the test key is an RSA PEM");
-        jsonwebtoken::encode(&header, &claims, &key).expect("the token signs")
+        jsonwebtoken::encode(&header, claims, &key).expect("the token signs")
     }
 
     /// A good token: key A, for [`APP_ID`], an hour.
