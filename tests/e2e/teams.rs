@@ -211,6 +211,13 @@ async fn tokens_that_are_missing_expired_for_another_app_or_wrongly_signed_are_r
             "https://elsewhere.example/",
         )),
     ];
+    // Without the service URL claim: where replies would go is not vouched for.
+    let unvouched = json!({"iss": "https://api.botframework.com", "aud": TEAMS_APP_ID,
+        "exp": now.timestamp() + 3600});
+    let refused: Vec<Option<String>> = refused
+        .into_iter()
+        .chain([Some(Signer::sign(TestKey::A, TestKey::A.kid(), &unvouched))])
+        .collect();
     for token in &refused {
         let answer = send_activity(&r.url, &activity, token.as_deref()).await;
         assert_eq!(answer.status(), 401, "{token:?}");
@@ -546,5 +553,37 @@ async fn a_second_bot_is_its_own_connection_with_its_own_route_token_and_people(
     assert_eq!(taken.status(), 200);
     assert!(r.wait_text(OPERATOR_CHAT, "not allowed").await);
     assert_eq!(r.model.request_count(), 1);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_chart_is_shown_inline_as_an_image() {
+    let r = running("").await;
+    r.send(
+        &r.teams
+            .personal(OPERATOR, OPERATOR_CHAT, "c-1", "/usage chart"),
+    )
+    .await;
+    let shown = r
+        .teams
+        .wait_for(
+            |t| {
+                t.sent(OPERATOR_CHAT).iter().any(|s| {
+                    s.attachments[0]["contentUrl"]
+                        .as_str()
+                        .is_some_and(|u| u.starts_with("data:image/png;base64,"))
+                })
+            },
+            WAIT,
+        )
+        .await;
+    assert!(shown, "{:?}", r.teams.sent(OPERATOR_CHAT));
+    let image = r
+        .teams
+        .sent(OPERATOR_CHAT)
+        .into_iter()
+        .find(|s| !s.attachments.is_null())
+        .unwrap();
+    assert_eq!(image.attachments[0]["contentType"], "image/png");
     r.stop().await;
 }

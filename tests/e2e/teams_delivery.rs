@@ -3,7 +3,9 @@
 //! on `/readyz`, and `fanops check` on the section.
 
 use crate::support::{FakeModel, FakeOnlyFans, FakeTeams, Reply, TeamsFailure, TEAMS_APP_ID};
-use crate::teams::{config, running, ADMIN, CHANNEL, OPERATOR, STRANGER, STRANGER_CHAT, WAIT};
+use crate::teams::{
+    config, running, ADMIN, CHANNEL, OPERATOR, OPERATOR_CHAT, STRANGER, STRANGER_CHAT, WAIT,
+};
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -213,5 +215,76 @@ async fn an_admin_who_only_installed_the_bot_gets_access_requests_in_that_chat()
     assert!(r.wait_text("a:admin-installed", "Access request").await);
     assert!(r.teams.opened().is_empty(), "no chat needed opening");
     assert_eq!(r.model.request_count(), 0, "an install is not a question");
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_file_in_a_personal_chat_is_offered_and_uploaded_once_accepted() {
+    let r = running("").await;
+    r.send(
+        &r.teams
+            .personal(OPERATOR, OPERATOR_CHAT, "f-1", "/usage csv all"),
+    )
+    .await;
+    let consent = "application/vnd.microsoft.teams.card.file.consent";
+    let offered = r
+        .teams
+        .wait_for(
+            |t| {
+                t.sent(OPERATOR_CHAT)
+                    .iter()
+                    .any(|s| s.attachments[0]["contentType"] == consent)
+            },
+            WAIT,
+        )
+        .await;
+    assert!(offered, "{:?}", r.teams.sent(OPERATOR_CHAT));
+    let card = r
+        .teams
+        .sent(OPERATOR_CHAT)
+        .into_iter()
+        .find(|s| s.attachments[0]["contentType"] == consent)
+        .unwrap();
+    let content = &card.attachments[0]["content"];
+    let size = content["sizeInBytes"].as_u64().unwrap();
+    assert!(size > 0);
+    let accept = content["acceptContext"].clone();
+    let answer = r
+        .teams
+        .consent(OPERATOR, OPERATOR_CHAT, "f-2", &accept, true);
+    r.send(&answer).await;
+    // Delivered again: uploaded once.
+    r.send(&answer).await;
+    let info = "application/vnd.microsoft.teams.card.file.info";
+    let shown = r
+        .teams
+        .wait_for(
+            |t| {
+                t.sent(OPERATOR_CHAT)
+                    .iter()
+                    .any(|s| s.attachments[0]["contentType"] == info)
+            },
+            WAIT,
+        )
+        .await;
+    assert!(shown, "{:?}", r.teams.sent(OPERATOR_CHAT));
+    let uploads = r.teams.uploads();
+    assert_eq!(uploads.len(), 1, "{uploads:?}");
+    assert_eq!(uploads[0].bytes.len() as u64, size);
+    assert_eq!(
+        uploads[0].content_range,
+        format!("bytes 0-{}/{size}", size - 1)
+    );
+    assert!(String::from_utf8_lossy(&uploads[0].bytes).contains(','));
+    // A second acceptance of the same card finds nothing waiting.
+    let again = r
+        .teams
+        .consent(OPERATOR, OPERATOR_CHAT, "f-3", &accept, true);
+    r.send(&again).await;
+    r.model.push(Reply::Text("after the file".into()));
+    r.send(&r.teams.personal(OPERATOR, OPERATOR_CHAT, "f-4", "done?"))
+        .await;
+    assert!(r.wait_text(OPERATOR_CHAT, "after the file").await);
+    assert_eq!(r.teams.uploads().len(), 1);
     r.stop().await;
 }

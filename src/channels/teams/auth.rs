@@ -50,7 +50,7 @@ pub enum Refusal {
     Expired,
     #[error("the token is not valid yet")]
     NotYet,
-    #[error("the token was issued for another service URL")]
+    #[error("the token was not issued for the activity's service URL")]
     ServiceUrl,
     #[error("the signing key is not endorsed for channel `{0}`")]
     Endorsement(String),
@@ -167,10 +167,12 @@ impl Verifier {
         if claims.nbf.is_some_and(|nbf| nbf - LEEWAY_SECS > now) {
             return Err(Refusal::NotYet);
         }
-        if let Some(claimed) = &claims.serviceurl {
-            if claimed.trim_end_matches('/') != service_url.trim_end_matches('/') {
-                return Err(Refusal::ServiceUrl);
-            }
+        // Replies go to the activity's service URL with fanops's own token: only the one
+        // the Bot Framework signed for is trusted.
+        let claimed = claims.serviceurl.as_deref().unwrap_or_default();
+        if claimed.is_empty() || claimed.trim_end_matches('/') != service_url.trim_end_matches('/')
+        {
+            return Err(Refusal::ServiceUrl);
         }
         Ok(())
     }

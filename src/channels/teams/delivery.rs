@@ -3,7 +3,7 @@
 //! for a person fanops has seen but never chatted with alone, a personal chat it opens.
 
 use super::reference::Reference;
-use super::reply::Place;
+use super::reply::Target;
 use super::Teams;
 use crate::channels::outbox::SendFailure;
 use crate::chat::{Attachment, Delivery, DeliveryFailure, Outbound, Recipient};
@@ -27,9 +27,10 @@ fn unknown(posted: usize, message: String) -> DeliveryFailure {
 impl Teams {
     /// Where chat `to` is: a conversation someone wrote in, or, for an object id, that
     /// person's personal chat.
-    async fn place_of_chat(&self, to: &str) -> Result<Place, String> {
+    async fn place_of_chat(&self, to: &str) -> Result<Target, String> {
         if let Some(reference) = self.references.conversation(to).await {
-            return Ok(Place {
+            return Ok(Target {
+                shelf: reference.personal.then(|| self.shelf.clone()),
                 service_url: reference.service_url,
                 conversation: to.to_string(),
             });
@@ -44,16 +45,17 @@ impl Teams {
 
     /// A person's personal chat with the bot, opened first when fanops knows them only
     /// from a channel.
-    async fn place_of_person(&self, user: &str) -> Result<Place, String> {
+    async fn place_of_person(&self, user: &str) -> Result<Target, String> {
         let Some(reference) = self.references.person(user).await else {
             return Err(format!(
                 "`{user}` has not written to the bot in Teams yet: they need to open a chat with it once"
             ));
         };
         if let Some(conversation) = &reference.conversation {
-            return Ok(Place {
+            return Ok(Target {
                 service_url: reference.service_url.clone(),
                 conversation: conversation.clone(),
+                shelf: Some(self.shelf.clone()),
             });
         }
         let member = reference.member.clone().unwrap_or_default();
@@ -72,9 +74,10 @@ impl Teams {
             ..reference.clone()
         };
         self.references.opened(user, &kept).await;
-        Ok(Place {
+        Ok(Target {
             service_url: reference.service_url,
             conversation: opened,
+            shelf: Some(self.shelf.clone()),
         })
     }
 }

@@ -3,6 +3,7 @@
 //! fanops (personal: always; elsewhere: an @mention of the bot, or a thread it follows),
 //! the text without the mention, and presses of its Adaptive Card buttons.
 
+use super::files::Upload;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,6 +13,8 @@ use serde_json::Value;
 pub(super) struct Activity {
     #[serde(rename = "type")]
     pub kind: String,
+    /// An invoke's name (`fileConsent/invoke`).
+    pub name: Option<String>,
     #[serde(default)]
     pub id: String,
     #[serde(default)]
@@ -89,13 +92,18 @@ pub(super) enum Said {
         payload: String,
         prompt: Option<String>,
     },
+    /// The person's answer to a file consent card: where to upload, or `None` (declined).
+    Consent {
+        file: String,
+        upload: Option<Upload>,
+    },
 }
 
 impl Request {
     /// Whether it asks anything of fanops: a press, or a message with words in it.
     pub(super) fn asks(&self) -> bool {
         match &self.said {
-            Said::Press { .. } => true,
+            Said::Press { .. } | Said::Consent { .. } => true,
             Said::Text { text, .. } => !text.is_empty(),
         }
     }
@@ -140,6 +148,7 @@ impl Activity {
             None => chat.clone(),
         };
         let said = match self.value.as_ref().and_then(|v| v["fo"].as_str()) {
+            _ if self.kind == "invoke" => self.consent()?,
             Some(payload) => Said::Press {
                 payload: payload.to_string(),
                 prompt: self.reply_to_id.clone(),
@@ -171,6 +180,28 @@ impl Activity {
             said,
         };
         Some((format!("{}:{}", conversation.id, self.id), request))
+    }
+
+    /// A `fileConsent/invoke`: the person accepted or declined one of fanops's files.
+    fn consent(&self) -> Option<Said> {
+        if self.name.as_deref() != Some("fileConsent/invoke") {
+            return None;
+        }
+        let value = self.value.as_ref()?;
+        let file = value["context"]["fo_file"].as_str()?.to_string();
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        let info = &value["uploadInfo"];
+        let upload = match value["action"].as_str() {
+            Some("accept") => Some(Upload {
+                upload_url: text(&info["uploadUrl"])?,
+                content_url: text(&info["contentUrl"])?,
+                name: text(&info["name"])?,
+                unique_id: text(&info["uniqueId"]),
+                file_type: text(&info["fileType"]),
+            }),
+            _ => None,
+        };
+        Some(Said::Consent { file, upload })
     }
 
     /// Whether a mention entity names the bot.

@@ -2,16 +2,18 @@
 //! threads that @mention it (followed afterwards without a mention).
 //!
 //! The Bot Framework posts each activity to `POST /teams/messages` (an account's:
-//! `/teams/<name>/messages`) with a JWT that is verified before anything is read
-//! (`auth`), answered at once and claimed in the store by conversation and activity id,
-//! so a redelivery is answered once and any replica may take it. Replies go to the
+//! `/teams/<name>/messages`) with a JWT that is verified before anything in it is acted
+//! on (`auth`), answered at once and claimed in the store by conversation and activity
+//! id, so a redelivery is answered once and any replica may take it. Replies go to the
 //! activity's `serviceUrl` through the Bot Connector (`connector`) with a cached
 //! client-credentials token; every conversation's reference is kept (`reference`) for
-//! scheduled posts and notices.
+//! scheduled posts and notices; files in a personal chat wait in the store for the
+//! person's consent (`files`).
 
 mod auth;
 mod connector;
 mod delivery;
+mod files;
 pub mod html;
 mod inbound;
 mod reference;
@@ -55,6 +57,8 @@ pub struct Teams {
     verifier: Verifier,
     connector: Connector,
     references: References,
+    /// Files waiting for a person's consent.
+    shelf: Arc<files::Shelf>,
     core: Arc<Core>,
     store: SharedStore,
     health: Health,
@@ -92,17 +96,7 @@ impl Teams {
         parts: ChannelParts,
     ) -> anyhow::Result<Arc<Teams>> {
         let (config, name) = (connection.section, connection.name);
-        anyhow::ensure!(
-            section::is_guid(config.app_id.trim()),
-            "{} needs app_id: the Microsoft App ID of the Azure Bot",
-            name.table()
-        );
-        for (key, url) in [
-            ("openid_url", &config.openid_url),
-            ("token_url", &config.token_url),
-        ] {
-            url::Url::parse(url).with_context(|| name.at(&[key]).join("."))?;
-        }
+        section::usable(&config, &name)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -123,6 +117,11 @@ impl Teams {
         );
         Ok(Arc::new(Teams {
             references: References::new(parts.store.clone(), format!("{name}.")),
+            shelf: Arc::new(files::Shelf::new(
+                parts.store.clone(),
+                format!("{name}."),
+                http.clone(),
+            )),
             runtime: Runtime::new(
                 "Microsoft Teams",
                 &parts,
@@ -220,7 +219,7 @@ impl Teams {
         };
         // An install or a message: either way fanops now knows where the person is.
         self.references.keep(&request).await;
-        let asks = activity.kind == "message" && request.asks();
+        let asks = matches!(activity.kind.as_str(), "message" | "invoke") && request.asks();
         if !asks || !self.for_me(&request).await {
             return;
         }
@@ -233,7 +232,7 @@ impl Teams {
     /// fanops follows. A group chat: a mention. Presses: always.
     async fn for_me(&self, request: &Request) -> bool {
         let mentioned = match &request.said {
-            Said::Press { .. } => return true,
+            Said::Press { .. } | Said::Consent { .. } => return true,
             Said::Text { mentioned, .. } => *mentioned,
         };
         match (request.place, &request.thread) {
@@ -261,17 +260,19 @@ impl Teams {
     /// Runs one request's turn through the core, in order per conversation.
     async fn handle(&self, id: &str, request: Request, placeholder: Option<String>) {
         let (body, pressed, prompt) = match &request.said {
+            Said::Consent { file, upload } => return self.consented(&request, file, upload).await,
             Said::Text { text, .. } => (InboundBody::Text(text.clone()), false, None),
             Said::Press { payload, prompt } => match buttons::pressed(payload) {
                 Some(body) => (body, true, prompt.clone()),
                 None => (InboundBody::Text(String::new()), true, None),
             },
         };
-        let place = reply::Place {
+        let target = reply::Target {
             service_url: request.service_url.clone(),
             conversation: request.conversation.clone(),
+            shelf: (request.place == Place::Personal).then(|| self.shelf.clone()),
         };
-        let replier = TeamsReplier::new(&self.connector, place, pressed, prompt)
+        let replier = TeamsReplier::new(&self.connector, target, pressed, prompt)
             .recording(self.runtime.claims.clone(), id.to_string())
             .adopting(placeholder);
         if pressed && matches!(body, InboundBody::Text(_)) {
@@ -294,6 +295,23 @@ impl Teams {
         };
         let _turn = self.connector.lock_turn(&inbound.conversation()).await;
         self.core.handle(inbound, &replier).await;
+    }
+
+    /// The person answered a file consent card: the file is uploaded, or dropped.
+    async fn consented(&self, request: &Request, file: &str, upload: &Option<files::Upload>) {
+        // In turn with the conversation's messages, as `Inbound::conversation` keys them.
+        let thread = request.thread.as_deref().unwrap_or("");
+        let key = format!("{}:{}:{thread}", self.name, request.chat);
+        let _turn = self.connector.lock_turn(&key).await;
+        match upload {
+            Some(upload) => {
+                let (service_url, conversation) = (&request.service_url, &request.conversation);
+                self.shelf
+                    .accepted(file, upload, &self.connector, service_url, conversation)
+                    .await
+            }
+            None => self.shelf.declined(file).await,
+        }
     }
 
     /// Remembers that fanops answers in this channel thread without a mention.

@@ -16,6 +16,9 @@ pub(super) struct Reference {
     pub tenant: Option<String>,
     /// A person's `29:` id.
     pub member: Option<String>,
+    /// A personal chat (where files can be offered).
+    #[serde(default)]
+    pub personal: bool,
 }
 
 /// One connection's references in the store.
@@ -45,6 +48,7 @@ impl References {
             conversation: Some(request.chat.clone()),
             tenant: request.tenant.clone(),
             member: None,
+            personal: request.place == Place::Personal,
         };
         let mut facts = vec![(
             self.conversation_key(&request.chat),
@@ -60,6 +64,7 @@ impl References {
             conversation: personal,
             tenant: request.tenant.clone(),
             member: Some(request.member.clone()),
+            personal: true,
         };
         facts.push((
             self.person_key(&request.user),

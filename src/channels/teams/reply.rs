@@ -3,6 +3,7 @@
 //! posts "On it…", updates it into the answer and marks a decided prompt.
 
 use super::connector::Connector;
+use super::files::Shelf;
 use super::html;
 use crate::channels::buttons::{self, Button, Style};
 use crate::channels::claims::InboundLedger;
@@ -107,14 +108,32 @@ pub fn file(file: &Attachment) -> Value {
     message(&html::plain(&note), &[])
 }
 
-/// Where replies go: a conversation at its service URL.
-#[derive(Debug, Clone)]
-pub struct Place {
+/// Files offered in a personal chat up to this size (OneDrive takes one upload of it).
+pub const OFFER_LIMIT: usize = 50 * 1024 * 1024;
+
+/// Where posts go: a conversation at its service URL.
+#[derive(Clone)]
+pub struct Target {
     pub service_url: String,
     pub conversation: String,
+    /// In a personal chat: where files wait for the person's consent.
+    pub shelf: Option<Arc<Shelf>>,
 }
 
-impl Place {
+impl Target {
+    /// `file` as an activity here: offered on a consent card in a personal chat (an image
+    /// too large to show, any other file), else shown as [`file`] shows it.
+    pub async fn file(&self, attachment: &Attachment) -> Result<Value, SendFailure> {
+        let inline =
+            attachment.kind == AttachmentKind::Image && attachment.bytes.len() <= IMAGE_LIMIT;
+        match &self.shelf {
+            Some(shelf) if !inline && attachment.bytes.len() <= OFFER_LIMIT => {
+                shelf.offer(attachment).await
+            }
+            _ => Ok(file(attachment)),
+        }
+    }
+
     /// Posts `out` (its text, buttons, then files), skipping the first `skip` parts.
     pub async fn post_all(
         &self,
@@ -128,7 +147,7 @@ impl Place {
         post_parts(total, skip, |index| async move {
             let activity = match texts.get(index) {
                 Some(activity) => activity.clone(),
-                None => file(&out.attachments[index - texts.len()]),
+                None => self.file(&out.attachments[index - texts.len()]).await?,
             };
             connector
                 .post(&self.service_url, &self.conversation, &activity)
@@ -142,7 +161,7 @@ impl Place {
 /// Replies in one conversation; when the request was a press, also to its card.
 pub struct TeamsReplier {
     connector: Connector,
-    place: Place,
+    target: Target,
     /// The activity that carries the pressed card.
     prompt: Option<String>,
     pressed: bool,
@@ -150,10 +169,15 @@ pub struct TeamsReplier {
 }
 
 impl TeamsReplier {
-    pub fn new(connector: &Connector, place: Place, pressed: bool, prompt: Option<String>) -> Self {
+    pub fn new(
+        connector: &Connector,
+        target: Target,
+        pressed: bool,
+        prompt: Option<String>,
+    ) -> Self {
         TeamsReplier {
             connector: connector.clone(),
-            place,
+            target,
             prompt,
             pressed,
             placeholder: Placeholder::default(),
@@ -176,7 +200,7 @@ impl TeamsReplier {
 
     /// The answer, updating "On it…" into its first message; files after.
     async fn post(&self, out: &Outbound) {
-        let (service_url, conversation) = (&self.place.service_url, &self.place.conversation);
+        let (service_url, conversation) = (&self.target.service_url, &self.target.conversation);
         let mut placeholder = self.placeholder.take().await;
         for activity in messages(&out.text, buttons::of(out)) {
             if let Some(id) = placeholder.take() {
@@ -194,12 +218,15 @@ impl TeamsReplier {
                 .await;
         }
         for attachment in &out.attachments {
-            let activity = file(attachment);
-            if let Err(e) = self
-                .connector
-                .post(service_url, conversation, &activity)
-                .await
-            {
+            let posted = match self.target.file(attachment).await {
+                Ok(activity) => {
+                    self.connector
+                        .post(service_url, conversation, &activity)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = posted {
                 tracing::warn!(file = %attachment.name, error = %e.message(), "could not send a file to Teams");
             }
         }
@@ -210,12 +237,12 @@ impl TeamsReplier {
 impl Replier for TeamsReplier {
     fn working(&self) {
         let connector = self.connector.clone();
-        let place = self.place.clone();
+        let target = self.target.clone();
         self.placeholder.start(async move {
             connector
                 .post(
-                    &place.service_url,
-                    &place.conversation,
+                    &target.service_url,
+                    &target.conversation,
                     &message(ON_IT, &[]),
                 )
                 .await
@@ -237,7 +264,7 @@ impl Replier for TeamsReplier {
             html::escape(&note.verdict),
             html::escape(&note.by)
         );
-        let (service_url, conversation) = (&self.place.service_url, &self.place.conversation);
+        let (service_url, conversation) = (&self.target.service_url, &self.target.conversation);
         self.connector
             .update(service_url, conversation, prompt, &message(&marked, &[]))
             .await;

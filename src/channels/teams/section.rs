@@ -129,6 +129,23 @@ fn access_of(teams: &TeamsConfig) -> PlatformAccess {
     }
 }
 
+/// Whether a connection can run at all (`fanops check` says more, at its lines).
+pub(super) fn usable(teams: &TeamsConfig, name: &ConnectionName) -> anyhow::Result<()> {
+    use anyhow::Context;
+    anyhow::ensure!(
+        is_guid(teams.app_id.trim()),
+        "{} needs app_id: the Microsoft App ID of the Azure Bot",
+        name.table()
+    );
+    for (key, url) in [
+        ("openid_url", &teams.openid_url),
+        ("token_url", &teams.token_url),
+    ] {
+        url::Url::parse(url).with_context(|| name.at(&[key]).join("."))?;
+    }
+    Ok(())
+}
+
 /// The rules a connection's table must follow beyond its types.
 fn check_section(r: &mut Report<'_>, name: &ConnectionName, teams: &TeamsConfig) {
     if teams.app_id.trim().is_empty() {

@@ -13,8 +13,7 @@
 //!   `POST /v3/conversations` (a personal chat `a:personal-<member>`). Each needs a token
 //!   the fake issued; [`FakeTeams::fail_next`] injects 429 with `Retry-After` or a status.
 //!
-//! [`Signer`] makes the `Authorization` tokens: RS256 with a test key and its `kid`,
-//! issuer `https://api.botframework.com`, the chosen audience and expiry.
+//! `fake_teams_signer` makes the `Authorization` tokens the fake's keys verify.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -29,6 +28,8 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use serde_json::{json, Value};
 
+pub use super::fake_teams_signer::{Signer, TestKey};
+
 /// The bot's Microsoft App ID, and the password its token is granted for.
 pub const APP_ID: &str = "5f0c9a4e-1b2d-4c3e-8f70-123456789abc";
 pub const APP_PASSWORD: &str = "teams-app-password";
@@ -36,76 +37,6 @@ pub const APP_PASSWORD: &str = "teams-app-password";
 pub const OPS_APP_ID: &str = "0b0b0b0b-1111-4222-8333-444444444444";
 pub const OPS_APP_PASSWORD: &str = "teams-ops-app-password";
 pub const ISSUER: &str = "https://api.botframework.com";
-
-const KEY_A: &str = include_str!("fixtures/teams/key_a.pem");
-const KEY_B: &str = include_str!("fixtures/teams/key_b.pem");
-const JWK_A: &str = include_str!("fixtures/teams/jwk_a.json");
-const JWK_B: &str = include_str!("fixtures/teams/jwk_b.json");
-
-/// One of the two test keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TestKey {
-    A,
-    B,
-}
-
-impl TestKey {
-    pub fn kid(self) -> &'static str {
-        match self {
-            TestKey::A => "test-key-a",
-            TestKey::B => "test-key-b",
-        }
-    }
-
-    fn pem(self) -> &'static str {
-        match self {
-            TestKey::A => KEY_A,
-            TestKey::B => KEY_B,
-        }
-    }
-
-    fn jwk(self) -> Value {
-        let text = match self {
-            TestKey::A => JWK_A,
-            TestKey::B => JWK_B,
-        };
-        serde_json::from_str(text).expect("the JWK fixture is JSON")
-    }
-}
-
-/// Signs Bot Framework tokens.
-pub struct Signer;
-
-impl Signer {
-    /// A token signed by `key` under key id `kid`, for `audience`, expiring `expires_in`
-    /// seconds from now (negative: already expired), naming `service_url`.
-    pub fn token(
-        key: TestKey,
-        kid: &str,
-        audience: &str,
-        expires_in: i64,
-        service_url: &str,
-    ) -> String {
-        let now = chrono::Utc::now().timestamp();
-        let claims = json!({
-            "iss": ISSUER,
-            "aud": audience,
-            "exp": now + expires_in,
-            "nbf": now - 60,
-            "serviceurl": service_url,
-        });
-        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-        header.kid = Some(kid.to_string());
-        let key = jsonwebtoken::EncodingKey::from_rsa_pem(key.pem().as_bytes())
-            .expect("the test key is an RSA PEM");
-        jsonwebtoken::encode(&header, &claims, &key).expect("the token signs")
-    }
-
-    /// A good token: key A, for [`APP_ID`], an hour.
-    pub fn good(service_url: &str) -> String {
-        Signer::token(TestKey::A, TestKey::A.kid(), APP_ID, 3600, service_url)
-    }
-}
 
 /// A person in Teams: their Entra object id, their `29:` id and their name.
 #[derive(Debug, Clone, Copy)]
@@ -154,6 +85,15 @@ struct TeamsState {
     sent: Mutex<Vec<Sent>>,
     next_id: AtomicU64,
     opened: Mutex<Vec<Value>>,
+    uploads: Mutex<Vec<Uploaded>>,
+}
+
+/// A file fanops put at an upload URL (the person's OneDrive).
+#[derive(Debug, Clone)]
+pub struct Uploaded {
+    pub name: String,
+    pub content_range: String,
+    pub bytes: Vec<u8>,
 }
 
 /// The fake Bot Framework. Cloning shares the same server and state.
@@ -187,6 +127,7 @@ impl FakeTeams {
                 "/v3/conversations/{conversation}/activities/{id}",
                 put(update_activity),
             )
+            .route("/upload/{name}", put(upload))
             .with_state(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -248,6 +189,41 @@ impl FakeTeams {
             .into_iter()
             .map(|s| s.text)
             .collect()
+    }
+
+    /// Every file put at an upload URL.
+    pub fn uploads(&self) -> Vec<Uploaded> {
+        self.state.uploads.lock().unwrap().clone()
+    }
+
+    /// The person's answer to the file consent card whose context is `context`: accepted
+    /// (with an upload URL at this fake) or declined.
+    pub fn consent(
+        &self,
+        from: Person,
+        conversation: &str,
+        id: &str,
+        context: &Value,
+        accept: bool,
+    ) -> Value {
+        let chat = json!({"id": conversation, "conversationType": "personal"});
+        let mut activity = self.activity(from, chat, id, "", json!([]));
+        activity["type"] = json!("invoke");
+        activity["name"] = json!("fileConsent/invoke");
+        activity["value"] = json!({
+            "type": "fileUpload",
+            "action": if accept { "accept" } else { "decline" },
+            "context": context,
+            "uploadInfo": {
+                "contentUrl": "https://contoso.sharepoint.com/personal/usage.csv",
+                "name": "usage.csv",
+                "uploadUrl": format!("{}/upload/usage.csv", self.state.base),
+                "uniqueId": "1150D938-8870-4044-9F2C-5BBDEBA70C8C",
+                "fileType": "csv",
+            },
+        });
+        activity.as_object_mut().unwrap().remove("text");
+        activity
     }
 
     /// Every `POST /v3/conversations` body.
@@ -543,4 +519,23 @@ async fn open_conversation(
     state.opened.lock().unwrap().push(body.clone());
     let member = body["members"][0]["id"].as_str().unwrap_or_default();
     super::json_response(200, &json!({ "id": format!("a:personal-{member}") }))
+}
+
+async fn upload(
+    State(state): State<Arc<TeamsState>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let range = headers
+        .get("content-range")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    state.uploads.lock().unwrap().push(Uploaded {
+        name: name.clone(),
+        content_range: range,
+        bytes: body.to_vec(),
+    });
+    super::json_response(201, &json!({ "id": "drive-item-1", "name": name }))
 }

@@ -26,6 +26,7 @@ mod fake_relay;
 mod fake_search;
 mod fake_slack;
 mod fake_teams;
+mod fake_teams_signer;
 mod fake_telegram;
 mod fake_whatsapp;
 
@@ -49,7 +50,7 @@ pub use fake_slack::{
 };
 #[allow(unused_imports)]
 pub use fake_teams::{
-    send_activity, ConnectorCall, FakeTeams, Person, Sent, Signer, TeamsFailure, TestKey,
+    send_activity, ConnectorCall, FakeTeams, Person, Sent, Signer, TeamsFailure, TestKey, Uploaded,
     APP_ID as TEAMS_APP_ID, APP_PASSWORD as TEAMS_APP_PASSWORD, OPS_APP_ID as TEAMS_OPS_APP_ID,
     OPS_APP_PASSWORD as TEAMS_OPS_APP_PASSWORD,
 };
