@@ -24,6 +24,7 @@ mod fallbacks;
 mod first_start;
 mod gate;
 mod helpers;
+mod init;
 mod layering;
 #[cfg(feature = "telegram")]
 mod lifecycle;
