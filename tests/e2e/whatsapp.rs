@@ -855,3 +855,36 @@ async fn a_second_number_is_an_account_with_its_own_route_and_people() {
     assert_eq!(ready["channels"]["whatsapp:sales"]["ok"], true, "{ready}");
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_turn_in_flight_at_shutdown_is_finished_and_nothing_new_is_taken() {
+    let r = running("").await;
+    r.model.set_delay(Duration::from_millis(800));
+    r.model.push(Reply::Text("finished while stopping".into()));
+    r.say(OPERATOR, "wamid.T1", "slow question").await;
+    let until = tokio::time::Instant::now() + WAIT;
+    while r.model.request_count() == 0 && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(r.model.request_count(), 1, "the turn is in flight");
+    r.shutdown.cancel();
+    // While stopping, Meta is asked to deliver again later (here or to another replica).
+    let late = text_message(VIEWER, "Vi", "wamid.T2", r.now(), "too late");
+    match reqwest::Client::new()
+        .post(format!("{}{HOOK}", r.base))
+        .header(
+            "X-Hub-Signature-256",
+            wa_signature(WHATSAPP_APP_SECRET, &late.to_string()),
+        )
+        .body(late.to_string())
+        .send()
+        .await
+    {
+        Ok(answer) => assert_eq!(answer.status(), 503),
+        Err(e) => assert!(e.is_connect() || e.is_request(), "{e}"),
+    }
+    r.server.await.unwrap().unwrap();
+    assert_eq!(r.wa.texts_to(OPERATOR), ["finished while stopping"]);
+    assert!(r.wa.messages_to(VIEWER).is_empty());
+    assert_eq!(r.model.request_count(), 1);
+}
