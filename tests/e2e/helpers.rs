@@ -232,6 +232,8 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "WHATSAPP_VERIFY_TOKEN" => Some(WHATSAPP_VERIFY_TOKEN.to_string()),
         // A second number of the same app (`[channels.whatsapp.accounts.sales]`).
         "WHATSAPP_SALES_TOKEN" => Some(crate::support::WHATSAPP_TOKEN.to_string()),
+        // A token the fake Graph API refuses.
+        "WHATSAPP_REVOKED_TOKEN" => Some("revoked-token".to_string()),
         _ => None,
     };
     let config = Config::load_with_env(

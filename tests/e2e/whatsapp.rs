@@ -222,7 +222,7 @@ async fn a_forged_or_missing_signature_is_refused_and_nothing_is_stored() {
         .unwrap();
     assert_eq!(seen, None, "nothing of a refused request is kept");
     assert_eq!(r.model.request_count(), 0);
-    assert!(r.wa.calls().is_empty());
+    assert!(r.wa.messages().is_empty() && r.wa.receipts().is_empty());
 
     // The same message signed by Meta was never claimed: it is answered now.
     r.model.push(Reply::Text("signed answer".into()));
@@ -887,4 +887,42 @@ async fn a_turn_in_flight_at_shutdown_is_finished_and_nothing_new_is_taken() {
     assert_eq!(r.wa.texts_to(OPERATOR), ["finished while stopping"]);
     assert!(r.wa.messages_to(VIEWER).is_empty());
     assert_eq!(r.model.request_count(), 1);
+}
+
+#[tokio::test]
+async fn a_token_graph_refuses_is_said_on_readyz_and_messages_are_left_with_meta() {
+    let r = running("token_env = \"WHATSAPP_REVOKED_TOKEN\"").await;
+    let until = tokio::time::Instant::now() + WAIT;
+    let entry = loop {
+        let ready: Value = reqwest::get(format!("{}/readyz", r.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let entry = ready["channels"]["whatsapp"].clone();
+        if entry["ok"] == false || tokio::time::Instant::now() >= until {
+            break entry;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(entry["ok"], false, "{entry}");
+    let detail = entry["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("refused the access token in `WHATSAPP_REVOKED_TOKEN`"),
+        "{entry}"
+    );
+    assert!(
+        !detail.contains("revoked-token"),
+        "the token itself is never shown: {entry}"
+    );
+    let body = text_message(OPERATOR, "Kerry", "wamid.V1", r.now(), "hello?");
+    assert_eq!(
+        r.post(&body, None).await.status(),
+        503,
+        "Meta keeps it and delivers it again"
+    );
+    assert_eq!(r.model.request_count(), 0);
+    assert!(r.wa.messages().is_empty());
+    r.stop().await;
 }

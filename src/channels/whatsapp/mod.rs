@@ -275,7 +275,15 @@ impl Channel for WhatsApp {
 
     async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         self.runtime.follow(&shutdown);
-        self.health.ok(&self.name, "webhook: waiting for requests");
+        match self.graph.check().await {
+            Ok(()) => self.health.ok(&self.name, "webhook: waiting for requests"),
+            // A refused token is on `/readyz` already; anything else may pass.
+            Err(_) if self.graph.refused() => {}
+            Err(e) => {
+                tracing::warn!(connection = %self.name, error = %e, "could not ask WhatsApp about the number; serving the webhook anyway");
+                self.health.ok(&self.name, "webhook: waiting for requests");
+            }
+        }
         let this = self.clone();
         let recover = move || {
             let this = this.clone();
