@@ -3,8 +3,8 @@
 
 use crate::helpers::{WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN};
 use crate::support::{
-    button_reply, list_reply, text_message, wa_signature, FakeModel, FakeOnlyFans, FakeWhatsApp,
-    Reply, WA_PHONE_NUMBER_ID,
+    button_reply, list_reply, text_message, wa_change as change, wa_signature, FakeModel,
+    FakeOnlyFans, FakeWhatsApp, Reply, WA_PHONE_NUMBER_ID,
 };
 use fanops::channels::Channel;
 use fanops::clock::Clock;
@@ -478,6 +478,31 @@ async fn an_admin_outside_the_24_hour_window_gets_no_request_and_it_waits_in_tea
         "{:?}",
         r.wa.texts_to(ADMIN)
     );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_stranger_s_photo_asks_for_access_too() {
+    let r = running("").await;
+    r.model.push(Reply::Text("hello admin".into()));
+    r.say(ADMIN, "wamid.A1", "hi").await;
+    assert!(r.wait_text(ADMIN, "hello admin").await);
+    let photo = json!({"from": STRANGER, "id": "wamid.S1", "timestamp": r.now().to_string(), "type": "image", "image": {"id": "m1", "mime_type": "image/jpeg"}});
+    r.deliver(change(
+        json!({"contacts": [{"wa_id": STRANGER, "profile": {"name": "Jo"}}], "messages": [photo]}),
+    ))
+    .await;
+    assert!(
+        r.wait_text(STRANGER, STRANGER).await,
+        "{:?}",
+        r.wa.texts_to(STRANGER)
+    );
+    assert!(r.wait_text(ADMIN, "Access request").await);
+    // A permitted person's photo gets a note; no model call is made for it.
+    let photo = json!({"from": OPERATOR, "id": "wamid.O1", "timestamp": r.now().to_string(), "type": "image", "image": {"id": "m2"}});
+    r.deliver(change(json!({"messages": [photo]}))).await;
+    assert!(r.wait_text(OPERATOR, "text messages").await);
+    assert_eq!(r.model.request_count(), 1);
     r.stop().await;
 }
 

@@ -209,3 +209,25 @@ async fn files_go_through_the_media_endpoint() {
     );
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_window_whatsapp_says_is_closed_falls_back_to_the_template() {
+    let r = running("digest_template = \"morning_digest\"").await;
+    r.model.push(Reply::Text("hi back".into()));
+    r.say(OPERATOR, "wamid.O1", "hi").await;
+    assert!(r.wait_text(OPERATOR, "hi back").await);
+    // Our clock says the operator wrote just now; WhatsApp's says otherwise.
+    r.wa.fail_next(WaFailure::OutsideWindow);
+    r.delivery()
+        .deliver(OPERATOR, "**Digest**: $5", &[], 0)
+        .await
+        .unwrap();
+    let last = r.wa.messages_to(OPERATOR).pop().unwrap();
+    assert_eq!(last["type"], "template", "{last}");
+    assert_eq!(
+        r.wa.message_attempts(),
+        3,
+        "the answer, the refused text, the template"
+    );
+    r.stop().await;
+}

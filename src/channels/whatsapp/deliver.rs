@@ -141,9 +141,14 @@ impl Delivery for WhatsApp {
         if !self.in_window(number).await {
             return self.outside_window(number, text, files, skip).await;
         }
-        reply::send_all(&self.graph, number, text, &[], files, skip)
-            .await
-            .map_err(|(posted, failure)| failed(posted, failure))
+        match reply::send_all(&self.graph, number, text, &[], files, skip).await {
+            Ok(()) => Ok(()),
+            // WhatsApp's clock says the window closed before ours did.
+            Err((0, SendFailure::Refused(reason))) if reason.contains(OUTSIDE_WINDOW) => {
+                self.outside_window(number, text, files, 0).await
+            }
+            Err((posted, failure)) => Err(failed(posted, failure)),
+        }
     }
 
     /// A person (or a chat, which on WhatsApp is a person too) gets it with its buttons,

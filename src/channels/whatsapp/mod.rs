@@ -198,6 +198,12 @@ impl WhatsApp {
                     return;
                 }
             },
+            // A stranger's photo asks for access like any first message.
+            Request::Unsupported {
+                from, name, what, ..
+            } if !self.core.is_permitted(&self.name, &from).await => {
+                (from, name, InboundBody::Text(format!("({what})")))
+            }
             Request::Unsupported { from, what, .. } => {
                 let note = format!(
                     "I can read text messages here; a message of type `{}` is not one I can open yet.",
