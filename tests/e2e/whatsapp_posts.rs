@@ -231,3 +231,38 @@ async fn a_window_whatsapp_says_is_closed_falls_back_to_the_template() {
     );
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_post_whatsapp_later_reports_failed_reads_not_delivered() {
+    let r = running_with("", digest_to(OPERATOR)).await;
+    r.model
+        .respond_with(|_| Reply::text("Yesterday: $1,912.40 net."));
+    r.say(OPERATOR, "wamid.O1", "hi").await;
+    assert!(r.wait_text(OPERATOR, "1,912.40").await);
+    assert_eq!(r.fire_digest(1).await, "succeeded");
+    let post = r.wa.messages_to(OPERATOR).pop().unwrap();
+    let id = post["id"].as_str().unwrap();
+    r.deliver(wa_status(id, OPERATOR, "sent", None)).await;
+    // An answer in a chat is no run's post: its failure changes no run.
+    let answer = r.wa.messages_to(OPERATOR)[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    r.deliver(wa_status(&answer, OPERATOR, "failed", None))
+        .await;
+    let runs = r.store.recent_runs("morning-digest", 1).await.unwrap();
+    assert_eq!(runs[0].outcome(), "succeeded", "sent is not yet a failure");
+    r.deliver(wa_status(
+        id,
+        OPERATOR,
+        "failed",
+        Some((131026, "Message undeliverable")),
+    ))
+    .await;
+    let runs = r.store.recent_runs("morning-digest", 1).await.unwrap();
+    assert_eq!(
+        runs[0].outcome(),
+        "not delivered: WhatsApp could not deliver it: Message undeliverable (code 131026)"
+    );
+    r.stop().await;
+}
