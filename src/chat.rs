@@ -238,6 +238,27 @@ pub trait Delivery: Send + Sync {
     /// Posts one message with its buttons (an access request, the news that a person is
     /// in) to `to`.
     async fn notify(&self, to: Recipient<'_>, out: &Outbound) -> Result<(), DeliveryFailure>;
+
+    /// [`Delivery::deliver`] of scheduled run `run`'s post. A platform that hears only
+    /// later whether a message arrived (a status webhook) keeps `run` to record it then.
+    async fn deliver_run(
+        &self,
+        run: &RunPost,
+        to: &str,
+        text: &str,
+        files: &[Attachment],
+        skip: usize,
+    ) -> Result<(), DeliveryFailure> {
+        let _ = run;
+        self.deliver(to, text, files, skip).await
+    }
+}
+
+/// Which scheduled fire a post belongs to: its task and the time it was scheduled for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunPost {
+    pub task: String,
+    pub fire: DateTime<Utc>,
 }
 
 /// Where a notice goes: a person, in the private chat the platform has with the bot, or

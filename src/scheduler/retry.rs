@@ -55,8 +55,12 @@ impl Scheduler {
             (_, Err(e)) => Err((format!("the stored attachments are unreadable: {e}"), false)),
             (Some(channel), Ok(files)) => {
                 let skip = queued.posted as usize;
+                let run = crate::chat::RunPost {
+                    task: task.clone(),
+                    fire,
+                };
                 channel
-                    .deliver(&queued.recipient, &queued.body, &files, skip)
+                    .deliver_run(&run, &queued.recipient, &queued.body, &files, skip)
                     .await
                     .map_err(|failure| {
                         queued.posted = u32::try_from(failure.posted).unwrap_or(u32::MAX);

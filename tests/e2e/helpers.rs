@@ -232,6 +232,8 @@ pub async fn build_app(origin: &str, text: String, telegram: bool) -> (App, Cloc
         "WHATSAPP_VERIFY_TOKEN" => Some(WHATSAPP_VERIFY_TOKEN.to_string()),
         // A second number of the same app (`[channels.whatsapp.accounts.sales]`).
         "WHATSAPP_SALES_TOKEN" => Some(crate::support::WHATSAPP_TOKEN.to_string()),
+        // A token the fake Graph API refuses.
+        "WHATSAPP_REVOKED_TOKEN" => Some("revoked-token".to_string()),
         // Harmless without a `[channels.teams]` table.
         "TEAMS_APP_PASSWORD" => Some(crate::support::TEAMS_APP_PASSWORD.to_string()),
         "TEAMS_OPS_APP_PASSWORD" => Some(crate::support::TEAMS_OPS_APP_PASSWORD.to_string()),

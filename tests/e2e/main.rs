@@ -72,3 +72,7 @@ mod usage_periods;
 mod web_search;
 #[cfg(feature = "whatsapp")]
 mod whatsapp;
+#[cfg(feature = "whatsapp")]
+mod whatsapp_lifecycle;
+#[cfg(feature = "whatsapp")]
+mod whatsapp_posts;

@@ -8,11 +8,13 @@
 //! A notice (an access request) has no template: outside the window it is refused with
 //! that reason, logged, and the request waits in `/team`.
 
+use super::reply::Parts;
 use super::webhook::Status;
 use super::{reply, WhatsApp};
 use crate::channels::buttons;
 use crate::channels::outbox::SendFailure;
-use crate::chat::{Attachment, Delivery, DeliveryFailure, Outbound, Recipient};
+use crate::chat::{Attachment, Delivery, DeliveryFailure, Outbound, Recipient, RunPost};
+use std::sync::Mutex;
 
 /// What a post outside the window reads as.
 pub const OUTSIDE_WINDOW: &str = "outside WhatsApp's 24-hour window";
@@ -81,10 +83,101 @@ impl WhatsApp {
         };
         if status.status == "failed" {
             tracing::warn!(connection = %self.name, message = %status.id, to = %status.recipient, state = %state, "WhatsApp could not deliver a message");
+            self.run_not_delivered(&status.id, &state).await;
         }
         let key = self.status_key(&status.id);
         if let Err(e) = self.store.set_state(&key, &state).await {
             tracing::warn!(error = %e, "could not record a WhatsApp message status");
+        }
+    }
+
+    /// The store key of the scheduled run message `id` was part of.
+    fn post_key(&self, id: &str) -> String {
+        self.connection.key(&format!("post.{id}"))
+    }
+
+    /// Remembers that messages `ids` were `run`'s post, for their statuses.
+    async fn kept_for(&self, run: Option<&RunPost>, ids: &Mutex<Vec<String>>) {
+        let Some(run) = run else { return };
+        let ids = std::mem::take(&mut *ids.lock().unwrap_or_else(|e| e.into_inner()));
+        let facts: Vec<(String, String)> = ids
+            .iter()
+            .map(|id| {
+                let post = serde_json::json!({"task": run.task, "fire": run.fire.to_rfc3339()});
+                (self.post_key(id), post.to_string())
+            })
+            .collect();
+        if let Err(e) = self.store.set_states(&facts).await {
+            tracing::warn!(error = %e, "could not keep which run a WhatsApp message belongs to");
+        }
+    }
+
+    /// A message of a scheduled run's post failed after all: the run reads `not
+    /// delivered: WhatsApp could not deliver it: <reason>`.
+    async fn run_not_delivered(&self, id: &str, state: &str) {
+        let Ok(Some(post)) = self.store.state(&self.post_key(id)).await else {
+            return;
+        };
+        let Ok(post) = serde_json::from_str::<serde_json::Value>(&post) else {
+            return;
+        };
+        let fire = post["fire"]
+            .as_str()
+            .and_then(|f| chrono::DateTime::parse_from_rfc3339(f).ok());
+        let (Some(task), Some(fire)) = (post["task"].as_str(), fire) else {
+            return;
+        };
+        let reason = state.strip_prefix("failed: ").unwrap_or(state);
+        let error = format!("WhatsApp could not deliver it: {reason}");
+        let recorded = self
+            .store
+            .record_delivery(task, fire.to_utc(), self.clock.now(), Some(&error), None)
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!(task, error = %e, "could not record that a WhatsApp post failed");
+        }
+    }
+
+    /// A post to `to`, kept for `run` when it is a scheduled run's.
+    async fn post(
+        &self,
+        run: Option<&RunPost>,
+        to: &str,
+        text: &str,
+        files: &[Attachment],
+        skip: usize,
+    ) -> Result<(), DeliveryFailure> {
+        let number = number_of(to).map_err(|e| DeliveryFailure { posted: skip, ..e })?;
+        let sent = Mutex::default();
+        let outcome = self.post_to(number, text, files, skip, &sent).await;
+        self.kept_for(run, &sent).await;
+        outcome
+    }
+
+    /// Inside the window as messages, outside it as the template.
+    async fn post_to(
+        &self,
+        number: &str,
+        text: &str,
+        files: &[Attachment],
+        skip: usize,
+        sent: &Mutex<Vec<String>>,
+    ) -> Result<(), DeliveryFailure> {
+        if !self.in_window(number).await {
+            return self.outside_window(number, text, files, skip, sent).await;
+        }
+        let parts = Parts {
+            markdown: text,
+            buttons: &[],
+            files,
+        };
+        match reply::send_all(&self.graph, number, parts, skip, sent).await {
+            Ok(()) => Ok(()),
+            // WhatsApp's clock says the window closed before ours did.
+            Err((0, SendFailure::Refused(reason))) if reason.contains(OUTSIDE_WINDOW) => {
+                self.outside_window(number, text, files, 0, sent).await
+            }
+            Err((posted, failure)) => Err(failed(posted, failure)),
         }
     }
 
@@ -96,6 +189,7 @@ impl WhatsApp {
         text: &str,
         files: &[Attachment],
         skip: usize,
+        sent: &Mutex<Vec<String>>,
     ) -> Result<(), DeliveryFailure> {
         let refused = |posted| DeliveryFailure {
             posted,
@@ -108,10 +202,12 @@ impl WhatsApp {
         if skip == 0 {
             let language = &self.config.digest_template_language;
             let message = reply::template(template, language, text);
-            self.graph
+            let id = self
+                .graph
                 .send(number, message)
                 .await
                 .map_err(|f| failed(0, f))?;
+            sent.lock().unwrap_or_else(|e| e.into_inner()).push(id);
         }
         // A template carries text only: files wait for the number to write again.
         match files.is_empty() {
@@ -137,13 +233,20 @@ impl Delivery for WhatsApp {
         files: &[Attachment],
         skip: usize,
     ) -> Result<(), DeliveryFailure> {
-        let number = number_of(to).map_err(|e| DeliveryFailure { posted: skip, ..e })?;
-        if !self.in_window(number).await {
-            return self.outside_window(number, text, files, skip).await;
-        }
-        reply::send_all(&self.graph, number, text, &[], files, skip)
-            .await
-            .map_err(|(posted, failure)| failed(posted, failure))
+        self.post(None, to, text, files, skip).await
+    }
+
+    /// [`Delivery::deliver`], keeping which run each message was, so that a `failed`
+    /// status later reads on the run as `not delivered: …`.
+    async fn deliver_run(
+        &self,
+        run: &RunPost,
+        to: &str,
+        text: &str,
+        files: &[Attachment],
+        skip: usize,
+    ) -> Result<(), DeliveryFailure> {
+        self.post(Some(run), to, text, files, skip).await
     }
 
     /// A person (or a chat, which on WhatsApp is a person too) gets it with its buttons,
@@ -161,15 +264,13 @@ impl Delivery for WhatsApp {
             });
         }
         let buttons = buttons::of(out);
-        reply::send_all(
-            &self.graph,
-            number,
-            &out.text,
-            &buttons,
-            &out.attachments,
-            0,
-        )
-        .await
-        .map_err(|(posted, failure)| failed(posted, failure))
+        let parts = Parts {
+            markdown: &out.text,
+            buttons: &buttons,
+            files: &out.attachments,
+        };
+        reply::send_all(&self.graph, number, parts, 0, &Mutex::default())
+            .await
+            .map_err(|(posted, failure)| failed(posted, failure))
     }
 }

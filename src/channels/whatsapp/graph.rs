@@ -7,6 +7,7 @@
 use crate::channels::outbox::{Attempt, ChatQueues, SendFailure};
 use crate::chat::{Attachment, AttachmentKind};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Graph error codes that ask to slow down: nothing was sent.
@@ -34,6 +35,8 @@ pub struct Graph {
     connection: String,
     /// The variable the token is read from, for that sentence.
     token_var: String,
+    /// Graph refused the token: nothing can be sent until it is replaced.
+    refused: AtomicBool,
 }
 
 /// A refusal Graph gave, in its words.
@@ -65,7 +68,29 @@ impl Graph {
             health,
             connection: connection.to_string(),
             token_var: token_var.to_string(),
+            refused: AtomicBool::new(false),
         })
+    }
+
+    /// Whether Graph refused the access token (said once, on `/readyz` and in the log).
+    pub fn refused(&self) -> bool {
+        self.refused.load(Ordering::SeqCst)
+    }
+
+    /// Asks Graph about the number (`GET /{phone_number_id}`), so a token it refuses is
+    /// known before anyone writes.
+    pub async fn check(&self) -> Result<(), String> {
+        let request = self
+            .http
+            .get(&self.base)
+            .query(&[("fields", "verified_name,display_phone_number")])
+            .bearer_auth(&self.token)
+            .send();
+        match self.attempt(request).await {
+            Attempt::Sent(_) => Ok(()),
+            Attempt::Wait(_) => Err("WhatsApp asked to wait".into()),
+            Attempt::Unreachable(e) | Attempt::Refused(e) | Attempt::Lost(e) => Err(e),
+        }
     }
 
     /// Held while a turn of this conversation runs.
@@ -215,6 +240,7 @@ impl Graph {
             Some(r) if r.code == TOKEN_REFUSED => {
                 let var = &self.token_var;
                 let sentence = format!("WhatsApp refused the access token in `{var}` ({}): put a system user's token with whatsapp_business_messaging in `{var}` and restart fanops", r.message);
+                self.refused.store(true, Ordering::SeqCst);
                 self.health.failing(&self.connection, &sentence);
                 tracing::error!(connection = %self.connection, "{sentence}");
                 format!("{} (code {})", r.message, r.code)

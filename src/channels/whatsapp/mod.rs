@@ -199,6 +199,12 @@ impl WhatsApp {
                     return;
                 }
             },
+            // A stranger's photo asks for access like any first message.
+            Request::Unsupported {
+                from, name, what, ..
+            } if !self.core.is_permitted(&self.name, &from).await => {
+                (from, name, InboundBody::Text(format!("({what})")))
+            }
             Request::Unsupported { from, what, .. } => {
                 let note = format!(
                     "I can read text messages here; a message of type `{}` is not one I can open yet.",
@@ -276,7 +282,15 @@ impl Channel for WhatsApp {
 
     async fn run(self: Arc<Self>, shutdown: CancellationToken) -> anyhow::Result<()> {
         self.runtime.follow(&shutdown);
-        self.health.ok(&self.name, "webhook: waiting for requests");
+        match self.graph.check().await {
+            Ok(()) => self.health.ok(&self.name, "webhook: waiting for requests"),
+            // A refused token is on `/readyz` already; anything else may pass.
+            Err(_) if self.graph.refused() => {}
+            Err(e) => {
+                tracing::warn!(connection = %self.name, error = %e, "could not ask WhatsApp about the number; serving the webhook anyway");
+                self.health.ok(&self.name, "webhook: waiting for requests");
+            }
+        }
         let this = self.clone();
         let recover = move || {
             let this = this.clone();

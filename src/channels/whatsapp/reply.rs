@@ -13,7 +13,7 @@ use crate::channels::outbox::{post_parts, SendFailure};
 use crate::chat::{Attachment, AttachmentKind, Outbound, Replier};
 use async_trait::async_trait;
 use serde_json::{json, Value};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// Reply buttons a message can carry; more become a list.
 const MAX_BUTTONS: usize = 3;
@@ -107,33 +107,43 @@ fn media(file: &Attachment, id: &str) -> Value {
     }
 }
 
-/// Uploads `file` and sends it to `to`.
-pub async fn send_file(graph: &Graph, to: &str, file: &Attachment) -> Result<(), SendFailure> {
+/// Uploads `file` and sends it to `to`; the message's id.
+pub async fn send_file(graph: &Graph, to: &str, file: &Attachment) -> Result<String, SendFailure> {
     let id = graph.upload(to, file).await?;
-    graph.send(to, media(file, &id)).await.map(|_| ())
+    graph.send(to, media(file, &id)).await
 }
 
 /// Sends Markdown (as messages, the buttons on the last) and then files to `to`,
 /// skipping the first `skip` parts (sent by an earlier attempt). On failure, says how
-/// many parts are sent in all and why the next one was not.
+/// many parts are sent in all and why the next one was not. The ids of the messages
+/// sent are added to `sent`.
 pub async fn send_all(
     graph: &Graph,
     to: &str,
-    markdown: &str,
-    buttons: &[Button],
-    files: &[Attachment],
+    out: Parts<'_>,
     skip: usize,
+    sent: &Mutex<Vec<String>>,
 ) -> Result<(), (usize, SendFailure)> {
-    let texts = messages(markdown, buttons);
-    let total = texts.len() + files.len();
+    let texts = messages(out.markdown, out.buttons);
+    let total = texts.len() + out.files.len();
     let texts = &texts;
     post_parts(total, skip, |index| async move {
-        match texts.get(index) {
-            Some(message) => graph.send(to, message.clone()).await.map(|_| ()),
-            None => send_file(graph, to, &files[index - texts.len()]).await,
-        }
+        let id = match texts.get(index) {
+            Some(message) => graph.send(to, message.clone()).await?,
+            None => send_file(graph, to, &out.files[index - texts.len()]).await?,
+        };
+        sent.lock().unwrap_or_else(|e| e.into_inner()).push(id);
+        Ok(())
     })
     .await
+}
+
+/// What one post is made of.
+#[derive(Clone, Copy)]
+pub struct Parts<'a> {
+    pub markdown: &'a str,
+    pub buttons: &'a [Button],
+    pub files: &'a [Attachment],
 }
 
 /// Answers one person's message.
@@ -154,15 +164,13 @@ impl WhatsAppReplier {
     }
 
     async fn post(&self, out: &Outbound) {
-        let sent = send_all(
-            &self.graph,
-            &self.to,
-            &out.text,
-            &buttons::of(out),
-            &out.attachments,
-            0,
-        )
-        .await;
+        let buttons = buttons::of(out);
+        let parts = Parts {
+            markdown: &out.text,
+            buttons: &buttons,
+            files: &out.attachments,
+        };
+        let sent = send_all(&self.graph, &self.to, parts, 0, &Mutex::default()).await;
         if let Err((sent, failure)) = sent {
             tracing::warn!(sent, error = %failure.message(), "could not send an answer to WhatsApp");
         }

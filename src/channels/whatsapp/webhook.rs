@@ -148,6 +148,11 @@ async fn deliveries(
     if whatsapp.runtime.is_stopping() {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
+    // Nothing could be answered with a refused token: Meta keeps the messages and
+    // delivers them again once the token is replaced and fanops restarted.
+    if whatsapp.graph.refused() {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
     whatsapp.health.ok(&whatsapp.name, "webhook: receiving");
     for number in numbers(&payload) {
         match whatsapp.serving(&number) {

@@ -38,7 +38,14 @@ impl Scheduler {
         };
         // The first try is now; a part the platform certainly did not take is sent again
         // later from the store (see `retry.rs`), never a part it may have taken.
-        let failure = match channel.deliver(&deliver.to, &body, files, 0).await {
+        let run = crate::chat::RunPost {
+            task: task.id.clone(),
+            fire,
+        };
+        let failure = match channel
+            .deliver_run(&run, &deliver.to, &body, files, 0)
+            .await
+        {
             Ok(()) => {
                 self.record_delivery(&task.id, fire, None, None).await;
                 return;

@@ -1,7 +1,8 @@
 //! `FakeWhatsApp`: the slice of Meta's Graph API (Cloud API) fanops calls, and a webhook
 //! sender that signs what it posts as Meta does.
 //!
-//! `POST /{phone_number_id}/messages` takes messages (answering
+//! `GET /{phone_number_id}` answers the number's profile. `POST
+//! /{phone_number_id}/messages` takes messages (answering
 //! `{"messages": [{"id": "wamid.N"}]}`) and read receipts (`{"success": true}`); `POST
 //! /{phone_number_id}/media` takes multipart uploads (answering `{"id": "media-N"}`). Only
 //! [`TOKEN`] is accepted (else 401 with Graph's code 190) and only [`PHONE_NUMBER_ID`]
@@ -26,7 +27,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
@@ -90,6 +91,7 @@ impl FakeWhatsApp {
         });
         let router = Router::new()
             .route("/v21.0/{number}/{endpoint}", post(graph))
+            .route("/v21.0/{number}", get(profile))
             .with_state(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -203,12 +205,7 @@ async fn graph(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let token = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("")
-        .to_string();
+    let token = bearer(&headers);
     let parsed = match endpoint.as_str() {
         "messages" => serde_json::from_slice(&body).unwrap_or(Value::Null),
         _ => json!({"raw": String::from_utf8_lossy(&body)}),
@@ -240,6 +237,46 @@ async fn graph(
         "messages" => message(&state, &parsed, n, &number),
         _ => graph_error(400, 100, "Unknown path components"),
     }
+}
+
+/// `GET /{phone_number_id}`: the number's profile.
+async fn profile(
+    State(state): State<Arc<WaState>>,
+    Path(number): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let token = bearer(&headers);
+    state.calls.lock().unwrap().push(WaCall {
+        endpoint: "profile".into(),
+        phone_number_id: number.clone(),
+        token: token.clone(),
+        body: Value::Null,
+    });
+    if token != TOKEN {
+        return graph_error(
+            401,
+            190,
+            "Invalid OAuth access token - Cannot parse access token",
+        );
+    }
+    if number != PHONE_NUMBER_ID && number != SECOND_NUMBER_ID {
+        return graph_error(
+            400,
+            100,
+            "Unsupported get request. Object with ID does not exist",
+        );
+    }
+    Json(json!({"verified_name": "fanops test", "display_phone_number": "15550100", "id": number}))
+        .into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> String {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("")
+        .to_string()
 }
 
 fn message(state: &WaState, body: &Value, n: u64, number: &str) -> Response {

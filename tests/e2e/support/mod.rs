@@ -58,9 +58,10 @@ pub use fake_teams::{
 pub use fake_telegram::{FakeTelegram, TgCall, TgFailure};
 #[allow(unused_imports)]
 pub use fake_whatsapp::{
-    button_reply, for_number, list_reply, signature as wa_signature, status as wa_status,
-    text_message, FakeWhatsApp, WaFailure, PHONE_NUMBER_ID as WA_PHONE_NUMBER_ID,
-    SECOND_NUMBER_ID as WA_SECOND_NUMBER_ID, TOKEN as WHATSAPP_TOKEN,
+    button_reply, change as wa_change, for_number, list_reply, signature as wa_signature,
+    status as wa_status, text_message, FakeWhatsApp, WaFailure,
+    PHONE_NUMBER_ID as WA_PHONE_NUMBER_ID, SECOND_NUMBER_ID as WA_SECOND_NUMBER_ID,
+    TOKEN as WHATSAPP_TOKEN,
 };
 
 /// `(file stem, contents)` of every fixture, copied from
