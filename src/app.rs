@@ -257,7 +257,7 @@ fn no_chat_platform(config: &Config) -> String {
             p.display().to_string()
         });
     format!(
-        "{why}: nobody can message fanops and scheduled tasks cannot post. To connect {}, follow that platform's section of README.md (a [channels.…] section in {file} and the bot's token in the environment); meanwhile `fanops chat` talks to it in a terminal",
+        "{why}: nobody can message fanops and scheduled tasks cannot post. To connect {}, run `fanops init` (it asks a few questions and writes {file}) or follow that platform's section of README.md (a [channels.…] section in {file} and the bot's token in the environment); meanwhile `fanops chat` talks to it in a terminal",
         config.platforms.titles()
     )
 }

@@ -72,8 +72,8 @@ fn with_no_chat_platform_it_says_so_where_to_read_and_where_the_data_is() {
         assert!(notice.contains(words), "{words:?} in {notice}");
     }
     assert!(
-        !notice.contains("fanops init"),
-        "no command is named that does not exist: {notice}"
+        notice.contains("run `fanops init`"),
+        "the set-up command is named: {notice}"
     );
     let ready = seen.last().unwrap();
     let file = dir.path().canonicalize().unwrap().join("data.db");
