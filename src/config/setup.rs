@@ -15,21 +15,22 @@ pub struct SetupQuestion {
     pub check: fn(&str) -> Result<(), String>,
 }
 
+/// The answer to one question, by its key ("" when none was given).
+pub type Answers<'a> = &'a dyn Fn(&str) -> String;
+
 /// A platform's set-up.
 pub struct Setup {
     pub questions: &'static [SetupQuestion],
     /// The section for the answers (TOML, with comments); `answer(key)` is each answer.
-    pub section: fn(answer: &dyn Fn(&str) -> String) -> String,
+    pub section: fn(answer: Answers<'_>) -> String,
     /// Each secret to export, for the answers, and where to find it.
-    pub secrets: fn(answer: &dyn Fn(&str) -> String) -> Vec<(&'static str, &'static str)>,
+    pub secrets: fn(answer: Answers<'_>) -> Vec<Secret>,
     /// What to do once fanops runs (say, where people find their id).
     pub next: &'static str,
 }
 
-/// Accepts any answer.
-pub fn anything(_: &str) -> Result<(), String> {
-    Ok(())
-}
+/// A secret to export, and where to find it.
+pub type Secret = (&'static str, &'static str);
 
 /// Accepts an empty answer or one made of digits.
 pub fn digits_or_empty(text: &str) -> Result<(), String> {
