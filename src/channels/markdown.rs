@@ -8,6 +8,7 @@
 //! Raw HTML in the Markdown is text, escaped like any other: the model's answer carries
 //! fan names and API data, and none of it may become markup.
 
+pub mod html;
 mod inline;
 mod pack;
 #[cfg(test)]

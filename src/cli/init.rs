@@ -233,7 +233,7 @@ fn setup_of(platform: &dyn PlatformConfig) -> anyhow::Result<&'static Setup> {
         .with_context(|| format!("{} cannot be set up by init yet", platform.title()))
 }
 
-/// `telegram.admin=123` → ((telegram, admin), 123).
+/// `<platform>.admin=123` → ((<platform>, admin), 123).
 fn answers(given: &[String]) -> anyhow::Result<BTreeMap<(String, String), String>> {
     let mut out = BTreeMap::new();
     for answer in given {
@@ -246,7 +246,7 @@ fn answers(given: &[String]) -> anyhow::Result<BTreeMap<(String, String), String
         });
         let Some((key, value)) = parsed else {
             bail!(
-                "--answer {answer} must be <platform>.<key>=<value>, e.g. telegram.admin=123456789"
+                "--answer {answer} must be <platform>.<key>=<value>, e.g. <platform>.admin=<their id>"
             );
         };
         out.insert(key, value);

@@ -4,98 +4,27 @@
 //! mention in Teams needs an entity fanops never sends, so no text can notify anyone.
 //! Reading and packing are the shared `channels::markdown`.
 
-use crate::channels::markdown::{self, Dialect, Quote, Style};
+use crate::channels::markdown::{self, html::Html};
 
 /// Characters of rendered text per message: Teams refuses activities over about 28 KB,
 /// and each line break becomes `<br>`.
 pub const LIMIT: usize = 5000;
 
+/// Teams' message HTML: only web links.
+const TEAMS_HTML: Html = Html {
+    limit: LIMIT,
+    schemes: &["http://", "https://"],
+    escape_quotes: true,
+};
+
+/// `&`, `<`, `>` and `"` as entities.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-struct TeamsHtml;
-
-impl Dialect for TeamsHtml {
-    fn limit(&self) -> usize {
-        LIMIT
-    }
-
-    fn escape(&self, text: &str) -> String {
-        escape(text)
-    }
-
-    fn code(&self, code: &str) -> String {
-        format!("<code>{}</code>", escape(code))
-    }
-
-    fn styled(&self, style: Style, inner: &str) -> String {
-        let tag = match style {
-            Style::Bold => "b",
-            Style::Italic => "i",
-            Style::Strike => "s",
-        };
-        format!("<{tag}>{inner}</{tag}>")
-    }
-
-    /// Only web links.
-    fn link(&self, url: &str, label: Option<&str>) -> Option<String> {
-        let lower = url.to_ascii_lowercase();
-        let opens = ["http://", "https://"]
-            .iter()
-            .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len());
-        if !opens || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return None;
-        }
-        let label = label.map_or_else(|| escape(url), str::to_string);
-        Some(format!("<a href=\"{}\">{label}</a>", escape(url)))
-    }
-
-    fn heading(&self, _level: u8, inner: &str) -> String {
-        format!("<b>{inner}</b>")
-    }
-
-    fn pre(&self, body: &str) -> String {
-        format!("<pre>{body}</pre>")
-    }
-
-    fn quote(&self) -> Quote {
-        Quote {
-            open: "<blockquote>",
-            close: "</blockquote>",
-            line: "",
-        }
-    }
-
-    fn shows_text(&self, message: &str) -> bool {
-        let mut in_tag = false;
-        message.chars().any(|c| match c {
-            '<' => {
-                in_tag = true;
-                false
-            }
-            '>' => {
-                in_tag = false;
-                false
-            }
-            c => !in_tag && !c.is_whitespace(),
-        })
-    }
+    markdown::html::escape(text, true)
 }
 
 /// Markdown as Teams HTML messages.
 pub fn render(markdown: &str) -> Vec<String> {
-    markdown::split(markdown, &TeamsHtml)
+    markdown::split(markdown, &TEAMS_HTML)
         .iter()
         .map(|m| line_breaks(m))
         .collect()

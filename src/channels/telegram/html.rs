@@ -4,105 +4,33 @@
 //! messages below Telegram's 4096-character limit without ever cutting through a tag.
 //! Reading and packing are the shared `channels::markdown`.
 
-use crate::channels::markdown::{self, Dialect, Quote, Style};
+use crate::channels::markdown::{self, html::Html};
 
 /// Telegram's limit is 4096 characters of text; stay a little below it.
 pub const LIMIT: usize = 4000;
 
+/// Telegram's HTML parse mode. Only web and `tg://` links: Telegram refuses a message
+/// with a link it cannot open.
+const TELEGRAM_HTML: Html = Html {
+    limit: LIMIT,
+    schemes: &["http://", "https://", "tg://"],
+    escape_quotes: false,
+};
+
 /// Escapes the three characters Telegram's HTML mode reserves.
 pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Telegram's HTML parse mode, as a [`Dialect`].
-struct TelegramHtml;
-
-impl Dialect for TelegramHtml {
-    fn limit(&self) -> usize {
-        LIMIT
-    }
-
-    fn escape(&self, text: &str) -> String {
-        escape(text)
-    }
-
-    fn code(&self, code: &str) -> String {
-        format!("<code>{}</code>", escape(code))
-    }
-
-    fn styled(&self, style: Style, inner: &str) -> String {
-        let tag = match style {
-            Style::Bold => "b",
-            Style::Italic => "i",
-            Style::Strike => "s",
-        };
-        format!("<{tag}>{inner}</{tag}>")
-    }
-
-    /// Only web and `tg://` links: Telegram refuses a message with a link it cannot open.
-    fn link(&self, url: &str, label: Option<&str>) -> Option<String> {
-        let lower = url.to_ascii_lowercase();
-        let opens = ["http://", "https://", "tg://"]
-            .iter()
-            .any(|scheme| lower.starts_with(scheme) && lower.len() > scheme.len());
-        if !opens || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return None;
-        }
-        let href = escape(url).replace('"', "&quot;");
-        let label = label.map_or_else(|| escape(url), str::to_string);
-        Some(format!("<a href=\"{href}\">{label}</a>"))
-    }
-
-    fn heading(&self, _level: u8, inner: &str) -> String {
-        format!("<b>{inner}</b>")
-    }
-
-    fn pre(&self, body: &str) -> String {
-        format!("<pre>{body}</pre>")
-    }
-
-    fn quote(&self) -> Quote {
-        Quote {
-            open: "<blockquote>",
-            close: "</blockquote>",
-            line: "",
-        }
-    }
-
-    fn shows_text(&self, message: &str) -> bool {
-        shows_text(message)
-    }
+    markdown::html::escape(text, false)
 }
 
 /// Renders Markdown into HTML messages, each at most [`LIMIT`] characters.
 pub fn render(markdown: &str) -> Vec<String> {
-    markdown::split(markdown, &TelegramHtml)
+    markdown::split(markdown, &TELEGRAM_HTML)
 }
 
-/// Whether an HTML message shows any text besides whitespace (tags show none; text has
-/// its `<` and `>` escaped).
+/// Whether an HTML message shows any text besides whitespace.
+#[cfg(test)]
 pub(super) fn shows_text(html: &str) -> bool {
-    let mut in_tag = false;
-    html.chars().any(|c| match c {
-        '<' => {
-            in_tag = true;
-            false
-        }
-        '>' => {
-            in_tag = false;
-            false
-        }
-        c => !in_tag && !c.is_whitespace(),
-    })
+    markdown::html::shows_text(html)
 }
 
 #[cfg(test)]
