@@ -374,7 +374,15 @@ impl<'s> Reader<'s> {
         };
         let marker = match &mut list.next {
             Some(n) => {
-                let marker = format!("{n}. ");
+                // As the author wrote it: `1.` or `1)`.
+                let delimiter = self.source[start..]
+                    .trim_start()
+                    .trim_start_matches(|c: char| c.is_ascii_digit())
+                    .chars()
+                    .next()
+                    .filter(|c| *c == ')')
+                    .unwrap_or('.');
+                let marker = format!("{n}{delimiter} ");
                 *n += 1;
                 marker
             }

@@ -283,3 +283,9 @@ fn a_blank_code_line_is_not_left_alone_as_a_message() {
     let markdown = format!("```\n\n{}\n```", "a".repeat(LIMIT - 12));
     assert_eq!(unsound(&markdown), None);
 }
+
+#[test]
+fn an_empty_code_block_then_a_list_marker_loses_nothing() {
+    // Found by the property: an empty fenced block followed by "0)".
+    assert_eq!(unsound("```\n\n```\n0)"), None);
+}
