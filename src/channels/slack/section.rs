@@ -185,7 +185,7 @@ fn shared_secrets(r: &mut Report<'_>, connections: &[Connection<SlackConfig>]) {
 }
 
 /// Slack member ids: `U…` or `W…` (Enterprise Grid), upper-case letters and digits.
-fn is_slack_member_id(id: &str) -> bool {
+pub(super) fn is_slack_member_id(id: &str) -> bool {
     id.len() >= 3
         && id.starts_with(['U', 'W'])
         && id

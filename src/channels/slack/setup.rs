@@ -10,12 +10,7 @@ fn mode(text: &str) -> Result<(), String> {
 }
 
 fn member_or_empty(text: &str) -> Result<(), String> {
-    let member = text.len() >= 3
-        && text.starts_with(['U', 'W'])
-        && text
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
-    match text.is_empty() || member {
+    match text.is_empty() || super::section::is_slack_member_id(text) {
         true => Ok(()),
         false => Err(format!(
             "`{text}` is not a Slack member id (like U012ABCDEF)"

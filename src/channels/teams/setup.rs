@@ -1,16 +1,7 @@
 //! What `fanops init` asks to set up a Microsoft Teams bot.
 
+use super::section::is_guid;
 use crate::config::setup::{Setup, SetupQuestion};
-
-/// `8-4-4-4-12` hexadecimal digits.
-fn is_guid(text: &str) -> bool {
-    let parts: Vec<&str> = text.split('-').collect();
-    parts.len() == 5
-        && parts
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(p, n)| p.len() == n && p.chars().all(|c| c.is_ascii_hexdigit()))
-}
 
 fn app_id(text: &str) -> Result<(), String> {
     match is_guid(text) {

@@ -1,12 +1,22 @@
 //! What `fanops init` asks to set up a WhatsApp business number.
 
-use crate::config::setup::{digits_or_empty, Setup, SetupQuestion};
+use super::section::{is_graph_id, is_wa_id};
+use crate::config::setup::{Setup, SetupQuestion};
 
 fn number_id(text: &str) -> Result<(), String> {
-    match !text.is_empty() && text.chars().all(|c| c.is_ascii_digit()) {
+    match is_graph_id(text) {
         true => Ok(()),
         false => Err(format!(
             "`{text}` is not a phone number id: the digits Meta shows under WhatsApp → API Setup (not the phone number)"
+        )),
+    }
+}
+
+fn number_or_empty(text: &str) -> Result<(), String> {
+    match text.is_empty() || is_wa_id(text) {
+        true => Ok(()),
+        false => Err(format!(
+            "`{text}` is not a WhatsApp number: international form, digits only, no leading 0 (447700900123)"
         )),
     }
 }
@@ -25,7 +35,7 @@ pub(super) static SETUP: Setup = Setup {
             ask: "Your WhatsApp number in international form, digits only (447700900123), as the first admin",
             default: "",
             required: false,
-            check: digits_or_empty,
+            check: number_or_empty,
         },
     ],
     section: |answer| {
