@@ -179,7 +179,7 @@ impl Llm {
                     self.answering.answered(&first, candidate, failure.as_ref());
                     return Ok(reply);
                 }
-                Err(e) if e.calls_for_fallback() && candidate != self.last_of(&first) => {
+                Err(e) if e.calls_for_fallback() => {
                     tracing::debug!(model = %candidate, error = %e, "asking the next fallback");
                     failure.get_or_insert(e);
                 }
@@ -187,14 +187,6 @@ impl Llm {
             }
         }
         Err(failure.expect("the chain has at least the model itself"))
-    }
-
-    /// The last alias `first` would try.
-    fn last_of<'a>(&'a self, first: &'a str) -> &'a str {
-        self.models[first]
-            .fallbacks
-            .last()
-            .map_or(first, String::as_str)
     }
 
     /// One alias's attempt: its provider, its retries, its meter.

@@ -55,9 +55,13 @@ const FIRST_USAGE: &str = "SELECT MIN(at) FROM usage_ledger";
 /// The ledger columns `LedgerTuple` decodes, as a literal `concat!` can splice.
 macro_rules! ledger_columns {
     () => {
-        "SELECT at, CASE WHEN connection = '' THEN platform ELSE connection END, user_name, kind, model, task, conversation, source, endpoint, \
+        concat!(
+            "SELECT at, ",
+            super::rows::connection_column!(),
+            ", user_name, kind, model, task, conversation, source, endpoint, \
          prompt_tokens, completion_tokens, cached_tokens, credits, cost_usd, api_credits, \
          estimated FROM usage_ledger WHERE at >= $1 "
+        )
     };
 }
 

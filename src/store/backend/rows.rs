@@ -216,17 +216,23 @@ pub(super) fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
+/// A row's connection: rows written before there were several bots per platform (and
+/// rows of no chat at all) read as their platform's. A literal, for `concat!`.
+macro_rules! connection_column {
+    () => {
+        "CASE WHEN connection = '' THEN platform ELSE connection END"
+    };
+}
+pub(super) use connection_column;
+
 /// The usage ledger expression a report groups by. A call without a model groups
 /// under `-` so it still shows up as a row of its own.
-/// A row's connection: rows written before there were several bots per platform (and
-/// rows of no chat at all) read as their platform's.
-pub(super) const CONNECTION: &str = "CASE WHEN connection = '' THEN platform ELSE connection END";
 
 pub(super) fn group_expression(by: UsageDimension) -> &'static str {
     match by {
         UsageDimension::Model => "COALESCE(model, '-')",
         UsageDimension::Platform => "platform",
-        UsageDimension::Connection => CONNECTION,
+        UsageDimension::Connection => connection_column!(),
         UsageDimension::Kind => "kind",
         UsageDimension::User => "user_name",
         UsageDimension::Day => "day",
