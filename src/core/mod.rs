@@ -128,23 +128,28 @@ impl Core {
         self.log_turn(&inbound, outcome, started, since).await;
     }
 
-    /// A stranger is told their id (one answer a minute at most) and their request goes
-    /// to the admins; no model call, no API call, no history.
+    /// A stranger's request goes to the admins, and they are told their id (one answer a
+    /// minute at most) and, only when it is so, that an admin has their request; no model
+    /// call, no API call, no history.
     async fn stranger(&self, inbound: &Inbound, whoami: bool, replier: &dyn Replier) {
-        if self.may_answer_stranger(inbound).await {
-            let text = if whoami {
-                format!("Your user id is {}.", inbound.user)
-            } else {
-                format!(
-                    "You're not allowed to use this bot yet. Your user id is {}: I've asked the admins, and you'll hear from me here when one lets you in.",
-                    inbound.user
-                )
-            };
-            replier.reply(Outbound::text(text)).await;
-        }
-        if let Err(e) = self.request_access(inbound).await {
+        let asked = self.request_access(inbound).await.unwrap_or_else(|e| {
             tracing::warn!(error = %format!("{e:#}"), connection = %inbound.connection, "could not open an access request");
+            false
+        });
+        if !self.may_answer_stranger(inbound).await {
+            return;
         }
+        let user = &inbound.user;
+        let text = match (whoami, asked) {
+            (true, _) => format!("Your user id is {user}."),
+            (false, true) => format!(
+                "You're not allowed to use this bot yet. Your user id is {user}: your request is with the admins, and you'll hear from me here when one lets you in."
+            ),
+            (false, false) => format!(
+                "You're not allowed to use this bot. Your user id is {user}: an admin can let you in with it."
+            ),
+        };
+        replier.reply(Outbound::text(text)).await;
     }
 
     /// One info line per message handled, so an operator can follow the bot: where, what

@@ -59,11 +59,12 @@ impl Core {
 
     /// A stranger wrote: unless they asked today, were ignored lately, or too many asked
     /// this hour, their request goes to each admin of the connection with a button for
-    /// each role and one to ignore them.
-    pub(super) async fn request_access(&self, inbound: &Inbound) -> anyhow::Result<()> {
+    /// each role and one to ignore them. True when the person has a request waiting for
+    /// someone who can decide it (what they may be told).
+    pub(super) async fn request_access(&self, inbound: &Inbound) -> anyhow::Result<bool> {
         if !matches!(inbound.body, InboundBody::Text(_)) || !self.access.knows(&inbound.connection)
         {
-            return Ok(());
+            return Ok(false);
         }
         let now = self.agent.clock().now();
         let (connection, user) = (inbound.connection.as_str(), inbound.user.as_str());
@@ -71,7 +72,8 @@ impl Core {
             let ignored = last.state == RequestState::Ignored
                 && last.decided_at.is_some_and(|at| at > now - IGNORED_FOR);
             if ignored || last.requested_at > now - REQUEST_EVERY {
-                return Ok(());
+                let waiting = !ignored && last.state == RequestState::Pending;
+                return Ok(waiting && self.anyone_decides(connection).await?);
             }
         }
         // Two replicas handling two messages of one stranger make one request between them.
@@ -81,7 +83,8 @@ impl Core {
             .claim("access-request", &format!("{connection}:{user}:{day}"))
             .await?
         {
-            return Ok(());
+            // Another message of theirs is making the request.
+            return Ok(self.anyone_decides(connection).await?);
         }
         let request = AccessRequest {
             id: uuid::Uuid::new_v4().simple().to_string(),
@@ -101,9 +104,17 @@ impl Core {
             Some(_) => Outbound::text(format!(
                 "{NOTICES_PER_HOUR} people asked to use {connection} this hour, so I have stopped sending each request until the next hour. /team lists everyone waiting; /role <id> viewer lets one in."
             )),
-            None => return Ok(()),
+            // The hour's notices are spent: the request waits in /team.
+            None => return Ok(self.anyone_decides(connection).await?),
         };
-        self.send_to_admins(connection, &notice).await
+        self.send_to_admins(connection, &notice).await?;
+        Ok(self.anyone_decides(connection).await?)
+    }
+
+    /// Whether anyone can decide `connection`'s requests: `[team] requests_to`, or an
+    /// admin of it.
+    async fn anyone_decides(&self, connection: &str) -> StoreResult<bool> {
+        Ok(self.team.requests_to.is_some() || !self.admins(connection).await?.is_empty())
     }
 
     /// Which of this hour's notices to the admins of `connection` this one is (claimed in

@@ -136,6 +136,12 @@ impl Bot {
             .push_text(STRANGER, STRANGER, "How much did we earn?");
         assert!(self.wait_text(STRANGER, "4242").await, "told their id");
         assert!(
+            self.wait_text(STRANGER, "your request is with the admins")
+                .await,
+            "told the admins have it: {:?}",
+            self.tg.sent_texts(STRANGER)
+        );
+        assert!(
             self.wait_text(ADMIN, "Access request").await,
             "the admin is asked: {:?}",
             self.tg.sent_texts(ADMIN)
@@ -266,6 +272,12 @@ async fn ignore_is_remembered_for_thirty_days() {
         .advance(chrono::Duration::days(2).to_std().unwrap());
     let before = bot.tg.calls_of("sendmessage").len();
     bot.tg.push_text(STRANGER, STRANGER, "hello again");
+    let probe = bot.tg.clone();
+    let answered = bot
+        .tg
+        .wait_for(move |_| probe.sent_texts(STRANGER).len() >= 2, WAIT)
+        .await;
+    assert!(answered, "told their id again");
     assert!(bot.wait_text(STRANGER, "not allowed").await);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let to_admin = bot
@@ -276,6 +288,11 @@ async fn ignore_is_remembered_for_thirty_days() {
         .filter(|c| c.body["chat_id"] == ADMIN)
         .count();
     assert_eq!(to_admin, 0, "no new request while ignored");
+    let told = bot.tg.sent_texts(STRANGER);
+    assert!(
+        !told.last().unwrap().contains("with the admins"),
+        "an ignored person is not told an admin has their request: {told:?}"
+    );
     assert!(!bot
         .tg
         .sent_texts(STRANGER)
