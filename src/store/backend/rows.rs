@@ -227,7 +227,6 @@ pub(super) use connection_column;
 
 /// The usage ledger expression a report groups by. A call without a model groups
 /// under `-` so it still shows up as a row of its own.
-
 pub(super) fn group_expression(by: UsageDimension) -> &'static str {
     match by {
         UsageDimension::Model => "COALESCE(model, '-')",
