@@ -12,6 +12,11 @@ use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
+mod audio_length;
+mod media;
+pub use audio_length::audio_seconds;
+pub use media::{megabytes, read_limited, Media, MediaError, MediaKind, MediaSource};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
     /// Can ask; cannot confirm writes.
@@ -118,6 +123,12 @@ pub struct Inbound {
 #[derive(Debug, Clone)]
 pub enum InboundBody {
     Text(String),
+    /// A voice note, image or file, with the words written beside it (a caption; may be
+    /// empty). The core downloads nothing before it knows who sent it.
+    Media {
+        text: String,
+        media: Vec<Media>,
+    },
     /// A Confirm/Cancel button press.
     Decision {
         action_id: String,

@@ -90,6 +90,7 @@ pub fn to_wire(history: &[&StoredMessage]) -> Vec<ChatMessage> {
                 ),
                 tool_calls: Vec::new(),
                 tool_call_id: Some(call.id.clone()),
+                images: Vec::new(),
             });
         }
     }
@@ -118,6 +119,7 @@ fn wire_message(m: &StoredMessage) -> ChatMessage {
             })
             .collect(),
         tool_call_id: m.tool_call_id.clone(),
+        images: Vec::new(),
     }
 }
 

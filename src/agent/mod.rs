@@ -5,6 +5,7 @@
 mod act;
 mod decide;
 pub mod history;
+mod media;
 pub mod prompt;
 
 pub use crate::tools::{SET_BUDGET, SET_ROLE};
@@ -12,7 +13,7 @@ pub use decide::{Decided, DecidedBy};
 
 use crate::budget::{BudgetError, Budgets, Spent};
 pub use crate::chat::Turn;
-use crate::llm::{ChatMessage, Llm, LlmError};
+use crate::llm::{ChatMessage, ImagePart, Llm, LlmError};
 use crate::onlyfans::accounts::AccountsCache;
 use crate::onlyfans::client::ApiError;
 use crate::onlyfans::client::OnlyFansClient;
@@ -175,6 +176,18 @@ impl Agent {
         text: &str,
         progress: Progress<'_>,
     ) -> Result<TurnOutcome, AgentError> {
+        self.ask_with(turn, text, &[], progress).await
+    }
+
+    /// [`Agent::ask`] with pictures the person sent beside the words: shown to the model
+    /// with the question on every step of this turn (the history keeps only the words).
+    pub async fn ask_with(
+        &self,
+        turn: &Turn,
+        text: &str,
+        images: &[ImagePart],
+        progress: Progress<'_>,
+    ) -> Result<TurnOutcome, AgentError> {
         self.llm.resolve(turn.model.as_deref())?;
         let message = stored(MessageRole::User, Some(text.to_string()), Vec::new(), None);
         // The history before the question, then the question: both orders are fixed, so
@@ -184,7 +197,7 @@ impl Agent {
             .append_messages(&turn.conversation, std::slice::from_ref(&message))
             .await?;
         history.push(message);
-        self.run(turn, history, progress).await
+        self.run(turn, history, images, progress).await
     }
 
     /// Continues a turn after a pending action was decided and its result stored.
@@ -194,7 +207,7 @@ impl Agent {
         progress: Progress<'_>,
     ) -> Result<TurnOutcome, AgentError> {
         let history = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
-        self.run(turn, history, progress).await
+        self.run(turn, history, &[], progress).await
     }
 
     /// `history` is loaded once per turn; what the turn stores is appended to it too.
@@ -202,13 +215,14 @@ impl Agent {
         &self,
         turn: &Turn,
         mut history: Vec<StoredMessage>,
+        images: &[ImagePart],
         progress: Progress<'_>,
     ) -> Result<TurnOutcome, AgentError> {
         let ctx = self.tool_context(turn);
         let mut announced = false;
         for _ in 0..self.settings.max_steps {
             self.check_budget(turn).await?;
-            let messages = self.prompt(turn, &ctx, &history).await?;
+            let messages = self.prompt(turn, &ctx, &history, images).await?;
             let reply = self
                 .llm
                 .complete(
@@ -309,6 +323,7 @@ impl Agent {
         turn: &Turn,
         ctx: &ToolContext,
         stored: &[StoredMessage],
+        images: &[ImagePart],
     ) -> Result<Vec<ChatMessage>, AgentError> {
         let accounts = match ctx.accounts().await {
             Err(e) if e.api_key_problem().is_some() => {
@@ -329,9 +344,17 @@ impl Agent {
             unattended: turn.unattended,
             notes: &notes,
         };
-        let kept = history::fit(stored, self.settings.history_tokens);
+        // The pictures take their share of the history's budget.
+        let seen: u32 = images.iter().map(|i| i.tokens).sum();
+        let budget = self.settings.history_tokens.saturating_sub(seen);
+        let kept = history::fit(stored, budget);
         let mut messages = vec![ChatMessage::system(prompt::system_prompt(&facts))];
         messages.extend(history::to_wire(&kept));
+        if !images.is_empty() {
+            if let Some(question) = messages.iter_mut().rev().find(|m| m.role == "user") {
+                question.images = images.to_vec();
+            }
+        }
         // Last: it changes every minute, and what follows it would miss a prompt cache.
         messages.push(ChatMessage::system(prompt::time_note(facts.now, facts.tz)));
         Ok(messages)

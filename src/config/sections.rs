@@ -40,6 +40,25 @@ pub struct LlmConfig {
     pub credits_per_usd: f64,
     pub providers: BTreeMap<String, ProviderConfig>,
     pub models: BTreeMap<String, ModelConfig>,
+    /// `[llm.transcription]`: the model voice notes are transcribed with; none = voice off.
+    pub transcription: Option<TranscriptionConfig>,
+}
+
+/// `[llm.transcription]`: which alias transcribes voice notes, and at what price.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TranscriptionConfig {
+    /// A model alias: its provider and provider model id are used.
+    pub model: String,
+    /// US dollars per minute of audio (the alias's per-token prices do not apply).
+    pub usd_per_minute: Option<f64>,
+    /// Longer audio is refused before any cost.
+    #[serde(default = "default_max_minutes")]
+    pub max_minutes: f64,
+}
+
+fn default_max_minutes() -> f64 {
+    10.0
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,6 +82,9 @@ pub struct ModelConfig {
     /// Aliases that answer, in order, when this model's provider keeps failing.
     #[serde(default)]
     pub fallbacks: Vec<String>,
+    /// The model reads images: a picture a person sends is shown to it.
+    #[serde(default)]
+    pub vision: bool,
 }
 
 /// Knobs of the agent loop (beyond the contract's example; all optional).
@@ -331,6 +353,7 @@ impl Default for LlmConfig {
                 usd_per_mtok_output: Some(1.60),
                 usd_per_mtok_cached_input: Some(0.10),
                 fallbacks: Vec::new(),
+                vision: true,
             },
         );
         LlmConfig {
@@ -338,6 +361,7 @@ impl Default for LlmConfig {
             credits_per_usd: 100.0,
             providers,
             models,
+            transcription: None,
         }
     }
 }

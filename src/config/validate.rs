@@ -151,10 +151,14 @@ fn validate_model(r: &mut Report<'_>, alias: &str, model: &super::ModelConfig) {
             format!("model `{alias}` needs the provider's model id"),
         );
     }
+    let transcribes = llm.transcription.as_ref().is_some_and(|t| t.model == alias);
     for (key, price) in [
         ("usd_per_mtok_input", model.usd_per_mtok_input),
         ("usd_per_mtok_output", model.usd_per_mtok_output),
     ] {
+        if transcribes && price.is_none() {
+            continue; // priced per minute under [llm.transcription]
+        }
         match price {
             None => r.at(
                 &["llm", "models", alias, key],
@@ -190,6 +194,7 @@ fn validate_llm(r: &mut Report<'_>) {
         validate_model(r, alias, model);
     }
     validate_fallbacks(r);
+    validate_transcription(r);
     if !llm.models.contains_key(&llm.default_model)
         && !r.dropped(&["llm", "models", &llm.default_model])
     {
@@ -201,6 +206,42 @@ fn validate_llm(r: &mut Report<'_>) {
                 llm.default_model,
                 known.join(", ")
             ),
+        );
+    }
+}
+
+/// `[llm.transcription]`: a model alias, a price per minute, a positive length limit.
+fn validate_transcription(r: &mut Report<'_>) {
+    let llm = &r.config.llm;
+    let Some(t) = &llm.transcription else {
+        return;
+    };
+    if !llm.models.contains_key(&t.model) {
+        let known: Vec<&str> = llm.models.keys().map(String::as_str).collect();
+        r.at(
+            &["llm", "transcription", "model"],
+            format!(
+                "transcription model `{}` is not a model alias (known: {}); add it under [llm.models] with its provider and id (e.g. whisper-1)",
+                t.model,
+                listed(&known, "none")
+            ),
+        );
+    }
+    match t.usd_per_minute {
+        None => r.at(
+            &["llm", "transcription"],
+            "[llm.transcription] needs usd_per_minute, the price of a minute of audio (OpenAI whisper-1: 0.006)",
+        ),
+        Some(p) if p.is_nan() || p < 0.0 => r.at(
+            &["llm", "transcription", "usd_per_minute"],
+            "usd_per_minute must not be negative",
+        ),
+        Some(_) => {}
+    }
+    if t.max_minutes.is_nan() || t.max_minutes <= 0.0 {
+        r.at(
+            &["llm", "transcription", "max_minutes"],
+            "max_minutes must be greater than 0",
         );
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod access;
 mod commands;
+mod media;
 mod team;
 mod team_commands;
 
@@ -221,6 +222,9 @@ impl Core {
             }
             InboundBody::Access { request_id, choice } => {
                 return self.decide_access(inbound, role, request_id, *choice).await;
+            }
+            InboundBody::Media { text, media } => {
+                return self.media(inbound, role, text, media, replier).await;
             }
             InboundBody::Text(text) => text.trim(),
         };
@@ -491,6 +495,7 @@ fn plain_decision(text: &str) -> Option<Decision> {
 fn turn_kind(body: &InboundBody) -> &'static str {
     match body {
         InboundBody::Decision { .. } | InboundBody::Access { .. } => "decision",
+        InboundBody::Media { .. } => "message",
         InboundBody::Text(text) if text.trim().starts_with('/') => "command",
         InboundBody::Text(text) => {
             let lowered = text.trim().to_lowercase();

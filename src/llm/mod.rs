@@ -7,12 +7,14 @@ mod error;
 mod fallback;
 mod retry;
 pub mod tokens;
+mod transcribe;
 mod wire;
 
 pub use crate::chat::CallTags;
 pub use error::{LlmError, STORE_DOWN};
 pub use retry::MAX_ATTEMPTS;
-pub use wire::{ChatMessage, FunctionCall, ToolCall, ToolSpec};
+pub use transcribe::{Audio, Transcript, TranscriptionSettings};
+pub use wire::{ChatMessage, FunctionCall, ImagePart, ToolCall, ToolSpec};
 
 use crate::config::{Config, ModelConfig};
 use crate::store::{SharedStore, UsageEntry, UsageSource};
@@ -41,7 +43,7 @@ pub struct TokenUsage {
 }
 
 /// Prices of one alias, US dollars per million tokens.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Prices {
     pub input: f64,
     pub output: f64,
@@ -69,6 +71,10 @@ struct ModelEntry {
     prices: Prices,
     /// The aliases that answer, in order, when this one's provider keeps failing.
     fallbacks: Vec<String>,
+    /// It reads images (`vision = true`).
+    vision: bool,
+    /// It has per-token prices and so can answer chat; the transcription alias may not.
+    chats: bool,
 }
 
 /// All configured model aliases.
@@ -81,6 +87,8 @@ pub struct Llm {
     without_usage: Mutex<HashSet<String>>,
     /// Which alias answers for each alias that has fallbacks, to log each switch once.
     answering: fallback::Switches,
+    /// `[llm.transcription]`: voice notes are transcribed with it.
+    transcription: Option<TranscriptionSettings>,
 }
 
 impl Llm {
@@ -91,6 +99,7 @@ impl Llm {
             .build()
             .map_err(|e| LlmError::Setup(e.to_string()))?;
         let mut models = HashMap::new();
+        let transcription = config.llm.transcription.as_ref();
         for (alias, model) in &config.llm.models {
             let provider = config.llm.providers.get(&model.provider).ok_or_else(|| {
                 LlmError::Setup(format!(
@@ -110,14 +119,22 @@ impl Llm {
             let client = Client::with_config(openai)
                 .with_http_client(http.clone())
                 .with_http_service(retry::RetryingHttp::new(http.clone()));
+            let transcribes = transcription.is_some_and(|t| &t.model == alias);
+            let chats = model.usd_per_mtok_input.is_some() && model.usd_per_mtok_output.is_some();
+            let prices = match prices_of(alias, model) {
+                Err(_) if transcribes => Prices::default(),
+                priced => priced?,
+            };
             let entry = ModelEntry {
                 client,
                 id: model.id.clone(),
                 provider: model.provider.clone(),
                 key_var: provider.api_key_env.clone(),
                 has_key: key.is_some_and(|k| !k.trim().is_empty()),
-                prices: prices_of(alias, model)?,
+                prices,
                 fallbacks: model.fallbacks.clone(),
+                vision: model.vision,
+                chats,
             };
             models.insert(alias.clone(), entry);
         }
@@ -128,7 +145,20 @@ impl Llm {
             ledger,
             without_usage: Mutex::new(HashSet::new()),
             answering: fallback::Switches::default(),
+            transcription: transcription.map(|t| TranscriptionSettings {
+                alias: t.model.clone(),
+                usd_per_minute: t.usd_per_minute.unwrap_or_default(),
+                max_seconds: t.max_minutes * 60.0,
+            }),
         })
+    }
+
+    /// The alias answering for `alias` (None = the default) reads images.
+    pub fn sees_images(&self, alias: Option<&str>) -> bool {
+        self.resolve(alias)
+            .ok()
+            .and_then(|alias| self.models.get(alias))
+            .is_some_and(|m| m.vision)
     }
 
     pub fn default_alias(&self) -> &str {
@@ -138,13 +168,15 @@ impl Llm {
     /// Checks an alias (None = the default) and returns its canonical name.
     pub fn resolve<'a>(&'a self, alias: Option<&'a str>) -> Result<&'a str, LlmError> {
         let alias = alias.unwrap_or(&self.default_alias);
-        if self.models.contains_key(alias) {
-            Ok(alias)
-        } else {
-            Err(LlmError::UnknownModel {
+        match self.models.get(alias) {
+            Some(model) if model.chats => Ok(alias),
+            Some(_) => Err(LlmError::Setup(format!(
+                "the model `{alias}` only transcribes voice notes (it has no per-token prices); name a chat model instead"
+            ))),
+            None => Err(LlmError::UnknownModel {
                 alias: alias.to_string(),
                 known: self.known(),
-            })
+            }),
         }
     }
 

@@ -49,6 +49,7 @@ pub fn estimate_prompt(messages: &[ChatMessage], tools: &[ToolSpec]) -> i64 {
             MESSAGE_FRAMING
                 + m.content.as_deref().map_or(0, estimate)
                 + estimate_calls(&m.tool_calls)
+                + m.images.iter().map(|i| i.tokens).sum::<u32>()
         })
         .sum();
     let schemas = if tools.is_empty() {
@@ -305,5 +306,34 @@ mod tests {
         let answer = estimate_completion(None, std::slice::from_ref(&call));
         assert!(answer > 20, "{answer}");
         assert_eq!(estimate_completion(Some("ok"), &[]), 1);
+    }
+}
+
+/// What an image costs a model to read: OpenAI's count for `detail: auto` at high
+/// detail — 85 tokens, plus 170 for each 512-pixel tile once the image is scaled to fit
+/// 2048×2048 and its short side to 768 pixels.
+pub fn image_tokens(width: u32, height: u32) -> u32 {
+    if width == 0 || height == 0 {
+        return 85;
+    }
+    let (mut w, mut h) = (f64::from(width), f64::from(height));
+    let fit = (2048.0 / w.max(h)).min(1.0);
+    w *= fit;
+    h *= fit;
+    let short = (768.0 / w.min(h)).min(1.0);
+    w *= short;
+    h *= short;
+    let tiles = (w / 512.0).ceil() * (h / 512.0).ceil();
+    85 + 170 * tiles as u32
+}
+
+#[cfg(test)]
+mod image_tests {
+    #[test]
+    fn images_cost_what_openai_counts() {
+        // OpenAI's worked examples: 1024×1024 → 765; 2048×4096 → 1105; a small one → 255.
+        assert_eq!(super::image_tokens(1024, 1024), 765);
+        assert_eq!(super::image_tokens(2048, 4096), 1105);
+        assert_eq!(super::image_tokens(300, 200), 255);
     }
 }

@@ -3,16 +3,63 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One message sent to the model.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One message sent to the model. With `images`, its content goes out as parts: the text,
+/// then each image (the OpenAI-compatible `image_url` form).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct ChatMessage {
     pub role: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub content: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub tool_calls: Vec<ToolCall>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub tool_call_id: Option<String>,
+    /// Pictures a person sent with this message, for a model that reads images.
+    #[serde(skip)]
+    pub images: Vec<ImagePart>,
+}
+
+/// An image as a model reads it: a `data:` URL, and what it costs in tokens.
+#[derive(Clone, PartialEq)]
+pub struct ImagePart {
+    pub data_url: String,
+    pub tokens: u32,
+}
+
+impl std::fmt::Debug for ImagePart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ImagePart({} tokens)", self.tokens)
+    }
+}
+
+impl Serialize for ChatMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("role", &self.role)?;
+        if self.images.is_empty() {
+            if let Some(content) = &self.content {
+                map.serialize_entry("content", content)?;
+            }
+        } else {
+            let text = self
+                .content
+                .iter()
+                .map(|text| serde_json::json!({"type": "text", "text": text}));
+            let images = self.images.iter().map(|image| {
+                serde_json::json!({"type": "image_url", "image_url": {"url": image.data_url}})
+            });
+            let parts: Vec<serde_json::Value> = text.chain(images).collect();
+            map.serialize_entry("content", &parts)?;
+        }
+        if !self.tool_calls.is_empty() {
+            map.serialize_entry("tool_calls", &self.tool_calls)?;
+        }
+        if let Some(id) = &self.tool_call_id {
+            map.serialize_entry("tool_call_id", id)?;
+        }
+        map.end()
+    }
 }
 
 impl ChatMessage {
@@ -30,6 +77,7 @@ impl ChatMessage {
             content: Some(text.into()),
             tool_calls: Vec::new(),
             tool_call_id: None,
+            images: Vec::new(),
         }
     }
 }

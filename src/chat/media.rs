@@ -1,0 +1,181 @@
+//! What a person sends besides text: a voice note or audio file, an image, a document.
+//! An adapter describes each one as the platform announced it ([`Media`]) and hands over a
+//! way to download it through the platform's API ([`MediaSource`]); nothing is downloaded
+//! until the core has checked who sent it, what it is and how big the platform says it is.
+
+use async_trait::async_trait;
+use std::sync::Arc;
+
+/// What kind of thing was sent, which decides what happens to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaKind {
+    /// A voice note or an audio file: transcribed, then answered as the text it says.
+    Audio,
+    /// A photo or image file: shown to a model that can see images.
+    Image,
+    /// Any other file: read as data when it is CSV or plain text, refused otherwise.
+    File,
+}
+
+impl MediaKind {
+    /// The kind of a file from its MIME type (when the platform gives one) and its name.
+    pub fn of(mime: Option<&str>, name: &str) -> MediaKind {
+        let mime = mime.unwrap_or_default().to_ascii_lowercase();
+        let extension = name
+            .rsplit_once('.')
+            .map(|(_, e)| e.to_ascii_lowercase())
+            .unwrap_or_default();
+        if mime.starts_with("audio/")
+            || matches!(
+                extension.as_str(),
+                "ogg" | "oga" | "opus" | "mp3" | "m4a" | "wav" | "webm" | "aac" | "flac"
+            ) && !mime.starts_with("video/")
+        {
+            MediaKind::Audio
+        } else if mime.starts_with("image/")
+            || matches!(extension.as_str(), "png" | "jpg" | "jpeg" | "gif" | "webp")
+        {
+            MediaKind::Image
+        } else {
+            MediaKind::File
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Image => "image",
+            MediaKind::File => "file",
+        }
+    }
+}
+
+/// One thing a person sent, as the platform described it.
+#[derive(Clone)]
+pub struct Media {
+    pub kind: MediaKind,
+    /// Its file name: the platform's, or one made up from the kind (`voice.ogg`).
+    pub name: String,
+    /// Its MIME type, when the platform says.
+    pub mime: Option<String>,
+    /// Its size in bytes, when the platform says before the download.
+    pub size: Option<u64>,
+    /// Its length in seconds (audio), when the platform says.
+    pub seconds: Option<f64>,
+    /// The most the platform lets a bot download, in bytes (Telegram: 20 MB).
+    pub platform_limit: Option<u64>,
+    /// Where its bytes come from.
+    pub source: Arc<dyn MediaSource>,
+}
+
+impl std::fmt::Debug for Media {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Media")
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("mime", &self.mime)
+            .field("size", &self.size)
+            .field("seconds", &self.seconds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Media {
+    /// Reads its bytes, refusing (without keeping them) anything past `limit` bytes.
+    pub async fn fetch(&self, limit: u64) -> Result<Vec<u8>, MediaError> {
+        if let Some(size) = self.size.filter(|size| *size > limit) {
+            return Err(MediaError::TooBig { size, limit });
+        }
+        let bytes = self.source.fetch(limit).await?;
+        if bytes.len() as u64 > limit {
+            return Err(MediaError::TooBig {
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+        Ok(bytes)
+    }
+}
+
+/// Downloads one file through its platform's API, with the bot's credentials.
+#[async_trait]
+pub trait MediaSource: Send + Sync {
+    /// The file's bytes; stops (with [`MediaError::TooBig`]) once more than `limit` bytes
+    /// arrive, so an oversized file is never held whole.
+    async fn fetch(&self, limit: u64) -> Result<Vec<u8>, MediaError>;
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum MediaError {
+    #[error("the file is {} and the limit is {}", megabytes(*size), megabytes(*limit))]
+    TooBig { size: u64, limit: u64 },
+    /// The platform would not hand the file over; the sentence says what it answered.
+    #[error("the platform would not hand the file over: {0}")]
+    Download(String),
+}
+
+/// Bytes in words: `1.4 MB`, `820 KB`.
+pub fn megabytes(bytes: u64) -> String {
+    if bytes >= 1_000_000 {
+        format!("{:.1} MB", bytes as f64 / 1_000_000.0)
+    } else {
+        format!("{} KB", bytes.div_ceil(1_000))
+    }
+}
+
+/// Reads a streamed download, stopping once it passes `limit` bytes: what every
+/// platform's [`MediaSource`] does with its HTTP response.
+pub async fn read_limited(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, MediaError> {
+    let status = response.status();
+    if !status.is_success() {
+        return Err(MediaError::Download(format!("HTTP {}", status.as_u16())));
+    }
+    if let Some(size) = response.content_length().filter(|size| *size > limit) {
+        return Err(MediaError::TooBig { size, limit });
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| MediaError::Download(e.without_url().to_string()))?
+    {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() as u64 > limit {
+            return Err(MediaError::TooBig {
+                size: bytes.len() as u64,
+                limit,
+            });
+        }
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_come_from_the_mime_type_or_else_the_name() {
+        assert_eq!(MediaKind::of(Some("audio/ogg"), "x"), MediaKind::Audio);
+        assert_eq!(MediaKind::of(None, "voice.OGG"), MediaKind::Audio);
+        assert_eq!(MediaKind::of(Some("image/png"), "a.bin"), MediaKind::Image);
+        assert_eq!(MediaKind::of(None, "stats.jpeg"), MediaKind::Image);
+        assert_eq!(MediaKind::of(Some("text/csv"), "a.csv"), MediaKind::File);
+        assert_eq!(
+            MediaKind::of(Some("video/webm"), "clip.webm"),
+            MediaKind::File
+        );
+        assert_eq!(MediaKind::of(None, "README"), MediaKind::File);
+    }
+
+    #[test]
+    fn sizes_read_in_words() {
+        assert_eq!(megabytes(25_000_000), "25.0 MB");
+        assert_eq!(megabytes(1_400_000), "1.4 MB");
+        assert_eq!(megabytes(820_000), "820 KB");
+        assert_eq!(megabytes(1), "1 KB");
+    }
+}
