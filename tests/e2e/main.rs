@@ -30,6 +30,8 @@ mod layering;
 mod lifecycle;
 mod logs;
 mod mcp;
+#[cfg(feature = "telegram")]
+mod media_telegram;
 mod model_calls;
 mod plain_problems;
 mod platform_folders;

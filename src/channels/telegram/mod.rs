@@ -6,6 +6,7 @@
 //! Replies go through one queue per chat that waits out Telegram's `retry_after`.
 
 pub mod html;
+mod media;
 mod polling;
 #[cfg(test)]
 mod props;
@@ -284,18 +285,26 @@ impl Telegram {
     }
 
     async fn on_message(&self, message: Message, replier: TelegramReplier) {
-        let (Some(from), Some(text)) = (message.from.as_ref(), message.text()) else {
+        let media = media::media_of(&self.bot, &message);
+        let written = message.text().or(message.caption());
+        let Some(from) = message.from.as_ref() else {
             return;
         };
-        if from.is_bot {
+        if from.is_bot || (written.is_none() && media.is_empty()) {
             return;
         }
+        let written = written.unwrap_or_default();
         let text = match &message.chat.kind {
-            ChatKind::Private(_) => text.to_string(),
-            ChatKind::Public(_) => match self.addressed_text(&message, text) {
+            ChatKind::Private(_) => written.to_string(),
+            ChatKind::Public(_) => match self.addressed_text(&message, written) {
                 Some(text) => text,
                 None => return,
             },
+        };
+        let body = if media.is_empty() {
+            InboundBody::Text(text)
+        } else {
+            InboundBody::Media { text, media }
         };
         let inbound = Inbound {
             platform: PLATFORM.into(),
@@ -305,7 +314,7 @@ impl Telegram {
             user: from.id.0.to_string(),
             user_name: display_name(from),
             private: message.chat.is_private(),
-            body: InboundBody::Text(text),
+            body,
         };
         let _turn = self.outbox.lock_chat(message.chat.id).await;
         self.core.handle(inbound, &replier).await;
@@ -319,7 +328,8 @@ impl Telegram {
             .and_then(|m| m.from.as_ref())
             .is_some_and(|u| u.id.0 == me.id);
         let handle = format!("@{}", me.username);
-        let mentioned = message.entities().unwrap_or_default().iter().any(|e| {
+        let entities = message.entities().or(message.caption_entities());
+        let mentioned = entities.unwrap_or_default().iter().any(|e| {
             matches!(e.kind, MessageEntityKind::Mention)
                 && utf16_slice(text, e.offset, e.length).eq_ignore_ascii_case(&handle)
         });

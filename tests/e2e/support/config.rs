@@ -35,3 +35,22 @@ roles = {{ "2" = "viewer", "3" = "admin" }}
 "#
     )
 }
+
+/// What voice notes need, appended as `extra`: a transcription alias on the fake
+/// provider, at OpenAI's whisper-1 price.
+pub const TRANSCRIPTION: &str = r#"
+[llm.models.whisper]
+provider = "fake"
+id = "whisper-1"
+
+[llm.transcription]
+model = "whisper"
+usd_per_minute = 0.006
+"#;
+
+/// `config_text`'s model, declared as one that reads images.
+pub fn seeing(config: &str) -> String {
+    let priced = "usd_per_mtok_output = 2.0\n";
+    assert!(config.contains(priced), "the config is config_text's");
+    config.replacen(priced, "usd_per_mtok_output = 2.0\nvision = true\n", 1)
+}

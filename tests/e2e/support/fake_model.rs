@@ -1,4 +1,5 @@
-//! `FakeModel`: an OpenAI-compatible `POST /v1/chat/completions`.
+//! `FakeModel`: an OpenAI-compatible `POST /v1/chat/completions` (and, in
+//! `fake_transcribe`, `POST /v1/audio/transcriptions`).
 //!
 //! Replies come from a FIFO script ([`FakeModel::push`]); when the script is
 //! empty, from the responder ([`FakeModel::respond_with`]); otherwise the
@@ -59,7 +60,7 @@ impl Reply {
 
 type Responder = Arc<dyn Fn(&Value) -> Reply + Send + Sync + 'static>;
 
-struct ModelState {
+pub struct ModelState {
     script: Mutex<VecDeque<Reply>>,
     responder: Mutex<Option<Responder>>,
     requests: Mutex<Vec<Value>>,
@@ -70,6 +71,8 @@ struct ModelState {
     next_call: AtomicU64,
     /// Numbers `chatcmpl-<n>` ids; per server, starting at 1.
     next_completion: AtomicU64,
+    /// `POST /v1/audio/transcriptions`.
+    pub transcribe: super::fake_transcribe::TranscribeState,
 }
 
 /// The fake model server. Cloning shares the same server and state.
@@ -98,9 +101,14 @@ impl FakeModel {
             usage: AtomicBool::new(true),
             next_call: AtomicU64::new(1),
             next_completion: AtomicU64::new(1),
+            transcribe: Default::default(),
         });
         let router = Router::new()
             .route("/v1/chat/completions", post(chat_completions))
+            .route(
+                "/v1/audio/transcriptions",
+                post(super::fake_transcribe::transcriptions),
+            )
             .fallback(not_found)
             .with_state(state.clone());
         let addr = super::serve(router).await;
@@ -160,6 +168,23 @@ impl FakeModel {
     /// request is recorded before the sleep.
     pub fn set_delay(&self, d: Duration) {
         *self.state.delay.lock().unwrap() = d;
+    }
+
+    /// What the next transcription hears.
+    pub fn hear(&self, text: impl Into<String>) {
+        let mut transcripts = self.state.transcribe.transcripts.lock().unwrap();
+        transcripts.push_back(text.into());
+    }
+
+    /// The next transcription is answered `status` with `body`.
+    pub fn fail_transcription(&self, status: u16, body: &str) {
+        let mut failures = self.state.transcribe.failures.lock().unwrap();
+        failures.push_back((status, body.to_string()));
+    }
+
+    /// Every transcription request, as it crossed the wire.
+    pub fn transcriptions(&self) -> Vec<super::fake_transcribe::Transcription> {
+        self.state.transcribe.requests.lock().unwrap().clone()
     }
 
     /// Whether answers carry a `usage` object (default true).

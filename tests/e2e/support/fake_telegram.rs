@@ -70,6 +70,9 @@ struct BotMessage {
     json: Value,
 }
 
+#[path = "fake_telegram_media.rs"]
+mod media;
+
 struct TgState {
     calls: Mutex<Vec<TgCall>>,
     /// Updates not yet confirmed by a `getUpdates` offset, in id order.
@@ -90,6 +93,8 @@ struct TgState {
     /// Chats Telegram does not know (the bot was never added, or a mistyped id): sends
     /// to them get 400 "Bad Request: chat not found".
     unknown_chats: Mutex<Vec<i64>>,
+    /// file id → bytes, for `getFile` and downloads.
+    files: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 /// The fake Bot API server. Cloning shares the same server and state.
@@ -123,6 +128,7 @@ impl FakeTelegram {
             last_offset: Mutex::new(None),
             refused_tokens: Mutex::new(Vec::new()),
             unknown_chats: Mutex::new(Vec::new()),
+            files: Mutex::new(HashMap::new()),
         });
         let router = Router::new().fallback(handle).with_state(state.clone());
         let addr = super::serve(router).await;
@@ -290,24 +296,7 @@ impl FakeTelegram {
 
     /// A fresh message from `User{user_id}`; remembers the chat.
     fn user_message(&self, user_id: i64, chat_id: i64, text: &str) -> Value {
-        let chat = if chat_id == user_id {
-            private_chat(chat_id)
-        } else {
-            json!({"id": chat_id, "type": "group", "title": format!("Group {chat_id}")})
-        };
-        self.state
-            .chats
-            .lock()
-            .unwrap()
-            .insert(chat_id, chat.clone());
-        let message_id = next_id(&self.state, chat_id, 1);
-        json!({
-            "message_id": message_id,
-            "date": now(),
-            "chat": chat,
-            "from": user(user_id),
-            "text": text,
-        })
+        user_message_of(&self.state, user_id, chat_id, text)
     }
 
     /// The stored bot message, or a stand-in with empty text.
@@ -346,6 +335,10 @@ async fn handle(State(state): State<Arc<TgState>>, request: Request) -> Response
         for (k, v) in form_pairs(query) {
             body.entry(k).or_insert(Value::String(v));
         }
+    }
+    if let Some((_, rest)) = parts.uri.path().split_once("/file/bot") {
+        let (token, path) = rest.split_once('/').unwrap_or((rest, ""));
+        return media::serve_file(&state, token, path);
     }
     // `/bot{token}/{Method}`, possibly below a path prefix.
     let mut segments = parts.uri.path().rsplit('/');
@@ -428,6 +421,7 @@ async fn handle(State(state): State<Arc<TgState>>, request: Request) -> Response
         | "setwebhook"
         | "setmydescription"
         | "setmyshortdescription" => Ok(json!(true)),
+        "getfile" => media::get_file(&state, &body),
         "sendmessage" => send(&state, &body, "text"),
         "sendphoto" => send(&state, &body, "photo"),
         "senddocument" => send(&state, &body, "document"),
@@ -709,4 +703,22 @@ fn chat_of(state: &TgState, chat_id: i64) -> Value {
         None if chat_id > 0 => private_chat(chat_id),
         None => json!({"id": chat_id, "type": "group", "title": format!("Group {chat_id}")}),
     }
+}
+
+/// A message from `User{user_id}` in `chat_id` (private when the ids are equal).
+fn user_message_of(state: &TgState, user_id: i64, chat_id: i64, text: &str) -> Value {
+    let chat = if chat_id == user_id {
+        private_chat(chat_id)
+    } else {
+        json!({"id": chat_id, "type": "group", "title": format!("Group {chat_id}")})
+    };
+    state.chats.lock().unwrap().insert(chat_id, chat.clone());
+    let message_id = next_id(&state, chat_id, 1);
+    json!({
+        "message_id": message_id,
+        "date": now(),
+        "chat": chat,
+        "from": user(user_id),
+        "text": text,
+    })
 }

@@ -4,7 +4,8 @@
 //! (`#[path = "../tests/e2e/support/mod.rs"] mod support;`), so nothing here
 //! depends on the `fanops` crate and nothing here is a test.
 //!
-//! - [`FakeModel`]: an OpenAI-compatible `POST /v1/chat/completions`.
+//! - [`FakeModel`]: an OpenAI-compatible `POST /v1/chat/completions` and
+//!   `POST /v1/audio/transcriptions`.
 //! - [`FakeOnlyFans`]: the slice of the OnlyFansAPI.com REST API fanops uses,
 //!   with its per-minute budget (`fake_rate_limit`).
 //!
@@ -28,9 +29,10 @@ mod fake_slack;
 mod fake_teams;
 mod fake_teams_signer;
 mod fake_telegram;
+mod fake_transcribe;
 mod fake_whatsapp;
 
-pub use config::config_text;
+pub use config::{config_text, seeing, TRANSCRIPTION};
 
 // Not every user (test binary, benchmark) uses every re-export.
 #[allow(unused_imports)]
@@ -56,6 +58,8 @@ pub use fake_teams::{
 };
 #[allow(unused_imports)]
 pub use fake_telegram::{FakeTelegram, TgCall, TgFailure};
+#[allow(unused_imports)]
+pub use fake_transcribe::{png, wav, Transcription};
 #[allow(unused_imports)]
 pub use fake_whatsapp::{
     button_reply, change as wa_change, for_number, list_reply, signature as wa_signature,
