@@ -30,6 +30,8 @@ mod layering;
 mod lifecycle;
 mod logs;
 mod mcp;
+#[cfg(feature = "slack")]
+mod media_slack;
 #[cfg(feature = "telegram")]
 mod media_telegram;
 mod model_calls;

@@ -2,6 +2,7 @@
 //! thread it follows; never a bot's, an edit or a join), which presses are its buttons,
 //! and the text without the mention.
 
+use super::files::SharedFile;
 use super::Slack;
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::*;
@@ -20,6 +21,9 @@ pub(super) enum Request {
         direct: bool,
         user: String,
         text: String,
+        /// Files shared with the message (audio, images, CSVs), not yet downloaded.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        files: Vec<SharedFile>,
     },
     /// A press of one of fanops's buttons (Confirm / Cancel, or an access request's).
     Press {
@@ -41,6 +45,7 @@ struct Said {
     user: String,
     text: String,
     direct: bool,
+    files: Vec<SharedFile>,
 }
 
 impl Slack {
@@ -64,6 +69,7 @@ impl Slack {
             direct: said.direct,
             user: said.user,
             text,
+            files: said.files,
         };
         Some((id, request))
     }
@@ -137,6 +143,7 @@ fn said_in(event: &SlackEventCallbackBody) -> Option<Said> {
             user: m.user.0.clone(),
             text: m.content.text.clone()?,
             direct: false,
+            files: SharedFile::of(m.content.files.as_deref().unwrap_or_default()),
         }),
         _ => None,
     }
@@ -160,13 +167,21 @@ fn said_in_message(m: &SlackMessageEvent) -> Option<Said> {
         .channel_type
         .as_ref()
         .map_or(channel.starts_with('D'), |t| t.0 == "im");
+    let content = m.content.as_ref()?;
+    let files = SharedFile::of(content.files.as_deref().unwrap_or_default());
+    let text = match (&content.text, files.is_empty()) {
+        (Some(text), _) => text.clone(),
+        (None, false) => String::new(),
+        (None, true) => return None,
+    };
     Some(Said {
         channel,
         ts: m.origin.ts.0.clone(),
         thread: m.origin.thread_ts.as_ref().map(|t| t.0.clone()),
         user: m.sender.user.as_ref()?.0.clone(),
-        text: m.content.as_ref()?.text.clone()?,
+        text,
         direct,
+        files,
     })
 }
 

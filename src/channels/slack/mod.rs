@@ -9,6 +9,7 @@
 //! Replies go through one queue per channel that waits out Slack's `Retry-After`.
 
 mod events;
+mod files;
 mod inbound;
 pub mod mrkdwn;
 #[cfg(test)]
@@ -98,6 +99,8 @@ pub struct Slack {
     me: OnceLock<String>,
     /// Event claims, and the lease of Socket Mode: only one process holds the socket.
     runtime: Runtime,
+    /// Downloads of the files people share.
+    http: reqwest::Client,
 }
 
 impl Slack {
@@ -160,6 +163,7 @@ impl Slack {
             clock: parts.clock,
             config,
             me: OnceLock::new(),
+            http: reqwest::Client::new(),
         }))
     }
 
@@ -258,6 +262,7 @@ impl Slack {
                 direct,
                 user,
                 text,
+                files,
                 ..
             } => {
                 let permitted = self.core.is_permitted(&self.name, &user).await;
@@ -269,15 +274,14 @@ impl Slack {
                     true => None,
                     false => Some(self.member_name(&user).await),
                 };
-                (
-                    channel,
-                    thread,
-                    direct,
-                    user,
-                    InboundBody::Text(text),
-                    None,
-                    name,
-                )
+                let body = if files.is_empty() {
+                    InboundBody::Text(text)
+                } else {
+                    let token = &self.bot_token.token_value.0;
+                    let media = files.iter().map(|f| f.media(&self.http, token)).collect();
+                    InboundBody::Media { text, media }
+                };
+                (channel, thread, direct, user, body, None, name)
             }
             Request::Press {
                 channel,

@@ -90,6 +90,10 @@ enum ToSocket {
     Deafen,
 }
 
+#[path = "fake_slack_files.rs"]
+mod files;
+pub use files::{file_share_event, Download as SlackDownload};
+
 #[derive(Default)]
 struct SlackState {
     base: String,
@@ -112,6 +116,9 @@ struct SlackState {
     /// Every envelope sent, by id.
     envelopes: Mutex<HashMap<String, String>>,
     acks: Mutex<Vec<String>>,
+    /// Files people shared, by id, and their downloads.
+    hosted: Mutex<HashMap<String, Vec<u8>>>,
+    downloads: Mutex<Vec<SlackDownload>>,
 }
 
 /// The fake Slack. Cloning shares the same server and state.
@@ -144,6 +151,7 @@ impl FakeSlack {
             .route("/api/{method}", any(method))
             .route("/upload/{id}", post(upload))
             .route("/socket", get(socket))
+            .route("/files-pri/{file}/{*rest}", get(files::download))
             .with_state(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;

@@ -47,8 +47,8 @@ pub use fake_onlyfans::{Failure, FakeOnlyFans, RecordedRequest, LUNA, MIA};
 pub use fake_search::{FakeSearch, SearchRequest};
 #[allow(unused_imports)]
 pub use fake_slack::{
-    callback, mention_event, message_event, press, slack_signature, FakeSlack, Posted,
-    SlackFailure, BOT_USER,
+    callback, file_share_event, mention_event, message_event, press, slack_signature, FakeSlack,
+    Posted, SlackFailure, BOT_USER,
 };
 #[allow(unused_imports)]
 pub use fake_teams::{
