@@ -307,7 +307,13 @@ impl Discord {
             user: user.clone(),
             user_name: name_of(&message.author),
             private: message.guild_id.is_none(),
-            body: InboundBody::Text(text.clone()),
+            body: match message.attachments.is_empty() {
+                true => InboundBody::Text(text.clone()),
+                false => InboundBody::Media {
+                    text: text.clone(),
+                    media: super::files::media_of(&self.http, &message.attachments),
+                },
+            },
         };
         let in_thread = |followed: FollowedThread| Place {
             inbound: inbound(followed.chat, Some(channel)),

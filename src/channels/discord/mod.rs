@@ -15,6 +15,7 @@
 //! go to the person's direct messages with the bot; a press there is handled like any
 //! other (messages in direct messages are not).
 
+mod files;
 mod gateway;
 mod inbound;
 pub mod markdown;
@@ -64,6 +65,8 @@ pub struct Discord {
     runtime: Runtime,
     /// Events waiting for their turn, in order per channel.
     lanes: inbound::Lanes,
+    /// Downloads of the files people attach.
+    http: reqwest::Client,
 }
 
 impl Discord {
@@ -114,6 +117,7 @@ impl Discord {
             clock: parts.clock,
             me: OnceLock::new(),
             lanes: inbound::Lanes::default(),
+            http: reqwest::Client::new(),
         }))
     }
 

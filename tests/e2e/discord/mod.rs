@@ -4,6 +4,7 @@
 //! `team` access requests and several bots.
 
 mod harness;
+mod media;
 mod session;
 mod team;
 

@@ -36,7 +36,9 @@ pub use config::{config_text, seeing, TRANSCRIPTION};
 
 // Not every user (test binary, benchmark) uses every re-export.
 #[allow(unused_imports)]
-pub use fake_discord::{DcCall, DcFailure, DcMessage, FakeDiscord, BOT_ID, GENERAL, GUILD_ID};
+pub use fake_discord::{
+    Attached, DcCall, DcFailure, DcMessage, FakeDiscord, BOT_ID, GENERAL, GUILD_ID,
+};
 #[allow(unused_imports)]
 pub use fake_mcp::FakeMcp;
 #[allow(unused_imports)]

@@ -21,8 +21,10 @@ use axum::Router;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet, VecDeque};
 
+mod cdn;
 mod gateway;
 mod rest;
+pub use cdn::Attached;
 use gateway::{accept_gateway, send_dispatch, Command, Gateway};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -85,6 +87,9 @@ pub(super) struct DcState {
     ws_url: Mutex<String>,
     quiet: AtomicBool,
     replay_all: AtomicBool,
+    /// Attachment id → bytes, and how many downloads the CDN had.
+    cdn: Mutex<HashMap<u64, Vec<u8>>>,
+    cdn_downloads: Mutex<usize>,
 }
 
 /// The fake Discord. Cloning shares the same servers and state.
@@ -109,6 +114,8 @@ impl FakeDiscord {
             ws_url: Mutex::default(),
             quiet: AtomicBool::new(false),
             replay_all: AtomicBool::new(false),
+            cdn: Mutex::default(),
+            cdn_downloads: Mutex::default(),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         *state.ws_url.lock().unwrap() = format!("ws://{}", listener.local_addr().unwrap());

@@ -28,6 +28,9 @@ pub(super) async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if uri.path().starts_with("/attachments/") {
+        return super::cdn::serve(&state, &uri);
+    }
     let Some(path) = uri.path().strip_prefix("/api/v10") else {
         return (StatusCode::NOT_FOUND, "no such route").into_response();
     };
