@@ -713,7 +713,7 @@ fn user_message_of(state: &TgState, user_id: i64, chat_id: i64, text: &str) -> V
         json!({"id": chat_id, "type": "group", "title": format!("Group {chat_id}")})
     };
     state.chats.lock().unwrap().insert(chat_id, chat.clone());
-    let message_id = next_id(&state, chat_id, 1);
+    let message_id = next_id(state, chat_id, 1);
     json!({
         "message_id": message_id,
         "date": now(),

@@ -32,6 +32,7 @@ mod fake_telegram;
 mod fake_transcribe;
 mod fake_whatsapp;
 
+#[allow(unused_imports)]
 pub use config::{config_text, seeing, TRANSCRIPTION};
 
 // Not every user (test binary, benchmark) uses every re-export.
