@@ -1,5 +1,5 @@
 //! How long an audio file is, read from its own headers, for the platforms that do not
-//! say (WhatsApp, files uploaded to Slack or Teams): WAV (the RIFF `fmt ` byte rate and
+//! say (some send no length, and files people upload have none): WAV (the RIFF `fmt ` byte rate and
 //! the `data` size) and Ogg (the last page's granule position: Opus counts at 48 kHz less
 //! its pre-skip, Vorbis at the rate of its identification header). Other formats are
 //! `None`, and their length is judged by size.

@@ -62,7 +62,7 @@ pub struct Media {
     pub size: Option<u64>,
     /// Its length in seconds (audio), when the platform says.
     pub seconds: Option<f64>,
-    /// The most the platform lets a bot download, in bytes (Telegram: 20 MB).
+    /// The most the platform lets a bot download, in bytes, when it has a limit.
     pub platform_limit: Option<u64>,
     /// Where its bytes come from.
     pub source: Arc<dyn MediaSource>,

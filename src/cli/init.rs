@@ -281,6 +281,8 @@ id = {model}
 usd_per_mtok_input = {:.2}   # prices in US dollars per million tokens: check the provider's
 usd_per_mtok_output = {:.2}
 usd_per_mtok_cached_input = {:.2}
+# vision = true   # when the model reads images: screenshots people send then go to it
+# Voice notes need a transcription model: see [llm.transcription] in the README.
 ",
         quoted(&plan.timezone),
         quoted(p.base_url),

@@ -238,6 +238,19 @@ fn validate_transcription(r: &mut Report<'_>) {
         ),
         Some(_) => {}
     }
+    let unpriced = llm
+        .models
+        .get(&t.model)
+        .is_some_and(|m| m.usd_per_mtok_input.is_none() || m.usd_per_mtok_output.is_none());
+    if unpriced && llm.default_model == t.model {
+        r.at(
+            &["llm", "default_model"],
+            format!(
+                "default_model `{}` has no per-token prices, so it can only transcribe; name a chat model",
+                t.model
+            ),
+        );
+    }
     if t.max_minutes.is_nan() || t.max_minutes <= 0.0 {
         r.at(
             &["llm", "transcription", "max_minutes"],

@@ -408,3 +408,35 @@ fn fallbacks_must_name_models_and_never_go_round_in_a_circle() {
         );
     }
 }
+
+#[test]
+fn transcription_needs_a_model_alias_a_price_and_a_positive_limit() {
+    let chat = "[llm.models.\"gpt-4.1-mini\"]\nprovider = \"openai\"\nid = \"gpt-4.1-mini\"\nusd_per_mtok_input = 0.4\nusd_per_mtok_output = 1.6\n\n";
+    let ok = "[llm.models.whisper]\nprovider = \"openai\"\nid = \"whisper-1\"\n\n[llm.transcription]\nmodel = \"whisper\"\nusd_per_minute = 0.006\n";
+    assert_eq!(
+        problems(&format!("{chat}{ok}")),
+        Vec::<String>::new(),
+        "a transcription alias needs no per-token prices"
+    );
+    let bad = "[llm.transcription]\nmodel = \"ears\"\nmax_minutes = 0\n";
+    let found = problems(bad);
+    let expect = [
+        "fanops.toml:2: transcription model `ears` is not a model alias (known: gpt-4.1-mini)",
+        "fanops.toml:1: [llm.transcription] needs usd_per_minute",
+        "fanops.toml:3: max_minutes must be greater than 0",
+    ];
+    for e in expect {
+        assert!(
+            found.iter().any(|p| p.starts_with(e)),
+            "missing {e:?} in {found:#?}"
+        );
+    }
+    let only_transcribes = format!("[llm]\ndefault_model = \"whisper\"\n\n{ok}");
+    let found = problems(&only_transcribes);
+    assert!(
+        found.iter().any(
+            |p| p.starts_with("fanops.toml:2: default_model `whisper` has no per-token prices")
+        ),
+        "{found:#?}"
+    );
+}

@@ -264,3 +264,19 @@ async fn a_csv_is_read_as_data_and_anything_else_is_refused_in_words() {
     assert_eq!(r.model.request_count(), 1, "no model call for the PDF");
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_refused_transcription_key_is_told_and_costs_nothing() {
+    let r = running(false, crate::support::TRANSCRIPTION).await;
+    r.model.fail_transcription(
+        401,
+        r#"{"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error", "code": "invalid_api_key"}}"#,
+    );
+    r.tg.push_voice(1, 1, &wav(1.0), 2);
+    let said = r.said(1, "FAKE_MODEL_KEY").await;
+    assert!(said.contains("refused the key"), "{said}");
+    assert_eq!(r.model.request_count(), 0, "no chat call after it");
+    let kinds = r.usage_by_kind().await;
+    assert!(kinds.iter().all(|k| k.0 != "transcription"), "{kinds:?}");
+    r.stop().await;
+}
