@@ -102,7 +102,8 @@ impl<W: Write + Send> Replier for ConsoleReplier<W> {
     }
 }
 
-const GREETING: &str = "fanops chat: ask about your agency. /help for commands, /quit to leave.";
+const GREETING: &str =
+    "fanops chat: ask about your agency. /help for commands, /attach <file> to send one, /quit to leave.";
 const PROMPT: &str = "you> ";
 
 /// Reads lines until end of input or `/quit`, handing each to the core: a pipe or a file
@@ -164,6 +165,18 @@ async fn take<W: Write + Send>(core: &Core, line: &str, replier: &ConsoleReplier
     if line.is_empty() {
         return true;
     }
+    let body = match line.strip_prefix("/attach") {
+        Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => {
+            match attached(rest.trim()) {
+                Ok(body) => body,
+                Err(refusal) => {
+                    replier.write(&refusal);
+                    return true;
+                }
+            }
+        }
+        _ => InboundBody::Text(line.to_string()),
+    };
     let inbound = Inbound {
         platform: PLATFORM.into(),
         connection: PLATFORM.into(),
@@ -172,7 +185,7 @@ async fn take<W: Write + Send>(core: &Core, line: &str, replier: &ConsoleReplier
         user: USER.into(),
         user_name: USER.into(),
         private: true,
-        body: InboundBody::Text(line.to_string()),
+        body,
     };
     core.handle(inbound, replier).await;
     true
@@ -184,6 +197,58 @@ impl<W: Write + Send> ConsoleReplier<W> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let _ = write!(out, "{PROMPT}");
         let _ = out.flush();
+    }
+}
+
+/// `/attach <path> [words]`: a file on this machine sent as a person would send it on a
+/// chat platform (a voice note, a screenshot, a CSV), with the words beside it.
+fn attached(rest: &str) -> Result<InboundBody, String> {
+    let (path, text) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Err("/attach takes the path of a file and, after it, your question: /attach sales.csv who sold most?".into());
+    }
+    let path = std::path::PathBuf::from(path);
+    let size = match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() => meta.len(),
+        _ => {
+            return Err(format!(
+                "There is no file at {}: /attach takes the path of a file on this machine.",
+                path.display()
+            ))
+        }
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    let media = crate::chat::Media {
+        kind: crate::chat::MediaKind::of(None, &name),
+        name,
+        mime: None,
+        size: Some(size),
+        seconds: None,
+        platform_limit: None,
+        source: std::sync::Arc::new(LocalFile(path)),
+    };
+    Ok(InboundBody::Media {
+        text: text.trim().to_string(),
+        media: vec![media],
+    })
+}
+
+/// A file on this machine, read when the core asks.
+struct LocalFile(std::path::PathBuf);
+
+#[async_trait::async_trait]
+impl crate::chat::MediaSource for LocalFile {
+    async fn fetch(&self, limit: u64) -> Result<Vec<u8>, crate::chat::MediaError> {
+        let bytes = tokio::fs::read(&self.0)
+            .await
+            .map_err(|e| crate::chat::MediaError::Download(e.to_string()))?;
+        match bytes.len() as u64 {
+            size if size > limit => Err(crate::chat::MediaError::TooBig { size, limit }),
+            _ => Ok(bytes),
+        }
     }
 }
 

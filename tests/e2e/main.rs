@@ -34,6 +34,7 @@ mod mcp;
 mod media_slack;
 #[cfg(feature = "telegram")]
 mod media_telegram;
+mod media_terminal;
 mod model_calls;
 mod plain_problems;
 mod platform_folders;
