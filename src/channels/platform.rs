@@ -5,6 +5,8 @@
 use super::{Channel, ChannelParts};
 use crate::config::{Config, PlatformConfig, Report};
 use crate::core::PlatformAccess;
+use futures::future::BoxFuture;
+use std::fmt;
 use std::sync::Arc;
 
 /// A chat platform: its folder implements this once.
@@ -16,6 +18,89 @@ pub trait Platform: PlatformConfig {
     /// is logged and that connection left out).
     fn build(&self, config: &Config, parts: &ChannelParts)
         -> anyhow::Result<Vec<Arc<dyn Channel>>>;
+    /// `fanops doctor`: one check per connection configured, asking the live service
+    /// whether its credentials work (none when its section is not configured).
+    fn doctor<'a>(&self, config: &'a Config) -> Vec<Check<'a>>;
+}
+
+/// How one `fanops doctor` line ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    /// Works, but something may bite later; does not fail the run.
+    Warn,
+    /// Does not work: the line says what to do.
+    Fail,
+}
+
+/// One `fanops doctor` line: the part it is about and what was found (never a secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub verdict: Verdict,
+    /// `OnlyFansAPI`, `Telegram (managers)`, …
+    pub part: String,
+    pub text: String,
+}
+
+impl Finding {
+    pub fn ok(part: impl Into<String>, text: impl Into<String>) -> Finding {
+        Finding::new(Verdict::Ok, part, text)
+    }
+
+    pub fn warn(part: impl Into<String>, text: impl Into<String>) -> Finding {
+        Finding::new(Verdict::Warn, part, text)
+    }
+
+    pub fn fail(part: impl Into<String>, text: impl Into<String>) -> Finding {
+        Finding::new(Verdict::Fail, part, text)
+    }
+
+    fn new(verdict: Verdict, part: impl Into<String>, text: impl Into<String>) -> Finding {
+        Finding {
+            verdict,
+            part: part.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// `ok    OnlyFansAPI: key accepted`, `warn  …`, `FAIL  …`.
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mark = match self.verdict {
+            Verdict::Ok => "ok",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "FAIL",
+        };
+        write!(f, "{mark:<6}{}: {}", self.part, self.text)
+    }
+}
+
+/// A check yet to run: the part it is about (named in the line when it takes too long)
+/// and what it finds.
+pub struct Check<'a> {
+    pub part: String,
+    pub run: BoxFuture<'a, Vec<Finding>>,
+}
+
+impl<'a> Check<'a> {
+    pub fn new(
+        part: impl Into<String>,
+        run: impl std::future::Future<Output = Vec<Finding>> + Send + 'a,
+    ) -> Check<'a> {
+        Check {
+            part: part.into(),
+            run: Box::pin(run),
+        }
+    }
+}
+
+/// How a doctor line names a connection: `Telegram`, `Telegram (managers)`.
+pub fn part_name(title: &str, connection: &crate::config::ConnectionName) -> String {
+    match connection.account_name() {
+        None => title.to_string(),
+        Some(account) => format!("{title} ({account})"),
+    }
 }
 
 /// A platform this build was compiled without: its section is accepted and warned about.
@@ -52,6 +137,20 @@ impl Platform for Unbuilt {
 
     fn build(&self, _: &Config, _: &ChannelParts) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
         Ok(Vec::new())
+    }
+
+    /// A configured section this build cannot run is a line that says so.
+    fn doctor<'a>(&self, config: &'a Config) -> Vec<Check<'a>> {
+        if !config.channels.contains(self.name) {
+            return Vec::new();
+        }
+        let (title, name) = (self.title, self.name);
+        vec![Check::new(title, async move {
+            vec![Finding::fail(
+                title,
+                format!("[channels.{name}] is configured but this build has no {title}: build with the `{name}` cargo feature"),
+            )]
+        })]
     }
 }
 
