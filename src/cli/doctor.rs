@@ -23,7 +23,10 @@ pub async fn doctor(config: Config) -> ExitCode {
     for finding in &findings {
         println!("{finding}");
     }
-    let failed = findings.iter().filter(|f| f.verdict == Verdict::Fail).count();
+    let failed = findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Fail)
+        .count();
     if failed > 0 {
         println!("{failed} part(s) need fixing.");
         return ExitCode::FAILURE;
@@ -39,7 +42,10 @@ fn checks(config: &Config) -> Vec<Check<'_>> {
     checks.push(Check::new("Database", database(config)));
     checks.extend(mcp(config));
     if let Some(search) = &config.web_search {
-        checks.push(Check::new("Web search", web_search(config, &search.provider)));
+        checks.push(Check::new(
+            "Web search",
+            web_search(config, &search.provider),
+        ));
     }
     for platform in PLATFORMS {
         checks.extend(platform.doctor(config));
@@ -105,7 +111,12 @@ async fn onlyfans(config: &Config) -> Vec<Finding> {
     );
     let (status, body) = match get_json(&url, key).await {
         Ok(answer) => answer,
-        Err(e) => return vec![Finding::fail(part, format!("{e} (base_url {})", config.onlyfans.base_url))],
+        Err(e) => {
+            return vec![Finding::fail(
+                part,
+                format!("{e} (base_url {})", config.onlyfans.base_url),
+            )]
+        }
     };
     let finding = match status {
         200..=299 => {
@@ -141,7 +152,12 @@ fn models(config: &Config) -> Vec<Check<'_>> {
         .collect();
     providers
         .into_iter()
-        .map(|provider| Check::new(format!("Model provider {provider}"), provider_models(config, provider)))
+        .map(|provider| {
+            Check::new(
+                format!("Model provider {provider}"),
+                provider_models(config, provider),
+            )
+        })
         .collect()
 }
 
@@ -160,11 +176,22 @@ async fn provider_models(config: &Config, provider: &str) -> Vec<Finding> {
             .collect()
     };
     let Some(settings) = config.llm.providers.get(provider) else {
-        return every(fail, &format!("provider `{provider}` is not in [llm.providers]: run `fanops check`"));
+        return every(
+            fail,
+            &format!("provider `{provider}` is not in [llm.providers]: run `fanops check`"),
+        );
     };
     let var = &settings.api_key_env;
-    let Some(key) = config.secrets.provider_keys.get(provider).and_then(|k| k.expose()) else {
-        return every(fail, &format!("{var} is not set — export the {provider} API key"));
+    let Some(key) = config
+        .secrets
+        .provider_keys
+        .get(provider)
+        .and_then(|k| k.expose())
+    else {
+        return every(
+            fail,
+            &format!("{var} is not set — export the {provider} API key"),
+        );
     };
     let url = format!("{}/models", settings.base_url.trim_end_matches('/'));
     let (status, body) = match get_json(&url, key).await {
@@ -252,7 +279,11 @@ async fn database(config: &Config) -> Vec<Finding> {
     } else {
         Finding::ok(
             part,
-            format!("{} answers, all {} migrations applied", state.backend, state.applied.len()),
+            format!(
+                "{} answers, all {} migrations applied",
+                state.backend,
+                state.applied.len()
+            ),
         )
     };
     vec![finding]
@@ -281,7 +312,10 @@ fn mcp(config: &Config) -> Vec<Check<'_>> {
                         ),
                         false => Finding::fail(
                             part.clone(),
-                            format!("{} — check its url or command in [[mcp]] and its headers_env", status.detail),
+                            format!(
+                                "{} — check its url or command in [[mcp]] and its headers_env",
+                                status.detail
+                            ),
                         ),
                     })
                     .collect()
@@ -303,7 +337,10 @@ async fn web_search(config: &Config, provider: &str) -> Vec<Finding> {
         return vec![Finding::fail(part, format!("no scratch store: {e}"))];
     }
     let Some(search) = crate::web_search::WebSearch::from_config(config, scratch) else {
-        return vec![Finding::fail(part, format!("provider `{provider}` is not known: run `fanops check`"))];
+        return vec![Finding::fail(
+            part,
+            format!("provider `{provider}` is not known: run `fanops check`"),
+        )];
     };
     let tags = crate::chat::CallTags::default();
     vec![match search.search("fanops", 1, &tags).await {

@@ -40,7 +40,11 @@ pub(super) fn checks(config: &Config) -> Vec<Check<'_>> {
         .collect()
 }
 
-async fn check(config: &Config, connection: Connection<DiscordConfig>, part: String) -> Vec<Finding> {
+async fn check(
+    config: &Config,
+    connection: Connection<DiscordConfig>,
+    part: String,
+) -> Vec<Finding> {
     let var = connection.token_var(BOT_TOKEN).to_string();
     let secret = config.secrets.platform(&var);
     let Some(token) = secret.expose() else {
@@ -49,7 +53,10 @@ async fn check(config: &Config, connection: Connection<DiscordConfig>, part: Str
             format!("{var} is not set: export the bot token from the Developer Portal (Bot → Reset Token)"),
         )];
     };
-    let base = format!("{}/api/v10", connection.section.api_url.trim_end_matches('/'));
+    let base = format!(
+        "{}/api/v10",
+        connection.section.api_url.trim_end_matches('/')
+    );
     let get = |path: &'static str| get(&base, token, path);
     let me = match get("users/@me").await {
         Ok(me) => me,
@@ -67,8 +74,8 @@ async fn check(config: &Config, connection: Connection<DiscordConfig>, part: Str
         Err(e) => return vec![Finding::fail(part, format!("{who}; applications/@me: {e}"))],
     };
     let flags = ApplicationFlags::from_bits_retain(app["flags"].as_u64().unwrap_or(0));
-    let intent =
-        ApplicationFlags::GATEWAY_MESSAGE_CONTENT | ApplicationFlags::GATEWAY_MESSAGE_CONTENT_LIMITED;
+    let intent = ApplicationFlags::GATEWAY_MESSAGE_CONTENT
+        | ApplicationFlags::GATEWAY_MESSAGE_CONTENT_LIMITED;
     let id = app["id"].as_str().unwrap_or("YOUR_APPLICATION_ID");
     let mut findings = vec![if flags.intersects(intent) {
         Finding::ok(part.clone(), format!("{who}, Message Content intent on"))

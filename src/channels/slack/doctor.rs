@@ -34,7 +34,10 @@ pub(super) fn checks(config: &Config) -> Vec<Check<'_>> {
 }
 
 async fn check(config: &Config, connection: Connection<SlackConfig>, part: String) -> Vec<Finding> {
-    let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
         Ok(http) => http,
         Err(e) => return vec![Finding::fail(part, format!("no HTTP client: {e}"))],
     };
@@ -48,7 +51,10 @@ async fn check(config: &Config, connection: Connection<SlackConfig>, part: Strin
     } else if !config.secrets.platform(slack.signing_secret_var()).is_set() {
         findings.push(Finding::fail(
             format!("{part} Events API"),
-            format!("{} is not set: export the Signing Secret from Basic Information", slack.signing_secret_var()),
+            format!(
+                "{} is not set: export the Signing Secret from Basic Information",
+                slack.signing_secret_var()
+            ),
         ));
     }
     findings
@@ -71,7 +77,12 @@ async fn call(
         .headers()
         .get("x-oauth-scopes")
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect());
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
     let status = response.status();
     let body: Value = response
         .json()
@@ -89,7 +100,10 @@ async fn bot_finding(
 ) -> Finding {
     let secret = config.secrets.platform(var);
     let Some(token) = secret.expose() else {
-        return Finding::fail(part, format!("{var} is not set: export the Bot User OAuth Token (xoxb-…) from Install App"));
+        return Finding::fail(
+            part,
+            format!("{var} is not set: export the Bot User OAuth Token (xoxb-…) from Install App"),
+        );
     };
     let (body, scopes) = match call(http, api, "auth.test", token).await {
         Ok(answer) => answer,
@@ -108,10 +122,16 @@ async fn bot_finding(
         body["team"].as_str().unwrap_or("?")
     );
     let Some(scopes) = scopes else {
-        return Finding::warn(part, format!("{who}; Slack named no scopes, so they could not be checked"));
+        return Finding::warn(
+            part,
+            format!("{who}; Slack named no scopes, so they could not be checked"),
+        );
     };
     let missing = |list: &[&str]| -> Vec<String> {
-        list.iter().filter(|s| !scopes.iter().any(|h| h == *s)).map(|s| s.to_string()).collect()
+        list.iter()
+            .filter(|s| !scopes.iter().any(|h| h == *s))
+            .map(|s| s.to_string())
+            .collect()
     };
     let (needed, optional) = (missing(NEEDED_SCOPES), missing(OPTIONAL_SCOPES));
     if !needed.is_empty() {
@@ -123,7 +143,10 @@ async fn bot_finding(
     if !optional.is_empty() {
         return Finding::warn(
             part,
-            format!("{who}; without the scope {} an access request names a member id, not a name", optional.join(", ")),
+            format!(
+                "{who}; without the scope {} an access request names a member id, not a name",
+                optional.join(", ")
+            ),
         );
     }
     Finding::ok(part, format!("{who}, every scope fanops needs"))
@@ -174,7 +197,11 @@ mod tests {
                 .iter()
                 .filter_map(Value::as_str)
                 .collect();
-            let mut checked: Vec<&str> = NEEDED_SCOPES.iter().chain(OPTIONAL_SCOPES).copied().collect();
+            let mut checked: Vec<&str> = NEEDED_SCOPES
+                .iter()
+                .chain(OPTIONAL_SCOPES)
+                .copied()
+                .collect();
             asked.sort();
             checked.sort();
             assert_eq!(asked, checked);

@@ -27,14 +27,19 @@ async fn check(config: &Config, connection: Connection<TeamsConfig>, part: Strin
     if !password.is_set() {
         return vec![Finding::fail(
             part,
-            format!("{var} is not set: export the client secret of the Azure Bot's app registration"),
+            format!(
+                "{var} is not set: export the client secret of the Azure Bot's app registration"
+            ),
         )];
     }
     let teams = &connection.section;
     if let Err(e) = usable(teams, &connection.name) {
         return vec![Finding::fail(part, format!("{e:#}"))];
     }
-    let http = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+    let http = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
         Ok(http) => http,
         Err(e) => return vec![Finding::fail(part, format!("no HTTP client: {e}"))],
     };

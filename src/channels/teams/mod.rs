@@ -10,10 +10,10 @@
 //! scheduled posts and notices; files in a personal chat wait in the store for the
 //! person's consent (`files`).
 
-mod doctor;
 mod auth;
 mod connector;
 mod delivery;
+mod doctor;
 mod files;
 pub mod html;
 mod inbound;

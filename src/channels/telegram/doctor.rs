@@ -20,7 +20,11 @@ pub(super) fn checks(config: &Config) -> Vec<Check<'_>> {
         .collect()
 }
 
-async fn check(config: &Config, connection: Connection<TelegramConfig>, part: String) -> Vec<Finding> {
+async fn check(
+    config: &Config,
+    connection: Connection<TelegramConfig>,
+    part: String,
+) -> Vec<Finding> {
     let var = connection.token_var(BOT_TOKEN).to_string();
     let secret = config.secrets.platform(&var);
     let Some(token) = secret.expose() else {
@@ -31,7 +35,10 @@ async fn check(config: &Config, connection: Connection<TelegramConfig>, part: St
     };
     let tg = connection.section;
     let Ok(api_url) = url::Url::parse(&tg.api_url) else {
-        return vec![Finding::fail(part, "api_url is not a URL: run `fanops check`")];
+        return vec![Finding::fail(
+            part,
+            "api_url is not a URL: run `fanops check`",
+        )];
     };
     let bot = Bot::new(token).set_api_url(api_url);
     let me = match bot.get_me().await {

@@ -20,7 +20,11 @@ pub(super) fn checks(config: &Config) -> Vec<Check<'_>> {
         .collect()
 }
 
-async fn check(config: &Config, connection: Connection<WhatsAppConfig>, part: String) -> Vec<Finding> {
+async fn check(
+    config: &Config,
+    connection: Connection<WhatsAppConfig>,
+    part: String,
+) -> Vec<Finding> {
     let wa = &connection.section;
     let var = connection.token_var(TOKEN).to_string();
     let secret = config.secrets.platform(&var);
@@ -33,7 +37,10 @@ async fn check(config: &Config, connection: Connection<WhatsAppConfig>, part: St
     if !is_graph_id(&wa.phone_number_id) {
         return vec![Finding::fail(
             part,
-            format!("{} needs phone_number_id (digits, from WhatsApp → API Setup)", connection.name.table()),
+            format!(
+                "{} needs phone_number_id (digits, from WhatsApp → API Setup)",
+                connection.name.table()
+            ),
         )];
     }
     let graph = match Graph::new(

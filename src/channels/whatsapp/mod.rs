@@ -9,8 +9,8 @@
 //! that wrote in the last 24 hours: when each number last wrote is kept in the store, and
 //! a post outside that window uses the approved `digest_template` or is refused.
 
-mod doctor;
 mod deliver;
+mod doctor;
 mod format;
 mod graph;
 mod reply;

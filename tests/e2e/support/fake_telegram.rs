@@ -90,6 +90,8 @@ struct TgState {
     /// Chats Telegram does not know (the bot was never added, or a mistyped id): sends
     /// to them get 400 "Bad Request: chat not found".
     unknown_chats: Mutex<Vec<i64>>,
+    /// The webhook `setWebhook` set (`""` when none), as `getWebhookInfo` reports it.
+    webhook: Mutex<String>,
 }
 
 /// The fake Bot API server. Cloning shares the same server and state.
@@ -122,6 +124,7 @@ impl FakeTelegram {
             get_updates: AtomicUsize::new(0),
             last_offset: Mutex::new(None),
             refused_tokens: Mutex::new(Vec::new()),
+            webhook: Mutex::new(String::new()),
             unknown_chats: Mutex::new(Vec::new()),
         });
         let router = Router::new().fallback(handle).with_state(state.clone());
@@ -135,6 +138,11 @@ impl FakeTelegram {
     /// Every request made with `token` is answered 401 Unauthorized.
     pub fn refuse_token(&self, token: &str) {
         self.state.refused_tokens.lock().unwrap().push(token.into());
+    }
+
+    /// A webhook is set, as by another deployment's `setWebhook`.
+    pub fn set_webhook(&self, url: &str) {
+        *self.state.webhook.lock().unwrap() = url.to_string();
     }
 
     /// Sends and edits in `chat_id` are answered 400 "Bad Request: chat not found".
@@ -418,14 +426,21 @@ async fn handle(State(state): State<Arc<TgState>>, request: Request) -> Response
         })),
         "getupdates" => Ok(get_updates(&state, &body).await),
         "getwebhookinfo" => {
-            Ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+            let url = state.webhook.lock().unwrap().clone();
+            Ok(json!({"url": url, "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        "setwebhook" => {
+            *state.webhook.lock().unwrap() = body["url"].as_str().unwrap_or("").to_string();
+            Ok(json!(true))
+        }
+        "deletewebhook" => {
+            state.webhook.lock().unwrap().clear();
+            Ok(json!(true))
         }
         "answercallbackquery"
         | "sendchataction"
         | "setmycommands"
         | "deletemycommands"
-        | "deletewebhook"
-        | "setwebhook"
         | "setmydescription"
         | "setmyshortdescription" => Ok(json!(true)),
         "sendmessage" => send(&state, &body, "text"),

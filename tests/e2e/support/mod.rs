@@ -34,11 +34,14 @@ pub use config::config_text;
 
 // Not every user (test binary, benchmark) uses every re-export.
 #[allow(unused_imports)]
-pub use fake_discord::{DcCall, DcFailure, DcMessage, FakeDiscord, BOT_ID, GENERAL, GUILD_ID};
+pub use fake_discord::{
+    DcCall, DcFailure, DcMessage, FakeDiscord, APP_ID as DISCORD_APP_ID, BOT_ID, GENERAL, GUILD_ID,
+    MESSAGE_CONTENT_LIMITED,
+};
 #[allow(unused_imports)]
 pub use fake_mcp::FakeMcp;
 #[allow(unused_imports)]
-pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply};
+pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply, MODEL_IDS};
 #[allow(unused_imports)]
 pub use fake_onlyfans::{Failure, FakeOnlyFans, RecordedRequest, LUNA, MIA};
 #[allow(unused_imports)]
@@ -46,7 +49,7 @@ pub use fake_search::{FakeSearch, SearchRequest};
 #[allow(unused_imports)]
 pub use fake_slack::{
     callback, mention_event, message_event, press, slack_signature, FakeSlack, Posted,
-    SlackFailure, BOT_USER,
+    SlackFailure, BOT_USER, SCOPES as SLACK_SCOPES,
 };
 #[allow(unused_imports)]
 pub use fake_teams::{
