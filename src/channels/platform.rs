@@ -154,6 +154,49 @@ impl Platform for Unbuilt {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finding_is_one_line_its_mark_in_a_column() {
+        assert_eq!(
+            Finding::ok("Database", "fine").to_string(),
+            "ok    Database: fine"
+        );
+        assert_eq!(Finding::warn("Slack", "hm").to_string(), "warn  Slack: hm");
+        assert_eq!(
+            Finding::fail("Teams (ops)", "no").to_string(),
+            "FAIL  Teams (ops): no"
+        );
+        let name = crate::config::ConnectionName::account("chat", "managers");
+        assert_eq!(part_name("Chat", &name), "Chat (managers)");
+    }
+
+    #[tokio::test]
+    async fn a_section_this_build_cannot_run_fails_its_line() {
+        let unbuilt = Unbuilt {
+            name: "chat",
+            title: "Chat",
+        };
+        let mut config = Config::default();
+        assert!(
+            unbuilt.doctor(&config).is_empty(),
+            "not configured: no line"
+        );
+        config
+            .channels
+            .insert("chat", toml::Value::Table(Default::default()));
+        let mut checks = unbuilt.doctor(&config);
+        let findings = checks.remove(0).run.await;
+        assert_eq!(findings[0].verdict, Verdict::Fail);
+        assert!(
+            findings[0].text.contains("`chat` cargo feature"),
+            "{findings:?}"
+        );
+    }
+}
+
 /// The policy `platform` makes of its section written as `text` (its folder's tests).
 #[cfg(test)]
 pub(crate) fn policy_of(platform: &dyn Platform, text: &str) -> crate::core::AccessPolicy {

@@ -169,54 +169,20 @@ async fn provider_models(config: &Config, provider: &str) -> Vec<Finding> {
         .iter()
         .filter(|(_, m)| m.provider == provider)
         .collect();
-    let every = |verdict: fn(String, String) -> Finding, text: &str| -> Vec<Finding> {
-        aliases
-            .iter()
-            .map(|(alias, m)| verdict(model_part(alias, m), text.to_string()))
-            .collect()
-    };
-    let Some(settings) = config.llm.providers.get(provider) else {
-        return every(
-            fail,
-            &format!("provider `{provider}` is not in [llm.providers]: run `fanops check`"),
-        );
-    };
-    let var = &settings.api_key_env;
-    let Some(key) = config
-        .secrets
-        .provider_keys
-        .get(provider)
-        .and_then(|k| k.expose())
-    else {
-        return every(
-            fail,
-            &format!("{var} is not set — export the {provider} API key"),
-        );
-    };
-    let url = format!("{}/models", settings.base_url.trim_end_matches('/'));
-    let (status, body) = match get_json(&url, key).await {
-        Ok(answer) => answer,
-        Err(e) => return every(fail, &format!("{e} (base_url {})", settings.base_url)),
-    };
-    match status {
-        200..=299 => {}
-        401 | 403 => {
-            return every(
-                fail,
-                &format!("key refused ({status}) — set {var} to a valid {provider} API key"),
-            )
+    let listed = match offered(config, provider).await {
+        Ok(listed) => listed,
+        Err(text) => {
+            return aliases
+                .iter()
+                .map(|(alias, m)| Finding::fail(model_part(alias, m), text.clone()))
+                .collect()
         }
-        _ => return every(fail, &format!("GET /models answered {status}")),
-    }
-    let listed: Vec<&str> = body["data"]
-        .as_array()
-        .map(|list| list.iter().filter_map(|m| m["id"].as_str()).collect())
-        .unwrap_or_default();
+    };
     aliases
         .iter()
         .map(|(alias, m)| {
             let part = model_part(alias, m);
-            if listed.contains(&m.id.as_str()) {
+            if listed.contains(&m.id) {
                 Finding::ok(part, "key accepted, model available")
             } else {
                 Finding::fail(
@@ -228,8 +194,40 @@ async fn provider_models(config: &Config, provider: &str) -> Vec<Finding> {
         .collect()
 }
 
-fn fail(part: String, text: String) -> Finding {
-    Finding::fail(part, text)
+/// The models `provider` offers to its key, or what is wrong.
+async fn offered(config: &Config, provider: &str) -> Result<Vec<String>, String> {
+    let Some(settings) = config.llm.providers.get(provider) else {
+        return Err(format!(
+            "provider `{provider}` is not in [llm.providers]: run `fanops check`"
+        ));
+    };
+    let var = &settings.api_key_env;
+    let Some(key) = config
+        .secrets
+        .provider_keys
+        .get(provider)
+        .and_then(|k| k.expose())
+    else {
+        return Err(format!("{var} is not set — export the {provider} API key"));
+    };
+    let url = format!("{}/models", settings.base_url.trim_end_matches('/'));
+    let (status, body) = get_json(&url, key)
+        .await
+        .map_err(|e| format!("{e} (base_url {})", settings.base_url))?;
+    match status {
+        200..=299 => Ok(body["data"]
+            .as_array()
+            .map(|list| {
+                list.iter()
+                    .filter_map(|m| m["id"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()),
+        401 | 403 => Err(format!(
+            "key refused ({status}) — set {var} to a valid {provider} API key"
+        )),
+        _ => Err(format!("GET /models answered {status}")),
+    }
 }
 
 fn model_part(alias: &str, model: &ModelConfig) -> String {
@@ -353,4 +351,63 @@ async fn web_search(config: &Config, provider: &str) -> Vec<Finding> {
         }
         Err(e) => Finding::fail(part, format!("{e} — check [web_search]")),
     }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_that_hangs_fails_in_its_place_and_the_others_keep_their_order() {
+        let checks = vec![
+            Check::new("First", async { vec![Finding::ok("First", "fine")] }),
+            Check::new("Hangs", std::future::pending()),
+            Check::new("Last", async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                vec![Finding::warn("Last", "slow but there")]
+            }),
+        ];
+        let lines: Vec<String> = run_checks(checks)
+            .await
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "ok    First: fine",
+                "FAIL  Hangs: no answer within 10 s — check the URL in the config and the network",
+                "warn  Last: slow but there",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_key_that_is_not_set_is_named_not_asked() {
+        let mut config = Config::default();
+        config.database.url = "sqlite::memory:".into();
+        let lines: Vec<String> = run_checks(checks(&config))
+            .await
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
+        assert_eq!(
+            lines[0],
+            "FAIL  OnlyFansAPI: ONLYFANSAPI_API_KEY is not set — export the key from the OnlyFansAPI.com dashboard"
+        );
+        assert_eq!(
+            lines[1],
+            "FAIL  Model gpt-4.1-mini (gpt-4.1-mini on openai): OPENAI_API_KEY is not set — export the openai API key"
+        );
+        assert!(
+            lines[2].starts_with("warn  Database: sqlite answers; ")
+                && lines[2].contains("migration(s) pending"),
+            "{lines:?}"
+        );
+        assert_eq!(
+            lines.len(),
+            3,
+            "no platform, MCP server or search configured: {lines:?}"
+        );
+    }
 }
