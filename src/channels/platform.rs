@@ -37,7 +37,7 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub verdict: Verdict,
-    /// `OnlyFansAPI`, `Telegram (managers)`, …
+    /// `OnlyFansAPI`, `Database`, `<platform title> (<account>)`, …
     pub part: String,
     pub text: String,
 }
@@ -95,7 +95,8 @@ impl<'a> Check<'a> {
     }
 }
 
-/// How a doctor line names a connection: `Telegram`, `Telegram (managers)`.
+/// How a doctor line names a connection: the platform's title, and the account in
+/// brackets (`Chat`, `Chat (managers)`).
 pub fn part_name(title: &str, connection: &crate::config::ConnectionName) -> String {
     match connection.account_name() {
         None => title.to_string(),
@@ -164,10 +165,13 @@ mod tests {
             Finding::ok("Database", "fine").to_string(),
             "ok    Database: fine"
         );
-        assert_eq!(Finding::warn("Slack", "hm").to_string(), "warn  Slack: hm");
         assert_eq!(
-            Finding::fail("Teams (ops)", "no").to_string(),
-            "FAIL  Teams (ops): no"
+            Finding::warn("MCP sheets", "hm").to_string(),
+            "warn  MCP sheets: hm"
+        );
+        assert_eq!(
+            Finding::fail("Chat (ops)", "no").to_string(),
+            "FAIL  Chat (ops): no"
         );
         let name = crate::config::ConnectionName::account("chat", "managers");
         assert_eq!(part_name("Chat", &name), "Chat (managers)");
