@@ -5,7 +5,8 @@
 use crate::helpers::{fanops, MANAGERS_TOKEN, MANAGERS_TOKEN_VAR};
 use crate::support::{
     FakeDiscord, FakeMcp, FakeModel, FakeOnlyFans, FakeSearch, FakeSlack, FakeTeams, FakeTelegram,
-    FakeWhatsApp, TEAMS_APP_ID, TEAMS_APP_PASSWORD, WA_PHONE_NUMBER_ID, WHATSAPP_TOKEN,
+    FakeWhatsApp, SlackFailure, TEAMS_APP_ID, TEAMS_APP_PASSWORD, WA_PHONE_NUMBER_ID,
+    WHATSAPP_TOKEN,
 };
 
 /// One fake of every service `fanops doctor` asks.
@@ -105,6 +106,11 @@ token_url = "{token}"
 
     /// `fanops doctor` on `config`: whether it passed, and what it printed.
     async fn doctor(&self, config: &str) -> (bool, String) {
+        self.doctor_with(config, &[]).await
+    }
+
+    /// The same with these variables changed.
+    async fn doctor_with(&self, config: &str, vars: &[(&str, &str)]) -> (bool, String) {
         let path = self.dir.path().join("fanops.toml");
         std::fs::write(&path, config).unwrap();
         let mut command = fanops(&["doctor"], &path, self.dir.path());
@@ -119,6 +125,9 @@ token_url = "{token}"
             .env("WHATSAPP_VERIFY_TOKEN", "wa-verify")
             .env("TEAMS_APP_PASSWORD", TEAMS_APP_PASSWORD)
             .env_remove("RUST_LOG");
+        for (var, value) in vars {
+            command.env(var, value);
+        }
         let out = tokio::task::spawn_blocking(move || command.output().unwrap())
             .await
             .unwrap();
@@ -370,4 +379,41 @@ async fn forget_newest_migration(db: &str) {
     .execute(&mut raw)
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_whatsapp_slack_and_teams_credentials_each_fail_their_line() {
+    let fakes = Fakes::start().await;
+    let db = fakes.migrated_db().await;
+    fakes
+        .slack
+        .fail_next("auth.test", vec![SlackFailure::Error("token_revoked")]);
+    let wrong = [
+        ("WHATSAPP_TOKEN", "not-the-token"),
+        ("TEAMS_APP_PASSWORD", "not-the-password"),
+    ];
+    let (ok, text) = fakes.doctor_with(&fakes.config(&db), &wrong).await;
+    assert!(!ok, "{text}");
+    let whatsapp = line(&text, "WhatsApp");
+    assert!(
+        whatsapp.starts_with("FAIL  WhatsApp: access token refused")
+            && whatsapp.contains("set WHATSAPP_TOKEN to a system user's token"),
+        "{text}"
+    );
+    let teams = line(&text, "Teams");
+    assert!(
+        teams.starts_with("FAIL  Teams: app id or password refused")
+            && teams.contains("TEAMS_APP_PASSWORD"),
+        "{text}"
+    );
+    let slack = line(&text, "Slack");
+    assert!(
+        slack.starts_with("FAIL  Slack: bot token refused (token_revoked) — set SLACK_BOT_TOKEN"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("not-the-token") && !text.contains("not-the-password"),
+        "{text}"
+    );
+    assert!(text.contains("3 part(s) need fixing."), "{text}");
 }
