@@ -155,6 +155,17 @@ impl Platform for Unbuilt {
     }
 }
 
+/// The policy `platform` makes of its section written as `text` (its folder's tests).
+#[cfg(test)]
+pub(crate) fn policy_of(platform: &dyn Platform, text: &str) -> crate::core::AccessPolicy {
+    let mut config = Config::default();
+    let section = toml::from_str(text).expect("the test's section is TOML");
+    config.channels.insert(platform.name(), section);
+    let access = platform.access(&config);
+    assert!(!access.is_empty(), "a configured section has a policy");
+    crate::core::AccessPolicy::new(access)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,15 +210,4 @@ mod tests {
             "{findings:?}"
         );
     }
-}
-
-/// The policy `platform` makes of its section written as `text` (its folder's tests).
-#[cfg(test)]
-pub(crate) fn policy_of(platform: &dyn Platform, text: &str) -> crate::core::AccessPolicy {
-    let mut config = Config::default();
-    let section = toml::from_str(text).expect("the test's section is TOML");
-    config.channels.insert(platform.name(), section);
-    let access = platform.access(&config);
-    assert!(!access.is_empty(), "a configured section has a policy");
-    crate::core::AccessPolicy::new(access)
 }
