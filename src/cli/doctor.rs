@@ -210,10 +210,19 @@ async fn offered(config: &Config, provider: &str) -> Result<Vec<String>, String>
     else {
         return Err(format!("{var} is not set — export the {provider} API key"));
     };
-    let url = format!("{}/models", settings.base_url.trim_end_matches('/'));
+    let base = settings.base_url.trim_end_matches('/');
+    let refused =
+        |status: u16| format!("key refused ({status}) — set {var} to a valid {provider} API key");
+    let url = format!("{base}/models");
     let (status, body) = get_json(&url, key)
         .await
         .map_err(|e| format!("{e} (base_url {})", settings.base_url))?;
+    if (200..300).contains(&status) && listed_to_anyone(&url).await {
+        // The list proves nothing of the key: one token does.
+        if let Some(status @ (401 | 403)) = one_token(config, base, key, provider).await {
+            return Err(refused(status));
+        }
+    }
     match status {
         200..=299 => Ok(body["data"]
             .as_array()
@@ -223,11 +232,39 @@ async fn offered(config: &Config, provider: &str) -> Result<Vec<String>, String>
                     .collect()
             })
             .unwrap_or_default()),
-        401 | 403 => Err(format!(
-            "key refused ({status}) — set {var} to a valid {provider} API key"
-        )),
+        401 | 403 => Err(refused(status)),
         _ => Err(format!("GET /models answered {status}")),
     }
+}
+
+/// Whether `url` answers without a key too (some providers list their models to anyone).
+async fn listed_to_anyone(url: &str) -> bool {
+    match http().get(url).send().await {
+        Ok(response) => response.status().is_success(),
+        Err(_) => false,
+    }
+}
+
+/// The status of a one-token completion by the first model of `provider`.
+async fn one_token(config: &Config, base: &str, key: &str, provider: &str) -> Option<u16> {
+    let model = config
+        .llm
+        .models
+        .values()
+        .find(|m| m.provider == provider)?;
+    let body = serde_json::json!({
+        "model": model.id,
+        "messages": [{"role": "user", "content": "ping"}],
+        "max_tokens": 1,
+    });
+    let response = http()
+        .post(format!("{base}/chat/completions"))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    Some(response.status().as_u16())
 }
 
 fn model_part(alias: &str, model: &ModelConfig) -> String {

@@ -275,6 +275,20 @@ async fn a_refused_model_key_or_an_unknown_model_fails() {
         "FAIL  Model test-model (fake-1 on fake): key refused (401) — set FAKE_MODEL_KEY to a valid fake API key"
     );
 
+    // A provider that lists its models to anyone: one token tells whether the key works.
+    let fakes = Fakes::start().await;
+    fakes.model.list_to_anyone();
+    fakes.model.accept_only("another-key");
+    let db = fakes.migrated_db().await;
+    let (ok, text) = fakes.doctor(&fakes.config(&db)).await;
+    assert!(!ok, "{text}");
+    assert!(
+        line(&text, "Model test-model (fake-1 on fake)").contains("key refused (401)"),
+        "{text}"
+    );
+    let asked = fakes.model.last_request().unwrap();
+    assert_eq!(asked["max_tokens"], 1, "{asked}");
+
     let fakes = Fakes::start().await;
     fakes.model.offer(&["fake-2"]);
     let db = fakes.migrated_db().await;

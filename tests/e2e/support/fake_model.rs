@@ -17,7 +17,8 @@
 //! `GET /v1/models` lists the models it offers ([`MODEL_IDS`] unless
 //! [`FakeModel::offer`] says otherwise). Any bearer key is accepted unless
 //! [`FakeModel::accept_only`] names one; then another is refused with 401
-//! `invalid_api_key` on every route, as OpenAI does.
+//! `invalid_api_key` on every route, as OpenAI does. [`FakeModel::list_to_anyone`]
+//! lists the models without a key, as OpenRouter does (completions still need one).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -72,6 +73,8 @@ struct ModelState {
     key: Mutex<Option<String>>,
     /// What `GET /v1/models` lists.
     offered: Mutex<Vec<String>>,
+    /// `GET /v1/models` needs no key.
+    public_list: AtomicBool,
     script: Mutex<VecDeque<Reply>>,
     responder: Mutex<Option<Responder>>,
     requests: Mutex<Vec<Value>>,
@@ -105,6 +108,7 @@ impl FakeModel {
         let state = Arc::new(ModelState {
             key: Mutex::new(None),
             offered: Mutex::new(MODEL_IDS.iter().map(|m| m.to_string()).collect()),
+            public_list: AtomicBool::new(false),
             script: Mutex::new(VecDeque::new()),
             responder: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
@@ -134,6 +138,11 @@ impl FakeModel {
     /// Accepts only `key` from now on; any other is refused with 401.
     pub fn accept_only(&self, key: &str) {
         *self.state.key.lock().unwrap() = Some(key.to_string());
+    }
+
+    /// `GET /v1/models` answers without a key from now on.
+    pub fn list_to_anyone(&self) {
+        self.state.public_list.store(true, Ordering::SeqCst);
     }
 
     /// What `GET /v1/models` lists from now on.
@@ -398,7 +407,9 @@ fn refused_key(state: &ModelState, headers: &HeaderMap) -> Option<Response> {
 
 /// `GET /v1/models`: the models offered, as OpenAI lists them.
 async fn list_models(State(state): State<Arc<ModelState>>, headers: HeaderMap) -> Response {
-    if let Some(refusal) = refused_key(&state, &headers) {
+    // A public list ignores whatever key is sent.
+    let public = state.public_list.load(Ordering::SeqCst);
+    if let (false, Some(refusal)) = (public, refused_key(&state, &headers)) {
         return refusal;
     }
     let data: Vec<Value> = state
