@@ -306,6 +306,11 @@ async fn database(config: &Config) -> Vec<Finding> {
             part,
             format!("{shown} does not exist yet: `fanops migrate` (or the first `fanops run`) creates it"),
         )
+    } else if state.applied.is_empty() {
+        Finding::warn(
+            part,
+            format!("{} answers but holds no fanops tables yet: `fanops migrate` creates them ({} migrations; `fanops run` does at start)", state.backend, state.pending.len()),
+        )
     } else if !state.pending.is_empty() {
         Finding::warn(
             part,
@@ -437,8 +442,7 @@ mod tests {
             "FAIL  Model gpt-4.1-mini (gpt-4.1-mini on openai): OPENAI_API_KEY is not set — export the openai API key"
         );
         assert!(
-            lines[2].starts_with("warn  Database: sqlite answers; ")
-                && lines[2].contains("migration(s) pending"),
+            lines[2].starts_with("warn  Database: sqlite answers but holds no fanops tables yet"),
             "{lines:?}"
         );
         assert_eq!(
