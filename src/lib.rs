@@ -13,7 +13,7 @@
 //! `tests/e2e/layering.rs` reads this list and fails when a `crate::` path in `src/`
 //! breaks it. A new module is one line with one number.
 //!
-//! - `cli` (27) — the command-line commands (`run`, `chat`, `check`, `migrate`, `usage`, `tasks`). May not import: nothing is above it.
+//! - `cli` (27) — the command-line commands (`init`, `doctor`, `run`, `chat`, `check`, `migrate`, `usage`, `tasks`). May not import: nothing is above it.
 //! - `app` (26) — wires one `App` from a config; `main.rs` only parses the command line. May not import: cli.
 //! - `channels` (25) — the chat platforms, each a folder listed once in the registry, and the terminal: thin adapters between a platform and the core, and what every adapter shares: inbound claims, single-holder leases. May not import: cli, app, server, scheduler, agent, tools, tasks, llm, onlyfans, usage.
 //! - `dashboard` (24) — the operations page (`GET /`, off unless `[server] dashboard`): usage, budgets, tasks, recent events and what the rules did, pending confirmations and the audit log, behind `FANOPS_DASHBOARD_TOKEN`; its routes join the listener beside the channels'. May not import: cli, app, channels, server, core, scheduler, agent, tools, llm, onlyfans.

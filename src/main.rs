@@ -48,6 +48,8 @@ enum Command {
     Chat,
     /// Validate the configuration; print `file:line: problem`.
     Check,
+    /// Ask every configured service whether fanops can work with it: one line per part.
+    Doctor,
     /// Apply database migrations and exit.
     Migrate,
     /// Scheduled tasks: list | run NAME | pause NAME | resume NAME | delete NAME.
@@ -247,6 +249,18 @@ async fn main() -> ExitCode {
             fanops::cli::init_logging(filter);
             return fanops::cli::check(source);
         }
+        Command::Doctor => match Config::load(source, &fanops::channels::configs()) {
+            Err(e) => {
+                eprintln!("{e}");
+                eprintln!("fanops: the configuration has problems (see `fanops check`); nothing was asked.");
+                return ExitCode::FAILURE;
+            }
+            Ok(config) => {
+                // Its lines say what failed; the log would say it twice.
+                fanops::cli::init_logging("off");
+                return fanops::cli::doctor(config).await;
+            }
+        },
         command => match Config::load(source, &fanops::channels::configs()) {
             Err(e) => {
                 eprintln!("{e}");
@@ -322,6 +336,6 @@ async fn dispatch(command: Command, config: Config, held: HeldLogs) -> anyhow::R
             };
             fanops::cli::team::run(config, action, channel.as_deref()).await
         }
-        Command::Check => unreachable!("handled above"),
+        Command::Check | Command::Doctor => unreachable!("handled above"),
     }
 }

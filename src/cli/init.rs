@@ -349,7 +349,13 @@ fn next_steps(plan: &Plan, path: &Path) -> String {
         true => String::new(),
         false => format!(" --config {}", path.display()),
     };
-    lines.push(format!("Then: fanops check{config} && fanops run{config}"));
+    lines.push(format!(
+        "Then: fanops check{config} && fanops doctor{config} && fanops run{config}"
+    ));
+    lines.push(
+        "(`fanops doctor` asks each service whether the keys and tokens work, one line each.)"
+            .to_string(),
+    );
     for (platform, _) in &plan.platforms {
         if let Some(setup) = platform.setup() {
             lines.push(format!("{}: {}", platform.title(), setup.next));

@@ -1,10 +1,12 @@
 //! The command-line commands, each a thin call into the library.
 
 pub mod budget;
+mod doctor;
 pub mod init;
 mod skills;
 pub mod team;
 
+pub use doctor::doctor;
 pub use skills::{skills, SkillsCommand};
 
 use crate::app::{self, App};

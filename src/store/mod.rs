@@ -21,7 +21,7 @@ mod tasks;
 pub mod team;
 mod threads;
 
-pub use backend::{connect, connect_with, location};
+pub use backend::{connect, connect_with, location, migration_state, MigrationState};
 pub use budgets::{Bucket, BudgetSetting, BudgetStore, OperationsView, SeriesPoint, Spend};
 pub use events::{DedupKey, EventFilter, EventLog, EventOutcome, StoredEvent};
 pub use ledger::{

@@ -14,6 +14,14 @@ mod delivery_outcome;
 mod deploy;
 #[cfg(feature = "discord")]
 mod discord;
+#[cfg(all(
+    feature = "telegram",
+    feature = "slack",
+    feature = "discord",
+    feature = "whatsapp",
+    feature = "teams"
+))]
+mod doctor;
 mod errors;
 #[cfg(feature = "telegram")]
 mod events;

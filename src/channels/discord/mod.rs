@@ -15,6 +15,7 @@
 //! go to the person's direct messages with the bot; a press there is handled like any
 //! other (messages in direct messages are not).
 
+mod doctor;
 mod files;
 mod gateway;
 mod inbound;

@@ -80,6 +80,10 @@ impl Platform for DiscordPlatform {
     ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
         Discord::from_config(config, parts)
     }
+
+    fn doctor<'a>(&self, config: &'a Config) -> Vec<crate::channels::Check<'a>> {
+        super::doctor::checks(config)
+    }
 }
 
 /// Who may use one bot, with which role.

@@ -8,6 +8,7 @@
 //! `message.channels`), a redelivered envelope or a retried request is answered once.
 //! Replies go through one queue per channel that waits out Slack's `Retry-After`.
 
+mod doctor;
 mod events;
 mod files;
 mod inbound;

@@ -114,6 +114,10 @@ impl Platform for SlackPlatform {
     ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
         Slack::from_config(config, parts)
     }
+
+    fn doctor<'a>(&self, config: &'a Config) -> Vec<crate::channels::Check<'a>> {
+        super::doctor::checks(config)
+    }
 }
 
 /// Who may use one connection: a listed member is an operator; anyone of a whole allowed

@@ -13,6 +13,7 @@
 mod auth;
 mod connector;
 mod delivery;
+mod doctor;
 mod files;
 pub mod html;
 mod inbound;

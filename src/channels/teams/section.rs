@@ -103,6 +103,10 @@ impl Platform for TeamsPlatform {
     ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
         Teams::from_config(config, parts)
     }
+
+    fn doctor<'a>(&self, config: &'a Config) -> Vec<crate::channels::Check<'a>> {
+        super::doctor::checks(config)
+    }
 }
 
 fn access_of(teams: &TeamsConfig) -> PlatformAccess {

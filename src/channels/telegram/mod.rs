@@ -5,6 +5,7 @@
 //! Every update is claimed in the store before it is handled, so none is answered twice.
 //! Replies go through one queue per chat that waits out Telegram's `retry_after`.
 
+mod doctor;
 pub mod html;
 mod media;
 mod polling;

@@ -91,6 +91,10 @@ impl Platform for TelegramPlatform {
     ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
         Telegram::from_config(config, parts)
     }
+
+    fn doctor<'a>(&self, config: &'a Config) -> Vec<crate::channels::Check<'a>> {
+        super::doctor::checks(config)
+    }
 }
 
 /// The rules its section must follow beyond its types.

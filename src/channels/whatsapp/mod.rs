@@ -10,6 +10,7 @@
 //! a post outside that window uses the approved `digest_template` or is refused.
 
 mod deliver;
+mod doctor;
 mod format;
 mod graph;
 mod reply;

@@ -117,6 +117,10 @@ impl Platform for WhatsAppPlatform {
     ) -> anyhow::Result<Vec<Arc<dyn Channel>>> {
         WhatsApp::from_config(config, parts)
     }
+
+    fn doctor<'a>(&self, config: &'a Config) -> Vec<crate::channels::Check<'a>> {
+        super::doctor::checks(config)
+    }
 }
 
 /// The rules a connection's table must follow beyond its types.

@@ -25,6 +25,7 @@ mod inbound;
 mod leases;
 mod ledger;
 mod location;
+mod migration_state;
 mod portable;
 mod retries;
 mod rows;
@@ -35,6 +36,7 @@ mod team;
 mod threads;
 
 pub use location::location;
+pub use migration_state::{migration_state, MigrationState};
 
 /// Pool size used by [`connect`].
 const DEFAULT_MAX_CONNECTIONS: u32 = 10;

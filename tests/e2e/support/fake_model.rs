@@ -14,6 +14,12 @@
 //!
 //! [`FakeModel::send_usage`]`(false)` leaves `usage` out of every answer, as some
 //! OpenAI-compatible providers do.
+//!
+//! `GET /v1/models` lists the models it offers ([`MODEL_IDS`] unless
+//! [`FakeModel::offer`] says otherwise). Any bearer key is accepted unless
+//! [`FakeModel::accept_only`] names one; then another is refused with 401
+//! `invalid_api_key` on every route, as OpenAI does. [`FakeModel::list_to_anyone`]
+//! lists the models without a key, as OpenRouter does (completions still need one).
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,7 +30,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
 
@@ -60,7 +66,16 @@ impl Reply {
 
 type Responder = Arc<dyn Fn(&Value) -> Reply + Send + Sync + 'static>;
 
+/// The models `GET /v1/models` lists by default.
+pub const MODEL_IDS: &[&str] = &["fake-1", "fake-2"];
+
 pub struct ModelState {
+    /// The only key accepted, when set.
+    key: Mutex<Option<String>>,
+    /// What `GET /v1/models` lists.
+    offered: Mutex<Vec<String>>,
+    /// `GET /v1/models` needs no key.
+    public_list: AtomicBool,
     script: Mutex<VecDeque<Reply>>,
     responder: Mutex<Option<Responder>>,
     requests: Mutex<Vec<Value>>,
@@ -94,6 +109,9 @@ impl FakeModel {
     /// Binds `127.0.0.1:0` and serves on a spawned task.
     pub async fn start() -> FakeModel {
         let state = Arc::new(ModelState {
+            key: Mutex::new(None),
+            offered: Mutex::new(MODEL_IDS.iter().map(|m| m.to_string()).collect()),
+            public_list: AtomicBool::new(false),
             script: Mutex::new(VecDeque::new()),
             responder: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
@@ -109,6 +127,7 @@ impl FakeModel {
                 "/v1/audio/transcriptions",
                 post(super::fake_transcribe::transcriptions),
             )
+            .route("/v1/models", get(list_models))
             .fallback(not_found)
             .with_state(state.clone());
         let addr = super::serve(router).await;
@@ -122,6 +141,21 @@ impl FakeModel {
     /// `{url}/chat/completions`.
     pub fn url(&self) -> String {
         self.base.clone()
+    }
+
+    /// Accepts only `key` from now on; any other is refused with 401.
+    pub fn accept_only(&self, key: &str) {
+        *self.state.key.lock().unwrap() = Some(key.to_string());
+    }
+
+    /// `GET /v1/models` answers without a key from now on.
+    pub fn list_to_anyone(&self) {
+        self.state.public_list.store(true, Ordering::SeqCst);
+    }
+
+    /// What `GET /v1/models` lists from now on.
+    pub fn offer(&self, ids: &[&str]) {
+        *self.state.offered.lock().unwrap() = ids.iter().map(|m| m.to_string()).collect();
     }
 
     /// Appends one reply to the script.
@@ -245,13 +279,8 @@ async fn chat_completions(
         tokio::time::sleep(delay).await;
     }
 
-    if !super::has_bearer(&headers) {
-        return openai_error(
-            401,
-            "Incorrect API key provided.",
-            "invalid_request_error",
-            "invalid_api_key",
-        );
+    if let Some(refusal) = refused_key(&state, &headers) {
+        return refusal;
     }
     let request = match parsed {
         Ok(v) if v.is_object() => v,
@@ -378,6 +407,46 @@ fn openai_error(status: u16, message: &str, kind: &str, code: &str) -> Response 
         status,
         &json!({ "error": { "message": message, "type": kind, "param": null, "code": code } }),
     )
+}
+
+/// 401 `invalid_api_key` when there is no bearer key, or not the one accepted.
+fn refused_key(state: &ModelState, headers: &HeaderMap) -> Option<Response> {
+    let sent = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let wrong = match state.key.lock().unwrap().as_deref() {
+        Some(key) => sent != Some(key),
+        None => false,
+    };
+    if !super::has_bearer(headers) || wrong {
+        return Some(openai_error(
+            401,
+            "Incorrect API key provided.",
+            "invalid_request_error",
+            "invalid_api_key",
+        ));
+    }
+    None
+}
+
+/// `GET /v1/models`: the models offered, as OpenAI lists them.
+async fn list_models(State(state): State<Arc<ModelState>>, headers: HeaderMap) -> Response {
+    // A public list ignores whatever key is sent.
+    let public = state.public_list.load(Ordering::SeqCst);
+    if let (false, Some(refusal)) = (public, refused_key(&state, &headers)) {
+        return refusal;
+    }
+    let data: Vec<Value> = state
+        .offered
+        .lock()
+        .unwrap()
+        .iter()
+        .map(
+            |id| json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "fake"}),
+        )
+        .collect();
+    super::json_response(200, &json!({"object": "list", "data": data}))
 }
 
 async fn not_found() -> Response {

@@ -18,6 +18,9 @@
 //! a socket is open), and its acknowledgements are recorded. [`FakeSlack::drop_sockets`]
 //! cuts every socket without a close frame; [`FakeSlack::ask_to_reconnect`] sends
 //! Slack's `disconnect` (refresh) message.
+//!
+//! Every answer to a bot token carries `x-oauth-scopes`, as Slack's do: the scopes of
+//! `deploy/slack/` ([`SCOPES`]) unless [`FakeSlack::grant`] says otherwise.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -36,6 +39,19 @@ use tokio::sync::mpsc;
 
 /// The bot's member id, as `auth.test` answers.
 pub const BOT_USER: &str = "UBOT";
+
+/// The bot scopes the app of `deploy/slack/` is granted.
+pub const SCOPES: &[&str] = &[
+    "app_mentions:read",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "chat:write",
+    "files:read",
+    "files:write",
+    "im:write",
+    "users:read",
+];
 
 /// One Web API request as received.
 #[derive(Debug, Clone)]
@@ -119,6 +135,8 @@ struct SlackState {
     /// Files people shared, by id, and their downloads.
     hosted: Mutex<HashMap<String, Vec<u8>>>,
     downloads: Mutex<Vec<SlackDownload>>,
+    /// The bot token's scopes, when not [`SCOPES`].
+    granted: Mutex<Option<Vec<String>>>,
 }
 
 /// The fake Slack. Cloning shares the same server and state.
@@ -173,6 +191,11 @@ impl FakeSlack {
             .into_iter()
             .filter(|c| c.method == method)
             .collect()
+    }
+
+    /// The bot token has these scopes from now on (its `x-oauth-scopes`).
+    pub fn grant(&self, scopes: &[&str]) {
+        *self.state.granted.lock().unwrap() = Some(scopes.iter().map(|s| s.to_string()).collect());
     }
 
     /// The next calls of `method` fail like this, in order.
@@ -530,7 +553,17 @@ async fn method(
     if (method == "apps.connections.open") != is_app_token {
         return refused("invalid_auth");
     }
-    handle(&state, &method, body)
+    let mut response = handle(&state, &method, body);
+    if !is_app_token {
+        let scopes = match &*state.granted.lock().unwrap() {
+            Some(granted) => granted.join(","),
+            None => SCOPES.join(","),
+        };
+        response
+            .headers_mut()
+            .insert("x-oauth-scopes", scopes.parse().unwrap());
+    }
+    response
 }
 
 fn handle(state: &SlackState, method: &str, body: Value) -> Response {

@@ -95,6 +95,8 @@ struct TgState {
     unknown_chats: Mutex<Vec<i64>>,
     /// file id → bytes, for `getFile` and downloads.
     files: Mutex<HashMap<String, Vec<u8>>>,
+    /// The webhook `setWebhook` set (`""` when none), as `getWebhookInfo` reports it.
+    webhook: Mutex<String>,
 }
 
 /// The fake Bot API server. Cloning shares the same server and state.
@@ -127,6 +129,7 @@ impl FakeTelegram {
             get_updates: AtomicUsize::new(0),
             last_offset: Mutex::new(None),
             refused_tokens: Mutex::new(Vec::new()),
+            webhook: Mutex::new(String::new()),
             unknown_chats: Mutex::new(Vec::new()),
             files: Mutex::new(HashMap::new()),
         });
@@ -141,6 +144,11 @@ impl FakeTelegram {
     /// Every request made with `token` is answered 401 Unauthorized.
     pub fn refuse_token(&self, token: &str) {
         self.state.refused_tokens.lock().unwrap().push(token.into());
+    }
+
+    /// A webhook is set, as by another deployment's `setWebhook`.
+    pub fn set_webhook(&self, url: &str) {
+        *self.state.webhook.lock().unwrap() = url.to_string();
     }
 
     /// Sends and edits in `chat_id` are answered 400 "Bad Request: chat not found".
@@ -411,14 +419,21 @@ async fn handle(State(state): State<Arc<TgState>>, request: Request) -> Response
         })),
         "getupdates" => Ok(get_updates(&state, &body).await),
         "getwebhookinfo" => {
-            Ok(json!({"url": "", "has_custom_certificate": false, "pending_update_count": 0}))
+            let url = state.webhook.lock().unwrap().clone();
+            Ok(json!({"url": url, "has_custom_certificate": false, "pending_update_count": 0}))
+        }
+        "setwebhook" => {
+            *state.webhook.lock().unwrap() = body["url"].as_str().unwrap_or("").to_string();
+            Ok(json!(true))
+        }
+        "deletewebhook" => {
+            state.webhook.lock().unwrap().clear();
+            Ok(json!(true))
         }
         "answercallbackquery"
         | "sendchataction"
         | "setmycommands"
         | "deletemycommands"
-        | "deletewebhook"
-        | "setwebhook"
         | "setmydescription"
         | "setmyshortdescription" => Ok(json!(true)),
         "getfile" => media::get_file(&state, &body),

@@ -38,12 +38,13 @@ pub use config::{config_text, seeing, TRANSCRIPTION};
 // Not every user (test binary, benchmark) uses every re-export.
 #[allow(unused_imports)]
 pub use fake_discord::{
-    Attached, DcCall, DcFailure, DcMessage, FakeDiscord, BOT_ID, GENERAL, GUILD_ID,
+    Attached, DcCall, DcFailure, DcMessage, FakeDiscord, APP_ID as DISCORD_APP_ID, BOT_ID, GENERAL,
+    GUILD_ID, MESSAGE_CONTENT_LIMITED,
 };
 #[allow(unused_imports)]
 pub use fake_mcp::FakeMcp;
 #[allow(unused_imports)]
-pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply};
+pub use fake_model::{after_tool, last_user_text, usage_for, FakeModel, Reply, MODEL_IDS};
 #[allow(unused_imports)]
 pub use fake_onlyfans::{Failure, FakeOnlyFans, RecordedRequest, LUNA, MIA};
 #[allow(unused_imports)]
@@ -51,7 +52,7 @@ pub use fake_search::{FakeSearch, SearchRequest};
 #[allow(unused_imports)]
 pub use fake_slack::{
     callback, file_share_event, mention_event, message_event, press, slack_signature, FakeSlack,
-    Posted, SlackFailure, BOT_USER,
+    Posted, SlackFailure, BOT_USER, SCOPES as SLACK_SCOPES,
 };
 #[allow(unused_imports)]
 pub use fake_teams::{

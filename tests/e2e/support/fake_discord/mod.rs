@@ -33,6 +33,11 @@ use std::time::{Duration, Instant};
 /// The bot's user id (and application id) in the fake.
 pub const BOT_ID: u64 = 900_000_000_000_000_001;
 /// The one server the bot is in.
+/// The bot's application id (`GET /applications/@me`).
+pub const APP_ID: u64 = 900_000_000_000_000_002;
+/// `GATEWAY_MESSAGE_CONTENT_LIMITED`: the Message Content intent switched on in the
+/// Developer Portal, for a bot in fewer than 100 servers.
+pub const MESSAGE_CONTENT_LIMITED: u64 = 1 << 19;
 pub const GUILD_ID: u64 = 800_000_000_000_000_001;
 /// A plain text channel of that server.
 pub const GENERAL: u64 = 700_000_000_000_000_001;
@@ -90,6 +95,8 @@ pub(super) struct DcState {
     /// Attachment id → bytes, and how many downloads the CDN had.
     cdn: Mutex<HashMap<u64, Vec<u8>>>,
     cdn_downloads: Mutex<usize>,
+    /// The application's `flags` (`GET /applications/@me`).
+    app_flags: AtomicU64,
 }
 
 /// The fake Discord. Cloning shares the same servers and state.
@@ -116,6 +123,7 @@ impl FakeDiscord {
             replay_all: AtomicBool::new(false),
             cdn: Mutex::default(),
             cdn_downloads: Mutex::default(),
+            app_flags: AtomicU64::new(MESSAGE_CONTENT_LIMITED),
         });
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         *state.ws_url.lock().unwrap() = format!("ws://{}", listener.local_addr().unwrap());
@@ -128,6 +136,12 @@ impl FakeDiscord {
             base: format!("http://{addr}"),
             state,
         }
+    }
+
+    /// The application's flags from now on: e.g. 0 for an app whose Message Content
+    /// intent is off (the default is [`MESSAGE_CONTENT_LIMITED`], switched on in the portal).
+    pub fn set_app_flags(&self, flags: u64) {
+        self.state.app_flags.store(flags, Ordering::SeqCst);
     }
 
     /// `api_url` for `[channels.discord]`.

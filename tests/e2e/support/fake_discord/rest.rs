@@ -1,7 +1,7 @@
 //! The fake's REST API: every call recorded, failures a test set answered first, then
 //! each route as Discord answers it.
 
-use super::{user_json, DcCall, DcFailure, DcMessage, DcState, BOT_ID, GUILD_ID};
+use super::{user_json, DcCall, DcFailure, DcMessage, DcState, APP_ID, BOT_ID, GUILD_ID};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -105,6 +105,16 @@ fn route(
     let id = |i: usize| parts.get(i).and_then(|p| p.parse::<u64>().ok());
     match (method.as_str(), parts.as_slice()) {
         ("GET", ["users", "@me"]) => axum::Json(user_json(BOT_ID, true)).into_response(),
+        ("GET", ["applications", "@me"]) => axum::Json(json!({
+            "id": APP_ID.to_string(),
+            "name": "fanops test",
+            "description": "",
+            "bot_public": false,
+            "bot_require_code_grant": false,
+            "flags": state.app_flags.load(Ordering::SeqCst),
+            "bot": user_json(BOT_ID, true),
+        }))
+        .into_response(),
         ("GET", ["channels", _]) => {
             let channel = id(1).unwrap_or(0);
             let (kind, parent) = state
