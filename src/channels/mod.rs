@@ -40,7 +40,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
-pub use platform::{part_name, Check, Finding, Platform, Unbuilt, Verdict};
+pub use platform::{part_name, per_connection, Check, Finding, Platform, Unbuilt, Verdict};
 
 /// One registry line per platform: its [`Platform`] (built with the cargo feature of its
 /// name) and its title; without the feature it is [`Unbuilt`].

@@ -104,6 +104,29 @@ pub fn part_name(title: &str, connection: &crate::config::ConnectionName) -> Str
     }
 }
 
+/// One check per connection of `platform` configured, each named `title` (`title
+/// (account)` for an account) and run by `check`.
+pub fn per_connection<'a, T, F, Fut>(
+    config: &'a Config,
+    platform: &str,
+    title: &str,
+    check: F,
+) -> Vec<Check<'a>>
+where
+    T: serde::de::DeserializeOwned + Default,
+    F: Fn(&'a Config, crate::config::Connection<T>, String) -> Fut,
+    Fut: std::future::Future<Output = Vec<Finding>> + Send + 'a,
+{
+    config
+        .connections::<T>(platform)
+        .into_iter()
+        .map(|connection| {
+            let part = part_name(title, &connection.name);
+            Check::new(part.clone(), check(config, connection, part))
+        })
+        .collect()
+}
+
 /// A platform this build was compiled without: its section is accepted and warned about.
 pub struct Unbuilt {
     pub name: &'static str,

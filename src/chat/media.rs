@@ -142,15 +142,18 @@ pub async fn read_limited(
         .await
         .map_err(|e| MediaError::Download(e.without_url().to_string()))?
     {
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() as u64 > limit {
-            return Err(MediaError::TooBig {
-                size: bytes.len() as u64,
-                limit,
-            });
-        }
+        push_limited(&mut bytes, &chunk, limit)?;
     }
     Ok(bytes)
+}
+
+/// Adds a downloaded chunk, refusing once the file passes `limit` bytes.
+pub fn push_limited(bytes: &mut Vec<u8>, chunk: &[u8], limit: u64) -> Result<(), MediaError> {
+    bytes.extend_from_slice(chunk);
+    match bytes.len() as u64 {
+        size if size > limit => Err(MediaError::TooBig { size, limit }),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -77,6 +77,20 @@ struct ModelEntry {
     chats: bool,
 }
 
+impl ModelEntry {
+    /// A failed call to this model, counted and sorted by what would fix it.
+    fn failure(&self, alias: &str, e: &async_openai::error::OpenAIError) -> LlmError {
+        crate::metrics::count(&crate::metrics::get().model_calls, "error");
+        let asked = error::Asked {
+            provider: &self.provider,
+            key_var: &self.key_var,
+            alias,
+            id: &self.id,
+        };
+        error::classify(e, &asked)
+    }
+}
+
 /// All configured model aliases.
 pub struct Llm {
     models: HashMap<String, ModelEntry>,
@@ -255,16 +269,7 @@ impl Llm {
             .chat()
             .create_byot::<_, wire::Response>(&request)
             .await
-            .map_err(|e| {
-                crate::metrics::count(&crate::metrics::get().model_calls, "error");
-                let asked = error::Asked {
-                    provider: &entry.provider,
-                    key_var: &entry.key_var,
-                    alias: &alias,
-                    id: &entry.id,
-                };
-                error::classify(&e, &asked)
-            })?;
+            .map_err(|e| entry.failure(&alias, &e))?;
         crate::metrics::count(&crate::metrics::get().model_calls, "ok");
         let message = response.choices.into_iter().next().map(|c| c.message);
         let usage = self.usage_of(

@@ -3,7 +3,7 @@
 //! client, retries and error sorting as chat calls, metered as kind `transcription` at
 //! the configured price per minute.
 
-use super::{error, Llm, LlmError};
+use super::{Llm, LlmError};
 use crate::chat::CallTags;
 use crate::store::{UsageEntry, UsageSource};
 use async_openai::types::audio::{AudioInput, CreateTranscriptionRequest};
@@ -91,16 +91,7 @@ impl Llm {
             .transcription()
             .create_byot(request)
             .await
-            .map_err(|e| {
-                crate::metrics::count(&crate::metrics::get().model_calls, "error");
-                let asked = error::Asked {
-                    provider: &entry.provider,
-                    key_var: &entry.key_var,
-                    alias: &settings.alias,
-                    id: &entry.id,
-                };
-                error::classify(&e, &asked)
-            })?;
+            .map_err(|e| entry.failure(&settings.alias, &e))?;
         crate::metrics::count(&crate::metrics::get().model_calls, "ok");
         let seconds = response
             .usage

@@ -3,7 +3,7 @@
 
 use super::section::{DiscordConfig, BOT_TOKEN};
 use super::PLATFORM;
-use crate::channels::{part_name, Check, Finding};
+use crate::channels::{per_connection, Check, Finding};
 use crate::config::{Config, Connection};
 use serde_json::Value;
 use serenity::model::application::ApplicationFlags;
@@ -30,14 +30,7 @@ pub fn invite_url(application_id: &str) -> String {
 
 /// One check per bot configured.
 pub(super) fn checks(config: &Config) -> Vec<Check<'_>> {
-    config
-        .connections::<DiscordConfig>(PLATFORM)
-        .into_iter()
-        .map(|connection| {
-            let part = part_name("Discord", &connection.name);
-            Check::new(part.clone(), check(config, connection, part))
-        })
-        .collect()
+    per_connection(config, PLATFORM, "Discord", check)
 }
 
 async fn check(

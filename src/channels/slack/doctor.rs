@@ -3,7 +3,7 @@
 
 use super::section::{SlackConfig, BOT_TOKEN};
 use super::PLATFORM;
-use crate::channels::{part_name, Check, Finding};
+use crate::channels::{per_connection, Check, Finding};
 use crate::config::{Config, Connection};
 use serde_json::Value;
 use std::time::Duration;
@@ -32,14 +32,7 @@ pub const OPTIONAL_SCOPES: &[(&str, &str)] = &[
 
 /// One check per app configured.
 pub(super) fn checks(config: &Config) -> Vec<Check<'_>> {
-    config
-        .connections::<SlackConfig>(PLATFORM)
-        .into_iter()
-        .map(|connection| {
-            let part = part_name("Slack", &connection.name);
-            Check::new(part.clone(), check(config, connection, part))
-        })
-        .collect()
+    per_connection(config, PLATFORM, "Slack", check)
 }
 
 async fn check(config: &Config, connection: Connection<SlackConfig>, part: String) -> Vec<Finding> {

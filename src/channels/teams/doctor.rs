@@ -4,21 +4,14 @@
 use super::auth::{TokenFailure, Tokens};
 use super::section::{usable, TeamsConfig, APP_PASSWORD};
 use super::PLATFORM;
-use crate::channels::{part_name, Check, Finding};
+use crate::channels::{per_connection, Check, Finding};
 use crate::clock::Clock;
 use crate::config::{Config, Connection};
 use std::time::Duration;
 
 /// One check per bot configured.
 pub(super) fn checks(config: &Config) -> Vec<Check<'_>> {
-    config
-        .connections::<TeamsConfig>(PLATFORM)
-        .into_iter()
-        .map(|connection| {
-            let part = part_name("Teams", &connection.name);
-            Check::new(part.clone(), check(config, connection, part))
-        })
-        .collect()
+    per_connection(config, PLATFORM, "Teams", check)
 }
 
 async fn check(config: &Config, connection: Connection<TeamsConfig>, part: String) -> Vec<Finding> {

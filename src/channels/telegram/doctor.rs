@@ -3,21 +3,14 @@
 
 use super::section::{TelegramConfig, BOT_TOKEN};
 use super::PLATFORM;
-use crate::channels::{part_name, Check, Finding};
+use crate::channels::{per_connection, Check, Finding};
 use crate::config::{Config, Connection};
 use teloxide::prelude::*;
 use teloxide::types::WebhookInfo;
 
 /// One check per bot configured.
 pub(super) fn checks(config: &Config) -> Vec<Check<'_>> {
-    config
-        .connections::<TelegramConfig>(PLATFORM)
-        .into_iter()
-        .map(|connection| {
-            let part = part_name("Telegram", &connection.name);
-            Check::new(part.clone(), check(config, connection, part))
-        })
-        .collect()
+    per_connection(config, PLATFORM, "Telegram", check)
 }
 
 async fn check(

@@ -1,7 +1,7 @@
 //! Voice notes, audio, photos and documents in a Telegram message, as [`Media`] the core
 //! downloads through `getFile` and the Bot API's file URL once it knows who sent them.
 
-use crate::chat::{Media, MediaError, MediaKind, MediaSource};
+use crate::chat::{push_limited, Media, MediaError, MediaKind, MediaSource};
 use async_trait::async_trait;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -107,13 +107,7 @@ impl MediaSource for TelegramFile {
                 Some(status) => MediaError::Download(format!("HTTP {}", status.as_u16())),
                 None => MediaError::Download("Telegram could not be reached".into()),
             })?;
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() as u64 > limit {
-                return Err(MediaError::TooBig {
-                    size: bytes.len() as u64,
-                    limit,
-                });
-            }
+            push_limited(&mut bytes, &chunk, limit)?;
         }
         Ok(bytes)
     }

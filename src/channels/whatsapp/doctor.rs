@@ -4,20 +4,13 @@
 use super::graph::Graph;
 use super::section::{is_graph_id, WhatsAppConfig, TOKEN};
 use super::PLATFORM;
-use crate::channels::{part_name, Check, Finding};
+use crate::channels::{per_connection, Check, Finding};
 use crate::config::{Config, Connection};
 use crate::health::Health;
 
 /// One check per number configured.
 pub(super) fn checks(config: &Config) -> Vec<Check<'_>> {
-    config
-        .connections::<WhatsAppConfig>(PLATFORM)
-        .into_iter()
-        .map(|connection| {
-            let part = part_name("WhatsApp", &connection.name);
-            Check::new(part.clone(), check(config, connection, part))
-        })
-        .collect()
+    per_connection(config, PLATFORM, "WhatsApp", check)
 }
 
 async fn check(
