@@ -35,6 +35,8 @@ mod media_slack;
 #[cfg(feature = "telegram")]
 mod media_telegram;
 mod media_terminal;
+#[cfg(feature = "whatsapp")]
+mod media_whatsapp;
 mod model_calls;
 mod plain_problems;
 mod platform_folders;
