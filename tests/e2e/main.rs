@@ -32,6 +32,8 @@ mod logs;
 mod mcp;
 #[cfg(feature = "slack")]
 mod media_slack;
+#[cfg(feature = "teams")]
+mod media_teams;
 #[cfg(feature = "telegram")]
 mod media_telegram;
 mod media_terminal;
