@@ -236,3 +236,42 @@ async fn a_file_meta_no_longer_holds_is_refused_in_words_without_its_address() {
     assert_eq!(r.model.request_count(), 0);
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_spoken_write_still_waits_for_a_press() {
+    let r = running(false, crate::support::TRANSCRIPTION).await;
+    r.model.hear("Send Jake a thank-you");
+    r.model.push(crate::whatsapp::send_call());
+    r.deliver(r.wa.voice_note(OPERATOR, "wamid.V1", r.now(), &wav(1.0)))
+        .await;
+    let prompt = said(&r, OPERATOR, "Should I go ahead?").await;
+    assert!(prompt.contains("Heard: “Send Jake"), "{prompt}");
+    let buttons =
+        r.wa.messages_to(OPERATOR)
+            .iter()
+            .any(|m| !crate::whatsapp::button_ids(m).is_empty());
+    assert!(buttons, "Confirm/Cancel buttons wait for a press");
+    assert!(
+        r.api.requests().iter().all(|q| q.method != "POST"),
+        "nothing sent before a press"
+    );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn audio_longer_than_the_limit_is_refused_before_it_is_transcribed() {
+    let extra = format!("{}max_minutes = 1\n", crate::support::TRANSCRIPTION);
+    let r = running(false, &extra).await;
+    r.deliver(r.wa.voice_note(OPERATOR, "wamid.V1", r.now(), &wav(95.0)))
+        .await;
+    let told = said(&r, OPERATOR, "recording").await;
+    assert!(
+        told.contains("1 min 35 s") && told.contains("up to 1 min"),
+        "WhatsApp says no length: the file's header does: {told}"
+    );
+    assert!(r.model.transcriptions().is_empty());
+    assert_eq!(r.model.request_count(), 0);
+    let kinds = usage_by_kind(&r).await;
+    assert!(kinds.iter().all(|k| k.2 == 0.0), "{kinds:?}");
+    r.stop().await;
+}
