@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 struct Running {
     teams: FakeTeams,
     model: FakeModel,
+    api: FakeOnlyFans,
     url: String,
     base: String,
     db: String,
@@ -46,6 +47,7 @@ async fn running(vision: bool, extra: &str) -> Running {
     let r = Running {
         teams,
         model,
+        api,
         url: format!("{base}/teams/messages"),
         base,
         db,
@@ -270,5 +272,29 @@ async fn a_shared_csv_is_read_without_the_token_and_a_pdf_is_refused_in_words() 
     assert!(told.contains("CSV and plain-text"), "{told}");
     assert_eq!(r.model.request_count(), 1, "no model call for the PDF");
     assert_eq!(r.teams.file_fetches().len(), 1, "the PDF is not fetched");
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_spoken_write_still_waits_for_a_press() {
+    let r = running(false, crate::support::TRANSCRIPTION).await;
+    r.model.hear("Send Jake a thank-you");
+    r.model.push(crate::teams::send_call());
+    let clip = r.teams.inline("audio/wav", &wav(1.0));
+    r.attach("1700000000701", "", vec![clip]).await;
+    let prompt = r.said(OPERATOR_CHAT, "Should I go ahead?").await;
+    assert!(prompt.contains("Heard: “Send Jake"), "{prompt}");
+    let card = r
+        .teams
+        .sent(OPERATOR_CHAT)
+        .into_iter()
+        .find(|s| s.text.contains("Should I go ahead?"))
+        .unwrap();
+    let buttons = crate::teams::card_buttons(&card.attachments);
+    assert!(!buttons.is_empty(), "Confirm/Cancel wait for a press");
+    assert!(
+        r.api.requests().iter().all(|q| q.method != "POST"),
+        "nothing sent before a press"
+    );
     r.stop().await;
 }
