@@ -62,8 +62,12 @@ impl Core {
     /// each role and one to ignore them. True when the person has a request waiting for
     /// someone who can decide it (what they may be told).
     pub(super) async fn request_access(&self, inbound: &Inbound) -> anyhow::Result<bool> {
-        if !matches!(inbound.body, InboundBody::Text(_)) || !self.access.knows(&inbound.connection)
-        {
+        // A message asks (its media untouched); a press of a button does not.
+        let asks = matches!(
+            inbound.body,
+            InboundBody::Text(_) | InboundBody::Media { .. }
+        );
+        if !asks || !self.access.knows(&inbound.connection) {
             return Ok(false);
         }
         let now = self.agent.clock().now();

@@ -40,9 +40,13 @@ mod logs;
 mod mcp;
 #[cfg(feature = "slack")]
 mod media_slack;
+#[cfg(feature = "teams")]
+mod media_teams;
 #[cfg(feature = "telegram")]
 mod media_telegram;
 mod media_terminal;
+#[cfg(feature = "whatsapp")]
+mod media_whatsapp;
 mod model_calls;
 mod plain_problems;
 mod platform_folders;

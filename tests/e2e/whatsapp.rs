@@ -498,9 +498,13 @@ async fn a_stranger_s_photo_asks_for_access_too() {
         r.wa.texts_to(STRANGER)
     );
     assert!(r.wait_text(ADMIN, "Access request").await);
-    // A permitted person's photo gets a note; no model call is made for it.
+    // A permitted person's photo goes to the core, which says this model cannot see it;
+    // a location gets a note. No model call is made for either.
     let photo = json!({"from": OPERATOR, "id": "wamid.O1", "timestamp": r.now().to_string(), "type": "image", "image": {"id": "m2"}});
     r.deliver(change(json!({"messages": [photo]}))).await;
+    assert!(r.wait_text(OPERATOR, "cannot see images").await);
+    let pin = json!({"from": OPERATOR, "id": "wamid.O2", "timestamp": r.now().to_string(), "type": "location", "location": {"latitude": 51.5, "longitude": -0.1}});
+    r.deliver(change(json!({"messages": [pin]}))).await;
     assert!(r.wait_text(OPERATOR, "text messages").await);
     assert_eq!(r.model.request_count(), 1);
     r.stop().await;

@@ -1,10 +1,12 @@
 //! The Bot Connector REST API at a conversation's `serviceUrl`: post an activity, update
 //! one, open a personal conversation. Every call goes through the conversation's queue in
 //! the shared outbox, which waits out a 429's `Retry-After`; a call whose answer was lost
-//! is never repeated, so nothing is posted twice.
+//! is never repeated, so nothing is posted twice. Files people attach are downloaded here
+//! too, with the bot's token only when asked.
 
 use super::auth::{TokenFailure, Tokens};
 use crate::channels::outbox::{Attempt, ChatQueues, SendFailure};
+use crate::chat::{read_limited, MediaError};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -124,6 +126,33 @@ impl Connector {
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| SendFailure::Refused("no conversation id in the answer".into()))
+    }
+
+    /// The bytes at `url` (an attachment a person sent), with the bot's token when
+    /// `with_token`; stops once more than `limit` bytes arrive. The sentence of a failure
+    /// never holds the URL.
+    pub async fn download(
+        &self,
+        url: &str,
+        with_token: bool,
+        limit: u64,
+    ) -> Result<Vec<u8>, MediaError> {
+        let mut request = self.0.http.get(url);
+        if with_token {
+            let token = self.0.tokens.token().await.map_err(|_| {
+                MediaError::Download("Microsoft gave no token to download it with".into())
+            })?;
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(|e| match e.status() {
+            Some(status) => MediaError::Download(format!("HTTP {}", status.as_u16())),
+            None => MediaError::Download("Microsoft Teams could not be reached".into()),
+        })?;
+        if response.status() == StatusCode::UNAUTHORIZED && with_token {
+            // The next download asks for a fresh token.
+            self.0.tokens.forget().await;
+        }
+        read_limited(response, limit).await
     }
 
     /// One call in `queue`'s turn, tried again while the connector asks to wait.

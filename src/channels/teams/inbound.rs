@@ -4,6 +4,7 @@
 //! the text without the mention, and presses of its Adaptive Card buttons.
 
 use super::files::Upload;
+use super::media::{attached_of, Attached};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -30,6 +31,8 @@ pub(super) struct Activity {
     pub value: Option<Value>,
     pub reply_to_id: Option<String>,
     pub channel_data: Option<Value>,
+    #[serde(default)]
+    pub attachments: Vec<Value>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -86,6 +89,9 @@ pub(super) enum Said {
         text: String,
         /// Whether it @mentions the bot.
         mentioned: bool,
+        /// The images, audio and files attached (not yet downloaded).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attached: Vec<Attached>,
     },
     /// An `Action.Submit` of one of fanops's cards: its payload and the card's activity.
     Press {
@@ -100,11 +106,12 @@ pub(super) enum Said {
 }
 
 impl Request {
-    /// Whether it asks anything of fanops: a press, or a message with words in it.
+    /// Whether it asks anything of fanops: a press, or a message with words or media in
+    /// it.
     pub(super) fn asks(&self) -> bool {
         match &self.said {
             Said::Press { .. } | Said::Consent { .. } => true,
-            Said::Text { text, .. } => !text.is_empty(),
+            Said::Text { text, attached, .. } => !text.is_empty() || !attached.is_empty(),
         }
     }
 }
@@ -158,6 +165,7 @@ impl Activity {
                 Said::Text {
                     mentioned: self.mentions(&me.id),
                     text: clean(&without_mentions(&text, &self.entities, &me.id)),
+                    attached: attached_of(&self.attachments, &self.service_url),
                 }
             }
         };
@@ -291,7 +299,8 @@ mod tests {
             request.said,
             Said::Text {
                 text: "how much did we earn & why?".into(),
-                mentioned: true
+                mentioned: true,
+                attached: Vec::new(),
             }
         );
     }

@@ -8,7 +8,8 @@
 //! activity's `serviceUrl` through the Bot Connector (`connector`) with a cached
 //! client-credentials token; every conversation's reference is kept (`reference`) for
 //! scheduled posts and notices; files in a personal chat wait in the store for the
-//! person's consent (`files`).
+//! person's consent (`files`). Images, audio and files people attach go to the core
+//! undownloaded (`media`).
 
 mod auth;
 mod connector;
@@ -17,6 +18,7 @@ mod doctor;
 mod files;
 pub mod html;
 mod inbound;
+mod media;
 mod reference;
 mod reply;
 mod section;
@@ -262,6 +264,14 @@ impl Teams {
     async fn handle(&self, id: &str, request: Request, placeholder: Option<String>) {
         let (body, pressed, prompt) = match &request.said {
             Said::Consent { file, upload } => return self.consented(&request, file, upload).await,
+            Said::Text { text, attached, .. } if !attached.is_empty() => {
+                let media = attached
+                    .iter()
+                    .map(|a| media::media_of(&self.connector, a))
+                    .collect();
+                let text = text.clone();
+                (InboundBody::Media { text, media }, false, None)
+            }
             Said::Text { text, .. } => (InboundBody::Text(text.clone()), false, None),
             Said::Press { payload, prompt } => match buttons::pressed(payload) {
                 Some(body) => (body, true, prompt.clone()),
@@ -280,7 +290,8 @@ impl Teams {
             let foreign = crate::chat::Outbound::text("That button is not one of mine.");
             return crate::chat::Replier::reply(&replier, foreign).await;
         }
-        let in_channel = matches!(body, InboundBody::Text(_)) && request.place == Place::Channel;
+        let in_channel = matches!(body, InboundBody::Text(_) | InboundBody::Media { .. })
+            && request.place == Place::Channel;
         if in_channel && self.core.is_permitted(&self.name, &request.user).await {
             self.follow(&request).await;
         }

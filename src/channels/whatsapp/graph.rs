@@ -2,10 +2,12 @@
 //! {api_url}/{phone_number_id}/messages` (text, interactive buttons and lists, templates,
 //! media by id, read receipts) and `POST …/media` (uploads), each through the shared
 //! per-chat queue that waits out 429s and Graph's rate-limit codes (130429 throughput,
-//! 131056 pair rate, 4 and 80007 app limits) before sending again.
+//! 131056 pair rate, 4 and 80007 app limits) before sending again; and `GET
+//! {api_url}/{media-id}` and its URL for the files people send.
 
+use super::media::{DOCUMENT_LIMIT, IMAGE_LIMIT};
 use crate::channels::outbox::{Attempt, ChatQueues, SendFailure};
-use crate::chat::{Attachment, AttachmentKind};
+use crate::chat::{read_limited, Attachment, AttachmentKind, MediaError};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -18,15 +20,15 @@ pub const OUTSIDE_WINDOW: i64 = 131047;
 const TOKEN_REFUSED: i64 = 190;
 /// How long to wait when Graph asks to slow down without saying how long.
 const DEFAULT_WAIT: Duration = Duration::from_secs(2);
-/// WhatsApp's limits for media: images 5 MB, documents 100 MB.
-const IMAGE_LIMIT: usize = 5 * 1024 * 1024;
-const DOCUMENT_LIMIT: usize = 100 * 1024 * 1024;
 
 /// One business number's Graph API client.
 pub struct Graph {
     http: reqwest::Client,
+    /// `{api_url}`, where media ids are looked up.
+    root: String,
     /// `{api_url}/{phone_number_id}`.
     base: String,
+    phone_number_id: String,
     /// Never logged.
     token: String,
     queues: ChatQueues,
@@ -60,9 +62,12 @@ impl Graph {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()?;
+        let root = api_url.trim_end_matches('/').to_string();
         Ok(Graph {
             http,
-            base: format!("{}/{phone_number_id}", api_url.trim_end_matches('/')),
+            base: format!("{root}/{phone_number_id}"),
+            root,
+            phone_number_id: phone_number_id.to_string(),
             token: token.to_string(),
             queues: ChatQueues::new("WhatsApp"),
             health,
@@ -151,7 +156,7 @@ impl Graph {
             AttachmentKind::Image => IMAGE_LIMIT,
             AttachmentKind::Document => DOCUMENT_LIMIT,
         };
-        if file.bytes.len() > limit {
+        if file.bytes.len() as u64 > limit {
             return Err(SendFailure::Refused(format!(
                 "{} is {} MB, over WhatsApp's {} MB limit for such files",
                 file.name,
@@ -191,6 +196,63 @@ impl Graph {
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| SendFailure::Later("WhatsApp did not say the upload's id".into()))
+    }
+
+    /// Where a file a person sent can be downloaded, and its size: `GET
+    /// {api_url}/{media-id}` (for this number's messages only). The sentence of a failure
+    /// never holds a URL.
+    pub async fn media(&self, media_id: &str) -> Result<Located, MediaError> {
+        let mut url = url::Url::parse(&self.root)
+            .map_err(|_| MediaError::Download("the Graph API address is not a URL".into()))?;
+        url.path_segments_mut()
+            .map_err(|_| MediaError::Download("the Graph API address is not a URL".into()))?
+            .push(media_id);
+        let request = self
+            .http
+            .get(url)
+            .query(&[("phone_number_id", self.phone_number_id.as_str())])
+            .bearer_auth(&self.token)
+            .send();
+        let body = match self.attempt(request).await {
+            Attempt::Sent(body) => body,
+            Attempt::Wait(_) => return Err(MediaError::Download("WhatsApp asked to wait".into())),
+            Attempt::Unreachable(_) => {
+                return Err(MediaError::Download("WhatsApp could not be reached".into()))
+            }
+            Attempt::Lost(_) => {
+                return Err(MediaError::Download("WhatsApp's answer was lost".into()))
+            }
+            Attempt::Refused(said) => {
+                return Err(MediaError::Download(format!("WhatsApp answered: {said}")))
+            }
+        };
+        let url = body["url"]
+            .as_str()
+            .filter(|url| url.starts_with("https://") || url.starts_with("http://"))
+            .ok_or_else(|| MediaError::Download("WhatsApp did not say where the file is".into()))?;
+        let size = body["file_size"]
+            .as_u64()
+            .or_else(|| body["file_size"].as_str().and_then(|s| s.parse().ok()));
+        Ok(Located {
+            url: url.to_string(),
+            size,
+        })
+    }
+
+    /// The bytes at a media URL Graph gave, fetched with the access token; stops once more
+    /// than `limit` bytes arrive.
+    pub async fn download(&self, url: &str, limit: u64) -> Result<Vec<u8>, MediaError> {
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| match e.status() {
+                Some(status) => MediaError::Download(format!("HTTP {}", status.as_u16())),
+                None => MediaError::Download("WhatsApp could not be reached".into()),
+            })?;
+        read_limited(response, limit).await
     }
 
     fn post_json(
@@ -251,6 +313,13 @@ impl Graph {
         tracing::warn!(error = %said, "WhatsApp refused a request");
         Attempt::Refused(said)
     }
+}
+
+/// Where a file a person sent is, as Graph says (the URL lives a few minutes and is
+/// fetched with the access token; never logged).
+pub struct Located {
+    pub url: String,
+    pub size: Option<u64>,
 }
 
 /// Graph's `{"error": {"message", "code"}}`.

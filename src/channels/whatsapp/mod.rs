@@ -7,12 +7,15 @@
 //! number's messages are one conversation. Replies go through one queue per number that
 //! waits out Graph's rate limits. WhatsApp only lets a business write first to a number
 //! that wrote in the last 24 hours: when each number last wrote is kept in the store, and
-//! a post outside that window uses the approved `digest_template` or is refused.
+//! a post outside that window uses the approved `digest_template` or is refused. Voice
+//! notes, images and files are handed to the core by media id (`media`), downloaded only
+//! once it has checked who sent them.
 
 mod deliver;
 mod doctor;
 mod format;
 mod graph;
+mod media;
 mod reply;
 mod section;
 mod setup;
@@ -187,6 +190,20 @@ impl WhatsApp {
             Request::Message {
                 from, name, text, ..
             } => (from, name, InboundBody::Text(text)),
+            Request::Media {
+                from,
+                name,
+                caption,
+                file,
+                ..
+            } => {
+                let media = vec![media::media_of(&self.graph, &file)];
+                let body = InboundBody::Media {
+                    text: caption,
+                    media,
+                };
+                (from, name, body)
+            }
             Request::Press {
                 from,
                 name,
@@ -200,7 +217,7 @@ impl WhatsApp {
                     return;
                 }
             },
-            // A stranger's photo asks for access like any first message.
+            // A stranger's sticker asks for access like any first message.
             Request::Unsupported {
                 from, name, what, ..
             } if !self.core.is_permitted(&self.name, &from).await => {
@@ -208,7 +225,7 @@ impl WhatsApp {
             }
             Request::Unsupported { from, what, .. } => {
                 let note = format!(
-                    "I can read text messages here; a message of type `{}` is not one I can open yet.",
+                    "I can read text messages, voice notes, images and files here; a message of type `{}` is not one I can open yet.",
                     format::escape(&what)
                 );
                 let _ = self.graph.send(&from, reply::text(&note)).await;

@@ -5,6 +5,7 @@
 //! with the app secret>`) or answered 401 with nothing stored. The answer goes back at
 //! once; each message is claimed by its id first, so a redelivery is answered once.
 
+use super::media::{posted_of, Posted};
 use super::WhatsApp;
 use crate::channels::signing;
 use axum::body::Bytes;
@@ -37,7 +38,16 @@ pub(super) enum Request {
         name: Option<String>,
         payload: String,
     },
-    /// A message of a kind fanops does not read (an image, a voice note, a location).
+    /// A voice note, audio file, image, document or video, with its caption: only what
+    /// Meta announced, downloaded once the core has checked who sent it.
+    Media {
+        id: String,
+        from: String,
+        name: Option<String>,
+        caption: String,
+        file: Posted,
+    },
+    /// A message of a kind fanops does not read (a sticker, a location, a contact).
     Unsupported {
         id: String,
         from: String,
@@ -51,6 +61,7 @@ impl Request {
         match self {
             Request::Message { id, .. }
             | Request::Press { id, .. }
+            | Request::Media { id, .. }
             | Request::Unsupported { id, .. } => id,
         }
     }
@@ -59,6 +70,7 @@ impl Request {
         match self {
             Request::Message { from, .. }
             | Request::Press { from, .. }
+            | Request::Media { from, .. }
             | Request::Unsupported { from, .. } => from,
         }
     }
@@ -243,6 +255,15 @@ fn request_of(message: &Value, names: &HashMap<&str, &str>) -> Option<Request> {
             payload,
         });
     }
+    if let Some((file, caption)) = posted_of(message, kind) {
+        return Some(Request::Media {
+            id,
+            from,
+            name,
+            caption,
+            file,
+        });
+    }
     match message["text"]["body"].as_str() {
         Some(text) if kind == "text" => Some(Request::Message {
             id,
@@ -297,13 +318,14 @@ mod tests {
                 {"from": "447700900001", "id": "wamid.1", "timestamp": "1700000000", "type": "text", "text": {"body": "hi"}},
                 {"from": "447700900001", "id": "wamid.2", "timestamp": "1700000001", "type": "interactive",
                  "interactive": {"type": "button_reply", "button_reply": {"id": "fo:c:a1", "title": "Confirm"}}},
-                {"from": "447700900001", "id": "wamid.3", "timestamp": "1700000002", "type": "image", "image": {"id": "m"}}
+                {"from": "447700900001", "id": "wamid.3", "timestamp": "1700000002", "type": "image", "image": {"id": "m"}},
+                {"from": "447700900001", "id": "wamid.4", "timestamp": "1700000003", "type": "location", "location": {"latitude": 51.5, "longitude": 0.1}}
             ],
             "statuses": [{"id": "wamid.9", "status": "failed", "recipient_id": "447700900001",
                           "errors": [{"code": 131047, "title": "Re-engagement message"}]}]
         }));
         let read = read(&payload, "1065");
-        assert_eq!(read.requests.len(), 3);
+        assert_eq!(read.requests.len(), 4);
         assert_eq!(
             read.requests[0],
             Request::Message {
@@ -316,13 +338,18 @@ mod tests {
         assert!(
             matches!(&read.requests[1], Request::Press { payload, .. } if payload == "fo:c:a1")
         );
-        assert!(matches!(&read.requests[2], Request::Unsupported { what, .. } if what == "image"));
+        assert!(
+            matches!(&read.requests[2], Request::Media { file, .. } if file.what == "image" && file.media_id == "m")
+        );
+        assert!(
+            matches!(&read.requests[3], Request::Unsupported { what, .. } if what == "location")
+        );
         assert_eq!(read.statuses[0].status, "failed");
         assert_eq!(
             read.statuses[0].error.as_deref(),
             Some("Re-engagement message (code 131047)")
         );
-        assert_eq!(read.seen.len(), 3);
+        assert_eq!(read.seen.len(), 4);
         assert_eq!(numbers(&payload), ["1065"]);
         let other = read_other(&payload);
         assert!(other.requests.is_empty() && other.statuses.is_empty());

@@ -13,6 +13,9 @@
 //!   `POST /v3/conversations` (a personal chat `a:personal-<member>`). Each needs a token
 //!   the fake issued; [`FakeTeams::fail_next`] injects 429 with `Retry-After` or a status.
 //!
+//! - Files people attach (`fake_teams_media.rs`): inline attachments at the connector,
+//!   which want a token, and shared files behind pre-authenticated URLs, which do not.
+//!
 //! `fake_teams_signer` makes the `Authorization` tokens the fake's keys verify.
 
 use std::collections::VecDeque;
@@ -73,6 +76,11 @@ pub struct Sent {
     pub edits: usize,
 }
 
+#[path = "fake_teams_media.rs"]
+mod media;
+#[allow(unused_imports)]
+pub use media::FileFetch;
+
 #[derive(Default)]
 struct TeamsState {
     base: String,
@@ -86,6 +94,9 @@ struct TeamsState {
     next_id: AtomicU64,
     opened: Mutex<Vec<Value>>,
     uploads: Mutex<Vec<Uploaded>>,
+    /// Files people attached, by id, and each download of one.
+    files: Mutex<std::collections::HashMap<String, Vec<u8>>>,
+    fetches: Mutex<Vec<FileFetch>>,
 }
 
 /// A file fanops put at an upload URL (the person's OneDrive).
@@ -128,6 +139,11 @@ impl FakeTeams {
                 put(update_activity),
             )
             .route("/upload/{name}", put(upload))
+            .route(
+                "/v3/attachments/{id}/views/original",
+                get(media::attachment),
+            )
+            .route("/files/{id}", get(media::shared))
             .with_state(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;

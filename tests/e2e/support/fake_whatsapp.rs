@@ -14,6 +14,9 @@
 //! [`SECOND_NUMBER_ID`] is a second number of the same app, taking the same token; each
 //! accepted message records the number it was sent from as `from_number`.
 //!
+//! Media people send are in `fake_whatsapp_media.rs`: `GET /{media-id}` and the
+//! download URL it names, which wants the token.
+//!
 //! The webhook side: [`signature`] is `sha256=` and the hex HMAC-SHA256 of the body under
 //! the app secret; [`text_message`], [`button_reply`], [`list_reply`] and [`status`] build
 //! Meta's payloads.
@@ -24,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -65,9 +68,16 @@ pub enum WaFailure {
     OutsideWindow,
 }
 
+#[path = "fake_whatsapp_media.rs"]
+mod media;
+
 #[derive(Default)]
 struct WaState {
+    /// Where the fake listens (`http://127.0.0.1:<port>`).
+    base: String,
     calls: Mutex<Vec<WaCall>>,
+    /// The files people sent, by media id.
+    media: Mutex<std::collections::HashMap<String, media::Held>>,
     failures: Mutex<VecDeque<WaFailure>>,
     /// The messages accepted, in order.
     sent: Mutex<Vec<Value>>,
@@ -86,12 +96,14 @@ impl FakeWhatsApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(WaState {
+            base: base.clone(),
             next: AtomicU64::new(1),
             ..WaState::default()
         });
         let router = Router::new()
             .route("/v21.0/{number}/{endpoint}", post(graph))
             .route("/v21.0/{number}", get(profile))
+            .route("/media-download/{id}", get(media::download))
             .with_state(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
@@ -239,13 +251,17 @@ async fn graph(
     }
 }
 
-/// `GET /{phone_number_id}`: the number's profile.
+/// `GET /{phone_number_id}`: the number's profile; `GET /{media-id}`: where a file is.
 async fn profile(
     State(state): State<Arc<WaState>>,
     Path(number): Path<String>,
+    Query(query): Query<std::collections::HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let token = bearer(&headers);
+    if let Some(answer) = media::lookup(&state, &number, &query, &token) {
+        return answer;
+    }
     state.calls.lock().unwrap().push(WaCall {
         endpoint: "profile".into(),
         phone_number_id: number.clone(),
