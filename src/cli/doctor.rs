@@ -50,6 +50,14 @@ fn checks(config: &Config) -> Vec<Check<'_>> {
     for platform in PLATFORMS {
         checks.extend(platform.doctor(config));
     }
+    if config.channels.names().next().is_none() {
+        checks.push(Check::new("Chat platforms", async {
+            vec![Finding::warn(
+                "Chat platforms",
+                "none is configured, so the team cannot reach fanops yet (only `fanops chat` can): `fanops init` sets one up",
+            )]
+        }));
+    }
     checks
 }
 
@@ -446,8 +454,12 @@ mod tests {
             "{lines:?}"
         );
         assert_eq!(
+            lines[3],
+            "warn  Chat platforms: none is configured, so the team cannot reach fanops yet (only `fanops chat` can): `fanops init` sets one up"
+        );
+        assert_eq!(
             lines.len(),
-            3,
+            4,
             "no platform, MCP server or search configured: {lines:?}"
         );
     }
