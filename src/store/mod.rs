@@ -168,6 +168,15 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The newest `limit` messages, oldest first.
     async fn history(&self, conversation: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;
+    /// Of the newest `limit` messages, oldest first, those that can fit a prompt budget
+    /// of `tokens`: what `agent::history::fit` keeps of them, and at the old end at most
+    /// the tool results of the unit the budget cuts (which `fit` drops). One statement.
+    async fn history_within(
+        &self,
+        conversation: &str,
+        tokens: u32,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredMessage>>;
     /// Replaces the content of the tool-result message answering `tool_call_id`.
     /// Returns false when no such message exists.
     async fn replace_tool_result(
