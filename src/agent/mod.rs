@@ -4,6 +4,7 @@
 
 mod act;
 mod decide;
+mod expiry;
 pub mod history;
 pub mod prompt;
 
@@ -77,6 +78,8 @@ pub struct Agent {
     settings: AgentSettings,
     tasks: Option<Arc<dyn crate::tasks::TaskBook>>,
     budgets: Arc<Budgets>,
+    /// When the expiry sweep has nothing to do.
+    expiry: expiry::ExpiryWatch,
 }
 
 /// What an [`Agent`] is built from.
@@ -106,6 +109,7 @@ impl Agent {
             budgets,
         } = parts;
         Agent {
+            expiry: expiry::ExpiryWatch::new(settings.confirm_ttl),
             llm,
             registry,
             store,

@@ -210,6 +210,9 @@ pub trait PendingActionStore: Send + Sync {
     ) -> StoreResult<DecideOutcome>;
     /// Records the end of a confirmed action: executed or failed, with its result.
     async fn finish_action(&self, id: &str, status: ActionStatus, result: &str) -> StoreResult<()>;
+    /// Every conversation with an action still `pending` (expired or not), with the
+    /// earliest expiry among them.
+    async fn pending_expiries(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
     /// Atomically moves the conversation's `pending` actions that expired by `now` to
     /// `expired`; returns the ones this call moved, oldest first.
     async fn expire_actions(

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::rows::{encode_message, millis, sql_limit, ActionRow, MessageRow};
+use super::rows::{encode_message, instant, millis, sql_limit, ActionRow, MessageRow};
 use super::{postgres_migrator, sqlite_migrator, PgStore, SqliteStore};
 use crate::store::{
     ActionStatus, ChannelState, ConversationStore, DecideOutcome, Decision, PendingAction,
@@ -85,6 +85,9 @@ const EXPIRE_ACTIONS: &str = concat!(
      WHERE conversation = $1 AND status = 'pending' AND expires_at <= $2 RETURNING ",
     action_columns!()
 );
+
+const PENDING_EXPIRIES: &str = "SELECT conversation, MIN(expires_at) FROM pending_actions \
+     WHERE status = 'pending' GROUP BY conversation";
 
 const OPEN_ACTION: &str = concat!(
     "SELECT ",
@@ -288,6 +291,18 @@ macro_rules! portable_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(PendingAction::try_from).transpose()
+            }
+
+            async fn pending_expiries(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(PENDING_EXPIRIES)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter()
+                    .map(|(conversation, at)| {
+                        let at = instant(at, || format!("pending action of `{conversation}`"))?;
+                        Ok((conversation, at))
+                    })
+                    .collect()
             }
 
             async fn decide(
