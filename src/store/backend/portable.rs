@@ -10,7 +10,7 @@ use super::rows::{encode_message, instant, millis, sql_limit, ActionRow, Message
 use super::{postgres_migrator, sqlite_migrator, PgStore, SqliteStore};
 use crate::store::{
     ActionStatus, ChannelState, ConversationStore, DecideOutcome, Decision, PendingAction,
-    PendingActionStore, Store, StoreError, StoreResult, StoredMessage,
+    PendingActionStore, Store, StoreResult, StoredMessage,
 };
 
 const INSERT_MESSAGES: &str = "INSERT INTO conversation_messages \
@@ -22,31 +22,15 @@ const NEWEST_MESSAGES: &str = "SELECT seq, body, tokens FROM conversation_messag
 // The newest rows whose running total of tokens (newest first, at least 1 a row, as
 // `agent::history::fit` counts them) stays within $2, plus every row of the newest unit
 // (its head is the newest row that is not a tool result): a superset of what `fit`
-// keeps. The rows come back as one JSON array of `[seq, tokens, body]` in one row, so
-// SQLite hands over one row instead of one per message; only the aggregate differs.
-macro_rules! newest_within {
-    ($aggregate:literal) => {
-        concat!(
-            "WITH newest AS (SELECT seq, tokens, tool_call_id FROM conversation_messages \
-             WHERE conversation = $1 ORDER BY seq DESC LIMIT $3), \
-             counted AS (SELECT seq, SUM(CASE WHEN tokens < 1 THEN 1 ELSE tokens END) \
-             OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS through FROM newest), \
-             kept AS (SELECT seq FROM counted WHERE through <= $2 \
-             OR seq >= (SELECT MAX(seq) FROM newest WHERE tool_call_id IS NULL)) \
-             SELECT ",
-            $aggregate,
-            " FROM conversation_messages m WHERE m.seq IN (SELECT seq FROM kept)"
-        )
-    };
-}
-
-/// [`newest_within!`] in the dialect of `backend`.
-fn newest_within(backend: &str) -> &'static str {
-    match backend {
-        "postgres" => newest_within!("json_agg(json_build_array(m.seq, m.tokens, m.body))::text"),
-        _ => newest_within!("json_group_array(json_array(m.seq, m.tokens, m.body))"),
-    }
-}
+// keeps, so the bodies of rows that cannot reach the model are neither sent nor decoded.
+const NEWEST_WITHIN: &str = "WITH newest AS (SELECT seq, tokens, tool_call_id \
+     FROM conversation_messages WHERE conversation = $1 ORDER BY seq DESC LIMIT $3), \
+     counted AS (SELECT seq, SUM(CASE WHEN tokens < 1 THEN 1 ELSE tokens END) \
+     OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS through FROM newest), \
+     kept AS (SELECT seq FROM counted WHERE through <= $2 \
+     OR seq >= (SELECT MAX(seq) FROM newest WHERE tool_call_id IS NULL)) \
+     SELECT m.seq, m.body, m.tokens FROM conversation_messages m \
+     WHERE m.seq IN (SELECT seq FROM kept) ORDER BY m.seq DESC";
 
 const FIND_TOOL_RESULT: &str = "SELECT seq, body, tokens FROM conversation_messages \
      WHERE conversation = $1 AND tool_call_id = $2 ORDER BY seq DESC LIMIT 1";
@@ -122,20 +106,6 @@ const CLAIM: &str = "INSERT INTO claims (scope, name, claimed_at) VALUES ($1, $2
 
 const PRUNE_CLAIMS: &str = "DELETE FROM claims WHERE scope = $1 AND claimed_at < $2";
 
-/// The messages of a [`newest_within!`] array, oldest first (None: there were none).
-fn decode_messages(rows: Option<&str>, conversation: &str) -> StoreResult<Vec<StoredMessage>> {
-    let Some(rows) = rows else {
-        return Ok(Vec::new());
-    };
-    let mut rows: Vec<(i64, i64, String)> = serde_json::from_str(rows).map_err(|e| {
-        StoreError::Corrupt(format!("history of conversation `{conversation}`: {e}"))
-    })?;
-    rows.sort_unstable_by_key(|(seq, _, _)| *seq);
-    rows.into_iter()
-        .map(|(seq, tokens, body)| MessageRow { seq, body, tokens }.into_message(conversation))
-        .collect()
-}
-
 fn decided_status(decision: Decision) -> ActionStatus {
     match decision {
         Decision::Confirm => ActionStatus::Confirmed,
@@ -199,13 +169,16 @@ macro_rules! portable_store {
                 tokens: u32,
                 limit: usize,
             ) -> StoreResult<Vec<StoredMessage>> {
-                let (rows,): (Option<String>,) = sqlx::query_as(newest_within($backend))
+                let rows: Vec<MessageRow> = sqlx::query_as(NEWEST_WITHIN)
                     .bind(conversation)
                     .bind(i64::from(tokens))
                     .bind(sql_limit(limit))
-                    .fetch_one(&self.pool)
+                    .fetch_all(&self.pool)
                     .await?;
-                decode_messages(rows.as_deref(), conversation)
+                rows.into_iter()
+                    .rev()
+                    .map(|row| row.into_message(conversation))
+                    .collect()
             }
 
             async fn replace_tool_result(
