@@ -136,6 +136,10 @@ pub struct Standing {
     pub user: Option<(String, Line)>,
 }
 
+/// The budgets that bind one caller: (the team's, the person's); None where unset.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits((Option<f64>, Option<f64>));
+
 /// The budgets of one team, read from the config and the store.
 pub struct Budgets {
     store: SharedStore,
@@ -267,8 +271,20 @@ impl Budgets {
     /// budget, or (for a person) their own, is spent. A user's budget binds people only;
     /// scheduled runs and event rules spend the team's.
     pub async fn check(&self, tags: &CallTags) -> Result<(), BudgetError> {
-        let user = person(tags);
-        let limits = self.limits(user).await?;
+        let limits = self.limits_for(tags).await?;
+        self.check_within(tags, limits).await
+    }
+
+    /// The budgets that bind `tags`, read once: a turn reads them when it starts and
+    /// checks each of its model calls against them (a change applies from the next turn).
+    pub async fn limits_for(&self, tags: &CallTags) -> Result<Limits, StoreError> {
+        Ok(Limits(self.limits(person(tags)).await?))
+    }
+
+    /// [`Budgets::check`] against budgets already read: the spend is read afresh, so each
+    /// model call of a turn sees what the calls before it cost.
+    pub async fn check_within(&self, tags: &CallTags, limits: Limits) -> Result<(), BudgetError> {
+        let (user, Limits(limits)) = (person(tags), limits);
         if limits == (None, None) {
             return Ok(());
         }
@@ -298,8 +314,17 @@ impl Budgets {
     /// After a turn: the warnings due now, each said once a month per budget (across
     /// replicas: claimed in the store). The team's warning is also posted to `notify`.
     pub async fn warnings(&self, tags: &CallTags) -> Result<Vec<String>, StoreError> {
-        let user = person(tags);
-        let limits = self.limits(user).await?;
+        let limits = self.limits_for(tags).await?;
+        self.warnings_within(tags, limits).await
+    }
+
+    /// [`Budgets::warnings`] against budgets already read.
+    pub async fn warnings_within(
+        &self,
+        tags: &CallTags,
+        limits: Limits,
+    ) -> Result<Vec<String>, StoreError> {
+        let (user, Limits(limits)) = (person(tags), limits);
         if limits == (None, None) {
             return Ok(Vec::new());
         }

@@ -119,9 +119,16 @@ impl Agent {
 
     /// Records the conversation's actions that expired undecided, before anything reads
     /// its history, so the model never sees one as still waiting.
+    /// Skipped, without a statement, while this process knows nothing can be due there
+    /// (see [`super::expiry`]).
     pub async fn expire_due(&self, conversation: &str) -> Result<Vec<PendingAction>, AgentError> {
         let now = self.settings.clock.now();
-        Ok(gate::expire_due(&self.store, conversation, now).await?)
+        if !self.expiry.may_be_due(conversation, now) {
+            return Ok(Vec::new());
+        }
+        let expired = gate::expire_due(&self.store, conversation, now).await?;
+        self.expiry.note(now, self.store.pending_expiries().await?);
+        Ok(expired)
     }
 
     /// What a "yes" to an action that just expired is told.

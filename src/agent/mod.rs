@@ -4,6 +4,7 @@
 
 mod act;
 mod decide;
+mod expiry;
 pub mod history;
 mod media;
 pub mod prompt;
@@ -11,7 +12,7 @@ pub mod prompt;
 pub use crate::tools::{SET_BUDGET, SET_ROLE};
 pub use decide::{Decided, DecidedBy};
 
-use crate::budget::{BudgetError, Budgets, Spent};
+use crate::budget::{BudgetError, Budgets, Limits, Spent};
 pub use crate::chat::Turn;
 use crate::llm::{ChatMessage, ImagePart, Llm, LlmError};
 use crate::onlyfans::accounts::AccountsCache;
@@ -78,6 +79,8 @@ pub struct Agent {
     settings: AgentSettings,
     tasks: Option<Arc<dyn crate::tasks::TaskBook>>,
     budgets: Arc<Budgets>,
+    /// When the expiry sweep has nothing to do.
+    expiry: expiry::ExpiryWatch,
 }
 
 /// What an [`Agent`] is built from.
@@ -107,6 +110,7 @@ impl Agent {
             budgets,
         } = parts;
         Agent {
+            expiry: expiry::ExpiryWatch::new(settings.confirm_ttl),
             llm,
             registry,
             store,
@@ -192,7 +196,7 @@ impl Agent {
         let message = stored(MessageRole::User, Some(text.to_string()), Vec::new(), None);
         // The history before the question, then the question: both orders are fixed, so
         // the list the model sees matches what is stored.
-        let mut history = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
+        let mut history = self.history(turn).await?;
         self.store
             .append_messages(&turn.conversation, std::slice::from_ref(&message))
             .await?;
@@ -206,8 +210,18 @@ impl Agent {
         turn: &Turn,
         progress: Progress<'_>,
     ) -> Result<TurnOutcome, AgentError> {
-        let history = self.store.history(&turn.conversation, HISTORY_ROWS).await?;
+        let history = self.history(turn).await?;
         self.run(turn, history, &[], progress).await
+    }
+
+    /// What of the conversation's history can reach the model this turn (what the turn
+    /// adds only pushes older messages out, never brings them back).
+    async fn history(&self, turn: &Turn) -> Result<Vec<StoredMessage>, AgentError> {
+        let budget = self.settings.history_tokens;
+        Ok(self
+            .store
+            .history_within(&turn.conversation, budget, HISTORY_ROWS)
+            .await?)
     }
 
     /// `history` is loaded once per turn; what the turn stores is appended to it too.
@@ -219,10 +233,14 @@ impl Agent {
         progress: Progress<'_>,
     ) -> Result<TurnOutcome, AgentError> {
         let ctx = self.tool_context(turn);
+        // Read once a turn: the budgets that bind it and the tools' notes (installed
+        // skills) stay as they were when it started.
+        let limits = self.budgets.limits_for(&turn.tags).await?;
+        let notes = self.registry.prompt_notes(&ctx).await;
         let mut announced = false;
         for _ in 0..self.settings.max_steps {
-            self.check_budget(turn).await?;
-            let messages = self.prompt(turn, &ctx, &history, images).await?;
+            self.check_budget(turn, limits).await?;
+            let messages = self.prompt(turn, &ctx, &notes, &history, images).await?;
             let reply = self
                 .llm
                 .complete(
@@ -236,21 +254,21 @@ impl Agent {
                 let text = reply
                     .content
                     .unwrap_or_else(|| "(The model gave an empty answer.)".into());
-                return self.answer(turn, &ctx, text).await;
+                return self.answer(turn, &ctx, limits, text).await;
             }
             if !announced {
                 progress();
                 announced = true;
             }
             if let Some(waiting) = self.act(turn, &ctx, reply, &mut history).await? {
-                return Ok(self.awaiting(turn, waiting).await);
+                return Ok(self.awaiting(turn, limits, waiting).await);
             }
         }
         let text = format!(
             "I stopped after {} steps without a final answer. Try asking for something narrower.",
             self.settings.max_steps
         );
-        self.answer(turn, &ctx, text).await
+        self.answer(turn, &ctx, limits, text).await
     }
 
     /// Ends the turn with `text`: stored as the model's answer, then shown with the
@@ -259,21 +277,24 @@ impl Agent {
         &self,
         turn: &Turn,
         ctx: &ToolContext,
+        limits: Limits,
         text: String,
     ) -> Result<TurnOutcome, AgentError> {
         let answer = stored(MessageRole::Assistant, Some(text.clone()), Vec::new(), None);
         self.store
             .append_messages(&turn.conversation, &[answer])
             .await?;
-        let text = self.with_budget_notes(turn, with_refusals(text, ctx)).await;
+        let text = self
+            .with_budget_notes(turn, limits, with_refusals(text, ctx))
+            .await;
         Ok(TurnOutcome::Answer(text, ctx.take_attachments()))
     }
 
     /// Ends the turn on a write that waits for a person: what the model said alongside,
     /// followed by the budget warnings due.
-    async fn awaiting(&self, turn: &Turn, waiting: act::Waiting) -> TurnOutcome {
+    async fn awaiting(&self, turn: &Turn, limits: Limits, waiting: act::Waiting) -> TurnOutcome {
         let act::Waiting { action, text } = waiting;
-        let notes = self.with_budget_notes(turn, String::new()).await;
+        let notes = self.with_budget_notes(turn, limits, String::new()).await;
         let text = match (text, notes.trim()) {
             (text, "") => text,
             (Some(text), notes) => Some(format!("{text}\n\n{notes}")),
@@ -284,8 +305,8 @@ impl Agent {
 
     /// Refuses the next model call when a budget is spent. The refusal is stored as the
     /// turn's answer, so the history reads as the person saw it.
-    async fn check_budget(&self, turn: &Turn) -> Result<(), AgentError> {
-        match self.budgets.check(&turn.tags).await {
+    async fn check_budget(&self, turn: &Turn, limits: Limits) -> Result<(), AgentError> {
+        match self.budgets.check_within(&turn.tags, limits).await {
             Ok(()) => Ok(()),
             Err(BudgetError::Store(e)) => Err(e.into()),
             Err(BudgetError::Spent(spent)) => {
@@ -305,8 +326,8 @@ impl Agent {
 
     /// `text` followed by the budget warnings due after this turn, if any. A warning that
     /// cannot be worked out is logged: it never costs the person their answer.
-    async fn with_budget_notes(&self, turn: &Turn, text: String) -> String {
-        match self.budgets.warnings(&turn.tags).await {
+    async fn with_budget_notes(&self, turn: &Turn, limits: Limits, text: String) -> String {
+        match self.budgets.warnings_within(&turn.tags, limits).await {
             Ok(notes) if notes.is_empty() => text,
             Ok(notes) if text.is_empty() => notes.join("\n\n"),
             Ok(notes) => format!("{text}\n\n{}", notes.join("\n\n")),
@@ -322,6 +343,7 @@ impl Agent {
         &self,
         turn: &Turn,
         ctx: &ToolContext,
+        notes: &str,
         stored: &[StoredMessage],
         images: &[ImagePart],
     ) -> Result<Vec<ChatMessage>, AgentError> {
@@ -332,7 +354,6 @@ impl Agent {
             }
             other => other.map_err(|e| e.to_string()),
         };
-        let notes = self.registry.prompt_notes(ctx).await;
         let facts = prompt::PromptFacts {
             now: self.settings.clock.now(),
             tz: self.settings.tz,
@@ -342,7 +363,7 @@ impl Agent {
                 .map(|a| a.as_slice())
                 .map_err(Clone::clone),
             unattended: turn.unattended,
-            notes: &notes,
+            notes,
         };
         // The pictures take their share of the history's budget.
         let seen: u32 = images.iter().map(|i| i.tokens).sum();

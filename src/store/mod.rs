@@ -168,6 +168,15 @@ pub trait ConversationStore: Send + Sync {
     ) -> StoreResult<()>;
     /// The newest `limit` messages, oldest first.
     async fn history(&self, conversation: &str, limit: usize) -> StoreResult<Vec<StoredMessage>>;
+    /// Of the newest `limit` messages, oldest first, those that can fit a prompt budget
+    /// of `tokens`: what `agent::history::fit` keeps of them, and at the old end at most
+    /// the tool results of the unit the budget cuts (which `fit` drops). One statement.
+    async fn history_within(
+        &self,
+        conversation: &str,
+        tokens: u32,
+        limit: usize,
+    ) -> StoreResult<Vec<StoredMessage>>;
     /// Replaces the content of the tool-result message answering `tool_call_id`.
     /// Returns false when no such message exists.
     async fn replace_tool_result(
@@ -201,6 +210,9 @@ pub trait PendingActionStore: Send + Sync {
     ) -> StoreResult<DecideOutcome>;
     /// Records the end of a confirmed action: executed or failed, with its result.
     async fn finish_action(&self, id: &str, status: ActionStatus, result: &str) -> StoreResult<()>;
+    /// Every conversation with an action still `pending` (expired or not), with the
+    /// earliest expiry among them.
+    async fn pending_expiries(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>>;
     /// Atomically moves the conversation's `pending` actions that expired by `now` to
     /// `expired`; returns the ones this call moved, oldest first.
     async fn expire_actions(

@@ -442,3 +442,64 @@ async fn a_paid_message_says_its_price_in_the_confirmation() {
         "{summary}"
     );
 }
+
+/// A change proposed in chat 100 by another replica (written to the shared store, not
+/// through this process), expiring `ttl` after now.
+async fn proposed_elsewhere(t: &TestApp, id: &str, ttl: std::time::Duration) -> String {
+    let now = t.clock.now();
+    let action = fanops::store::PendingAction {
+        id: id.into(),
+        conversation: "telegram:100:".into(),
+        platform: "telegram".into(),
+        requested_by: "1".into(),
+        tool: "send_message".into(),
+        tool_call_id: format!("call_{id}"),
+        arguments: json!({}),
+        summary: "Send a message".into(),
+        status: ActionStatus::Pending,
+        created_at: now,
+        expires_at: now + chrono::Duration::from_std(ttl).unwrap(),
+        decided_by: None,
+        decided_at: None,
+        result: None,
+        prepared: None,
+    };
+    t.store().insert_action(&action).await.unwrap();
+    action.id
+}
+
+async fn status_of(t: &TestApp, id: &str) -> ActionStatus {
+    t.store().action(id).await.unwrap().unwrap().status
+}
+
+#[tokio::test]
+async fn an_action_another_replica_proposed_after_this_one_looked_still_expires() {
+    let t = spawn_app().await;
+    // This process sweeps chat 100 and reads what is pending: nothing.
+    t.model.push(Reply::Text("Hello.".into()));
+    t.say("Hi").await;
+    let id = proposed_elsewhere(&t, "replica-2-late", std::time::Duration::from_secs(600)).await;
+    t.clock.advance(std::time::Duration::from_secs(11 * 60));
+    t.model.push(Reply::Text("Nothing new.".into()));
+    t.say("Anything new?").await;
+    assert_eq!(status_of(&t, &id).await, ActionStatus::Expired);
+    let audit = t.store().recent_audit(10).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "action.expired" && e.subject.as_deref() == Some(id.as_str())));
+}
+
+#[tokio::test]
+async fn an_action_pending_when_this_replica_looked_expires_on_time() {
+    let t = spawn_app().await;
+    // Proposed elsewhere with a short life, before this process reads what is pending.
+    let id = proposed_elsewhere(&t, "replica-2-early", std::time::Duration::from_secs(60)).await;
+    t.model.push(Reply::Text("Hello.".into()));
+    t.say("Hi").await;
+    assert_eq!(status_of(&t, &id).await, ActionStatus::Pending);
+    // Well within half the 10-minute TTL of the last read, but past its expiry.
+    t.clock.advance(std::time::Duration::from_secs(90));
+    t.model.push(Reply::Text("Nothing new.".into()));
+    t.say("Anything new?").await;
+    assert_eq!(status_of(&t, &id).await, ActionStatus::Expired);
+}

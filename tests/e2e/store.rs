@@ -190,6 +190,7 @@ conformance!(
     conversations::history_keeps_order_and_limit,
     conversations::replace_tool_result_edits_one_message,
     conversations::clear_history_removes_one_conversation,
+    conversations::history_within_a_budget_keeps_what_fit_keeps,
     actions::pending_actions_round_trip,
     actions::open_action_is_newest_pending_unexpired,
     actions::decide_confirm_then_second_decision_is_unchanged,

@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::rows::{encode_message, millis, sql_limit, ActionRow, MessageRow};
+use super::rows::{encode_message, instant, millis, sql_limit, ActionRow, MessageRow};
 use super::{postgres_migrator, sqlite_migrator, PgStore, SqliteStore};
 use crate::store::{
     ActionStatus, ChannelState, ConversationStore, DecideOutcome, Decision, PendingAction,
@@ -18,6 +18,19 @@ const INSERT_MESSAGES: &str = "INSERT INTO conversation_messages \
 
 const NEWEST_MESSAGES: &str = "SELECT seq, body, tokens FROM conversation_messages \
      WHERE conversation = $1 ORDER BY seq DESC LIMIT $2";
+
+// The newest rows whose running total of tokens (newest first, at least 1 a row, as
+// `agent::history::fit` counts them) stays within $2, plus every row of the newest unit
+// (its head is the newest row that is not a tool result): a superset of what `fit`
+// keeps, so the bodies of rows that cannot reach the model are neither sent nor decoded.
+const NEWEST_WITHIN: &str = "WITH newest AS (SELECT seq, tokens, tool_call_id \
+     FROM conversation_messages WHERE conversation = $1 ORDER BY seq DESC LIMIT $3), \
+     counted AS (SELECT seq, SUM(CASE WHEN tokens < 1 THEN 1 ELSE tokens END) \
+     OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS through FROM newest), \
+     kept AS (SELECT seq FROM counted WHERE through <= $2 \
+     OR seq >= (SELECT MAX(seq) FROM newest WHERE tool_call_id IS NULL)) \
+     SELECT m.seq, m.body, m.tokens FROM conversation_messages m \
+     WHERE m.seq IN (SELECT seq FROM kept) ORDER BY m.seq DESC";
 
 const FIND_TOOL_RESULT: &str = "SELECT seq, body, tokens FROM conversation_messages \
      WHERE conversation = $1 AND tool_call_id = $2 ORDER BY seq DESC LIMIT 1";
@@ -56,6 +69,9 @@ const EXPIRE_ACTIONS: &str = concat!(
      WHERE conversation = $1 AND status = 'pending' AND expires_at <= $2 RETURNING ",
     action_columns!()
 );
+
+const PENDING_EXPIRIES: &str = "SELECT conversation, MIN(expires_at) FROM pending_actions \
+     WHERE status = 'pending' GROUP BY conversation";
 
 const OPEN_ACTION: &str = concat!(
     "SELECT ",
@@ -138,6 +154,24 @@ macro_rules! portable_store {
             ) -> StoreResult<Vec<StoredMessage>> {
                 let rows: Vec<MessageRow> = sqlx::query_as(NEWEST_MESSAGES)
                     .bind(conversation)
+                    .bind(sql_limit(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter()
+                    .rev()
+                    .map(|row| row.into_message(conversation))
+                    .collect()
+            }
+
+            async fn history_within(
+                &self,
+                conversation: &str,
+                tokens: u32,
+                limit: usize,
+            ) -> StoreResult<Vec<StoredMessage>> {
+                let rows: Vec<MessageRow> = sqlx::query_as(NEWEST_WITHIN)
+                    .bind(conversation)
+                    .bind(i64::from(tokens))
                     .bind(sql_limit(limit))
                     .fetch_all(&self.pool)
                     .await?;
@@ -230,6 +264,18 @@ macro_rules! portable_store {
                     .fetch_optional(&self.pool)
                     .await?;
                 row.map(PendingAction::try_from).transpose()
+            }
+
+            async fn pending_expiries(&self) -> StoreResult<Vec<(String, DateTime<Utc>)>> {
+                let rows: Vec<(String, i64)> = sqlx::query_as(PENDING_EXPIRIES)
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter()
+                    .map(|(conversation, at)| {
+                        let at = instant(at, || format!("pending action of `{conversation}`"))?;
+                        Ok((conversation, at))
+                    })
+                    .collect()
             }
 
             async fn decide(

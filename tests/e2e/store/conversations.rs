@@ -114,3 +114,71 @@ pub(super) async fn clear_history_removes_one_conversation(store: SharedStore) {
     store.append_messages("c1", &[user("again")]).await.unwrap();
     assert_eq!(store.history("c1", 10).await.unwrap(), vec![user("again")]);
 }
+
+fn sized(mut message: StoredMessage, tokens: u32) -> StoredMessage {
+    message.tokens = tokens;
+    message
+}
+
+/// A conversation of every kind of unit: an orphaned result first, a call with two
+/// results, a result far over any small budget, a message counted as 0 tokens, and a
+/// newest unit (a call and its result) bigger than the smallest budgets.
+fn mixed_conversation() -> Vec<StoredMessage> {
+    vec![
+        sized(tool_result("gone", "orphan"), 3),
+        user("one"),
+        assistant_calling("a"),
+        tool_result("a", "first"),
+        sized(tool_result("a", "second"), 9),
+        sized(user("free"), 0),
+        assistant_calling("b"),
+        sized(tool_result("b", "huge"), 400),
+        user("three"),
+        sized(user("four"), 1),
+        assistant_calling("c"),
+        sized(tool_result("c", "newest"), 30),
+    ]
+}
+
+pub(super) async fn history_within_a_budget_keeps_what_fit_keeps(store: SharedStore) {
+    use fanops::agent::history::fit;
+    let messages = mixed_conversation();
+    store.append_messages("c1", &messages).await.unwrap();
+    store
+        .append_messages("c2", &[user("elsewhere")])
+        .await
+        .unwrap();
+    for limit in [100, 7, 2] {
+        let all = store.history("c1", limit).await.unwrap();
+        for budget in 0..=500 {
+            let within = store.history_within("c1", budget, limit).await.unwrap();
+            assert!(
+                all.ends_with(&within),
+                "budget {budget}, limit {limit}: the newest messages, oldest first"
+            );
+            assert_eq!(
+                fit(&within, budget),
+                fit(&all, budget),
+                "budget {budget}, limit {limit}"
+            );
+        }
+    }
+    let small = store.history_within("c1", 50, 100).await.unwrap();
+    assert_eq!(
+        small,
+        messages[8..].to_vec(),
+        "only what fits 50 tokens is read"
+    );
+    let tiny = store.history_within("c1", 1, 100).await.unwrap();
+    assert_eq!(
+        tiny,
+        messages[10..].to_vec(),
+        "the newest unit whole, even over the budget"
+    );
+    assert!(store
+        .history_within("c3", 100, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store.history_within("c1", 100, 0).await.unwrap().is_empty());
+}
