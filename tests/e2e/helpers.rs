@@ -289,3 +289,30 @@ pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receive
     });
     lines
 }
+
+/// The usage ledger of the store at `db` by kind: (kind, model calls, US dollars).
+pub async fn usage_by_kind(db: &str) -> Vec<(String, i64, f64)> {
+    let store = fanops::store::connect(db).await.unwrap();
+    usage_by_kind_in(&store).await
+}
+
+/// [`usage_by_kind`] of an open store.
+pub async fn usage_by_kind_in(store: &SharedStore) -> Vec<(String, i64, f64)> {
+    let rows = store
+        .usage_report(None, fanops::store::UsageDimension::Kind)
+        .await
+        .unwrap();
+    rows.into_iter()
+        .map(|r| (r.key, r.model_calls, r.cost_usd))
+        .collect()
+}
+
+/// The content parts of the last user message of a model request (empty when its
+/// content is plain text).
+pub fn user_parts(request: &serde_json::Value) -> Vec<serde_json::Value> {
+    request["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_array().cloned())
+        .unwrap_or_default()
+}

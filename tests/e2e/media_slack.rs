@@ -6,7 +6,6 @@ use crate::slack::{ts, DM, OPERATOR, WAIT};
 use crate::support::{
     file_share_event, png, seeing, wav, FakeModel, FakeOnlyFans, FakeSlack, Reply,
 };
-use fanops::store::UsageDimension;
 use tokio_util::sync::CancellationToken;
 
 struct Running {
@@ -86,14 +85,10 @@ async fn an_audio_clip_is_downloaded_with_the_bot_token_transcribed_and_answered
         crate::support::last_user_text(&r.model.last_request().unwrap()),
         "Who are my top fans this month?"
     );
-    let store = fanops::store::connect(&r.db).await.unwrap();
-    let kinds = store
-        .usage_report(None, UsageDimension::Kind)
-        .await
-        .unwrap();
-    let row = kinds.iter().find(|k| k.key == "transcription");
+    let kinds = crate::helpers::usage_by_kind(&r.db).await;
+    let row = kinds.iter().find(|k| k.0 == "transcription");
     // Slack gives no length: the WAV's header says 2 s.
-    let usd = row.unwrap_or_else(|| panic!("{kinds:?}")).cost_usd;
+    let usd = row.unwrap_or_else(|| panic!("{kinds:?}")).2;
     assert!((usd - 2.0 / 60.0 * 0.006).abs() < 1e-12, "{usd}");
     r.stop().await;
 }
@@ -113,22 +108,12 @@ async fn a_screenshot_reaches_a_vision_model_and_a_stranger_s_file_is_never_fetc
     ));
     r.said(DM, "312 new subscribers").await;
     let request = r.model.last_request().unwrap();
-    let question = request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|m| m["role"] == "user")
-        .unwrap();
+    let parts = crate::helpers::user_parts(&request);
     assert_eq!(
-        question["content"][0]["text"]
-            .as_str()
-            .unwrap()
-            .lines()
-            .next(),
+        parts[0]["text"].as_str().unwrap().lines().next(),
         Some("what does this say?")
     );
-    assert_eq!(question["content"][1]["type"], "image_url");
+    assert_eq!(parts[1]["type"], "image_url");
 
     let stranger_file = r.slack.host_file(&image, "theirs.png", "image/png");
     r.slack.push_event(file_share_event(

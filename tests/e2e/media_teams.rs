@@ -8,7 +8,6 @@ use crate::support::{
     png, seeing, send_activity, wav, FakeModel, FakeOnlyFans, FakeTeams, Reply, Signer,
 };
 use crate::teams::{OPERATOR, OPERATOR_CHAT, STRANGER, STRANGER_CHAT, WAIT};
-use fanops::store::UsageDimension;
 use serde_json::Value;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -100,30 +99,10 @@ impl Running {
         texts.into_iter().find(|t| t.contains(needle)).unwrap()
     }
 
-    async fn usage_by_kind(&self) -> Vec<(String, i64, f64)> {
-        let store = fanops::store::connect(&self.db).await.unwrap();
-        let rows = store
-            .usage_report(None, UsageDimension::Kind)
-            .await
-            .unwrap();
-        rows.into_iter()
-            .map(|r| (r.key, r.model_calls, r.cost_usd))
-            .collect()
-    }
-
     async fn stop(self) {
         self.shutdown.cancel();
         self.server.await.unwrap().unwrap();
     }
-}
-
-/// The content parts of the last user message of `request`.
-fn user_parts(request: &Value) -> Vec<Value> {
-    request["messages"]
-        .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .and_then(|m| m["content"].as_array().cloned())
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -160,7 +139,7 @@ async fn an_audio_attachment_is_fetched_with_the_bot_s_token_transcribed_and_met
         "the bot's token: {token}"
     );
 
-    let kinds = r.usage_by_kind().await;
+    let kinds = crate::helpers::usage_by_kind(&r.db).await;
     let transcription = kinds.iter().find(|k| k.0 == "transcription");
     let (_, calls, usd) = transcription.unwrap_or_else(|| panic!("a transcription row: {kinds:?}"));
     assert_eq!(*calls, 1);
@@ -182,7 +161,7 @@ async fn a_stranger_s_audio_costs_nothing_and_is_never_fetched() {
     assert!(r.teams.file_fetches().is_empty(), "nothing fetched");
     assert!(r.model.transcriptions().is_empty(), "no transcription");
     assert_eq!(r.model.request_count(), 0);
-    let kinds = r.usage_by_kind().await;
+    let kinds = crate::helpers::usage_by_kind(&r.db).await;
     assert!(kinds.iter().all(|k| k.2 == 0.0), "{kinds:?}");
     r.stop().await;
 }
@@ -214,7 +193,7 @@ async fn an_inline_image_reaches_a_vision_model_as_an_image_part() {
     .await;
     r.said(OPERATOR_CHAT, "$4,210").await;
     let request = r.model.last_request().unwrap();
-    let parts = user_parts(&request);
+    let parts = crate::helpers::user_parts(&request);
     assert_eq!(
         parts.len(),
         2,

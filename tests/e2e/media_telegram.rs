@@ -3,8 +3,7 @@
 //! multipart checked) and answers, and what crossed each wire is asserted.
 
 use crate::support::{png, seeing, wav, FakeModel, FakeOnlyFans, FakeTelegram, Reply};
-use fanops::store::UsageDimension;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -66,30 +65,10 @@ impl Running {
         texts.into_iter().find(|t| t.contains(&needle)).unwrap()
     }
 
-    async fn usage_by_kind(&self) -> Vec<(String, i64, f64)> {
-        let store = fanops::store::connect(&self.db).await.unwrap();
-        let rows = store
-            .usage_report(None, UsageDimension::Kind)
-            .await
-            .unwrap();
-        rows.into_iter()
-            .map(|r| (r.key, r.model_calls, r.cost_usd))
-            .collect()
-    }
-
     async fn stop(self) {
         self.shutdown.cancel();
         self.server.await.unwrap().unwrap();
     }
-}
-
-/// The content parts of the last user message of `request`.
-fn user_parts(request: &Value) -> Vec<Value> {
-    request["messages"]
-        .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .and_then(|m| m["content"].as_array().cloned())
-        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -124,7 +103,7 @@ async fn a_voice_note_is_transcribed_answered_as_its_words_and_metered_per_minut
     assert_eq!(downloads.len(), 1, "downloaded once, through the file URL");
     assert_eq!(downloads[0].token, "123:test-token");
 
-    let kinds = r.usage_by_kind().await;
+    let kinds = crate::helpers::usage_by_kind(&r.db).await;
     let transcription = kinds.iter().find(|k| k.0 == "transcription");
     let (_, calls, usd) = transcription.unwrap_or_else(|| panic!("a transcription row: {kinds:?}"));
     assert_eq!(*calls, 1);
@@ -184,7 +163,7 @@ async fn a_stranger_s_voice_note_costs_nothing_and_is_never_downloaded() {
     assert!(r.tg.downloads().is_empty(), "no download");
     assert!(r.model.transcriptions().is_empty(), "no transcription");
     assert_eq!(r.model.request_count(), 0);
-    let kinds = r.usage_by_kind().await;
+    let kinds = crate::helpers::usage_by_kind(&r.db).await;
     assert!(kinds.iter().all(|k| k.2 == 0.0), "{kinds:?}");
     r.stop().await;
 }
@@ -216,7 +195,7 @@ async fn a_photo_reaches_a_vision_model_as_an_image_part() {
     r.tg.push_photo(1, 1, &image, "what does this screenshot say?");
     r.said(1, "$4,210").await;
     let request = r.model.last_request().unwrap();
-    let parts = user_parts(&request);
+    let parts = crate::helpers::user_parts(&request);
     assert_eq!(parts.len(), 2, "{parts:?}");
     assert_eq!(parts[0]["type"], "text");
     let text = parts[0]["text"].as_str().unwrap();
@@ -276,7 +255,7 @@ async fn a_refused_transcription_key_is_told_and_costs_nothing() {
     let said = r.said(1, "FAKE_MODEL_KEY").await;
     assert!(said.contains("refused the key"), "{said}");
     assert_eq!(r.model.request_count(), 0, "no chat call after it");
-    let kinds = r.usage_by_kind().await;
+    let kinds = crate::helpers::usage_by_kind(&r.db).await;
     assert!(kinds.iter().all(|k| k.0 != "transcription"), "{kinds:?}");
     r.stop().await;
 }

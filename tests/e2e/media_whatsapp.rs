@@ -5,8 +5,6 @@
 
 use crate::support::{png, seeing, wav, FakeModel, FakeOnlyFans, FakeWhatsApp, Reply};
 use crate::whatsapp::{Running, OPERATOR, STRANGER};
-use fanops::store::UsageDimension;
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 /// fanops with WhatsApp on the fake; `vision` declares the model as reading images,
@@ -56,26 +54,6 @@ async fn said(r: &Running, to: &str, needle: &str) -> String {
     texts.into_iter().find(|t| t.contains(needle)).unwrap()
 }
 
-async fn usage_by_kind(r: &Running) -> Vec<(String, i64, f64)> {
-    let rows = r
-        .store
-        .usage_report(None, UsageDimension::Kind)
-        .await
-        .unwrap();
-    rows.into_iter()
-        .map(|row| (row.key, row.model_calls, row.cost_usd))
-        .collect()
-}
-
-/// The content parts of the last user message of `request`.
-fn user_parts(request: &Value) -> Vec<Value> {
-    request["messages"]
-        .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
-        .and_then(|m| m["content"].as_array().cloned())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn a_voice_note_is_fetched_with_the_token_transcribed_answered_and_metered() {
     let r = running(false, crate::support::TRANSCRIPTION).await;
@@ -112,7 +90,7 @@ async fn a_voice_note_is_fetched_with_the_token_transcribed_answered_and_metered
     assert_eq!(downloads.len(), 1, "downloaded once");
     assert_eq!(downloads[0].token, crate::support::WHATSAPP_TOKEN);
 
-    let kinds = usage_by_kind(&r).await;
+    let kinds = crate::helpers::usage_by_kind_in(&r.store).await;
     let transcription = kinds.iter().find(|k| k.0 == "transcription");
     let (_, calls, usd) = transcription.unwrap_or_else(|| panic!("a transcription row: {kinds:?}"));
     assert_eq!(*calls, 1);
@@ -132,7 +110,7 @@ async fn a_stranger_s_voice_note_costs_nothing_and_is_never_fetched() {
     assert!(r.wa.media_downloads().is_empty(), "no download");
     assert!(r.model.transcriptions().is_empty(), "no transcription");
     assert_eq!(r.model.request_count(), 0);
-    let kinds = usage_by_kind(&r).await;
+    let kinds = crate::helpers::usage_by_kind_in(&r.store).await;
     assert!(kinds.iter().all(|k| k.2 == 0.0), "{kinds:?}");
     r.stop().await;
 }
@@ -166,7 +144,7 @@ async fn a_photo_reaches_a_vision_model_as_an_image_part() {
     r.deliver(photo).await;
     said(&r, OPERATOR, "$4,210").await;
     let request = r.model.last_request().unwrap();
-    let parts = user_parts(&request);
+    let parts = crate::helpers::user_parts(&request);
     assert_eq!(parts.len(), 2, "{parts:?}");
     let text = parts[0]["text"].as_str().unwrap();
     assert!(text.starts_with("what does this screenshot say?"), "{text}");
@@ -271,7 +249,7 @@ async fn audio_longer_than_the_limit_is_refused_before_it_is_transcribed() {
     );
     assert!(r.model.transcriptions().is_empty());
     assert_eq!(r.model.request_count(), 0);
-    let kinds = usage_by_kind(&r).await;
+    let kinds = crate::helpers::usage_by_kind_in(&r.store).await;
     assert!(kinds.iter().all(|k| k.2 == 0.0), "{kinds:?}");
     r.stop().await;
 }

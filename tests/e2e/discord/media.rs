@@ -6,7 +6,6 @@ use super::WAIT;
 use crate::support::{
     png, seeing, wav, Attached, FakeDiscord, FakeModel, FakeOnlyFans, Reply, GENERAL,
 };
-use fanops::store::UsageDimension;
 use tokio_util::sync::CancellationToken;
 
 struct Running {
@@ -80,16 +79,12 @@ async fn a_voice_message_is_transcribed_from_the_cdn_and_metered_by_its_length()
     let sent = r.model.transcriptions();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].bytes, audio);
-    let store = fanops::store::connect(&r.db).await.unwrap();
-    let kinds = store
-        .usage_report(None, UsageDimension::Kind)
-        .await
-        .unwrap();
+    let kinds = crate::helpers::usage_by_kind(&r.db).await;
     let usd = kinds
         .iter()
-        .find(|k| k.key == "transcription")
+        .find(|k| k.0 == "transcription")
         .unwrap_or_else(|| panic!("{kinds:?}"))
-        .cost_usd;
+        .2;
     // Discord's duration_secs (12 s) at $0.006 a minute.
     assert!((usd - 0.0012).abs() < 1e-12, "{usd}");
     r.stop().await;
@@ -111,15 +106,8 @@ async fn a_screenshot_reaches_a_vision_model_as_an_image_part() {
         r.dc.mention_with(GENERAL, ADMIN, "what happened here?", &[shot]);
     r.said(thread, "dip on Tuesday").await;
     let request = r.model.last_request().unwrap();
-    let question = request["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .rev()
-        .find(|m| m["role"] == "user")
-        .unwrap()
-        .clone();
-    assert_eq!(question["content"][1]["type"], "image_url", "{question}");
+    let parts = crate::helpers::user_parts(&request);
+    assert_eq!(parts[1]["type"], "image_url", "{parts:?}");
 
     r.stop().await;
 }
