@@ -22,7 +22,10 @@ enum Unknown {
 /// What the bot needs to see: servers, their messages and what those say (the last is
 /// privileged: it must be switched on for the bot in the developer portal).
 pub fn intents() -> GatewayIntents {
-    GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT
+    GatewayIntents::GUILDS
+        | GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
 }
 
 /// How often the session's state is read into `/readyz`.

@@ -107,12 +107,11 @@ fn name_of(user: &User) -> String {
 }
 
 impl Discord {
-    /// A message from the gateway: bots, direct messages and system messages are ignored.
+    /// A message from the gateway: bots' and system messages are ignored.
     pub(super) async fn on_message(self: Arc<Self>, message: Message) {
         if self.runtime.is_stopping()
             || message.author.bot
             || message.webhook_id.is_some()
-            || message.guild_id.is_none()
             || !matches!(
                 message.kind,
                 MessageType::Regular | MessageType::InlineReply
@@ -217,8 +216,8 @@ impl Discord {
         });
     }
 
-    /// The message's text without the bot's mention, when the bot is mentioned or the
-    /// message is in a followed thread; `None` for everything else.
+    /// The message's text without the bot's mention, when the bot is mentioned, the
+    /// message is in a followed thread or in its direct messages; `None` for the rest.
     async fn addressed_text(&self, message: &Message) -> Option<String> {
         let me = *self.me.get()?;
         let tags = [format!("<@{me}>"), format!("<@!{me}>")];
@@ -226,7 +225,8 @@ impl Discord {
             || tags
                 .iter()
                 .any(|tag| message.content.contains(tag.as_str()));
-        if !mentioned && self.followed(message.channel_id).await.is_none() {
+        let direct = message.guild_id.is_none();
+        if !direct && !mentioned && self.followed(message.channel_id).await.is_none() {
             return None;
         }
         let mut text = message.content.clone();
@@ -315,6 +315,13 @@ impl Discord {
                 },
             },
         };
+        // A direct message is the conversation itself: answered where it was written.
+        if message.guild_id.is_none() {
+            return Some(Place {
+                inbound: inbound(channel.to_string(), None),
+                reply_in: channel,
+            });
+        }
         let in_thread = |followed: FollowedThread| Place {
             inbound: inbound(followed.chat, Some(channel)),
             reply_in: channel,

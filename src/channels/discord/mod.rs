@@ -13,7 +13,8 @@
 //! with its own `token_env`) is one connection with its own people, gateway session,
 //! claims, followed threads and `/readyz` entry. Notices (an access request to an admin)
 //! go to the person's direct messages with the bot; a press there is handled like any
-//! other (messages in direct messages are not).
+//! other, and a message there is answered in the same direct messages (no thread, no
+//! mention needed).
 
 mod doctor;
 mod files;

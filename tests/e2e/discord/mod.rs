@@ -35,9 +35,9 @@ async fn a_mention_starts_a_thread_answered_there_and_followed_without_mentions(
     let r = running("").await;
     let intents = r.dc.identifies()[0]["intents"].as_u64().unwrap();
     assert_eq!(
-        intents & (1 | 1 << 9 | 1 << 15),
-        1 | 1 << 9 | 1 << 15,
-        "guilds, guild messages, message content"
+        intents & (1 | 1 << 9 | 1 << 12 | 1 << 15),
+        1 | 1 << 9 | 1 << 12 | 1 << 15,
+        "guilds, guild messages, direct messages, message content"
     );
     assert!(r.dc.identifies()[0]["token"]
         .as_str()
@@ -502,5 +502,35 @@ async fn a_task_created_in_a_thread_posts_to_the_thread_s_channel() {
         definition.contains(&format!("to = \"{GENERAL}\"")),
         "the parent channel, not the thread: {definition}"
     );
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn a_direct_message_is_answered_there_and_a_strangers_gets_their_id() {
+    let locked =
+        format!("allow_everyone = false\npermitted_members = [\"{OPERATOR}\", \"{ADMIN}\"]");
+    let r = running(&locked).await;
+    r.model.push_all(earnings_then("This week: $1,912.40 net."));
+    let dm =
+        r.dc.push_direct(OPERATOR, "How much did we earn this week?");
+    assert!(r.wait_text(dm, "1,912.40").await, "{:?}", r.dc.texts_in(dm));
+    assert!(
+        r.dc.calls_to("POST", "/threads").is_empty(),
+        "no thread in a direct message"
+    );
+    r.model.push(Reply::Text("Team listed.".into()));
+    let admin_dm = r.dc.push_direct(ADMIN, "/team");
+    assert!(
+        r.wait_text(admin_dm, "operator").await,
+        "an admin manages the team from a direct message: {:?}",
+        r.dc.texts_in(admin_dm)
+    );
+    let stranger = r.dc.push_direct(999, "hello?");
+    assert!(
+        r.wait_text(stranger, "not allowed").await,
+        "{:?}",
+        r.dc.texts_in(stranger)
+    );
+    assert!(r.dc.texts_in(stranger)[0].contains("999"));
     r.stop().await;
 }

@@ -185,6 +185,29 @@ impl FakeDiscord {
         id
     }
 
+    /// A message from `author` in their direct messages with the bot (no server, no
+    /// mention), as the gateway sends it with the DIRECT_MESSAGES intent; returns the
+    /// direct channel's id.
+    pub fn push_direct(&self, author: u64, content: &str) -> u64 {
+        let channel = *self
+            .state
+            .direct
+            .lock()
+            .unwrap()
+            .entry(author)
+            .or_insert_with(|| self.state.next_id.fetch_add(1, Ordering::SeqCst));
+        self.state
+            .channels
+            .lock()
+            .unwrap()
+            .insert(channel, (1, None));
+        let id = self.next_id();
+        let mut data = message(id, channel, author, false, content, &[]);
+        data.as_object_mut().unwrap().remove("guild_id");
+        self.dispatch("MESSAGE_CREATE", data);
+        channel
+    }
+
     /// A mention of the bot in `channel` by `author`: `<@bot> text`.
     pub fn mention(&self, channel: u64, author: u64, text: &str) -> u64 {
         self.push_message(channel, author, &format!("<@{BOT_ID}> {text}"), &[BOT_ID])
