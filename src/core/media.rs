@@ -5,7 +5,7 @@
 //! then answered as the text it says, a picture goes to a model that reads images, and a
 //! CSV or text file is given to the model as data.
 
-use super::{answer, plain_decision, Core, Outbound, Replier, Role};
+use super::{Core, Outbound, Replier, Role, Said};
 use crate::agent::{AgentError, Turn};
 use crate::chat::{audio_seconds, megabytes, Inbound, Media, MediaError, MediaKind};
 use crate::llm::{Audio, ImagePart};
@@ -61,7 +61,14 @@ impl Core {
             Err(AgentError::Budget(spent)) => return Ok(Outbound::text(spent.to_string())),
             Err(e) => return Err(e.into()),
         };
-        let mut out = self.converse(inbound, &turn, &gathered, replier).await?;
+        let said = match gathered.heard {
+            Some(_) => Said::Spoken,
+            None => Said::Typed,
+        };
+        let question = &gathered.question;
+        let mut out = self
+            .converse(inbound, role, question, &gathered.images, said, replier)
+            .await?;
         let mut lead: Vec<String> = Vec::new();
         if let Some(heard) = &gathered.heard {
             lead.push(format!("🎙️ Heard: “{}”", one_line(heard)));
@@ -190,35 +197,6 @@ impl Core {
             )));
         }
         Ok(Ok(transcript.text))
-    }
-
-    /// Asks the agent, except that a spoken "yes" or "no" never decides a waiting change:
-    /// a mis-heard word must not send anything.
-    async fn converse(
-        &self,
-        inbound: &Inbound,
-        turn: &Turn,
-        gathered: &Gathered,
-        replier: &dyn Replier,
-    ) -> anyhow::Result<Outbound> {
-        let conversation = inbound.conversation();
-        let expired = self.agent.expire_due(&conversation).await?;
-        let now = self.agent.clock().now();
-        let spoken_only = gathered.heard.as_deref() == Some(gathered.question.as_str());
-        if spoken_only && plain_decision(&gathered.question).is_some() {
-            let open = self.store.open_action(&conversation, now).await?;
-            if open.is_some() || !expired.is_empty() {
-                return Ok(Outbound::text(
-                    "I don't take spoken answers to a change that waits: press Confirm or Cancel on it, or type yes or no.",
-                ));
-            }
-        }
-        let progress = || replier.working();
-        let outcome = self
-            .agent
-            .ask_with(turn, &gathered.question, &gathered.images, &progress)
-            .await;
-        Ok(answer(outcome)?)
     }
 }
 

@@ -47,6 +47,14 @@ pub struct TeamParts {
     pub titles: std::collections::BTreeMap<String, String>,
 }
 
+/// How a message's words reached fanops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Said {
+    Typed,
+    /// Heard in a voice note.
+    Spoken,
+}
+
 /// A stranger is answered at most this often.
 const STRANGER_REPLY_EVERY: Duration = Duration::from_secs(60);
 
@@ -242,21 +250,57 @@ impl Core {
             }
             return self.command(&inbound.conversation(), command).await;
         }
+        self.converse(inbound, role, text, &[], Said::Typed, replier)
+            .await
+    }
+
+    /// Answers a person's words (and the pictures beside them) through the agent, unless
+    /// they are a plain "yes" or "no" to the change that waits: typed, that decides it;
+    /// heard in a voice note, it does not (a mis-heard word must not send anything).
+    async fn converse(
+        &self,
+        inbound: &Inbound,
+        role: Role,
+        text: &str,
+        images: &[crate::llm::ImagePart],
+        said: Said,
+        replier: &dyn Replier,
+    ) -> anyhow::Result<Outbound> {
         // Before anything reads the history: an action that expired undecided is recorded
         // as expired, so the model never sees it as still waiting.
         let expired = self.agent.expire_due(&inbound.conversation()).await?;
         if let Some(decision) = plain_decision(text) {
-            let decided = self
-                .decide_open(inbound, role, decision, &expired, replier)
-                .await?;
+            let decided = match said {
+                Said::Typed => {
+                    self.decide_open(inbound, role, decision, &expired, replier)
+                        .await?
+                }
+                Said::Spoken => self.spoken_decision(inbound, &expired).await?,
+            };
             if let Some(out) = decided {
                 return Ok(out);
             }
         }
         let turn = self.turn(inbound, role);
         let progress = || replier.working();
-        let outcome = self.agent.ask(&turn, text, &progress).await;
+        let outcome = self.agent.ask_with(&turn, text, images, &progress).await;
         Ok(answer(outcome)?)
+    }
+
+    /// A spoken "yes" or "no" while a change waits (or just expired): the person is asked
+    /// to press or type it. None when nothing waits: the words go to the agent.
+    async fn spoken_decision(
+        &self,
+        inbound: &Inbound,
+        expired: &[crate::store::PendingAction],
+    ) -> anyhow::Result<Option<Outbound>> {
+        let now = self.agent.clock().now();
+        let open = self.store.open_action(&inbound.conversation(), now).await?;
+        Ok((open.is_some() || !expired.is_empty()).then(|| {
+            Outbound::text(
+                "I don't take spoken answers to a change that waits: press Confirm or Cancel on it, or type yes or no.",
+            )
+        }))
     }
 
     /// A plain "yes" or "no" decides the conversation's open action; one to an action
