@@ -15,7 +15,10 @@ use std::sync::{Arc, RwLock};
 mod audio_length;
 mod media;
 pub use audio_length::audio_seconds;
-pub use media::{megabytes, push_limited, read_limited, Media, MediaError, MediaKind, MediaSource};
+pub use media::{
+    extension, extension_for, megabytes, push_limited, read_limited, Media, MediaError, MediaKind,
+    MediaSource,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {

@@ -21,16 +21,12 @@ impl MediaKind {
     /// The kind of a file from its MIME type (when the platform gives one) and its name.
     pub fn of(mime: Option<&str>, name: &str) -> MediaKind {
         let mime = mime.unwrap_or_default().to_ascii_lowercase();
-        let extension = name
-            .rsplit_once('.')
-            .map(|(_, e)| e.to_ascii_lowercase())
-            .unwrap_or_default();
-        if mime.starts_with("audio/")
-            || matches!(
-                extension.as_str(),
-                "ogg" | "oga" | "opus" | "mp3" | "m4a" | "wav" | "webm" | "aac" | "flac"
-            ) && !mime.starts_with("video/")
-        {
+        let extension = extension(name);
+        let audio_name = matches!(
+            extension.as_str(),
+            "ogg" | "oga" | "opus" | "mp3" | "m4a" | "wav" | "webm" | "aac" | "flac"
+        );
+        if mime.starts_with("audio/") || (audio_name && !mime.starts_with("video/")) {
             MediaKind::Audio
         } else if mime.starts_with("image/")
             || matches!(extension.as_str(), "png" | "jpg" | "jpeg" | "gif" | "webp")
@@ -48,6 +44,35 @@ impl MediaKind {
             MediaKind::File => "file",
         }
     }
+}
+
+/// A file name's extension, lower-cased (empty when it has none).
+pub fn extension(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// The file name extension of a MIME type the platforms send for audio, images and
+/// video (`audio/ogg; codecs=opus` → `ogg`), for naming a file that came without a name.
+pub fn extension_for(mime: &str) -> Option<&'static str> {
+    let mime = mime.split(';').next()?.trim().to_ascii_lowercase();
+    Some(match mime.as_str() {
+        "audio/ogg" | "audio/opus" => "ogg",
+        "audio/mpeg" | "audio/mp3" => "mp3",
+        "audio/mp4" | "audio/m4a" | "audio/x-m4a" => "m4a",
+        "audio/aac" => "aac",
+        "audio/amr" => "amr",
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/webm" => "webm",
+        "image/jpeg" | "image/jpg" => "jpg",
+        "image/png" => "png",
+        "image/webp" => "webp",
+        "image/gif" => "gif",
+        "video/mp4" => "mp4",
+        "video/3gpp" => "3gp",
+        _ => return None,
+    })
 }
 
 /// One thing a person sent, as the platform described it.
@@ -81,6 +106,12 @@ impl std::fmt::Debug for Media {
 }
 
 impl Media {
+    /// The most fanops takes of it: `ours`, or the platform's limit when that is lower.
+    pub fn limit(&self, ours: u64) -> u64 {
+        self.platform_limit
+            .map_or(ours, |platform| platform.min(ours))
+    }
+
     /// Reads its bytes, refusing (without keeping them) anything past `limit` bytes.
     pub async fn fetch(&self, limit: u64) -> Result<Vec<u8>, MediaError> {
         if let Some(size) = self.size.filter(|size| *size > limit) {

@@ -7,7 +7,7 @@
 
 use super::{Core, Outbound, Replier, Role, Said};
 use crate::agent::{AgentError, Turn};
-use crate::chat::{audio_seconds, megabytes, Inbound, Media, MediaError, MediaKind};
+use crate::chat::{audio_seconds, extension, megabytes, Inbound, Media, MediaError, MediaKind};
 use crate::llm::{Audio, ImagePart};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -170,10 +170,7 @@ impl Core {
     async fn hear(&self, turn: &Turn, item: &Media) -> Result<Taken<String>, AgentError> {
         let settings = self.agent.transcription().expect("checked as admissible");
         let max_seconds = settings.max_seconds;
-        let bytes = match item
-            .fetch(item.platform_limit.unwrap_or(AUDIO_LIMIT).min(AUDIO_LIMIT))
-            .await
-        {
+        let bytes = match item.fetch(item.limit(AUDIO_LIMIT)).await {
             Ok(bytes) => bytes,
             Err(e) => return Ok(Err(fetch_refusal(item, &e))),
         };
@@ -203,7 +200,7 @@ impl Core {
 /// Refuses an item the platform says is larger than `limit` (or than the platform lets a
 /// bot download).
 fn within(item: &Media, limit: u64) -> Taken<()> {
-    let limit = item.platform_limit.map_or(limit, |p| p.min(limit));
+    let limit = item.limit(limit);
     match item.size {
         Some(size) if size > limit => Err(too_big(item, size, limit)),
         _ => Ok(()),
@@ -255,11 +252,7 @@ fn readable_file(item: &Media) -> Taken<()> {
         .as_deref()
         .unwrap_or_default()
         .to_ascii_lowercase();
-    let extension = item
-        .name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
+    let extension = extension(&item.name);
     let text_mime = mime.starts_with("text/plain")
         || mime.starts_with("text/csv")
         || mime.starts_with("text/tab-separated-values")
@@ -282,11 +275,8 @@ fn readable_file(item: &Media) -> Taken<()> {
 
 /// A picture as the model reads it: a `data:` URL and its token cost.
 async fn see(item: &Media) -> Taken<ImagePart> {
-    let limit = item
-        .platform_limit
-        .map_or(IMAGE_LIMIT, |p| p.min(IMAGE_LIMIT));
     let bytes = item
-        .fetch(limit)
+        .fetch(item.limit(IMAGE_LIMIT))
         .await
         .map_err(|e| fetch_refusal(item, &e))?;
     let mime = match imagesize::image_type(&bytes) {
@@ -321,7 +311,7 @@ async fn see(item: &Media) -> Taken<ImagePart> {
 /// person when only its start fits.
 async fn read(item: &Media) -> Taken<(String, Option<String>)> {
     let bytes = item
-        .fetch(FILE_LIMIT)
+        .fetch(item.limit(FILE_LIMIT))
         .await
         .map_err(|e| fetch_refusal(item, &e))?;
     let text = String::from_utf8(bytes).map_err(|_| {

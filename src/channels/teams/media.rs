@@ -7,7 +7,7 @@
 //! and cards, are not media.
 
 use super::connector::Connector;
-use crate::chat::{Media, MediaError, MediaKind, MediaSource};
+use crate::chat::{extension_for, Media, MediaError, MediaKind, MediaSource};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -67,37 +67,21 @@ fn one(attachment: &Value, service_url: &str) -> Option<Attached> {
             with_token: false,
         });
     }
-    let (family, subtype) = content_type.split_once('/')?;
+    let (family, _) = content_type.split_once('/')?;
     if !matches!(family, "image" | "audio") {
         return None;
     }
     let url = attachment["contentUrl"].as_str()?.to_string();
+    let extension = extension_for(&content_type);
     let name = name.map(str::to_string).unwrap_or_else(|| match family {
-        "image" => format!("image.{}", extension(subtype).unwrap_or("png")),
-        _ => format!("audio.{}", extension(subtype).unwrap_or("ogg")),
+        "image" => format!("image.{}", extension.unwrap_or("png")),
+        _ => format!("audio.{}", extension.unwrap_or("ogg")),
     });
     Some(Attached {
         name,
         with_token: same_origin(&url, service_url),
         mime: Some(content_type),
         url,
-    })
-}
-
-/// A file name's extension for a MIME subtype (`image/*` has none).
-fn extension(subtype: &str) -> Option<&'static str> {
-    Some(match subtype {
-        "png" => "png",
-        "jpeg" | "jpg" => "jpg",
-        "gif" => "gif",
-        "webp" => "webp",
-        "mpeg" | "mp3" => "mp3",
-        "mp4" | "m4a" | "x-m4a" => "m4a",
-        "ogg" | "opus" => "ogg",
-        "wav" | "x-wav" | "wave" => "wav",
-        "webm" => "webm",
-        "aac" => "aac",
-        _ => return None,
     })
 }
 

@@ -5,7 +5,7 @@
 //! same token.
 
 use super::graph::Graph;
-use crate::chat::{Media, MediaError, MediaKind, MediaSource};
+use crate::chat::{extension_for, Media, MediaError, MediaKind, MediaSource};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,7 +52,7 @@ pub(super) fn posted_of(message: &Value, kind: &str) -> Option<(Posted, String)>
 /// way to download it through `graph`.
 pub(super) fn media_of(graph: &Arc<Graph>, posted: &Posted) -> Media {
     let mime = posted.mime.clone();
-    let extension = extension_of(mime.as_deref());
+    let extension = mime.as_deref().and_then(extension_for);
     let (kind, name, limit) = match posted.what.as_str() {
         "audio" if posted.voice => (MediaKind::Audio, "voice.ogg".to_string(), AUDIO_LIMIT),
         "audio" => (
@@ -90,27 +90,6 @@ pub(super) fn media_of(graph: &Arc<Graph>, posted: &Posted) -> Media {
     }
 }
 
-/// A file name's extension for the MIME types WhatsApp sends.
-fn extension_of(mime: Option<&str>) -> Option<&'static str> {
-    let mime = mime?.split(';').next()?.trim().to_ascii_lowercase();
-    Some(match mime.as_str() {
-        "audio/ogg" | "audio/opus" => "ogg",
-        "audio/mpeg" | "audio/mp3" => "mp3",
-        "audio/mp4" | "audio/m4a" | "audio/x-m4a" => "m4a",
-        "audio/aac" => "aac",
-        "audio/amr" => "amr",
-        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
-        "audio/webm" => "webm",
-        "image/jpeg" => "jpg",
-        "image/png" => "png",
-        "image/webp" => "webp",
-        "image/gif" => "gif",
-        "video/mp4" => "mp4",
-        "video/3gpp" => "3gp",
-        _ => return None,
-    })
-}
-
 /// One file of a message, fetched with the number's access token.
 struct WhatsAppFile {
     graph: Arc<Graph>,
@@ -138,7 +117,7 @@ mod tests {
         let voice = json!({"type": "audio", "audio": {"id": "1", "mime_type": "audio/ogg; codecs=opus", "voice": true}});
         let (posted, caption) = posted_of(&voice, "audio").unwrap();
         assert!(posted.voice && caption.is_empty());
-        assert_eq!(extension_of(posted.mime.as_deref()), Some("ogg"));
+        assert_eq!(posted.mime.as_deref().and_then(extension_for), Some("ogg"));
 
         let document = json!({"type": "document", "document": {"id": "2", "mime_type": "text/csv", "filename": "sales.csv", "caption": "who leads?"}});
         let (posted, caption) = posted_of(&document, "document").unwrap();
