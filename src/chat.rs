@@ -16,8 +16,8 @@ mod audio_length;
 mod media;
 pub use audio_length::audio_seconds;
 pub use media::{
-    extension, extension_for, megabytes, push_limited, read_limited, Media, MediaError, MediaKind,
-    MediaSource,
+    answered, extension, extension_for, megabytes, push_limited, read_limited, Media, MediaError,
+    MediaKind, MediaSource,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

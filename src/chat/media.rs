@@ -154,6 +154,21 @@ pub fn megabytes(bytes: u64) -> String {
     }
 }
 
+/// The answer to a download's request, or why none came, in words that name `service`
+/// and never the URL (which may carry a credential).
+pub fn answered(
+    sent: reqwest::Result<reqwest::Response>,
+    service: &str,
+) -> Result<reqwest::Response, MediaError> {
+    sent.map_err(|e| {
+        MediaError::Download(match e.status() {
+            Some(status) => format!("HTTP {}", status.as_u16()),
+            None if e.is_timeout() => format!("{service} did not send the file in time"),
+            None => format!("{service} could not be reached"),
+        })
+    })
+}
+
 /// Reads a streamed download, stopping once it passes `limit` bytes: what every
 /// platform's [`MediaSource`] does with its HTTP response.
 pub async fn read_limited(

@@ -134,10 +134,10 @@ impl Llm {
                 .with_http_client(http.clone())
                 .with_http_service(retry::RetryingHttp::new(http.clone()));
             let transcribes = transcription.is_some_and(|t| &t.model == alias);
-            let chats = model.usd_per_mtok_input.is_some() && model.usd_per_mtok_output.is_some();
-            let prices = match prices_of(alias, model) {
-                Err(_) if transcribes => Prices::default(),
-                priced => priced?,
+            let (prices, chats) = match prices_of(alias, model) {
+                Ok(prices) => (prices, true),
+                Err(_) if transcribes => (Prices::default(), false),
+                Err(e) => return Err(e),
             };
             let entry = ModelEntry {
                 client,

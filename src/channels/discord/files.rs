@@ -2,7 +2,7 @@
 //! [`Media`]: their CDN URL is signed, so the core's download needs no token, and Discord
 //! says each one's size (and a voice message's length) up front.
 
-use crate::chat::{read_limited, Media, MediaError, MediaKind, MediaSource};
+use crate::chat::{answered, read_limited, Media, MediaError, MediaKind, MediaSource};
 use async_trait::async_trait;
 use serenity::all::Attachment;
 use std::sync::Arc;
@@ -38,19 +38,13 @@ struct CdnFile {
 #[async_trait]
 impl MediaSource for CdnFile {
     async fn fetch(&self, limit: u64) -> Result<Vec<u8>, MediaError> {
-        let response = self
+        let sent = self
             .http
             .get(&self.url)
             .timeout(DOWNLOAD_TIMEOUT)
             .send()
-            .await
-            .map_err(|e| {
-                MediaError::Download(if e.is_timeout() {
-                    "Discord's file server did not send the file in time".into()
-                } else {
-                    "Discord's file server could not be reached".into()
-                })
-            })?;
+            .await;
+        let response = answered(sent, "Discord's file server")?;
         read_limited(response, limit).await
     }
 }

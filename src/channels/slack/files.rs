@@ -2,7 +2,7 @@
 //! from the event, kept with its claim, and downloaded only when the core asks, from
 //! `url_private_download` with the bot token (scope `files:read`).
 
-use crate::chat::{read_limited, Media, MediaError, MediaKind, MediaSource};
+use crate::chat::{answered, read_limited, Media, MediaError, MediaKind, MediaSource};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use slack_morphism::prelude::SlackFile;
@@ -76,14 +76,8 @@ struct SlackDownload {
 #[async_trait]
 impl MediaSource for SlackDownload {
     async fn fetch(&self, limit: u64) -> Result<Vec<u8>, MediaError> {
-        let response = self
-            .http
-            .get(&self.url)
-            .bearer_auth(&self.token)
-            .timeout(DOWNLOAD_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| MediaError::Download(unreachable(&e)))?;
+        let request = self.http.get(&self.url).bearer_auth(&self.token);
+        let response = answered(request.timeout(DOWNLOAD_TIMEOUT).send().await, "Slack")?;
         // Without `files:read`, Slack answers a file URL with its sign-in page, 200 OK.
         let page = response
             .headers()
@@ -96,14 +90,5 @@ impl MediaSource for SlackDownload {
             ));
         }
         read_limited(response, limit).await
-    }
-}
-
-/// A failed download in words, without its URL.
-fn unreachable(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "Slack did not send the file in time".into()
-    } else {
-        "Slack could not be reached".into()
     }
 }

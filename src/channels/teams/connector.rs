@@ -6,7 +6,7 @@
 
 use super::auth::{TokenFailure, Tokens};
 use crate::channels::outbox::{Attempt, ChatQueues, SendFailure};
-use crate::chat::{read_limited, MediaError};
+use crate::chat::{answered, read_limited, MediaError};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -144,10 +144,7 @@ impl Connector {
             })?;
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.map_err(|e| match e.status() {
-            Some(status) => MediaError::Download(format!("HTTP {}", status.as_u16())),
-            None => MediaError::Download("Microsoft Teams could not be reached".into()),
-        })?;
+        let response = answered(request.send().await, "Microsoft Teams")?;
         if response.status() == StatusCode::UNAUTHORIZED && with_token {
             // The next download asks for a fresh token.
             self.0.tokens.forget().await;

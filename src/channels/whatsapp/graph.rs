@@ -7,7 +7,7 @@
 
 use super::media::{DOCUMENT_LIMIT, IMAGE_LIMIT};
 use crate::channels::outbox::{Attempt, ChatQueues, SendFailure};
-use crate::chat::{read_limited, Attachment, AttachmentKind, MediaError};
+use crate::chat::{answered, read_limited, Attachment, AttachmentKind, MediaError};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -242,17 +242,8 @@ impl Graph {
     /// The bytes at a media URL Graph gave, fetched with the access token; stops once more
     /// than `limit` bytes arrive.
     pub async fn download(&self, url: &str, limit: u64) -> Result<Vec<u8>, MediaError> {
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| match e.status() {
-                Some(status) => MediaError::Download(format!("HTTP {}", status.as_u16())),
-                None => MediaError::Download("WhatsApp could not be reached".into()),
-            })?;
-        read_limited(response, limit).await
+        let sent = self.http.get(url).bearer_auth(&self.token).send().await;
+        read_limited(answered(sent, "WhatsApp")?, limit).await
     }
 
     fn post_json(
