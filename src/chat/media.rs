@@ -143,6 +143,20 @@ pub enum MediaError {
     /// The platform would not hand the file over; the sentence says what it answered.
     #[error("the platform would not hand the file over: {0}")]
     Download(String),
+    /// The bot may not download it (its credentials or permissions): sending the file
+    /// again will not help until an admin fixes that.
+    #[error("the bot may not download the file: {0}")]
+    NotAllowed(String),
+}
+
+impl MediaError {
+    /// What a refused download's HTTP status says.
+    fn of_status(status: u16) -> MediaError {
+        match status {
+            401 | 403 => MediaError::NotAllowed(format!("HTTP {status}")),
+            _ => MediaError::Download(format!("HTTP {status}")),
+        }
+    }
 }
 
 /// Bytes in words: `1.4 MB`, `820 KB`.
@@ -160,12 +174,12 @@ pub fn answered(
     sent: reqwest::Result<reqwest::Response>,
     service: &str,
 ) -> Result<reqwest::Response, MediaError> {
-    sent.map_err(|e| {
-        MediaError::Download(match e.status() {
-            Some(status) => format!("HTTP {}", status.as_u16()),
-            None if e.is_timeout() => format!("{service} did not send the file in time"),
-            None => format!("{service} could not be reached"),
-        })
+    sent.map_err(|e| match e.status() {
+        Some(status) => MediaError::of_status(status.as_u16()),
+        None if e.is_timeout() => {
+            MediaError::Download(format!("{service} did not send the file in time"))
+        }
+        None => MediaError::Download(format!("{service} could not be reached")),
     })
 }
 
@@ -177,7 +191,7 @@ pub async fn read_limited(
 ) -> Result<Vec<u8>, MediaError> {
     let status = response.status();
     if !status.is_success() {
-        return Err(MediaError::Download(format!("HTTP {}", status.as_u16())));
+        return Err(MediaError::of_status(status.as_u16()));
     }
     if let Some(size) = response.content_length().filter(|size| *size > limit) {
         return Err(MediaError::TooBig { size, limit });
@@ -218,6 +232,26 @@ mod tests {
             MediaKind::File
         );
         assert_eq!(MediaKind::of(None, "README"), MediaKind::File);
+    }
+
+    #[test]
+    fn a_refused_credential_is_told_apart_from_a_failed_download() {
+        assert!(matches!(
+            MediaError::of_status(401),
+            MediaError::NotAllowed(_)
+        ));
+        assert!(matches!(
+            MediaError::of_status(403),
+            MediaError::NotAllowed(_)
+        ));
+        assert!(matches!(
+            MediaError::of_status(404),
+            MediaError::Download(_)
+        ));
+        assert!(matches!(
+            MediaError::of_status(503),
+            MediaError::Download(_)
+        ));
     }
 
     #[test]

@@ -242,6 +242,10 @@ fn fetch_refusal(item: &Media, e: &MediaError) -> String {
             "I could not download “{}” from the chat platform ({why}). Please send it again; if it keeps failing, an admin can check the logs.",
             item.name
         ),
+        MediaError::NotAllowed(why) => format!(
+            "I could not download “{}”: the chat platform does not let this bot read files people send ({why}). Sending it again will not help; an admin needs to fix the bot's permissions.",
+            item.name
+        ),
     }
 }
 
@@ -407,6 +411,33 @@ mod tests {
         assert!(block.contains("goes on past what is shown"));
         let last = block.lines().rev().nth(2).unwrap();
         assert!(last.starts_with("row") && last.ends_with(",1"), "{last}");
+    }
+
+    #[test]
+    fn only_a_download_that_may_pass_is_worth_sending_again() {
+        let item = Media {
+            kind: MediaKind::Audio,
+            name: "voice.ogg".into(),
+            mime: None,
+            size: None,
+            seconds: None,
+            platform_limit: None,
+            source: std::sync::Arc::new(Nowhere),
+        };
+        let failed = fetch_refusal(&item, &MediaError::Download("HTTP 503".into()));
+        assert!(failed.contains("send it again"), "{failed}");
+        let refused = fetch_refusal(&item, &MediaError::NotAllowed("HTTP 401".into()));
+        assert!(refused.contains("will not help"), "{refused}");
+        assert!(!refused.contains("Please send it again"), "{refused}");
+    }
+
+    struct Nowhere;
+
+    #[async_trait::async_trait]
+    impl crate::chat::MediaSource for Nowhere {
+        async fn fetch(&self, _: u64) -> Result<Vec<u8>, MediaError> {
+            Err(MediaError::Download("nowhere".into()))
+        }
     }
 
     #[test]

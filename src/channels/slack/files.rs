@@ -85,7 +85,7 @@ impl MediaSource for SlackDownload {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("text/html"));
         if page && !self.html {
-            return Err(MediaError::Download(
+            return Err(MediaError::NotAllowed(
                 "Slack sent its sign-in page instead of the file: the app needs the files:read scope (add it under OAuth & Permissions and reinstall the app)".into(),
             ));
         }
